@@ -1,0 +1,53 @@
+// NativeDeviceBuffer ↔ lib/cuda.ts DeviceBuffer, NativePinnedBuffer ↔ lib/cuda.ts PinnedBuffer.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "../cuda/memory.h"
+
+namespace ntrt::addon {
+
+//! Device memory owned by JS.
+class NativeDeviceBuffer : public Napi::ObjectWrap<NativeDeviceBuffer> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeDeviceBuffer(const Napi::CallbackInfo& info);
+  ~NativeDeviceBuffer() override;
+  //! The live device pointer; throws ERR_DISPOSED once freed.
+  void* ptr() const;
+  size_t bytes() const { return buf_.bytes(); }
+  int device() const { return device_; }
+  static NativeDeviceBuffer* Unwrap(const Napi::Value& v);
+
+ private:
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Bytes(const Napi::CallbackInfo& info);
+  void release(Napi::Env env);
+  cuda::DeviceBuffer buf_;
+  int device_ = 0;
+  bool disposed_ = false;
+};
+
+//! Page-locked host memory; JS sees it as an external ArrayBuffer that dispose() detaches.
+class NativePinnedBuffer : public Napi::ObjectWrap<NativePinnedBuffer> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativePinnedBuffer(const Napi::CallbackInfo& info);
+  ~NativePinnedBuffer() override;
+  void* ptr() const;
+  size_t bytes() const { return mem_ ? mem_->bytes() : 0; }
+  static NativePinnedBuffer* Unwrap(const Napi::Value& v);
+
+ private:
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value GetArrayBuffer(const Napi::CallbackInfo& info);
+  std::shared_ptr<cuda::PinnedBuffer> mem_;
+  Napi::Reference<Napi::ArrayBuffer> view_;
+  size_t reported_ = 0;
+};
+
+//! An ArrayBuffer over pinned memory that keeps the memory alive as long as V8 holds it.
+Napi::ArrayBuffer externalView(Napi::Env env, const std::shared_ptr<cuda::PinnedBuffer>& mem);
+
+}  // namespace ntrt::addon

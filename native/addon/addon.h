@@ -1,0 +1,43 @@
+// Per-environment addon state, coded JS errors, and the promise plumbing shared by every class.
+#pragma once
+#include <cuda_runtime_api.h>
+#include <napi.h>
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace ntrt::addon {
+
+//! Builds a TensorRTError (the JS class registered by lib/native.ts) with a stable code.
+Napi::Error makeError(Napi::Env env, const std::string& code, const std::string& message);
+
+//! Inside a catch: rethrows the current exception as a coded JS error.
+[[noreturn]] void rethrowAsJs(Napi::Env env);
+
+#define NTRT_CATCH(env)                 \
+  catch (...) {                         \
+    ::ntrt::addon::rethrowAsJs(env);    \
+  }
+
+//! Settles a promise on the JS thread once the stream reaches this point. No polling, no blocked loop.
+//! `settle` runs on the JS thread; it may throw ntrt::Error to reject.
+using Settle = std::function<Napi::Value(Napi::Env)>;
+Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle);
+
+//! Same, but for an event: waits on it through a per-device helper stream.
+Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, Settle settle);
+
+//! The constructors of the wrapped classes, for instanceof checks when unwrapping arguments.
+struct Constructors {
+  Napi::FunctionReference stream, event, deviceBuffer, pinnedBuffer;
+};
+Constructors& constructors(Napi::Env env);
+
+//! Reports memory held outside the V8 heap (GPU and pinned) so GC pressure reflects it.
+void adjustExternal(Napi::Env env, int64_t delta);
+
+//! Reads an int32 option from a plain options object, with a default.
+int32_t intOption(const Napi::Object& o, const char* key, int32_t dflt);
+
+}  // namespace ntrt::addon

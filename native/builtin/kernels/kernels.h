@@ -1,0 +1,113 @@
+// The builtin backend's kernel library: every operator the front end lowers to, FP16 (FP32 accumulate) and FP32.
+// Layout: 4-D activations are NHWC. Weights: conv KRSC ([K][R][S][C/groups]); depthwise RSC ([R][S][C]).
+// Bias is always float32. Every launcher checks launch errors with CUDA_CHECK_LAUNCH and throws ntrt::Error.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../cuda/convert.h"
+
+namespace ntrt::kernels {
+
+using cuda::DType;
+
+//! Fused activations (epilogues), numbered as in lib/builtin/program.ts `Act`.
+enum class Act : int32_t {
+  None = 0,
+  Relu = 1,
+  Clip = 2,         //!< min(max(x, alpha), beta): Relu6 is Clip(0, 6)
+  LeakyRelu = 3,    //!< x < 0 ? alpha * x : x
+  Sigmoid = 4,
+  HardSigmoid = 5,  //!< clamp(alpha * x + beta, 0, 1)
+  HardSwish = 6,    //!< x * clamp(x / 6 + 0.5, 0, 1)
+  Tanh = 7,
+};
+
+struct Epilogue {
+  Act act = Act::None;
+  float alpha = 0.f, beta = 0.f;
+  const float* bias = nullptr;    //!< [K] or null
+  const void* residual = nullptr; //!< same shape/dtype as the output, added before the activation; or null
+};
+
+//! 2-D convolution, NHWC in and out. y = act(conv(x, w) + bias + residual).
+struct ConvParams {
+  int n, h, w, c;     //!< input
+  int k, r, s;        //!< output channels, filter height/width
+  int p, q;           //!< output height/width
+  int strideH, strideW, padH, padW, dilH, dilW;
+  int groups;
+};
+
+//! A tactic is a kernel variant; the builder times every candidate and keeps the fastest.
+struct Tactic {
+  std::string name;  //!< stable id stored in plans and the tactic cache, e.g. "tc_128x64x32_s3"
+  size_t workspace;  //!< bytes of scratch it needs for these params
+};
+
+//! Candidate own-kernel tactics for a convolution of this shape and dtype (never empty for a supported shape).
+std::vector<Tactic> convTactics(const ConvParams& p, DType t);
+//! Runs tactic `name`; throws ERR_INVALID_ARGUMENT for an unknown or unsuitable tactic.
+void conv(const std::string& tactic, const ConvParams& p, DType t, const void* x, const void* w, void* y,
+          const Epilogue& ep, void* workspace, size_t workspaceBytes, cudaStream_t stream);
+
+//! Max / average pooling, NHWC.
+struct PoolParams {
+  int n, h, w, c, r, s, p, q, strideH, strideW, padH, padW;
+  bool max;
+  bool countIncludePad;
+};
+void pool(const PoolParams& p, DType t, const void* x, void* y, cudaStream_t stream);
+
+//! Reduction over the middle axis of [outer, len, inner] → [outer, inner]. Accumulates in float32.
+enum class Reduce : int32_t { Mean = 0, Sum = 1, Max = 2, Min = 3 };
+void reduce(Reduce op, int64_t outer, int64_t len, int64_t inner, DType inT, const void* x, DType outT, void* y,
+            cudaStream_t stream);
+
+//! Softmax over the middle axis of [outer, len, inner]; computes in float32.
+void softmax(int64_t outer, int64_t len, int64_t inner, bool logSoftmax, DType inT, const void* x, DType outT, void* y,
+             cudaStream_t stream);
+
+//! Up to 6-D shapes/strides for the generic element-wise kernels (unused leading dims are 1).
+constexpr int kMaxRank = 6;
+struct NdShape {
+  int rank;
+  int64_t dims[kMaxRank];
+};
+struct NdStrides {
+  int64_t s[kMaxRank];
+};
+
+enum class Binary : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Max = 4, Min = 5, Pow = 6 };
+//! y[i] = act(a[i·sa] op b[i·sb]) over `out`; a stride of 0 broadcasts. y is contiguous. All three share dtype t.
+void binary(Binary op, const NdShape& out, const NdStrides& sa, const void* a, const NdStrides& sb, const void* b,
+            DType t, void* y, Act act, float alpha, float beta, cudaStream_t stream);
+
+//! y = act(x), element-wise over n elements (in place allowed).
+void unary(Act act, float alpha, float beta, int64_t n, DType t, const void* x, void* y, cudaStream_t stream);
+
+//! Strided N-D copy with type conversion: y[yOff + Σ i·ys] = (outT) x[xOff + Σ i·xs] over `shape`.
+//! Covers transposes, NCHW↔NHWC, casts, slices and concat pieces. Offsets and strides are in elements.
+void copy(const NdShape& shape, DType inT, const void* x, int64_t xOff, const NdStrides& xs, DType outT, void* y,
+          int64_t yOff, const NdStrides& ys, cudaStream_t stream);
+
+//! y[0..n) = value.
+void fill(int64_t n, DType t, void* y, float value, cudaStream_t stream);
+
+//! Pad, N-D, contiguous in and out; mode 0 constant, 1 reflect, 2 edge. `before` is the leading pad per dim.
+void pad(int mode, const NdShape& in, const NdShape& out, const int64_t* before, float value, DType t, const void* x,
+         void* y, cudaStream_t stream);
+
+//! Batched matrix product of two activations: C[b] = A[b] (M×K) · B[b] (K×N), row-major, batch strides in elements.
+void batchedMatmul(int64_t batch, int m, int n, int k, DType t, const void* a, int64_t strideA, const void* b,
+                   int64_t strideB, void* c, int64_t strideC, cudaStream_t stream);
+
+//! Image preprocessing on the device: RGBA8 [n][h][w][4] → NCHW or NHWC float tensor, (px/255 − mean) / std per channel.
+void rgbaToTensor(int n, int h, int w, const uint8_t* rgba, const float mean[3], const float stdv[3], bool nhwc,
+                  DType outT, void* y, cudaStream_t stream);
+
+}  // namespace ntrt::kernels
