@@ -1,0 +1,123 @@
+// Public types shared by the API classes (engine.ts, context.ts, builder.ts) and their users.
+import type { BackendName } from './capabilities.js';
+
+export type Precision = 'fp16' | 'fp32';
+export type TensorDType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
+/** A dimension: a number, or a name for a dynamic one (e.g. 'batch'). */
+export type Dim = number | string;
+
+export interface TensorInfo {
+  name: string;
+  /** Shape with the dynamic dimension kept symbolic, e.g. ['batch', 3, 224, 224]. */
+  shape: Dim[];
+  dtype: TensorDType;
+}
+
+/** min/opt/max of the dynamic batch dimension. */
+export interface BatchProfile {
+  min: number;
+  opt: number;
+  max: number;
+}
+
+/** Per-input shapes for a dynamic dimension, trtexec style: each a full shape. */
+export interface ShapeProfile {
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+export interface BuildProgress {
+  /** 'parse' | 'optimize' | 'tactics' | 'serialize' */
+  phase: string;
+  /** Layers timed so far and in all (phase 'tactics'). */
+  done: number;
+  total: number;
+  /** The layer being timed, when known. */
+  layer?: string;
+}
+
+export interface BuildOptions {
+  backend?: 'auto' | BackendName;
+  precision?: Precision;
+  /** Per input name with a dynamic dimension: min/opt/max shapes. */
+  shapes?: Record<string, ShapeProfile>;
+  /** A directory for the tactic (timing) cache. */
+  tacticCache?: string;
+  /** Workspace limit in bytes for tactic scratch memory. */
+  workspace?: number;
+  /** GPU index. */
+  device?: number;
+  onProgress?: (p: BuildProgress) => void;
+  /** TensorRT builder optimization level (0..5). */
+  optimizationLevel?: number;
+}
+
+export interface LayerChoice {
+  name: string;
+  op: string;
+  tactic: string;
+  /** Median ms of the chosen tactic at the opt batch; 0 where nothing was timed. */
+  ms: number;
+  /** Every candidate that was timed. */
+  candidates: { tactic: string; ms: number }[];
+  /** Chosen from the tactic cache, not timed in this build. */
+  cached?: boolean;
+}
+
+export interface BuildInfo {
+  backend: BackendName;
+  precision: Precision;
+  buildMs: number;
+  layers: LayerChoice[];
+  /** Activation memory for the max batch, after lifetime reuse. */
+  activationBytes: number;
+  workspaceBytes: number;
+  weightBytes: number;
+  tacticCacheHits: number;
+}
+
+export interface ContextOptions {
+  /** Largest batch this context runs; defaults to the engine profile's max. */
+  maxBatch?: number;
+  /** Replay CUDA graphs for static shapes (default true). */
+  cudaGraph?: boolean;
+}
+
+export interface RunOptions {
+  batch?: number;
+  /** Copy inputs host→device and outputs device→host (default true). */
+  transfers?: boolean;
+}
+
+/** Device-event timings of the last completed run, in ms. */
+export interface RunTimings {
+  h2dMs: number;
+  computeMs: number;
+  d2hMs: number;
+}
+
+export interface LayerProfile {
+  name: string;
+  op: string;
+  tactic: string;
+  /** Median ms over the profiled iterations. */
+  ms: number;
+}
+
+export interface OutputError {
+  name: string;
+  maxAbs: number;
+  meanAbs: number;
+  maxRel: number;
+  meanRel: number;
+  /** ‖a−b‖₂ / ‖b‖₂ */
+  relL2: number;
+}
+
+export interface ValidationReport {
+  samples: number;
+  outputs: OutputError[];
+  /** Fraction of samples whose arg-max over the first output's last axis matches. */
+  top1Agreement: number;
+}
