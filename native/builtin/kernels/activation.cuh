@@ -1,0 +1,54 @@
+// Device-side activations shared by every kernel's epilogue (conv, gemm, element-wise).
+#pragma once
+#include <cuda_fp16.h>
+
+#include "kernels.h"
+
+namespace ntrt::kernels {
+
+//! act(x) in float32; alpha/beta as documented on `Act`.
+__device__ __forceinline__ float applyAct(Act act, float x, float alpha, float beta) {
+  switch (act) {
+    case Act::Relu:
+      return fmaxf(x, 0.f);
+    case Act::Clip:
+      return fminf(fmaxf(x, alpha), beta);
+    case Act::LeakyRelu:
+      return x < 0.f ? alpha * x : x;
+    case Act::Sigmoid:
+      return 1.f / (1.f + __expf(-x));
+    case Act::HardSigmoid:
+      return fminf(fmaxf(alpha * x + beta, 0.f), 1.f);
+    case Act::HardSwish:
+      return x * fminf(fmaxf(x * (1.f / 6.f) + 0.5f, 0.f), 1.f);
+    case Act::Tanh:
+      return tanhf(x);
+    default:
+      return x;
+  }
+}
+
+//! Loads/stores of one element as float, for kernels templated on the storage type.
+template <typename T>
+__device__ __forceinline__ float toFloat(T v);
+template <>
+__device__ __forceinline__ float toFloat<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ float toFloat<__half>(__half v) {
+  return __half2float(v);
+}
+
+template <typename T>
+__device__ __forceinline__ T fromFloat(float v);
+template <>
+__device__ __forceinline__ float fromFloat<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __half fromFloat<__half>(float v) {
+  return __float2half_rn(v);
+}
+
+}  // namespace ntrt::kernels
