@@ -69,6 +69,70 @@ export interface NativePinnedBuffer {
   dispose(): void;
 }
 
+/** One engine I/O tensor as the native side sees it; `shape` uses -1 for the dynamic batch. */
+export interface NativeIOInfo {
+  name: string;
+  isInput: boolean;
+  dtype: number;
+  shape: number[];
+}
+
+export interface NativeLayerTime {
+  name: string;
+  op: string;
+  tactic: string;
+  ms: number;
+}
+
+/**
+ * An execution context of any GPU backend: owns its stream, device buffers and pinned I/O buffers.
+ * `run` enqueues H2D (batch rows only), compute (CUDA-graph replay where possible) and D2H, and resolves
+ * from a host callback: no polling, no blocked event loop.
+ */
+export interface NativeContext {
+  /** Pinned host buffers, one per I/O tensor in `engine.io()` order, each sized for maxBatch. */
+  readonly buffers: ArrayBuffer[];
+  run(batch: number, transfers: boolean): Promise<void>;
+  /** [h2dMs, computeMs, d2hMs] of the last completed run, from device events. */
+  timings(): number[];
+  /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */
+  profile(batch: number, iterations: number): Promise<NativeLayerTime[]>;
+  dispose(): void;
+}
+
+/** A deserialized engine of any GPU backend: weights on `device`, shared by its contexts. */
+export interface NativeEngine {
+  io(): NativeIOInfo[];
+  createContext(maxBatch: number, cudaGraph: boolean): Promise<NativeContext>;
+  /** Device bytes held by the engine itself (weights). */
+  deviceMemory(): number;
+  dispose(): void;
+}
+
+export interface NativeTrtProfile {
+  input: string;
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+export interface NativeTrtBuildOptions {
+  device: number;
+  /** Set BuilderFlag::kFP16 (TensorRT 10.x only; 11.x takes precision from the ONNX). */
+  fp16Flag: boolean;
+  workspace: number;
+  timingCache: Uint8Array | null;
+  profiles: NativeTrtProfile[];
+  optimizationLevel: number;
+}
+
+export interface NativeTrtBuildResult {
+  engine: ArrayBuffer;
+  timingCache: ArrayBuffer | null;
+  /** The TensorRT library version that built it, "major.minor.patch". */
+  version: string;
+}
+
 /** Everything the compiled addon exports. Backend classes are added by their layers. */
 export interface NativeAddon {
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
@@ -78,6 +142,14 @@ export interface NativeAddon {
   NativeEvent: new (device: number, timing: boolean) => NativeEvent;
   NativeDeviceBuffer: new (bytes: number, device: number) => NativeDeviceBuffer;
   NativePinnedBuffer: new (bytes: number) => NativePinnedBuffer;
+  /** TensorRT backend; present only when the SDK was found at build time. */
+  trtBuild?: (
+    onnx: Uint8Array,
+    options: NativeTrtBuildOptions,
+    onProgress: (phase: string, done: number, total: number) => void,
+    onLog: (severity: number, message: string) => void,
+  ) => Promise<NativeTrtBuildResult>;
+  trtLoadEngine?: (engine: Uint8Array, device: number) => Promise<NativeEngine>;
   [backendExport: string]: unknown;
 }
 
