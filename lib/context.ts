@@ -1,0 +1,186 @@
+// InferenceContext: one stream, its device buffers and pinned I/O buffers that JS fills and reads in place.
+import { Resource } from './disposable.js';
+import type { Engine } from './engine.js';
+import { ErrorCode, TensorRTError } from './errors.js';
+import type { NativeContext } from './native.js';
+import { arrayTypeFor, rowElements, type TypedArray } from './tensor.js';
+import type { LayerProfile, RunOptions, RunTimings, TensorInfo } from './types.js';
+import { describe, knownKeys, plainObject, positiveInteger, boolean } from './validate.js';
+import { withStack } from './util/stack.js';
+
+/**
+ * Runs an engine. Inputs and outputs are typed arrays over pinned host memory, sized for `maxBatch`:
+ * fill `ctx.inputs[name]` in place, `await ctx.run({ batch })`, then read `ctx.outputs[name]`. No copies.
+ *
+ * Concurrency: `run()` on a context whose previous run has not finished throws ERR_CONTEXT_BUSY (its buffers
+ * are in use); `infer()` queues instead, since it copies its feeds in only when the context is free.
+ * Use several contexts to run concurrently.
+ * @example
+ * const ctx = await engine.createContext();
+ * ctx.inputs.input.set(pixels);
+ * await ctx.run({ batch: 1 });
+ * console.log(ctx.outputs.logits[0]);
+ */
+export class InferenceContext extends Resource {
+  protected readonly resourceName = 'InferenceContext';
+  readonly engine: Engine;
+  readonly maxBatch: number;
+  /** Pinned input views, by name. */
+  readonly inputs: Readonly<Record<string, TypedArray>>;
+  /** Pinned output views, by name. */
+  readonly outputs: Readonly<Record<string, TypedArray>>;
+  readonly #native: NativeContext;
+  readonly #onDispose: () => void;
+  readonly #rows = new Map<string, number>();
+  #busy = false;
+  #queue: Promise<unknown> = Promise.resolve();
+  #timings: RunTimings = { h2dMs: 0, computeMs: 0, d2hMs: 0 };
+
+  /** @internal Use engine.createContext(). */
+  constructor(engine: Engine, native: NativeContext, maxBatch: number, onDispose: () => void) {
+    super();
+    this.engine = engine;
+    this.maxBatch = maxBatch;
+    this.#native = native;
+    this.#onDispose = onDispose;
+    const io = engine.native.io();
+    const inputs: Record<string, TypedArray> = {};
+    const outputs: Record<string, TypedArray> = {};
+    const infos = new Map<string, TensorInfo>([...engine.inputs, ...engine.outputs].map((t) => [t.name, t]));
+    io.forEach((t, i) => {
+      const info = infos.get(t.name);
+      if (!info) throw new TensorRTError(ErrorCode.PLAN_CORRUPT, `Engine tensor '${t.name}' is missing from the plan header`);
+      const Ctor = arrayTypeFor(info.dtype);
+      const view = new Ctor(native.buffers[i]);
+      (t.isInput ? inputs : outputs)[t.name] = view;
+      this.#rows.set(t.name, rowElements(info.shape));
+    });
+    this.inputs = Object.freeze(inputs);
+    this.outputs = Object.freeze(outputs);
+  }
+
+  /** True while a run is in flight. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** Device-event timings (H2D, compute, D2H) of the last completed run. */
+  get lastTimings(): RunTimings {
+    return this.#timings;
+  }
+
+  #batch(options: RunOptions): number {
+    const b = options.batch === undefined ? this.#defaultBatch() : positiveInteger(options.batch, 'batch');
+    const { min, max } = this.engine.profile;
+    if (b < min || b > max || b > this.maxBatch) {
+      throw new TensorRTError(
+        ErrorCode.BATCH_OUT_OF_RANGE,
+        `Batch ${b} is outside this context's range ${min}..${Math.min(max, this.maxBatch)} (engine profile ${min}..${max}, context maxBatch ${this.maxBatch})`,
+      );
+    }
+    return b;
+  }
+
+  #defaultBatch(): number {
+    return this.engine.profile.min === this.engine.profile.max ? this.engine.profile.max : 1;
+  }
+
+  /**
+   * Runs one batch on the GPU: copies the first `batch` rows of every input in, runs, copies outputs back.
+   * Resolves when the outputs are ready; throws ERR_CONTEXT_BUSY if a run is already in flight.
+   * @example ctx.inputs.input.set(x); await ctx.run({ batch: 4 });
+   */
+  run(options: RunOptions = {}): Promise<void> {
+    this.live();
+    const o = plainObject(options, 'options');
+    knownKeys(o, 'run options', ['batch', 'transfers']);
+    const batch = this.#batch(o as RunOptions);
+    const transfers = o.transfers === undefined ? true : boolean(o.transfers, 'transfers');
+    if (this.#busy) {
+      throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running; await the previous run() or use another context');
+    }
+    return this.#start(batch, transfers);
+  }
+
+  async #start(batch: number, transfers: boolean): Promise<void> {
+    this.#busy = true;
+    try {
+      await withStack(this.#native.run(batch, transfers));
+      const [h2dMs, computeMs, d2hMs] = this.#native.timings();
+      this.#timings = { h2dMs, computeMs, d2hMs };
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Convenience form: copies `feeds` in, runs, and returns fresh output arrays (batch rows only).
+   * The batch comes from the feeds' lengths. Calls on a busy context queue.
+   * @example const { logits } = await ctx.infer({ input: new Float32Array(3 * 224 * 224) });
+   */
+  infer(feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
+    this.live();
+    const batch = this.#checkFeeds(feeds);
+    const next = this.#queue.then(async () => {
+      this.live();
+      for (const [name, data] of Object.entries(feeds)) (this.inputs[name] as TypedArray & { set(a: ArrayLike<unknown>): void }).set(data as never);
+      await this.#start(batch, true);
+      const out: Record<string, TypedArray> = {};
+      for (const [name, view] of Object.entries(this.outputs)) out[name] = view.slice(0, batch * this.#rows.get(name)!);
+      return out;
+    });
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  #checkFeeds(feeds: Record<string, TypedArray>): number {
+    const f = plainObject(feeds, 'feeds');
+    const names = this.engine.inputs.map((t) => t.name);
+    for (const n of names) {
+      if (!(n in f)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${n}'; the engine's inputs are ${names.map((x) => `'${x}'`).join(', ')}`);
+    }
+    let batch = -1;
+    for (const [name, data] of Object.entries(f)) {
+      const info = this.engine.inputs.find((t) => t.name === name);
+      if (!info) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${name}'; the engine's inputs are ${names.map((x) => `'${x}'`).join(', ')}`);
+      const Ctor = arrayTypeFor(info.dtype);
+      if (!(data instanceof Ctor)) {
+        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${Ctor.name} for input '${name}' (${info.dtype}) but received ${describe(data)}`);
+      }
+      const row = this.#rows.get(name)!;
+      const len = (data as TypedArray).length;
+      if (len === 0 || len % row !== 0) {
+        throw new TensorRTError(
+          ErrorCode.INVALID_INPUT,
+          `Input '${name}' has ${len} elements, which is not a whole number of rows of ${row} (shape [${info.shape.join(', ')}])`,
+        );
+      }
+      const b = len / row;
+      if (batch !== -1 && b !== batch) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Inputs disagree on the batch: ${batch} vs ${b} ('${name}')`);
+      batch = b;
+    }
+    return this.#batch({ batch });
+  }
+
+  /**
+   * Per-layer GPU time (median over `iterations`), like trtexec's --exportProfile.
+   * @example const layers = await ctx.profileLayers({ batch: 1, iterations: 50 });
+   */
+  async profileLayers(options: { batch?: number; iterations?: number } = {}): Promise<LayerProfile[]> {
+    this.live();
+    const batch = this.#batch({ batch: options.batch });
+    const iterations = positiveInteger(options.iterations ?? 20, 'iterations');
+    if (this.#busy) throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running');
+    this.#busy = true;
+    try {
+      return await withStack(this.#native.profile(batch, iterations));
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  protected release(): void {
+    this.#native.dispose();
+    this.#onDispose();
+  }
+}
