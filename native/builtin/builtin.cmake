@@ -1,0 +1,6 @@
+# The builtin backend: program executor, builder, runtime, and its kernels; external tactic sources if found.
+file(GLOB NTRT_BUILTIN_SOURCES CONFIGURE_DEPENDS
+  ${CMAKE_SOURCE_DIR}/native/builtin/*.cc ${CMAKE_SOURCE_DIR}/native/builtin/*.cu
+  ${CMAKE_SOURCE_DIR}/native/builtin/kernels/*.cu)
+target_sources(${PROJECT_NAME} PRIVATE ${NTRT_BUILTIN_SOURCES})
+include(${CMAKE_SOURCE_DIR}/native/builtin/sources/sources.cmake OPTIONAL)
