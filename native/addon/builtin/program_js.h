@@ -2,7 +2,7 @@
 #pragma once
 #include <napi.h>
 
-#include "../builtin/program.h"
+#include "../../builtin/program.h"
 
 namespace ntrt::addon {
 

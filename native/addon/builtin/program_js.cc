@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "../cuda/error.h"
+#include "../../cuda/error.h"
 
 namespace ntrt::addon {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "../builtin/runtime.h"
+#include "../../builtin/runtime.h"
 
 namespace ntrt::addon {
 

@@ -1,11 +1,11 @@
 #include "NativeBuiltinEngine.h"
 
-#include "../builtin/builder.h"
-#include "../cuda/device.h"
-#include "NativeBuffers.h"
-#include "addon.h"
+#include "../../builtin/builder.h"
+#include "../../cuda/device.h"
+#include "../NativeBuffers.h"
+#include "../addon.h"
 #include "program_js.h"
-#include "worker.h"
+#include "../worker.h"
 
 namespace ntrt::addon {
 namespace {
