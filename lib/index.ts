@@ -3,3 +3,8 @@ export { ErrorCode, TensorRTError, hasCode, type ErrorCodeValue } from './errors
 export { capabilities, type Capabilities, type BackendName, type BackendAvailability } from './capabilities.js';
 export { DeviceBuffer, Event, PinnedBuffer, Stream, type CopyOptions, type Memory } from './cuda.js';
 export { memoryInfo } from './memory.js';
+export { buildEngine, loadEngine, resolveBackend } from './builder.js';
+export { Engine } from './engine.js';
+export { InferenceContext } from './context.js';
+export { validateEngine, type ValidateOptions } from './validate-engine.js';
+export type * from './types.js';

@@ -1,0 +1,129 @@
+// The builtin backend's TS side: lower → time tactics natively → plan; and plan → loaded engine.
+import { capabilities } from '../capabilities.js';
+import { Engine } from '../engine.js';
+import { ErrorCode, TensorRTError } from '../errors.js';
+import { loadAddon, type NativeEngine } from '../native.js';
+import { checkPlanCompatibility, writePlan, type PlanHeader } from '../plan.js';
+import { TacticCache, cacheFileName, layerSignature } from '../tactic-cache.js';
+import type { BatchProfile, BuildInfo, BuildProgress, Precision, TensorInfo } from '../types.js';
+import { libraryVersion } from '../version.js';
+import { withStack } from '../util/stack.js';
+import type { LGraph } from '../builtin/lower-context.js';
+import { lowerGraph } from '../builtin/lower.js';
+import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
+
+interface NativeBuildLayer {
+  tactic: string;
+  ms: number;
+  cached: boolean;
+  candidates: { tactic: string; ms: number }[];
+  rejected: string[];
+}
+interface BuiltinAddon {
+  builtinBuild(
+    program: Program,
+    weights: Uint8Array,
+    options: { device: number; workspace?: number; iterations?: number; presets: string[] },
+    onProgress: (done: number, total: number, layer: string) => void,
+  ): Promise<{ layers: NativeBuildLayer[]; workspaceBytes: number }>;
+  builtinLoad(program: Program, weights: Uint8Array, device: number): Promise<NativeEngine>;
+}
+
+function builtinAddon(): BuiltinAddon {
+  const a = loadAddon() as unknown as Partial<BuiltinAddon>;
+  if (typeof a.builtinBuild !== 'function' || typeof a.builtinLoad !== 'function') {
+    throw new TensorRTError(ErrorCode.ADDON_LOAD, 'This build of the native addon has no builtin backend; rebuild it with the CUDA toolkit (npm rebuild node-tensorrt)');
+  }
+  return a as BuiltinAddon;
+}
+
+function deviceInfo(device: number): { cc: string; name: string } {
+  const d = capabilities().cuda.devices[device];
+  return { cc: d.computeCapability, name: d.name };
+}
+
+export interface BuiltinBuildOptions {
+  precision: Precision;
+  profile: BatchProfile;
+  device: number;
+  workspace?: number;
+  tacticCache?: string;
+  onProgress?: (p: BuildProgress) => void;
+}
+
+/** Builds a builtin plan from an optimized graph. */
+export async function buildBuiltin(graph: LGraph, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
+  const lowered = lowerGraph(graph, o.profile);
+  const { program, weights } = lowered;
+  const dev = deviceInfo(o.device);
+  const keys = program.layers.map((l) =>
+    layerSignature({ op: l.op, params: l.params, batched: l.batched, opt: program.optBatch, max: program.maxBatch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)) }),
+  );
+  const cache = o.tacticCache ? await TacticCache.open(o.tacticCache, cacheFileName('builtin', dev.name, dev.cc, libraryVersion())) : undefined;
+  const presets = keys.map((k) => cache?.get(k)?.tactic ?? '');
+  const total = program.layers.length;
+  o.onProgress?.({ phase: 'tactics', done: 0, total });
+  const result = await withStack(
+    builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, presets }, (done, n, layer) =>
+      o.onProgress?.({ phase: 'tactics', done, total: n, layer }),
+    ),
+  );
+  result.layers.forEach((l, i) => {
+    program.layers[i].tactic = l.tactic;
+    if (cache && !l.cached) cache.set(keys[i], { tactic: l.tactic, ms: l.ms });
+  });
+  await cache?.save();
+  o.onProgress?.({ phase: 'serialize', done: total, total });
+  const header: Omit<PlanHeader, 'payloadBytes'> = {
+    backend: 'builtin',
+    formatVersion: BUILTIN_FORMAT_VERSION,
+    libraryVersion: libraryVersion(),
+    computeCapability: dev.cc,
+    deviceName: dev.name,
+    tensorrtVersion: null,
+    precision: o.precision,
+    inputs: lowered.inputs,
+    outputs: lowered.outputs,
+    profile: { min: program.minBatch, opt: program.optBatch, max: program.maxBatch },
+    createdAt: new Date().toISOString(),
+  };
+  const plan = writePlan(header, encodePayload(program, weights));
+  return {
+    plan,
+    header: { ...header, payloadBytes: plan.byteLength },
+    buildInfo: {
+      backend: 'builtin',
+      precision: o.precision,
+      layers: result.layers.map((l, i) => ({
+        name: program.layers[i].name,
+        op: OP_NAMES[program.layers[i].op],
+        tactic: l.tactic,
+        ms: l.ms,
+        candidates: l.candidates,
+        cached: l.cached,
+      })),
+      activationBytes: program.fixedArenaBytes + program.batchedArenaBytes * program.maxBatch,
+      workspaceBytes: result.workspaceBytes,
+      weightBytes: program.weightsBytes,
+      tacticCacheHits: result.layers.filter((l) => l.cached).length,
+    },
+  };
+}
+
+/** Loads a builtin plan onto `device`: checks compute capability and format, then uploads the weights. */
+export async function loadBuiltin(header: PlanHeader, payload: Uint8Array, plan: Uint8Array, device: number, buildInfo?: BuildInfo): Promise<Engine> {
+  const dev = deviceInfo(device);
+  checkPlanCompatibility(header, { computeCapability: dev.cc, formatVersion: BUILTIN_FORMAT_VERSION, deviceName: dev.name });
+  const { program, weights } = decodePayload(payload);
+  checkProgramIO(program, header.inputs, header.outputs);
+  const native = await withStack(builtinAddon().builtinLoad(program, weights, device));
+  return new Engine({ native, header, plan, device, buildInfo });
+}
+
+function checkProgramIO(program: Program, inputs: TensorInfo[], outputs: TensorInfo[]): void {
+  const names = [...inputs, ...outputs].map((t) => t.name);
+  const io = program.io.map((t) => t.name);
+  if (names.length !== io.length || !names.every((n) => io.includes(n))) {
+    throw new TensorRTError(ErrorCode.PLAN_CORRUPT, 'Corrupt plan: the header and the program disagree on the I/O tensors');
+  }
+}

@@ -1,0 +1,146 @@
+// buildEngine / loadEngine: one entry point for every backend.
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { capabilities, type BackendName } from './capabilities.js';
+import { resolveDevice } from './device.js';
+import { Engine } from './engine.js';
+import { ErrorCode, TensorRTError } from './errors.js';
+import type { Graph } from './ir/graph.js';
+import { loadModel, parseModel, writeModel } from './onnx/index.js';
+import { optimize } from './optimize/index.js';
+import { readPlan, writePlan, type PlanHeader } from './plan.js';
+import { resolveBatchProfile } from './shapes.js';
+import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
+import { func, knownKeys, nonEmptyString, nonNegativeInteger, oneOf, plainObject, positiveInteger } from './validate.js';
+import { libraryVersion } from './version.js';
+import { buildBuiltin, loadBuiltin } from './backends/builtin.js';
+import { ReferenceEngine } from './backends/reference.js';
+import { buildTrtPlan, loadTrtEngine } from './trt/index.js';
+
+const BUILD_KEYS = ['backend', 'precision', 'shapes', 'tacticCache', 'workspace', 'device', 'onProgress', 'optimizationLevel'] as const;
+
+/** The backend `auto` resolves to on this machine, or a coded error saying why none can run. */
+export function resolveBackend(backend: 'auto' | BackendName): BackendName {
+  const caps = capabilities();
+  if (backend === 'reference') return 'reference';
+  if (backend === 'tensorrt') {
+    if (!caps.backends.tensorrt.available) {
+      throw new TensorRTError(ErrorCode.TENSORRT_UNAVAILABLE, `The tensorrt backend is not available: ${caps.backends.tensorrt.reason ?? caps.tensorrt.reason}`);
+    }
+    return 'tensorrt';
+  }
+  if (backend === 'builtin' || !caps.backends.tensorrt.available) {
+    if (!caps.backends.builtin.available) {
+      throw new TensorRTError(
+        caps.addon.loaded ? ErrorCode.NO_CUDA_DEVICE : ErrorCode.ADDON_LOAD,
+        `No GPU backend can run here: ${caps.backends.builtin.reason}. Use { backend: 'reference' } for the CPU interpreter.`,
+      );
+    }
+    return 'builtin';
+  }
+  return 'tensorrt';
+}
+
+function infoOf(graph: Graph, which: 'inputs' | 'outputs'): TensorInfo[] {
+  return graph[which].map((v) => ({ name: v.name, shape: [...v.type.shape], dtype: v.type.dtype as TensorInfo['dtype'] }));
+}
+
+/** Reads a model argument: a path (with external data beside it) or the bytes. */
+async function readModel(model: string | Uint8Array): Promise<Graph> {
+  if (typeof model === 'string') return loadModel(nonEmptyString(model, 'model'));
+  if (!(model instanceof Uint8Array)) {
+    throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected a path or a Uint8Array for model but received ${typeof model}`);
+  }
+  return parseModel(model);
+}
+
+/**
+ * Turns an ONNX model into an optimized engine (FP16 by default) for the best backend on this machine.
+ * @example
+ * const engine = await buildEngine('mobilenetv2.onnx', { shapes: { input: { min: [1,3,224,224], opt: [8,3,224,224], max: [32,3,224,224] } } });
+ * await engine.save('mobilenetv2.plan');
+ */
+export async function buildEngine(model: string | Uint8Array, options: BuildOptions = {}): Promise<Engine> {
+  const t0 = performance.now();
+  const o = plainObject(options, 'options');
+  knownKeys(o, 'buildEngine options', BUILD_KEYS);
+  const backend = resolveBackend(oneOf(o.backend ?? 'auto', 'backend', ['auto', 'builtin', 'tensorrt', 'reference'] as const));
+  const precision = oneOf(o.precision ?? 'fp16', 'precision', ['fp16', 'fp32'] as const) as Precision;
+  const device = backend === 'reference' ? -1 : resolveDevice(o.device ?? 0);
+  const workspace = o.workspace === undefined ? undefined : nonNegativeInteger(o.workspace, 'workspace');
+  const tacticCache = o.tacticCache === undefined ? undefined : nonEmptyString(o.tacticCache, 'tacticCache');
+  const onProgress = o.onProgress === undefined ? undefined : func<(p: BuildProgress) => void>(o.onProgress, 'onProgress');
+  const optimizationLevel = o.optimizationLevel === undefined ? undefined : positiveInteger(Number(o.optimizationLevel) + 1, 'optimizationLevel') - 1;
+
+  onProgress?.({ phase: 'parse', done: 0, total: 1 });
+  const source = await readModel(model as string | Uint8Array);
+  const profile = resolveBatchProfile(source.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), o.shapes as BuildOptions['shapes']);
+  onProgress?.({ phase: 'optimize', done: 0, total: 1 });
+
+  let engine: Engine;
+  if (backend === 'builtin') {
+    const graph = optimize(source, { fuse: true, precision });
+    const built = await buildBuiltin(graph, { precision, profile, device, workspace, tacticCache, onProgress });
+    const { header, payload } = readPlan(built.plan);
+    const buildInfo: BuildInfo = { ...built.buildInfo, buildMs: performance.now() - t0 };
+    engine = await loadBuiltin(header, payload, built.plan, device, buildInfo);
+  } else if (backend === 'tensorrt') {
+    const graph = optimize(source, { fuse: false, precision });
+    engine = await buildTrtPlan(writeModel(graph), {
+      precision, shapes: o.shapes as BuildOptions['shapes'], profile, device, workspace, tacticCache, onProgress, optimizationLevel,
+      inputs: infoOf(source, 'inputs'), outputs: infoOf(source, 'outputs'), startedAt: t0,
+    });
+  } else {
+    const graph = optimize(source, { fuse: true, precision });
+    const header: Omit<PlanHeader, 'payloadBytes'> = {
+      backend: 'reference', formatVersion: 1, libraryVersion: libraryVersion(), computeCapability: null, deviceName: null,
+      tensorrtVersion: null, precision, inputs: infoOf(source, 'inputs'), outputs: infoOf(source, 'outputs'), profile,
+      createdAt: new Date().toISOString(),
+    };
+    const plan = writePlan(header, writeModel(graph));
+    engine = new Engine({
+      native: new ReferenceEngine(graph, header.inputs, header.outputs), header: readPlan(plan).header, plan, device: -1,
+      buildInfo: { backend, precision, buildMs: performance.now() - t0, layers: [], activationBytes: 0, workspaceBytes: 0, weightBytes: 0, tacticCacheHits: 0 },
+    });
+  }
+  sources.set(engine, source);
+  onProgress?.({ phase: 'done', done: 1, total: 1 });
+  return engine;
+}
+
+/** The model an engine was built from in this process, for validateEngine. */
+const sources = new WeakMap<Engine, Graph>();
+/** @internal */
+export function sourceGraphOf(engine: Engine): Graph | undefined {
+  return sources.get(engine);
+}
+
+/**
+ * Loads a plan file (or its bytes) written by engine.save(). A corrupt file is ERR_PLAN_CORRUPT; one built
+ * for another GPU, format or TensorRT version is ERR_PLAN_MISMATCH.
+ * @example const engine = await loadEngine('mobilenetv2.plan', { device: 0 });
+ */
+export async function loadEngine(source: string | Uint8Array, options: { device?: number } = {}): Promise<Engine> {
+  const o = plainObject(options, 'options');
+  knownKeys(o, 'loadEngine options', ['device']);
+  let bytes: Uint8Array;
+  if (typeof source === 'string') {
+    try {
+      bytes = new Uint8Array(await readFile(nonEmptyString(source, 'source')));
+    } catch (e) {
+      throw new TensorRTError(ErrorCode.IO, `Could not read the plan ${source}: ${(e as Error).message}`, { cause: e });
+    }
+  } else if (source instanceof Uint8Array) {
+    bytes = source;
+  } else {
+    throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected a path or a Uint8Array for source but received ${typeof source}`);
+  }
+  const { header, payload } = readPlan(bytes);
+  if (header.backend === 'reference') {
+    const graph = optimize(parseModel(payload), { fuse: true, precision: header.precision });
+    return new Engine({ native: new ReferenceEngine(graph, header.inputs, header.outputs), header, plan: bytes, device: -1 });
+  }
+  const device = resolveDevice(o.device ?? 0);
+  if (header.backend === 'tensorrt') return loadTrtEngine(header, payload, bytes, device);
+  return loadBuiltin(header, payload, bytes, device);
+}
