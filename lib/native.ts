@@ -97,6 +97,10 @@ export interface NativeContext {
   timings(): number[];
   /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */
   profile(batch: number, iterations: number): Promise<NativeLayerTime[]>;
+  /** Pinned RGBA8 staging for maxBatch images of height×width (device-side preprocessing), where supported. */
+  imageBuffer?(height: number, width: number): ArrayBuffer;
+  /** A run whose input `input` is filled on the device from the staged RGBA8 images: (px/255 − mean) / std. */
+  runImages?(batch: number, input: number, mean: number[], std: number[]): Promise<void>;
   dispose(): void;
 }
 

@@ -39,6 +39,8 @@ Context::~Context() {
   evH2D_.reset();
   evCompute_.reset();
   evEnd_.reset();
+  imageDevice_.reset();
+  imagePinned_.reset();
   arena_.reset();
   workspace_.reset();
   stream_.reset();
@@ -71,6 +73,25 @@ void Context::capture(int batch) {
   graphByBatch_.emplace(batch, std::move(g));
 }
 
+void Context::enqueueCompute(int batch, const Bindings& b) {
+  cudaStream_t s = stream_->get();
+  evH2D_->record(s);
+  auto g = graphs_ ? graphByBatch_.find(batch) : graphByBatch_.end();
+  if (g != graphByBatch_.end()) g->second.launch(s);
+  else engine_->executor().enqueue(batch, b, s);
+  evCompute_->record(s);
+}
+
+void Context::enqueueOutputs(int batch, const Bindings& b) {
+  const Executor& x = engine_->executor();
+  const auto& io = x.program().io;
+  for (size_t i = 0; i < io.size(); ++i) {
+    if (io[i].isInput) continue;
+    CUDA_CHECK(cudaMemcpyAsync(pinned_[i]->get(), x.address(io[i].tensor, b), x.bytesAt(io[i].tensor, batch),
+                               cudaMemcpyDeviceToHost, stream_->get()));
+  }
+}
+
 void Context::enqueueRun(int batch, bool transfers) {
   cuda::DeviceGuard guard(engine_->device());
   const Executor& x = engine_->executor();
@@ -85,20 +106,43 @@ void Context::enqueueRun(int batch, bool transfers) {
                                  cudaMemcpyHostToDevice, s));
     }
   }
-  evH2D_->record(s);
-  auto g = graphs_ ? graphByBatch_.find(batch) : graphByBatch_.end();
-  if (g != graphByBatch_.end()) g->second.launch(s);
-  else x.enqueue(batch, b, s);
-  evCompute_->record(s);
-  if (transfers) {
-    for (size_t i = 0; i < io.size(); ++i) {
-      if (io[i].isInput) continue;
-      CUDA_CHECK(cudaMemcpyAsync(pinned_[i]->get(), x.address(io[i].tensor, b), x.bytesAt(io[i].tensor, batch),
-                                 cudaMemcpyDeviceToHost, s));
-    }
-  }
+  enqueueCompute(batch, b);
+  if (transfers) enqueueOutputs(batch, b);
   evEnd_->record(s);
   lastTransfers_ = transfers;
+}
+
+const std::shared_ptr<cuda::PinnedBuffer>& Context::imageStaging(int h, int w) {
+  if (!imagePinned_ || h != imageH_ || w != imageW_) {
+    cuda::DeviceGuard guard(engine_->device());
+    stream_->synchronize();  // the old staging may still feed a copy
+    size_t bytes = static_cast<size_t>(capacity_) * h * w * 4;
+    imagePinned_ = std::make_shared<cuda::PinnedBuffer>(bytes);
+    imageDevice_ = cuda::DeviceBuffer(bytes);
+    imageH_ = h;
+    imageW_ = w;
+  }
+  return imagePinned_;
+}
+
+void Context::enqueueRunImages(int batch, size_t input, const float mean[3], const float stdv[3]) {
+  cuda::DeviceGuard guard(engine_->device());
+  const Executor& x = engine_->executor();
+  const IODesc& io = x.program().io.at(input);
+  NTRT_REQUIRE(imagePinned_ != nullptr, "ERR_INVALID_ARGUMENT", "No image staging buffer: call imageBuffer() first");
+  NTRT_REQUIRE(io.isInput && io.shape.size() == 4 && io.shape[1] == 3 && io.shape[2] == imageH_ && io.shape[3] == imageW_,
+               "ERR_INVALID_INPUT", "Input '" + io.name + "' is not an NCHW image of 3×" + std::to_string(imageH_) + "×" + std::to_string(imageW_));
+  cudaStream_t s = stream_->get();
+  Bindings b = bindings();
+  evStart_->record(s);
+  size_t bytes = static_cast<size_t>(batch) * imageH_ * imageW_ * 4;
+  CUDA_CHECK(cudaMemcpyAsync(imageDevice_.get(), imagePinned_->get(), bytes, cudaMemcpyHostToDevice, s));
+  kernels::rgbaToTensor(batch, imageH_, imageW_, imageDevice_.as<const uint8_t>(), mean, stdv, false, io.dtype,
+                        x.address(io.tensor, b), s);
+  enqueueCompute(batch, b);
+  enqueueOutputs(batch, b);
+  evEnd_->record(s);
+  lastTransfers_ = true;
 }
 
 void Context::timings(float out[3]) const {

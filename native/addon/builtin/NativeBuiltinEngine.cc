@@ -1,5 +1,7 @@
 #include "NativeBuiltinEngine.h"
 
+#include <array>
+
 #include "../../builtin/builder.h"
 #include "../../cuda/device.h"
 #include "../NativeBuffers.h"
@@ -121,6 +123,8 @@ Napi::Function NativeBuiltinContext::Init(Napi::Env env) {
                                   InstanceMethod<&NativeBuiltinContext::Run>("run"),
                                   InstanceMethod<&NativeBuiltinContext::Timings>("timings"),
                                   InstanceMethod<&NativeBuiltinContext::Profile>("profile"),
+                                  InstanceMethod<&NativeBuiltinContext::ImageBuffer>("imageBuffer"),
+                                  InstanceMethod<&NativeBuiltinContext::RunImages>("runImages"),
                                   InstanceMethod<&NativeBuiltinContext::Dispose>("dispose")});
   constructors(env).builtinContext = Napi::Persistent(f);
   return f;
@@ -148,34 +152,74 @@ Napi::Value NativeBuiltinContext::Buffers(const Napi::CallbackInfo& info) {
   return buffers_.Value();
 }
 
-Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool transfers) {
+Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool transfers, int image, const float* mean,
+                                            const float* stdv) {
   if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
-  ctx_->enqueueRun(batch, transfers);
+  if (image >= 0) ctx_->enqueueRunImages(batch, static_cast<size_t>(image), mean, stdv);
+  else ctx_->enqueueRun(batch, transfers);
   auto ctx = ctx_;
   float* last = last_;
-  Napi::ObjectReference self = Napi::Persistent(Value());
-  auto keep = std::make_shared<Napi::ObjectReference>(std::move(self));
+  auto keep = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
   return whenStreamDone(env, ctx->device(), ctx->stream(), [ctx, last, keep](Napi::Env e) -> Napi::Value {
     ctx->timings(last);
     return e.Undefined();
   });
 }
 
-// run(batch, transfers) → Promise<void>. The first run at a batch captures its CUDA graph on the thread pool.
+// The first run at a batch captures its CUDA graph on the thread pool, then enqueues from the JS thread.
+Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go) {
+  if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+  if (batch < 1 || batch > ctx_->capacity()) {
+    throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
+  }
+  if (!ctx_->needsCapture(batch)) return go(env);
+  auto ctx = ctx_;
+  return PromiseWorker<bool>::Run(
+      env, [ctx, batch]() { ctx->capture(batch); return true; },
+      [go](Napi::Env e, bool&) -> Napi::Value { return go(e); }, {Value()});
+}
+
+// run(batch, transfers) → Promise<void>
 Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
     int batch = info[0].As<Napi::Number>().Int32Value();
     bool transfers = info[1].ToBoolean().Value();
-    if (batch < 1 || batch > ctx_->capacity()) {
-      throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
+    return afterCapture(env, batch, [this, batch, transfers](Napi::Env e) -> Napi::Value { return enqueue(e, batch, transfers); });
+  }
+  NTRT_CATCH(env)
+}
+
+// imageBuffer(height, width) → ArrayBuffer: pinned RGBA8 staging for maxBatch images.
+Napi::Value NativeBuiltinContext::ImageBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+    int h = info[0].As<Napi::Number>().Int32Value(), w = info[1].As<Napi::Number>().Int32Value();
+    const auto& before = ctx_->imageStaging(h, w);
+    if (!image_.IsEmpty() && image_.Value().Data() == before->get()) return image_.Value();
+    if (!image_.IsEmpty() && !image_.Value().IsDetached()) image_.Value().Detach();
+    Napi::ArrayBuffer ab = externalView(env, before);
+    image_ = Napi::Persistent(ab);
+    return ab;
+  }
+  NTRT_CATCH(env)
+}
+
+// runImages(batch, inputIndex, mean: number[3], std: number[3]) → Promise<void>
+Napi::Value NativeBuiltinContext::RunImages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    int batch = info[0].As<Napi::Number>().Int32Value();
+    int input = info[1].As<Napi::Number>().Int32Value();
+    std::array<float, 6> ms{};
+    for (uint32_t i = 0; i < 3; ++i) {
+      ms[i] = info[2].As<Napi::Array>().Get(i).As<Napi::Number>().FloatValue();
+      ms[3 + i] = info[3].As<Napi::Array>().Get(i).As<Napi::Number>().FloatValue();
     }
-    if (!ctx_->needsCapture(batch)) return enqueue(env, batch, transfers);
-    auto ctx = ctx_;
-    return PromiseWorker<bool>::Run(
-        env, [ctx, batch]() { ctx->capture(batch); return true; },
-        [this, batch, transfers](Napi::Env e, bool&) -> Napi::Value { return enqueue(e, batch, transfers); }, {info.This()});
+    return afterCapture(env, batch, [this, batch, input, ms](Napi::Env e) -> Napi::Value {
+      return enqueue(e, batch, true, input, ms.data(), ms.data() + 3);
+    });
   }
   NTRT_CATCH(env)
 }
@@ -223,6 +267,10 @@ void NativeBuiltinContext::release(Napi::Env env) {
     if (!ab.IsDetached()) ab.Detach();  // views read as empty from now on: no use-after-free
   }
   buffers_.Reset();
+  if (!image_.IsEmpty()) {
+    if (!image_.Value().IsDetached()) image_.Value().Detach();
+    image_.Reset();
+  }
   ctx_.reset();  // the last owner (this, or an in-flight completion) syncs the stream and frees
   adjustExternal(env, -reported_);
   reported_ = 0;

@@ -2,6 +2,7 @@
 #pragma once
 #include <napi.h>
 
+#include <functional>
 #include <memory>
 
 #include "../../builtin/runtime.h"
@@ -38,11 +39,17 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value Timings(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
+  Napi::Value ImageBuffer(const Napi::CallbackInfo& info);
+  Napi::Value RunImages(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
-  Napi::Promise enqueue(Napi::Env env, int batch, bool transfers);
+  //! Enqueues a run (`image` < 0) or an image run into input `image`, then settles on completion.
+  Napi::Promise enqueue(Napi::Env env, int batch, bool transfers, int image = -1, const float* mean = nullptr,
+                        const float* stdv = nullptr);
+  Napi::Value afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go);
   void release(Napi::Env env);
   std::shared_ptr<builtin::Context> ctx_;
   Napi::Reference<Napi::Array> buffers_;
+  Napi::Reference<Napi::ArrayBuffer> image_;
   float last_[3] = {0, 0, 0};
   int64_t reported_ = 0;
 };
