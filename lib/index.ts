@@ -7,4 +7,5 @@ export { buildEngine, loadEngine, resolveBackend } from './builder.js';
 export { Engine } from './engine.js';
 export { InferenceContext } from './context.js';
 export { validateEngine, type ValidateOptions } from './validate-engine.js';
+export { createPool, Pool, type PoolOptions } from './pool.js';
 export type * from './types.js';
