@@ -203,44 +203,49 @@ class BuildWorker final : public Napi::AsyncProgressQueueWorker<Note> {
   class Monitor final : public nvinfer1::IProgressMonitor {
    public:
     Monitor(const ExecutionProgress& p, const std::atomic<bool>& cancelled) : progress_(p), cancelled_(cancelled) {}
-    void phaseStart(char const* phase, char const*, int32_t steps) noexcept override {
-      std::lock_guard<std::mutex> lock(mutex_);
-      steps_[text(phase)] = steps;
-      send(phase, 0, steps);
-    }
-    bool stepComplete(char const* phase, int32_t step) noexcept override {
-      int32_t total = 0;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        total = steps_[text(phase)];
-      }
-      send(phase, step + 1, total);
-      return !cancelled_.load();
-    }
-    void phaseFinish(char const* phase) noexcept override {
-      int32_t total = 0;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        total = steps_[text(phase)];
-      }
-      send(phase, total, total);
-    }
-
-   private:
-    void send(char const* phase, int32_t done, int32_t total) noexcept {
+    // Phases nest; JS sees each as its path from the top ("Building engine/Tactic selection").
+    void phaseStart(char const* phase, char const* parent, int32_t steps) noexcept override {
       try {
-        Note n;
-        n.a = done;
-        n.b = total;
-        n.text = text(phase);
-        progress_.Send(&n, 1);
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto up = phases_.find(text(parent));
+        Phase& p = phases_[text(phase)];
+        p.path = (parent && up != phases_.end() ? up->second.path + "/" : std::string()) + text(phase);
+        p.steps = steps;
+        send(p.path, 0, steps);
       } catch (...) {
       }
+    }
+    bool stepComplete(char const* phase, int32_t step) noexcept override {
+      report(phase, step + 1, false);
+      return !cancelled_.load();
+    }
+    void phaseFinish(char const* phase) noexcept override { report(phase, 0, true); }
+
+   private:
+    struct Phase {
+      std::string path;
+      int32_t steps = 0;
+    };
+    void report(char const* phase, int32_t done, bool finished) noexcept {
+      try {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = phases_.find(text(phase));
+        if (it == phases_.end()) return;
+        send(it->second.path, finished ? it->second.steps : done, it->second.steps);
+      } catch (...) {
+      }
+    }
+    void send(const std::string& path, int32_t done, int32_t total) {
+      Note n;
+      n.a = done;
+      n.b = total;
+      n.text = path;
+      progress_.Send(&n, 1);
     }
     const ExecutionProgress& progress_;
     const std::atomic<bool>& cancelled_;
     std::mutex mutex_;
-    std::map<std::string, int32_t> steps_;
+    std::map<std::string, Phase> phases_;
   };
 
   void step(const ExecutionProgress& progress, const char* phase, int32_t done, int32_t total) {
