@@ -11,7 +11,7 @@ namespace ntrt::trt {
 namespace {
 
 [[noreturn]] void failContext(const LogCapture& log, const std::string& what) {
-  if (log.mentions("memory") || log.mentions("allocat")) fail("ERR_CUDA_OUT_OF_MEMORY", log.explain("Out of GPU memory: " + what));
+  if (log.outOfMemory()) fail("ERR_CUDA_OUT_OF_MEMORY", log.explain("Out of GPU memory: " + what));
   fail("ERR_TENSORRT", log.explain(what));
 }
 
@@ -334,6 +334,7 @@ Napi::Value NativeTrtContext::Run(const Napi::CallbackInfo& info) {
     cuda::DeviceGuard guard(s.device);
     LogCapture log;
     if (s.shapeBatch != batch) {
+      s.shapeBatch = 0;  // a refused shape may leave some inputs changed: set them all again next time
       s.setBatch(*s.ctx, batch, log);
       s.shapeBatch = batch;
     }

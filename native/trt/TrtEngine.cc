@@ -165,7 +165,7 @@ class LoadWorker final : public Napi::AsyncWorker {
     if (!s->runtime) fail("ERR_TENSORRT", log.explain("TensorRT could not create a runtime"));
     s->engine.reset(s->runtime->deserializeCudaEngine(plan_, bytes_));
     if (!s->engine) {
-      if (log.mentions("memory") || log.mentions("allocat")) fail("ERR_CUDA_OUT_OF_MEMORY", log.explain("Out of GPU memory loading the engine"));
+      if (log.outOfMemory()) fail("ERR_CUDA_OUT_OF_MEMORY", log.explain("Out of GPU memory loading the engine"));
       if (log.mentions("version")) fail("ERR_PLAN_MISMATCH", log.explain("The engine was serialized by another TensorRT version"));
       fail("ERR_PLAN_CORRUPT", log.explain("TensorRT could not deserialize the engine"));
     }

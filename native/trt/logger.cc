@@ -95,6 +95,13 @@ bool LogCapture::mentions(const char* needle) const {
   return std::any_of(errors_.begin(), errors_.end(), [&](const std::string& e) { return lower(e).find(n) != std::string::npos; });
 }
 
+bool LogCapture::outOfMemory() const {
+  for (const char* n : {"out of memory", "outofmemory", "could not be allocated", "failed to allocate", "allocation failed"}) {
+    if (mentions(n)) return true;
+  }
+  return false;
+}
+
 std::string LogCapture::explain(const std::string& what) const {
   std::string e = errors();
   return e.empty() ? what : what + " (TensorRT: " + e + ")";

@@ -28,6 +28,8 @@ class LogCapture {
   std::string errors() const;
   //! Whether any recorded error message contains `needle` (case-insensitive).
   bool mentions(const char* needle) const;
+  //! Whether the errors say an allocation failed (TensorRT reports CUDA OOM only in words).
+  bool outOfMemory() const;
   //! Appends " (TensorRT: <errors>)" to `what` when there were errors.
   std::string explain(const std::string& what) const;
 

@@ -27,7 +27,9 @@ const backends: GpuBackend[] = [
   {
     name: 'tensorrt',
     skip: !caps.tensorrt.available
-      ? `TensorRT SDK not found: ${caps.tensorrt.reason ?? 'unavailable'}`
+      ? (caps.tensorrt.reason ?? '').includes('TensorRT SDK not found')
+        ? caps.tensorrt.reason!
+        : `TensorRT SDK not found: ${caps.tensorrt.reason ?? 'unavailable'}`
       : !caps.cuda.available
         ? `no CUDA device: ${caps.cuda.reason ?? ''}`
         : '',
