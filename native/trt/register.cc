@@ -6,17 +6,20 @@
 #include "common.h"
 
 namespace ntrt::trt {
-
 Napi::Value TrtBuild(const Napi::CallbackInfo& info);
+}  // namespace ntrt::trt
 
-//! Registers trtBuild and trtLoadEngine; the wrapper classes are reachable only through them.
-void Register(Napi::Env env, Napi::Object exports) {
-  auto* classes = new Classes();
+namespace ntrt::addon {
+
+//! Registers trtBuild and trtLoadEngine (called by RegisterBackends; availability_stub.cc's is a no-op).
+//! The wrapper classes are reachable only through them.
+void RegisterTrt(Napi::Env env, Napi::Object exports) {
+  auto* classes = new trt::Classes();
   env.AddCleanupHook([classes] { delete classes; });
-  NativeTrtEngine::Init(env, classes);
-  NativeTrtContext::Init(env, classes);
-  exports.Set("trtBuild", Napi::Function::New(env, TrtBuild, "trtBuild"));
-  exports.Set("trtLoadEngine", Napi::Function::New(env, TrtLoadEngine, "trtLoadEngine", classes));
+  trt::NativeTrtEngine::Init(env, classes);
+  trt::NativeTrtContext::Init(env, classes);
+  exports.Set("trtBuild", Napi::Function::New(env, trt::TrtBuild, "trtBuild"));
+  exports.Set("trtLoadEngine", Napi::Function::New(env, trt::TrtLoadEngine, "trtLoadEngine", classes));
 }
 
-}  // namespace ntrt::trt
+}  // namespace ntrt::addon

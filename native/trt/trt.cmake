@@ -104,6 +104,6 @@ else()
   target_sources(${PROJECT_NAME} PRIVATE ${_ntrt_trt_sources})
   target_include_directories(${PROJECT_NAME} SYSTEM PRIVATE "${NTRT_TRT_INFER_H}" "${NTRT_TRT_PARSER_H}")
   # NTRT_TRT_LIBDIR: where dlopen looks first, before the loader's search path.
-  target_compile_definitions(${PROJECT_NAME} PRIVATE NTRT_WITH_TENSORRT=1 "NTRT_TRT_LIBDIR=\"${_ntrt_trt_libdir}\"")
+  target_compile_definitions(${PROJECT_NAME} PRIVATE "NTRT_TRT_LIBDIR=\"${_ntrt_trt_libdir}\"")
   set(NTRT_TRT_ADDED ON)
 endif()
