@@ -4,6 +4,7 @@
 
 #include "../addon/NativeBuffers.h"
 #include "../addon/addon.h"
+#include "../addon/worker.h"
 #include "../cuda/device.h"
 #include "loader.h"
 
@@ -15,61 +16,23 @@ namespace {
   fail("ERR_TENSORRT", log.explain(what));
 }
 
-class CreateWorker final : public Napi::AsyncWorker {
- public:
-  CreateWorker(Napi::Env env, Classes* classes, std::shared_ptr<EngineState> engine, int maxBatch, bool graph)
-      : Napi::AsyncWorker(env, "node-tensorrt:createContext"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        classes_(classes),
-        engine_(std::move(engine)),
-        maxBatch_(maxBatch),
-        graph_(graph) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      cuda::DeviceGuard guard(engine_->device);
-      LogCapture log;
-      auto s = std::make_shared<ContextState>();  // stream and events are made on the engine's device
-      s->engine = engine_;
-      s->device = engine_->device;
-      s->maxBatch = maxBatch_;
-      s->useGraph = graph_;
-      s->activations = cuda::DeviceBuffer(static_cast<size_t>(std::max<int64_t>(engine_->activationBytes, 0)));
-      for (const IOTensor& t : engine_->io) {
-        const size_t bytes = std::max<size_t>(t.bytesFor(maxBatch_), 1);
-        s->deviceBuffers.emplace_back(bytes);
-        s->hostBuffers.push_back(std::make_shared<cuda::PinnedBuffer>(bytes));
-      }
-      s->ctx = s->makeContext(log);
-      state_ = std::move(s);
-    } catch (const ntrt::Error& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      code_ = "ERR_INTERNAL";
-      SetError(e.what());
-    }
+std::shared_ptr<ContextState> createContext(const std::shared_ptr<EngineState>& engine, int maxBatch, bool graph) {
+  cuda::DeviceGuard guard(engine->device);
+  LogCapture log;
+  auto s = std::make_shared<ContextState>();  // stream and events are made on the engine's device
+  s->engine = engine;
+  s->device = engine->device;
+  s->maxBatch = maxBatch;
+  s->useGraph = graph;
+  s->activations = cuda::DeviceBuffer(static_cast<size_t>(std::max<int64_t>(engine->activationBytes, 0)));
+  for (const IOTensor& t : engine->io) {
+    const size_t bytes = std::max<size_t>(t.bytesFor(maxBatch), 1);
+    s->deviceBuffers.emplace_back(bytes);
+    s->hostBuffers.push_back(std::make_shared<cuda::PinnedBuffer>(bytes));
   }
-  void OnOK() override {
-    try {
-      deferred_.Resolve(NativeTrtContext::wrap(Env(), classes_, std::move(state_)));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(addon::makeError(Env(), code_, e.Message()).Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Classes* classes_;
-  std::shared_ptr<EngineState> engine_;
-  int maxBatch_;
-  bool graph_;
-  std::string code_ = "ERR_TENSORRT";
-  std::shared_ptr<ContextState> state_;
-};
+  s->ctx = s->makeContext(log);
+  return s;
+}
 
 //! Collects reportLayerTime per layer, in the order the engine runs them.
 class LayerTimer final : public nvinfer1::IProfiler {
@@ -418,10 +381,9 @@ Napi::Value NativeTrtContext::Dispose(const Napi::CallbackInfo& info) {
 }
 
 Napi::Promise createTrtContext(Napi::Env env, Classes* classes, std::shared_ptr<EngineState> engine, int maxBatch, bool cudaGraph) {
-  auto* w = new CreateWorker(env, classes, std::move(engine), maxBatch, cudaGraph);
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+  return addon::PromiseWorker<std::shared_ptr<ContextState>>::Run(
+      env, [engine, maxBatch, cudaGraph] { return createContext(engine, maxBatch, cudaGraph); },
+      [classes](Napi::Env env, std::shared_ptr<ContextState>& s) -> Napi::Value { return NativeTrtContext::wrap(env, classes, std::move(s)); });
 }
 
 }  // namespace ntrt::trt

@@ -1,6 +1,7 @@
 #include "TrtEngine.h"
 
 #include "../addon/addon.h"
+#include "../addon/worker.h"
 #include "../cuda/device.h"
 #include "TrtContext.h"
 #include "loader.h"
@@ -119,69 +120,24 @@ void describe(EngineState& s, const LogCapture& log) {
   }
 }
 
-class LoadWorker final : public Napi::AsyncWorker {
- public:
-  LoadWorker(Napi::Env env, Classes* classes, Napi::Uint8Array plan, int device)
-      : Napi::AsyncWorker(env, "node-tensorrt:trtLoadEngine"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        classes_(classes),
-        planRef_(Napi::Persistent(plan)),
-        plan_(plan.Data()),
-        bytes_(plan.ByteLength()),
-        device_(device) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      load();
-    } catch (const ntrt::Error& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      code_ = "ERR_INTERNAL";
-      SetError(e.what());
-    }
+std::shared_ptr<EngineState> loadEngine(const uint8_t* plan, size_t bytes, int device) {
+  library();
+  cuda::requireDevice(device);
+  cuda::DeviceGuard guard(device);
+  LogCapture log;
+  auto s = std::make_shared<EngineState>();
+  s->device = device;
+  s->runtime.reset(createRuntime(logger()));
+  if (!s->runtime) fail("ERR_TENSORRT", log.explain("TensorRT could not create a runtime"));
+  s->engine.reset(s->runtime->deserializeCudaEngine(plan, bytes));
+  if (!s->engine) {
+    if (log.outOfMemory()) fail("ERR_CUDA_OUT_OF_MEMORY", log.explain("Out of GPU memory loading the engine"));
+    if (log.mentions("version")) fail("ERR_PLAN_MISMATCH", log.explain("The engine was serialized by another TensorRT version"));
+    fail("ERR_PLAN_CORRUPT", log.explain("TensorRT could not deserialize the engine"));
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(NativeTrtEngine::wrap(env, classes_, std::move(state_)));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(addon::makeError(Env(), code_, e.Message()).Value()); }
-
- private:
-  void load() {
-    library();
-    cuda::requireDevice(device_);
-    cuda::DeviceGuard guard(device_);
-    LogCapture log;
-    auto s = std::make_shared<EngineState>();
-    s->device = device_;
-    s->runtime.reset(createRuntime(logger()));
-    if (!s->runtime) fail("ERR_TENSORRT", log.explain("TensorRT could not create a runtime"));
-    s->engine.reset(s->runtime->deserializeCudaEngine(plan_, bytes_));
-    if (!s->engine) {
-      if (log.outOfMemory()) fail("ERR_CUDA_OUT_OF_MEMORY", log.explain("Out of GPU memory loading the engine"));
-      if (log.mentions("version")) fail("ERR_PLAN_MISMATCH", log.explain("The engine was serialized by another TensorRT version"));
-      fail("ERR_PLAN_CORRUPT", log.explain("TensorRT could not deserialize the engine"));
-    }
-    describe(*s, log);
-    state_ = std::move(s);
-  }
-
-  Napi::Promise::Deferred deferred_;
-  Classes* classes_;
-  Napi::Reference<Napi::Uint8Array> planRef_;  // keeps the bytes alive while TensorRT reads them
-  const uint8_t* plan_;
-  size_t bytes_;
-  int device_;
-  std::string code_ = "ERR_TENSORRT";
-  std::shared_ptr<EngineState> state_;
-};
+  describe(*s, log);
+  return s;
+}
 
 }  // namespace
 
@@ -339,10 +295,16 @@ Napi::Value TrtLoadEngine(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
       throw addon::makeError(env, "ERR_INVALID_ARGUMENT", "trtLoadEngine expects the serialized engine as a Uint8Array");
     }
-    auto* w = new LoadWorker(env, static_cast<Classes*>(info.Data()), info[0].As<Napi::Uint8Array>(), info[1].As<Napi::Number>().Int32Value());
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    Napi::Uint8Array plan = info[0].As<Napi::Uint8Array>();
+    const uint8_t* data = plan.Data();
+    const size_t bytes = plan.ByteLength();
+    const int device = info[1].As<Napi::Number>().Int32Value();
+    auto* classes = static_cast<Classes*>(info.Data());
+    // The plan's bytes stay referenced (not copied) while TensorRT reads them off the JS thread.
+    return addon::PromiseWorker<std::shared_ptr<EngineState>>::Run(
+        env, [=] { return loadEngine(data, bytes, device); },
+        [classes](Napi::Env env, std::shared_ptr<EngineState>& s) -> Napi::Value { return NativeTrtEngine::wrap(env, classes, std::move(s)); },
+        {plan});
   }
   NTRT_CATCH(env)
 }
