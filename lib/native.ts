@@ -124,10 +124,29 @@ export interface NativeTrtBuildOptions {
   device: number;
   /** Set BuilderFlag::kFP16 (TensorRT 10.x only; 11.x takes precision from the ONNX). */
   fp16Flag: boolean;
+  /** Workspace memory-pool limit in bytes; 0 keeps TensorRT's default. */
   workspace: number;
   timingCache: Uint8Array | null;
   profiles: NativeTrtProfile[];
+  /** Builder optimization level 0..5; -1 keeps TensorRT's default. */
   optimizationLevel: number;
+  /** Most verbose ILogger severity forwarded to onLog (1 error, 2 warning, 3 info, 4 verbose); default 2. */
+  logSeverity?: number;
+}
+
+/** What the tensorrt backend's engine adds to NativeEngine: sizes, the batch profile and the chosen layers. */
+export interface NativeTrtEngineInfo {
+  weightBytes: number;
+  /** Device scratch memory each context allocates. */
+  activationBytes: number;
+  /** The dynamic batch range of optimization profile 0; null for a static engine. */
+  batch: { min: number; opt: number; max: number } | null;
+  /** Layers as TensorRT built them: name, kind (LayerType) and tactic. */
+  layers: { name: string; op: string; tactic: string }[];
+}
+
+export interface NativeTrtEngine extends NativeEngine {
+  info(): NativeTrtEngineInfo;
 }
 
 export interface NativeTrtBuildResult {
@@ -150,10 +169,10 @@ export interface NativeAddon {
   trtBuild?: (
     onnx: Uint8Array,
     options: NativeTrtBuildOptions,
-    onProgress: (phase: string, done: number, total: number) => void,
-    onLog: (severity: number, message: string) => void,
+    onProgress: ((phase: string, done: number, total: number) => void) | null,
+    onLog: ((severity: number, message: string) => void) | null,
   ) => Promise<NativeTrtBuildResult>;
-  trtLoadEngine?: (engine: Uint8Array, device: number) => Promise<NativeEngine>;
+  trtLoadEngine?: (engine: Uint8Array, device: number) => Promise<NativeTrtEngine>;
   [backendExport: string]: unknown;
 }
 
