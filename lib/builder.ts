@@ -85,11 +85,14 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
     const buildInfo: BuildInfo = { ...built.buildInfo, buildMs: performance.now() - t0 };
     engine = await loadBuiltin(header, payload, built.plan, device, buildInfo);
   } else if (backend === 'tensorrt') {
+    // FP16 comes from the front end's autocast ONNX on every TensorRT version (11.x has no precision flags).
     const graph = optimize(source, { fuse: false, precision });
-    engine = await buildTrtPlan(writeModel(graph), {
-      precision, shapes: o.shapes as BuildOptions['shapes'], profile, device, workspace, tacticCache, onProgress, optimizationLevel,
-      inputs: infoOf(source, 'inputs'), outputs: infoOf(source, 'outputs'), startedAt: t0,
-    });
+    engine = new Engine(
+      await buildTrtPlan(writeModel(graph), {
+        inputs: infoOf(source, 'inputs'), shapes: o.shapes as BuildOptions['shapes'], precision, autocast: precision === 'fp16',
+        tacticCache, workspace, optimizationLevel, device, onProgress,
+      }),
+    );
   } else {
     const graph = optimize(source, { fuse: true, precision });
     const header: Omit<PlanHeader, 'payloadBytes'> = {
@@ -141,6 +144,6 @@ export async function loadEngine(source: string | Uint8Array, options: { device?
     return new Engine({ native: new ReferenceEngine(graph, header.inputs, header.outputs), header, plan: bytes, device: -1 });
   }
   const device = resolveDevice(o.device ?? 0);
-  if (header.backend === 'tensorrt') return loadTrtEngine(header, payload, bytes, device);
+  if (header.backend === 'tensorrt') return new Engine(await loadTrtEngine(bytes, device));
   return loadBuiltin(header, payload, bytes, device);
 }
