@@ -15,8 +15,10 @@ export interface BenchOptions {
   /** ONNX or plan file; undefined: the generated MobileNetV2, cached under `cacheDir`. */
   model?: string;
   batches: number[];
-  /** Batch of the build profile's opt shape (tactics are timed there); default: the largest batch. */
-  optBatch: number;
+  /** --batch was given (without it, a CPU-only run measures batch 1 alone). */
+  batchesExplicit: boolean;
+  /** Batch of the build profile's opt shape (tactics are timed there); undefined: the largest batch measured. */
+  optBatch?: number;
   warmUpMs: number;
   iterations: number;
   durationS: number;
@@ -110,7 +112,7 @@ export function defaultCacheDir(): string {
 export function resolveBenchOptions(raw: RawBenchOptions, model?: string): BenchOptions {
   const batches = parseList(str(raw, 'batch') ?? '1,32,256', '--batch', 'positive integers', positiveIntItem);
   const optRaw = str(raw, 'optBatch');
-  const optBatch = optRaw === undefined ? Math.max(...batches) : parseIntArg(optRaw, '--optBatch');
+  const optBatch = optRaw === undefined ? undefined : parseIntArg(optRaw, '--optBatch');
   const streams = parseList(str(raw, 'streams') ?? '1', '--streams', 'positive integers', positiveIntItem);
   const percentiles = parseList(str(raw, 'percentile') ?? '90,95,99', '--percentile', 'percentiles in [0, 100]', percentItem);
   const precision = str(raw, 'precision') ?? 'both';
@@ -134,6 +136,7 @@ export function resolveBenchOptions(raw: RawBenchOptions, model?: string): Bench
   const opts: BenchOptions = {
     model,
     batches,
+    batchesExplicit: str(raw, 'batch') !== undefined,
     optBatch,
     warmUpMs: parseNumberArg(str(raw, 'warmUp') ?? '200', '--warmUp', true),
     iterations: parseIntArg(str(raw, 'iterations') ?? '10', '--iterations'),
