@@ -40,7 +40,7 @@ export function benchCommand(): Command {
     .option('--tacticCache <dir>', 'tactic (timing) cache folder for the builder')
     .option('--cacheDir <dir>', 'where the generated model is cached (default: ~/.cache/node-tensorrt)')
     .option('--python <cmd>', 'Python with PyTorch for the torch peer (default: python3)')
-    .showHelpAfterError();
+    .showHelpAfterError('(run with --help for the options)');
   cmd.action(async function (this: Command, model: string | undefined) {
     let opts: BenchOptions;
     try {
