@@ -189,13 +189,13 @@ async function predictWithOrt(set: DigitsSet): Promise<number[] | string> {
  */
 export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendName; hasGpu: boolean; device: number; log: (l: string) => void }): Promise<AccuracyReport> {
   const set = await loadDigits(o.dir);
-  const { buildEngine } = await libraryApi();
   const shapes = batchProfiles(set.io, CHUNK, CHUNK);
   const runs: AccuracyRun[] = [];
   const withEngine = async (name: string, backend: 'auto' | BackendName, precision: Precision): Promise<void> => {
     o.log(`[accuracy] ${name}`);
     let engine: Engine | undefined;
     try {
+      const { buildEngine } = await libraryApi();
       engine = await buildEngine(set.onnxPath, { backend, precision, shapes, ...(backend === 'reference' ? {} : { device: o.device }) });
       const predictions = await predictWithEngine(engine, set);
       runs.push({ name, backend: engine.backend, precision, predictions, metrics: classificationMetrics(predictions, set.labels, set.classes) });
