@@ -29,13 +29,13 @@ main{max-width:1180px;margin:0 auto;padding:24px 40px 60px}
 section{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:20px 24px;margin:18px 0;box-shadow:0 1px 2px rgba(15,23,42,.04)}
 h2{font-size:17px;margin:0 0 12px}h3{font-size:14px;margin:16px 0 8px;color:#334155}
 .note{background:#fffbeb;border:1px solid #fcd34d;color:#78350f;border-radius:10px;padding:12px 16px;margin:18px 0}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:14px;margin:18px 0}
-.kpi{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 18px}.kpi .v{font-size:24px;font-weight:650;color:var(--accent)}.kpi .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.kpi .s{color:var(--muted);font-size:12px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin:18px 0}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 18px}.kpi .v{font-size:21px;white-space:nowrap;font-weight:650;color:var(--accent)}.kpi .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.kpi .s{color:var(--muted);font-size:12px}
 table{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th{background:#f1f5f9;font-weight:600;color:#334155;position:sticky;top:0}td.l,th.l{text-align:left}tr:hover td{background:#f8fafc}
-.scroll{overflow-x:auto}.muted{color:var(--muted);fill:var(--muted)}.warn{color:var(--warn)}.bad{color:var(--bad);font-weight:600}.good{color:var(--good);font-weight:600}
+.scroll{overflow-x:auto}.wrap{white-space:normal;display:inline-block;max-width:760px}.muted{color:var(--muted);fill:var(--muted)}.warn{color:var(--warn)}.bad{color:var(--bad);font-weight:600}.good{color:var(--good);font-weight:600}
 .grid-hist{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:10px}
-.chart{max-width:100%;height:auto;font-family:inherit}.chart .grid{stroke:#eef2f7}.chart .frame{fill:none;stroke:#cbd5e1}.chart .tick{font-size:11px;fill:#64748b}
+.chart{max-width:100%;height:auto;font-family:inherit}.chart.wide{width:100%;max-width:980px;display:block;margin:6px auto 18px}.chart .grid{stroke:#eef2f7}.chart .frame{fill:none;stroke:#cbd5e1}.chart .tick{font-size:11px;fill:#64748b}
 .chart .axis-label{font-size:12px;fill:#334155}.chart .chart-title{font-size:14px;font-weight:600;fill:#0f172a}.chart .chart-title.small{font-size:12px}.chart .axis-label.small{font-size:10px}
 .chart .legend{font-size:12px;fill:#334155}.chart .value{font-size:12px;fill:#0f172a}.chart .overflow{fill:#94a3b8}
 .chart .mark-median{stroke:#0f172a;stroke-width:1.5}.chart .mark-tail{stroke:#dc2626;stroke-width:1.5;stroke-dasharray:4 3}.chart .mark-label{font-size:10px;stroke:none}
@@ -147,12 +147,21 @@ function enginesHtml(report: BenchReport): string {
       fmtBytes(e.activationBytes),
       fmtBytes(e.workspaceBytes),
       fmtBytes(e.weightBytes),
-      e.validation ? fmtPct(e.validation.top1Agreement, 1) : esc(e.validationSkipped ?? '–'),
+      e.validation ? fmtPct(e.validation.top1Agreement, 1) : `<span class="wrap muted">${esc(e.validationSkipped ?? '–')}</span>`,
       e.validation ? fmtSci(e.validation.outputs[0]?.maxAbs) : '–',
       e.validation ? fmtSci(e.validation.outputs[0]?.relL2) : '–',
     ]),
     2,
   );
+}
+
+/** The PyTorch peer's output check against onnxruntime, in words. */
+function checkText(c: Record<string, unknown>): string {
+  if (c.skipped) return `output check against onnxruntime skipped: ${String(c.skipped)}`;
+  const parts = [`fp32 rel L2 ${fmtSci(c.fp32RelL2 as number)}`];
+  if (c.fp16RelL2 !== undefined) parts.push(`fp16 rel L2 ${fmtSci(c.fp16RelL2 as number)}`);
+  if (c.top1Agreement !== undefined) parts.push(`top-1 agreement ${fmtPct(c.top1Agreement as number, 1)}`);
+  return `output vs onnxruntime (CPU): ${parts.join(', ')}`;
 }
 
 function peersHtml(report: BenchReport): string {
@@ -162,11 +171,12 @@ function peersHtml(report: BenchReport): string {
       const cls = p.status === 'ok' ? 'good' : p.status === 'failed' ? 'bad' : 'muted';
       const info = Object.entries(p.info)
         .filter(([, v]) => v !== null && v !== undefined)
-        .map(([k, v]) => `${esc(k)}: ${esc(typeof v === 'object' ? JSON.stringify(v) : v)}`)
+        .map(([k, v]) => (k === 'check' ? checkText(v as Record<string, unknown>) : `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`))
+        .map(esc)
         .join('; ');
-      return [esc(p.name), `<span class="${cls}">${esc(p.status)}</span>`, `<span style="white-space:normal">${esc(p.reason ?? '')}${p.reason && info ? ' — ' : ''}${info}</span>`];
+      return [esc(p.name), `<span class="${cls}">${esc(p.status)}</span>`, `<span class="wrap">${esc(p.reason ?? '')}${p.reason && info ? ' — ' : ''}${info}</span>`];
     }),
-    1,
+    3,
   );
   const ratios = report.peerRatios.length
     ? table(

@@ -48,6 +48,8 @@ export interface ConfigMeta {
   cudaGraph: boolean;
   iterations: number;
   repeat: number;
+  /** Device-event timings (false: the reference backend's host clocks). */
+  gpu?: boolean;
 }
 
 /**
@@ -89,6 +91,7 @@ export function configResult(trace: Trace, meta: ConfigMeta, percentiles: readon
       d2hMs,
       transfers: trace.transfers,
       cudaGraph: meta.cudaGraph,
+      gpu: meta.gpu !== false,
       ...(trace.capped ? { capped: { iterations: meta.iterations, queries: trace.queries.length } } : {}),
     }),
     histogram: histogram(e2e),

@@ -133,7 +133,7 @@ async function measureAll(engines: readonly BuiltEngine[], plan: Plan, opts: Ben
               ...(plan.gpu ? {} : { capMs: opts.durationS * 1000 }),
             });
           });
-          const r = configResult(trace, { precision: b.precision, backend: b.backend, cudaGraph: opts.cudaGraph && plan.gpu, iterations: opts.iterations, repeat }, opts.percentiles);
+          const r = configResult(trace, { precision: b.precision, backend: b.backend, cudaGraph: opts.cudaGraph && plan.gpu, iterations: opts.iterations, repeat, gpu: plan.gpu }, opts.percentiles);
           io.err(`[measure] ${r.id}: ${fmtRate(r.throughput.ips)} images/s, e2e median ${fmtMs(r.e2eMs.median)} ms, compute median ${fmtMs(r.computeMs.median)} ms (${r.queries} queries)`);
           results.push(r);
         }

@@ -35,7 +35,8 @@ export function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
   const e0 = Math.floor(Math.log10(lo));
   const e1 = Math.ceil(Math.log10(hi));
-  const mult = e1 - e0 > 4 ? [1] : [1, 2, 5];
+  // Fewer decades, finer steps, so that a narrow range still gets a few labelled ticks.
+  const mult = e1 - e0 > 4 ? [1] : e1 - e0 > 1 ? [1, 2, 5] : [1, 1.5, 2, 3, 4, 5, 6, 8];
   for (let e = e0; e <= e1; e++) for (const m of mult) out.push(m * 10 ** e);
   const first = Math.max(0, out.findIndex((v) => v > lo) - 1);
   let last = out.findIndex((v) => v >= hi);
@@ -68,15 +69,15 @@ export interface LineChartOptions {
  * @example lineChart([{ name: 'fp16', color: '#2563eb', points: [{ x: 1, y: 900 }, { x: 32, y: 9000 }] }], { title: 'Throughput', xLabel: 'batch', yLabel: 'images/s', xLog: true, yLog: true })
  */
 export function lineChart(series: readonly Series[], o: LineChartOptions): string {
-  const W = o.width ?? 720;
+  const W = o.width ?? 800;
   const H = o.height ?? 380;
-  const legendW = 190;
+  const legendW = 240;
   const m = { l: 64, r: legendW + 16, t: 34, b: 48 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const ok = (v: number, log?: boolean): boolean => Number.isFinite(v) && (!log || v > 0);
   const pts = series.flatMap((s) => s.points).filter((p) => ok(p.x, o.xLog) && ok(p.y, o.yLog));
-  const head = `<svg class="chart" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.title)}">`;
+  const head = `<svg class="chart wide" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(o.title)}">`;
   const title = `<text x="${m.l}" y="20" class="chart-title">${esc(o.title)}</text>`;
   if (pts.length === 0) return `${head}${title}<text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="muted">no data</text></svg>`;
   const xs = pts.map((p) => p.x);
@@ -148,8 +149,11 @@ export function histogramChart(h: Histogram, o: { title: string; median: number;
   if (o.tail) marks.push([o.tail.label, o.tail.value, 'mark-tail']);
   marks.forEach(([label, v, cls], i) => {
     if (!Number.isFinite(v)) return;
-    const x = r2(fx(v));
-    parts.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${m.t + ph}" class="${cls}"/><text x="${x}" y="${m.t - 3 + (i ? 0 : 0)}" text-anchor="${i ? 'start' : 'end'}" class="mark-label ${cls}">${esc(`${label} ${fmtTick(v)}`)}</text>`);
+    const x = fx(v);
+    // Labels sit inside the plot, beside their line, on the side with room.
+    const right = x < m.l + pw * 0.6;
+    const tx = r2(right ? x + 3 : x - 3);
+    parts.push(`<line x1="${r2(x)}" x2="${r2(x)}" y1="${m.t}" y2="${m.t + ph}" class="${cls}"/><text x="${tx}" y="${m.t + 11 + i * 12}" text-anchor="${right ? 'start' : 'end'}" class="mark-label ${cls}">${esc(`${label} ${fmtTick(v)}`)}</text>`);
   });
   const ticks = [lo, lo + span / 2, lo + span];
   for (const t of ticks) parts.push(`<text x="${r2(fx(t))}" y="${m.t + ph + 14}" text-anchor="middle" class="tick">${esc(fmtTick(t))}</text>`);

@@ -22,6 +22,8 @@ export interface WarningInput {
   d2hMs: Pick<Summary, 'median'>;
   transfers: boolean;
   cudaGraph: boolean;
+  /** Times come from a GPU (device events); false for the CPU reference backend (host clocks). */
+  gpu?: boolean;
   /** Timing hit the hard cap before reaching the iterations asked for. */
   capped?: { iterations: number; queries: number };
 }
@@ -70,10 +72,11 @@ export function warningsFor(s: WarningInput): BenchWarning[] {
     }
   }
   if (s.computeMs.covPercent > UNSTABLE_COV_PERCENT) {
+    const gpu = s.gpu !== false;
     out.push({
       code: 'unstable-compute',
-      message: `GPU compute time is unstable, with a coefficient of variation of ${pct(s.computeMs.covPercent)}.`,
-      hint: 'Locking the GPU clocks (nvidia-smi -lgc) and keeping other work off the GPU may improve the stability.',
+      message: `${gpu ? 'GPU compute' : 'Compute'} time is unstable, with a coefficient of variation of ${pct(s.computeMs.covPercent)}.`,
+      hint: gpu ? 'Locking the GPU clocks (nvidia-smi -lgc) and keeping other work off the GPU may improve the stability.' : 'Other processes share this CPU; an idle machine gives steadier numbers.',
     });
   }
   if (s.capped) {
