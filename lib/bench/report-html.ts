@@ -222,7 +222,7 @@ function repeatsHtml(report: BenchReport): string {
 }
 
 const DEFINITIONS: [string, string][] = [
-  ['Throughput', 'queries ÷ total host walltime (qps); images/s = qps × batch. With several streams, all contexts run concurrently.'],
+  ['Throughput', 'queries ÷ total host walltime (qps); images/s = qps × batch. Each context (stream) has one query in flight at a time; with --streams N, N contexts run concurrently and their copies and kernels overlap (trtexec overlaps consecutive queries on one stream, so compare its single-stream throughput with ours at --streams 2).'],
   ['End-to-end latency', 'host clock from calling run() to its promise resolving, copies included unless --noDataTransfers.'],
   ['Latency', 'H2D + GPU compute + D2H of one query, from device events (trtexec\'s "Latency").'],
   ['Enqueue time', 'host time for run() to return its promise. Above 80% of GPU compute, the host sets the pace (enqueue-bound).'],
