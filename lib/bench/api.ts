@@ -7,6 +7,9 @@ import type { BuildOptions, ValidationReport } from '../types.js';
 export interface ValidateOptions {
   against: 'reference';
   samples?: number;
+  /** Rows per run. */
+  batch?: number;
+  /** A positive integer. */
   seed?: number;
 }
 

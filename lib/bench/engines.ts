@@ -147,7 +147,7 @@ export interface ValidationResult {
 }
 
 /**
- * Compares each engine's outputs with the reference backend on seeded random inputs at batch 1.
+ * Compares each engine's outputs with the reference backend on seeded random inputs, one sample per run (batch 1).
  * @example const v = await validateEngines(engines, { samples: 32, seed: 42 });
  */
 export async function validateEngines(engines: readonly BuiltEngine[], o: { samples: number; seed: number }): Promise<ValidationResult[]> {
@@ -158,7 +158,7 @@ export async function validateEngines(engines: readonly BuiltEngine[], o: { samp
     else if (o.samples === 0) out.push({ precision: b.precision, skipped: '--validateSamples 0' });
     else {
       try {
-        out.push({ precision: b.precision, report: await validateEngine(b.engine, { against: 'reference', samples: o.samples, seed: o.seed }) });
+        out.push({ precision: b.precision, report: await validateEngine(b.engine, { against: 'reference', samples: o.samples, batch: 1, seed: Math.max(1, o.seed) }) });
       } catch (e) {
         out.push({ precision: b.precision, skipped: `validation failed: ${(e as Error).message.split('\n')[0]}` });
       }
