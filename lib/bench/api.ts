@@ -33,7 +33,7 @@ const GENERATOR = '../../scripts/gen-models.js';
 async function load<T>(specifier: string, what: string, names: readonly string[]): Promise<T> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(specifier)) as Record<string, unknown>;
+    mod = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
   } catch (e) {
     throw new TensorRTError(ErrorCode.IO, `${what} is not available in this build (${(e as Error).message.split('\n')[0]})`, { cause: e });
   }
