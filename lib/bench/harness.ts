@@ -99,6 +99,10 @@ export async function measure(contexts: readonly Runnable[], options: MeasureOpt
   const { batch, transfers } = options;
   const run: RunOptions = { batch, transfers };
 
+  // Setup: one untimed query per context, where CUDA-graph capture and lazy allocations happen (trtexec does
+  // these before it starts its clocks too), so that --warmUp 0 still times only steady-state queries.
+  await Promise.all(contexts.map((ctx) => ctx.run(run)));
+
   // Warm-up: every stream runs until the warm-up time is over, at least once when warm-up is asked for.
   let warmUpQueries = 0;
   const w0 = nowMs();
