@@ -30,7 +30,7 @@ export interface DigitsSet {
   meta: Record<string, unknown>;
 }
 
-/** The test split shipped with the repository. */
+/** The test split shipped with the repository. @example await loadDigits(defaultDigitsDir()) */
 export function defaultDigitsDir(): string {
   return path.join(packageRoot(), 'test', 'fixtures', 'digits');
 }

@@ -133,7 +133,7 @@ export async function buildEngines(model: PreparedModel, req: BuildRequest): Pro
   return out;
 }
 
-/** The batches an engine can run, and those it cannot (outside its profile), in the order asked. */
+/** The batches an engine can run, and those it cannot (outside its profile), in the order asked. @example batchesFor(engine, [1, 32, 512]).skipped // [512] */
 export function batchesFor(engine: Pick<Engine, 'profile'>, batches: readonly number[]): { ok: number[]; skipped: number[] } {
   const ok = batches.filter((b) => b >= engine.profile.min && b <= engine.profile.max);
   return { ok, skipped: batches.filter((b) => !ok.includes(b)) };

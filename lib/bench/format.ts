@@ -34,7 +34,7 @@ export function fmtPct(v: number | null | undefined, digits = 2): string {
   return finite(v) ? `${(v * 100).toFixed(digits)}%` : '–';
 }
 
-/** A speed-up or ratio, e.g. '1.84×'. */
+/** A speed-up or ratio. @example fmtX(1.8423) // '1.84×' */
 export function fmtX(v: number | null | undefined): string {
   return finite(v) ? `${v >= 10 ? v.toFixed(1) : v.toFixed(2)}×` : '–';
 }

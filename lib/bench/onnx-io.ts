@@ -116,7 +116,7 @@ export function onnxGraphIO(bytes: Uint8Array): OnnxGraphIO {
   return { inputs: inputs.filter((i) => !initializers.has(i.name)), outputs, opset };
 }
 
-/** Whether bytes start like a node-tensorrt plan file rather than an ONNX model. */
+/** Whether bytes start like a node-tensorrt plan file rather than an ONNX model. @example isPlanFile(readFileSync('m.plan')) // true */
 export function isPlanFile(bytes: Uint8Array): boolean {
   const n = PLAN_MAGIC.length;
   return bytes.length >= n && Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1') === PLAN_MAGIC;

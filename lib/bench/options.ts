@@ -62,7 +62,7 @@ function str(raw: RawBenchOptions, key: string): string | undefined {
   return v as string;
 }
 
-/** A decimal integer ≥ min written as a string (no '1e3', no '12abc'). */
+/** A decimal integer ≥ min written as a string (no '1e3', no '12abc'). @example parseIntArg('10', '--iterations') // 10 */
 export function parseIntArg(value: string, flag: string, min = 1): number {
   const what = min === 0 ? 'a non-negative integer' : 'a positive integer';
   if (!/^\s*\d+\s*$/.test(value)) bad(flag, what, value);
@@ -71,7 +71,7 @@ export function parseIntArg(value: string, flag: string, min = 1): number {
   return n;
 }
 
-/** A finite number > 0 (or ≥ 0 when `allowZero`). */
+/** A finite number > 0 (or ≥ 0 when `allowZero`). @example parseNumberArg('0.5', '--duration') // 0.5 */
 export function parseNumberArg(value: string, flag: string, allowZero = false): number {
   const what = allowZero ? 'a non-negative number' : 'a positive number';
   const n = /^\s*[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?\s*$/.test(value) ? Number(value) : NaN;
@@ -79,7 +79,7 @@ export function parseNumberArg(value: string, flag: string, allowZero = false): 
   return n;
 }
 
-/** A comma-separated list, e.g. '1,32,256'; duplicates removed, order kept. */
+/** A comma-separated list; duplicates removed, order kept. @example parseList('1,32,1', '--batch', 'integers', Number) // [1, 32] */
 export function parseList<T>(value: string, flag: string, what: string, item: (s: string) => T | undefined): T[] {
   const parts = value.split(',').map((s) => s.trim());
   if (parts.length === 0 || parts.some((p) => p === '')) bad(flag, `a comma-separated list of ${what}`, value);
@@ -98,7 +98,7 @@ const percentItem = (s: string): number | undefined => {
   return n >= 0 && n <= 100 ? n : undefined;
 };
 
-/** The default model cache: $XDG_CACHE_HOME/node-tensorrt or ~/.cache/node-tensorrt. */
+/** The default model cache: $XDG_CACHE_HOME/node-tensorrt or ~/.cache/node-tensorrt. @example defaultCacheDir() // '/home/me/.cache/node-tensorrt' */
 export function defaultCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'node-tensorrt');

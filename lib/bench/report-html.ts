@@ -52,7 +52,7 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[],
   return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table></div>`;
 }
 
-/** Every throughput/latency series: ours per precision (1 stream, first repeat) and each peer mode × precision. */
+/** Every throughput/latency series: ours per precision (1 stream, first repeat) and each peer mode × precision. @example seriesOf(report, (r) => r.throughput.ips) */
 export function seriesOf(report: BenchReport, y: (r: ConfigResult | PeerRun) => number): Series[] {
   const out: Series[] = [];
   for (const p of report.options.precisions) {

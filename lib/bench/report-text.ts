@@ -4,7 +4,7 @@ import type { Summary } from './stats.js';
 import { fmtBytes, fmtMs, fmtPct, fmtRate, fmtS, fmtSci, fmtX, textTable } from './format.js';
 import type { BenchReport, ConfigResult, PeerRatioRow, ProfileReport } from './report.js';
 
-/** "min = a ms, max = b ms, mean = c ms, median = d ms, percentile(90%) = e ms, …, CoV = f%". */
+/** trtexec's statistics line. @example formatStats(r.computeMs, [90, 99]) // "min = 0.41 ms, max = …, percentile(99%) = 0.52 ms, CoV = 0.80%" */
 export function formatStats(s: Summary, percentiles: readonly number[]): string {
   const p = percentiles.map((q) => `percentile(${q}%) = ${fmtMs(s.percentiles[String(q)])} ms`).join(', ');
   const cov = Number.isFinite(s.covPercent) ? `, CoV = ${s.covPercent.toFixed(2)}%` : '';
@@ -13,7 +13,7 @@ export function formatStats(s: Summary, percentiles: readonly number[]): string 
 
 const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
 
-/** One configuration's performance summary, in trtexec's order and words. */
+/** One configuration's performance summary, in trtexec's order and words. @example formatConfig(report.results[0], [90, 95, 99], true) */
 export function formatConfig(r: ConfigResult, percentiles: readonly number[], gpu: boolean): string {
   const dev = gpu ? 'GPU Compute Time' : 'Compute Time (host clock)';
   const lines = [
@@ -76,6 +76,7 @@ function ratioCell(rows: readonly PeerRatioRow[], r: ConfigResult, label: string
 /**
  * The summary table printed last: one row per configuration of the first repeat, with FP16-vs-FP32 and peer
  * speed-ups (peer median ÷ our median: above 1× we are faster).
+ * @example console.log(summaryTable(report));
  */
 export function summaryTable(report: BenchReport): string {
   const firsts = report.results.filter((r) => r.repeat === 0);

@@ -59,7 +59,7 @@ interface Plan {
   notes: string[];
 }
 
-/** What will run on this machine: a CPU-only machine gets the reference backend, FP32, batch 1 unless told. */
+/** What will run on this machine: a CPU-only machine gets the reference backend, FP32, batch 1 unless told. @example planRun(opts, capabilities()).backend */
 export function planRun(opts: BenchOptions, caps: Pick<Capabilities, 'cuda'>): Plan {
   const notes: string[] = [];
   let { precisions, batches } = opts;

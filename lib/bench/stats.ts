@@ -84,7 +84,7 @@ export function covPercent(values: readonly number[]): number {
   return (stddev(values, m) / m) * 100;
 }
 
-/** Ascending copy. */
+/** Ascending copy. @example sortedCopy([3, 1, 2]) // [1, 2, 3] */
 export function sortedCopy(values: readonly number[]): number[] {
   return Array.from(Float64Array.from(values).sort());
 }

@@ -14,7 +14,7 @@ export const ORT_MAX_QUERY_MS = 15_000;
 /** The timed phase per batch never exceeds this. */
 export const ORT_CAP_MS = 3_000;
 
-/** Loads onnxruntime-node, or says why it cannot. */
+/** Loads onnxruntime-node, or says why it cannot. @example const ort = await loadOrt(); if (typeof ort === 'string') console.log(ort); */
 export async function loadOrt(): Promise<OrtModule | string> {
   try {
     const m = (await import('onnxruntime-node')) as OrtModule & { default?: OrtModule };
@@ -33,7 +33,7 @@ const ORT_TYPES: Record<number, { type: Ort.Tensor.Type; make: (n: number) => Ty
   3: { type: 'int8', make: (n) => new Int8Array(n) },
 };
 
-/** Seeded input tensors for a batch. Throws for an element type the peer does not feed. */
+/** Seeded input tensors for a batch. Throws for an element type the peer does not feed. @example await session.run(ortFeeds(ort, io.inputs, 8, 42)) */
 export function ortFeeds(ort: OrtModule, inputs: readonly OnnxValueInfo[], batch: number, seed: number): Record<string, Ort.Tensor> {
   const arrays: Record<string, TypedArray> = {};
   const dims: Record<string, number[]> = {};

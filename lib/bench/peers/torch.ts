@@ -5,7 +5,7 @@ import { packageRoot } from '../../native.js';
 import type { Precision } from '../../types.js';
 import { failed, runFromSamples, skipped, type PeerReport, type PeerRequest, type PeerRun } from './types.js';
 
-/** Where the script lives in the package. */
+/** Where the script lives in the package. @example torchPeerScript() // '…/scripts/peers/torch_peer.py' */
 export function torchPeerScript(): string {
   return path.join(packageRoot(), 'scripts', 'peers', 'torch_peer.py');
 }
@@ -74,7 +74,7 @@ export function runProcess(cmd: string, args: string[], o: { timeoutMs: number; 
   });
 }
 
-/** The last line of stdout that parses as a JSON object. */
+/** The last line of stdout that parses as a JSON object. @example lastJsonObject('log\n{"status":"ok"}') // { status: 'ok' } */
 export function lastJsonObject(stdout: string): Record<string, unknown> | undefined {
   const lines = stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
   for (let i = lines.length - 1; i >= 0; i--) {
@@ -90,7 +90,7 @@ export function lastJsonObject(stdout: string): Record<string, unknown> | undefi
 
 const tail = (s: string, n = 3): string => s.trim().split('\n').slice(-n).join(' | ');
 
-/** Turns the script's JSON into a PeerReport (statistics computed here, with the harness's definitions). */
+/** Turns the script's JSON into a PeerReport (statistics computed here, with the harness's definitions). @example torchReportFrom(JSON.parse(stdout), [90, 99]) */
 export function torchReportFrom(raw: RawOutput, percentiles: readonly number[]): PeerReport {
   const info = { ...(raw.info ?? {}), ...(raw.check ? { check: raw.check } : {}) };
   if (raw.status === 'skipped') return skipped('torch', raw.reason ?? 'skipped by the script', info);

@@ -9,7 +9,7 @@ import { batchProfiles } from '../engines.js';
 import { runProcess } from './torch.js';
 import { failed, skipped, type PeerReport, type PeerRequest, type PeerRun } from './types.js';
 
-/** trtexec on PATH, or in TensorRT's usual install folder; undefined when absent. */
+/** trtexec on PATH, or in TensorRT's usual install folder; undefined when absent. @example findTrtexec() // '/usr/src/tensorrt/bin/trtexec' */
 export function findTrtexec(envPath = process.env.PATH ?? ''): string | undefined {
   const dirs = [...envPath.split(path.delimiter).filter(Boolean), '/usr/src/tensorrt/bin'];
   for (const d of dirs) {
@@ -42,7 +42,7 @@ export interface TrtexecSummary {
 
 const NUM = '([-+]?[0-9]*\\.?[0-9]+(?:[eE][-+]?[0-9]+)?)';
 
-/** Parses "min = a ms, max = b ms, mean = c ms, median = d ms, percentile(90%) = e ms, …". */
+/** Parses one of trtexec's statistics lines. @example parseTrtexecStats("min = 1 ms, max = 3 ms, mean = 2 ms, median = 2 ms, percentile(99%) = 3 ms")?.median // 2 */
 export function parseTrtexecStats(text: string): Summary | undefined {
   const get = (k: string): number | undefined => {
     const m = new RegExp(`${k} = ${NUM} ms`).exec(text);

@@ -57,10 +57,12 @@ export interface PeerRequest {
   log: (line: string) => void;
 }
 
+/** A peer that did not run, and why. @example skipped('trtexec', 'trtexec was not found on PATH') */
 export const skipped = (name: PeerName, reason: string, info: Record<string, unknown> = {}): PeerReport => ({ name, status: 'skipped', reason, info, runs: [] });
+/** A peer that ran and failed, and how. @example failed('torch', 'the script printed no JSON') */
 export const failed = (name: PeerName, reason: string, info: Record<string, unknown> = {}): PeerReport => ({ name, status: 'failed', reason, info, runs: [] });
 
-/** A run from raw per-query samples (ms), summarized with the harness's definitions. */
+/** A run from raw per-query samples (ms), summarized with the harness's definitions. @example runFromSamples(base, { walltimeMs: 3000, e2eMs }, [90, 99]) */
 export function runFromSamples(
   base: Pick<PeerRun, 'peer' | 'label' | 'mode' | 'precision' | 'batch'>,
   samples: { walltimeMs: number; e2eMs: number[]; computeMs?: number[]; h2dMs?: number[]; d2hMs?: number[] },
