@@ -1,6 +1,6 @@
 // Statistics of timing samples, with trtexec's definitions (samples/common/sampleReporting.cpp) so that numbers
 // printed here and by trtexec mean the same thing.
-import { ErrorCode, TensorRTError } from '../errors.js';
+import { invalid } from '../validate.js';
 
 /** min/max/mean/median, the requested percentiles and the spread of one metric, in the samples' unit (ms). */
 export interface Summary {
@@ -24,9 +24,7 @@ export interface Summary {
 const f32 = Math.fround;
 
 function checkPercent(p: number): void {
-  if (typeof p !== 'number' || !(p >= 0 && p <= 100)) {
-    throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected a percentile in [0, 100] but received ${String(p)}`);
-  }
+  if (typeof p !== 'number' || !(p >= 0 && p <= 100)) invalid('a number in [0, 100]', 'percentile', p);
 }
 
 /**

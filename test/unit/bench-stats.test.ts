@@ -38,9 +38,9 @@ describe('percentile (trtexec findPercentile)', () => {
   });
 
   it('rejects a percentile outside [0, 100]', () => {
-    expect(() => percentile(range(5), 101)).toThrow('Expected a percentile in [0, 100] but received 101');
-    expect(() => percentile(range(5), -1)).toThrow('Expected a percentile in [0, 100] but received -1');
-    expect(() => percentile(range(5), NaN)).toThrow('Expected a percentile in [0, 100]');
+    expect(() => percentile(range(5), 101)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: 'Expected a number in [0, 100] for percentile but received 101 of type number' }));
+    expect(() => percentile(range(5), -1)).toThrow('Expected a number in [0, 100] for percentile but received -1 of type number');
+    expect(() => percentile(range(5), NaN)).toThrow('Expected a number in [0, 100] for percentile but received NaN of type number');
   });
 });
 
@@ -79,7 +79,7 @@ describe('summarize', () => {
   });
 
   it('rejects bad percentiles before doing anything', () => {
-    expect(() => summarize([1, 2], [90, 120])).toThrow('Expected a percentile in [0, 100] but received 120');
+    expect(() => summarize([1, 2], [90, 120])).toThrow('Expected a number in [0, 100] for percentile but received 120 of type number');
   });
 });
 
