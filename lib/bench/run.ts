@@ -235,6 +235,7 @@ export async function runBench(opts: BenchOptions, io: BenchIO = stdio): Promise
             device: opts.device,
             python: opts.python,
             hasGpu: plan.gpu,
+            noGpuReason: caps.cuda.available ? 'this run uses the reference backend on the CPU' : `no CUDA device (${caps.cuda.reason ?? 'none found'})`,
             log: io.err,
           },
       opts.peers,

@@ -179,6 +179,15 @@ describe('trtexec peer', () => {
 });
 
 describe('peer selection', () => {
+  it('skips the GPU peers in a run without a GPU, with the reason', async () => {
+    const r = await runPeers(request({ hasGpu: false, noGpuReason: 'no CUDA device (no driver)', batches: [1] }), ['torch', 'ort', 'trtexec']);
+    expect(r.map((p) => [p.name, p.status, p.reason])).toEqual([
+      ['torch', 'skipped', 'no CUDA device (no driver)'],
+      ['ort', 'ok', undefined],
+      ['trtexec', 'skipped', 'no CUDA device (no driver)'],
+    ]);
+  });
+
   it('lists unrequested peers as skipped, and all of them for a plan file', async () => {
     const r = await runPeers(request(), []);
     expect(r.map((p) => [p.name, p.status, p.reason])).toEqual([

@@ -12,7 +12,8 @@ const ORDER: readonly PeerName[] = ['torch', 'ort', 'trtexec'];
 
 /**
  * Runs the requested peers one after another (never concurrently: they would disturb each other's timings).
- * Peers not requested, or impossible for a plan-file model, are listed as skipped with the reason.
+ * Peers not requested, impossible for a plan-file model, or needing a GPU this run lacks, are listed as skipped
+ * with the reason.
  * @example const peers = await runPeers(request, ['torch', 'ort']);
  */
 export async function runPeers(req: PeerRequest | { planOnly: string }, wanted: readonly PeerName[]): Promise<PeerReport[]> {
@@ -20,6 +21,7 @@ export async function runPeers(req: PeerRequest | { planOnly: string }, wanted: 
   for (const name of ORDER) {
     if (!wanted.includes(name)) out.push(skipped(name, 'not requested (--peers)'));
     else if ('planOnly' in req) out.push(skipped(name, req.planOnly));
+    else if (!req.hasGpu && name !== 'ort') out.push(skipped(name, req.noGpuReason ?? 'no CUDA device'));
     else out.push(await RUNNERS[name](req));
   }
   return out;

@@ -106,7 +106,7 @@ const shapeArg = (name: string, dims: number[]): string => `${/[:,]/.test(name) 
  */
 export async function trtexecPeer(req: PeerRequest, exe = findTrtexec()): Promise<PeerReport> {
   if (!exe) return skipped('trtexec', 'trtexec was not found on PATH (it ships with the TensorRT SDK)');
-  if (!req.hasGpu) return skipped('trtexec', 'no CUDA device');
+  if (!req.hasGpu) return skipped('trtexec', req.noGpuReason ?? 'no CUDA device');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ntrt-trtexec-'));
   const info: Record<string, unknown> = { path: exe };
   const runs: PeerRun[] = [];

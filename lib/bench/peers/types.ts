@@ -53,6 +53,8 @@ export interface PeerRequest {
   device: number;
   python: string;
   hasGpu: boolean;
+  /** Why GPU peers are skipped when `hasGpu` is false, e.g. "no CUDA device (…)". */
+  noGpuReason?: string;
   /** Progress lines (stderr). */
   log: (line: string) => void;
 }
