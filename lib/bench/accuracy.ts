@@ -198,7 +198,8 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
       const { buildEngine } = await libraryApi();
       engine = await buildEngine(set.onnxPath, { backend, precision, shapes, ...(backend === 'reference' ? {} : { device: o.device }) });
       const predictions = await predictWithEngine(engine, set);
-      runs.push({ name, backend: engine.backend, precision, predictions, metrics: classificationMetrics(predictions, set.labels, set.classes) });
+      const label = backend === 'reference' ? name : `${engine.backend} ${precision.toUpperCase()}`;
+      runs.push({ name: label, backend: engine.backend, precision, predictions, metrics: classificationMetrics(predictions, set.labels, set.classes) });
     } catch (e) {
       runs.push({ name, precision, skipped: `failed: ${(e as Error).message.split('\n')[0]}` });
     } finally {
@@ -207,7 +208,7 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
   };
   await withEngine('reference (CPU FP32)', 'reference', 'fp32');
   for (const precision of ['fp32', 'fp16'] as const) {
-    const name = `${o.backend === 'auto' ? 'engine' : o.backend} ${precision.toUpperCase()}`;
+    const name = `${o.backend === 'auto' || o.backend === 'reference' ? 'GPU engine' : o.backend} ${precision.toUpperCase()}`;
     if (!o.hasGpu || o.backend === 'reference') runs.push({ name, precision, skipped: o.hasGpu ? 'the reference backend was asked for' : 'no CUDA device' });
     else await withEngine(name, o.backend, precision);
   }

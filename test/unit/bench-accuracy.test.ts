@@ -67,7 +67,8 @@ describe('digits set', () => {
     expect(ortRun.metrics!.accuracy).toBeCloseTo((set.meta.torch as { testAccuracy: number }).testAccuracy, 6);
     expect(ortRun.metrics!.accuracy).toBeGreaterThan(0.95);
     expect(ortRun.metrics!.perClass).toHaveLength(10);
-    expect(report.runs.filter((r) => r.name.startsWith('engine')).map((r) => r.skipped)).toEqual(['no CUDA device', 'no CUDA device']);
+    expect(report.runs.map((r) => r.name)).toEqual(['reference (CPU FP32)', 'GPU engine FP32', 'GPU engine FP16', 'onnxruntime-node (CPU)']);
+    expect(report.runs.filter((r) => r.name.startsWith('GPU engine')).map((r) => r.skipped)).toEqual(['no CUDA device', 'no CUDA device']);
     expect(report.dataset).toMatchObject({ count: 360, classes: 10 });
   });
 
