@@ -232,6 +232,7 @@ def main(argv):
     # FP32 means FP32 here, as in the FP32 engine: no TF32 in convolutions or matmuls.
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
+    info["fp32Math"] = "strict FP32 (TF32 off)"
     check = check_against_ort(model_proto, base, args.onnx, args.seed, torch, np, cuda)
     log(f"check against onnxruntime (CPU): {check}")
     if check.get("ok") is False:
