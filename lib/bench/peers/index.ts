@@ -1,0 +1,28 @@
+// The peers, run in a fixed order on the same ONNX model; each one that cannot run says why.
+import type { PeerName } from '../options.js';
+import { ortPeer } from './ort.js';
+import { torchPeer } from './torch.js';
+import { trtexecPeer } from './trtexec.js';
+import { skipped, type PeerReport, type PeerRequest } from './types.js';
+
+export type { PeerReport, PeerRequest, PeerRun } from './types.js';
+
+const RUNNERS: Record<PeerName, (req: PeerRequest) => Promise<PeerReport>> = { torch: torchPeer, ort: ortPeer, trtexec: trtexecPeer };
+const ORDER: readonly PeerName[] = ['torch', 'ort', 'trtexec'];
+
+/**
+ * Runs the requested peers one after another (never concurrently: they would disturb each other's timings).
+ * Peers not requested, impossible for a plan-file model, or needing a GPU this run lacks, are listed as skipped
+ * with the reason.
+ * @example const peers = await runPeers(request, ['torch', 'ort']);
+ */
+export async function runPeers(req: PeerRequest | { planOnly: string }, wanted: readonly PeerName[]): Promise<PeerReport[]> {
+  const out: PeerReport[] = [];
+  for (const name of ORDER) {
+    if (!wanted.includes(name)) out.push(skipped(name, 'not requested (--peers)'));
+    else if ('planOnly' in req) out.push(skipped(name, req.planOnly));
+    else if (!req.hasGpu && name !== 'ort') out.push(skipped(name, req.noGpuReason ?? 'no CUDA device'));
+    else out.push(await RUNNERS[name](req));
+  }
+  return out;
+}
