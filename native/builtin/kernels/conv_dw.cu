@@ -63,7 +63,7 @@ struct Vec {
 
 //! grid: x covers one image's P·ceil(Q/PX)·(C/V) items, y strides over images.
 template <typename T, int V, int PX, int R, int S, int ST>
-__global__ void __launch_bounds__(kDwThreads) dwKernel(const ConvArgs a) {
+__global__ void __launch_bounds__(kDwThreads, 1) dwKernel(const ConvArgs a) {
   const int groups = a.C / V, qBlocks = (a.Q + PX - 1) / PX;
   const int item = blockIdx.x * kDwThreads + threadIdx.x;
   if (item >= a.P * qBlocks * groups) return;
