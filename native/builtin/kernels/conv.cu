@@ -48,6 +48,19 @@ void ensureSmem(const void* kernel, int bytes) {
   done.insert({kernel, id});
 }
 
+namespace {
+
+std::vector<std::pair<const void*, int>>& smemKernels() {
+  static std::vector<std::pair<const void*, int>> v;
+  return v;
+}
+
+}  // namespace
+
+void registerSmemKernel(const void* kernel, int bytes) {
+  if (bytes > 48 * 1024) smemKernels().push_back({kernel, bytes});
+}
+
 ConvArgs makeArgs(const Launch& l) {
   const ConvParams& p = l.p;
   ConvArgs a{};
@@ -120,13 +133,28 @@ void validateParams(const ConvParams& p, DType t) {
 
 bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15) == 0; }
 
+//! Once per device: the shared-memory attributes of every registered kernel that fits it.
+const Device& prepareDevice() {
+  registry();  // registers the kernels
+  const Device& d = currentDevice();
+  static std::mutex mu;
+  static std::set<int> prepared;
+  std::lock_guard<std::mutex> lock(mu);
+  if (prepared.count(d.id)) return d;
+  for (const auto& k : smemKernels()) {
+    if (k.second <= d.smemOptin) ensureSmem(k.first, k.second);
+  }
+  prepared.insert(d.id);
+  return d;
+}
+
 }  // namespace
 }  // namespace convimpl
 
 std::vector<Tactic> convTactics(const ConvParams& p, DType t) {
   using namespace convimpl;
   validateParams(p, t);
-  const Device& dev = currentDevice();
+  const Device& dev = prepareDevice();
   std::vector<Tactic> out;
   const Entry* direct = nullptr;
   for (const Entry& e : registry()) {
@@ -144,7 +172,7 @@ void conv(const std::string& tactic, const ConvParams& p, DType t, const void* x
   const Entry* e = findEntry(tactic);
   if (!e) fail("ERR_INVALID_ARGUMENT", "Unknown convolution tactic '" + tactic + "'");
   validateParams(p, t);
-  if (e->use(p, t, currentDevice(), e->arg) == Use::Invalid) {
+  if (e->use(p, t, prepareDevice(), e->arg) == Use::Invalid) {
     fail("ERR_INVALID_ARGUMENT", "Convolution tactic '" + tactic + "' cannot run " + describe(p, t) + " on this device");
   }
   const size_t need = e->workspace(p, t, e->arg);

@@ -55,6 +55,9 @@ void addDirectTactics(std::vector<Entry>& out);
 
 //! Raises a kernel's dynamic shared memory limit once per device (needed above 48 KB).
 void ensureSmem(const void* kernel, int bytes);
+//! Records a kernel needing more than 48 KB, so that the first query on a device configures it up front:
+//! convTactics runs before any graph capture, and the launches then make no attribute calls.
+void registerSmemKernel(const void* kernel, int bytes);
 
 //! ConvArgs for a launch (GEMM sizes filled in; no split).
 ConvArgs makeArgs(const Launch& l);
@@ -67,8 +70,5 @@ inline size_t splitWorkspace(const ConvParams& p, int splits) {
   const size_t bytes = size_t(splits) * size_t(p.n) * p.p * p.q * size_t(p.k) * sizeof(float);
   return (bytes + 255) / 256 * 256;
 }
-
-//! Number of 1-element blocks needed to cover `n` items with `per` items each.
-inline unsigned blocksFor(long long n, int per) { return static_cast<unsigned>((n + per - 1) / per); }
 
 }  // namespace ntrt::kernels::convimpl

@@ -356,6 +356,12 @@ void addTc(std::vector<Entry>& out, std::initializer_list<int> splits) {
     out.push_back({s > 1 ? base + "_sk" + std::to_string(s) : base, &tcUse<T, kGeneric>, &tcWorkspace<T>,
                    &tcRun<T, kGeneric>, s});
   }
+  if constexpr (kGeneric) {
+    registerSmemKernel(reinterpret_cast<const void*>(&tcGenericKernel<T>), T::kSmemBytes);
+  } else {
+    registerSmemKernel(reinterpret_cast<const void*>(&tcConvKernel<T, true>), T::kSmemBytes);
+    registerSmemKernel(reinterpret_cast<const void*>(&tcConvKernel<T, false>), T::kSmemBytes);
+  }
 }
 
 //! The large tiles live in their own translation unit (compile time).
