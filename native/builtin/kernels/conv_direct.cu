@@ -70,7 +70,7 @@ struct Vec16 {
 //! One warp per output channel n, MT rows per pass over the weights row (kept in L1/L2 across passes).
 //! 1×1 pad-0 only: row m reads one input pixel, Kg == C contiguous elements.
 template <typename T, int MT, bool kVec>
-__global__ void __launch_bounds__(kGemvWarps * 32) gemvKernel(const ConvArgs a) {
+__global__ void __launch_bounds__(kGemvWarps * 32, 1) gemvKernel(const ConvArgs a) {
   const int lane = threadIdx.x & 31;
   const int n = blockIdx.x * kGemvWarps + (threadIdx.x >> 5);
   if (n >= a.K) return;

@@ -59,7 +59,7 @@ __device__ __forceinline__ void storeRow4(const ConvArgs& a, int m, int n, const
 }
 
 template <class T, bool k1x1, bool kVec>
-__global__ void __launch_bounds__(T::kThreads) simtConvKernel(const ConvArgs a) {
+__global__ void __launch_bounds__(T::kThreads, 1) simtConvKernel(const ConvArgs a) {
   __shared__ __align__(16) float As[2][T::BK][T::kAPitch];
   __shared__ __align__(16) float Bs[2][T::BK][T::kBPitch];
   const int tid = threadIdx.x;

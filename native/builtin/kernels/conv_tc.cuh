@@ -32,6 +32,9 @@ struct TcTile {
   static constexpr int kCPitch = BN + 8;
   static constexpr int kEpiBytes = kEpiRows * kCPitch * 4;
   static constexpr int kSmemBytes = kPipeBytes > kEpiBytes ? kPipeBytes : kEpiBytes;
+  // CTAs per SM that shared memory allows on an H100 (capped at 4): registers are budgeted not to lower it.
+  static constexpr int kMinBlocks =
+      kThreads > 128 ? 1 : (200 * 1024 / kSmemBytes < 1 ? 1 : (200 * 1024 / kSmemBytes > 4 ? 4 : 200 * 1024 / kSmemBytes));
   // Register-staged (any c) loader: each thread owns one row of the tile and kElems consecutive k of it.
   static constexpr int kASegs = kThreads / BM, kBSegs = kThreads / BN;
   static constexpr int kAElems = BK / (kASegs ? kASegs : 1), kBElems = BK / (kBSegs ? kBSegs : 1);
@@ -122,7 +125,7 @@ __device__ __forceinline__ void tileOrigin(const ConvArgs& a, int& m0, int& n0) 
 
 //! The cp.async pipeline kernel. k1x1: 1×1 filter, pad 0 (any stride): A rows are contiguous input pixels.
 template <class T, bool k1x1>
-__global__ void __launch_bounds__(T::kThreads) tcConvKernel(const ConvArgs a) {
+__global__ void __launch_bounds__(T::kThreads, T::kMinBlocks) tcConvKernel(const ConvArgs a) {
   extern __shared__ __align__(128) unsigned char smem[];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp % T::WM, wn = warp / T::WM;
@@ -222,7 +225,7 @@ __device__ __forceinline__ uint4 pack8(const unsigned short* h) {
 //! Register-staged kernel for any c (e.g. c = 3): element loads of the next k-tile are in flight while the
 //! current one is multiplied; two shared stages.
 template <class T>
-__global__ void __launch_bounds__(T::kThreads) tcGenericKernel(const ConvArgs a) {
+__global__ void __launch_bounds__(T::kThreads, 2) tcGenericKernel(const ConvArgs a) {
   static_assert(T::STAGES == 2 && T::kASegs >= 1 && T::kBSegs >= 1, "register-staged tiles");
   static_assert(T::kAElems % 8 == 0 && T::kBElems % 8 == 0, "whole 16-byte chunks per thread");
   extern __shared__ __align__(128) unsigned char smem[];
