@@ -16,9 +16,7 @@ struct SimtTile {
   static constexpr int BM = BM_, BN = BN_, TM = TM_, TN = TN_, BK = 8;
   static constexpr int kThreadsM = BM / TM, kThreadsN = BN / TN, kThreads = kThreadsM * kThreadsN;
   static constexpr int kAPitch = BM + 4, kBPitch = BN + 4;  // k-major rows; +4 staggers the transposed stores
-  static constexpr int kAVec = BM * BK / 4 / kThreads, kBVec = BN * BK / 4 / kThreads;  // float4 loads
-  static constexpr int kAScalar = BM * BK / kThreads, kBScalar = BN * BK / kThreads;
-  static_assert(TM % 4 == 0 && TN % 4 == 0 && kAVec >= 1 && kBVec >= 1, "tile shape");
+  static_assert(TM % 4 == 0 && TN % 4 == 0 && BM * BK / 4 >= kThreads && BN * BK / 4 >= kThreads, "tile shape");
   static_assert(BM % (kThreads / 2) == 0 && BN % (kThreads / 2) == 0 && BM % (kThreads / 8) == 0 &&
                     BN % (kThreads / 8) == 0,
                 "loaders cover the tile");
