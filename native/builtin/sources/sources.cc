@@ -1,0 +1,112 @@
+// Dispatch over the external tactic sources; the parts for a library missing at build time report compiled: false.
+#include <dlfcn.h>
+
+#include "../../cuda/error.h"
+#include "internal.h"
+
+namespace ntrt::sources {
+namespace detail {
+
+void* openLibrary(const std::vector<std::string>& names, std::string* tried) {
+  for (const auto& name : names) {
+    if (name.empty()) continue;
+    if (void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
+    if (tried) {
+      const char* e = dlerror();
+      *tried += (tried->empty() ? "" : "; ") + std::string(e ? e : name + ": not found");
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+namespace {
+
+bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+SourceInfo notCompiled(const char* what) {
+  return {false, false, "", std::string(what) + " headers were not found when the addon was built"};
+}
+
+}  // namespace
+
+SourceInfo cudnnInfo() {
+#ifdef NTRT_HAVE_CUDNN
+  static const SourceInfo info = detail::cudnnProbe();
+  return info;
+#else
+  return notCompiled("cuDNN");
+#endif
+}
+
+SourceInfo cublasLtInfo() {
+#ifdef NTRT_HAVE_CUBLASLT
+  static const SourceInfo info = detail::cublasLtProbe();
+  return info;
+#else
+  return notCompiled("cuBLASLt");
+#endif
+}
+
+bool isExternalTactic(const std::string& name) { return startsWith(name, "cudnn_") || startsWith(name, "cublaslt_"); }
+
+std::vector<kernels::Tactic> externalConvTactics(const kernels::ConvParams& p, kernels::DType t) {
+  std::vector<kernels::Tactic> out;
+  if (t != kernels::DType::F32 && t != kernels::DType::F16) return out;
+#ifdef NTRT_HAVE_CUDNN
+  if (cudnnInfo().available) {
+    auto v = detail::cudnnTactics(p, t);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+#endif
+#ifdef NTRT_HAVE_CUBLASLT
+  if (cublasLtInfo().available) {
+    auto v = detail::cublasLtTactics(p, t);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+#endif
+  return out;
+}
+
+namespace {
+
+// The source behind a tactic name, or a coded error saying why it cannot run here.
+enum class Source { Cudnn, CublasLt };
+Source sourceOf(const std::string& tactic) {
+  bool cudnn = startsWith(tactic, "cudnn_");
+  if (!cudnn && !startsWith(tactic, "cublaslt_"))
+    fail("ERR_INVALID_ARGUMENT", "Unknown external tactic '" + tactic + "'");
+  SourceInfo info = cudnn ? cudnnInfo() : cublasLtInfo();
+  if (!info.available)
+    fail("ERR_TACTIC_UNAVAILABLE", "Tactic '" + tactic + "' needs " + (cudnn ? "cuDNN" : "cuBLASLt") +
+                                       ", which is unavailable: " + info.reason);
+  return cudnn ? Source::Cudnn : Source::CublasLt;
+}
+
+}  // namespace
+
+void externalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x,
+                  const void* w, void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream) {
+  Source s = sourceOf(tactic);
+#ifdef NTRT_HAVE_CUDNN
+  if (s == Source::Cudnn) return detail::cudnnConv(tactic, p, t, x, w, y, ep, ws, wsBytes, stream);
+#endif
+#ifdef NTRT_HAVE_CUBLASLT
+  if (s == Source::CublasLt) return detail::cublasLtConv(tactic, p, t, x, w, y, ep, ws, wsBytes, stream);
+#endif
+  (void)s;
+}
+
+void prepareExternalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t) {
+  Source s = sourceOf(tactic);
+#ifdef NTRT_HAVE_CUDNN
+  if (s == Source::Cudnn) return detail::cudnnPrepare(tactic, p, t);
+#endif
+#ifdef NTRT_HAVE_CUBLASLT
+  if (s == Source::CublasLt) return detail::cublasLtPrepare(tactic, p, t);
+#endif
+  (void)s;
+}
+
+}  // namespace ntrt::sources
