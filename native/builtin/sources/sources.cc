@@ -25,9 +25,11 @@ namespace {
 
 bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
+#if !defined(NTRT_HAVE_CUDNN) || !defined(NTRT_HAVE_CUBLASLT)
 SourceInfo notCompiled(const char* what) {
   return {false, false, "", std::string(what) + " headers were not found when the addon was built"};
 }
+#endif
 
 }  // namespace
 
@@ -79,7 +81,7 @@ Source sourceOf(const std::string& tactic) {
     fail("ERR_INVALID_ARGUMENT", "Unknown external tactic '" + tactic + "'");
   SourceInfo info = cudnn ? cudnnInfo() : cublasLtInfo();
   if (!info.available)
-    fail("ERR_TACTIC_UNAVAILABLE", "Tactic '" + tactic + "' needs " + (cudnn ? "cuDNN" : "cuBLASLt") +
+    fail("ERR_PLAN_MISMATCH", "Tactic '" + tactic + "' needs " + (cudnn ? "cuDNN" : "cuBLASLt") +
                                        ", which is unavailable: " + info.reason);
   return cudnn ? Source::Cudnn : Source::CublasLt;
 }
