@@ -229,6 +229,15 @@ int64_t validate(Descs& d, const std::string& hex, const cublasLtMatmulAlgo_t& a
   return ws;
 }
 
+// Workspace covering every epilogue the algo supports (the plan sizes it once), or -1 when even BIAS fails.
+int64_t workspaceAllEpilogues(Descs& d, const std::string& hex, const cublasLtMatmulAlgo_t& algo) {
+  int64_t ws = validate(d, hex, algo, CUBLASLT_EPILOGUE_BIAS);
+  if (ws < 0) return -1;
+  for (auto e : {CUBLASLT_EPILOGUE_DEFAULT, CUBLASLT_EPILOGUE_RELU, CUBLASLT_EPILOGUE_RELU_BIAS})
+    ws = std::max(ws, validate(d, hex, algo, e));
+  return ws;
+}
+
 }  // namespace
 
 SourceInfo cublasLtProbe() { return api().info; }
@@ -266,20 +275,21 @@ std::vector<kernels::Tactic> cublasLtTactics(const ConvParams& p, DType t) {
     for (const auto& tac : out) dup = dup || tac.name.compare(tac.name.size() - hex.size(), hex.size(), hex) == 0;
     if (dup) continue;
     d.checked[{hex, static_cast<int>(CUBLASLT_EPILOGUE_BIAS)}] = int64_t(results[i].workspaceSize);
-    out.push_back({"cublaslt_" + std::to_string(i) + "_" + hex, results[i].workspaceSize + staging});
+    int64_t ws = workspaceAllEpilogues(d, hex, results[i].algo);
+    if (ws < 0) continue;
+    out.push_back({"cublaslt_" + std::to_string(i) + "_" + hex, size_t(ws) + staging});
   }
   return out;
 }
 
-void cublasLtPrepare(const std::string& tactic, const ConvParams& p, DType t) {
+size_t cublasLtWorkspace(const std::string& tactic, const ConvParams& p, DType t) {
   cublasLtMatmulAlgo_t algo = fromHex(tactic);
+  if (t != DType::F32 && t != DType::F16) fail("ERR_INVALID_ARGUMENT", "cuBLASLt tactics support float32 and float16");
   if (!isGemm(p)) fail("ERR_INVALID_ARGUMENT", "cuBLASLt tactics need a 1x1 stride-1 unpadded ungrouped convolution");
   Descs& d = descsFor(p, t);
-  std::string hex = toHex(algo);
-  for (auto e : {CUBLASLT_EPILOGUE_DEFAULT, CUBLASLT_EPILOGUE_BIAS, CUBLASLT_EPILOGUE_RELU, CUBLASLT_EPILOGUE_RELU_BIAS})
-    validate(d, hex, algo, e);
-  if (validate(d, hex, algo, CUBLASLT_EPILOGUE_BIAS) < 0)
-    fail("ERR_INVALID_ARGUMENT", "cuBLASLt tactic '" + tactic + "' is not supported by this GPU and library");
+  int64_t ws = workspaceAllEpilogues(d, toHex(algo), algo);
+  if (ws < 0) fail("ERR_PLAN_MISMATCH", "cuBLASLt tactic '" + tactic + "' is not supported by this GPU and library");
+  return size_t(ws) + stagingBytes(p, t);
 }
 
 void cublasLtConv(const std::string& tactic, const ConvParams& p, DType t, const void* x, const void* w, void* y,

@@ -261,11 +261,13 @@ std::vector<kernels::Tactic> cudnnTactics(const ConvParams& p, DType t) {
   return out;
 }
 
-void cudnnPrepare(const std::string& tactic, const ConvParams& p, DType t) {
+size_t cudnnWorkspace(const std::string& tactic, const ConvParams& p, DType t) {
   Parsed pt = parse(tactic);
+  if (t != DType::F32 && t != DType::F16) fail("ERR_INVALID_ARGUMENT", "cuDNN tactics support float32 and float16");
   Descs& d = descsFor(p, t);
-  if (!d.expressible || workspaceOf(d, pt.algo) < 0)
-    fail("ERR_INVALID_ARGUMENT", "cuDNN tactic '" + tactic + "' does not support this convolution");
+  int64_t ws = d.expressible ? workspaceOf(d, pt.algo) : -1;
+  if (ws < 0) fail("ERR_PLAN_MISMATCH", "cuDNN tactic '" + tactic + "' does not support this convolution here");
+  return size_t(ws) + (pt.fused && t == DType::F16 ? alignUp(size_t(p.k) * 2) : 0);
 }
 
 void cudnnConv(const std::string& tactic, const ConvParams& p, DType t, const void* x, const void* w, void* y,

@@ -26,12 +26,12 @@ SourceInfo cudnnProbe();
 std::vector<kernels::Tactic> cudnnTactics(const kernels::ConvParams& p, kernels::DType t);
 void cudnnConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x, const void* w,
                void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream);
-void cudnnPrepare(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
+size_t cudnnWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
 
 SourceInfo cublasLtProbe();
 std::vector<kernels::Tactic> cublasLtTactics(const kernels::ConvParams& p, kernels::DType t);
 void cublasLtConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x,
                   const void* w, void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream);
-void cublasLtPrepare(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
+size_t cublasLtWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
 
 }  // namespace ntrt::sources::detail

@@ -100,15 +100,20 @@ void externalConv(const std::string& tactic, const kernels::ConvParams& p, kerne
   (void)s;
 }
 
-void prepareExternalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t) {
+size_t externalConvWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t) {
   Source s = sourceOf(tactic);
 #ifdef NTRT_HAVE_CUDNN
-  if (s == Source::Cudnn) return detail::cudnnPrepare(tactic, p, t);
+  if (s == Source::Cudnn) return detail::cudnnWorkspace(tactic, p, t);
 #endif
 #ifdef NTRT_HAVE_CUBLASLT
-  if (s == Source::CublasLt) return detail::cublasLtPrepare(tactic, p, t);
+  if (s == Source::CublasLt) return detail::cublasLtWorkspace(tactic, p, t);
 #endif
   (void)s;
+  return 0;
+}
+
+void prepareExternalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t) {
+  (void)externalConvWorkspace(tactic, p, t);
 }
 
 }  // namespace ntrt::sources

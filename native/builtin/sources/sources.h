@@ -15,7 +15,7 @@
 //
 // Handles are created lazily per (device, thread). Enqueueing is CUDA-graph capturable (no allocation, no sync), but
 // the first call for a thread and shape creates handles and descriptors: warm each thread up outside capture with
-// prepareExternalConv (or an eager run), as the runtime does before capturing its graph.
+// prepareExternalConv (or externalConvWorkspace, or an eager run) before capturing a graph.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -46,7 +46,11 @@ std::vector<kernels::Tactic> externalConvTactics(const kernels::ConvParams& p, k
 void externalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x,
                   const void* w, void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream);
 
-//! Creates this thread's handle and descriptors for the tactic and validates it, outside any stream capture.
+//! Workspace bytes of an external tactic for this shape, computed from its name alone (no re-enumeration), after
+//! validating it on the current device: ERR_PLAN_MISMATCH when it cannot run here, ERR_INVALID_ARGUMENT if malformed.
+size_t externalConvWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
+
+//! Creates this thread's handle and descriptors for the tactic and validates it: call outside any stream capture.
 void prepareExternalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
 
 //! True for names produced by externalConvTactics (prefix "cudnn_" or "cublaslt_").

@@ -122,7 +122,17 @@ void testShape(const Shape& sh, DType t, std::map<std::string, std::pair<Best, B
   upload(dr, res, t);
   poison(dy, yn, t);
   size_t wsMax = 0;
-  for (auto& tac : tactics) wsMax = std::max(wsMax, tac.workspace);
+  for (auto& tac : tactics) {
+    wsMax = std::max(wsMax, tac.workspace);
+    // A plan re-creates each tactic from its name alone: same workspace as enumerated.
+    size_t again = 0;
+    try {
+      again = src::externalConvWorkspace(tac.name, p, t);
+    } catch (const std::exception& e) {
+      std::printf("  %s %s: %s\n", label.c_str(), tac.name.c_str(), e.what());
+    }
+    check(label + " re-create " + tac.name.substr(0, 40), again == tac.workspace ? 0 : INFINITY, 0);
+  }
   void* ws = nullptr;
   if (wsMax) H_CUDA(cudaMalloc(&ws, wsMax));
   cudaStream_t stream;
