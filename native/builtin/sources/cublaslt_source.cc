@@ -64,7 +64,7 @@ Api load() {
   std::string tried;
   void* lib = openLibrary(names, &tried);
   if (!lib) {
-    a.info.reason = "could not load libcublasLt.so.13 or .so.12: " + tried;
+    a.info.reason = "libcublasLt " + tried;
     return a;
   }
 #define NTRT_RESOLVE(f)                                    \

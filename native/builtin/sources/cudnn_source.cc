@@ -65,7 +65,7 @@ Api load() {
   std::string tried;
   void* lib = openLibrary(names, &tried);
   if (!lib) {
-    a.info.reason = "could not load " + so + ": " + tried;
+    a.info.reason = so + " " + tried;
     return a;
   }
 #define NTRT_RESOLVE(f)                                          \

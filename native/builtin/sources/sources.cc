@@ -8,14 +8,20 @@ namespace ntrt::sources {
 namespace detail {
 
 void* openLibrary(const std::vector<std::string>& names, std::string* tried) {
+  std::string missing, broken;
   for (const auto& name : names) {
     if (name.empty()) continue;
     if (void* h = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)) return h;
-    if (tried) {
-      const char* e = dlerror();
-      *tried += (tried->empty() ? "" : "; ") + std::string(e ? e : name + ": not found");
+    const char* e = dlerror();
+    std::string why = e ? e : "";
+    // A library that exists but fails to load (missing dependency, wrong architecture) is worth its own message.
+    if (why.find("No such file") == std::string::npos && !why.empty()) {
+      broken += (broken.empty() ? "" : "; ") + why;
+    } else {
+      missing += (missing.empty() ? "" : ", ") + name;
     }
   }
+  if (tried) *tried = broken.empty() ? "not found (searched " + missing + ")" : broken;
   return nullptr;
 }
 

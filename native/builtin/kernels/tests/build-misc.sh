@@ -12,7 +12,7 @@ arch=${NODE_TENSORRT_CUDA_ARCHS:-90}
 arch=${arch%%[;,]*}
 cuda=${CUDA_HOME:-/usr/local/cuda}
 nvcc=${NVCC:-$(command -v nvcc || echo "$cuda/bin/nvcc")}
-mkdir -p "$out/obj"
+mkdir -p "$out/obj-misc"
 
 flags=(-std=c++17 -O3 --expt-relaxed-constexpr "-arch=sm_$arch" "-I$root/native" -Xcompiler=-Wall,-Wno-unused-parameter)
 kernels=(elementwise copy pool reduce softmax pad matmul image)
@@ -41,36 +41,36 @@ echo "cuDNN headers: ${cudnn_inc:-not found}; cuBLASLt headers: ${cublaslt_inc:-
 
 # Compile every translation unit, $(nproc) at a time, then link the two tests.
 jobs_max=$(nproc 2>/dev/null || echo 4)
-rm -f "$out/obj/FAILED"
+rm -f "$out/obj-misc/FAILED"
 compile() {  # src obj extra-flags...
   local src=$1 obj=$2
   shift 2
   while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
-  ("$nvcc" "${flags[@]}" "$@" -c "$src" -o "$obj" || echo "$src" >>"$out/obj/FAILED") &
+  ("$nvcc" "${flags[@]}" "$@" -c "$src" -o "$obj" || echo "$src" >>"$out/obj-misc/FAILED") &
 }
 objs=()
 for k in "${kernels[@]}"; do
-  compile "$root/native/builtin/kernels/$k.cu" "$out/obj/$k.o"
-  objs+=("$out/obj/$k.o")
+  compile "$root/native/builtin/kernels/$k.cu" "$out/obj-misc/$k.o"
+  objs+=("$out/obj-misc/$k.o")
 done
-compile "$root/native/cuda/convert.cu" "$out/obj/convert.o"
-objs+=("$out/obj/convert.o")
+compile "$root/native/cuda/convert.cu" "$out/obj-misc/convert.o"
+objs+=("$out/obj-misc/convert.o")
 src_objs=()
 for s in sources cudnn_source cublaslt_source; do
-  compile "$root/native/builtin/sources/$s.cc" "$out/obj/$s.o" "${source_flags[@]}"
-  src_objs+=("$out/obj/$s.o")
+  compile "$root/native/builtin/sources/$s.cc" "$out/obj-misc/$s.o" "${source_flags[@]}"
+  src_objs+=("$out/obj-misc/$s.o")
 done
-compile "$root/native/builtin/sources/epilogue.cu" "$out/obj/epilogue.o"
-src_objs+=("$out/obj/epilogue.o")
-compile "$here/test_misc.cu" "$out/obj/test_misc.o"
-compile "$root/native/builtin/sources/tests/test_sources.cu" "$out/obj/test_sources.o" "${source_flags[@]}"
+compile "$root/native/builtin/sources/epilogue.cu" "$out/obj-misc/epilogue.o"
+src_objs+=("$out/obj-misc/epilogue.o")
+compile "$here/test_misc.cu" "$out/obj-misc/test_misc.o"
+compile "$root/native/builtin/sources/tests/test_sources.cu" "$out/obj-misc/test_sources.o" "${source_flags[@]}"
 wait
-if [[ -f "$out/obj/FAILED" ]]; then
-  echo "build failed: $(tr '\n' ' ' <"$out/obj/FAILED")" >&2
+if [[ -f "$out/obj-misc/FAILED" ]]; then
+  echo "build failed: $(tr '\n' ' ' <"$out/obj-misc/FAILED")" >&2
   exit 1
 fi
-"$nvcc" "-arch=sm_$arch" "$out/obj/test_misc.o" "${objs[@]}" -o "$out/test_misc"
-"$nvcc" "-arch=sm_$arch" "$out/obj/test_sources.o" "${src_objs[@]}" "${objs[@]}" -ldl -o "$out/test_sources"
+"$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_misc.o" "${objs[@]}" -o "$out/test_misc"
+"$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_sources.o" "${src_objs[@]}" "${objs[@]}" -ldl -o "$out/test_sources"
 echo "built $out/test_misc and $out/test_sources"
 
 if [[ "${1:-}" == "--run" ]]; then
