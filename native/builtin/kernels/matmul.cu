@@ -77,14 +77,17 @@ void batchedMatmul(int64_t batch, int m, int n, int k, DType t, const void* a, i
       if (strideC == int64_t(m) * n) {
         CUDA_CHECK(cudaMemsetAsync(c, 0, bytes * batch, stream));
       } else {
-        for (int64_t z = 0; z < batch; ++z) CUDA_CHECK(cudaMemsetAsync(static_cast<T*>(c) + z * strideC, 0, bytes, stream));
+        for (int64_t z = 0; z < batch; ++z)
+          CUDA_CHECK(cudaMemsetAsync(static_cast<T*>(c) + z * strideC, 0, bytes, stream));
       }
       return;
     }
     dim3 grid((n + kBN - 1) / kBN, (m + kBM - 1) / kBM, static_cast<unsigned>(std::min<int64_t>(batch, 65535)));
     if (grid.y > 65535) fail("ERR_INVALID_ARGUMENT", "batchedMatmul: m is too large");
-    batchedMatmulKernel<T><<<grid, kThreads, 0, stream>>>(batch, m, n, k, static_cast<const T*>(a), strideA,
-                                                         static_cast<const T*>(b), strideB, static_cast<T*>(c), strideC);
+    const T* as = static_cast<const T*>(a);
+    const T* bs = static_cast<const T*>(b);
+    batchedMatmulKernel<T><<<grid, kThreads, 0, stream>>>(batch, m, n, k, as, strideA, bs, strideB, static_cast<T*>(c),
+                                                         strideC);
     CUDA_CHECK_LAUNCH();
   });
 }

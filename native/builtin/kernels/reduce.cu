@@ -43,15 +43,16 @@ __global__ void reduceRowsKernel(int64_t rows, int64_t len, int group, float sca
       }
       for (int64_t i = lv * V + lane; i < len; i += group) acc = combine<kOp>(acc, toFloat(row[i]));
     }
-    for (int off = group / 2; off > 0; off >>= 1) acc = combine<kOp>(acc, __shfl_xor_sync(0xffffffffu, acc, off, group));
+    for (int off = group / 2; off > 0; off >>= 1)
+      acc = combine<kOp>(acc, __shfl_xor_sync(0xffffffffu, acc, off, group));
     if (r < rows && lane == 0) y[r] = fromFloat<To>(kOp == kSum ? acc * scale : acc);
   }
 }
 
 // A block per row, for long rows.
 template <typename Ti, typename To, int kOp, int V>
-__global__ void reduceRowsBlockKernel(int64_t rows, int64_t len, float scale, const Ti* __restrict__ x,
-                                      To* __restrict__ y) {
+__global__ void __launch_bounds__(512)
+    reduceRowsBlockKernel(int64_t rows, int64_t len, float scale, const Ti* __restrict__ x, To* __restrict__ y) {
   using Vt = Vec<Ti, V>;
   __shared__ float partial[32];
   const int64_t lv = len / V;
@@ -177,7 +178,8 @@ void reduce(Reduce op, int64_t outer, int64_t len, int64_t inner, DType inT, con
             cudaStream_t stream) {
   if (outer < 0 || len < 0 || inner < 0) fail("ERR_INVALID_ARGUMENT", "reduce: negative extent");
   int o = static_cast<int>(op);
-  if (o < 0 || o > static_cast<int>(Reduce::Min)) fail("ERR_INVALID_ARGUMENT", "reduce: unknown op " + std::to_string(o));
+  if (o < 0 || o > static_cast<int>(Reduce::Min))
+    fail("ERR_INVALID_ARGUMENT", "reduce: unknown op " + std::to_string(o));
   dispatchFloat(inT, "reduce", [&](auto ti) {
     dispatchFloat(outT, "reduce", [&](auto to) {
       using Ti = typename decltype(ti)::type;

@@ -59,8 +59,8 @@ __global__ void softmaxWarpKernel(int64_t rows, int len, bool logSoftmax, const 
 }
 
 template <typename Ti, typename To>
-__global__ void softmaxBlockKernel(int64_t rows, int64_t len, bool logSoftmax, const Ti* __restrict__ x,
-                                   To* __restrict__ y) {
+__global__ void __launch_bounds__(512)
+    softmaxBlockKernel(int64_t rows, int64_t len, bool logSoftmax, const Ti* __restrict__ x, To* __restrict__ y) {
   __shared__ MaxSum partial[32];
   __shared__ MaxSum total;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -84,7 +84,8 @@ __global__ void softmaxBlockKernel(int64_t rows, int64_t len, bool logSoftmax, c
     __syncthreads();
     MaxSum t = total;
     To* out = y + r * len;
-    for (int64_t i = threadIdx.x; i < len; i += blockDim.x) out[i] = fromFloat<To>(finish(toFloat(row[i]), t.m, t.s, logSoftmax));
+    for (int64_t i = threadIdx.x; i < len; i += blockDim.x)
+      out[i] = fromFloat<To>(finish(toFloat(row[i]), t.m, t.s, logSoftmax));
     __syncthreads();
   }
 }
@@ -98,7 +99,8 @@ __global__ void softmaxColsKernel(int64_t outer, int64_t len, int64_t inner, boo
     int64_t base = o * len * inner + (t - o * inner);
     MaxSum a{-INFINITY, 0.f};
     for (int64_t l = 0; l < len; ++l) a = push(a, toFloat(x[base + l * inner]));
-    for (int64_t l = 0; l < len; ++l) y[base + l * inner] = fromFloat<To>(finish(toFloat(x[base + l * inner]), a.m, a.s, logSoftmax));
+    for (int64_t l = 0; l < len; ++l)
+      y[base + l * inner] = fromFloat<To>(finish(toFloat(x[base + l * inner]), a.m, a.s, logSoftmax));
   }
 }
 

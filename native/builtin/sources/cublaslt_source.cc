@@ -2,8 +2,8 @@
 // y[M][K] = x[M][C] · w[K][C]ᵀ, run by cublasLtMatmul with bias/ReLU epilogues and the residual as C (beta = 1).
 // Every entry point is resolved with dlsym from libcublasLt.so (never linked). Built only with NTRT_HAVE_CUBLASLT.
 //
-// cuBLASLt is column-major, so it computes Yᵀ (K x M, ld K) = op(A) · B with A = w viewed as C x K (ld C, transposed)
-// and B = x viewed as C x M (ld C). The bias broadcasts along D's rows, i.e. per output channel.
+// cuBLASLt is column-major, so it computes Yᵀ (K x M, ld K) = op(A) · B with A = w viewed as C x K (ld C,
+// transposed) and B = x viewed as C x M (ld C). The bias broadcasts along D's rows, i.e. per output channel.
 #ifdef NTRT_HAVE_CUBLASLT
 #include <cublasLt.h>
 #include <dlfcn.h>

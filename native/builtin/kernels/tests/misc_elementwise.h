@@ -125,7 +125,8 @@ inline void testBinary() {
         binaryCase("scalar-left [1]x[37]", op, next(), t, {37}, {1}, {37}, shift, s + 6);
         binaryCase("batch-scalar [3,4,4,8]x[3,1,1,1]", op, next(), t, {3, 4, 4, 8}, {3, 4, 4, 8}, {3, 1, 1, 1}, shift,
                    s + 7);
-        binaryCase("SE [2,6,6,32]x[2,1,1,32]", op, next(), t, {2, 6, 6, 32}, {2, 6, 6, 32}, {2, 1, 1, 32}, shift, s + 8);
+        binaryCase("SE [2,6,6,32]x[2,1,1,32]", op, next(), t, {2, 6, 6, 32}, {2, 6, 6, 32}, {2, 1, 1, 32}, shift,
+                   s + 8);
         binaryCase("both [2,5,4,6,3]", op, next(), t, {2, 5, 4, 6, 3}, {2, 1, 4, 1, 3}, {1, 5, 1, 6, 3}, shift, s + 9);
         binaryCase("6-D", op, next(), t, {2, 3, 2, 4, 3, 5}, {2, 3, 1, 4, 1, 5}, {1, 3, 2, 1, 3, 5}, shift, s + 10);
         binaryCase("column [6,5]x[6,1]", op, next(), t, {6, 5}, {6, 5}, {6, 1}, shift, s + 11);

@@ -215,8 +215,9 @@ void testShape(const Shape& sh, DType t, std::map<std::string, std::pair<Best, B
         cudaStreamEndCapture(stream, &graph);
         throw;
       }
-      ok = cudaStreamEndCapture(stream, &graph) == cudaSuccess && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess &&
-           cudaGraphLaunch(exec, stream) == cudaSuccess && cudaStreamSynchronize(stream) == cudaSuccess;
+      ok = cudaStreamEndCapture(stream, &graph) == cudaSuccess;
+      ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+      ok = ok && cudaGraphLaunch(exec, stream) == cudaSuccess && cudaStreamSynchronize(stream) == cudaSuccess;
     } catch (const std::exception& err) {
       std::printf("  %s: %s\n", name.c_str(), err.what());
       ok = false;
