@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Builds the GPU tests of the non-convolution kernels (test_misc) and of the cuDNN / cuBLASLt tactic sources
+# (test_sources), and with --run runs them. Sources whose headers are missing are built as "not compiled".
+#   native/builtin/kernels/tests/build-misc.sh [--run]
+# Environment: NODE_TENSORRT_CUDA_ARCHS (default 90), NVCC, OUT_DIR (default build/kernel-tests),
+#              CUDNN_INCLUDE_DIR / CUDNN_ROOT, CUBLASLT_INCLUDE_DIR.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../../.." && pwd)
+out=${OUT_DIR:-$root/build/kernel-tests}
+arch=${NODE_TENSORRT_CUDA_ARCHS:-90}
+arch=${arch%%[;,]*}
+cuda=${CUDA_HOME:-/usr/local/cuda}
+nvcc=${NVCC:-$(command -v nvcc || echo "$cuda/bin/nvcc")}
+mkdir -p "$out/obj-misc"
+
+flags=(-std=c++17 -O3 --expt-relaxed-constexpr "-arch=sm_$arch" "-I$root/native" -Xcompiler=-Wall,-Wno-unused-parameter)
+kernels=(elementwise copy pool reduce softmax pad matmul image)
+
+# Optional headers: the system include dirs need no -I.
+py_dir() { python3 -c "import importlib, os; m = importlib.import_module('$1'); print(os.path.dirname(m.__file__))" 2>/dev/null || true; }
+cudnn_inc=""
+for d in "${CUDNN_INCLUDE_DIR:-}" "${CUDNN_ROOT:+$CUDNN_ROOT/include}" /usr/include/x86_64-linux-gnu /usr/include \
+         "$cuda/include" "$(py_dir nvidia.cudnn)/include"; do
+  if [[ -n "$d" && -f "$d/cudnn.h" ]]; then cudnn_inc=$d; break; fi
+done
+cublaslt_inc=""
+for d in "${CUBLASLT_INCLUDE_DIR:-}" "$cuda/include" "$(py_dir nvidia.cublas)/include"; do
+  if [[ -n "$d" && -f "$d/cublasLt.h" ]]; then cublaslt_inc=$d; break; fi
+done
+source_flags=()
+if [[ -n "$cudnn_inc" ]]; then
+  source_flags+=(-DNTRT_HAVE_CUDNN)
+  [[ "$cudnn_inc" == /usr/include* ]] || source_flags+=("-I$cudnn_inc")
+fi
+if [[ -n "$cublaslt_inc" ]]; then
+  source_flags+=(-DNTRT_HAVE_CUBLASLT)
+  [[ "$cublaslt_inc" == "$cuda/include" ]] || source_flags+=("-I$cublaslt_inc")
+fi
+echo "cuDNN headers: ${cudnn_inc:-not found}; cuBLASLt headers: ${cublaslt_inc:-not found}"
+
+# Compile every translation unit, $(nproc) at a time, then link the two tests.
+jobs_max=$(nproc 2>/dev/null || echo 4)
+rm -f "$out/obj-misc/FAILED"
+compile() {  # src obj extra-flags...
+  local src=$1 obj=$2
+  shift 2
+  while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+  ("$nvcc" "${flags[@]}" "$@" -c "$src" -o "$obj" || echo "$src" >>"$out/obj-misc/FAILED") &
+}
+objs=()
+for k in "${kernels[@]}"; do
+  compile "$root/native/builtin/kernels/$k.cu" "$out/obj-misc/$k.o"
+  objs+=("$out/obj-misc/$k.o")
+done
+compile "$root/native/cuda/convert.cu" "$out/obj-misc/convert.o"
+objs+=("$out/obj-misc/convert.o")
+src_objs=()
+for s in sources cudnn_source cublaslt_source; do
+  compile "$root/native/builtin/sources/$s.cc" "$out/obj-misc/$s.o" "${source_flags[@]}"
+  src_objs+=("$out/obj-misc/$s.o")
+done
+compile "$root/native/builtin/sources/epilogue.cu" "$out/obj-misc/epilogue.o"
+src_objs+=("$out/obj-misc/epilogue.o")
+compile "$here/test_misc.cu" "$out/obj-misc/test_misc.o"
+compile "$root/native/builtin/sources/tests/test_sources.cu" "$out/obj-misc/test_sources.o" "${source_flags[@]}"
+wait
+if [[ -f "$out/obj-misc/FAILED" ]]; then
+  echo "build failed: $(tr '\n' ' ' <"$out/obj-misc/FAILED")" >&2
+  exit 1
+fi
+"$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_misc.o" "${objs[@]}" -o "$out/test_misc"
+"$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_sources.o" "${src_objs[@]}" "${objs[@]}" -ldl -o "$out/test_sources"
+echo "built $out/test_misc and $out/test_sources"
+
+if [[ "${1:-}" == "--run" ]]; then
+  # Libraries shipped only in Python wheels: let the loader find them (system copies win when present).
+  ldconfig -p 2>/dev/null | grep -q 'libcudnn\.so\.9' || {
+    d=$(py_dir nvidia.cudnn)
+    [[ -n "$d" && -d "$d/lib" ]] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d/lib"
+  }
+  ldconfig -p 2>/dev/null | grep -q 'libcublasLt\.so\.1[23]' || [[ -e "$cuda/lib64/libcublasLt.so.13" ]] ||
+    [[ -e "$cuda/lib64/libcublasLt.so.12" ]] || {
+    d=$(py_dir nvidia.cublas)
+    [[ -n "$d" && -d "$d/lib" ]] && export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d/lib"
+  }
+  rc=0
+  "$out/test_misc" || rc=1
+  echo
+  "$out/test_sources" || rc=1
+  exit $rc
+fi

@@ -1,0 +1,37 @@
+// Internals of the external tactic sources: the per-library entry points behind the public dispatch, the library
+// loader and the epilogue kernels shared by both sources.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <string>
+#include <vector>
+
+#include "sources.h"
+
+namespace ntrt::sources::detail {
+
+//! dlopen of the first name that loads (RTLD_NOW | RTLD_LOCAL); never closed. On failure, `tried` lists the errors.
+void* openLibrary(const std::vector<std::string>& names, std::string* tried);
+
+//! y[m][k] = act(y + bias[k] + residual[m][k]) in place over rows x k (NHWC). A no-op when there is nothing to apply.
+void convEpilogue(int64_t rows, int k, kernels::DType t, void* y, const kernels::Epilogue& ep, cudaStream_t stream);
+
+//! dst[0..k) = (half) bias[0..k): the F16 bias both libraries expect, staged in the caller's workspace.
+void biasToHalf(const float* bias, int k, void* dst, cudaStream_t stream);
+
+constexpr size_t kAlign = 256;
+inline size_t alignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+SourceInfo cudnnProbe();
+std::vector<kernels::Tactic> cudnnTactics(const kernels::ConvParams& p, kernels::DType t);
+void cudnnConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x, const void* w,
+               void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream);
+size_t cudnnWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
+
+SourceInfo cublasLtProbe();
+std::vector<kernels::Tactic> cublasLtTactics(const kernels::ConvParams& p, kernels::DType t);
+void cublasLtConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x,
+                  const void* w, void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream);
+size_t cublasLtWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t);
+
+}  // namespace ntrt::sources::detail
