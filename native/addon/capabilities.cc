@@ -5,6 +5,9 @@
 #include "../cuda/device.h"
 #include "../trt/availability.h"
 #include "addon.h"
+#ifdef NTRT_HAVE_BUILTIN
+#include "../builtin/sources/sources.h"
+#endif
 
 namespace ntrt::addon {
 namespace {
@@ -67,6 +70,20 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
     t.Set("version", a.version.empty() ? env.Null() : Napi::Value(Napi::String::New(env, a.version)));
     if (!a.available) t.Set("reason", a.reason);
     out.Set("tensorrt", t);
+#ifdef NTRT_HAVE_BUILTIN
+    auto source = [&](const sources::SourceInfo& i) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("compiled", i.compiled);
+      o.Set("available", i.available);
+      o.Set("version", i.version.empty() ? env.Null() : Napi::Value(Napi::String::New(env, i.version)));
+      if (!i.available) o.Set("reason", i.reason);
+      return o;
+    };
+    Napi::Object ts = Napi::Object::New(env);
+    ts.Set("cublasLt", source(sources::cublasLtInfo()));
+    ts.Set("cudnn", source(sources::cudnnInfo()));
+    out.Set("tacticSources", ts);
+#endif
 #ifdef NTRT_CUDA_ARCHITECTURES
     out.Set("cudaArchitectures", NTRT_CUDA_ARCHITECTURES);
 #endif

@@ -174,12 +174,22 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
 size_t Executor::workspaceFor(size_t i, int batch) const {
   const LayerDesc& l = prog_.layers.at(i);
   if (l.op != Op::Conv) return 0;
-  for (const Candidate& c : candidates(i, batch)) {
-    if (c.tactic == l.tactic) return c.workspace;
+  kernels::ConvParams p = convParams(l, batch);
+  DType t = prog_.tensors[l.inputs[0]].dtype;
+  // External tactics name everything needed to re-create them (a cuBLASLt algo is serialized in the name).
+  if (sources::isExternalTactic(l.tactic)) return sources::externalConvWorkspace(l.tactic, p, t);
+  for (const kernels::Tactic& k : kernels::convTactics(p, t)) {
+    if (k.name == l.tactic) return k.workspace;
   }
-  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + l.tactic +
-                                "', which is not available on this machine at batch " + std::to_string(batch) +
-                                " (a missing tactic source such as cuDNN, or another GPU); rebuild the engine");
+  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + l.tactic + "', which this GPU or build does not offer; rebuild the engine");
+}
+
+void Executor::prepare(int batch) const {
+  for (const LayerDesc& l : prog_.layers) {
+    if (l.op == Op::Conv && sources::isExternalTactic(l.tactic)) {
+      sources::prepareExternalConv(l.tactic, convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
+    }
+  }
 }
 
 size_t Executor::workspaceBytes(int batch) const {

@@ -51,6 +51,8 @@ class Executor {
   //! Enqueues every layer; `between(i)` runs before layer i and once more with i == size (for profiling events).
   void enqueue(int batch, const Bindings& b, cudaStream_t s, const std::function<void(size_t)>& between = nullptr) const;
 
+  //! Creates what external tactic sources need on this thread (handles), outside any graph capture.
+  void prepare(int batch) const;
   //! Sets the chosen tactic of each layer (from a build, or a plan).
   void setTactics(const std::vector<std::string>& tactics);
 

@@ -61,6 +61,7 @@ bool Context::needsCapture(int batch) const { return graphs_ && graphByBatch_.fi
 void Context::capture(int batch) {
   if (!needsCapture(batch)) return;
   cuda::DeviceGuard guard(engine_->device());
+  engine_->executor().prepare(batch);
   cuda::Graph g;
   try {
     g.capture(stream_->get(), [&] { engine_->executor().enqueue(batch, bindings(), stream_->get()); });
