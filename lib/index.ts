@@ -3,3 +3,4 @@ export { ErrorCode, TensorRTError, hasCode, type ErrorCodeValue } from './errors
 export { capabilities, type Capabilities, type BackendName, type BackendAvailability } from './capabilities.js';
 export { DeviceBuffer, Event, PinnedBuffer, Stream, type CopyOptions, type Memory } from './cuda.js';
 export { memoryInfo } from './memory.js';
+export * from './image/index.js';
