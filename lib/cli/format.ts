@@ -38,7 +38,7 @@ export function formatShape(shape: readonly Dim[]): string {
 
 /**
  * Rows of cells, left-aligned in columns separated by two spaces (numbers right-aligned).
- * @example table([['a', 1], ['bcd', 22]], '  ') // ['  a      1', '  bcd   22']
+ * @example table([['a', 1], ['bcd', 22]], '  ') // ['  a     1', '  bcd  22']
  */
 export function table(rows: readonly (readonly (string | number)[])[], indent = ''): string[] {
   const widths: number[] = [];
