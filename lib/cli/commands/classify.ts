@@ -109,14 +109,14 @@ export function classifyCommand(io: CliIO): Command {
       println(io.out, `engine: ${engineLine}`);
       for (const r of results.images) {
         println(io.out, r.image);
-        const rows = r.predictions.map((p, i) => [`${i + 1}.`, p.label ?? `class ${p.index}`, `${(100 * p.probability).toFixed(2)}%`]);
+        const rows = r.predictions.map((p, i) => [`${i + 1}.`, p.label ?? `class ${p.index}`, `${(100 * p.probability).toFixed(2)}%`.padStart(7)]);
         for (const l of table(rows, '  ')) println(io.out, l);
       }
       const t = results.timing;
       println(
         io.out,
         `${results.images.length} image${results.images.length === 1 ? '' : 's'} (batch ${t.batch}): preprocess ${formatMs(t.preprocessMsPerImage)}/image, ` +
-          `inference ${formatMs(t.inferenceMsPerImage)}/image (GPU compute ${formatMs(t.computeMsPerImage)}/image)`,
+          `inference ${formatMs(t.inferenceMsPerImage)}/image (${engine.device >= 0 ? 'GPU ' : ''}compute ${formatMs(t.computeMsPerImage)}/image)`,
       );
     } finally {
       engine.dispose({ contexts: true });
