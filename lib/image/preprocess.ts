@@ -1,7 +1,7 @@
 // The whole CPU pipeline (decode → resize → centre crop → normalize) and the model-input geometry helper.
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { TensorInfo } from '../types.js';
-import { describe, knownKeys, nonNegativeInteger, plainObject } from '../validate.js';
+import { describe, invalid, knownKeys, nonNegativeInteger, plainObject } from '../validate.js';
 import { decodeImage, type ImageSource, type RgbaImage } from './decode.js';
 import { normalize, type Layout, type NormalizeOptions } from './normalize.js';
 import { resolveResizeCrop, transform, type ResizeCropOptions } from './transform.js';
@@ -35,17 +35,48 @@ export function imageInputSpec(info: TensorInfo): ImageInputSpec {
   );
 }
 
+/** Where imageToRgba writes: a caller's buffer (e.g. pinned staging memory) at a batch row. */
+export interface RgbaOutput {
+  /** RGBA8 rows of h·w·4 bytes each. */
+  out?: Uint8Array;
+  /** Batch row in `out`; default 0. */
+  row?: number;
+  /** The name errors use for a byte source. */
+  name?: string;
+}
+
 /**
  * Decodes an image and resizes and centre-crops it to `size`, returning RGBA8 pixels: the input of a device-side
- * normalization, which moves a quarter of the bytes of a float32 tensor over PCIe.
- * @example const rgba = await imageToRgba('cat.jpg', { size: 224 }); // rgba.data.length === 224 * 224 * 4
+ * normalization, which moves a quarter of the bytes of a float32 tensor over PCIe. With `out`, the pixels are
+ * written at batch row `row` of it and the result's `data` is a view of that row.
+ * @example
+ * const rgba = await imageToRgba('cat.jpg', { size: 224 }); // rgba.data.length === 224 * 224 * 4
+ * await imageToRgba('dog.png', { size: 224, out: staging, row: 1 });
  */
-export async function imageToRgba(source: ImageSource, options: ResizeCropOptions & { name?: string }): Promise<RgbaImage> {
+export async function imageToRgba(source: ImageSource, options: ResizeCropOptions & RgbaOutput): Promise<RgbaImage> {
   const o = plainObject(options, 'options');
-  knownKeys(o, 'imageToRgba options', [...GEOMETRY_KEYS, 'name']);
+  knownKeys(o, 'imageToRgba options', [...GEOMETRY_KEYS, 'out', 'row', 'name']);
   const geometry = resolveResizeCrop(o);
+  const row = o.row === undefined ? 0 : nonNegativeInteger(o.row, 'row');
+  const [h, w] = geometry.size;
+  const n = h * w * 4;
+  if (o.out !== undefined) {
+    if (!(o.out instanceof Uint8Array)) invalid('a Uint8Array of RGBA8 rows', 'out', o.out);
+    if ((row + 1) * n > o.out.length) {
+      throw new TensorRTError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Row ${row} of ${n} bytes (${h}x${w}x4) does not fit in out (${o.out.length} bytes, ${Math.floor(o.out.length / n)} rows)`,
+      );
+    }
+  } else if (row !== 0) {
+    throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected row 0 without an 'out' array but received ${row} of type number`);
+  }
   const name = o.name === undefined ? undefined : String(o.name);
-  return transform(await decodeImage(source, { name }), geometry);
+  const rgba = await transform(await decodeImage(source, { name }), geometry);
+  if (o.out === undefined) return rgba;
+  const view = o.out.subarray(row * n, (row + 1) * n);
+  view.set(rgba.data);
+  return { width: w, height: h, data: view };
 }
 
 /**

@@ -194,6 +194,21 @@ describe('preprocess', () => {
     });
   });
 
+  it('writes RGBA rows into a caller-supplied (e.g. pinned staging) buffer', async () => {
+    const fresh = await imageToRgba(png, { size: 32, resize: 64 });
+    const staging = new Uint8Array(3 * 32 * 32 * 4).fill(9);
+    const r = await imageToRgba(png, { size: 32, resize: 64, out: staging, row: 2 });
+    expect([r.width, r.height]).toEqual([32, 32]);
+    expect(r.data.buffer).toBe(staging.buffer);
+    expect(r.data.byteOffset).toBe(2 * 32 * 32 * 4);
+    expect(r.data).toEqual(fresh.data);
+    expect(staging.subarray(0, 2 * 32 * 32 * 4).every((v) => v === 9)).toBe(true);
+    await expect(imageToRgba(png, { size: 32, out: staging, row: 3 })).rejects.toThrow('Row 3 of 4096 bytes (32x32x4) does not fit in out (12288 bytes, 3 rows)');
+    await expect(imageToRgba(png, { size: 32, out: new Float32Array(4) as never })).rejects.toThrow(
+      'Expected a Uint8Array of RGBA8 rows for out but received a Float32Array of length 4',
+    );
+  });
+
   it('reads the layout and size from an engine input', () => {
     expect(imageInputSpec({ name: 'input', shape: ['batch', 3, 224, 224], dtype: 'float32' })).toEqual({ layout: 'nchw', size: [224, 224] });
     expect(imageInputSpec({ name: 'input', shape: ['N', 299, 299, 3], dtype: 'float32' })).toEqual({ layout: 'nhwc', size: [299, 299] });
