@@ -179,16 +179,18 @@ describe('normalize', () => {
 
 describe('preprocess', () => {
   it('runs the whole pipeline into batch rows of one tensor', async () => {
-    const one = await preprocess(png, { size: 224, preset: 'mobilenet' });
-    expect(one.length).toBe(3 * 224 * 224);
-    // NCHW: red plane is +1 at (0, 0), the blue plane −1 there; at (223, 0) the opposite.
-    expect([one[0], one[224 * 224], one[2 * 224 * 224]]).toEqual([1, -1, -1]);
-    expect([one[223], one[224 * 224 + 223], one[2 * 224 * 224 + 223]]).toEqual([-1, -1, 1]);
-    const batch = await preprocessBatch([png, png], { size: 224, preset: 'mobilenet', out: new Float32Array(3 * one.length), row: 1 });
+    // 400x200 → 128x64 → centre 56x56 from x = 36: red up to column 11, blue from column 13.
+    const one = await preprocess(png, { size: 56, resize: 64, preset: 'mobilenet' });
+    const plane = 56 * 56;
+    expect(one.length).toBe(3 * plane);
+    // NCHW: the red plane is +1 at (0, 0) and the blue plane −1 there; at (55, 0) the opposite.
+    expect([one[0], one[plane], one[2 * plane]]).toEqual([1, -1, -1]);
+    expect([one[55], one[plane + 55], one[2 * plane + 55]]).toEqual([-1, -1, 1]);
+    const batch = await preprocessBatch([png, png], { size: 56, resize: 64, preset: 'mobilenet', out: new Float32Array(3 * one.length), row: 1 });
     expect(batch.subarray(0, one.length).every((v) => v === 0)).toBe(true);
     expect(batch.subarray(one.length, 2 * one.length)).toEqual(one);
     expect(batch.subarray(2 * one.length)).toEqual(one);
-    await expect(preprocessBatch([png, Buffer.from('GIF89a…not really')], { size: 224 })).rejects.toMatchObject({
+    await expect(preprocessBatch([png, Buffer.from('GIF89a…not really')], { size: 56 })).rejects.toMatchObject({
       code: 'ERR_IMAGE_DECODE',
       message: expect.stringContaining('sources[1] as GIF'),
     });
