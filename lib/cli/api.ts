@@ -7,6 +7,7 @@
 // below. Once they land, replace each loader with a static import and drop the local declarations.
 import type { Command } from 'commander';
 import type { Engine } from '../engine.js';
+import { ErrorCode, TensorRTError } from '../errors.js';
 import type { BuildOptions, TensorInfo } from '../types.js';
 
 /** lib/builder.ts */
@@ -28,10 +29,17 @@ export interface ModelSummary {
 /** lib/inspect.ts */
 export type InspectModel = (model: string | Uint8Array) => ModelSummary | Promise<ModelSummary>;
 
-const load = async <T>(specifier: string): Promise<T> => (await import(/* @vite-ignore */ specifier)) as T;
-
 const missing = (e: unknown): boolean =>
   (e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String((e as Error)?.message));
+
+async function load<T>(specifier: string, what: string): Promise<T> {
+  try {
+    return (await import(/* @vite-ignore */ specifier)) as T;
+  } catch (e) {
+    if (!missing(e)) throw e;
+    throw new TensorRTError(ErrorCode.IO, `${what} is not available in this build (${specifier} is missing)`, { cause: e });
+  }
+}
 
 // Kept in variables so that TypeScript does not resolve them at compile time (see INTEGRATION POINT above).
 const BUILDER = '../builder.js';
@@ -40,18 +48,18 @@ const BENCH = '../bench/command.js';
 
 /** buildEngine and loadEngine from lib/builder.ts. */
 export async function builder(): Promise<{ buildEngine: BuildEngine; loadEngine: LoadEngine }> {
-  return load(BUILDER);
+  return load(BUILDER, 'The engine builder');
 }
 
 /** inspectModel from lib/inspect.ts. */
 export async function inspector(): Promise<{ inspectModel: InspectModel }> {
-  return load(INSPECT);
+  return load(INSPECT, 'The ONNX inspector');
 }
 
 /** benchCommand from lib/bench/command.ts, or null while it is absent from the tree. */
 export async function benchCommandOrNull(): Promise<Command | null> {
   try {
-    const m = await load<{ benchCommand: () => Command }>(BENCH);
+    const m = (await import(/* @vite-ignore */ BENCH)) as { benchCommand: () => Command };
     return m.benchCommand();
   } catch (e) {
     if (missing(e)) return null;
