@@ -1,7 +1,7 @@
 // The engine cache: ONNX → plan builds are kept under a key of model bytes, build options, GPU and library.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { capabilities } from '../capabilities.js';
@@ -73,19 +73,13 @@ export interface CachedEngine {
 /**
  * Loads the cached plan of this model and options, or builds it and stores it (atomically: write, then rename).
  * A cached plan that no longer loads (another GPU, a damaged file) is rebuilt and replaced.
- * @example const { engine, hit } = await cachedEngine('mobilenetv2.onnx', { precision: 'fp16' }, { dir, buildEngine, loadEngine });
+ * @example const { engine, hit } = await cachedEngine(onnxBytes, { precision: 'fp16' }, { dir, buildEngine, loadEngine });
  */
 export async function cachedEngine(
-  modelPath: string,
+  model: Uint8Array,
   options: BuildOptions,
   deps: { dir: string; buildEngine: BuildEngine; loadEngine: LoadEngine },
 ): Promise<CachedEngine> {
-  let model: Uint8Array;
-  try {
-    model = await readFile(modelPath);
-  } catch (e) {
-    throw new TensorRTError(ErrorCode.IO, `Could not read the model ${modelPath}: ${(e as Error).message}`, { cause: e });
-  }
   const key = engineCacheKey(model, options, cacheTarget(options.device ?? 0, options.backend));
   const dir = path.join(deps.dir, 'engines');
   const planPath = path.join(dir, `${key}.plan`);

@@ -90,7 +90,7 @@ export function classifyCommand(io: CliIO): Command {
           engine = await buildEngine(modelBytes, options);
           source = 'built, not cached';
         } else {
-          const c = await cachedEngine(model, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine });
+          const c = await cachedEngine(modelBytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine });
           engine = c.engine;
           source = `${c.hit ? 'cached' : 'built and cached'} at ${c.planPath}`;
         }
