@@ -46,17 +46,17 @@ const BUILDER = '../builder.js';
 const INSPECT = '../inspect.js';
 const BENCH = '../bench/command.js';
 
-/** buildEngine and loadEngine from lib/builder.ts. */
+/** buildEngine and loadEngine from lib/builder.ts. @example const { buildEngine } = await builder(); */
 export async function builder(): Promise<{ buildEngine: BuildEngine; loadEngine: LoadEngine }> {
   return load(BUILDER, 'The engine builder');
 }
 
-/** inspectModel from lib/inspect.ts. */
+/** inspectModel from lib/inspect.ts. @example const summary = await (await inspector()).inspectModel('m.onnx'); */
 export async function inspector(): Promise<{ inspectModel: InspectModel }> {
   return load(INSPECT, 'The ONNX inspector');
 }
 
-/** benchCommand from lib/bench/command.ts, or null while it is absent from the tree. */
+/** benchCommand from lib/bench/command.ts, or null while it is absent from the tree. @example const bench = await benchCommandOrNull(); */
 export async function benchCommandOrNull(): Promise<Command | null> {
   try {
     const m = (await import(/* @vite-ignore */ BENCH)) as { benchCommand: () => Command };

@@ -30,7 +30,7 @@ export interface CacheTarget {
   tensorrt: string | null;
 }
 
-/** The identity of `device` on this machine, as the cache key sees it. */
+/** The identity of `device` on this machine, as the cache key sees it. @example cacheTarget(0, 'auto').device // 'NVIDIA H100 80GB HBM3 (9.0)' */
 export function cacheTarget(device: number, backend: BuildOptions['backend']): CacheTarget {
   const caps = capabilities();
   const d = caps.cuda.devices[device];

@@ -13,12 +13,12 @@ export interface CliIO {
   err: TextSink;
 }
 
-/** The process's own streams. */
+/** The process's own streams. @example await runCli(argv, processIO()); */
 export function processIO(): CliIO {
   return { out: process.stdout, err: process.stderr };
 }
 
-/** Writes one line (a newline appended). */
+/** Writes one line (a newline appended). @example println(io.out, 'done'); */
 export function println(sink: TextSink, line = ''): void {
   sink.write(`${line}\n`);
 }

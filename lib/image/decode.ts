@@ -49,14 +49,14 @@ function preview(bytes: Uint8Array): string {
   return `it starts with bytes ${Buffer.from(head.subarray(0, 8)).toString('hex').replace(/(..)/g, '$1 ').trim()}`;
 }
 
-/** Is `v` an already-decoded RgbaImage? */
+/** Is `v` an already-decoded RgbaImage? @example isRgbaImage({ width: 1, height: 1, data: new Uint8Array(4) }) // true */
 export function isRgbaImage(v: unknown): v is RgbaImage {
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return false;
   const o = v as Record<string, unknown>;
   return typeof o.width === 'number' && typeof o.height === 'number' && o.data instanceof Uint8Array;
 }
 
-/** Checks an RgbaImage's geometry against its pixel buffer. */
+/** Checks an RgbaImage's geometry against its pixel buffer. @example checkRgbaImage({ width: 2, height: 2, data: new Uint8Array(16) }); */
 export function checkRgbaImage(image: RgbaImage, name = 'image'): RgbaImage {
   const { width, height, data } = image;
   if (!Number.isInteger(width) || width < 1 || !Number.isInteger(height) || height < 1) {

@@ -52,7 +52,10 @@ export function softmax(logits: Values, out: Float64Array = new Float64Array(log
   return out;
 }
 
-/** Is the row a probability distribution already (every value in [0, 1], summing to 1 within `tolerance`)? */
+/**
+ * Is the row a probability distribution already (every value in [0, 1], summing to 1 within `tolerance`)?
+ * @example isDistribution([0.1, 0.7, 0.2]) // true
+ */
 export function isDistribution(values: Values, tolerance = 1e-3): boolean {
   let sum = 0;
   for (let i = 0; i < values.length; i++) {

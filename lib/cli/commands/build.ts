@@ -16,7 +16,7 @@ interface BuildFlags extends RawBuildFlags {
   json?: boolean;
 }
 
-/** Size of a file, or ERR_IO naming it. */
+/** Size of a file, or ERR_IO naming it. @example const onnxBytes = await fileSize('m.onnx', 'model'); */
 export async function fileSize(file: string, what: string): Promise<number> {
   try {
     const s = await stat(file);

@@ -8,7 +8,7 @@ import { inspector, type ModelSummary } from '../api.js';
 import { formatBytes, formatShape, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
 
-/** Is this a plan container (rather than ONNX)? */
+/** Is this a plan container (rather than ONNX)? @example isPlan(await readFile('m.plan')) // true */
 export function isPlan(bytes: Uint8Array): boolean {
   return bytes.byteLength >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === PLAN_MAGIC;
 }
