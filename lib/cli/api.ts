@@ -15,16 +15,24 @@ export type BuildEngine = (model: string | Uint8Array, options?: BuildOptions) =
 /** lib/builder.ts */
 export type LoadEngine = (pathOrBytes: string | Uint8Array, options?: { device?: number }) => Promise<Engine>;
 
-/** What lib/inspect.ts returns: JSON-serializable. */
+/** What lib/inspect.ts returns (its ModelInspection): JSON-serializable. */
 export interface ModelSummary {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   opset: number;
-  producer: string;
-  /** Node count per op type. */
+  irVersion: number;
+  producer: { name: string; version: string };
+  graphName: string;
+  /** Node count per op type, most frequent first. */
   ops: Record<string, number>;
-  /** Number of weight elements (initializers). */
+  nodeCount: number;
+  /** Elements in all initializers. */
   parameters: number;
+  weightBytes: number;
+  /** Whether node-tensorrt can compile it. */
+  supported: boolean;
+  unsupportedOps: { op: string; node: string }[];
+  problem?: { code: string; message: string };
 }
 /** lib/inspect.ts */
 export type InspectModel = (model: string | Uint8Array) => ModelSummary | Promise<ModelSummary>;

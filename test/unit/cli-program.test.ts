@@ -119,23 +119,27 @@ describe('node-tensorrt CLI', () => {
     expect(await cli('inspect', damaged)).toMatchObject({ code: 1, err: expect.stringContaining('error [ERR_PLAN_CORRUPT]') });
   });
 
-  // INTEGRATION: runs once lib/inspect.ts (inspectModel) and the frontend's smallCnn() ONNX generator are in the tree.
-  const models = path.join(root, 'test/helpers/models.ts');
-  const ready = existsSync(path.join(root, 'lib/inspect.ts')) && existsSync(models);
-  it.skipIf(!ready)(`inspect --json on a small ONNX model${ready ? '' : ' [skipped: needs lib/inspect.ts and smallCnn() in test/helpers/models.ts]'}`, async () => {
-    const { smallCnn } = (await import(/* @vite-ignore */ models)) as { smallCnn: () => Uint8Array };
-    const onnx = file('small.onnx', smallCnn());
+  // INTEGRATION: runs once lib/inspect.ts (inspectModel) and the smallCnn() generator (scripts/gen-models.ts) are in the tree.
+  const generator = path.join(root, 'scripts/gen-models.ts');
+  const ready = existsSync(path.join(root, 'lib/inspect.ts')) && existsSync(generator);
+  it.skipIf(!ready)(`inspect on a small ONNX model${ready ? '' : ' [skipped: needs lib/inspect.ts and scripts/gen-models.ts]'}`, async () => {
+    const { smallCnn } = (await import(/* @vite-ignore */ generator)) as { smallCnn: (o?: { seed?: number }) => Uint8Array };
+    const onnx = file('small.onnx', smallCnn({ seed: 1 }));
     const r = await cli('inspect', onnx, '--json');
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out);
-    expect(s.inputs.length).toBeGreaterThan(0);
-    expect(s.outputs.length).toBeGreaterThan(0);
+    expect(s.inputs).toEqual([{ name: 'input', shape: [expect.any(String), 3, 32, 32], dtype: 'float32' }]);
+    expect(s.outputs.map((t: { name: string }) => t.name)).toEqual(['logits', 'probs']);
     expect(s.opset).toBeGreaterThan(0);
     expect(s.parameters).toBeGreaterThan(0);
     expect(s.ops.Conv).toBeGreaterThan(0);
+    expect(s.supported).toBe(true);
     const text = await cli('inspect', onnx);
-    expect(text.out).toMatch(/^.*small\.onnx: ONNX, .*opset \d+/);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/small\.onnx: ONNX, .*opset \d+/);
     expect(text.out).toMatch(/\n {2}Conv +\d+\n/);
+    expect(text.out).toContain(`parameters: ${s.parameters.toLocaleString('en-US')}`);
+    expect(text.out).toContain('supported: yes');
   });
 });
 

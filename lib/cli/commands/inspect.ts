@@ -52,15 +52,21 @@ function ioRows(title: string, tensors: readonly TensorInfo[]): string[] {
  */
 export function formatModelSummary(file: string, bytes: number, s: ModelSummary): string[] {
   const ops = Object.entries(s.ops).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
-  const nodes = ops.reduce((n, [, c]) => n + c, 0);
-  return [
-    `${file}: ONNX, ${formatBytes(bytes)}, opset ${s.opset}${s.producer ? `, from ${s.producer}` : ''}`,
+  const producer = [s.producer.name, s.producer.version].filter(Boolean).join(' ');
+  const lines = [
+    `${file}: ONNX, ${formatBytes(bytes)}, opset ${s.opset}${producer ? `, from ${producer}` : ''}${s.graphName ? `, graph '${s.graphName}'` : ''}`,
     ...ioRows('inputs', s.inputs),
     ...ioRows('outputs', s.outputs),
-    `parameters: ${s.parameters.toLocaleString('en-US')}`,
-    `ops: ${nodes} nodes, ${ops.length} types`,
+    `parameters: ${s.parameters.toLocaleString('en-US')} (${formatBytes(s.weightBytes)})`,
+    `ops: ${s.nodeCount} nodes, ${ops.length} types`,
     ...table(ops, '  '),
   ];
+  if (s.supported) lines.push('supported: yes');
+  else {
+    lines.push(`supported: no${s.problem ? ` [${s.problem.code}] ${s.problem.message}` : ''}`);
+    for (const u of s.unsupportedOps) lines.push(`  unsupported op ${u.op} (first at node '${u.node}')`);
+  }
+  return lines;
 }
 
 /**
