@@ -13,7 +13,6 @@ import { processIO, type CliIO } from './io.js';
 function configure(cmd: Command, io: CliIO): void {
   cmd.exitOverride();
   cmd.configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
-  cmd.showHelpAfterError('(add --help for usage)');
   for (const sub of cmd.commands) configure(sub, io);
 }
 
@@ -29,6 +28,7 @@ export async function createProgram(io: CliIO = processIO()): Promise<Command> {
     .addCommand(buildCommand(io))
     .addCommand(classifyCommand(io))
     .addCommand(capabilitiesCommand(io));
+  for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError('(add --help for usage)');
   const bench = await benchCommandOrNull();
   if (bench) program.addCommand(bench);
   configure(program, io);

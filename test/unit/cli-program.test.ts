@@ -30,6 +30,8 @@ describe('node-tensorrt CLI', () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
     for (const c of ['inspect', 'build', 'classify', 'capabilities|info']) expect(help.out).toContain(c);
+    // `bench` is mounted from lib/bench/command.ts when that module is in the tree.
+    expect(/\n {2}bench \[options\]/.test(help.out)).toBe(existsSync(path.join(root, 'lib/bench/command.ts')));
     const v = await cli('--version');
     expect(v).toMatchObject({ code: 0, out: '0.1.0\n' });
   });
