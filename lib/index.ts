@@ -9,3 +9,4 @@ export { InferenceContext } from './context.js';
 export { validateEngine, type ValidateOptions } from './validate-engine.js';
 export { createPool, Pool, type PoolOptions } from './pool.js';
 export type * from './types.js';
+export * from './image/index.js';

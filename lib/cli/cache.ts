@@ -1,0 +1,107 @@
+// The engine cache: ONNX → plan builds are kept under a key of model bytes, build options, GPU and library.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { capabilities } from '../capabilities.js';
+import type { Engine } from '../engine.js';
+import { ErrorCode, TensorRTError, hasCode } from '../errors.js';
+import type { BuildOptions } from '../types.js';
+import { libraryVersion } from '../version.js';
+import type { BuildEngine, LoadEngine } from './api.js';
+
+/**
+ * The cache root: `--cache-dir`, else $NODE_TENSORRT_CACHE, else $XDG_CACHE_HOME/node-tensorrt, else
+ * ~/.cache/node-tensorrt. Engines live in its `engines/` folder.
+ * @example path.join(cacheRoot(), 'engines') // '/home/me/.cache/node-tensorrt/engines'
+ */
+export function cacheRoot(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (explicit) return path.resolve(explicit);
+  if (env.NODE_TENSORRT_CACHE) return path.resolve(env.NODE_TENSORRT_CACHE);
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'node-tensorrt');
+}
+
+/** What a plan is specific to besides the model and the options. */
+export interface CacheTarget {
+  libraryVersion: string;
+  /** 'NVIDIA H100 80GB HBM3 (9.0)', or 'cpu' for the reference backend. */
+  device: string;
+  tensorrt: string | null;
+}
+
+/** The identity of `device` on this machine, as the cache key sees it. @example cacheTarget(0, 'auto').device // 'NVIDIA H100 80GB HBM3 (9.0)' */
+export function cacheTarget(device: number, backend: BuildOptions['backend']): CacheTarget {
+  const caps = capabilities();
+  const d = caps.cuda.devices[device];
+  return {
+    libraryVersion: libraryVersion(),
+    device: backend === 'reference' ? 'cpu' : d ? `${d.name} (${d.computeCapability})` : 'no-cuda-device',
+    tensorrt: backend === 'builtin' || backend === 'reference' ? null : caps.tensorrt.version,
+  };
+}
+
+/** The build options that change the plan (the device index and callbacks do not). */
+type KeyOptions = Pick<BuildOptions, 'backend' | 'precision' | 'shapes' | 'workspace' | 'optimizationLevel'>;
+
+/**
+ * SHA-256 (hex) over the model bytes, the plan-shaping build options and the target.
+ * @example engineCacheKey(onnxBytes, { precision: 'fp16', backend: 'auto' }, cacheTarget(0, 'auto'))
+ */
+export function engineCacheKey(model: Uint8Array, options: KeyOptions, target: CacheTarget): string {
+  const opts = {
+    backend: options.backend ?? 'auto',
+    precision: options.precision ?? 'fp16',
+    shapes: options.shapes ? Object.fromEntries(Object.entries(options.shapes).sort(([a], [b]) => (a < b ? -1 : 1))) : null,
+    workspace: options.workspace ?? null,
+    optimizationLevel: options.optimizationLevel ?? null,
+  };
+  return createHash('sha256')
+    .update(`node-tensorrt engine cache v1\n${JSON.stringify(target)}\n${JSON.stringify(opts)}\n`)
+    .update(model)
+    .digest('hex');
+}
+
+export interface CachedEngine {
+  engine: Engine;
+  /** The plan file in the cache. */
+  planPath: string;
+  /** Loaded from the cache rather than built now. */
+  hit: boolean;
+}
+
+/**
+ * Loads the cached plan of this model and options, or builds it and stores it (atomically: write, then rename).
+ * A cached plan that no longer loads (another GPU, a damaged file) is rebuilt and replaced.
+ * @example const { engine, hit } = await cachedEngine(onnxBytes, { precision: 'fp16' }, { dir, buildEngine, loadEngine });
+ */
+export async function cachedEngine(
+  model: Uint8Array,
+  options: BuildOptions,
+  deps: { dir: string; buildEngine: BuildEngine; loadEngine: LoadEngine },
+): Promise<CachedEngine> {
+  const key = engineCacheKey(model, options, cacheTarget(options.device ?? 0, options.backend));
+  const dir = path.join(deps.dir, 'engines');
+  const planPath = path.join(dir, `${key}.plan`);
+  if (existsSync(planPath)) {
+    try {
+      return { engine: await deps.loadEngine(planPath, { device: options.device }), planPath, hit: true };
+    } catch (e) {
+      if (!hasCode(e, ErrorCode.PLAN_MISMATCH) && !hasCode(e, ErrorCode.PLAN_CORRUPT)) throw e;
+    }
+  }
+  const engine = await deps.buildEngine(model, options);
+  try {
+    await mkdir(dir, { recursive: true });
+    const tmp = `${planPath}.${process.pid}.tmp`;
+    await writeFile(tmp, engine.serialize());
+    await rename(tmp, planPath).catch(async (e) => {
+      await rm(tmp, { force: true });
+      throw e;
+    });
+  } catch (e) {
+    engine.dispose();
+    throw new TensorRTError(ErrorCode.IO, `Could not write the engine cache ${planPath}: ${(e as Error).message}`, { cause: e });
+  }
+  return { engine, planPath, hit: false };
+}
