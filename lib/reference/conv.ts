@@ -58,55 +58,62 @@ function im2colPacked(x: Float32Array, xOff: number, cg: number, h: number, wd: 
   }
 }
 
+/** One depthwise output pixel with bounds checks (edges and kernels other than 3×3). */
+function dwPixel(x: Float32Array, xo: number, h: number, wd: number, w: Float32Array, wo: number, p: ConvParams, oy: number, ox: number): number {
+  const [kh, kw] = p.kernel;
+  const [dh, dw] = p.dilations;
+  const iy0 = oy * p.strides[0] - p.pads[0];
+  const ix0 = ox * p.strides[1] - p.pads[1];
+  let acc = 0;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = iy0 + ky * dh;
+    if (iy < 0 || iy >= h) continue;
+    const row = xo + iy * wd;
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = ix0 + kx * dw;
+      if (ix >= 0 && ix < wd) acc += x[row + ix] * w[wo + ky * kw + kx];
+    }
+  }
+  return acc;
+}
+
+/** The 3×3 interior columns [lo, hi] of one output row; rows outside the image get zero weights. */
+function dw3Row(x: Float32Array, xo: number, h: number, wd: number, w: Float32Array, wo: number, sw: number, pl: number, iy0: number, y: Float32Array, yi: number, lo: number, hi: number): void {
+  const v0 = iy0 >= 0 && iy0 < h, v1 = iy0 + 1 >= 0 && iy0 + 1 < h, v2 = iy0 + 2 >= 0 && iy0 + 2 < h;
+  const r0 = xo + (v0 ? iy0 : 0) * wd - pl, r1 = xo + (v1 ? iy0 + 1 : 0) * wd - pl, r2 = xo + (v2 ? iy0 + 2 : 0) * wd - pl;
+  const w00 = v0 ? w[wo] : 0, w01 = v0 ? w[wo + 1] : 0, w02 = v0 ? w[wo + 2] : 0;
+  const w10 = v1 ? w[wo + 3] : 0, w11 = v1 ? w[wo + 4] : 0, w12 = v1 ? w[wo + 5] : 0;
+  const w20 = v2 ? w[wo + 6] : 0, w21 = v2 ? w[wo + 7] : 0, w22 = v2 ? w[wo + 8] : 0;
+  for (let ox = lo, ix = lo * sw; ox <= hi; ox++, ix += sw, yi++) {
+    y[yi] =
+      x[r0 + ix] * w00 + x[r0 + ix + 1] * w01 + x[r0 + ix + 2] * w02 +
+      x[r1 + ix] * w10 + x[r1 + ix + 1] * w11 + x[r1 + ix + 2] * w12 +
+      x[r2 + ix] * w20 + x[r2 + ix + 1] * w21 + x[r2 + ix + 2] * w22;
+  }
+}
+
 function depthwise(x: Float32Array, n: number, c: number, h: number, wd: number, w: Float32Array, oh: number, ow: number, p: ConvParams, y: Float32Array): void {
   const [kh, kw] = p.kernel;
-  const [sh, sw] = p.strides;
-  const [dh, dw] = p.dilations;
-  const [pt, pl] = p.pads;
-  const fast3 = kh === 3 && kw === 3 && dh === 1 && dw === 1;
+  const sw = p.strides[1];
+  const pl = p.pads[1];
+  const fast3 = kh === 3 && kw === 3 && p.dilations[0] === 1 && p.dilations[1] === 1;
   // Columns where every kx tap is inside the image.
-  const oxLo = Math.max(0, Math.ceil(pl / sw));
-  const oxHi = Math.min(ow - 1, Math.floor((wd - kw + pl) / sw));
+  const lo = fast3 ? Math.max(0, Math.ceil(pl / sw)) : ow;
+  const hi = fast3 ? Math.min(ow - 1, Math.floor((wd - kw + pl) / sw)) : ow - 1;
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const xo = (b * c + ch) * h * wd;
       const wo = ch * kh * kw;
       const yo = (b * c + ch) * oh * ow;
       for (let oy = 0; oy < oh; oy++) {
-        const iy0 = oy * sh - pt;
-        const generic = (ox: number) => {
-          const ix0 = ox * sw - pl;
-          let acc = 0;
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = iy0 + ky * dh;
-            if (iy < 0 || iy >= h) continue;
-            const row = xo + iy * wd;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = ix0 + kx * dw;
-              if (ix >= 0 && ix < wd) acc += x[row + ix] * w[wo + ky * kw + kx];
-            }
-          }
-          y[yo + oy * ow + ox] = acc;
-        };
-        if (!fast3 || oxLo > oxHi) {
-          for (let ox = 0; ox < ow; ox++) generic(ox);
+        const yr = yo + oy * ow;
+        if (lo > hi) {
+          for (let ox = 0; ox < ow; ox++) y[yr + ox] = dwPixel(x, xo, h, wd, w, wo, p, oy, ox);
           continue;
         }
-        for (let ox = 0; ox < oxLo; ox++) generic(ox);
-        for (let ox = oxHi + 1; ox < ow; ox++) generic(ox);
-        // Rows outside the image get zero weights and a harmless in-range row pointer.
-        const v0 = iy0 >= 0 && iy0 < h, v1 = iy0 + 1 >= 0 && iy0 + 1 < h, v2 = iy0 + 2 >= 0 && iy0 + 2 < h;
-        const r0 = xo + (v0 ? iy0 : 0) * wd - pl, r1 = xo + (v1 ? iy0 + 1 : 0) * wd - pl, r2 = xo + (v2 ? iy0 + 2 : 0) * wd - pl;
-        const w00 = v0 ? w[wo] : 0, w01 = v0 ? w[wo + 1] : 0, w02 = v0 ? w[wo + 2] : 0;
-        const w10 = v1 ? w[wo + 3] : 0, w11 = v1 ? w[wo + 4] : 0, w12 = v1 ? w[wo + 5] : 0;
-        const w20 = v2 ? w[wo + 6] : 0, w21 = v2 ? w[wo + 7] : 0, w22 = v2 ? w[wo + 8] : 0;
-        let yi = yo + oy * ow + oxLo;
-        for (let ox = oxLo, ix = oxLo * sw; ox <= oxHi; ox++, ix += sw, yi++) {
-          y[yi] =
-            x[r0 + ix] * w00 + x[r0 + ix + 1] * w01 + x[r0 + ix + 2] * w02 +
-            x[r1 + ix] * w10 + x[r1 + ix + 1] * w11 + x[r1 + ix + 2] * w12 +
-            x[r2 + ix] * w20 + x[r2 + ix + 1] * w21 + x[r2 + ix + 2] * w22;
-        }
+        for (let ox = 0; ox < lo; ox++) y[yr + ox] = dwPixel(x, xo, h, wd, w, wo, p, oy, ox);
+        dw3Row(x, xo, h, wd, w, wo, sw, pl, oy * p.strides[0] - p.pads[0], y, yr + lo, lo, hi);
+        for (let ox = hi + 1; ox < ow; ox++) y[yr + ox] = dwPixel(x, xo, h, wd, w, wo, p, oy, ox);
       }
     }
   }

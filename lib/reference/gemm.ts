@@ -3,6 +3,7 @@
 // contiguously; that is what makes plain JS reach a few GMAC/s.
 export const MR = 4;
 export const NR = 8;
+const tail = new Float64Array(MR * NR);
 
 /** Packs A [M×K] (row stride lda) into panels: [ceil(M/4)][K][4], zero padded. */
 export function packA(a: Float32Array, m: number, k: number, lda = k, offset = 0): Float32Array {
@@ -21,10 +22,22 @@ export function packB(b: Float32Array, k: number, n: number, ldb = n, offset = 0
   const np = Math.ceil(n / NR);
   const size = np * k * NR;
   if (!out || out.length < size) out = new Float32Array(size);
-  else if (n % NR) out.fill(0, 0, size);
-  for (let kk = 0; kk < k; kk++) {
-    const row = offset + kk * ldb;
-    for (let j = 0; j < n; j++) out[((j >> 3) * k + kk) * NR + (j & 7)] = b[row + j];
+  // Panel-major: each panel is written sequentially while reading 32 bytes from each of K rows.
+  const full = Math.floor(n / NR);
+  let o = 0;
+  for (let nb = 0; nb < full; nb++) {
+    let src = offset + nb * NR;
+    for (let kk = 0; kk < k; kk++, src += ldb, o += NR) {
+      out[o] = b[src]; out[o + 1] = b[src + 1]; out[o + 2] = b[src + 2]; out[o + 3] = b[src + 3];
+      out[o + 4] = b[src + 4]; out[o + 5] = b[src + 5]; out[o + 6] = b[src + 6]; out[o + 7] = b[src + 7];
+    }
+  }
+  if (full < np) {
+    const rem = n - full * NR;
+    for (let kk = 0; kk < k; kk++, o += NR) {
+      const src = offset + kk * ldb + full * NR;
+      for (let j = 0; j < NR; j++) out[o + j] = j < rem ? b[src + j] : 0;
+    }
   }
   return out;
 }
@@ -36,7 +49,6 @@ export function packB(b: Float32Array, k: number, n: number, ldb = n, offset = 0
 export function gemmPacked(ap: Float32Array, bp: Float32Array, c: Float32Array, m: number, n: number, k: number, ldc: number, cOff = 0): void {
   const mp = Math.ceil(m / MR);
   const np = Math.ceil(n / NR);
-  const tail = new Float64Array(MR * NR);
   for (let nb = 0; nb < np; nb++) {
     const pb0 = nb * k * NR;
     for (let mb = 0; mb < mp; mb++) {
@@ -70,9 +82,13 @@ export function gemmPacked(ap: Float32Array, bp: Float32Array, c: Float32Array, 
         o += ldc;
         c[o] = c30; c[o + 1] = c31; c[o + 2] = c32; c[o + 3] = c33; c[o + 4] = c34; c[o + 5] = c35; c[o + 6] = c36; c[o + 7] = c37;
       } else {
-        tail.set([c00, c01, c02, c03, c04, c05, c06, c07, c10, c11, c12, c13, c14, c15, c16, c17, c20, c21, c22, c23, c24, c25, c26, c27, c30, c31, c32, c33, c34, c35, c36, c37]);
+        const t = tail;
+        t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c03; t[4] = c04; t[5] = c05; t[6] = c06; t[7] = c07;
+        t[8] = c10; t[9] = c11; t[10] = c12; t[11] = c13; t[12] = c14; t[13] = c15; t[14] = c16; t[15] = c17;
+        t[16] = c20; t[17] = c21; t[18] = c22; t[19] = c23; t[20] = c24; t[21] = c25; t[22] = c26; t[23] = c27;
+        t[24] = c30; t[25] = c31; t[26] = c32; t[27] = c33; t[28] = c34; t[29] = c35; t[30] = c36; t[31] = c37;
         for (let i = 0; i < MR && m0 + i < m; i++) {
-          for (let j = 0; j < NR && n0 + j < n; j++) c[cOff + (m0 + i) * ldc + n0 + j] = tail[i * NR + j];
+          for (let j = 0; j < NR && n0 + j < n; j++) c[cOff + (m0 + i) * ldc + n0 + j] = t[i * NR + j];
         }
       }
     }

@@ -18,7 +18,8 @@ export interface SmallCnnOptions extends BuildOptions {
 export function smallCnnGraph(opts: SmallCnnOptions = {}): Graph {
   const size = opts.size ?? 32;
   const classes = opts.classes ?? 10;
-  const b = new ModelBuilder('small_cnn', { name: 'input', channels: 3, size }, opts);
+  // The flatten feeds a Gemm sized for this resolution, so calibrate at it too.
+  const b = new ModelBuilder('small_cnn', { name: 'input', channels: 3, size }, { ...opts, calibrationSize: size });
   const lo = b.scalar('clip_min', 0);
   const hi = b.scalar('clip_max', 6);
   let x = b.op('Relu', [b.bn(b.conv('input', 3, 16, 3, { name: 'conv1' }), 16, 'bn1')], {}, 'relu1');
