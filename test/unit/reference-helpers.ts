@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import type { AttrValue, Constant, DataType, Dim, Node } from '../../lib/ir/types.js';
-import type { TensorData } from '../../lib/reference/index.js';
+import { runReference, type TensorData } from '../../lib/reference/index.js';
 
 /** Deterministic N(0,1)-ish values that are never exactly zero. */
 export function randn(n: number, seed = 1): Float32Array {
@@ -114,4 +114,20 @@ export async function runOrt(bytes: Uint8Array, feeds: Record<string, { data: Te
   } finally {
     await session.release();
   }
+}
+
+/** Reference outputs of two graphs on the same feeds, and their largest relative error. */
+export function compareGraphs(a: Graph, b: Graph, feeds: Record<string, TensorData>): number {
+  const ra = runReference(a, feeds);
+  const rb = runReference(b, feeds);
+  let worst = 0;
+  for (const o of a.outputs) worst = Math.max(worst, relErr(rb[o.name] as Float32Array, ra[o.name] as Float32Array));
+  return worst;
+}
+
+/** Op histogram of a graph. */
+export function opCounts(g: Graph): Record<string, number> {
+  const h: Record<string, number> = {};
+  for (const n of g.nodes) h[n.op] = (h[n.op] ?? 0) + 1;
+  return h;
 }
