@@ -88,6 +88,7 @@ export function batchNorm(ctx: NodeContext): InferResult {
 
 /** Axes of a reduction: an attribute before opset 18, an optional input from 18 on. */
 export function reduceAxes(ctx: NodeContext, rank: number): number[] | undefined {
+  if (ctx.opset < 18 && ctx.node.inputs.length > 1) ctx.invalid(`axes is an attribute before opset 18, not an input`);
   const raw = ctx.opset >= 18 ? (ctx.has(1) ? ctx.ints(1, 'axes') : undefined) : attrInts(ctx.node, 'axes');
   if (raw === undefined) return undefined;
   return raw.map((a) => normAxis(a, rank) ?? ctx.invalid(`axis ${a} out of range for rank ${rank}`));

@@ -65,15 +65,19 @@ export function autocastFp16(g: Graph): void {
     }
     out.push(n);
   }
-  // Graph outputs computed in float16 get a final Cast back to float32 under their own name.
+  // Graph outputs computed in float16 get a final Cast back to float32 under their own name
+  // (reusing a Cast to float32 that a float32 op already reads).
   for (const o of g.outputs) {
     if (o.type.dtype !== 'float32' || cur.get(o.name) !== 'float16') continue;
     const half = g.uniqueName(`${o.name}_fp16`);
+    const existing = casts.get(`${o.name}\u0000float32`);
     for (const n of out) {
       n.outputs = n.outputs.map((v) => (v === o.name ? half : v));
-      n.inputs = n.inputs.map((v) => (v === o.name ? half : v));
+      n.inputs = n.inputs.map((v) => (v === o.name ? half : existing !== undefined && v === existing ? o.name : v));
     }
-    out.push({ name: g.uniqueName(`${o.name}_cast_fp32`), op: 'Cast', domain: '', inputs: [half], outputs: [o.name], attrs: { to: ONNX_DTYPE_NUMBER.float32 } });
+    const cast = existing !== undefined ? out.find((n) => n.outputs[0] === existing) : undefined;
+    if (cast) cast.outputs = [o.name];
+    else out.push({ name: g.uniqueName(`${o.name}_cast_fp32`), op: 'Cast', domain: '', inputs: [half], outputs: [o.name], attrs: { to: ONNX_DTYPE_NUMBER.float32 } });
   }
   g.nodes = out;
   g.topoSort();
