@@ -37,7 +37,11 @@ function foldIntoConv(g: Graph, conv: Node, p: BnParams): boolean {
   const m = w.dims[0];
   const per = wv.length / m;
   const nw = new Float32Array(wv.length);
-  for (let o = 0; o < m; o++) for (let i = o * per; i < (o + 1) * per; i++) nw[i] = wv[i] * p.scale[o];
+  const scale = p.scale;
+  for (let o = 0; o < m; o++) {
+    const s = scale[o];
+    for (let i = o * per; i < (o + 1) * per; i++) nw[i] = wv[i] * s;
+  }
   const bv = b ? floatValues(b) : new Float32Array(m);
   const nb = new Float32Array(m);
   for (let o = 0; o < m; o++) nb[o] = bv[o] * p.scale[o] + p.shift[o];

@@ -12,7 +12,10 @@ export interface BuildOptions {
   seed?: number;
   /** Whether the batch dimension is dynamic ('batch'); otherwise it is 1 (default true). */
   dynamicBatch?: boolean;
-  /** Resolution of the calibration image that sets BatchNorm statistics (default min(size, 112)). */
+  /**
+   * Resolution of the calibration image that sets BatchNorm statistics (default: the model's size).
+   * Smaller is faster but shifts statistics (border effects), so activations drift with depth.
+   */
   calibrationSize?: number;
 }
 
@@ -28,9 +31,8 @@ export class ModelBuilder {
     this.g = new Graph({ name, opset: 17, irVersion: 8, producerName: 'node-tensorrt gen-models', producerVersion: '1' });
     this.g.inputs.push({ name: input.name, type: { dtype: 'float32', shape: [batch, input.channels, input.size, input.size] } });
     // The calibration image: one N(0, 1) sample, from its own stream so it doesn't shift the weights.
-    // Per-channel moments hardly depend on the resolution, so a smaller image keeps generation fast.
     const cal = new Rng((opts.seed ?? 1) ^ 0x5bd1e995);
-    const cs = opts.calibrationSize ?? Math.min(input.size, 112);
+    const cs = opts.calibrationSize ?? input.size;
     this.calib.set(input.name, { dtype: 'float32', dims: [1, input.channels, cs, cs], data: cal.normalArray(input.channels * cs * cs, 1) });
   }
 
@@ -79,11 +81,12 @@ export class ModelBuilder {
     return this.node(op, inputs, attrs, name)[0];
   }
 
-  /** Conv with He-normal weights (fan-in), optional bias. */
+  /** Conv with He-uniform weights (variance 2/fan-in, as kaiming_uniform), optional bias. */
   conv(x: string, cin: number, cout: number, k: number, opts: { stride?: number; group?: number; pad?: number; bias?: boolean; name: string }): string {
     const group = opts.group ?? 1;
     const fanIn = (cin / group) * k * k;
-    const w = this.weight(`${opts.name}.weight`, [cout, cin / group, k, k], this.rng.normalArray(cout * fanIn, Math.sqrt(2 / fanIn)));
+    const bound = Math.sqrt(6 / fanIn);
+    const w = this.weight(`${opts.name}.weight`, [cout, cin / group, k, k], this.rng.uniformArray(cout * fanIn, -bound, bound));
     const inputs = [x, w];
     if (opts.bias) inputs.push(this.weight(`${opts.name}.bias`, [cout], this.rng.normalArray(cout, 0.1)));
     const pad = opts.pad ?? (k - 1) >> 1;
@@ -121,7 +124,8 @@ export class ModelBuilder {
    * Gemm classifier (transB = 1) scaled so the calibration logits have a std of `targetStd`.
    */
   classifier(x: string, inF: number, classes: number, name: string, targetStd = 3): string {
-    const w = this.rng.normalArray(classes * inF, 1 / Math.sqrt(inF));
+    const bound = Math.sqrt(3 / inF);
+    const w = this.rng.uniformArray(classes * inF, -bound, bound);
     const b = this.rng.normalArray(classes, 0.1);
     const f = this.value(x).data as Float32Array;
     const z = new Float64Array(classes);
