@@ -5,12 +5,12 @@ import type { Graph } from '../ir/graph.js';
 import { inferNode } from '../ir/infer.js';
 import { MAX_VALUE_ELEMENTS } from '../ir/context.js';
 import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
-import { float32ToHalf, halfToFloat32 } from '../util/half.js';
+import { float32ToHalf } from '../util/half.js';
 import { positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
 import * as nn from './ops-nn.js';
 import * as tn from './ops-tensor.js';
-import { fromConstant, size, toNumbers, type RData, type RTensor } from './tensor.js';
+import { fromConstant, halfBitsToFloat, size, toNumbers, type RData, type RTensor } from './tensor.js';
 
 export type { RTensor } from './tensor.js';
 
@@ -174,7 +174,7 @@ export function runReference(graph: Graph, feeds: Record<string, TensorData>, op
     const f = feeds[i.name];
     const expect = FEED_TYPES[i.type.dtype];
     if (f.constructor.name !== expect) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' is ${i.type.dtype}: expected a ${expect} but received a ${f.constructor.name}`);
-    const data = i.type.dtype === 'float16' ? halfToFloat32(f as Uint16Array) : (f as RData);
+    const data = i.type.dtype === 'float16' ? halfBitsToFloat(f as Uint16Array) : (f as RData);
     inputs.set(i.name, { dtype: i.type.dtype, dims: concreteShape(i.type, bound), data });
   }
   const res = runGraph(graph, inputs);

@@ -2,7 +2,7 @@
 // rounded to float16; every other dtype uses its natural typed array.
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Constant, DataType } from '../ir/types.js';
-import { halfToFloat32 } from '../util/half.js';
+import { fromHalfBits } from '../util/half.js';
 
 export type RData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
 
@@ -44,13 +44,27 @@ export function arrayType(dtype: DataType) {
   }
 }
 
+let halfTable: Float32Array | undefined;
+
+/** float16 bits → float32 values through a 64K-entry table (built once from lib/util/half.ts). */
+export function halfBitsToFloat(bits: Uint16Array): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = fromHalfBits(h);
+  }
+  const t = halfTable;
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]];
+  return out;
+}
+
 const fromConstantCache = new WeakMap<Constant, RTensor>();
 
 /** A constant as a runtime tensor (cached per constant, so weights are converted once). */
 export function fromConstant(c: Constant): RTensor {
   let t = fromConstantCache.get(c);
   if (!t) {
-    const data = c.dtype === 'float16' ? halfToFloat32(c.data as Uint16Array) : (c.data as RData);
+    const data = c.dtype === 'float16' ? halfBitsToFloat(c.data as Uint16Array) : (c.data as RData);
     t = { dtype: c.dtype, dims: c.dims, data };
     fromConstantCache.set(c, t);
   }

@@ -31,9 +31,12 @@ export class ModelBuilder {
     this.g = new Graph({ name, opset: 17, irVersion: 8, producerName: 'node-tensorrt gen-models', producerVersion: '1' });
     this.g.inputs.push({ name: input.name, type: { dtype: 'float32', shape: [batch, input.channels, input.size, input.size] } });
     // The calibration image: one N(0, 1) sample, from its own stream so it doesn't shift the weights.
+    // Small resolutions get several images, so the deepest (smallest) maps still give every channel
+    // enough samples for stable moments.
     const cal = new Rng((opts.seed ?? 1) ^ 0x5bd1e995);
     const cs = opts.calibrationSize ?? input.size;
-    this.calib.set(input.name, { dtype: 'float32', dims: [1, input.channels, cs, cs], data: cal.normalArray(input.channels * cs * cs, 1) });
+    const n = Math.min(16, Math.max(1, Math.round((224 / cs) ** 2)));
+    this.calib.set(input.name, { dtype: 'float32', dims: [n, input.channels, cs, cs], data: cal.normalArray(n * input.channels * cs * cs, 1) });
   }
 
   /** The calibration value of a tensor. */
@@ -100,18 +103,22 @@ export class ModelBuilder {
    */
   bn(x: string, c: number, name: string, gamma: [number, number] = [0.7, 1.3], betaStd = 0.2): string {
     const v = this.value(x);
-    const p = v.data.length / c;
+    const n = v.dims[0];
+    const p = v.data.length / c / n;
     const mean = new Float32Array(c);
     const variance = new Float32Array(c);
     const d = v.data as Float32Array;
     for (let ch = 0; ch < c; ch++) {
       let s = 0, s2 = 0;
-      for (let i = ch * p; i < (ch + 1) * p; i++) {
-        s += d[i];
-        s2 += d[i] * d[i];
+      for (let b = 0; b < n; b++) {
+        for (let i = (b * c + ch) * p; i < (b * c + ch + 1) * p; i++) {
+          s += d[i];
+          s2 += d[i] * d[i];
+        }
       }
-      mean[ch] = s / p;
-      variance[ch] = Math.max(s2 / p - (s / p) ** 2, 1e-3);
+      const m = s / (n * p);
+      mean[ch] = m;
+      variance[ch] = Math.max(s2 / (n * p) - m * m, 1e-3);
     }
     const scale = this.weight(`${name}.weight`, [c], this.rng.uniformArray(c, gamma[0], gamma[1]));
     const bias = this.weight(`${name}.bias`, [c], this.rng.normalArray(c, betaStd));
@@ -128,14 +135,17 @@ export class ModelBuilder {
     const w = this.rng.uniformArray(classes * inF, -bound, bound);
     const b = this.rng.normalArray(classes, 0.1);
     const f = this.value(x).data as Float32Array;
-    const z = new Float64Array(classes);
-    for (let j = 0; j < classes; j++) {
-      let s = b[j];
-      for (let i = 0; i < inF; i++) s += w[j * inF + i] * f[i];
-      z[j] = s;
+    const n = f.length / inF;
+    const z = new Float64Array(n * classes);
+    for (let s = 0; s < n; s++) {
+      for (let j = 0; j < classes; j++) {
+        let acc = b[j];
+        for (let i = 0; i < inF; i++) acc += w[j * inF + i] * f[s * inF + i];
+        z[s * classes + j] = acc;
+      }
     }
-    const mu = z.reduce((a, v) => a + v, 0) / classes;
-    const std = Math.sqrt(z.reduce((a, v) => a + (v - mu) ** 2, 0) / classes) || 1;
+    const mu = z.reduce((a, v) => a + v, 0) / z.length;
+    const std = Math.sqrt(z.reduce((a, v) => a + (v - mu) ** 2, 0) / z.length) || 1;
     const k = targetStd / std;
     for (let i = 0; i < w.length; i++) w[i] *= k;
     for (let j = 0; j < classes; j++) b[j] = (b[j] - mu) * k;
