@@ -83,7 +83,8 @@ function attrValue(a: AttributeProtoMsg, opts: TensorReadOptions, where: string)
     case AttrType.INT:
       return toInt(a.i, `${where} attribute '${a.name}'`);
     case AttrType.STRING:
-      return utf8.decode(a.s ?? new Uint8Array());
+      // Absent bytes fields read as protobufjs' prototype default ([]), not as bytes.
+      return has(a, 's') && a.s instanceof Uint8Array ? utf8.decode(a.s) : '';
     case AttrType.TENSOR:
       if (!a.t) invalidModel(`${where} attribute '${a.name}' has no tensor`);
       return tensorToConstant(a.t, opts, a.name);
@@ -92,7 +93,7 @@ function attrValue(a: AttributeProtoMsg, opts: TensorReadOptions, where: string)
     case AttrType.INTS:
       return (a.ints ?? []).map((i) => toInt(i, `${where} attribute '${a.name}'`));
     case AttrType.STRINGS:
-      return (a.strings ?? []).map((s) => utf8.decode(s));
+      return (a.strings ?? []).map((s) => (s instanceof Uint8Array ? utf8.decode(s) : ''));
     case AttrType.GRAPH:
     case AttrType.GRAPHS:
     case AttrType.TENSORS:

@@ -74,5 +74,7 @@ export function writeModel(graph: Graph): Uint8Array {
       value_info: valueInfos,
     },
   };
-  return modelProto().encode(model as never).finish();
+  const out = modelProto().encode(model as never).finish();
+  // protobufjs hands out a Buffer in Node; a plain Uint8Array keeps slice() a copy for callers.
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
