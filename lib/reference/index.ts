@@ -6,7 +6,7 @@ import { inferNode } from '../ir/infer.js';
 import { MAX_VALUE_ELEMENTS } from '../ir/context.js';
 import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
-import { positiveInteger } from '../validate.js';
+import { describe, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
 import * as nn from './ops-nn.js';
 import * as tn from './ops-tensor.js';
@@ -114,15 +114,15 @@ export function runGraph(graph: Graph, inputs: Map<string, RTensor>, keep: Itera
   return res;
 }
 
-const FEED_TYPES: Record<DataType, string> = {
-  float32: 'Float32Array',
-  float16: 'Uint16Array',
-  float64: 'Float64Array',
-  int64: 'BigInt64Array',
-  int32: 'Int32Array',
-  int8: 'Int8Array',
-  uint8: 'Uint8Array',
-  bool: 'Uint8Array',
+const FEED_TYPES: Record<DataType, { name: string; ctor: abstract new (...args: never[]) => object }> = {
+  float32: { name: 'Float32Array', ctor: Float32Array },
+  float16: { name: 'Uint16Array (float16 bits)', ctor: Uint16Array },
+  float64: { name: 'Float64Array', ctor: Float64Array },
+  int64: { name: 'BigInt64Array', ctor: BigInt64Array },
+  int32: { name: 'Int32Array', ctor: Int32Array },
+  int8: { name: 'Int8Array', ctor: Int8Array },
+  uint8: { name: 'Uint8Array', ctor: Uint8Array },
+  bool: { name: 'Uint8Array', ctor: Uint8Array },
 };
 
 /**
@@ -168,12 +168,24 @@ function concreteShape(t: TensorType, bound: Map<string, number>): number[] {
  * const { logits } = runReference(graph, { input: new Float32Array(3 * 224 * 224).fill(0.5) });
  */
 export function runReference(graph: Graph, feeds: Record<string, TensorData>, options: ReferenceOptions = {}): Record<string, TensorData> {
+  plainObject(feeds, 'feeds');
+  plainObject(options, 'options');
+  knownKeys(options as Record<string, unknown>, 'options', ['batch']);
+  const names = graph.inputs.map((i) => i.name);
+  for (const k of Object.keys(feeds)) {
+    if (!names.includes(k)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${k}'; the model's inputs are ${names.map((n) => `'${n}'`).join(', ')}`);
+  }
+  for (const i of graph.inputs) {
+    const f = feeds[i.name];
+    const expect = FEED_TYPES[i.type.dtype];
+    if (f !== undefined && !(f instanceof expect.ctor)) {
+      throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${expect.name} for input '${i.name}' (${i.type.dtype}) but received ${describe(f)}`);
+    }
+  }
   const bound = bindDims(graph, feeds, options);
   const inputs = new Map<string, RTensor>();
   for (const i of graph.inputs) {
     const f = feeds[i.name];
-    const expect = FEED_TYPES[i.type.dtype];
-    if (f.constructor.name !== expect) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' is ${i.type.dtype}: expected a ${expect} but received a ${f.constructor.name}`);
     const data = i.type.dtype === 'float16' ? halfBitsToFloat(f as Uint16Array) : (f as RData);
     inputs.set(i.name, { dtype: i.type.dtype, dims: concreteShape(i.type, bound), data });
   }

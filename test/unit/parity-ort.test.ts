@@ -49,7 +49,8 @@ describe('reference vs onnxruntime-node', () => {
   });
 
   it('ResNet-50, batch 1', async () => {
-    const e = await parity(resnet50({ seed: 13 }), 1, 300);
+    // Calibrating BatchNorm on small images keeps generation quick; parity does not need ideal weights.
+    const e = await parity(resnet50({ seed: 13, calibrationSize: 32 }), 1, 300);
     expect(e.logits).toBeLessThan(1e-4);
   });
 
