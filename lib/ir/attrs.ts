@@ -15,6 +15,7 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   Pad: ['value'],
 };
 
+/** Whether an op's numeric attribute is a FLOAT (else INT), e.g. isFloatAttr('Gemm', 'alpha') === true. */
 export function isFloatAttr(op: string, name: string): boolean {
   return FLOAT_ATTRS[op]?.includes(name) ?? false;
 }
@@ -24,7 +25,11 @@ function bad(node: Node, name: string, what: string, v: AttrValue): never {
   throw new TensorRTError(ErrorCode.INVALID_MODEL, `Attribute '${name}' of node '${node.name}' (${node.op}) must be ${what}, got ${shown}`);
 }
 
-/** An INT attribute, or `def` when absent. */
+/**
+ * An INT attribute, or `def` when absent; ERR_INVALID_MODEL when it is no integer.
+ * @example
+ * const group = attrInt(node, 'group', 1);
+ */
 export function attrInt(node: Node, name: string, def: number): number;
 export function attrInt(node: Node, name: string, def?: number): number | undefined;
 export function attrInt(node: Node, name: string, def?: number): number | undefined {
@@ -34,6 +39,7 @@ export function attrInt(node: Node, name: string, def?: number): number | undefi
   return v;
 }
 
+/** A FLOAT attribute, or `def` when absent. */
 export function attrFloat(node: Node, name: string, def: number): number;
 export function attrFloat(node: Node, name: string, def?: number): number | undefined;
 export function attrFloat(node: Node, name: string, def?: number): number | undefined {
@@ -43,6 +49,7 @@ export function attrFloat(node: Node, name: string, def?: number): number | unde
   return v;
 }
 
+/** An INTS attribute, or undefined when absent. */
 export function attrInts(node: Node, name: string): number[] | undefined {
   const v = node.attrs[name];
   if (v === undefined) return undefined;
@@ -50,6 +57,7 @@ export function attrInts(node: Node, name: string): number[] | undefined {
   return v as number[];
 }
 
+/** A FLOATS attribute, or undefined when absent. */
 export function attrFloats(node: Node, name: string): number[] | undefined {
   const v = node.attrs[name];
   if (v === undefined) return undefined;
@@ -57,6 +65,7 @@ export function attrFloats(node: Node, name: string): number[] | undefined {
   return v as number[];
 }
 
+/** A STRING attribute, or `def` when absent. */
 export function attrString(node: Node, name: string, def: string): string {
   const v = node.attrs[name];
   if (v === undefined) return def;
@@ -64,6 +73,7 @@ export function attrString(node: Node, name: string, def: string): string {
   return v;
 }
 
+/** A TENSOR attribute as a Constant, or undefined when absent. */
 export function attrTensor(node: Node, name: string): Constant | undefined {
   const v = node.attrs[name];
   if (v === undefined) return undefined;

@@ -12,6 +12,11 @@ export interface InferResult {
   values?: (Dim[] | undefined)[];
 }
 
+/**
+ * One node with its input types and known int values, as shape rules see it.
+ * @example
+ * const ctx = new NodeContext(node, 17, [{ dtype: 'float32', shape: [1, 3, 8, 8] }], []); ctx.float(0);
+ */
 export class NodeContext {
   constructor(
     readonly node: Node,

@@ -7,6 +7,7 @@ export interface DimProduct {
   symbols: Map<string, number>;
 }
 
+/** The product of dims as factor × symbols, e.g. ['batch', 3, 4] → 12·batch. */
 export function dimProduct(dims: readonly Dim[]): DimProduct {
   const p: DimProduct = { factor: 1, symbols: new Map() };
   for (const d of dims) {
@@ -36,6 +37,7 @@ export function divideDims(total: DimProduct, part: DimProduct): Dim | undefined
   return undefined;
 }
 
+/** Whether two dim products are equal. */
 export function sameProduct(a: DimProduct, b: DimProduct): boolean {
   if (a.factor !== b.factor || a.symbols.size !== b.symbols.size) return false;
   for (const [s, n] of a.symbols) if (b.symbols.get(s) !== n) return false;
@@ -62,6 +64,7 @@ export function normAxis(axis: number, rank: number): number | undefined {
   return a >= 0 && a < rank && Number.isInteger(a) ? a : undefined;
 }
 
+/** Whether every dim is a number. */
 export function allStatic(dims: readonly Dim[]): dims is number[] {
   return dims.every((d) => typeof d === 'number');
 }

@@ -19,6 +19,11 @@ export interface BuildOptions {
   calibrationSize?: number;
 }
 
+/**
+ * Builds a graph node by node while running each node on the calibration image.
+ * @example
+ * const b = new ModelBuilder('net', { name: 'input', channels: 3, size: 32 }, { seed: 1 }); b.conv('input', 3, 8, 3, { name: 'c1' });
+ */
 export class ModelBuilder {
   readonly g: Graph;
   readonly rng: Rng;

@@ -1,4 +1,9 @@
 // A small seeded PRNG (mulberry32) with normal samples, so generated models are reproducible.
+/**
+ * Seeded uniform and normal samples.
+ * @example
+ * const w = new Rng(1).uniformArray(9, -0.5, 0.5);
+ */
 export class Rng {
   private state: number;
   private spare: number | undefined;
