@@ -30,7 +30,7 @@ Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, Settle
 
 //! The constructors of the wrapped classes, for instanceof checks when unwrapping arguments.
 struct Constructors {
-  Napi::FunctionReference stream, event, deviceBuffer, pinnedBuffer;
+  Napi::FunctionReference stream, event, deviceBuffer, pinnedBuffer, builtinEngine, builtinContext;
 };
 Constructors& constructors(Napi::Env env);
 

@@ -1,4 +1,6 @@
 // Built when the TensorRT SDK was not found: the backend is absent, and says why.
+#include <napi.h>
+
 #include "availability.h"
 
 namespace ntrt::trt {
@@ -10,3 +12,9 @@ Availability availability() {
 }
 
 }  // namespace ntrt::trt
+
+
+namespace ntrt::addon {
+//! Without the SDK there is nothing to register: lib/ sees no trtBuild/trtLoadEngine and says why.
+void RegisterTrt(Napi::Env, Napi::Object) {}
+}  // namespace ntrt::addon

@@ -1,0 +1,236 @@
+// State of one lowering: physical tensors, IR values bound to them with a layout, layers, weights.
+import { ErrorCode, TensorRTError } from '../errors.js';
+import { DType } from '../native.js';
+import { Op, type ProgramLayer, type ProgramTensor } from './program.js';
+import { WeightsBlob, floatValues, type WeightDType } from './weights.js';
+
+export type DataType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type Dim = number | string;
+export type AttrValue = number | string | number[] | string[] | LConstant;
+export interface LConstant {
+  name: string;
+  dtype: DataType;
+  dims: number[];
+  data: ArrayLike<number | bigint>;
+}
+export interface LNode {
+  name: string;
+  op: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+}
+/** The part of lib/ir's Graph the lowering reads. */
+export interface LGraph {
+  opset: number;
+  inputs: { name: string; type: { dtype: DataType; shape: Dim[] } }[];
+  outputs: { name: string; type: { dtype: DataType; shape: Dim[] } }[];
+  nodes: LNode[];
+  initializers: Map<string, LConstant>;
+  types: Map<string, { dtype: DataType; shape: Dim[] }>;
+}
+
+export type Layout = 'nhwc' | 'rowmajor';
+
+/** An IR value as stored: a tensor id, its layout, and its logical shape per batch unit. */
+export interface Val {
+  tensor: number;
+  layout: Layout;
+  dtype: DataType;
+  /** Logical (ONNX) shape with the batch dim as 1 when `batched`. */
+  shape: number[];
+  batched: boolean;
+}
+
+const DTYPE_BYTES: Record<DataType, number> = { float32: 4, float16: 2, float64: 8, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
+
+export function nativeDType(t: DataType): number {
+  if (t === 'float64') throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, 'float64 tensors are not supported by the builtin backend');
+  return DType[t];
+}
+
+export const prod = (a: readonly number[]) => a.reduce((x, y) => x * y, 1);
+
+/** Row-major strides of a shape. */
+export function rowStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+/** NHWC physical order of a rank-4 logical NCHW shape. */
+export const NHWC = [0, 2, 3, 1];
+
+/** Physical order (logical axes from outermost to innermost) of a value. */
+export function physicalOrder(v: { layout: Layout; shape: number[] }): number[] {
+  return v.layout === 'nhwc' && v.shape.length === 4 ? NHWC : v.shape.map((_, i) => i);
+}
+
+/** Element strides of each logical axis given the value's layout. */
+export function logicalStrides(v: { layout: Layout; shape: number[] }): number[] {
+  const order = physicalOrder(v);
+  const phys = order.map((a) => v.shape[a]);
+  const ps = rowStrides(phys);
+  const out = new Array<number>(v.shape.length);
+  order.forEach((axis, i) => (out[axis] = ps[i]));
+  return out;
+}
+
+/** NHWC and row-major coincide when H·W = 1 or C = 1. */
+export function layoutsCoincide(shape: number[]): boolean {
+  return shape.length !== 4 || shape[2] * shape[3] === 1 || shape[1] === 1;
+}
+
+export class LowerContext {
+  readonly tensors: ProgramTensor[] = [];
+  readonly layers: ProgramLayer[] = [];
+  readonly weights = new WeightsBlob();
+  readonly values = new Map<string, Val>();
+  readonly batchSymbol: string | null;
+  readonly graph: LGraph;
+  /** Conversions already made: `${tensor}:${layout}:${dtype}` → value. */
+  readonly #conversions = new Map<string, Val>();
+
+  constructor(graph: LGraph, batchSymbol: string | null) {
+    this.graph = graph;
+    this.batchSymbol = batchSymbol;
+  }
+
+  unsupported(node: LNode, why: string): never {
+    throw new TensorRTError(
+      ErrorCode.UNSUPPORTED_OP,
+      `Operator '${node.op}' (node '${node.name}') is not supported by the builtin backend: ${why}`,
+    );
+  }
+
+  /** A value's type from shape inference, as a per-unit shape. */
+  typeOf(name: string, node?: LNode): { dtype: DataType; shape: number[]; batched: boolean } {
+    const t = this.graph.types.get(name);
+    if (!t) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Value '${name}' has no inferred type`);
+    const batched = this.batchSymbol !== null && t.shape.length > 0 && t.shape[0] === this.batchSymbol;
+    const shape = t.shape.map((d, i) => {
+      if (i === 0 && batched) return 1;
+      if (typeof d !== 'number') {
+        const where = node ? ` (node '${node.name}', ${node.op})` : '';
+        throw new TensorRTError(
+          ErrorCode.UNSUPPORTED_OP,
+          `Value '${name}'${where} has dynamic dimension '${d}' at axis ${i}; the builtin backend supports a dynamic batch (axis 0) only`,
+        );
+      }
+      return d;
+    });
+    return { dtype: t.dtype, shape, batched };
+  }
+
+  newTensor(name: string, dtype: DataType, shape: number[], batched: boolean, layout: Layout): number {
+    this.tensors.push({
+      dtype: nativeDType(dtype),
+      loc: 0,
+      batched,
+      offset: 0,
+      bytes: prod(shape) * DTYPE_BYTES[dtype],
+      name,
+      shape: physicalOrder({ layout, shape }).map((a) => shape[a]),
+      layout,
+    });
+    return this.tensors.length - 1;
+  }
+
+  /** A new value for IR name `name` with a fresh tensor. */
+  define(name: string, dtype: DataType, shape: number[], batched: boolean, layout: Layout): Val {
+    const layoutHere: Layout = shape.length === 4 ? layout : 'rowmajor';
+    const v: Val = { tensor: this.newTensor(name, dtype, shape, batched, layoutHere), layout: layoutHere, dtype, shape, batched };
+    this.values.set(name, v);
+    return v;
+  }
+
+  /** Binds IR name `name` to an existing value (a view: same bytes, maybe another logical shape). */
+  alias(name: string, v: Val): Val {
+    this.values.set(name, v);
+    return v;
+  }
+
+  emit(name: string, op: keyof typeof Op, inputs: number[], outputs: number[], params: ProgramLayer['params'], batched: boolean): void {
+    this.layers.push({ name, op: Op[op], inputs, outputs, params, batched });
+  }
+
+  constant(name: string): LConstant | undefined {
+    return this.graph.initializers.get(name);
+  }
+
+  /** The value of IR name `name`; constants become weight tensors in `dtype`. */
+  value(name: string, node: LNode, dtype?: DataType): Val {
+    const v = this.values.get(name);
+    if (v) return v;
+    const c = this.constant(name);
+    if (!c) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Node '${node.name}' reads '${name}', which nothing produces`);
+    return this.weightValue(c, dtype ?? c.dtype, node);
+  }
+
+  /** A constant as a weights tensor (row-major), converted to `dtype`. */
+  weightValue(c: LConstant, dtype: DataType, node: LNode): Val {
+    const storage: WeightDType | null = dtype === 'float32' || dtype === 'float16' ? dtype : null;
+    let entry;
+    if (storage) {
+      entry = this.weights.add(c.name, floatValues(c.dtype, c.data), storage);
+    } else {
+      if (dtype !== c.dtype) this.unsupported(node, `constant '${c.name}' of type ${c.dtype} used as ${dtype}`);
+      const d = c.data as unknown as ArrayBufferView;
+      entry = this.weights.addRaw(c.name, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+    }
+    this.tensors.push({
+      dtype: nativeDType(dtype),
+      loc: 1,
+      batched: false,
+      offset: entry.offset,
+      bytes: entry.bytes,
+      name: c.name,
+      shape: [...c.dims],
+      layout: 'rowmajor',
+    });
+    return { tensor: this.tensors.length - 1, layout: 'rowmajor', dtype, shape: [...c.dims], batched: false };
+  }
+
+  /** Packs transformed float weights (conv filters, biases) as a weights tensor. */
+  packWeights(key: string, values: Float32Array, dtype: 'float32' | 'float16', shape: number[]): number {
+    const entry = this.weights.add(key, values, dtype);
+    this.tensors.push({ dtype: nativeDType(dtype), loc: 1, batched: false, offset: entry.offset, bytes: entry.bytes, name: key, shape, layout: 'rowmajor' });
+    return this.tensors.length - 1;
+  }
+
+  /**
+   * `v` in `layout` (and `dtype`): the same tensor when the bytes already match, else a copy layer
+   * (one strided-copy kernel that permutes and converts at once).
+   */
+  convert(v: Val, layout: Layout, dtype: DataType = v.dtype, label = 'convert'): Val {
+    const want: Layout = v.shape.length === 4 ? layout : 'rowmajor';
+    if (dtype === v.dtype && (want === v.layout || layoutsCoincide(v.shape))) return { ...v, layout: want };
+    const key = `${v.tensor}:${want}:${dtype}:${v.shape.join('x')}`;
+    const hit = this.#conversions.get(key);
+    if (hit) return hit;
+    const out: Val = { ...v, dtype, layout: want, tensor: this.newTensor(`${this.tensors[v.tensor].name}:${want}`, dtype, v.shape, v.batched, want) };
+    this.copyLayer(`${label}(${this.tensors[v.tensor].name})`, v, out, v.shape.map(() => 0));
+    this.#conversions.set(key, out);
+    return out;
+  }
+
+  /**
+   * Copies `src` into `dst` at logical offset `at` (per axis), iterating in dst's physical order.
+   * Shapes: src.shape is the extent copied.
+   */
+  copyLayer(name: string, src: Val, dst: Val, at: number[]): void {
+    const order = physicalOrder(dst);
+    const xsL = logicalStrides(src);
+    const ysL = logicalStrides(dst);
+    const dims = order.map((a) => src.shape[a]);
+    const xs = order.map((a) => xsL[a]);
+    const ys = order.map((a) => ysL[a]);
+    const yoff = at.reduce((acc, o, a) => acc + o * ysL[a], 0);
+    this.emit(name, 'copy', [src.tensor], [dst.tensor], { dims, xs, ys, xoff: 0, yoff }, src.batched || dst.batched);
+  }
+}

@@ -1,0 +1,113 @@
+// The lowered program of the builtin backend (read by native/addon/builtin/program_js.cc) and its payload format.
+import { ErrorCode, TensorRTError } from '../errors.js';
+
+/** Must match native/builtin/program.h kFormatVersion. */
+export const BUILTIN_FORMAT_VERSION = 1;
+
+/** Layer ops, numbered as native/builtin/program.h `Op`. */
+export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9 } as const;
+export type OpName = keyof typeof Op;
+export const OP_NAMES = Object.keys(Op) as OpName[];
+
+/** Activations, numbered as native/builtin/kernels/kernels.h `Act`. */
+export const Act = { none: 0, relu: 1, clip: 2, leakyrelu: 3, sigmoid: 4, hardsigmoid: 5, hardswish: 6, tanh: 7 } as const;
+export type ActName = keyof typeof Act;
+/** Binary ops, as kernels.h `Binary`. */
+export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, Pow: 6 } as const;
+/** Reductions, as kernels.h `Reduce`. */
+export const ReduceOp = { mean: 0, sum: 1, max: 2, min: 3 } as const;
+
+export interface ProgramTensor {
+  /** lib/native.ts DType number. */
+  dtype: number;
+  /** 0 arena, 1 weights. */
+  loc: 0 | 1;
+  /** Arena tensors: whether size and placement scale with the batch. */
+  batched: boolean;
+  /** Bytes: weights blob offset; fixed-arena offset; or, for batched tensors, offset per unit of capacity. */
+  offset: number;
+  /** Bytes per batch row (batched) or in all. */
+  bytes: number;
+  /** For logs: the IR value it holds and its physical shape at batch 1. */
+  name: string;
+  shape: number[];
+  layout: 'nhwc' | 'rowmajor';
+}
+
+/**
+ * One layer. Parameters by op (all counts at batch 1 when `batched`; the runtime scales the leading extent):
+ * - conv: inputs [x, w, bias|-1, residual|-1]; n,h,w,c,k,r,s,p,q,sh,sw,ph,pw,dh,dw,g, act, alpha, beta
+ * - pool: n,h,w,c,r,s,p,q,sh,sw,ph,pw, max, cip (count_include_pad)
+ * - reduce: mode, outer, len, inner · softmax: outer, len, inner, log
+ * - binary: op, act, alpha, beta, dims[], sa[], sb[] (element strides, 0 broadcasts; output contiguous)
+ * - unary: act, alpha, beta, n · fill: n, value
+ * - copy: dims[], xs[], ys[], xoff, yoff (elements; converts dtype)
+ * - pad: mode (0 constant, 1 reflect, 2 edge), value, in[], out[], before[]
+ * - matmul: bc, m, n, k, sa, sb, sc (batch strides in elements)
+ */
+export interface ProgramLayer {
+  name: string;
+  op: number;
+  inputs: number[];
+  outputs: number[];
+  params: Record<string, number | number[]>;
+  batched: boolean;
+  tactic?: string;
+}
+
+export interface ProgramIO {
+  name: string;
+  tensor: number;
+  isInput: boolean;
+  dtype: number;
+  /** -1 for the dynamic batch. */
+  shape: number[];
+}
+
+export interface Program {
+  formatVersion: number;
+  tensors: ProgramTensor[];
+  layers: ProgramLayer[];
+  io: ProgramIO[];
+  fixedArenaBytes: number;
+  batchedArenaBytes: number;
+  weightsBytes: number;
+  minBatch: number;
+  optBatch: number;
+  maxBatch: number;
+}
+
+const WEIGHTS_ALIGN = 256;
+
+/** Payload of a builtin plan: u32 JSON length, the program JSON, padding to 256, the weights blob. */
+export function encodePayload(program: Program, weights: Uint8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(program));
+  const at = Math.ceil((4 + json.byteLength) / WEIGHTS_ALIGN) * WEIGHTS_ALIGN;
+  const out = new Uint8Array(at + weights.byteLength);
+  new DataView(out.buffer).setUint32(0, json.byteLength, true);
+  out.set(json, 4);
+  out.set(weights, at);
+  return out;
+}
+
+const corrupt = (why: string) => new TensorRTError(ErrorCode.PLAN_CORRUPT, `Corrupt builtin plan payload: ${why}`);
+
+/** Splits a builtin payload back into program and weights (a view, no copy). */
+export function decodePayload(payload: Uint8Array): { program: Program; weights: Uint8Array } {
+  if (payload.byteLength < 4) throw corrupt('too short');
+  const len = new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+  if (4 + len > payload.byteLength) throw corrupt('program length exceeds the payload');
+  let program: Program;
+  try {
+    program = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(4, 4 + len))) as Program;
+  } catch {
+    throw corrupt('unreadable program');
+  }
+  if (!program || !Array.isArray(program.layers) || !Array.isArray(program.tensors) || !Array.isArray(program.io)) {
+    throw corrupt('malformed program');
+  }
+  const at = Math.ceil((4 + len) / WEIGHTS_ALIGN) * WEIGHTS_ALIGN;
+  const weights = payload.subarray(Math.min(at, payload.byteLength));
+  if (weights.byteLength !== program.weightsBytes) throw corrupt(`weights are ${weights.byteLength} bytes, expected ${program.weightsBytes}`);
+  return { program, weights };
+}

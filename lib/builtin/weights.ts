@@ -1,0 +1,85 @@
+// Packs constants into the builtin weights blob in the dtype a kernel reads, 256-byte aligned, deduplicated.
+import { toHalfBits, fromHalfBits } from '../util/half.js';
+
+const ALIGN = 256;
+export type WeightDType = 'float32' | 'float16';
+
+/** A constant's values as float32, whatever its stored type (float16 bits are decoded). */
+export function floatValues(dtype: string, data: ArrayLike<number | bigint>): Float32Array {
+  const out = new Float32Array(data.length);
+  if (dtype === 'float16') for (let i = 0; i < out.length; i++) out[i] = fromHalfBits(Number(data[i]));
+  else for (let i = 0; i < out.length; i++) out[i] = Number(data[i]);
+  return out;
+}
+
+export class WeightsBlob {
+  #chunks: { offset: number; bytes: Uint8Array }[] = [];
+  #size = 0;
+  #byKey = new Map<string, { offset: number; bytes: number }>();
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds float values stored as `dtype`; returns offset and size. Same key → same storage. */
+  add(key: string, values: Float32Array, dtype: WeightDType): { offset: number; bytes: number } {
+    const hit = this.#byKey.get(`${key}|${dtype}`);
+    if (hit) return hit;
+    let bytes: Uint8Array;
+    if (dtype === 'float32') {
+      bytes = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+    } else {
+      const h = new Uint16Array(values.length);
+      for (let i = 0; i < values.length; i++) h[i] = toHalfBits(values[i]);
+      bytes = new Uint8Array(h.buffer);
+    }
+    const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
+    this.#chunks.push({ offset, bytes });
+    this.#size = offset + bytes.byteLength;
+    const entry = { offset, bytes: bytes.byteLength };
+    this.#byKey.set(`${key}|${dtype}`, entry);
+    return entry;
+  }
+
+  /** Adds raw bytes (integer constants) as-is. */
+  addRaw(key: string, bytes: Uint8Array): { offset: number; bytes: number } {
+    const hit = this.#byKey.get(`${key}|raw`);
+    if (hit) return hit;
+    const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
+    this.#chunks.push({ offset, bytes });
+    this.#size = offset + bytes.byteLength;
+    const entry = { offset, bytes: bytes.byteLength };
+    this.#byKey.set(`${key}|raw`, entry);
+    return entry;
+  }
+
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(Math.ceil(this.#size / ALIGN) * ALIGN);
+    for (const c of this.#chunks) out.set(c.bytes, c.offset);
+    return out;
+  }
+}
+
+/** ONNX conv weights [K][C/g][R][S] → KRSC [K][R][S][C/g]. */
+export function toKRSC(w: Float32Array, k: number, cg: number, r: number, s: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let ki = 0; ki < k; ki++)
+    for (let ci = 0; ci < cg; ci++)
+      for (let ri = 0; ri < r; ri++)
+        for (let si = 0; si < s; si++) out[((ki * r + ri) * s + si) * cg + ci] = w[((ki * cg + ci) * r + ri) * s + si];
+  return out;
+}
+
+/** ONNX depthwise weights [C][1][R][S] → RSC [R][S][C]. */
+export function toRSC(w: Float32Array, c: number, r: number, s: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let ci = 0; ci < c; ci++) for (let i = 0; i < r * s; i++) out[i * c + ci] = w[ci * r * s + i];
+  return out;
+}
+
+/** Row-major [rows][cols] → [cols][rows]. */
+export function transpose2d(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = w[i * cols + j];
+  return out;
+}

@@ -1,0 +1,325 @@
+#include "NativeBuiltinEngine.h"
+
+#include "../../builtin/builder.h"
+#include "../../cuda/device.h"
+#include "../NativeBuffers.h"
+#include "../addon.h"
+#include "program_js.h"
+#include "../worker.h"
+
+namespace ntrt::addon {
+namespace {
+
+
+// The weights argument as a span; the caller keeps the JS view alive while the worker reads it.
+std::pair<const uint8_t*, size_t> bytesOf(const Napi::Value& v) {
+  if (!v.IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "Expected the weights as a Uint8Array");
+  Napi::TypedArray t = v.As<Napi::TypedArray>();
+  return {static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), t.ByteLength()};
+}
+
+}  // namespace
+
+// ---- NativeBuiltinEngine ----------------------------------------------------------------------
+
+Napi::Function NativeBuiltinEngine::Init(Napi::Env env) {
+  Napi::Function f = DefineClass(env, "NativeBuiltinEngine",
+                                 {InstanceMethod<&NativeBuiltinEngine::Io>("io"),
+                                  InstanceMethod<&NativeBuiltinEngine::CreateContext>("createContext"),
+                                  InstanceMethod<&NativeBuiltinEngine::DeviceMemory>("deviceMemory"),
+                                  InstanceMethod<&NativeBuiltinEngine::Dispose>("dispose")});
+  constructors(env).builtinEngine = Napi::Persistent(f);
+  return f;
+}
+
+// Constructed only by Load: new NativeBuiltinEngine(External<shared_ptr<Engine>>)
+NativeBuiltinEngine::NativeBuiltinEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBuiltinEngine>(info) {
+  if (!info[0].IsExternal()) throw makeError(info.Env(), "ERR_INVALID_ARGUMENT", "Use builtinLoad() to load an engine");
+  auto* p = info[0].As<Napi::External<std::shared_ptr<const builtin::Engine>>>().Data();
+  engine_ = *p;
+  reported_ = static_cast<int64_t>(engine_->weightBytes());
+  adjustExternal(info.Env(), reported_);
+}
+
+NativeBuiltinEngine::~NativeBuiltinEngine() = default;
+
+Napi::Value NativeBuiltinEngine::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto program = std::make_shared<builtin::ProgramDesc>(programFromJs(info[0]));
+    auto [data, size] = bytesOf(info[1]);
+    int device = info[2].As<Napi::Number>().Int32Value();
+    if (static_cast<int64_t>(size) < program->weightsBytes) {
+      fail("ERR_PLAN_CORRUPT", "Corrupt builtin program: the weights are shorter than the program says");
+    }
+    cuda::requireDevice(device);
+    const uint8_t* w = data;
+    using Ptr = std::shared_ptr<const builtin::Engine>;
+    return PromiseWorker<Ptr>::Run(
+        env, [program, w, device]() -> Ptr { return std::make_shared<const builtin::Engine>(std::move(*program), w, device); },
+        [](Napi::Env e, Ptr& engine) -> Napi::Value {
+          return constructors(e).builtinEngine.New({Napi::External<Ptr>::New(e, &engine)});
+        },
+        {info[1]});
+  }
+  NTRT_CATCH(env)
+}
+
+Napi::Value NativeBuiltinEngine::Io(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!engine_) throw makeError(env, "ERR_DISPOSED", "Engine has been disposed");
+  const auto& io = engine_->executor().program().io;
+  Napi::Array out = Napi::Array::New(env, io.size());
+  for (size_t i = 0; i < io.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", io[i].name);
+    o.Set("isInput", io[i].isInput);
+    o.Set("dtype", static_cast<int>(io[i].dtype));
+    Napi::Array shape = Napi::Array::New(env, io[i].shape.size());
+    for (size_t j = 0; j < io[i].shape.size(); ++j) shape.Set(j, static_cast<double>(io[i].shape[j]));
+    o.Set("shape", shape);
+    out.Set(i, o);
+  }
+  return out;
+}
+
+// createContext(maxBatch, cudaGraph) → Promise<NativeBuiltinContext>: allocation runs off the JS thread.
+Napi::Value NativeBuiltinEngine::CreateContext(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (!engine_) throw makeError(env, "ERR_DISPOSED", "Engine has been disposed");
+    int capacity = info[0].As<Napi::Number>().Int32Value();
+    bool graphs = info[1].ToBoolean().Value();
+    auto engine = engine_;
+    using Ptr = std::shared_ptr<builtin::Context>;
+    return PromiseWorker<Ptr>::Run(
+        env, [engine, capacity, graphs]() -> Ptr { return std::make_shared<builtin::Context>(engine, capacity, graphs); },
+        [](Napi::Env e, Ptr& ctx) -> Napi::Value { return constructors(e).builtinContext.New({Napi::External<Ptr>::New(e, &ctx)}); },
+        {info.This()});
+  }
+  NTRT_CATCH(env)
+}
+
+Napi::Value NativeBuiltinEngine::DeviceMemory(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), engine_ ? static_cast<double>(engine_->weightBytes()) : 0);
+}
+
+Napi::Value NativeBuiltinEngine::Dispose(const Napi::CallbackInfo& info) {
+  if (engine_) {
+    adjustExternal(info.Env(), -reported_);
+    reported_ = 0;
+    engine_.reset();  // contexts hold their own reference: the weights go with the last of them
+  }
+  return info.Env().Undefined();
+}
+
+// ---- NativeBuiltinContext ---------------------------------------------------------------------
+
+Napi::Function NativeBuiltinContext::Init(Napi::Env env) {
+  Napi::Function f = DefineClass(env, "NativeBuiltinContext",
+                                 {InstanceAccessor<&NativeBuiltinContext::Buffers>("buffers"),
+                                  InstanceMethod<&NativeBuiltinContext::Run>("run"),
+                                  InstanceMethod<&NativeBuiltinContext::Timings>("timings"),
+                                  InstanceMethod<&NativeBuiltinContext::Profile>("profile"),
+                                  InstanceMethod<&NativeBuiltinContext::Dispose>("dispose")});
+  constructors(env).builtinContext = Napi::Persistent(f);
+  return f;
+}
+
+NativeBuiltinContext::NativeBuiltinContext(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeBuiltinContext>(info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsExternal()) throw makeError(env, "ERR_INVALID_ARGUMENT", "Use engine.createContext()");
+  ctx_ = *info[0].As<Napi::External<std::shared_ptr<builtin::Context>>>().Data();
+  Napi::Array buffers = Napi::Array::New(env, ctx_->ioCount());
+  int64_t pinnedBytes = 0;
+  for (size_t i = 0; i < ctx_->ioCount(); ++i) {
+    buffers.Set(i, externalView(env, ctx_->pinned(i)));
+    pinnedBytes += static_cast<int64_t>(ctx_->pinned(i)->bytes());
+  }
+  buffers_ = Napi::Persistent(buffers);
+  reported_ = pinnedBytes + static_cast<int64_t>(ctx_->deviceBytes());
+  adjustExternal(env, reported_);
+}
+
+NativeBuiltinContext::~NativeBuiltinContext() = default;
+
+Napi::Value NativeBuiltinContext::Buffers(const Napi::CallbackInfo& info) {
+  if (!ctx_) throw makeError(info.Env(), "ERR_DISPOSED", "InferenceContext has been disposed");
+  return buffers_.Value();
+}
+
+Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool transfers) {
+  if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+  ctx_->enqueueRun(batch, transfers);
+  auto ctx = ctx_;
+  float* last = last_;
+  Napi::ObjectReference self = Napi::Persistent(Value());
+  auto keep = std::make_shared<Napi::ObjectReference>(std::move(self));
+  return whenStreamDone(env, ctx->device(), ctx->stream(), [ctx, last, keep](Napi::Env e) -> Napi::Value {
+    ctx->timings(last);
+    return e.Undefined();
+  });
+}
+
+// run(batch, transfers) → Promise<void>. The first run at a batch captures its CUDA graph on the thread pool.
+Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+    int batch = info[0].As<Napi::Number>().Int32Value();
+    bool transfers = info[1].ToBoolean().Value();
+    if (batch < 1 || batch > ctx_->capacity()) {
+      throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
+    }
+    if (!ctx_->needsCapture(batch)) return enqueue(env, batch, transfers);
+    auto ctx = ctx_;
+    return PromiseWorker<bool>::Run(
+        env, [ctx, batch]() { ctx->capture(batch); return true; },
+        [this, batch, transfers](Napi::Env e, bool&) -> Napi::Value { return enqueue(e, batch, transfers); }, {info.This()});
+  }
+  NTRT_CATCH(env)
+}
+
+Napi::Value NativeBuiltinContext::Timings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; ++i) a.Set(i, Napi::Number::New(env, last_[i]));
+  return a;
+}
+
+// profile(batch, iterations) → Promise<{ name, op, tactic, ms }[]>
+Napi::Value NativeBuiltinContext::Profile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+    int batch = info[0].As<Napi::Number>().Int32Value();
+    int iterations = info[1].As<Napi::Number>().Int32Value();
+    auto ctx = ctx_;
+    using R = std::vector<builtin::LayerTime>;
+    return PromiseWorker<R>::Run(
+        env, [ctx, batch, iterations]() { return ctx->profile(batch, iterations); },
+        [](Napi::Env e, R& rows) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(e, rows.size());
+          for (size_t i = 0; i < rows.size(); ++i) {
+            Napi::Object o = Napi::Object::New(e);
+            o.Set("name", rows[i].name);
+            o.Set("op", rows[i].op);
+            o.Set("tactic", rows[i].tactic);
+            o.Set("ms", rows[i].ms);
+            out.Set(i, o);
+          }
+          return out;
+        },
+        {info.This()});
+  }
+  NTRT_CATCH(env)
+}
+
+void NativeBuiltinContext::release(Napi::Env env) {
+  if (!ctx_) return;
+  Napi::Array buffers = buffers_.Value();
+  for (uint32_t i = 0; i < buffers.Length(); ++i) {
+    Napi::ArrayBuffer ab = buffers.Get(i).As<Napi::ArrayBuffer>();
+    if (!ab.IsDetached()) ab.Detach();  // views read as empty from now on: no use-after-free
+  }
+  buffers_.Reset();
+  ctx_.reset();  // the last owner (this, or an in-flight completion) syncs the stream and frees
+  adjustExternal(env, -reported_);
+  reported_ = 0;
+}
+
+Napi::Value NativeBuiltinContext::Dispose(const Napi::CallbackInfo& info) {
+  try {
+    release(info.Env());
+  }
+  NTRT_CATCH(info.Env())
+  return info.Env().Undefined();
+}
+
+// ---- builtinBuild -----------------------------------------------------------------------------
+
+namespace {
+struct ProgressMsg {
+  int done, total;
+  std::string layer;
+};
+}  // namespace
+
+Napi::Value BuiltinBuild(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    auto program = std::make_shared<builtin::ProgramDesc>(programFromJs(info[0]));
+    auto [data, size] = bytesOf(info[1]);
+    if (static_cast<int64_t>(size) < program->weightsBytes) fail("ERR_BUILD_FAILED", "weights are shorter than the program says");
+    Napi::Object o = info[2].As<Napi::Object>();
+    builtin::BuildOptions opts;
+    opts.device = intOption(o, "device", 0);
+    opts.iterations = intOption(o, "iterations", 8);
+    Napi::Value ws = o.Get("workspace");
+    if (ws.IsNumber()) opts.workspaceLimit = static_cast<size_t>(ws.As<Napi::Number>().Int64Value());
+    Napi::Value presets = o.Get("presets");
+    if (presets.IsArray()) {
+      Napi::Array a = presets.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) {
+        Napi::Value v = a.Get(i);
+        opts.presets.push_back(v.IsString() ? v.As<Napi::String>().Utf8Value() : "");
+      }
+    }
+    cuda::requireDevice(opts.device);
+    std::shared_ptr<Napi::ThreadSafeFunction> tsfn;
+    if (info[3].IsFunction()) {
+      tsfn = std::make_shared<Napi::ThreadSafeFunction>(
+          Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "node-tensorrt build progress", 0, 1));
+    }
+    const uint8_t* w = data;
+    using R = builtin::BuildResult;
+    return PromiseWorker<R>::Run(
+        env,
+        [program, w, opts, tsfn]() {
+          struct Release {
+            std::shared_ptr<Napi::ThreadSafeFunction> f;
+            ~Release() {
+              if (f) f->Release();
+            }
+          } release{tsfn};
+          return builtin::build(*program, w, opts, [&](int done, int total, const std::string& layer) {
+            if (!tsfn) return;
+            auto* msg = new ProgressMsg{done, total, layer};
+            tsfn->BlockingCall(msg, [](Napi::Env e, Napi::Function cb, ProgressMsg* m) {
+              std::unique_ptr<ProgressMsg> own(m);
+              cb.Call({Napi::Number::New(e, m->done), Napi::Number::New(e, m->total), Napi::String::New(e, m->layer)});
+            });
+          });
+        },
+        [](Napi::Env e, R& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(e);
+          Napi::Array layers = Napi::Array::New(e, r.layers.size());
+          for (size_t i = 0; i < r.layers.size(); ++i) {
+            const builtin::LayerChoice& c = r.layers[i];
+            Napi::Object l = Napi::Object::New(e);
+            l.Set("tactic", c.tactic);
+            l.Set("ms", c.ms);
+            l.Set("cached", c.cached);
+            Napi::Array cands = Napi::Array::New(e, c.candidates.size());
+            for (size_t j = 0; j < c.candidates.size(); ++j) {
+              Napi::Object t = Napi::Object::New(e);
+              t.Set("tactic", c.candidates[j].tactic);
+              t.Set("ms", c.candidates[j].ms);
+              cands.Set(j, t);
+            }
+            l.Set("candidates", cands);
+            Napi::Array rej = Napi::Array::New(e, c.rejected.size());
+            for (size_t j = 0; j < c.rejected.size(); ++j) rej.Set(j, c.rejected[j]);
+            l.Set("rejected", rej);
+            layers.Set(i, l);
+          }
+          out.Set("layers", layers);
+          out.Set("workspaceBytes", static_cast<double>(r.workspaceBytes));
+          return out;
+        },
+        {info[1]});
+  }
+  NTRT_CATCH(env)
+}
+
+}  // namespace ntrt::addon

@@ -1,0 +1,53 @@
+// NativeBuiltinEngine / NativeBuiltinContext ↔ the builtin backend behind lib/engine.ts and lib/context.ts.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "../../builtin/runtime.h"
+
+namespace ntrt::addon {
+
+//! A loaded builtin engine: the program's executor and the weights on one device.
+class NativeBuiltinEngine : public Napi::ObjectWrap<NativeBuiltinEngine> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeBuiltinEngine(const Napi::CallbackInfo& info);
+  ~NativeBuiltinEngine() override;
+  //! builtinLoad(program, weights: Uint8Array, device) → Promise<NativeBuiltinEngine>
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Io(const Napi::CallbackInfo& info);
+  Napi::Value CreateContext(const Napi::CallbackInfo& info);
+  Napi::Value DeviceMemory(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  std::shared_ptr<const builtin::Engine> engine_;
+  int64_t reported_ = 0;
+};
+
+//! One execution context of a builtin engine.
+class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit NativeBuiltinContext(const Napi::CallbackInfo& info);
+  ~NativeBuiltinContext() override;
+
+ private:
+  Napi::Value Buffers(const Napi::CallbackInfo& info);
+  Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value Timings(const Napi::CallbackInfo& info);
+  Napi::Value Profile(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Promise enqueue(Napi::Env env, int batch, bool transfers);
+  void release(Napi::Env env);
+  std::shared_ptr<builtin::Context> ctx_;
+  Napi::Reference<Napi::Array> buffers_;
+  float last_[3] = {0, 0, 0};
+  int64_t reported_ = 0;
+};
+
+//! builtinBuild(program, weights, options, onProgress) → Promise<{ layers, workspaceBytes }>
+Napi::Value BuiltinBuild(const Napi::CallbackInfo& info);
+
+}  // namespace ntrt::addon

@@ -1,0 +1,12 @@
+# The builtin backend: program executor, builder, runtime, and its kernels; external tactic sources if found.
+if(NOT EXISTS ${CMAKE_SOURCE_DIR}/native/builtin/sources/sources.h)
+  message(STATUS "node-tensorrt: builtin backend: OFF (kernel library not present)")
+  return()
+endif()
+file(GLOB NTRT_BUILTIN_SOURCES CONFIGURE_DEPENDS
+  ${CMAKE_SOURCE_DIR}/native/builtin/*.cc ${CMAKE_SOURCE_DIR}/native/builtin/*.cu
+  ${CMAKE_SOURCE_DIR}/native/builtin/kernels/*.cu)
+target_sources(${PROJECT_NAME} PRIVATE ${NTRT_BUILTIN_SOURCES} ${CMAKE_SOURCE_DIR}/native/addon/builtin/NativeBuiltinEngine.cc
+  ${CMAKE_SOURCE_DIR}/native/addon/builtin/program_js.cc)
+target_compile_definitions(${PROJECT_NAME} PRIVATE NTRT_HAVE_BUILTIN)
+include(${CMAKE_SOURCE_DIR}/native/builtin/sources/sources.cmake OPTIONAL)

@@ -1,0 +1,301 @@
+#include "executor.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../cuda/check.h"
+#include "../cuda/error.h"
+#include "sources/sources.h"
+
+namespace ntrt::builtin {
+namespace {
+
+[[noreturn]] void corrupt(const LayerDesc& l, const std::string& what) {
+  fail("ERR_PLAN_CORRUPT", "Corrupt builtin program: layer '" + l.name + "' " + what);
+}
+
+kernels::NdShape shapeOf(const LayerDesc& l, const std::vector<double>& v) {
+  kernels::NdShape s{};
+  if (v.empty() || v.size() > static_cast<size_t>(kernels::kMaxRank)) corrupt(l, "has a bad rank");
+  s.rank = static_cast<int>(v.size());
+  for (int i = 0; i < s.rank; ++i) s.dims[i] = static_cast<int64_t>(v[i]);
+  return s;
+}
+
+kernels::NdStrides stridesOf(const LayerDesc& l, const std::vector<double>& v, int rank) {
+  kernels::NdStrides s{};
+  if (static_cast<int>(v.size()) != rank) corrupt(l, "has strides of the wrong rank");
+  for (int i = 0; i < rank; ++i) s.s[i] = static_cast<int64_t>(v[i]);
+  return s;
+}
+
+// Elements spanned by a strided access over `shape` (1 + Σ (d−1)·|s|), per batch unit.
+int64_t extent(const kernels::NdShape& shape, const kernels::NdStrides& st, int64_t offset) {
+  int64_t e = offset + 1;
+  for (int i = 0; i < shape.rank; ++i) {
+    if (shape.dims[i] <= 0) return 0;
+    e += (shape.dims[i] - 1) * std::llabs(st.s[i]);
+  }
+  return e;
+}
+
+int64_t product(const std::vector<double>& v) {
+  int64_t n = 1;
+  for (double d : v) n *= static_cast<int64_t>(d);
+  return n;
+}
+
+}  // namespace
+
+Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
+  validate(prog_);
+  // Every layer's accesses must stay inside its tensors: a damaged program is refused here, not on the GPU.
+  auto need = [&](const LayerDesc& l, int id, int64_t elements) {
+    if (id < 0) return;
+    const TensorDesc& t = prog_.tensors[id];
+    int64_t have = t.bytes / static_cast<int64_t>(cuda::dtypeSize(t.dtype));
+    if (elements < 0 || elements > have) {
+      corrupt(l, "needs " + std::to_string(elements) + " elements of tensor " + std::to_string(id) + ", which holds " +
+                     std::to_string(have));
+    }
+  };
+  for (const LayerDesc& l : prog_.layers) {
+    auto in = [&](size_t k) { return k < l.inputs.size() ? l.inputs[k] : -1; };
+    switch (l.op) {
+      case Op::Conv: {
+        kernels::ConvParams c = convParams(l, 1);
+        if (c.groups < 1 || c.c % c.groups || c.k % c.groups) corrupt(l, "has bad groups");
+        bool dw = c.groups == c.c && c.groups == c.k && c.groups > 1;
+        need(l, in(0), int64_t(c.n) * c.h * c.w * c.c);
+        need(l, in(1), dw ? int64_t(c.r) * c.s * c.c : int64_t(c.k) * c.r * c.s * (c.c / c.groups));
+        if (in(2) >= 0) need(l, in(2), c.k);
+        need(l, in(3), int64_t(c.n) * c.p * c.q * c.k);
+        need(l, l.outputs[0], int64_t(c.n) * c.p * c.q * c.k);
+        break;
+      }
+      case Op::Pool:
+        need(l, in(0), int64_t(l.i("n")) * l.i("h") * l.i("w") * l.i("c"));
+        need(l, l.outputs[0], int64_t(l.i("n")) * l.i("p") * l.i("q") * l.i("c"));
+        break;
+      case Op::Reduce:
+      case Op::Softmax: {
+        int64_t o = static_cast<int64_t>(l.num("outer")), n = static_cast<int64_t>(l.num("len")),
+                i = static_cast<int64_t>(l.num("inner"));
+        need(l, in(0), o * n * i);
+        need(l, l.outputs[0], l.op == Op::Reduce ? o * i : o * n * i);
+        break;
+      }
+      case Op::Binary: {
+        kernels::NdShape s = shapeOf(l, l.list("dims"));
+        need(l, in(0), extent(s, stridesOf(l, l.list("sa"), s.rank), 0));
+        need(l, in(1), extent(s, stridesOf(l, l.list("sb"), s.rank), 0));
+        need(l, l.outputs[0], product(l.list("dims")));
+        break;
+      }
+      case Op::Unary:
+        need(l, in(0), static_cast<int64_t>(l.num("n")));
+        need(l, l.outputs[0], static_cast<int64_t>(l.num("n")));
+        break;
+      case Op::Copy: {
+        kernels::NdShape s = shapeOf(l, l.list("dims"));
+        need(l, in(0), extent(s, stridesOf(l, l.list("xs"), s.rank), static_cast<int64_t>(l.num("xoff"))));
+        need(l, l.outputs[0], extent(s, stridesOf(l, l.list("ys"), s.rank), static_cast<int64_t>(l.num("yoff"))));
+        break;
+      }
+      case Op::Fill:
+        need(l, l.outputs[0], static_cast<int64_t>(l.num("n")));
+        break;
+      case Op::Pad:
+        need(l, in(0), product(l.list("in")));
+        need(l, l.outputs[0], product(l.list("out")));
+        if (l.list("in").size() != l.list("out").size() || l.list("before").size() != l.list("in").size()) corrupt(l, "has bad pads");
+        break;
+      case Op::MatMul: {
+        int64_t bc = static_cast<int64_t>(l.num("bc")), m = l.i("m"), n = l.i("n"), k = l.i("k");
+        need(l, in(0), (bc - 1) * static_cast<int64_t>(l.num("sa")) + m * k);
+        need(l, in(1), (bc - 1) * static_cast<int64_t>(l.num("sb")) + k * n);
+        need(l, l.outputs[0], (bc - 1) * static_cast<int64_t>(l.num("sc")) + m * n);
+        break;
+      }
+    }
+  }
+}
+
+kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {
+  kernels::ConvParams c{};
+  c.n = l.i("n") * (l.batched ? batch : 1);
+  c.h = l.i("h");
+  c.w = l.i("w");
+  c.c = l.i("c");
+  c.k = l.i("k");
+  c.r = l.i("r");
+  c.s = l.i("s");
+  c.p = l.i("p");
+  c.q = l.i("q");
+  c.strideH = l.i("sh");
+  c.strideW = l.i("sw");
+  c.padH = l.i("ph");
+  c.padW = l.i("pw");
+  c.dilH = l.i("dh");
+  c.dilW = l.i("dw");
+  c.groups = l.i("g");
+  return c;
+}
+
+char* Executor::address(int id, const Bindings& b) const {
+  if (id < 0) return nullptr;
+  const TensorDesc& t = prog_.tensors[id];
+  if (t.loc == Loc::Weights) return const_cast<char*>(b.weights) + t.offset;
+  if (!t.batched) return b.arena + t.offset;
+  return b.arena + prog_.fixedArenaBytes + t.offset * b.capacity;
+}
+
+int64_t Executor::bytesAt(int id, int batch) const {
+  const TensorDesc& t = prog_.tensors[id];
+  return t.loc == Loc::Arena && t.batched ? t.bytes * batch : t.bytes;
+}
+
+int64_t Executor::arenaBytes(int capacity) const { return prog_.fixedArenaBytes + prog_.batchedArenaBytes * capacity; }
+
+std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
+  const LayerDesc& l = prog_.layers.at(i);
+  std::vector<Candidate> out;
+  if (l.op != Op::Conv) {
+    out.push_back({"default", 0});
+    return out;
+  }
+  kernels::ConvParams p = convParams(l, batch);
+  DType t = prog_.tensors[l.inputs[0]].dtype;
+  for (const kernels::Tactic& k : kernels::convTactics(p, t)) out.push_back({k.name, k.workspace});
+  for (const kernels::Tactic& k : sources::externalConvTactics(p, t)) out.push_back({k.name, k.workspace});
+  return out;
+}
+
+size_t Executor::workspaceFor(size_t i, int batch) const {
+  const LayerDesc& l = prog_.layers.at(i);
+  if (l.op != Op::Conv) return 0;
+  for (const Candidate& c : candidates(i, batch)) {
+    if (c.tactic == l.tactic) return c.workspace;
+  }
+  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + l.tactic +
+                                "', which is not available on this machine at batch " + std::to_string(batch) +
+                                " (a missing tactic source such as cuDNN, or another GPU); rebuild the engine");
+}
+
+size_t Executor::workspaceBytes(int batch) const {
+  size_t ws = 0;
+  for (size_t i = 0; i < prog_.layers.size(); ++i) ws = std::max(ws, workspaceFor(i, batch));
+  return ws;
+}
+
+void Executor::setTactics(const std::vector<std::string>& tactics) {
+  if (tactics.size() != prog_.layers.size()) fail("ERR_INTERNAL", "tactic list does not match the layers");
+  for (size_t i = 0; i < tactics.size(); ++i) prog_.layers[i].tactic = tactics[i];
+}
+
+void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tacticOverride) const {
+  const LayerDesc& l = prog_.layers[i];
+  auto in = [&](size_t k) -> const void* { return k < l.inputs.size() ? address(l.inputs[k], b) : nullptr; };
+  void* out = address(l.outputs[0], b);
+  auto dtypeOf = [&](int id) { return prog_.tensors[id].dtype; };
+  const int scale = l.batched ? batch : 1;
+  switch (l.op) {
+    case Op::Conv: {
+      const std::string& tactic = tacticOverride.empty() ? l.tactic : tacticOverride;
+      kernels::ConvParams p = convParams(l, batch);
+      kernels::Epilogue ep;
+      ep.act = static_cast<kernels::Act>(l.i("act"));
+      ep.alpha = static_cast<float>(l.num("alpha", 0));
+      ep.beta = static_cast<float>(l.num("beta", 0));
+      ep.bias = static_cast<const float*>(in(2));
+      ep.residual = in(3);
+      DType t = dtypeOf(l.inputs[0]);
+      if (sources::isExternalTactic(tactic)) {
+        sources::externalConv(tactic, p, t, in(0), in(1), out, ep, b.workspace, b.workspaceBytes, s);
+      } else {
+        kernels::conv(tactic, p, t, in(0), in(1), out, ep, b.workspace, b.workspaceBytes, s);
+      }
+      break;
+    }
+    case Op::Pool: {
+      kernels::PoolParams p{};
+      p.n = l.i("n") * scale;
+      p.h = l.i("h");
+      p.w = l.i("w");
+      p.c = l.i("c");
+      p.r = l.i("r");
+      p.s = l.i("s");
+      p.p = l.i("p");
+      p.q = l.i("q");
+      p.strideH = l.i("sh");
+      p.strideW = l.i("sw");
+      p.padH = l.i("ph");
+      p.padW = l.i("pw");
+      p.max = l.i("max") != 0;
+      p.countIncludePad = l.i("cip") != 0;
+      kernels::pool(p, dtypeOf(l.inputs[0]), in(0), out, s);
+      break;
+    }
+    case Op::Reduce:
+      kernels::reduce(static_cast<kernels::Reduce>(l.i("mode")), static_cast<int64_t>(l.num("outer")) * scale,
+                      static_cast<int64_t>(l.num("len")), static_cast<int64_t>(l.num("inner")), dtypeOf(l.inputs[0]),
+                      in(0), dtypeOf(l.outputs[0]), out, s);
+      break;
+    case Op::Softmax:
+      kernels::softmax(static_cast<int64_t>(l.num("outer")) * scale, static_cast<int64_t>(l.num("len")),
+                       static_cast<int64_t>(l.num("inner")), l.i("log") != 0, dtypeOf(l.inputs[0]), in(0),
+                       dtypeOf(l.outputs[0]), out, s);
+      break;
+    case Op::Binary: {
+      kernels::NdShape shape = shapeOf(l, l.list("dims"));
+      shape.dims[0] *= scale;
+      kernels::binary(static_cast<kernels::Binary>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
+                      stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.outputs[0]), out,
+                      static_cast<kernels::Act>(l.i("act")), static_cast<float>(l.num("alpha", 0)),
+                      static_cast<float>(l.num("beta", 0)), s);
+      break;
+    }
+    case Op::Unary:
+      kernels::unary(static_cast<kernels::Act>(l.i("act")), static_cast<float>(l.num("alpha", 0)),
+                     static_cast<float>(l.num("beta", 0)), static_cast<int64_t>(l.num("n")) * scale,
+                     dtypeOf(l.outputs[0]), in(0), out, s);
+      break;
+    case Op::Copy: {
+      kernels::NdShape shape = shapeOf(l, l.list("dims"));
+      shape.dims[0] *= scale;
+      kernels::copy(shape, dtypeOf(l.inputs[0]), in(0), static_cast<int64_t>(l.num("xoff")),
+                    stridesOf(l, l.list("xs"), shape.rank), dtypeOf(l.outputs[0]), out,
+                    static_cast<int64_t>(l.num("yoff")), stridesOf(l, l.list("ys"), shape.rank), s);
+      break;
+    }
+    case Op::Fill:
+      kernels::fill(static_cast<int64_t>(l.num("n")) * scale, dtypeOf(l.outputs[0]), out,
+                    static_cast<float>(l.num("value")), s);
+      break;
+    case Op::Pad: {
+      kernels::NdShape si = shapeOf(l, l.list("in")), so = shapeOf(l, l.list("out"));
+      si.dims[0] *= scale;
+      so.dims[0] *= scale;
+      std::vector<int64_t> before;
+      for (double d : l.list("before")) before.push_back(static_cast<int64_t>(d));
+      kernels::pad(l.i("mode"), si, so, before.data(), static_cast<float>(l.num("value", 0)), dtypeOf(l.outputs[0]),
+                   in(0), out, s);
+      break;
+    }
+    case Op::MatMul:
+      kernels::batchedMatmul(static_cast<int64_t>(l.num("bc")) * scale, l.i("m"), l.i("n"), l.i("k"),
+                             dtypeOf(l.outputs[0]), in(0), static_cast<int64_t>(l.num("sa")), in(1),
+                             static_cast<int64_t>(l.num("sb")), out, static_cast<int64_t>(l.num("sc")), s);
+      break;
+  }
+}
+
+void Executor::enqueue(int batch, const Bindings& b, cudaStream_t s, const std::function<void(size_t)>& between) const {
+  for (size_t i = 0; i < prog_.layers.size(); ++i) {
+    if (between) between(i);
+    enqueueLayer(i, batch, b, s);
+  }
+  if (between) between(prog_.layers.size());
+}
+
+}  // namespace ntrt::builtin

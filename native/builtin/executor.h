@@ -1,0 +1,62 @@
+// Turns a validated program into kernel launches on a stream: the builtin backend's runtime core.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "program.h"
+
+namespace ntrt::builtin {
+
+//! Base pointers of one execution: the arena (sized for `capacity` batch rows), weights and workspace.
+struct Bindings {
+  char* arena = nullptr;
+  const char* weights = nullptr;
+  void* workspace = nullptr;
+  size_t workspaceBytes = 0;
+  int capacity = 1;  //!< batch rows the arena was sized for
+};
+
+//! A candidate kernel for one layer, with the scratch it needs.
+struct Candidate {
+  std::string tactic;
+  size_t workspace = 0;
+};
+
+//! Launches the layers of one program. Stateless across calls; safe to share between contexts.
+class Executor {
+ public:
+  explicit Executor(ProgramDesc program);
+
+  const ProgramDesc& program() const { return prog_; }
+  //! Address of tensor `id` under `b`.
+  char* address(int id, const Bindings& b) const;
+  //! Bytes of tensor `id` at `batch` rows.
+  int64_t bytesAt(int id, int batch) const;
+  //! Arena bytes for a context of `capacity` rows.
+  int64_t arenaBytes(int capacity) const;
+
+  //! Tactics applicable to layer `i` at `batch` rows (own kernels first, then external sources).
+  std::vector<Candidate> candidates(size_t i, int batch) const;
+  //! Scratch the layer's chosen tactic needs at `batch` rows.
+  size_t workspaceFor(size_t i, int batch) const;
+  //! Largest scratch over all layers' chosen tactics at `batch` rows.
+  size_t workspaceBytes(int batch) const;
+
+  //! Enqueues layer `i` with `tactic` (empty = the layer's chosen one) at `batch` rows.
+  void enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic = "") const;
+  //! Enqueues every layer; `between(i)` runs before layer i and once more with i == size (for profiling events).
+  void enqueue(int batch, const Bindings& b, cudaStream_t s, const std::function<void(size_t)>& between = nullptr) const;
+
+  //! Sets the chosen tactic of each layer (from a build, or a plan).
+  void setTactics(const std::vector<std::string>& tactics);
+
+ private:
+  kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
+  ProgramDesc prog_;
+};
+
+}  // namespace ntrt::builtin

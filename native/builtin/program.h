@@ -1,0 +1,73 @@
+// The lowered program the TS compiler hands to the builtin backend: tensors with planned memory, and layers.
+// N-API free: the addon converts the JS object into these structs on the JS thread.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../cuda/convert.h"
+
+namespace ntrt::builtin {
+
+using cuda::DType;
+
+//! Program layout version; must match lib/builtin/program.ts BUILTIN_FORMAT_VERSION.
+constexpr int kFormatVersion = 1;
+
+enum class Loc : int32_t { Arena = 0, Weights = 1 };
+
+//! A tensor's storage. Batched arena tensors sit at `fixedArenaBytes + offset * capacity` and hold
+//! `bytes * batch` bytes; unbatched ones at `offset` with `bytes` bytes; weights at `offset` in the weights blob.
+struct TensorDesc {
+  DType dtype = DType::F32;
+  Loc loc = Loc::Arena;
+  bool batched = true;
+  int64_t offset = 0;
+  int64_t bytes = 0;
+};
+
+enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul };
+
+//! One layer: tensor ids (-1 for an absent optional input) and numeric parameters by name.
+struct LayerDesc {
+  std::string name;
+  Op op = Op::Copy;
+  std::vector<int> inputs, outputs;
+  std::map<std::string, std::vector<double>> params;
+  std::string tactic;  //!< chosen tactic; empty before the build
+  bool batched = true; //!< the layer's leading extent scales with the batch
+
+  //! A scalar parameter; throws ERR_PLAN_CORRUPT when missing.
+  double num(const char* key) const;
+  double num(const char* key, double dflt) const;
+  const std::vector<double>& list(const char* key) const;
+  int i(const char* key) const { return static_cast<int>(num(key)); }
+};
+
+struct IODesc {
+  std::string name;
+  int tensor = -1;
+  bool isInput = true;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;  //!< -1 for the dynamic batch
+};
+
+struct ProgramDesc {
+  int formatVersion = kFormatVersion;
+  std::vector<TensorDesc> tensors;
+  std::vector<LayerDesc> layers;
+  std::vector<IODesc> io;
+  int64_t fixedArenaBytes = 0;
+  int64_t batchedArenaBytes = 0;  //!< per unit of batch capacity
+  int64_t weightsBytes = 0;
+  int minBatch = 1, optBatch = 1, maxBatch = 1;
+};
+
+//! Checks ids, offsets and sizes so a damaged program fails with ERR_PLAN_CORRUPT, never a GPU fault.
+void validate(const ProgramDesc& p);
+
+//! Name of an op, for logs and profiles.
+const char* opName(Op op);
+
+}  // namespace ntrt::builtin

@@ -1,0 +1,216 @@
+// A CPU simulator of the builtin program: runs the lowered layers with plain loops, so CI checks the lowering
+// (layouts, strides, offsets, weight packing) against the reference interpreter without a GPU.
+import { Act, OP_NAMES, type Program } from '../../lib/builtin/program.js';
+import { fromHalfBits, roundToHalf } from '../../lib/util/half.js';
+
+type Store = Map<number, Float64Array>;
+
+function act(kind: number, x: number, a: number, b: number): number {
+  switch (kind) {
+    case Act.relu: return Math.max(x, 0);
+    case Act.clip: return Math.min(Math.max(x, a), b);
+    case Act.leakyrelu: return x < 0 ? a * x : x;
+    case Act.sigmoid: return 1 / (1 + Math.exp(-x));
+    case Act.hardsigmoid: return Math.min(Math.max(a * x + b, 0), 1);
+    case Act.hardswish: return x * Math.min(Math.max(x / 6 + 0.5, 0), 1);
+    case Act.tanh: return Math.tanh(x);
+    default: return x;
+  }
+}
+
+/** Runs `program` at `batch` on the CPU. Inputs/outputs by I/O name, as float arrays. */
+export function simulate(program: Program, weights: Uint8Array, feeds: Record<string, ArrayLike<number>>, batch: number): Record<string, Float64Array> {
+  const store: Store = new Map();
+  const scaleOf = (batched: boolean) => (batched ? batch : 1);
+  const elems = (id: number) => {
+    const t = program.tensors[id];
+    const size = t.dtype === 1 ? 2 : t.dtype === 3 ? 8 : t.dtype === 4 || t.dtype === 5 || t.dtype === 6 ? 1 : 4;
+    return (t.bytes / size) * (t.loc === 0 && t.batched ? batch : 1);
+  };
+  const get = (id: number): Float64Array => {
+    let a = store.get(id);
+    if (a) return a;
+    const t = program.tensors[id];
+    if (t.loc === 1) {
+      const n = elems(id);
+      a = new Float64Array(n);
+      const dv = new DataView(weights.buffer, weights.byteOffset + t.offset, t.bytes);
+      for (let i = 0; i < n; i++) a[i] = t.dtype === 1 ? fromHalfBits(dv.getUint16(i * 2, true)) : t.dtype === 0 ? dv.getFloat32(i * 4, true) : t.dtype === 2 ? dv.getInt32(i * 4, true) : Number(dv.getBigInt64(i * 8, true));
+    } else {
+      a = new Float64Array(elems(id)).fill(NaN); // poisoned: unwritten elements show
+    }
+    store.set(id, a);
+    return a;
+  };
+  const put = (id: number, i: number, v: number) => {
+    get(id)[i] = program.tensors[id].dtype === 1 ? roundToHalf(v) : program.tensors[id].dtype === 0 ? Math.fround(v) : v;
+  };
+  for (const io of program.io.filter((x) => x.isInput)) {
+    const f = feeds[io.name];
+    const a = get(io.tensor);
+    for (let i = 0; i < a.length; i++) a[i] = f[i];
+  }
+  for (const l of program.layers) {
+    const p = l.params as Record<string, number & number[]>;
+    const sc = scaleOf(l.batched);
+    const x = l.inputs[0] >= 0 ? get(l.inputs[0]) : new Float64Array(0);
+    const y = l.outputs[0];
+    const op = OP_NAMES[l.op];
+    if (op === 'conv') {
+      const w = get(l.inputs[1]);
+      const bias = l.inputs[2] >= 0 ? get(l.inputs[2]) : null;
+      const res = l.inputs[3] >= 0 ? get(l.inputs[3]) : null;
+      const { h, w: W, c, k, r, s, p: P, q: Q, sh, sw, ph, pw, dh, dw, g } = p;
+      const n = p.n * sc;
+      const cg = c / g;
+      const kg = k / g;
+      const depthwise = g === c && g === k && g > 1;
+      for (let ni = 0; ni < n; ni++)
+        for (let pi = 0; pi < P; pi++)
+          for (let qi = 0; qi < Q; qi++)
+            for (let ki = 0; ki < k; ki++) {
+              const gi = Math.floor(ki / kg);
+              let acc = 0;
+              for (let ri = 0; ri < r; ri++) {
+                const hi = pi * sh - ph + ri * dh;
+                if (hi < 0 || hi >= h) continue;
+                for (let si = 0; si < s; si++) {
+                  const wi = qi * sw - pw + si * dw;
+                  if (wi < 0 || wi >= W) continue;
+                  for (let ci = 0; ci < cg; ci++) {
+                    const xv = x[((ni * h + hi) * W + wi) * c + gi * cg + ci];
+                    const wv = depthwise ? w[(ri * s + si) * c + ki] : w[((ki * r + ri) * s + si) * cg + ci];
+                    acc += xv * wv;
+                  }
+                }
+              }
+              const o = ((ni * P + pi) * Q + qi) * k + ki;
+              if (bias) acc += bias[ki];
+              if (res) acc += res[o];
+              put(y, o, act(p.act, acc, p.alpha, p.beta));
+            }
+    } else if (op === 'pool') {
+      const { h, w: W, c, r, s, p: P, q: Q, sh, sw, ph, pw } = p;
+      const n = p.n * sc;
+      for (let ni = 0; ni < n; ni++)
+        for (let pi = 0; pi < P; pi++)
+          for (let qi = 0; qi < Q; qi++)
+            for (let ci = 0; ci < c; ci++) {
+              let acc = p.max ? -Infinity : 0;
+              let cnt = 0;
+              for (let ri = 0; ri < r; ri++)
+                for (let si = 0; si < s; si++) {
+                  const hi = pi * sh - ph + ri;
+                  const wi = qi * sw - pw + si;
+                  const inside = hi >= 0 && hi < h && wi >= 0 && wi < W;
+                  if (!inside) {
+                    if (p.cip && hi < h + ph && wi < W + pw) cnt++;
+                    continue;
+                  }
+                  const v = x[((ni * h + hi) * W + wi) * c + ci];
+                  acc = p.max ? Math.max(acc, v) : acc + v;
+                  cnt++;
+                }
+              put(y, ((ni * P + pi) * Q + qi) * c + ci, p.max ? acc : acc / cnt);
+            }
+    } else if (op === 'reduce' || op === 'softmax') {
+      const outer = p.outer * sc;
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < p.inner; i++) {
+          const at = (j: number) => (o * p.len + j) * p.inner + i;
+          if (op === 'reduce') {
+            let acc = p.mode === 2 ? -Infinity : p.mode === 3 ? Infinity : 0;
+            for (let j = 0; j < p.len; j++) {
+              const v = x[at(j)];
+              acc = p.mode === 2 ? Math.max(acc, v) : p.mode === 3 ? Math.min(acc, v) : acc + v;
+            }
+            put(y, o * p.inner + i, p.mode === 0 ? acc / p.len : acc);
+          } else {
+            let m = -Infinity;
+            for (let j = 0; j < p.len; j++) m = Math.max(m, x[at(j)]);
+            let sum = 0;
+            for (let j = 0; j < p.len; j++) sum += Math.exp(x[at(j)] - m);
+            for (let j = 0; j < p.len; j++) put(y, at(j), p.log ? x[at(j)] - m - Math.log(sum) : Math.exp(x[at(j)] - m) / sum);
+          }
+        }
+    } else if (op === 'binary' || op === 'copy') {
+      const dims = [...p.dims];
+      dims[0] *= sc;
+      const b = op === 'binary' ? get(l.inputs[1]) : null;
+      const xs = op === 'binary' ? p.sa : p.xs;
+      const total = dims.reduce((a, d) => a * d, 1);
+      const idx = new Array<number>(dims.length).fill(0);
+      for (let e = 0; e < total; e++) {
+        let xo = op === 'copy' ? p.xoff : 0;
+        let bo = 0;
+        let yo = op === 'copy' ? p.yoff : e;
+        for (let d = 0; d < dims.length; d++) {
+          xo += idx[d] * xs[d];
+          if (b) bo += idx[d] * p.sb[d];
+          if (op === 'copy') yo += idx[d] * p.ys[d];
+        }
+        if (b) {
+          const A = x[xo];
+          const B = b[bo];
+          const v = [A + B, A - B, A * B, A / B, Math.max(A, B), Math.min(A, B), A ** B][p.op];
+          put(y, yo, act(p.act, v, p.alpha, p.beta));
+        } else {
+          put(y, yo, x[xo]);
+        }
+        for (let d = dims.length - 1; d >= 0; d--) {
+          if (++idx[d] < dims[d]) break;
+          idx[d] = 0;
+        }
+      }
+    } else if (op === 'unary') {
+      for (let i = 0; i < p.n * sc; i++) put(y, i, act(p.act, x[i], p.alpha, p.beta));
+    } else if (op === 'fill') {
+      for (let i = 0; i < p.n * sc; i++) put(y, i, p.value);
+    } else if (op === 'matmul') {
+      const b = get(l.inputs[1]);
+      for (let bi = 0; bi < p.bc * sc; bi++)
+        for (let i = 0; i < p.m; i++)
+          for (let j = 0; j < p.n; j++) {
+            let acc = 0;
+            for (let kk = 0; kk < p.k; kk++) acc += x[bi * p.sa + i * p.k + kk] * b[bi * p.sb + kk * p.n + j];
+            put(y, bi * p.sc + i * p.n + j, acc);
+          }
+    } else {
+      throw new Error(`simulate: op ${op} not simulated`);
+    }
+  }
+  const out: Record<string, Float64Array> = {};
+  for (const io of program.io.filter((x) => !x.isInput)) out[io.name] = get(io.tensor);
+  return out;
+}
+
+/** Checks the memory plan: tensors alive at the same time never share arena bytes. */
+export function overlappingTensors(program: Program, capacity: number): string[] {
+  const live = new Map<number, [number, number]>();
+  const pinned = new Set(program.io.map((i) => i.tensor));
+  program.layers.forEach((l, i) => {
+    for (const t of [...l.inputs, ...l.outputs]) {
+      if (t < 0 || program.tensors[t].loc !== 0) continue;
+      const cur = live.get(t);
+      live.set(t, cur ? [cur[0], i] : [i, i]);
+    }
+  });
+  for (const t of pinned) live.set(t, [-1, program.layers.length]);
+  const range = (id: number): [number, number] => {
+    const t = program.tensors[id];
+    const lo = t.batched ? program.fixedArenaBytes + t.offset * capacity : t.offset;
+    return [lo, lo + t.bytes * (t.batched ? capacity : 1)];
+  };
+  const ids = [...live.keys()];
+  const bad: string[] = [];
+  for (let i = 0; i < ids.length; i++)
+    for (let j = i + 1; j < ids.length; j++) {
+      const [a0, a1] = live.get(ids[i])!;
+      const [b0, b1] = live.get(ids[j])!;
+      if (a0 > b1 || b0 > a1) continue;
+      const [x0, x1] = range(ids[i]);
+      const [y0, y1] = range(ids[j]);
+      if (x0 < y1 && y0 < x1) bad.push(`${program.tensors[ids[i]].name} / ${program.tensors[ids[j]].name}`);
+    }
+  return bad;
+}
