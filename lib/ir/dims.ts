@@ -1,0 +1,70 @@
+// Symbolic dimension arithmetic: shapes hold numbers and symbols ('batch'); a product of dims is
+// kept as a number times a multiset of symbols so Reshape's -1 can be solved symbolically.
+import type { Dim } from './types.js';
+
+export interface DimProduct {
+  factor: number;
+  symbols: Map<string, number>;
+}
+
+/** The product of dims as factor × symbols, e.g. ['batch', 3, 4] → 12·batch. */
+export function dimProduct(dims: readonly Dim[]): DimProduct {
+  const p: DimProduct = { factor: 1, symbols: new Map() };
+  for (const d of dims) {
+    if (typeof d === 'number') p.factor *= d;
+    else p.symbols.set(d, (p.symbols.get(d) ?? 0) + 1);
+  }
+  return p;
+}
+
+/** total / part as a single Dim, or undefined when it is not a whole number or not one plain symbol. */
+export function divideDims(total: DimProduct, part: DimProduct): Dim | undefined {
+  const syms = new Map(total.symbols);
+  for (const [s, n] of part.symbols) {
+    const left = (syms.get(s) ?? 0) - n;
+    if (left < 0) return undefined;
+    if (left === 0) syms.delete(s);
+    else syms.set(s, left);
+  }
+  if (part.factor === 0) return total.factor === 0 && syms.size === 0 ? 0 : undefined;
+  const f = total.factor / part.factor;
+  if (!Number.isInteger(f)) return undefined;
+  if (syms.size === 0) return f;
+  if (syms.size === 1 && f === 1) {
+    const [[s, n]] = [...syms];
+    if (n === 1) return s;
+  }
+  return undefined;
+}
+
+/** Whether two dim products are equal. */
+export function sameProduct(a: DimProduct, b: DimProduct): boolean {
+  if (a.factor !== b.factor || a.symbols.size !== b.symbols.size) return false;
+  for (const [s, n] of a.symbols) if (b.symbols.get(s) !== n) return false;
+  return true;
+}
+
+/** Numpy-style broadcast of two shapes; a string describing the conflict when they don't broadcast. */
+export function broadcast(a: readonly Dim[], b: readonly Dim[]): Dim[] | string {
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const x = i < n - a.length ? 1 : a[i - (n - a.length)];
+    const y = i < n - b.length ? 1 : b[i - (n - b.length)];
+    if (x === y || y === 1) out[i] = x;
+    else if (x === 1) out[i] = y;
+    else return `cannot broadcast [${a.join(', ')}] with [${b.join(', ')}]`;
+  }
+  return out;
+}
+
+/** Normalizes a possibly negative axis; undefined when out of range. */
+export function normAxis(axis: number, rank: number): number | undefined {
+  const a = axis < 0 ? axis + rank : axis;
+  return a >= 0 && a < rank && Number.isInteger(a) ? a : undefined;
+}
+
+/** Whether every dim is a number. */
+export function allStatic(dims: readonly Dim[]): dims is number[] {
+  return dims.every((d) => typeof d === 'number');
+}

@@ -1,0 +1,86 @@
+// The optimizer's fused operators and their decomposition back into standard ONNX operators.
+import { toHalfBits } from '../util/half.js';
+import { attrFloat, attrString } from './attrs.js';
+import type { Graph } from './graph.js';
+import type { Activation } from './rules-nn.js';
+import { FUSED_DOMAIN, type Constant, type DataType, type Node } from './types.js';
+
+/** The conv attributes a FusedConv carries, normalized (explicit pads, no auto_pad). */
+export const FUSED_CONV_ATTRS = ['kernel_shape', 'strides', 'pads', 'dilations', 'group'] as const;
+
+/** A float scalar constant in the dtype of the tensor it will be combined with. */
+export function scalarConstant(name: string, dtype: DataType, value: number): Constant {
+  if (dtype === 'float16') return { name, dtype, dims: [], data: new Uint16Array([toHalfBits(value)]) };
+  if (dtype === 'float64') return { name, dtype, dims: [], data: new Float64Array([value]) };
+  return { name, dtype: 'float32', dims: [], data: new Float32Array([value]) };
+}
+
+/**
+ * Standard ONNX nodes computing `act(x)` into `y` for a FusedConv activation; may add initializers.
+ * HardSwish falls back to x·HardSigmoid(x) below opset 14.
+ */
+export function activationNodes(g: Graph, base: string, act: Activation, alpha: number, beta: number, x: string, y: string, dtype: DataType): Node[] {
+  const n = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: g.uniqueName(`${base}_${op.toLowerCase()}`), op, domain: '', inputs, outputs, attrs });
+  switch (act) {
+    case 'none':
+      return [n('Identity', [x], [y])];
+    case 'relu':
+      return [n('Relu', [x], [y])];
+    case 'sigmoid':
+      return [n('Sigmoid', [x], [y])];
+    case 'tanh':
+      return [n('Tanh', [x], [y])];
+    case 'leakyrelu':
+      return [n('LeakyRelu', [x], [y], { alpha })];
+    case 'hardsigmoid':
+      return [n('HardSigmoid', [x], [y], { alpha, beta })];
+    case 'clip': {
+      const lo = g.uniqueName(`${base}_min`);
+      const hi = g.uniqueName(`${base}_max`);
+      g.initializers.set(lo, scalarConstant(lo, dtype, alpha));
+      g.initializers.set(hi, scalarConstant(hi, dtype, beta));
+      g.types.set(lo, { dtype, shape: [] });
+      g.types.set(hi, { dtype, shape: [] });
+      return [n('Clip', [x, lo, hi], [y])];
+    }
+    case 'hardswish': {
+      if (g.opset >= 14) return [n('HardSwish', [x], [y])];
+      const s = g.uniqueName(`${base}_hsig`);
+      return [n('HardSigmoid', [x], [s], { alpha: 1 / 6, beta: 0.5 }), n('Mul', [x, s], [y])];
+    }
+  }
+}
+
+/** Conv [+ Add residual] [+ activation] equivalent to one FusedConv node. */
+export function decomposeFusedConv(g: Graph, node: Node): Node[] {
+  const [x, w, b, r] = node.inputs;
+  const y = node.outputs[0];
+  const act = attrString(node, 'activation', 'none') as Activation;
+  const dtype = g.types.get(y)?.dtype ?? g.types.get(x)?.dtype ?? 'float32';
+  const attrs: Node['attrs'] = {};
+  for (const k of FUSED_CONV_ATTRS) if (node.attrs[k] !== undefined) attrs[k] = node.attrs[k];
+  const out: Node[] = [];
+  const last = act === 'none' && !r;
+  const convOut = last ? y : g.uniqueName(`${y}_conv`);
+  out.push({ name: node.name, op: 'Conv', domain: '', inputs: b ? [x, w, b] : [x, w], outputs: [convOut], attrs });
+  let cur = convOut;
+  if (r) {
+    const sum = act === 'none' ? y : g.uniqueName(`${y}_add`);
+    out.push({ name: g.uniqueName(`${node.name}_add`), op: 'Add', domain: '', inputs: [cur, r], outputs: [sum], attrs: {} });
+    cur = sum;
+  }
+  if (act !== 'none') out.push(...activationNodes(g, node.name, act, attrFloat(node, 'act_alpha', 0), attrFloat(node, 'act_beta', 0), cur, y, dtype));
+  for (const m of out) for (const o of m.outputs) if (!g.types.has(o)) g.types.set(o, { dtype, shape: [...(g.types.get(y)?.shape ?? [])] });
+  return out;
+}
+
+/**
+ * A copy of the graph with every fused node replaced by standard ONNX operators.
+ * @example
+ * const plain = decomposeFused(optimized); // only default-domain ops remain
+ */
+export function decomposeFused(graph: Graph): Graph {
+  const g = graph.clone();
+  g.nodes = g.nodes.flatMap((n) => (n.domain === FUSED_DOMAIN && n.op === 'FusedConv' ? decomposeFusedConv(g, n) : [n]));
+  return g;
+}

@@ -1,0 +1,161 @@
+// Shape and dtype inference over a whole graph: the operator registry and the driver.
+import { ErrorCode, TensorRTError } from '../errors.js';
+import { NodeContext, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
+import type { Graph } from './graph.js';
+import * as nn from './rules-nn.js';
+import * as t from './rules-tensor.js';
+import { FUSED_DOMAIN, shapeToString, type Dim, type Node, type TensorType } from './types.js';
+
+interface OpSpec {
+  infer: (ctx: NodeContext) => InferResult;
+  inputs: [number, number];
+  outputs: [number, number];
+  /** First opset that defines the operator. */
+  since?: number;
+}
+
+const spec = (infer: OpSpec['infer'], inputs: [number, number], outputs: [number, number] = [1, 1], since?: number): OpSpec => ({ infer, inputs, outputs, since });
+
+/** The ONNX operators (default domain) that the IR, optimizer and reference support. */
+export const ONNX_OPS: Record<string, OpSpec> = {
+  Conv: spec(nn.conv, [2, 3]),
+  BatchNormalization: spec(nn.batchNorm, [5, 5], [1, 5]),
+  MaxPool: spec(nn.pool, [1, 1], [1, 2]),
+  AveragePool: spec(nn.pool, [1, 1]),
+  GlobalAveragePool: spec(nn.globalPool, [1, 1]),
+  GlobalMaxPool: spec(nn.globalPool, [1, 1]),
+  ReduceMean: spec(nn.reduceMean, [1, 2]),
+  Gemm: spec(nn.gemm, [2, 3]),
+  MatMul: spec(nn.matmul, [2, 2]),
+  Softmax: spec(nn.softmax, [1, 1]),
+  Relu: spec(nn.activation, [1, 1]),
+  Sigmoid: spec(nn.activation, [1, 1]),
+  Tanh: spec(nn.activation, [1, 1]),
+  LeakyRelu: spec(nn.activation, [1, 1]),
+  HardSigmoid: spec(nn.activation, [1, 1]),
+  HardSwish: spec(nn.activation, [1, 1], [1, 1], 14),
+  Clip: spec(nn.clip, [1, 3]),
+  Dropout: spec(nn.dropout, [1, 3], [1, 2]),
+  Add: spec(t.binary, [2, 2]),
+  Sub: spec(t.binary, [2, 2]),
+  Mul: spec(t.binary, [2, 2]),
+  Div: spec(t.binary, [2, 2]),
+  Identity: spec(t.identity, [1, 1]),
+  Cast: spec(t.cast, [1, 1]),
+  Constant: spec(t.constant, [0, 0]),
+  Shape: spec(t.shape, [1, 1]),
+  Flatten: spec(t.flatten, [1, 1]),
+  Reshape: spec(t.reshape, [2, 2]),
+  Squeeze: spec(t.squeeze, [1, 2]),
+  Unsqueeze: spec(t.unsqueeze, [1, 2]),
+  Transpose: spec(t.transpose, [1, 1]),
+  Concat: spec(t.concat, [1, Infinity]),
+  Gather: spec(t.gather, [2, 2]),
+  Slice: spec(t.slice, [3, 5]),
+  Pad: spec(t.pad, [1, 4]),
+};
+
+/** Operators of the optimizer's own domain (FUSED_DOMAIN). */
+export const FUSED_OPS: Record<string, OpSpec> = {
+  FusedConv: spec(nn.conv, [2, 4]),
+};
+
+function lookup(node: Node, opset: number): OpSpec | undefined {
+  const table = node.domain === FUSED_DOMAIN ? FUSED_OPS : node.domain === '' || node.domain === 'ai.onnx' ? ONNX_OPS : undefined;
+  const s = table && Object.hasOwn(table, node.op) ? table[node.op] : undefined;
+  return s && (s.since === undefined || opset >= s.since) ? s : undefined;
+}
+
+/** Whether the IR supports this node's operator at this opset. */
+export function isSupported(node: Node, opset: number): boolean {
+  return lookup(node, opset) !== undefined;
+}
+
+/**
+ * Infers one node's output types from its input types and the known values of small int inputs.
+ * Works with concrete shapes too, which is how the reference interpreter sizes its outputs.
+ * @example
+ * const { types } = inferNode(node, 17, [{ dtype: 'float32', shape: [1, 3, 8, 8] }], []);
+ */
+export function inferNode(node: Node, opset: number, inputs: (TensorType | undefined)[], values: (Dim[] | undefined)[]): InferResult {
+  const s = lookup(node, opset);
+  const where = `(node '${node.name}') at opset ${opset}`;
+  if (!s) {
+    const dom = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}::` : '';
+    throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${dom}${node.op}' ${where}`);
+  }
+  const ni = node.inputs.length;
+  const no = node.outputs.length;
+  if (ni < s.inputs[0] || ni > s.inputs[1]) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Operator '${node.op}' ${where} has ${ni} inputs; expected ${fmtRange(s.inputs)}`);
+  if (no < s.outputs[0] || no > s.outputs[1]) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Operator '${node.op}' ${where} has ${no} outputs; expected ${fmtRange(s.outputs)}`);
+  const ctx = new NodeContext(node, opset, inputs, values);
+  const r = s.infer(ctx);
+  for (const ty of r.types) {
+    for (const d of ty.shape) {
+      if (typeof d === 'number' && (!Number.isSafeInteger(d) || d < 0)) ctx.mismatch(`computed an invalid dimension in ${shapeToString(ty.shape)}`);
+    }
+  }
+  return r;
+}
+
+function fmtRange([a, b]: [number, number]): string {
+  return a === b ? String(a) : b === Infinity ? `at least ${a}` : `${a} to ${b}`;
+}
+
+/**
+ * Infers every value's type (into graph.types) and returns the known values of small int tensors.
+ * Sorts the nodes topologically first, which also catches references to undefined values.
+ * @example
+ * inferShapes(graph); graph.types.get('logits'); // { dtype: 'float32', shape: ['batch', 1000] }
+ */
+export function inferShapes(graph: Graph): Map<string, Dim[]> {
+  graph.topoSort();
+  const types = new Map<string, TensorType>();
+  const values = new Map<string, Dim[]>();
+  for (const i of graph.inputs) types.set(i.name, { dtype: i.type.dtype, shape: [...i.type.shape] });
+  for (const [name, c] of graph.initializers) {
+    if (types.has(name)) continue; // an input with a default: the input's type wins
+    types.set(name, { dtype: c.dtype, shape: [...c.dims] });
+    const v = t.constantValues(c);
+    if (v) values.set(name, v);
+  }
+  for (const node of graph.nodes) {
+    const r = inferNode(
+      node,
+      graph.opset,
+      node.inputs.map((n) => (n ? types.get(n) : undefined)),
+      node.inputs.map((n) => (n ? values.get(n) : undefined)),
+    );
+    node.outputs.forEach((o, k) => {
+      if (!o) return;
+      if (types.has(o)) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Value '${o}' is produced twice (again by node '${node.name}')`);
+      const ty = r.types[k];
+      if (!ty) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Node '${node.name}' (${node.op}) has no output ${k}`);
+      types.set(o, ty);
+      const v = r.values?.[k];
+      if (v && v.length <= MAX_VALUE_ELEMENTS) values.set(o, v);
+    });
+  }
+  for (const o of graph.outputs) {
+    const ty = types.get(o.name);
+    if (!ty) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Graph output '${o.name}' is produced by no node`);
+    checkDeclared(o.name, o.type, ty);
+    o.type = { dtype: ty.dtype, shape: [...ty.shape] };
+  }
+  graph.types = types;
+  return values;
+}
+
+/** A declared output type must agree with the inferred one where both are static. */
+function checkDeclared(name: string, declared: TensorType, inferred: TensorType): void {
+  if (declared.shape.length === 0 && declared.dtype === inferred.dtype) return; // often declared without a shape
+  if (declared.dtype !== inferred.dtype) {
+    throw new TensorRTError(ErrorCode.INVALID_MODEL, `Graph output '${name}' is declared ${declared.dtype} but computes ${inferred.dtype}`);
+  }
+  const conflict =
+    declared.shape.length !== inferred.shape.length ||
+    declared.shape.some((d, i) => typeof d === 'number' && typeof inferred.shape[i] === 'number' && d !== inferred.shape[i]);
+  if (conflict) {
+    throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `Graph output '${name}' is declared ${shapeToString(declared.shape)} but computes ${shapeToString(inferred.shape)}`);
+  }
+}

@@ -1,0 +1,73 @@
+// Makes window attributes explicit (kernel_shape, strides, pads, dilations, group; no auto_pad) on
+// Conv and the pools, and merges a zero constant Pad of the spatial dims into the Conv it feeds.
+import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
+import { NodeContext } from '../ir/context.js';
+import { windowGeometry } from '../ir/geometry.js';
+import type { Graph } from '../ir/graph.js';
+import { inferShapes } from '../ir/infer.js';
+import { fullPads } from '../ir/rules-tensor.js';
+import type { Node } from '../ir/types.js';
+import { fromConstant, toNumbers } from '../reference/tensor.js';
+import { eliminateDeadNodes, floatValues } from './util.js';
+
+const WINDOW_OPS = new Set(['Conv', 'MaxPool', 'AveragePool']);
+
+function explicitWindow(g: Graph, n: Node): void {
+  const x = g.typeOf(n.inputs[0]);
+  const spatial = x.shape.slice(2) as number[];
+  const kernel = n.op === 'Conv' ? (g.typeOf(n.inputs[1]).shape.slice(2) as number[]) : (n.attrs.kernel_shape as number[]);
+  const ctx = new NodeContext(n, g.opset, [x], []);
+  const geo = windowGeometry(ctx, spatial, kernel);
+  n.attrs.kernel_shape = geo.kernel;
+  n.attrs.strides = geo.strides;
+  n.attrs.pads = geo.pads;
+  // AveragePool has no dilations attribute before opset 19.
+  if (n.op !== 'AveragePool' || g.opset >= 19) n.attrs.dilations = geo.dilations;
+  if (n.op === 'Conv') n.attrs.group = attrInt(n, 'group', 1);
+  delete n.attrs.auto_pad;
+  // With explicit pads, ceil_mode only matters if it changes the output size; keep it as given.
+}
+
+/** A Pad whose only effect is zero padding of the spatial dims, as [begins..., ends...] over them. */
+function zeroSpatialPads(g: Graph, pad: Node): number[] | undefined {
+  if (pad.op !== 'Pad' || pad.domain !== '' || attrString(pad, 'mode', 'constant') !== 'constant') return undefined;
+  const rank = g.typeOf(pad.inputs[0]).shape.length;
+  const padsC = g.initializers.get(pad.inputs[1] ?? '');
+  if (!padsC) return undefined;
+  const axesC = pad.inputs[3] ? g.initializers.get(pad.inputs[3]) : undefined;
+  if (pad.inputs[3] && !axesC) return undefined;
+  const all = fullPads(rank, toNumbers(fromConstant(padsC)), axesC ? toNumbers(fromConstant(axesC)) : undefined);
+  if (pad.inputs[2]) {
+    const cv = g.initializers.get(pad.inputs[2]);
+    if (!cv || floatValues(cv)[0] !== 0) return undefined;
+  } else if (attrFloat(pad, 'value', 0) !== 0) return undefined;
+  if (all[0] || all[1] || all[rank] || all[rank + 1] || all.some((p) => p < 0)) return undefined;
+  const s = rank - 2;
+  return [...all.slice(2, 2 + s), ...all.slice(rank + 2, rank + 2 + s)];
+}
+
+/**
+ * Canonicalizes window attributes and folds zero Pads into Convs, in place.
+ * @example
+ * canonicalize(g); // Conv auto_pad=SAME_UPPER → explicit pads
+ */
+export function canonicalize(g: Graph): void {
+  inferShapes(g);
+  const producers = g.producers();
+  const consumers = g.consumers();
+  for (const n of g.nodes) {
+    if (n.domain !== '' || !WINDOW_OPS.has(n.op)) continue;
+    explicitWindow(g, n);
+    if (n.op !== 'Conv') continue;
+    const p = producers.get(n.inputs[0]);
+    if (!p || consumers.get(n.inputs[0])?.length !== 1 || g.isOutput(n.inputs[0])) continue;
+    const extra = zeroSpatialPads(g, p);
+    if (!extra) continue;
+    const pads = n.attrs.pads as number[];
+    n.attrs.pads = pads.map((v, i) => v + extra[i]);
+    n.inputs[0] = p.inputs[0];
+    // Output sizes don't change: the conv sees the same padded extent.
+  }
+  eliminateDeadNodes(g);
+  inferShapes(g);
+}

@@ -1,0 +1,42 @@
+// The optimizer pipeline, and each pass for callers that want one.
+import type { Graph } from '../ir/graph.js';
+import { boolean, knownKeys, oneOf, plainObject } from '../validate.js';
+import { autocastFp16 } from './autocast.js';
+import { foldBatchNorm } from './batchnorm.js';
+import { canonicalize } from './canonicalize.js';
+import { foldConstants } from './fold.js';
+import { fuseConv } from './fuse.js';
+
+export { autocastFp16, FP32_OPS } from './autocast.js';
+export { foldBatchNorm } from './batchnorm.js';
+export { canonicalize } from './canonicalize.js';
+export { foldConstants } from './fold.js';
+export { fuseConv } from './fuse.js';
+export { eliminateDeadNodes } from './util.js';
+
+export interface OptimizeOptions {
+  /** Fuse Conv + bias + residual + activation into FusedConv (the builtin backend); TensorRT fuses itself. */
+  fuse: boolean;
+  precision: 'fp16' | 'fp32';
+}
+
+/**
+ * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
+ * BatchNorm folding, then (fuse) Conv fusion and (fp16) float16 autocast. The input is not modified.
+ * @example
+ * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
+ */
+export function optimize(graph: Graph, options: OptimizeOptions): Graph {
+  const o = plainObject(options, 'options');
+  knownKeys(o, 'options', ['fuse', 'precision']);
+  const fuse = boolean(o.fuse, 'options.fuse');
+  const precision = oneOf(o.precision, 'options.precision', ['fp16', 'fp32'] as const);
+  const g = graph.clone();
+  foldConstants(g);
+  canonicalize(g);
+  foldBatchNorm(g);
+  foldConstants(g);
+  if (fuse) fuseConv(g);
+  if (precision === 'fp16') autocastFp16(g);
+  return g;
+}
