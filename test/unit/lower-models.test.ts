@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { lowerGraph } from '../../lib/builtin/lower.js';
+import { OP_NAMES } from '../../lib/builtin/program.js';
+import { parseModel } from '../../lib/onnx/index.js';
+import { optimize } from '../../lib/optimize/index.js';
+import { runReference } from '../../lib/reference/index.js';
+import { mobilenetV2, smallCnn } from '../../scripts/gen-models.js';
+import { fillRandom } from '../helpers/gpu.js';
+import { overlappingTensors, simulate } from '../helpers/program-sim.js';
+
+const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (!Number.isFinite(a[i])) return Infinity;
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+
+// The lowered program, run by a CPU simulator of the kernels, must compute what the reference interpreter computes
+// on the original model: this checks layouts, strides, weight packing and memory planning without a GPU.
+describe('builtin lowering of real models (CPU simulation vs reference)', () => {
+  const cases: [string, () => Uint8Array, number[], number][] = [
+    ['small CNN', () => smallCnn({ seed: 3 }), [3, 32, 32], 3],
+    ['torchvision mobilenet_v2 export', () => new Uint8Array(readFileSync('test/fixtures/torchvision_mobilenet_v2.onnx')), [3, 224, 224], 1],
+    ['generated MobileNetV2', () => mobilenetV2({ seed: 1 }), [3, 224, 224], 1],
+  ];
+  for (const [name, bytes, dims, batch] of cases) {
+    for (const precision of ['fp32', 'fp16'] as const) {
+      it(`${name}, ${precision}`, () => {
+        const source = parseModel(bytes());
+        const graph = optimize(source, { fuse: true, precision });
+        const { program, weights } = lowerGraph(graph, { min: 1, opt: batch, max: 4 });
+        expect(overlappingTensors(program, 4)).toEqual([]);
+        const x = fillRandom(new Float32Array(batch * dims.reduce((a, b) => a * b, 1)), 11);
+        const inName = source.inputs[0].name;
+        const outName = source.outputs[0].name;
+        const want = runReference(source, { [inName]: x })[outName] as Float32Array;
+        const got = simulate(program, weights, { [inName]: x }, batch)[outName];
+        expect(got.length).toBe(want.length);
+        expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+        if (name !== 'small CNN') expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv').length).toBe(53);
+      }, 120_000);
+    }
+  }
+});
