@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Everything that needs a GPU, in one go: builds the addon for this machine (with cuDNN/cuBLASLt tactics when their
+# headers exist), runs the kernel test programs and the GPU test suite, and prints a short table last.
+# Logs go to $OUT (default build/gpu-check). Run from the repository root on a machine with a CUDA device.
+#   bash scripts/gpu-check.sh [--skip-build] [--conv-full] [--only-kernels] [--vitest-args "..."]
+set -uo pipefail
+out=${OUT:-build/gpu-check}
+mkdir -p "$out"
+export NODE_TENSORRT_CUDA_ARCHS=${NODE_TENSORRT_CUDA_ARCHS:-90}
+skip_build=0 conv_mode=--quick only_kernels=0 vitest_args=""
+while (($#)); do
+  case $1 in
+    --skip-build) skip_build=1 ;;
+    --conv-full) conv_mode="" ;;
+    --only-kernels) only_kernels=1 ;;
+    --vitest-args) vitest_args=$2; shift ;;
+  esac
+  shift
+done
+run() { command -v vitest >/dev/null && "$@" || npx "$@"; }
+declare -A status
+
+if ((!skip_build)); then
+  (node scripts/install.mjs --force >"$out/addon-build.log" 2>&1; echo $? >"$out/addon-build.rc") &
+fi
+(bash native/builtin/kernels/tests/build-misc.sh --run >"$out/kernels-misc.log" 2>&1; echo $? >"$out/kernels-misc.rc") &
+if [[ ! -x build/kernel-tests/test_conv ]]; then bash native/builtin/kernels/tests/build.sh >"$out/kernels-build.log" 2>&1; fi
+build/kernel-tests/test_conv $conv_mode >"$out/kernels-conv.log" 2>&1
+status[kernels-conv]=$?
+wait
+status[kernels-misc]=$(cat "$out/kernels-misc.rc")
+((skip_build)) || status[addon-build]=$(cat "$out/addon-build.rc")
+if ((!only_kernels)); then
+  run vitest run test/gpu $vitest_args >"$out/gpu-tests.log" 2>&1
+  status[gpu-tests]=$?
+fi
+
+echo "---- kernels-conv";  grep -E "FAIL|fatal|passed, .* failed|cases, " "$out/kernels-conv.log" | tail -25
+echo "---- kernels-misc";  grep -E "FAIL|passed|failed|cuDNN|cuBLASLt|error" "$out/kernels-misc.log" | tail -25
+[[ -f "$out/addon-build.log" ]] && { echo "---- addon-build"; grep -E "node-tensorrt:|error|FAILED" "$out/addon-build.log" | tail -10; }
+[[ -f "$out/gpu-tests.log" ]] && { echo "---- gpu-tests"; grep -E "FAIL|×|✗|Error:|passed, .* failed" "$out/gpu-tests.log" | head -40; }
+echo "---- summary"
+for k in "${!status[@]}"; do printf '%-14s rc=%s\n' "$k" "${status[$k]}"; done
