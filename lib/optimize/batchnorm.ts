@@ -1,10 +1,11 @@
 // BatchNormalization folding: into the preceding Conv's weights and bias, into a preceding Gemm's
-// B and C, and otherwise into a per-channel Mul + Add.
+// B and C, and otherwise into a per-channel Mul + Add. Per-channel constant Muls and Adds right
+// after a Conv (BatchNorm as tf2onnx writes it) fold into the Conv as well.
 import { attrFloat, attrInt } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import type { Constant, Node } from '../ir/types.js';
-import { addConstant, eliminateDeadNodes, floatConstant, floatValues } from './util.js';
+import { addConstant, eliminateDeadNodes, floatConstant, floatValues, perChannel } from './util.js';
 
 interface BnParams {
   scale: Float32Array;
@@ -73,17 +74,48 @@ function foldIntoGemm(g: Graph, gemm: Node, p: BnParams): boolean {
   return true;
 }
 
+/** Conv → Mul/Add by a per-channel constant, folded into the conv's weights/bias; false if not applicable. */
+function foldAffineIntoConv(g: Graph, n: Node, producers: Map<string, Node>, consumers: Map<string, Node[]>): boolean {
+  if ((n.op !== 'Mul' && n.op !== 'Add') || n.domain !== '') return false;
+  for (const k of [0, 1]) {
+    const x = n.inputs[k];
+    const conv = producers.get(x);
+    if (!conv || conv.op !== 'Conv' || conv.domain !== '' || consumers.get(x)?.length !== 1 || g.isOutput(x)) continue;
+    const w = g.initializers.get(conv.inputs[1]);
+    const b = conv.inputs[2] ? g.initializers.get(conv.inputs[2]) : undefined;
+    if (!w || (conv.inputs[2] && !b) || n.inputs[1 - k] === x) continue;
+    const m = w.dims[0];
+    const v = perChannel(g, n.inputs[1 - k], g.typeOf(x).shape.length, m);
+    if (!v || g.typeOf(n.inputs[1 - k]).dtype !== w.dtype) continue;
+    const p: BnParams = n.op === 'Mul' ? { scale: v, shift: new Float32Array(m), dtype: w.dtype } : { scale: new Float32Array(m).fill(1), shift: v, dtype: w.dtype };
+    if (!foldIntoConv(g, conv, p)) continue;
+    conv.outputs = [n.outputs[0]];
+    return true;
+  }
+  return false;
+}
+
 /**
  * Folds every inference-mode BatchNormalization, in place.
  * @example
  * foldBatchNorm(g); // Conv → BN becomes one Conv with bias
  */
 export function foldBatchNorm(g: Graph): void {
+  // A fold changes producers (Conv → BN → Mul folds one step per sweep), so sweep to a fixpoint.
+  for (let sweep = 0; sweep < 8 && foldOnce(g); sweep++);
+}
+
+function foldOnce(g: Graph): boolean {
   inferShapes(g);
+  let changed = false;
   const producers = g.producers();
   const consumers = g.consumers();
   const out: Node[] = [];
   for (const n of g.nodes) {
+    if (foldAffineIntoConv(g, n, producers, consumers)) {
+      changed = true;
+      continue;
+    }
     if (n.op !== 'BatchNormalization' || n.domain !== '') {
       out.push(n);
       continue;
@@ -93,6 +125,7 @@ export function foldBatchNorm(g: Graph): void {
       out.push(n);
       continue;
     }
+    changed = true;
     const x = n.inputs[0];
     const prod = producers.get(x);
     const single = consumers.get(x)?.length === 1 && !g.isOutput(x);
@@ -113,4 +146,5 @@ export function foldBatchNorm(g: Graph): void {
   g.nodes = out;
   eliminateDeadNodes(g);
   inferShapes(g);
+  return changed;
 }

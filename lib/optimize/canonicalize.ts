@@ -1,5 +1,6 @@
 // Makes window attributes explicit (kernel_shape, strides, pads, dilations, group; no auto_pad) on
-// Conv and the pools, and merges a zero constant Pad of the spatial dims into the Conv it feeds.
+// Conv and the pools, merges a zero constant Pad of the spatial dims into the Conv it feeds, and
+// turns MatMul(x, W) + b on 2-D x (tf2onnx's dense layers) into one Gemm.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { windowGeometry } from '../ir/geometry.js';
@@ -46,8 +47,27 @@ function zeroSpatialPads(g: Graph, pad: Node): number[] | undefined {
   return [...all.slice(2, 2 + s), ...all.slice(rank + 2, rank + 2 + s)];
 }
 
+/** MatMul(x[N,K], W[K,M] constant) [+ Add(b[M] or [1,M] constant)] → Gemm(x, W, b). */
+function matmulToGemm(g: Graph, n: Node, consumers: Map<string, Node[]>): Node | undefined {
+  const w = g.initializers.get(n.inputs[1]);
+  if (!w || w.dims.length !== 2 || g.typeOf(n.inputs[0]).shape.length !== 2) return undefined;
+  const y = n.outputs[0];
+  const next = consumers.get(y);
+  const add = next?.length === 1 && !g.isOutput(y) && next[0].op === 'Add' && next[0].domain === '' ? next[0] : undefined;
+  const other = add && (add.inputs[0] === y ? add.inputs[1] : add.inputs[0]);
+  const b = other !== undefined && other !== y ? g.initializers.get(other) : undefined;
+  const m = w.dims[1];
+  const fits = b && b.dtype === w.dtype && ((b.dims.length === 1 && b.dims[0] === m) || (b.dims.length === 2 && b.dims[0] === 1 && b.dims[1] === m));
+  n.op = 'Gemm';
+  n.attrs = { alpha: 1, beta: 1, transA: 0, transB: 0 };
+  if (!add || !fits) return undefined;
+  n.inputs = [n.inputs[0], n.inputs[1], other!];
+  n.outputs = [add.outputs[0]];
+  return add;
+}
+
 /**
- * Canonicalizes window attributes and folds zero Pads into Convs, in place.
+ * Canonicalizes window attributes, folds zero Pads into Convs and dense MatMuls into Gemms, in place.
  * @example
  * canonicalize(g); // Conv auto_pad=SAME_UPPER → explicit pads
  */
@@ -55,7 +75,13 @@ export function canonicalize(g: Graph): void {
   inferShapes(g);
   const producers = g.producers();
   const consumers = g.consumers();
+  const absorbed = new Set<Node>();
   for (const n of g.nodes) {
+    if (n.domain === '' && n.op === 'MatMul') {
+      const add = matmulToGemm(g, n, consumers);
+      if (add) absorbed.add(add);
+      continue;
+    }
     if (n.domain !== '' || !WINDOW_OPS.has(n.op)) continue;
     explicitWindow(g, n);
     if (n.op !== 'Conv') continue;
@@ -68,6 +94,7 @@ export function canonicalize(g: Graph): void {
     n.inputs[0] = p.inputs[0];
     // Output sizes don't change: the conv sees the same padded extent.
   }
+  g.nodes = g.nodes.filter((n) => !absorbed.has(n));
   eliminateDeadNodes(g);
   inferShapes(g);
 }

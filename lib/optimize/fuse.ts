@@ -8,7 +8,7 @@ import { inferShapes } from '../ir/infer.js';
 import type { Activation } from '../ir/rules-nn.js';
 import { FUSED_DOMAIN, type Node } from '../ir/types.js';
 import { opActivation } from '../reference/activations.js';
-import { addConstant, eliminateDeadNodes, floatConstant, floatValues } from './util.js';
+import { addConstant, eliminateDeadNodes, floatConstant, floatValues, perChannel } from './util.js';
 
 interface Act {
   act: Activation;
@@ -33,16 +33,6 @@ function activationOf(g: Graph, n: Node): Act | undefined {
     return lo === undefined || hi === undefined ? undefined : { act: 'clip', alpha: lo, beta: hi };
   }
   return opActivation(n.op, { alpha: n.attrs.alpha as number | undefined, beta: n.attrs.beta as number | undefined });
-}
-
-/** Per-channel values of a constant that broadcasts over [N, M, H, W] along M only, else undefined. */
-function channelConstant(g: Graph, name: string, m: number): Float32Array | undefined {
-  const c = g.initializers.get(name);
-  if (!c || c.dims.length > 4) return undefined;
-  const dims = [...new Array(4 - c.dims.length).fill(1), ...c.dims];
-  if (dims[0] !== 1 || dims[2] !== 1 || dims[3] !== 1 || (dims[1] !== 1 && dims[1] !== m)) return undefined;
-  const v = floatValues(c);
-  return dims[1] === m ? v : new Float32Array(m).fill(v[0]);
 }
 
 /**
@@ -80,7 +70,7 @@ export function fuseConv(g: Graph): void {
     // Per-channel constant Adds fold into the bias (tf2onnx's BiasAdd).
     for (let c = sole(y); c && c.op === 'Add' && c.domain === ''; c = sole(y)) {
       const other = c.inputs[0] === y ? c.inputs[1] : c.inputs[0];
-      const add = channelConstant(g, other, m);
+      const add = perChannel(g, other, 4, m);
       if (!add || (biasName && !bias) || g.typeOf(other).dtype !== dtype) break;
       const nb = new Float32Array(m);
       for (let i = 0; i < m; i++) nb[i] = (bias ? bias[i] : 0) + add[i];

@@ -60,3 +60,16 @@ export function addConstant(g: Graph, base: string, c: Omit<Constant, 'name'>): 
   g.types.set(name, { dtype: c.dtype, shape: [...c.dims] });
   return name;
 }
+
+/**
+ * Per-channel values of a float constant that broadcasts over a rank-`rank` [N, M, …] tensor along
+ * M only ([M, 1, 1], [1, M, 1, 1], a scalar, …); undefined for any other shape.
+ */
+export function perChannel(g: Graph, name: string, rank: number, m: number): Float32Array | undefined {
+  const c = g.initializers.get(name);
+  if (!c || c.dims.length > rank || !(c.dtype === 'float32' || c.dtype === 'float16')) return undefined;
+  const dims = [...new Array(rank - c.dims.length).fill(1), ...c.dims];
+  if (dims.some((d, i) => d !== 1 && i !== 1) || (dims[1] !== 1 && dims[1] !== m)) return undefined;
+  const v = floatValues(c);
+  return dims[1] === m ? v : new Float32Array(m).fill(v[0]);
+}

@@ -120,11 +120,11 @@ function depthwise(x: Float32Array, n: number, c: number, h: number, wd: number,
 }
 
 /**
- * y[N,M,OH,OW] = conv(x[N,C,H,W], w[M,C/group,kh,kw]) without bias.
+ * y[N,M,OH,OW] = conv(x[N,C,H,W], w[M,C/group,kh,kw]) + bias[M].
  * @example
  * const y = conv2d(x, [1, 3, 8, 8], w, [4, 3, 3, 3], params, [1, 4, 8, 8]);
  */
-export function conv2d(x: Float32Array, xd: number[], w: Float32Array, wdims: number[], p: ConvParams, yd: number[]): Float32Array {
+export function conv2d(x: Float32Array, xd: number[], w: Float32Array, wdims: number[], p: ConvParams, yd: number[], bias?: Float32Array): Float32Array {
   const [n, c, h, wd] = xd;
   const m = wdims[0];
   const [, , oh, ow] = yd;
@@ -132,6 +132,13 @@ export function conv2d(x: Float32Array, xd: number[], w: Float32Array, wdims: nu
   const g = p.group;
   if (g === c && m === c && wdims[1] === 1) {
     depthwise(x, n, c, h, wd, w, oh, ow, p, y);
+    if (bias) {
+      const plane = oh * ow;
+      for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) {
+        const bv = bias[ch];
+        for (let i = (b * c + ch) * plane; i < (b * c + ch + 1) * plane; i++) y[i] += bv;
+      }
+    }
     return y;
   }
   const cg = c / g;
@@ -148,7 +155,7 @@ export function conv2d(x: Float32Array, xd: number[], w: Float32Array, wdims: nu
       const xOff = (b * c + gi * cg) * h * wd;
       if (direct) packB(x, K, P, P, xOff, scratch);
       else im2colPacked(x, xOff, cg, h, wd, oh, ow, p, scratch);
-      gemmPacked(panels[gi], scratch, y, mg, P, K, P, (b * m + gi * mg) * P);
+      gemmPacked(panels[gi], scratch, y, mg, P, K, P, (b * m + gi * mg) * P, bias, gi * mg);
     }
   }
   return y;

@@ -43,21 +43,32 @@ export function packB(b: Float32Array, k: number, n: number, ldb = n, offset = 0
 }
 
 /**
- * C[m0.., n..] = Ap · Bp for packed panels; `ldc` is C's row stride and `cOff` the offset of C[0][0].
- * Rows beyond m and columns beyond n are computed on zero padding and not stored.
+ * C = Ap · Bp (+ bias[row]) for packed panels; `ldc` is C's row stride and `cOff` the offset of C[0][0].
+ * Rows beyond m and columns beyond n are computed on zero padding and not stored. Tiles run so
+ * that the smaller packed operand is the one re-read from cache.
  */
-export function gemmPacked(ap: Float32Array, bp: Float32Array, c: Float32Array, m: number, n: number, k: number, ldc: number, cOff = 0): void {
+export function gemmPacked(ap: Float32Array, bp: Float32Array, c: Float32Array, m: number, n: number, k: number, ldc: number, cOff = 0, bias?: Float32Array, biasOff = 0): void {
   const mp = Math.ceil(m / MR);
   const np = Math.ceil(n / NR);
-  for (let nb = 0; nb < np; nb++) {
+  const aOuter = mp * MR > np * NR;
+  const tiles = mp * np;
+  for (let tile = 0; tile < tiles; tile++) {
+    const mb = aOuter ? (tile / np) | 0 : tile % mp;
+    const nb = aOuter ? tile % np : (tile / mp) | 0;
     const pb0 = nb * k * NR;
-    for (let mb = 0; mb < mp; mb++) {
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c24 = 0, c25 = 0, c26 = 0, c27 = 0;
-      let c30 = 0, c31 = 0, c32 = 0, c33 = 0, c34 = 0, c35 = 0, c36 = 0, c37 = 0;
-      let c40 = 0, c41 = 0, c42 = 0, c43 = 0, c44 = 0, c45 = 0, c46 = 0, c47 = 0;
-      let c50 = 0, c51 = 0, c52 = 0, c53 = 0, c54 = 0, c55 = 0, c56 = 0, c57 = 0;
+    {
+      const i0 = bias && mb * MR + 0 < m ? bias[biasOff + mb * MR + 0] : 0;
+      let c00 = i0, c01 = i0, c02 = i0, c03 = i0, c04 = i0, c05 = i0, c06 = i0, c07 = i0;
+      const i1 = bias && mb * MR + 1 < m ? bias[biasOff + mb * MR + 1] : 0;
+      let c10 = i1, c11 = i1, c12 = i1, c13 = i1, c14 = i1, c15 = i1, c16 = i1, c17 = i1;
+      const i2 = bias && mb * MR + 2 < m ? bias[biasOff + mb * MR + 2] : 0;
+      let c20 = i2, c21 = i2, c22 = i2, c23 = i2, c24 = i2, c25 = i2, c26 = i2, c27 = i2;
+      const i3 = bias && mb * MR + 3 < m ? bias[biasOff + mb * MR + 3] : 0;
+      let c30 = i3, c31 = i3, c32 = i3, c33 = i3, c34 = i3, c35 = i3, c36 = i3, c37 = i3;
+      const i4 = bias && mb * MR + 4 < m ? bias[biasOff + mb * MR + 4] : 0;
+      let c40 = i4, c41 = i4, c42 = i4, c43 = i4, c44 = i4, c45 = i4, c46 = i4, c47 = i4;
+      const i5 = bias && mb * MR + 5 < m ? bias[biasOff + mb * MR + 5] : 0;
+      let c50 = i5, c51 = i5, c52 = i5, c53 = i5, c54 = i5, c55 = i5, c56 = i5, c57 = i5;
       let pa = mb * k * MR;
       let pb = pb0;
       for (let kk = 0; kk < k; kk++, pa += MR, pb += NR) {

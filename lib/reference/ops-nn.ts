@@ -42,16 +42,9 @@ function convParams(node: Node, x: RTensor, w: RTensor, opset: number, inputs: (
   return { group, kernel: [g.kernel[0], g.kernel[1]], strides: [g.strides[0], g.strides[1]], dilations: [g.dilations[0], g.dilations[1]], pads: [g.pads[0], g.pads[1], g.pads[2], g.pads[3]] };
 }
 
-/** y += bias (per channel) + residual, then the activation, over [N, M, P]. */
-function epilogue(y: Float32Array, n: number, m: number, p: number, bias: Float32Array | undefined, residual: Float32Array | undefined, act: Activation, alpha: number, beta: number): void {
-  for (let b = 0; b < n; b++) {
-    for (let c = 0; c < m; c++) {
-      const o = (b * m + c) * p;
-      const bv = bias ? bias[c] : 0;
-      if (residual) for (let i = o; i < o + p; i++) y[i] += bv + residual[i];
-      else if (bv !== 0) for (let i = o; i < o + p; i++) y[i] += bv;
-    }
-  }
+/** y += residual, then the activation (the bias is added by the convolution itself). */
+function epilogue(y: Float32Array, residual: Float32Array | undefined, act: Activation, alpha: number, beta: number): void {
+  if (residual) for (let i = 0; i < y.length; i++) y[i] += residual[i];
   applyActivation(y, act, alpha, beta);
 }
 
@@ -60,10 +53,10 @@ export const conv: Kernel = (node, inputs, out, opset) => {
   const p = convParams(node, x, w, opset, inputs);
   const yd = as2d(dimsOf(out[0]));
   const wd = as2d(w.dims);
-  const y = conv2d(f32(x), as2d(x.dims), f32(w), wd, p, yd);
+  const y = conv2d(f32(x), as2d(x.dims), f32(w), wd, p, yd, b && f32(b));
   const fused = node.op === 'FusedConv';
   const act = (fused ? attrString(node, 'activation', 'none') : 'none') as Activation;
-  epilogue(y, yd[0], yd[1], yd[2] * yd[3], b && f32(b), fused && r ? f32(r) : undefined, act, attrFloat(node, 'act_alpha', 0), attrFloat(node, 'act_beta', 0));
+  epilogue(y, fused && r ? f32(r) : undefined, act, attrFloat(node, 'act_alpha', 0), attrFloat(node, 'act_beta', 0));
   return [result(out[0], y)];
 };
 

@@ -84,3 +84,28 @@ describe('foldBatchNorm', () => {
     expect(compareGraphs(g, f, { input: randn(3 * 96 * 96, 12) })).toBeLessThan(1e-5);
   });
 });
+
+describe('per-channel affine folding', () => {
+  it('folds Conv → BN → Mul → Add(per-channel constants) into one Conv', () => {
+    const g = graph(
+      [
+        node('Conv', ['x', 'w'], ['c'], { pads: [1, 1, 1, 1] }),
+        bn('c', 'n', 'bn'),
+        node('Mul', ['k', 'n'], ['m']),
+        node('Add', ['m', 'sh'], ['y']),
+      ],
+      ['n', 3, 5, 5],
+      ['y'],
+      [f32('w', [4, 3, 3, 3], randn(108, 1)), ...bnParams('bn', 4), f32('k', [4, 1, 1], [0.5, -1, 2, 3]), f32('sh', [1, 4, 1, 1], [1, 2, 3, 4])],
+    );
+    const f = folded(g);
+    expect(opCounts(f)).toEqual({ Conv: 1 });
+    expect(f.nodes[0].outputs).toEqual(['y']);
+    expect(compareGraphs(g, f, { x: randn(2 * 75, 2) })).toBeLessThan(1e-5);
+  });
+
+  it('leaves Muls that are not per-channel alone', () => {
+    const g = graph([node('Conv', ['x', 'w'], ['c']), node('Mul', ['c', 'k'], ['y'])], ['n', 3, 5, 5], ['y'], [f32('w', [4, 3, 1, 1], randn(12, 1)), f32('k', [5], randn(5, 2))]);
+    expect(opCounts(folded(g))).toEqual({ Conv: 1, Mul: 1 });
+  });
+});

@@ -67,3 +67,26 @@ describe('canonicalize', () => {
     }
   });
 });
+
+describe('dense layers', () => {
+  it('turns MatMul + Add(bias) on 2-D inputs into Gemm', async () => {
+    const g = new Graph({
+      opset: 13,
+      inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 6] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }, { name: 'z', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('MatMul', ['x', 'w'], ['m']), node('Add', ['b', 'm'], ['y']), node('MatMul', ['x', 'w'], ['z'])],
+      initializers: new Map([f32('w', [6, 4], randn(24, 1)), f32('b', [1, 4], [1, 2, 3, 4])].map((c) => [c.name, c])),
+    });
+    inferShapes(g);
+    const c = g.clone();
+    canonicalize(c);
+    expect(c.nodes.map((n) => [n.op, n.inputs, n.outputs])).toEqual([
+      ['Gemm', ['x', 'w', 'b'], ['y']],
+      ['Gemm', ['x', 'w'], ['z']],
+    ]);
+    const x = randn(18, 2);
+    expect(compareGraphs(g, c, { x })).toBeLessThan(1e-6);
+    const ort = await runOrt(writeModel(c), { x: { data: x, dims: [3, 6] } });
+    expect(relErr(ort.y as Float32Array, runReference(g, { x }).y as Float32Array)).toBeLessThan(1e-6);
+  });
+});
