@@ -90,7 +90,7 @@ export class InferenceContext extends Resource {
    * Resolves when the outputs are ready; throws ERR_CONTEXT_BUSY if a run is already in flight.
    * @example ctx.inputs.input.set(x); await ctx.run({ batch: 4 });
    */
-  run(options: RunOptions = {}): Promise<void> {
+  async run(options: RunOptions = {}): Promise<void> {
     this.live();
     const o = plainObject(options, 'options');
     knownKeys(o, 'run options', ['batch', 'transfers']);
@@ -118,7 +118,7 @@ export class InferenceContext extends Resource {
    * The batch comes from the feeds' lengths. Calls on a busy context queue.
    * @example const { logits } = await ctx.infer({ input: new Float32Array(3 * 224 * 224) });
    */
-  infer(feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
+  async infer(feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
     this.live();
     const batch = this.#checkFeeds(feeds);
     const next = this.#queue.then(async () => {

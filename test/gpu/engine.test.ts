@@ -67,7 +67,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
       await ctx.run({ batch });
       const out = (ctx.outputs.logits as Float32Array).subarray(0, batch * 10);
       expect(out.every(Number.isFinite)).toBe(true);
-      expect(Number.isNaN((ctx.outputs.logits as Float32Array)[batch * 10])).toBe(true); // rows past the batch untouched
+      if (batch < 16) expect(Number.isNaN((ctx.outputs.logits as Float32Array)[batch * 10])).toBe(true); // rows past the batch untouched
     }
     ctx.dispose();
   });
@@ -97,7 +97,8 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
     (b.inputs.input as Float32Array).set(a.inputs.input as Float32Array);
     await a.run({ batch: 4 });
     await b.run({ batch: 4 });
-    expect(Buffer.from((b.outputs.logits as Float32Array).buffer).equals(Buffer.from((a.outputs.logits as Float32Array).buffer))).toBe(true);
+    const bits = (c: typeof a) => Buffer.from((c.outputs.logits as Float32Array).buffer, 0, 4 * 10 * 4);
+    expect(bits(b).equals(bits(a))).toBe(true);
     a.dispose();
     b.dispose();
     loaded.dispose();
