@@ -63,6 +63,8 @@ export interface LayerChoice {
   candidates: { tactic: string; ms: number }[];
   /** Chosen from the tactic cache, not timed in this build. */
   cached?: boolean;
+  /** Where tactics were chosen at several batch sizes: the choice and its time at each. */
+  byBatch?: { batch: number; tactic: string; ms: number; cached: boolean }[];
 }
 
 export interface BuildInfo {

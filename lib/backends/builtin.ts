@@ -12,18 +12,23 @@ import type { LGraph } from '../builtin/lower-context.js';
 import { lowerGraph } from '../builtin/lower.js';
 import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
 
-interface NativeBuildLayer {
+interface NativeBucketChoice {
+  batch: number;
   tactic: string;
   ms: number;
   cached: boolean;
   candidates: { tactic: string; ms: number }[];
   rejected: string[];
 }
+interface NativeBuildLayer {
+  buckets: NativeBucketChoice[];
+  tactics: { upTo: number; tactic: string }[];
+}
 interface BuiltinAddon {
   builtinBuild(
     program: Program,
     weights: Uint8Array,
-    options: { device: number; workspace?: number; iterations?: number; presets: string[] },
+    options: { device: number; workspace?: number; iterations?: number; buckets: number[]; presets: string[][] },
     onProgress: (done: number, total: number, layer: string) => void,
   ): Promise<{ layers: NativeBuildLayer[]; workspaceBytes: number }>;
   builtinLoad(program: Program, weights: Uint8Array, device: number): Promise<NativeEngine>;
@@ -56,21 +61,28 @@ export async function buildBuiltin(graph: LGraph, o: BuiltinBuildOptions): Promi
   const lowered = lowerGraph(graph, o.profile);
   const { program, weights } = lowered;
   const dev = deviceInfo(o.device);
+  // Tactics are chosen at every distinct batch of the profile (min, opt, max): each batch range runs the kernels
+  // that were fastest for it, where one opt-shape choice would serve the other ends of the profile poorly.
+  const buckets = [...new Set([program.minBatch, program.optBatch, program.maxBatch])].sort((a, b) => a - b);
   const keys = program.layers.map((l) =>
-    layerSignature({ op: l.op, params: l.params, batched: l.batched, opt: program.optBatch, max: program.maxBatch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)) }),
+    buckets.map((batch) =>
+      layerSignature({ op: l.op, params: l.params, batched: l.batched, batch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)) }),
+    ),
   );
   const cache = o.tacticCache ? await TacticCache.open(o.tacticCache, cacheFileName('builtin', dev.name, dev.cc, libraryVersion())) : undefined;
-  const presets = keys.map((k) => cache?.get(k)?.tactic ?? '');
+  const presets = keys.map((row) => row.map((k) => cache?.get(k)?.tactic ?? ''));
   const total = program.layers.length;
   o.onProgress?.({ phase: 'tactics', done: 0, total });
   const result = await withStack(
-    builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, presets }, (done, n, layer) =>
+    builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, buckets, presets }, (done, n, layer) =>
       o.onProgress?.({ phase: 'tactics', done, total: n, layer }),
     ),
   );
   result.layers.forEach((l, i) => {
-    program.layers[i].tactic = l.tactic;
-    if (cache && !l.cached) cache.set(keys[i], { tactic: l.tactic, ms: l.ms });
+    program.layers[i].tactics = l.tactics;
+    l.buckets.forEach((c, k) => {
+      if (cache && !c.cached) cache.set(keys[i][k], { tactic: c.tactic, ms: c.ms });
+    });
   });
   await cache?.save();
   o.onProgress?.({ phase: 'serialize', done: total, total });
@@ -94,18 +106,22 @@ export async function buildBuiltin(graph: LGraph, o: BuiltinBuildOptions): Promi
     buildInfo: {
       backend: 'builtin',
       precision: o.precision,
-      layers: result.layers.map((l, i) => ({
-        name: program.layers[i].name,
-        op: OP_NAMES[program.layers[i].op],
-        tactic: l.tactic,
-        ms: l.ms,
-        candidates: l.candidates,
-        cached: l.cached,
-      })),
+      layers: result.layers.map((l, i) => {
+        const at = l.buckets.find((c) => c.batch === program.optBatch) ?? l.buckets[0];
+        return {
+          name: program.layers[i].name,
+          op: OP_NAMES[program.layers[i].op],
+          tactic: at.tactic,
+          ms: at.ms,
+          candidates: at.candidates,
+          cached: l.buckets.every((c) => c.cached),
+          byBatch: l.buckets.map((c) => ({ batch: c.batch, tactic: c.tactic, ms: c.ms, cached: c.cached })),
+        };
+      }),
       activationBytes: program.fixedArenaBytes + program.batchedArenaBytes * program.maxBatch,
       workspaceBytes: result.workspaceBytes,
       weightBytes: program.weightsBytes,
-      tacticCacheHits: result.layers.filter((l) => l.cached).length,
+      tacticCacheHits: result.layers.filter((l) => l.buckets.every((c) => c.cached)).length,
     },
   };
 }

@@ -52,7 +52,8 @@ export interface ProgramLayer {
   outputs: number[];
   params: Record<string, number | number[]>;
   batched: boolean;
-  tactic?: string;
+  /** Chosen tactics by batch bucket: each runs batches up to `upTo` (above the previous one's). */
+  tactics?: { upTo: number; tactic: string }[];
 }
 
 export interface ProgramIO {

@@ -12,37 +12,102 @@
 
 namespace ntrt::builtin {
 
+namespace {
+
+// Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
+void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& all, const BuildOptions& o,
+                  const std::string& preset, Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
+                  LayerChoice& out) {
+  const LayerDesc& l = exec.program().layers[i];
+  std::vector<Candidate> fit;
+  for (const Candidate& c : all) {
+    if (c.workspace <= o.workspaceLimit) fit.push_back(c);
+    else out.rejected.push_back(c.tactic + ": needs " + std::to_string(c.workspace) + " bytes of workspace");
+  }
+  if (fit.empty()) {
+    fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
+                                 std::to_string(o.workspaceLimit) + " bytes");
+  }
+  auto hit = std::find_if(fit.begin(), fit.end(), [&](const Candidate& c) { return c.tactic == preset; });
+  if (!preset.empty() && hit != fit.end()) {
+    out.tactic = preset;
+    out.cached = true;
+    return;
+  }
+  // Every layer is timed, even with one candidate, so the build log has its time.
+  float best = INFINITY;
+  for (const Candidate& c : fit) {
+    std::vector<float> times;
+    try {
+      for (int w = 0; w < 2; ++w) exec.enqueueLayer(i, batch, b, stream, c.tactic);
+      for (int it = 0; it < std::max(1, o.iterations); ++it) {
+        e0.record(stream);
+        exec.enqueueLayer(i, batch, b, stream, c.tactic);
+        e1.record(stream);
+        CUDA_CHECK(cudaEventSynchronize(e1.get()));
+        times.push_back(e1.elapsedSince(e0));
+        if (it == 0 && times[0] > 3 * best) break;  // far behind the best so far: one sample says enough
+      }
+    } catch (const Error& err) {
+      // A candidate that cannot run here (an external library refusing these params) is skipped, as TensorRT
+      // skips failing tactics; a sticky device fault surfaces at the next synchronize.
+      out.rejected.push_back(c.tactic + ": " + err.what());
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+      continue;
+    }
+    std::sort(times.begin(), times.end());
+    float med = times[times.size() / 2];
+    out.candidates.push_back({c.tactic, med});
+    if (med < best) {
+      best = med;
+      out.tactic = c.tactic;
+      out.ms = med;
+    }
+  }
+  if (out.tactic.empty()) fail("ERR_BUILD_FAILED", "Every tactic of layer '" + l.name + "' failed: " + out.rejected.front());
+}
+
+}  // namespace
+
 BuildResult build(const ProgramDesc& program, const void* weights, const BuildOptions& o, const Progress& progress) {
   cuda::requireDevice(o.device);
   cuda::DeviceGuard guard(o.device);
   Executor exec(program);
   const ProgramDesc& p = exec.program();
-  const int batch = p.optBatch;
+  std::vector<int> buckets = o.buckets.empty() ? std::vector<int>{p.optBatch} : o.buckets;
+  for (size_t k = 0; k < buckets.size(); ++k) {
+    if (buckets[k] < p.minBatch || buckets[k] > p.maxBatch || (k && buckets[k] <= buckets[k - 1])) {
+      fail("ERR_INVALID_ARGUMENT", "Tactic buckets must ascend within the batch profile");
+    }
+  }
+  const int capacity = buckets.back();
 
   cuda::DeviceBuffer dWeights(static_cast<size_t>(p.weightsBytes));
   if (p.weightsBytes) CUDA_CHECK(cudaMemcpy(dWeights.get(), weights, p.weightsBytes, cudaMemcpyHostToDevice));
-  cuda::DeviceBuffer arena(static_cast<size_t>(exec.arenaBytes(batch)));
+  cuda::DeviceBuffer arena(static_cast<size_t>(exec.arenaBytes(capacity)));
   cuda::Stream stream;
 
   // Activations hold seeded random values of their dtype: timings on zeros would flatter some kernels.
   Bindings b;
   b.arena = arena.as<char>();
   b.weights = dWeights.as<const char>();
-  b.capacity = batch;
+  b.capacity = capacity;
   for (size_t t = 0; t < p.tensors.size(); ++t) {
     const TensorDesc& d = p.tensors[t];
     if (d.loc != Loc::Arena) continue;
-    int64_t n = exec.bytesAt(static_cast<int>(t), batch) / static_cast<int64_t>(cuda::dtypeSize(d.dtype));
+    int64_t n = exec.bytesAt(static_cast<int>(t), capacity) / static_cast<int64_t>(cuda::dtypeSize(d.dtype));
     randomFill(exec.address(static_cast<int>(t), b), n, d.dtype, 1234u + static_cast<uint32_t>(t), stream.get());
   }
 
   // One workspace, as large as the largest candidate that fits the limit.
-  std::vector<std::vector<Candidate>> all(p.layers.size());
+  std::vector<std::vector<std::vector<Candidate>>> all(p.layers.size());
   size_t wsMax = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
-    all[i] = exec.candidates(i, batch);
-    for (const Candidate& c : all[i]) {
-      if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
+    for (int batch : buckets) {
+      all[i].push_back(exec.candidates(i, batch));
+      for (const Candidate& c : all[i].back()) {
+        if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
+      }
     }
   }
   cuda::DeviceBuffer ws(wsMax);
@@ -51,62 +116,25 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
 
   cuda::Event e0, e1;
   BuildResult result;
-  result.layers.resize(p.layers.size());
-  std::vector<std::string> chosen(p.layers.size());
+  result.buckets = buckets;
+  result.layers.assign(p.layers.size(), std::vector<LayerChoice>(buckets.size()));
+  std::vector<std::vector<TacticChoice>> chosen(p.layers.size());
   const int total = static_cast<int>(p.layers.size());
   for (size_t i = 0; i < p.layers.size(); ++i) {
-    const LayerDesc& l = p.layers[i];
-    LayerChoice& out = result.layers[i];
-    std::vector<Candidate> fit;
-    for (const Candidate& c : all[i]) {
-      if (c.workspace <= o.workspaceLimit) fit.push_back(c);
-      else out.rejected.push_back(c.tactic + ": needs " + std::to_string(c.workspace) + " bytes of workspace");
+    for (size_t k = 0; k < buckets.size(); ++k) {
+      const std::string preset = i < o.presets.size() && k < o.presets[i].size() ? o.presets[i][k] : "";
+      chooseTactic(exec, i, buckets[k], all[i][k], o, preset, b, stream.get(), e0, e1, result.layers[i][k]);
+      const std::string& name = result.layers[i][k].tactic;
+      // Neighbouring buckets that chose the same tactic collapse into one choice.
+      if (!chosen[i].empty() && chosen[i].back().name == name) chosen[i].back().upTo = buckets[k];
+      else chosen[i].push_back({buckets[k], name});
     }
-    if (fit.empty()) {
-      fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
-                                   std::to_string(o.workspaceLimit) + " bytes");
-    }
-    const std::string preset = i < o.presets.size() ? o.presets[i] : "";
-    auto hit = std::find_if(fit.begin(), fit.end(), [&](const Candidate& c) { return c.tactic == preset; });
-    if (!preset.empty() && hit != fit.end()) {
-      out.tactic = preset;
-      out.cached = true;
-    } else {  // every layer is timed, even with one candidate, so the build log has its time
-      float best = INFINITY;
-      for (const Candidate& c : fit) {
-        std::vector<float> times;
-        try {
-          for (int w = 0; w < 2; ++w) exec.enqueueLayer(i, batch, b, stream.get(), c.tactic);
-          for (int it = 0; it < std::max(1, o.iterations); ++it) {
-            e0.record(stream.get());
-            exec.enqueueLayer(i, batch, b, stream.get(), c.tactic);
-            e1.record(stream.get());
-            CUDA_CHECK(cudaEventSynchronize(e1.get()));
-            times.push_back(e1.elapsedSince(e0));
-          }
-        } catch (const Error& err) {
-          // A candidate that cannot run here (an external library refusing these params) is skipped, as
-          // TensorRT skips failing tactics; a sticky device fault surfaces at the next synchronize.
-          out.rejected.push_back(c.tactic + ": " + err.what());
-          CUDA_CHECK(cudaStreamSynchronize(stream.get()));
-          continue;
-        }
-        std::sort(times.begin(), times.end());
-        float med = times[times.size() / 2];
-        out.candidates.push_back({c.tactic, med});
-        if (med < best) {
-          best = med;
-          out.tactic = c.tactic;
-          out.ms = med;
-        }
-      }
-      if (out.tactic.empty()) fail("ERR_BUILD_FAILED", "Every tactic of layer '" + l.name + "' failed: " + out.rejected.front());
-    }
-    chosen[i] = out.tactic;
-    if (progress) progress(static_cast<int>(i) + 1, total, l.name);
+    chosen[i].back().upTo = p.maxBatch;
+    if (progress) progress(static_cast<int>(i) + 1, total, p.layers[i].name);
   }
   CUDA_CHECK(cudaStreamSynchronize(stream.get()));
   exec.setTactics(chosen);
+  result.choices = chosen;
   result.workspaceBytes = exec.workspaceBytes(p.maxBatch);
   return result;
 }

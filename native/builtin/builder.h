@@ -12,7 +12,8 @@ struct BuildOptions {
   int device = 0;
   size_t workspaceLimit = size_t(1) << 32;
   int iterations = 8;                //!< timed runs per candidate (median)
-  std::vector<std::string> presets;  //!< per layer: a tactic from the cache, or "" to time
+  std::vector<int> buckets;                       //!< batch sizes to choose tactics at, ascending (default: opt)
+  std::vector<std::vector<std::string>> presets;  //!< [layer][bucket]: a tactic from the cache, or "" to time
 };
 
 struct TimedTactic {
@@ -29,14 +30,16 @@ struct LayerChoice {
 };
 
 struct BuildResult {
-  std::vector<LayerChoice> layers;
+  std::vector<int> buckets;
+  std::vector<std::vector<LayerChoice>> layers;  //!< [layer][bucket]
+  std::vector<std::vector<TacticChoice>> choices;  //!< [layer]: the plan's tactic list (equal neighbours merged)
   size_t workspaceBytes = 0;  //!< at the max batch, for the chosen tactics
 };
 
 //! Progress: layers done, total, the layer just finished.
 using Progress = std::function<void(int done, int total, const std::string& layer)>;
 
-//! Chooses a tactic per layer at the program's opt batch. Runs on a worker thread; throws coded errors.
+//! Chooses a tactic per layer at each batch bucket. Runs on a worker thread; throws coded errors.
 BuildResult build(const ProgramDesc& program, const void* weights, const BuildOptions& options, const Progress& progress);
 
 }  // namespace ntrt::builtin

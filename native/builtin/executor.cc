@@ -171,36 +171,44 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
   return out;
 }
 
-size_t Executor::workspaceFor(size_t i, int batch) const {
+size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) const {
   const LayerDesc& l = prog_.layers.at(i);
   if (l.op != Op::Conv) return 0;
   kernels::ConvParams p = convParams(l, batch);
   DType t = prog_.tensors[l.inputs[0]].dtype;
   // External tactics name everything needed to re-create them (a cuBLASLt algo is serialized in the name).
-  if (sources::isExternalTactic(l.tactic)) return sources::externalConvWorkspace(l.tactic, p, t);
+  if (sources::isExternalTactic(tactic)) return sources::externalConvWorkspace(tactic, p, t);
   for (const kernels::Tactic& k : kernels::convTactics(p, t)) {
-    if (k.name == l.tactic) return k.workspace;
+    if (k.name == tactic) return k.workspace;
   }
-  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + l.tactic + "', which this GPU or build does not offer; rebuild the engine");
+  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this GPU or build does not offer; rebuild the engine");
+}
+
+size_t Executor::workspaceBytes(int capacity) const {
+  size_t ws = 0;
+  for (size_t i = 0; i < prog_.layers.size(); ++i) {
+    int below = 0;  // batches above the previous bucket run this bucket's tactic
+    for (const TacticChoice& c : prog_.layers[i].tactics) {
+      if (below >= capacity) break;
+      ws = std::max(ws, workspaceFor(i, c.name, std::min(std::max(c.upTo, below + 1), capacity)));
+      below = c.upTo;
+    }
+  }
+  return ws;
 }
 
 void Executor::prepare(int batch) const {
   for (const LayerDesc& l : prog_.layers) {
-    if (l.op == Op::Conv && sources::isExternalTactic(l.tactic)) {
-      sources::prepareExternalConv(l.tactic, convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
+    if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
+      sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
     }
   }
 }
 
-size_t Executor::workspaceBytes(int batch) const {
-  size_t ws = 0;
-  for (size_t i = 0; i < prog_.layers.size(); ++i) ws = std::max(ws, workspaceFor(i, batch));
-  return ws;
-}
 
-void Executor::setTactics(const std::vector<std::string>& tactics) {
+void Executor::setTactics(const std::vector<std::vector<TacticChoice>>& tactics) {
   if (tactics.size() != prog_.layers.size()) fail("ERR_INTERNAL", "tactic list does not match the layers");
-  for (size_t i = 0; i < tactics.size(); ++i) prog_.layers[i].tactic = tactics[i];
+  for (size_t i = 0; i < tactics.size(); ++i) prog_.layers[i].tactics = tactics[i];
 }
 
 void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tacticOverride) const {
@@ -211,7 +219,7 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
   const int scale = l.batched ? batch : 1;
   switch (l.op) {
     case Op::Conv: {
-      const std::string& tactic = tacticOverride.empty() ? l.tactic : tacticOverride;
+      const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
       kernels::ConvParams p = convParams(l, batch);
       kernels::Epilogue ep;
       ep.act = static_cast<kernels::Act>(l.i("act"));

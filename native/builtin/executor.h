@@ -41,20 +41,20 @@ class Executor {
 
   //! Tactics applicable to layer `i` at `batch` rows (own kernels first, then external sources).
   std::vector<Candidate> candidates(size_t i, int batch) const;
-  //! Scratch the layer's chosen tactic needs at `batch` rows.
-  size_t workspaceFor(size_t i, int batch) const;
-  //! Largest scratch over all layers' chosen tactics at `batch` rows.
-  size_t workspaceBytes(int batch) const;
+  //! Scratch tactic `tactic` of layer `i` needs at `batch` rows (ERR_PLAN_MISMATCH if it can't run here).
+  size_t workspaceFor(size_t i, const std::string& tactic, int batch) const;
+  //! Largest scratch any layer needs at any batch up to `capacity`, for the chosen tactics.
+  size_t workspaceBytes(int capacity) const;
 
-  //! Enqueues layer `i` with `tactic` (empty = the layer's chosen one) at `batch` rows.
+  //! Enqueues layer `i` with `tactic` (empty = the one chosen for `batch`) at `batch` rows.
   void enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic = "") const;
   //! Enqueues every layer; `between(i)` runs before layer i and once more with i == size (for profiling events).
   void enqueue(int batch, const Bindings& b, cudaStream_t s, const std::function<void(size_t)>& between = nullptr) const;
 
   //! Creates what external tactic sources need on this thread (handles), outside any graph capture.
   void prepare(int batch) const;
-  //! Sets the chosen tactic of each layer (from a build, or a plan).
-  void setTactics(const std::vector<std::string>& tactics);
+  //! Sets the chosen tactics of each layer (from a build, or a plan).
+  void setTactics(const std::vector<std::vector<TacticChoice>>& tactics);
 
  private:
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;

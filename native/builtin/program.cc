@@ -25,6 +25,14 @@ const std::vector<double>& LayerDesc::list(const char* key) const {
   return it->second;
 }
 
+const std::string& LayerDesc::tacticFor(int batch) const {
+  if (tactics.empty()) corrupt("layer '" + name + "' has no tactic");
+  for (const TacticChoice& t : tactics) {
+    if (t.upTo >= batch) return t.name;
+  }
+  return tactics.back().name;
+}
+
 const char* opName(Op op) {
   switch (op) {
     case Op::Conv: return "conv";

@@ -29,13 +29,19 @@ struct TensorDesc {
 
 enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul };
 
+//! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
+struct TacticChoice {
+  int upTo = 1;
+  std::string name;
+};
+
 //! One layer: tensor ids (-1 for an absent optional input) and numeric parameters by name.
 struct LayerDesc {
   std::string name;
   Op op = Op::Copy;
   std::vector<int> inputs, outputs;
   std::map<std::string, std::vector<double>> params;
-  std::string tactic;  //!< chosen tactic; empty before the build
+  std::vector<TacticChoice> tactics;  //!< by batch bucket, ascending `upTo`; empty before the build
   bool batched = true; //!< the layer's leading extent scales with the batch
 
   //! A scalar parameter; throws ERR_PLAN_CORRUPT when missing.
@@ -43,6 +49,8 @@ struct LayerDesc {
   double num(const char* key, double dflt) const;
   const std::vector<double>& list(const char* key) const;
   int i(const char* key) const { return static_cast<int>(num(key)); }
+  //! The tactic chosen for `batch`: the first bucket whose upTo ≥ batch (the last one beyond).
+  const std::string& tacticFor(int batch) const;
 };
 
 struct IODesc {

@@ -171,7 +171,7 @@ std::vector<LayerTime> Context::profile(int batch, int iterations) {
     auto& t = times[i];
     std::sort(t.begin(), t.end());
     const LayerDesc& l = x.program().layers[i];
-    out.push_back({l.name, opName(l.op), l.tactic, t.empty() ? 0.f : t[t.size() / 2]});
+    out.push_back({l.name, opName(l.op), l.tactics.empty() ? "" : l.tacticFor(batch), t.empty() ? 0.f : t[t.size() / 2]});
   }
   return out;
 }

@@ -305,12 +305,25 @@ Napi::Value BuiltinBuild(const Napi::CallbackInfo& info) {
     opts.iterations = intOption(o, "iterations", 8);
     Napi::Value ws = o.Get("workspace");
     if (ws.IsNumber()) opts.workspaceLimit = static_cast<size_t>(ws.As<Napi::Number>().Int64Value());
+    Napi::Value buckets = o.Get("buckets");
+    if (buckets.IsArray()) {
+      Napi::Array a = buckets.As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i) opts.buckets.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+    }
     Napi::Value presets = o.Get("presets");
     if (presets.IsArray()) {
       Napi::Array a = presets.As<Napi::Array>();
       for (uint32_t i = 0; i < a.Length(); ++i) {
+        std::vector<std::string> row;
         Napi::Value v = a.Get(i);
-        opts.presets.push_back(v.IsString() ? v.As<Napi::String>().Utf8Value() : "");
+        if (v.IsArray()) {
+          Napi::Array r = v.As<Napi::Array>();
+          for (uint32_t k = 0; k < r.Length(); ++k) {
+            Napi::Value e = r.Get(k);
+            row.push_back(e.IsString() ? e.As<Napi::String>().Utf8Value() : "");
+          }
+        }
+        opts.presets.push_back(std::move(row));
       }
     }
     cuda::requireDevice(opts.device);
@@ -343,23 +356,38 @@ Napi::Value BuiltinBuild(const Napi::CallbackInfo& info) {
           Napi::Object out = Napi::Object::New(e);
           Napi::Array layers = Napi::Array::New(e, r.layers.size());
           for (size_t i = 0; i < r.layers.size(); ++i) {
-            const builtin::LayerChoice& c = r.layers[i];
-            Napi::Object l = Napi::Object::New(e);
-            l.Set("tactic", c.tactic);
-            l.Set("ms", c.ms);
-            l.Set("cached", c.cached);
-            Napi::Array cands = Napi::Array::New(e, c.candidates.size());
-            for (size_t j = 0; j < c.candidates.size(); ++j) {
-              Napi::Object t = Napi::Object::New(e);
-              t.Set("tactic", c.candidates[j].tactic);
-              t.Set("ms", c.candidates[j].ms);
-              cands.Set(j, t);
+            Napi::Array perBucket = Napi::Array::New(e, r.layers[i].size());
+            for (size_t k = 0; k < r.layers[i].size(); ++k) {
+              const builtin::LayerChoice& c = r.layers[i][k];
+              Napi::Object l = Napi::Object::New(e);
+              l.Set("batch", r.buckets[k]);
+              l.Set("tactic", c.tactic);
+              l.Set("ms", c.ms);
+              l.Set("cached", c.cached);
+              Napi::Array cands = Napi::Array::New(e, c.candidates.size());
+              for (size_t j = 0; j < c.candidates.size(); ++j) {
+                Napi::Object t = Napi::Object::New(e);
+                t.Set("tactic", c.candidates[j].tactic);
+                t.Set("ms", c.candidates[j].ms);
+                cands.Set(j, t);
+              }
+              l.Set("candidates", cands);
+              Napi::Array rej = Napi::Array::New(e, c.rejected.size());
+              for (size_t j = 0; j < c.rejected.size(); ++j) rej.Set(j, c.rejected[j]);
+              l.Set("rejected", rej);
+              perBucket.Set(k, l);
             }
-            l.Set("candidates", cands);
-            Napi::Array rej = Napi::Array::New(e, c.rejected.size());
-            for (size_t j = 0; j < c.rejected.size(); ++j) rej.Set(j, c.rejected[j]);
-            l.Set("rejected", rej);
-            layers.Set(i, l);
+            Napi::Array tactics = Napi::Array::New(e, r.choices[i].size());
+            for (size_t k = 0; k < r.choices[i].size(); ++k) {
+              Napi::Object t = Napi::Object::New(e);
+              t.Set("upTo", r.choices[i][k].upTo);
+              t.Set("tactic", r.choices[i][k].name);
+              tactics.Set(k, t);
+            }
+            Napi::Object layer = Napi::Object::New(e);
+            layer.Set("buckets", perBucket);
+            layer.Set("tactics", tactics);
+            layers.Set(i, layer);
           }
           out.Set("layers", layers);
           out.Set("workspaceBytes", static_cast<double>(r.workspaceBytes));

@@ -84,8 +84,20 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
     d.inputs = ids(l, "inputs");
     d.outputs = ids(l, "outputs");
     d.batched = l.Get("batched").ToBoolean().Value();
-    Napi::Value tac = l.Get("tactic");
-    if (tac.IsString()) d.tactic = tac.As<Napi::String>().Utf8Value();
+    Napi::Value tac = l.Get("tactics");
+    if (tac.IsArray()) {
+      Napi::Array a = tac.As<Napi::Array>();
+      for (uint32_t j = 0; j < a.Length(); ++j) {
+        Napi::Object c = obj(a.Get(j), "tactic choice");
+        builtin::TacticChoice choice;
+        choice.upTo = static_cast<int>(i64(c, "upTo"));
+        choice.name = c.Get("tactic").ToString().Utf8Value();
+        if (choice.name.empty() || (!d.tactics.empty() && choice.upTo <= d.tactics.back().upTo)) {
+          corrupt("layer '" + d.name + "' has malformed tactic choices");
+        }
+        d.tactics.push_back(std::move(choice));
+      }
+    }
     Napi::Object params = obj(l.Get("params"), "params");
     Napi::Array keys = params.GetPropertyNames();
     for (uint32_t k = 0; k < keys.Length(); ++k) {
