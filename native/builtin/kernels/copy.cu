@@ -83,10 +83,11 @@ struct General {
   Idx xs[kMaxRank], ys[kMaxRank];
 };
 
+// The loop counter stays 64-bit even for Idx = int32: with n just under 2^31, i + grid stride would wrap negative.
 template <typename D, typename S, typename Idx>
-__global__ void copyGeneralKernel(Idx n, General<Idx> g, const S* x, D* y) {
-  for (Idx i = blockIdx.x * Idx(blockDim.x) + threadIdx.x; i < n; i += Idx(gridDim.x) * blockDim.x) {
-    Idx rem = i, ox = 0, oy = 0;
+__global__ void copyGeneralKernel(int64_t n, General<Idx> g, const S* x, D* y) {
+  for (int64_t i = globalThread(); i < n; i += globalThreads()) {
+    Idx rem = Idx(i), ox = 0, oy = 0;
 #pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
       if (d >= g.rank) continue;
@@ -210,7 +211,7 @@ void generalLaunch(const Layout<2>& l, const S* x, D* y, cudaStream_t stream) {
       g.xs[d] = Idx(l.strides[0][d]);
       g.ys[d] = Idx(l.strides[1][d]);
     }
-    copyGeneralKernel<D, S, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(Idx(n), g, x, y);
+    copyGeneralKernel<D, S, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(n, g, x, y);
   };
   if (n < INT32_MAX && maxExtent(l, 0) < INT32_MAX && maxExtent(l, 1) < INT32_MAX) {
     run(TypeTag<int32_t>{});

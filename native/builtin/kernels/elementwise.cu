@@ -139,11 +139,12 @@ struct BinaryGeneral {
 };
 
 // Any broadcast pattern: decompose the output index (y is contiguous) into per-dim coordinates.
+// The loop counter stays 64-bit even for Idx = int32: with n just under 2^31, i + grid stride would wrap negative.
 template <typename T, typename Idx>
-__global__ void binaryGeneralKernel(Binary op, Idx n, BinaryGeneral<Idx> g, const T* a, const T* b, T* y, Act act,
+__global__ void binaryGeneralKernel(Binary op, int64_t n, BinaryGeneral<Idx> g, const T* a, const T* b, T* y, Act act,
                                     float alpha, float beta) {
-  for (Idx i = blockIdx.x * Idx(blockDim.x) + threadIdx.x; i < n; i += Idx(gridDim.x) * blockDim.x) {
-    Idx rem = i, oa = 0, ob = 0;
+  for (int64_t i = globalThread(); i < n; i += globalThreads()) {
+    Idx rem = Idx(i), oa = 0, ob = 0;
 #pragma unroll
     for (int d = kMaxRank - 1; d >= 0; --d) {
       if (d >= g.rank) continue;
@@ -232,7 +233,7 @@ void binaryLaunch(Binary op, const Layout<2>& l, const T* a, const T* b, T* y, A
       g.sa[d] = Idx(sa[d]);
       g.sb[d] = Idx(sb[d]);
     }
-    binaryGeneralKernel<T, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(op, Idx(n), g, a, b, y, act, alpha, beta);
+    binaryGeneralKernel<T, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(op, n, g, a, b, y, act, alpha, beta);
   };
   if (n < INT32_MAX && maxExtent(l, 0) < INT32_MAX && maxExtent(l, 1) < INT32_MAX) {
     general(TypeTag<int32_t>{});

@@ -108,27 +108,42 @@ inline bool check(const std::string& name, double err, double tol) {
   return ok;
 }
 
-//! Median of `reps` timed runs of f() (after `warm` untimed ones), in ms, via CUDA events.
+//! Median of `reps` timed runs of f() (after `warm` untimed ones), in ms, via CUDA events. A CUDA error is returned
+//! (ms stays NaN) rather than ending the process, so a caller can report it and go on.
+template <typename F>
+cudaError_t tryTimeMs(F&& f, float& ms, int warm = 3, int reps = 20, cudaStream_t s = nullptr) {
+  ms = NAN;
+  cudaEvent_t a = nullptr, b = nullptr;
+  cudaError_t e = cudaEventCreate(&a);
+  if (e == cudaSuccess) e = cudaEventCreate(&b);
+  for (int i = 0; i < warm && e == cudaSuccess; ++i) f();
+  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
+  std::vector<float> t;
+  for (int i = 0; i < reps && e == cudaSuccess; ++i) {
+    float one = 0;
+    e = cudaEventRecord(a, s);
+    if (e == cudaSuccess) {
+      f();
+      e = cudaEventRecord(b, s);
+    }
+    if (e == cudaSuccess) e = cudaEventSynchronize(b);
+    if (e == cudaSuccess) e = cudaEventElapsedTime(&one, a, b);
+    t.push_back(one);
+  }
+  if (a) cudaEventDestroy(a);
+  if (b) cudaEventDestroy(b);
+  if (e != cudaSuccess || t.empty()) return e;
+  std::sort(t.begin(), t.end());
+  ms = t[t.size() / 2];
+  return cudaSuccess;
+}
+
+//! As tryTimeMs, but a CUDA error ends the process.
 template <typename F>
 float timeMs(F&& f, int warm = 3, int reps = 20, cudaStream_t s = nullptr) {
-  for (int i = 0; i < warm; ++i) f();
-  cudaEvent_t a, b;
-  H_CUDA(cudaEventCreate(&a));
-  H_CUDA(cudaEventCreate(&b));
-  std::vector<float> t;
-  for (int i = 0; i < reps; ++i) {
-    H_CUDA(cudaEventRecord(a, s));
-    f();
-    H_CUDA(cudaEventRecord(b, s));
-    H_CUDA(cudaEventSynchronize(b));
-    float ms;
-    H_CUDA(cudaEventElapsedTime(&ms, a, b));
-    t.push_back(ms);
-  }
-  cudaEventDestroy(a);
-  cudaEventDestroy(b);
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  float ms;
+  H_CUDA(tryTimeMs(f, ms, warm, reps, s));
+  return ms;
 }
 
 //! Prints the totals and returns the process exit code.

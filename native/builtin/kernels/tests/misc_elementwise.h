@@ -143,9 +143,9 @@ inline void testBinary() {
 // y[yOff + Σ i·ys] = x[xOff + Σ i·xs]: checked on the whole y buffer (untouched elements keep a sentinel).
 inline void copyCase(const std::string& label, const NdShape& shape, DType inT, const std::vector<float>& x,
                      int64_t xOff, const NdStrides& xs, DType outT, size_t yCount, int64_t yOff, const NdStrides& ys) {
-  std::vector<float> ref(yCount, 101.f);  // a sentinel every dtype holds and no input value equals
+  std::vector<float> ref(yCount, storedAs(101.f, outT));  // a sentinel no input value equals (but for bool)
   forEach(shape, {&xs, &ys}, [&](int64_t, const std::vector<int64_t>& o) {
-    float v = x[xOff + o[0]];
+    float v = storedAs(x[xOff + o[0]], inT);  // e.g. a bool input holds 1, not the 37 it was made from
     if (outT == DType::F16) v = harness::roundHalf(v);
     if (outT == DType::I32 || outT == DType::I64 || outT == DType::U8 || outT == DType::I8) v = std::trunc(v);
     if (outT == DType::BOOL) v = v != 0.f;
@@ -157,7 +157,9 @@ inline void copyCase(const std::string& label, const NdShape& shape, DType inT, 
   k::copy(shape, inT, dx.ptr, xOff, xs, outT, dy.ptr, yOff, ys, nullptr);
   H_CUDA(cudaDeviceSynchronize());
   auto got = download(dy.ptr, yCount, outT);
-  check("copy " + label + " " + dtName(inT) + "->" + dtName(outT), compare(got, ref, outT), tol2(inT, outT));
+  bool exact = outT != DType::F32 && outT != DType::F16;
+  double err = exact ? compare(got, ref, outT) : compareEach(got, ref);
+  check("copy " + label + " " + dtName(inT) + "->" + dtName(outT), err, tol2(inT, outT));
 }
 
 // Permutation: y (contiguous, dims permuted) = transpose(x contiguous).
@@ -172,6 +174,31 @@ inline void permuteCase(const std::string& label, std::vector<int64_t> xDims, st
   for (size_t d = 0; d < perm.size(); ++d) xs.s[d] = xc.s[perm[d]];
   auto x = asStored(randomVec(count(xsh), 500 + count(xsh)), inT);
   copyCase(label, ysh, inT, x, 0, xs, outT, count(ysh), 0, contiguous(ysh));
+}
+
+// NHWC data read as NCHW: the view [n, c, h, w] with strides {h·w·c, 1, w·c, c} (collapses to [n, c, h·w] with
+// {c·h·w, 1, c}), copied into a contiguous NCHW y, as the engine does before flattening an NHWC activation.
+inline void nhwcViewCase(int64_t n, int64_t c, int64_t h, int64_t w, DType inT, DType outT) {
+  NdShape sh = shapeOf({n, c, h, w});
+  NdStrides xs{};
+  xs.s[0] = h * w * c, xs.s[1] = 1, xs.s[2] = w * c, xs.s[3] = c;
+  auto x = asStored(randomVec(count(sh), 600 + count(sh)), inT);
+  std::string label = "NHWC view as NCHW [" + std::to_string(n) + "," + std::to_string(c) + "," + std::to_string(h) +
+                      "," + std::to_string(w) + "]";
+  copyCase(label, sh, inT, x, 0, xs, outT, count(sh), 0, contiguous(sh));
+}
+
+// Large transposes: many 32x32 tiles with partial ones at both edges, batches past the 65535 grid.y limit.
+inline void testCopyLarge() {
+  nhwcViewCase(32, 64, 56, 56, DType::F16, DType::F32);  // the bandwidth table's shape
+  nhwcViewCase(8, 64, 56, 56, DType::F16, DType::F16);
+  for (DType o : {DType::F32, DType::F16}) nhwcViewCase(4, 130, 45, 47, DType::F32, o);
+  nhwcViewCase(4, 130, 45, 47, DType::F16, DType::F32);
+  nhwcViewCase(2, 1000, 37, 39, DType::F16, DType::F32);
+  nhwcViewCase(3, 33, 1, 1000, DType::F16, DType::F32);
+  permuteCase("batched 9x9 transpose [70000,9,9]", {70000, 9, 9}, {0, 2, 1}, DType::F16, DType::F32);
+  permuteCase("2-D transpose 1031x2053", {1031, 2053}, {1, 0}, DType::F32, DType::F16);
+  permuteCase("NCHW->NHWC c=3 [16,3,224,224]", {16, 3, 224, 224}, {0, 2, 3, 1}, DType::F32, DType::F16);
 }
 
 inline void testCopy() {
@@ -242,6 +269,7 @@ inline void testCopy() {
     expectError("copy u8->i32", "ERR_INVALID_ARGUMENT",
                 [&] { k::copy(sh, DType::U8, nullptr, 0, c, DType::I32, nullptr, 0, c, nullptr); });
   }
+  testCopyLarge();
 }
 
 inline int64_t padSource(int mode, int64_t o, int64_t before, int64_t n) {

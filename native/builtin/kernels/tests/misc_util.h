@@ -57,6 +57,7 @@ inline std::vector<float> randomVec(size_t n, uint64_t seed, float scale = 1.f, 
 struct DevBuf {
   void* base = nullptr;
   void* ptr = nullptr;
+  size_t bytes = 0;  // the elements asked for, from ptr on (the slack past them does not count)
   DevBuf() = default;
   DevBuf(const DevBuf&) = delete;
   DevBuf& operator=(const DevBuf&) = delete;
@@ -66,6 +67,29 @@ struct DevBuf {
 };
 
 inline size_t dsize(DType t) { return ntrt::cuda::dtypeSize(t); }
+
+//! Whether b holds n elements of dtype t from its ptr on.
+inline bool holds(const DevBuf& b, size_t n, DType t) { return b.ptr && n * dsize(t) <= b.bytes; }
+
+//! The value `upload` stores for v as dtype t, read back as float (what a CPU reference must start from).
+inline float storedAs(float v, DType t) {
+  switch (t) {
+    case DType::F32:
+      return v;
+    case DType::F16:
+      return harness::roundHalf(v);
+    case DType::I32:
+      return float(int32_t(v));
+    case DType::I64:
+      return float(int64_t(v));
+    case DType::U8:
+      return float(static_cast<unsigned char>(v));
+    case DType::I8:
+      return float(static_cast<int8_t>(v));
+    default:
+      return v != 0.f ? 1.f : 0.f;
+  }
+}
 
 //! Uploads floats converted to dtype t (F32/F16 or an integer type by truncation), at element offset `shift`.
 inline void upload(DevBuf& b, const std::vector<float>& h, DType t, int shift = 0) {
@@ -107,6 +131,7 @@ inline void upload(DevBuf& b, const std::vector<float>& h, DType t, int shift = 
   H_CUDA(cudaMalloc(&b.base, raw.size()));
   H_CUDA(cudaMemcpy(b.base, raw.data(), raw.size(), cudaMemcpyHostToDevice));
   b.ptr = static_cast<char*>(b.base) + shift * es;
+  b.bytes = n * es;
 }
 
 //! n elements of dtype t at element offset `shift`, every byte 0xff (NaN for floats) so unwritten outputs show.
@@ -115,6 +140,7 @@ inline void poison(DevBuf& b, size_t n, DType t, int shift = 0) {
   H_CUDA(cudaMalloc(&b.base, bytes));
   H_CUDA(cudaMemset(b.base, 0xff, bytes));
   b.ptr = static_cast<char*>(b.base) + shift * dsize(t);
+  b.bytes = n * dsize(t);
 }
 
 inline std::vector<float> download(const void* d, size_t n, DType t) {
@@ -165,6 +191,17 @@ inline double compare(const std::vector<float>& got, const std::vector<float>& r
   for (size_t i = 0; i < ref.size(); ++i)
     if (!(got[i] == ref[i])) return INFINITY;
   return 0;
+}
+
+//! Largest element-wise error |got − ref| / max(|ref|, 1) (+inf on NaN): unlike the norm in `compare`, one misplaced
+//! element among millions still shows. For data movement, where every element is exact or one rounding off.
+inline double compareEach(const std::vector<float>& got, const std::vector<float>& ref) {
+  double worst = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    if (!std::isfinite(got[i])) return INFINITY;
+    worst = std::max(worst, std::fabs(double(got[i]) - ref[i]) / std::max(std::fabs(double(ref[i])), 1.0));
+  }
+  return worst;
 }
 
 inline float actRef(Act a, float x, float al, float be) {

@@ -99,67 +99,113 @@ inline void testGraphCapture() {
   cudaStreamDestroy(s);
 }
 
+// Rows of the bandwidth table. Each row names the buffers it touches and how many elements it needs of each, so a row
+// that would overrun one fails as a test case instead of corrupting memory. A failing row (a thrown error or a CUDA
+// error) counts as a failure and the table goes on; after a sticky CUDA error the remaining rows are skipped, and
+// main still prints the totals.
+class Table {
+ public:
+  struct Use {
+    const char* what;
+    const DevBuf& buf;
+    size_t n;
+    DType t;
+  };
+
+  Table() { std::printf("\n%-52s %10s %10s\n", "kernel (shape)", "time us", "GB/s"); }
+
+  void row(const std::string& name, double bytes, std::initializer_list<Use> uses, const std::function<void()>& f) {
+    if (lost_) {
+      std::printf("%-52s %10s\n", name.c_str(), "skipped");
+      return;
+    }
+    std::string err;
+    for (const Use& u : uses)
+      if (err.empty() && !holds(u.buf, u.n, u.t))
+        err = std::string(u.what) + " holds " + std::to_string(u.buf.bytes / dsize(u.t)) + " " + dtName(u.t) +
+              " elements, the row needs " + std::to_string(u.n);
+    float ms = NAN;
+    if (err.empty()) {
+      try {
+        cudaError_t e = harness::tryTimeMs(f, ms);
+        if (e != cudaSuccess) err = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+      } catch (const std::exception& e) {
+        err = e.what();
+      }
+    }
+    if (err.empty()) {
+      std::printf("%-52s %10.1f %10.0f\n", name.c_str(), ms * 1e3, bytes / (ms * 1e-3) / 1e9);
+      return;
+    }
+    check("bandwidth row " + name, INFINITY, 0);
+    std::printf("  %s\n", err.c_str());
+    (void)cudaGetLastError();  // clears an error that is not sticky
+    lost_ = cudaDeviceSynchronize() != cudaSuccess;
+  }
+
+ private:
+  bool lost_ = false;
+};
+
 // Effective bandwidth (bytes read + written once) of the memory-bound kernels on typical CNN shapes.
 inline void timingTable() {
-  std::printf("\n%-52s %10s %10s\n", "kernel (shape)", "time us", "GB/s");
-  auto row = [](const char* name, double bytes, float ms) {
-    std::printf("%-52s %10.1f %10.0f\n", name, ms * 1e3, bytes / (ms * 1e-3) / 1e9);
-  };
+  Table table;
   const size_t big = size_t(32) * 112 * 112 * 64;  // ResNet stem output, batch 32
   DevBuf a, b, c;
   upload(a, randomVec(big, 80), DType::F16);
   poison(b, big, DType::F16);
   upload(c, randomVec(64, 81), DType::F16);
-  row("unary relu f16 [32,112,112,64]", big * 4.0,
-      harness::timeMs([&] { k::unary(Act::Relu, 0, 0, big, DType::F16, a.ptr, b.ptr, nullptr); }));
+  const DType h = DType::F16, f = DType::F32;
+  table.row("unary relu f16 [32,112,112,64]", big * 4.0, {{"a", a, big, h}, {"b", b, big, h}},
+            [&] { k::unary(Act::Relu, 0, 0, big, h, a.ptr, b.ptr, nullptr); });
   {
     NdShape sh = shapeOf({32 * 112 * 112, 64});
     NdStrides sa = contiguous(sh), sb{};
     sb.s[1] = 1;
-    row("binary add per-channel f16 [32*112*112,64]", big * 4.0, harness::timeMs([&] {
-          k::binary(k::Binary::Add, sh, sa, a.ptr, sb, c.ptr, DType::F16, b.ptr, Act::Relu, 0, 0, nullptr);
-        }));
+    table.row("binary add per-channel f16 [32*112*112,64]", big * 4.0,
+              {{"a", a, big, h}, {"c", c, 64, h}, {"b", b, big, h}},
+              [&] { k::binary(k::Binary::Add, sh, sa, a.ptr, sb, c.ptr, h, b.ptr, Act::Relu, 0, 0, nullptr); });
   }
   {
     k::PoolParams p{32, 112, 112, 64, 3, 3, 56, 56, 2, 2, 1, 1, true, false};
-    row("maxpool 3x3 s2 f16 [32,112,112,64]", big * 2.0 * 1.25,
-        harness::timeMs([&] { k::pool(p, DType::F16, a.ptr, b.ptr, nullptr); }));
+    table.row("maxpool 3x3 s2 f16 [32,112,112,64]", big * 2.0 * 1.25, {{"a", a, big, h}, {"b", b, big / 4, h}},
+              [&] { k::pool(p, h, a.ptr, b.ptr, nullptr); });
   }
   {
     const size_t img = size_t(32) * 3 * 224 * 224;
-    DevBuf x32, y16, back;
-    upload(x32, randomVec(img, 82), DType::F32);
-    poison(y16, img, DType::F16);
-    poison(back, img, DType::F32);
+    DevBuf x32, y16;
+    upload(x32, randomVec(img, 82), f);
+    poison(y16, img, h);
     NdShape sh = shapeOf({32, 224, 224, 3});
     NdStrides xs{};
     xs.s[0] = 3 * 224 * 224, xs.s[1] = 224, xs.s[2] = 1, xs.s[3] = 224 * 224;
-    row("copy NCHW f32 -> NHWC f16 [32,3,224,224]", img * 6.0, harness::timeMs([&] {
-          k::copy(sh, DType::F32, x32.ptr, 0, xs, DType::F16, y16.ptr, 0, contiguous(sh), nullptr);
-        }));
-    NdShape sh2 = shapeOf({32, 64, 56 * 56});  // NHWC f16 -> NCHW f32 with 64 channels (tiled)
-    NdStrides xs2{};
-    xs2.s[0] = 64 * 56 * 56, xs2.s[1] = 1, xs2.s[2] = 64;
-    row("copy NHWC f16 -> NCHW f32 [32,56,56,64]", 32 * 64 * 56 * 56 * 6.0, harness::timeMs([&] {
-          k::copy(sh2, DType::F16, a.ptr, 0, xs2, DType::F32, back.ptr, 0, contiguous(sh2), nullptr);
-        }));
+    table.row("copy NCHW f32 -> NHWC f16 [32,3,224,224]", img * 6.0, {{"x32", x32, img, f}, {"y16", y16, img, h}},
+              [&] { k::copy(sh, f, x32.ptr, 0, xs, h, y16.ptr, 0, contiguous(sh), nullptr); });
   }
   {
-    for (int64_t batch : {32, 1}) {
-      std::string name = "reduce mean (GAP) f16 [" + std::to_string(batch) + ",49,2048]";
-      row(name.c_str(), batch * 49 * 2048 * 2.0, harness::timeMs([&] {
-            k::reduce(k::Reduce::Mean, batch, 49, 2048, DType::F16, a.ptr, DType::F16, b.ptr, nullptr);
-          }));
-    }
+    const size_t act = size_t(32) * 64 * 56 * 56;
+    DevBuf nchw;
+    poison(nchw, act, f);
+    NdShape sh = shapeOf({32, 64, 56 * 56});  // NHWC f16 -> NCHW f32 with 64 channels (tiled)
+    NdStrides xs{};
+    xs.s[0] = 64 * 56 * 56, xs.s[1] = 1, xs.s[2] = 64;
+    table.row("copy NHWC f16 -> NCHW f32 [32,56,56,64]", act * 6.0, {{"a", a, act, h}, {"nchw", nchw, act, f}},
+              [&] { k::copy(sh, h, a.ptr, 0, xs, f, nchw.ptr, 0, contiguous(sh), nullptr); });
   }
-  row("softmax f16->f32 [256,1000]", 256 * 1000 * 6.0,
-      harness::timeMs([&] { k::softmax(256, 1000, 1, false, DType::F16, a.ptr, DType::F32, b.ptr, nullptr); }));
+  for (size_t batch : {32, 1}) {
+    size_t n = batch * 49 * 2048;
+    table.row("reduce mean (GAP) f16 [" + std::to_string(batch) + ",49,2048]", n * 2.0,
+              {{"a", a, n, h}, {"b", b, batch * 2048, h}},
+              [&] { k::reduce(k::Reduce::Mean, batch, 49, 2048, h, a.ptr, h, b.ptr, nullptr); });
+  }
+  table.row("softmax f16->f32 [256,1000]", 256 * 1000 * 6.0, {{"a", a, 256 * 1000, h}, {"b", b, 256 * 1000, f}},
+            [&] { k::softmax(256, 1000, 1, false, h, a.ptr, f, b.ptr, nullptr); });
   {
-    NdShape sh = shapeOf({32, 28, 28, 96});  // NHWC concat piece of 96 into 160 channels
-    NdStrides ys = contiguous(shapeOf({32, 28, 28, 160}));
-    row("copy concat piece f16 [32,28,28,96] into 160", 32 * 28 * 28 * 96 * 4.0, harness::timeMs([&] {
-          k::copy(sh, DType::F16, a.ptr, 0, contiguous(sh), DType::F16, b.ptr, 32, ys, nullptr);
-        }));
+    NdShape sh = shapeOf({32, 28, 28, 96});  // NHWC concat piece of 96 into 160 channels, at channel 32
+    NdShape whole = shapeOf({32, 28, 28, 160});
+    table.row("copy concat piece f16 [32,28,28,96] into 160", count(sh) * 4.0,
+              {{"a", a, size_t(count(sh)), h}, {"b", b, size_t(count(whole)), h}},
+              [&] { k::copy(sh, h, a.ptr, 0, contiguous(sh), h, b.ptr, 32, contiguous(whole), nullptr); });
   }
 }
 
