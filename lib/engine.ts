@@ -7,7 +7,7 @@ import type { PlanHeader } from './plan.js';
 import type { BackendName } from './capabilities.js';
 import { InferenceContext } from './context.js';
 import type { BatchProfile, BuildInfo, ContextOptions, Precision, TensorInfo } from './types.js';
-import { boolean, knownKeys, nonEmptyString, plainObject, positiveInteger } from './validate.js';
+import { boolean, knownKeys, nonEmptyString, oneOf, plainObject, positiveInteger } from './validate.js';
 import { withStack } from './util/stack.js';
 
 /** @internal What a backend hands to the Engine constructor. */
@@ -98,7 +98,7 @@ export class Engine extends Resource {
   async createContext(options: ContextOptions = {}): Promise<InferenceContext> {
     this.live();
     const o = plainObject(options, 'options');
-    knownKeys(o, 'createContext options', ['maxBatch', 'cudaGraph']);
+    knownKeys(o, 'createContext options', ['maxBatch', 'cudaGraph', 'sync']);
     const maxBatch = o.maxBatch === undefined ? this.profile.max : positiveInteger(o.maxBatch, 'maxBatch');
     if (maxBatch > this.profile.max) {
       throw new TensorRTError(
@@ -107,7 +107,8 @@ export class Engine extends Resource {
       );
     }
     const cudaGraph = o.cudaGraph === undefined ? true : boolean(o.cudaGraph, 'cudaGraph');
-    const native = await withStack(this.native.createContext(maxBatch, cudaGraph));
+    const sync = oneOf(o.sync ?? 'callback', 'sync', ['callback', 'spin', 'blocking'] as const);
+    const native = await withStack(this.native.createContext(maxBatch, cudaGraph, { callback: 0, spin: 1, blocking: 2 }[sync]));
     if (this.disposed) {
       native.dispose();
       throw new TensorRTError(ErrorCode.DISPOSED, 'Engine has been disposed');

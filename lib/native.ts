@@ -107,7 +107,8 @@ export interface NativeContext {
 /** A deserialized engine of any GPU backend: weights on `device`, shared by its contexts. */
 export interface NativeEngine {
   io(): NativeIOInfo[];
-  createContext(maxBatch: number, cudaGraph: boolean): Promise<NativeContext>;
+  /** sync: 0 host callback, 1 spin-wait thread, 2 blocking-sync thread (backends may ignore it). */
+  createContext(maxBatch: number, cudaGraph: boolean, sync?: number): Promise<NativeContext>;
   /** Device bytes held by the engine itself (weights). */
   deviceMemory(): number;
   dispose(): void;

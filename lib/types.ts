@@ -84,6 +84,12 @@ export interface ContextOptions {
   maxBatch?: number;
   /** Replay CUDA graphs for static shapes (default true). */
   cudaGraph?: boolean;
+  /**
+   * How completion reaches JS: 'callback' (a CUDA host callback, the default), 'spin' (a native thread spin-waits on
+   * the run's event: lowest latency, one busy core while a run is in flight — trtexec's --useSpinWait), or
+   * 'blocking' (that thread sleeps until the driver wakes it).
+   */
+  sync?: 'callback' | 'spin' | 'blocking';
 }
 
 export interface RunOptions {

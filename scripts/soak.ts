@@ -20,46 +20,42 @@ const engine = await buildEngine(mobilenetV2({ seed: 42 }), {
   backend: 'builtin',
   shapes: { input: { min: [1, 3, 224, 224], opt: [1, 3, 224, 224], max: [8, 3, 224, 224] } },
 });
-const ctx = await engine.createContext({ maxBatch: 1 });
-const x = ctx.inputs.input as Float32Array;
-for (let i = 0; i < x.length; i++) x[i] = Math.sin(i) * 0.5;
 const out: Record<string, unknown> = {};
+const fill = (a: Float32Array) => {
+  for (let i = 0; i < a.length; i++) a[i] = Math.sin(i) * 0.5;
+  return a;
+};
 
-// 1. Overhead: host latency of `await run()` minus the device time of the same run.
-for (const transfers of [true, false]) {
-  for (let i = 0; i < 200; i++) await ctx.run({ batch: 1, transfers });
-  const host: number[] = [];
-  const device: number[] = [];
-  const gap: number[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const t0 = performance.now();
-    await ctx.run({ batch: 1, transfers });
-    const t = performance.now() - t0;
-    const d = ctx.lastTimings;
-    const gpu = d.h2dMs + d.computeMs + d.d2hMs;
-    host.push(t);
-    device.push(gpu);
-    gap.push(t - gpu);
+// 1. Overhead: host latency of `await run()` (and `infer()`) minus the device time of the same run, per completion mode.
+for (const sync of ['callback', 'spin', 'blocking'] as const) {
+  const c = await engine.createContext({ maxBatch: 1, sync });
+  fill(c.inputs.input as Float32Array);
+  const row: Record<string, unknown> = {};
+  for (const mode of ['run', 'runNoTransfers', 'infer'] as const) {
+    const feed = { input: fill(new Float32Array(3 * 224 * 224)) };
+    const once = () => (mode === 'infer' ? c.infer(feed) : c.run({ batch: 1, transfers: mode === 'run' }));
+    for (let i = 0; i < 300; i++) await once();
+    const host: number[] = [];
+    const gap: number[] = [];
+    const dev: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const t0 = performance.now();
+      await once();
+      const t = performance.now() - t0;
+      const d = c.lastTimings;
+      const gpu = d.h2dMs + d.computeMs + d.d2hMs;
+      host.push(t);
+      dev.push(gpu);
+      gap.push(t - gpu);
+    }
+    row[mode] = { hostMs: median(host), deviceMs: median(dev), computeMs: c.lastTimings.computeMs, overheadMs: median(gap) };
+    console.log(`${sync.padEnd(9)} ${mode.padEnd(15)} host ${us(median(host))}  device (H2D+compute+D2H) ${us(median(dev))}  overhead ${us(median(gap))}`);
   }
-  const key = transfers ? 'run' : 'runNoTransfers';
-  out[key] = { hostMs: median(host), deviceMs: median(device), overheadMs: median(gap) };
-  console.log(`${key.padEnd(16)} host ${us(median(host))}  device (H2D+compute+D2H) ${us(median(device))}  overhead ${us(median(gap))}`);
+  out[sync] = row;
+  c.dispose();
 }
-{
-  const feed = { input: new Float32Array(x) };
-  const host: number[] = [];
-  const device: number[] = [];
-  for (let i = 0; i < 200; i++) await ctx.infer(feed);
-  for (let i = 0; i < 2000; i++) {
-    const t0 = performance.now();
-    await ctx.infer(feed);
-    host.push(performance.now() - t0);
-    const d = ctx.lastTimings;
-    device.push(d.h2dMs + d.computeMs + d.d2hMs);
-  }
-  out.infer = { hostMs: median(host), deviceMs: median(device), overheadMs: median(host) - median(device) };
-  console.log(`${'infer'.padEnd(16)} host ${us(median(host))}  device ${us(median(device))}  overhead ${us(median(host) - median(device))}`);
-}
+const ctx = await engine.createContext({ maxBatch: 1 });
+fill(ctx.inputs.input as Float32Array);
 
 // 2. Leaks: context create/dispose cycles, then many runs.
 const snapshot = () => {

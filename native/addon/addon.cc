@@ -50,7 +50,7 @@ void settleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* r
     cudaError_t e;
     {
       cuda::DeviceGuard guard(p->device);
-      e = cudaStreamQuery(p->stream);
+      e = p->stream ? cudaStreamQuery(p->stream) : cudaSuccess;
     }
     if (e != cudaSuccess && e != cudaErrorNotReady) CUDA_CHECK(e);
     p->deferred.Resolve(p->settle(env));
@@ -126,6 +126,16 @@ Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, Settle
   CUDA_CHECK(cudaStreamWaitEvent(it->second, event, 0));
   return whenStreamDone(env, device, it->second, std::move(settle));
 }
+
+void* preparePending(Napi::Env env, int device, cudaStream_t stream, Settle settle, Napi::Promise* promise) {
+  State& s = state(env);
+  auto* p = new Pending{Napi::Promise::Deferred::New(env), std::move(settle), device, stream, &s};
+  *promise = p->deferred.Promise();
+  if (s.pending++ == 0) s.completion.Ref(env);
+  return p;
+}
+
+void postPending(void* pending) { onHost(pending); }
 
 int32_t intOption(const Napi::Object& o, const char* key, int32_t dflt) {
   Napi::Value v = o.Get(key);

@@ -28,6 +28,12 @@ Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Set
 //! Same, but for an event: waits on it through a per-device helper stream.
 Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, Settle settle);
 
+//! For completion paths other than host callbacks: a pending promise to post (from any thread) once its work is
+//! done. `stream` is queried for errors when it settles.
+void* preparePending(Napi::Env env, int device, cudaStream_t stream, Settle settle, Napi::Promise* promise);
+//! Hands a prepared pending promise to the JS thread; callable from any thread, once.
+void postPending(void* pending);
+
 //! The constructors of the wrapped classes, for instanceof checks when unwrapping arguments.
 struct Constructors {
   Napi::FunctionReference stream, event, deviceBuffer, pinnedBuffer, builtinEngine, builtinContext;

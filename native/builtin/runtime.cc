@@ -14,7 +14,7 @@ Engine::Engine(ProgramDesc program, const void* weights, int device) : exec_(std
   if (weights_.bytes()) CUDA_CHECK(cudaMemcpy(weights_.get(), weights, weights_.bytes(), cudaMemcpyHostToDevice));
 }
 
-Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs)
+Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs, bool blockingSync)
     : engine_(std::move(engine)), capacity_(capacity), graphs_(graphs) {
   cuda::DeviceGuard guard(engine_->device());
   const Executor& x = engine_->executor();
@@ -22,7 +22,7 @@ Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs
   evStart_ = std::make_unique<cuda::Event>();
   evH2D_ = std::make_unique<cuda::Event>();
   evCompute_ = std::make_unique<cuda::Event>();
-  evEnd_ = std::make_unique<cuda::Event>();
+  evEnd_ = std::make_unique<cuda::Event>(true, blockingSync);
   arena_ = cuda::DeviceBuffer(static_cast<size_t>(x.arenaBytes(capacity)));
   workspace_ = cuda::DeviceBuffer(x.workspaceBytes(capacity));
   for (const IODesc& io : x.program().io) {

@@ -37,7 +37,8 @@ struct LayerTime {
 class Context {
  public:
   //! Allocates everything. Blocking: call it off the JS thread.
-  Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs);
+  //! `blockingSync`: the end-of-run event sleeps its waiter instead of spinning.
+  Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs, bool blockingSync = false);
   ~Context();
 
   //! Pinned host buffer of I/O tensor i (engine io order), sized for `capacity` rows.
@@ -46,6 +47,8 @@ class Context {
   int capacity() const { return capacity_; }
   int device() const { return engine_->device(); }
   cudaStream_t stream() const { return stream_->get(); }
+  //! Recorded after the last operation of every run.
+  cudaEvent_t endEvent() const { return evEnd_->get(); }
   size_t deviceBytes() const { return arena_.bytes() + workspace_.bytes(); }
 
   //! True when a run at `batch` would first need a CUDA graph captured (do that off the JS thread).

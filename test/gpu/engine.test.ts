@@ -140,6 +140,20 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
     for (const c of ctxs) c.dispose();
   });
 
+  it('settles runs through every completion mode with the same outputs', async () => {
+    const x = fillRandom(new Float32Array(3 * 32 * 32 * 4), 21);
+    const outs = [];
+    for (const sync of ['callback', 'spin', 'blocking'] as const) {
+      const ctx = await fp16.createContext({ sync });
+      for (let i = 0; i < 20; i++) await ctx.infer({ input: x });
+      outs.push((await ctx.infer({ input: x })).logits as Float32Array);
+      expect(ctx.lastTimings.computeMs).toBeGreaterThan(0);
+      ctx.dispose();
+    }
+    for (const o of outs.slice(1)) expect(Buffer.from(o.buffer).equals(Buffer.from(outs[0].buffer))).toBe(true);
+    expect(await code(() => fp16.createContext({ sync: 'poll' as never }))).toBe(ErrorCode.INVALID_ARGUMENT);
+  });
+
   it('throws ERR_CONTEXT_BUSY for a second run() in flight, and infer() queues', async () => {
     const ctx = await fp16.createContext();
     const p = ctx.run({ batch: 1 });

@@ -85,18 +85,22 @@ Napi::Value NativeBuiltinEngine::Io(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// createContext(maxBatch, cudaGraph) → Promise<NativeBuiltinContext>: allocation runs off the JS thread.
+// createContext(maxBatch, cudaGraph, sync) → Promise<NativeBuiltinContext>: allocation runs off the JS thread.
+// sync: 0 host callback, 1 spin-wait thread, 2 blocking-sync thread.
 Napi::Value NativeBuiltinEngine::CreateContext(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
     if (!engine_) throw makeError(env, "ERR_DISPOSED", "Engine has been disposed");
     int capacity = info[0].As<Napi::Number>().Int32Value();
     bool graphs = info[1].ToBoolean().Value();
+    int sync = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
     auto engine = engine_;
     using Ptr = std::shared_ptr<builtin::Context>;
     return PromiseWorker<Ptr>::Run(
-        env, [engine, capacity, graphs]() -> Ptr { return std::make_shared<builtin::Context>(engine, capacity, graphs); },
-        [](Napi::Env e, Ptr& ctx) -> Napi::Value { return constructors(e).builtinContext.New({Napi::External<Ptr>::New(e, &ctx)}); },
+        env, [engine, capacity, graphs, sync]() -> Ptr { return std::make_shared<builtin::Context>(engine, capacity, graphs, sync == 2); },
+        [sync](Napi::Env e, Ptr& ctx) -> Napi::Value {
+          return constructors(e).builtinContext.New({Napi::External<Ptr>::New(e, &ctx), Napi::Number::New(e, sync)});
+        },
         {info.This()});
   }
   NTRT_CATCH(env)
@@ -134,6 +138,7 @@ NativeBuiltinContext::NativeBuiltinContext(const Napi::CallbackInfo& info) : Nap
   Napi::Env env = info.Env();
   if (!info[0].IsExternal()) throw makeError(env, "ERR_INVALID_ARGUMENT", "Use engine.createContext()");
   ctx_ = *info[0].As<Napi::External<std::shared_ptr<builtin::Context>>>().Data();
+  if (info[1].IsNumber() && info[1].As<Napi::Number>().Int32Value() != 0) waiter_ = std::make_unique<EventWaiter>();
   Napi::Array buffers = Napi::Array::New(env, ctx_->ioCount());
   int64_t pinnedBytes = 0;
   for (size_t i = 0; i < ctx_->ioCount(); ++i) {
@@ -160,10 +165,12 @@ Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool trans
   auto ctx = ctx_;
   float* last = last_;
   auto keep = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
-  return whenStreamDone(env, ctx->device(), ctx->stream(), [ctx, last, keep](Napi::Env e) -> Napi::Value {
+  Settle settle = [ctx, last, keep](Napi::Env e) -> Napi::Value {
     ctx->timings(last);
     return e.Undefined();
-  });
+  };
+  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), std::move(settle));
+  return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle));
 }
 
 // The first run at a batch captures its CUDA graph on the thread pool, then enqueues from the JS thread.
@@ -271,6 +278,7 @@ void NativeBuiltinContext::release(Napi::Env env) {
     if (!image_.Value().IsDetached()) image_.Value().Detach();
     image_.Reset();
   }
+  waiter_.reset();  // joins after what is queued has been handed to the JS thread
   ctx_.reset();  // the last owner (this, or an in-flight completion) syncs the stream and frees
   adjustExternal(env, -reported_);
   reported_ = 0;

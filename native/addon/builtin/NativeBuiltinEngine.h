@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "../../builtin/runtime.h"
+#include "../waiter.h"
 
 namespace ntrt::addon {
 
@@ -48,6 +49,7 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   Napi::Value afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go);
   void release(Napi::Env env);
   std::shared_ptr<builtin::Context> ctx_;
+  std::unique_ptr<EventWaiter> waiter_;  //!< set for the 'spin' and 'blocking' completion modes
   Napi::Reference<Napi::Array> buffers_;
   Napi::Reference<Napi::ArrayBuffer> image_;
   float last_[3] = {0, 0, 0};
