@@ -35,6 +35,7 @@ export class InferenceContext extends Resource {
   #busy = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timings: RunTimings = { h2dMs: 0, computeMs: 0, d2hMs: 0 };
+  #timingsStale = false;
 
   /** @internal Use engine.createContext(). */
   constructor(engine: Engine, native: NativeContext, maxBatch: number, onDispose: () => void) {
@@ -64,8 +65,13 @@ export class InferenceContext extends Resource {
     return this.#busy;
   }
 
-  /** Device-event timings (H2D, compute, D2H) of the last completed run. */
+  /** Device-event timings (H2D, compute, D2H) of the last completed run, read from its events on first access. */
   get lastTimings(): RunTimings {
+    if (this.#timingsStale && !this.disposed) {
+      const [h2dMs, computeMs, d2hMs] = this.#native.timings();
+      this.#timings = { h2dMs, computeMs, d2hMs };
+      this.#timingsStale = false;
+    }
     return this.#timings;
   }
 
@@ -106,8 +112,7 @@ export class InferenceContext extends Resource {
     this.#busy = true;
     try {
       await withStack(this.#native.run(batch, transfers));
-      const [h2dMs, computeMs, d2hMs] = this.#native.timings();
-      this.#timings = { h2dMs, computeMs, d2hMs };
+      this.#timingsStale = true;
     } finally {
       this.#busy = false;
     }
@@ -199,8 +204,7 @@ export class InferenceContext extends Resource {
     this.#busy = true;
     try {
       await withStack(this.#native.runImages(batch, index, mean, std));
-      const [h2dMs, computeMs, d2hMs] = this.#native.timings();
-      this.#timings = { h2dMs, computeMs, d2hMs };
+      this.#timingsStale = true;
     } finally {
       this.#busy = false;
     }

@@ -163,12 +163,8 @@ Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool trans
   if (image >= 0) ctx_->enqueueRunImages(batch, static_cast<size_t>(image), mean, stdv);
   else ctx_->enqueueRun(batch, transfers);
   auto ctx = ctx_;
-  float* last = last_;
-  auto keep = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
-  Settle settle = [ctx, last, keep](Napi::Env e) -> Napi::Value {
-    ctx->timings(last);
-    return e.Undefined();
-  };
+  // Timings are read lazily (timings()), keeping three event queries off the completion path.
+  Settle settle = [ctx](Napi::Env e) -> Napi::Value { return e.Undefined(); };
   if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), std::move(settle));
   return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle));
 }
@@ -233,6 +229,12 @@ Napi::Value NativeBuiltinContext::RunImages(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeBuiltinContext::Timings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (ctx_) {
+    try {
+      ctx_->timings(last_);  // the last completed run's events; a run in flight keeps the previous values
+    } catch (const ntrt::Error&) {
+    }
+  }
   Napi::Array a = Napi::Array::New(env, 3);
   for (uint32_t i = 0; i < 3; ++i) a.Set(i, Napi::Number::New(env, last_[i]));
   return a;
