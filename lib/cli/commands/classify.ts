@@ -10,7 +10,6 @@ import { imageInputSpec } from '../../image/preprocess.js';
 import { topK, type Prediction } from '../../image/topk.js';
 import { RESAMPLES, resolveResizeCrop, transform, type Resample } from '../../image/transform.js';
 import { rowElements } from '../../tensor.js';
-import { builder } from '../api.js';
 import { parseChoice, parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
 import { cacheRoot, cachedEngine } from '../cache.js';
@@ -75,7 +74,8 @@ export function classifyCommand(io: CliIO): Command {
     // Refuse files that are not images before spending a build on them.
     for (const image of images) await sniffImage(image);
 
-    const { buildEngine, loadEngine } = await builder();
+    // Loaded here so that other commands and --help do not pay for the compiler and its backends.
+    const { buildEngine, loadEngine } = await import('../../builder.js');
     const t0 = performance.now();
     let engine: Engine;
     let source: string;

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { ErrorCode, TensorRTError } from '../../errors.js';
 import { PLAN_MAGIC, readPlan, type PlanHeader } from '../../plan.js';
+import type { InspectTensor, ModelInspection } from '../../inspect.js';
 import type { TensorInfo } from '../../types.js';
-import { inspector, type ModelSummary } from '../api.js';
 import { formatBytes, formatShape, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
 
@@ -35,14 +35,15 @@ export function inspectCommand(io: CliIO): Command {
         else for (const l of formatPlanHeader(model, bytes.byteLength, header)) println(io.out, l);
         return;
       }
-      const { inspectModel } = await inspector();
+      // Loaded here so that other commands and --help do not pay for the ONNX reader.
+      const { inspectModel } = await import('../../inspect.js');
       const summary = await inspectModel(bytes);
       if (flags.json) println(io.out, JSON.stringify(summary, null, 2));
       else for (const l of formatModelSummary(model, bytes.byteLength, summary)) println(io.out, l);
     });
 }
 
-function ioRows(title: string, tensors: readonly TensorInfo[]): string[] {
+function ioRows(title: string, tensors: readonly (TensorInfo | InspectTensor)[]): string[] {
   return [`${title}:`, ...table(tensors.map((t) => [t.name, t.dtype, formatShape(t.shape)]), '  ')];
 }
 
@@ -50,7 +51,7 @@ function ioRows(title: string, tensors: readonly TensorInfo[]): string[] {
  * An ONNX summary as lines of text.
  * @example formatModelSummary('m.onnx', 14e6, await inspectModel('m.onnx'))
  */
-export function formatModelSummary(file: string, bytes: number, s: ModelSummary): string[] {
+export function formatModelSummary(file: string, bytes: number, s: ModelInspection): string[] {
   const ops = Object.entries(s.ops).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   const producer = [s.producer.name, s.producer.version].filter(Boolean).join(' ');
   const lines = [
