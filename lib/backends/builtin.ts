@@ -8,7 +8,7 @@ import { TacticCache, cacheFileName, layerSignature } from '../tactic-cache.js';
 import type { BatchProfile, BuildInfo, BuildProgress, Precision, TensorInfo } from '../types.js';
 import { libraryVersion } from '../version.js';
 import { withStack } from '../util/stack.js';
-import type { LGraph } from '../builtin/lower-context.js';
+import type { Graph } from '../ir/graph.js';
 import { lowerGraph } from '../builtin/lower.js';
 import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
 
@@ -57,7 +57,7 @@ export interface BuiltinBuildOptions {
 }
 
 /** Builds a builtin plan from an optimized graph. */
-export async function buildBuiltin(graph: LGraph, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
+export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
   const lowered = lowerGraph(graph, o.profile);
   const { program, weights } = lowered;
   const dev = deviceInfo(o.device);
