@@ -4,12 +4,12 @@ import { OP_NAMES } from '../../lib/builtin/program.js';
 import { Graph } from '../../lib/ir/graph.js';
 import type { Constant, Dim, Node, TensorType } from '../../lib/ir/types.js';
 import { overlappingTensors, simulate } from '../helpers/program-sim.js';
-import { random } from '../helpers/gpu.js';
+import { uniformRandom } from '../../lib/util/random.js';
 
 const B = 'batch';
 
 function constant(name: string, dims: number[], seed: number, scale = 0.5): Constant {
-  const r = random(seed);
+  const r = uniformRandom(seed);
   const n = dims.reduce((a, b) => a * b, 1);
   return { name, dtype: 'float32', dims, data: Float32Array.from({ length: n }, () => r() * scale) };
 }
@@ -117,7 +117,7 @@ describe('builtin lowering', () => {
     const g = smallGraph();
     const { program, weights } = lowerGraph(g, { min: 1, opt: 2, max: 4 });
     for (const batch of [1, 3]) {
-      const r = random(100 + batch);
+      const r = uniformRandom(100 + batch);
       const x = Float32Array.from({ length: batch * 3 * 9 * 7 }, () => r());
       const got = simulate(program, weights, { x }, batch).y;
       const want = direct(g, x, batch);
@@ -148,7 +148,7 @@ describe('builtin lowering', () => {
     const before = { initializers: [...g.initializers.keys()], types: [...g.types.keys()] };
     const { program, weights } = lowerGraph(g, { min: 1, opt: 1, max: 2 });
     expect({ initializers: [...g.initializers.keys()], types: [...g.types.keys()] }).toEqual(before);
-    const x = Float32Array.from({ length: 2 * 12 }, random(30));
+    const x = Float32Array.from({ length: 2 * 12 }, uniformRandom(30));
     const got = simulate(program, weights, { x }, 2).y;
     const [scale, bias, mean] = params.map((c) => c.data as Float32Array);
     x.forEach((v, i) => {
