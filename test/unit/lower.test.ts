@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { OP_NAMES } from '../../lib/builtin/program.js';
 import { Graph } from '../../lib/ir/graph.js';
-import type { Constant, Dim, Node, TensorType } from '../../lib/ir/types.js';
-import { overlappingTensors, simulate } from '../helpers/program-sim.js';
+import type { Constant, Dim, TensorType } from '../../lib/ir/types.js';
 import { uniformRandom } from '../../lib/util/random.js';
+import { node } from '../helpers/graphs.js';
+import { overlappingTensors, simulate } from '../helpers/program-sim.js';
 
 const B = 'batch';
 
@@ -14,10 +15,9 @@ function constant(name: string, dims: number[], seed: number, scale = 0.5): Cons
   return { name, dtype: 'float32', dims, data: Float32Array.from({ length: n }, () => r() * scale) };
 }
 
-/** input [B,3,9,7] → Conv(4, 3×3, stride 2, pad 1) + bias + relu → (+ residual conv 1×1) → GAP → Flatten → Gemm(5) → Softmax */
 const t = (shape: Dim[]): TensorType => ({ dtype: 'float32', shape });
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs });
 
+/** input [B,3,9,7] → Conv(4, 3×3, stride 2, pad 1) + bias + relu → (+ residual conv 1×1) → GAP → Flatten → Gemm(5) → Softmax */
 function smallGraph(): Graph {
   const init = new Map<string, Constant>();
   for (const c of [
