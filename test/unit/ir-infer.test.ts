@@ -1,21 +1,11 @@
 // Shape/dtype inference: symbolic batch propagation through shape computations, and coded errors.
 import { describe, expect, it } from 'vitest';
-import { TensorRTError } from '../../lib/errors.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferNode, inferShapes } from '../../lib/ir/infer.js';
 import type { Dim, Node } from '../../lib/ir/types.js';
+import { thrownError } from '../helpers/errors.js';
 import { graphOf, node } from '../helpers/graphs.js';
 import { f32, int64 } from './reference-helpers.js';
-
-function err(fn: () => unknown): TensorRTError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TensorRTError) return e;
-    throw e;
-  }
-  throw new Error('expected a TensorRTError');
-}
 
 /** Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])), torch.flatten as exported. */
 function flattenChain(opset: number): Graph {
@@ -65,12 +55,12 @@ describe('symbolic shape values', () => {
 
   it('a Reshape that would merge the batch with other dims is unsupported, not wrong', () => {
     const g = graphOf([node('Reshape', ['x', 't'], ['y'], {}, 'merge')], [['x', ['batch', 3, 4]]], ['y'], [int64('t', [-1])]);
-    const e = err(() => inferShapes(g));
+    const e = thrownError(() => inferShapes(g));
     expect(e.code).toBe('ERR_UNSUPPORTED_OP');
     expect(e.message).toContain("node 'merge'");
     expect(e.message).toContain('dynamic dimension');
     const f = graphOf([node('Flatten', ['x'], ['y'], { axis: 0 })], [['x', ['batch', 3]]], ['y']);
-    expect(err(() => inferShapes(f)).code).toBe('ERR_UNSUPPORTED_OP');
+    expect(thrownError(() => inferShapes(f)).code).toBe('ERR_UNSUPPORTED_OP');
   });
 
   it('Reshape copies with 0 and infers -1 around a symbol', () => {
@@ -78,7 +68,7 @@ describe('symbolic shape values', () => {
     inferShapes(g);
     expect(g.typeOf('y').shape).toEqual(['batch', 3, 8]);
     const bad = graphOf([node('Reshape', ['x', 't'], ['y'])], [['x', [2, 6, 4]]], ['y'], [int64('t', [5, -1])]);
-    expect(err(() => inferShapes(bad)).code).toBe('ERR_SHAPE_MISMATCH');
+    expect(thrownError(() => inferShapes(bad)).code).toBe('ERR_SHAPE_MISMATCH');
   });
 });
 
@@ -130,12 +120,12 @@ describe('operator shapes', () => {
       [node('Conv', ['x', 'w'], ['y'], { strides: 2 }, 'cs'), [[1, 3, 8, 8], [4, 3, 3, 3]], [], 'ERR_INVALID_MODEL', /'strides' of node 'cs' \(Conv\) must be a list of integers/],
     ];
     for (const [n, ins, vals, code, msg] of cases) {
-      const e = err(() => infer(n, ins, vals));
+      const e = thrownError(() => infer(n, ins, vals));
       expect(e.code, n.name).toBe(code);
       expect(e.message, n.name).toMatch(msg);
     }
     const mixed = graphOf([node('Add', ['x', 'i'], ['y'], {}, 'mix')], [['x', [2]]], ['y'], [int64('i', [1, 2])]);
-    expect(err(() => inferShapes(mixed)).message).toMatch(/node 'mix' \(Add\): input 1 \('i'\) is int64 but input 0 is float32/);
+    expect(thrownError(() => inferShapes(mixed)).message).toMatch(/node 'mix' \(Add\): input 1 \('i'\) is int64 but input 0 is float32/);
   });
 });
 
