@@ -2,13 +2,15 @@
 // build time and size, and their agreement with the reference backend. The builder, the validator and the model
 // generator are imported on first use: `node-tensorrt bench --help` must not pay for the compiler.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { BackendName } from '../capabilities.js';
+import { isPlan } from '../plan.js';
 import type { BuildInfo, BuildProgress, Precision, ShapeProfile, ValidationReport } from '../types.js';
-import { isPlanFile, onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
+import { readInputFile } from '../util/fs.js';
+import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 
 export interface PreparedModel {
   path: string;
@@ -42,14 +44,9 @@ export async function prepareModel(file: string | undefined, o: { cacheDir: stri
       await rename(tmp, p);
     }
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(p);
-  } catch (e) {
-    throw new TensorRTError(ErrorCode.IO, `Could not read the model ${p}: ${(e as Error).message}`, { cause: e });
-  }
+  const bytes = await readInputFile(p, 'model');
   const description = generated ? `MobileNetV2 (generated, seed ${o.seed})` : path.basename(p);
-  if (isPlanFile(bytes)) return { path: p, kind: 'plan', onnxBytes: null, io: null, description, generated };
+  if (isPlan(bytes)) return { path: p, kind: 'plan', onnxBytes: null, io: null, description, generated };
   const io = onnxGraphIO(bytes);
   return { path: p, kind: 'onnx', onnxBytes: (await stat(p)).size, io, description, generated };
 }

@@ -1,17 +1,11 @@
 // `node-tensorrt inspect model.onnx|model.plan [--json]`: I/O, opset, op histogram, parameters; or a plan's header.
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { ErrorCode, TensorRTError } from '../../errors.js';
-import { PLAN_MAGIC, readPlan, type PlanHeader } from '../../plan.js';
 import type { InspectTensor, ModelInspection } from '../../inspect.js';
+import { isPlan, readPlan, type PlanHeader } from '../../plan.js';
 import type { TensorInfo } from '../../types.js';
+import { readInputFile } from '../../util/fs.js';
 import { formatBytes, formatShape, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
-
-/** Is this a plan container (rather than ONNX)? @example isPlan(await readFile('m.plan')) // true */
-export function isPlan(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === PLAN_MAGIC;
-}
 
 /**
  * The `inspect` command.
@@ -23,12 +17,7 @@ export function inspectCommand(io: CliIO): Command {
     .argument('<model>', 'ONNX model or plan file')
     .option('--json', 'print JSON')
     .action(async (model: string, flags: { json?: boolean }) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(model);
-      } catch (e) {
-        throw new TensorRTError(ErrorCode.IO, `Could not read the model ${model}: ${(e as Error).message}`, { cause: e });
-      }
+      const bytes = await readInputFile(model, 'model');
       if (isPlan(bytes)) {
         const { header } = readPlan(bytes);
         if (flags.json) println(io.out, JSON.stringify({ file: model, bytes: bytes.byteLength, plan: header }, null, 2));
