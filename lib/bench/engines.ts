@@ -10,6 +10,7 @@ import type { BackendName } from '../capabilities.js';
 import { isPlan } from '../plan.js';
 import type { BuildInfo, BuildProgress, Precision, ShapeProfile, ValidationReport } from '../types.js';
 import { readInputFile } from '../util/fs.js';
+import { nowMs } from './harness.js';
 import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 
 export interface PreparedModel {
@@ -93,8 +94,6 @@ export interface BuildRequest {
   tacticCache?: string;
   onProgress?: (precision: Precision, p: BuildProgress) => void;
 }
-
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * Builds one engine per precision from an ONNX model, or loads a plan file (whose precision is fixed).

@@ -59,7 +59,8 @@ export interface Trace {
   capped: boolean;
 }
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+/** The host clock the benchmark reads, in ms. @example const t0 = nowMs(); await work(); const ms = nowMs() - t0; */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * Fills every input buffer with seeded random data (never zeros: zeros make some kernels and caches look
