@@ -1,5 +1,4 @@
 // buildEngine / loadEngine: one entry point for every backend.
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { capabilities, type BackendName } from './capabilities.js';
 import { resolveDevice } from './device.js';
@@ -11,6 +10,7 @@ import { optimize } from './optimize/index.js';
 import { readPlan, writePlan, type PlanHeader } from './plan.js';
 import { resolveBatchProfile } from './shapes.js';
 import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
+import { readInputFile } from './util/fs.js';
 import { func, knownKeys, nonEmptyString, nonNegativeInteger, oneOf, plainObject, positiveInteger } from './validate.js';
 import { libraryVersion } from './version.js';
 import { buildBuiltin, loadBuiltin } from './backends/builtin.js';
@@ -128,11 +128,7 @@ export async function loadEngine(source: string | Uint8Array, options: { device?
   knownKeys(o, 'loadEngine options', ['device']);
   let bytes: Uint8Array;
   if (typeof source === 'string') {
-    try {
-      bytes = new Uint8Array(await readFile(nonEmptyString(source, 'source')));
-    } catch (e) {
-      throw new TensorRTError(ErrorCode.IO, `Could not read the plan ${source}: ${(e as Error).message}`, { cause: e });
-    }
+    bytes = new Uint8Array(await readInputFile(nonEmptyString(source, 'source'), 'plan'));
   } else if (source instanceof Uint8Array) {
     bytes = source;
   } else {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Program } from './builtin/program.js';
 import { ErrorCode, TensorRTError } from './errors.js';
 
 /** Element types, numbered as in native/cuda/convert.h. */
@@ -157,7 +158,33 @@ export interface NativeTrtBuildResult {
   version: string;
 }
 
-/** Everything the compiled addon exports. Backend classes are added by their layers. */
+/** The tactic the builtin builder chose for one layer at one batch size, with what it timed. */
+export interface NativeBuiltinBucketChoice {
+  batch: number;
+  tactic: string;
+  ms: number;
+  cached: boolean;
+  candidates: { tactic: string; ms: number }[];
+  rejected: string[];
+}
+
+export interface NativeBuiltinBuildResult {
+  /** Per program layer: the choice at each bucket, and the tactic to run up to each batch size. */
+  layers: { buckets: NativeBuiltinBucketChoice[]; tactics: { upTo: number; tactic: string }[] }[];
+  workspaceBytes: number;
+}
+
+export interface NativeBuiltinBuildOptions {
+  device: number;
+  workspace?: number;
+  iterations?: number;
+  /** Batch sizes to time tactics at. */
+  buckets: number[];
+  /** Per layer and bucket, a tactic known from the tactic cache ('' to time all). */
+  presets: string[][];
+}
+
+/** Everything the compiled addon exports. */
 export interface NativeAddon {
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
   capabilities(): NativeCapabilities;
@@ -174,7 +201,14 @@ export interface NativeAddon {
     onLog: ((severity: number, message: string) => void) | null,
   ) => Promise<NativeTrtBuildResult>;
   trtLoadEngine?: (engine: Uint8Array, device: number) => Promise<NativeTrtEngine>;
-  [backendExport: string]: unknown;
+  /** Builtin backend; present when the addon was built with the CUDA toolkit. */
+  builtinBuild?: (
+    program: Program,
+    weights: Uint8Array,
+    options: NativeBuiltinBuildOptions,
+    onProgress: (done: number, total: number, layer: string) => void,
+  ) => Promise<NativeBuiltinBuildResult>;
+  builtinLoad?: (program: Program, weights: Uint8Array, device: number) => Promise<NativeEngine>;
 }
 
 /** The package root: the nearest folder up from here whose package.json is node-tensorrt's. */

@@ -44,13 +44,22 @@ function digest(header: Uint8Array, payload: Uint8Array): Uint8Array {
 }
 
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+const MAGIC_BYTES = new TextEncoder().encode(PLAN_MAGIC);
+
+/**
+ * Whether bytes start like a plan container rather than an ONNX model (the magic only; readPlan verifies the rest).
+ * @example isPlan(await readFile('m.plan')) // true
+ */
+export function isPlan(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= MAGIC_BYTES.length && MAGIC_BYTES.every((b, i) => bytes[i] === b);
+}
 
 /** Serializes a plan: fixed prefix, header JSON, digest, padding to 256 bytes, payload. */
 export function writePlan(header: Omit<PlanHeader, 'payloadBytes'>, payload: Uint8Array): Uint8Array {
   const h = new TextEncoder().encode(JSON.stringify({ ...header, payloadBytes: payload.byteLength }));
   const payloadAt = align(FIXED + h.byteLength + DIGEST);
   const out = new Uint8Array(payloadAt + payload.byteLength);
-  out.set(new TextEncoder().encode(PLAN_MAGIC), 0);
+  out.set(MAGIC_BYTES, 0);
   const dv = new DataView(out.buffer);
   dv.setUint32(8, CONTAINER_VERSION, true);
   dv.setUint32(12, h.byteLength, true);
@@ -67,7 +76,7 @@ const corrupt = (why: string) => new TensorRTError(ErrorCode.PLAN_CORRUPT, `Corr
  * or ERR_PLAN_MISMATCH (another container version). The payload is a view into `bytes`.
  */
 export function readPlan(bytes: Uint8Array): Plan {
-  if (bytes.byteLength < FIXED || new TextDecoder().decode(bytes.subarray(0, 8)) !== PLAN_MAGIC) {
+  if (bytes.byteLength < FIXED || !isPlan(bytes)) {
     throw corrupt('this is not a node-tensorrt plan file (bad magic)');
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -5,6 +5,7 @@ import { ErrorCode, TensorRTError } from './errors.js';
 import { rowElements, type TypedArray } from './tensor.js';
 import type { OutputError, ValidationReport } from './types.js';
 import { writeModel } from './onnx/index.js';
+import { fillUniform } from './util/random.js';
 import { invalid, knownKeys, plainObject, positiveInteger } from './validate.js';
 
 export interface ValidateOptions {
@@ -17,19 +18,6 @@ export interface ValidateOptions {
   seed?: number;
   /** The ONNX model, needed for 'reference' when the engine was loaded from a plan. */
   model?: string | Uint8Array;
-}
-
-/** Seeded uniform [-1, 1) values. */
-function fillRandom(a: Float32Array, seed: number): void {
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < a.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
 }
 
 /**
@@ -72,7 +60,7 @@ export async function validateEngine(engine: Engine, options: ValidateOptions = 
       for (const t of engine.inputs) {
         const view = a.inputs[t.name];
         if (!(view instanceof Float32Array)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `validateEngine needs float32 inputs ('${t.name}' is ${t.dtype})`);
-        fillRandom(view.subarray(0, rows * rowElements(t.shape)), seed * 7919 + done);
+        fillUniform(view.subarray(0, rows * rowElements(t.shape)), seed * 7919 + done);
         (b.inputs[t.name] as Float32Array).set(view.subarray(0, rows * rowElements(t.shape)));
       }
       await Promise.all([a.run({ batch: rows }), b.run({ batch: rows })]);

@@ -2,44 +2,22 @@
 import { capabilities } from '../capabilities.js';
 import { Engine } from '../engine.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
-import { loadAddon, type NativeEngine } from '../native.js';
+import { loadAddon, type NativeAddon } from '../native.js';
 import { checkPlanCompatibility, writePlan, type PlanHeader } from '../plan.js';
 import { TacticCache, cacheFileName, layerSignature } from '../tactic-cache.js';
 import type { BatchProfile, BuildInfo, BuildProgress, Precision, TensorInfo } from '../types.js';
 import { libraryVersion } from '../version.js';
 import { withStack } from '../util/stack.js';
-import type { LGraph } from '../builtin/lower-context.js';
+import type { Graph } from '../ir/graph.js';
 import { lowerGraph } from '../builtin/lower.js';
 import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
 
-interface NativeBucketChoice {
-  batch: number;
-  tactic: string;
-  ms: number;
-  cached: boolean;
-  candidates: { tactic: string; ms: number }[];
-  rejected: string[];
-}
-interface NativeBuildLayer {
-  buckets: NativeBucketChoice[];
-  tactics: { upTo: number; tactic: string }[];
-}
-interface BuiltinAddon {
-  builtinBuild(
-    program: Program,
-    weights: Uint8Array,
-    options: { device: number; workspace?: number; iterations?: number; buckets: number[]; presets: string[][] },
-    onProgress: (done: number, total: number, layer: string) => void,
-  ): Promise<{ layers: NativeBuildLayer[]; workspaceBytes: number }>;
-  builtinLoad(program: Program, weights: Uint8Array, device: number): Promise<NativeEngine>;
-}
-
-function builtinAddon(): BuiltinAddon {
-  const a = loadAddon() as unknown as Partial<BuiltinAddon>;
-  if (typeof a.builtinBuild !== 'function' || typeof a.builtinLoad !== 'function') {
+function builtinAddon(): NativeAddon & Required<Pick<NativeAddon, 'builtinBuild' | 'builtinLoad'>> {
+  const a = loadAddon();
+  if (!a.builtinBuild || !a.builtinLoad) {
     throw new TensorRTError(ErrorCode.ADDON_LOAD, 'This build of the native addon has no builtin backend; rebuild it with the CUDA toolkit (npm rebuild node-tensorrt)');
   }
-  return a as BuiltinAddon;
+  return a as NativeAddon & Required<Pick<NativeAddon, 'builtinBuild' | 'builtinLoad'>>;
 }
 
 function deviceInfo(device: number): { cc: string; name: string } {
@@ -57,7 +35,7 @@ export interface BuiltinBuildOptions {
 }
 
 /** Builds a builtin plan from an optimized graph. */
-export async function buildBuiltin(graph: LGraph, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
+export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
   const lowered = lowerGraph(graph, o.profile);
   const { program, weights } = lowered;
   const dev = deviceInfo(o.device);

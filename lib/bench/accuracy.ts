@@ -7,7 +7,6 @@ import type { Engine } from '../engine.js';
 import type { BackendName } from '../capabilities.js';
 import { packageRoot } from '../native.js';
 import type { Precision } from '../types.js';
-import { libraryApi } from './api.js';
 import { batchProfiles } from './engines.js';
 import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 import { loadOrt } from './peers/ort.js';
@@ -195,7 +194,8 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
     o.log(`[accuracy] ${name}`);
     let engine: Engine | undefined;
     try {
-      const { buildEngine } = await libraryApi();
+      // Imported on first use: `node-tensorrt bench --help` must not pay for the compiler.
+      const { buildEngine } = await import('../builder.js');
       engine = await buildEngine(set.onnxPath, { backend, precision, shapes, ...(backend === 'reference' ? {} : { device: o.device }) });
       const predictions = await predictWithEngine(engine, set);
       const label = backend === 'reference' ? name : `${engine.backend} ${precision.toUpperCase()}`;

@@ -1,14 +1,17 @@
 // The builder side of the benchmark (trtexec's sampleEngines): the model file, the engines per precision, their
-// build time and size, and their agreement with the reference backend.
+// build time and size, and their agreement with the reference backend. The builder, the validator and the model
+// generator are imported on first use: `node-tensorrt bench --help` must not pay for the compiler.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Engine } from '../engine.js';
 import type { BackendName } from '../capabilities.js';
+import { isPlan } from '../plan.js';
 import type { BuildInfo, BuildProgress, Precision, ShapeProfile, ValidationReport } from '../types.js';
-import { libraryApi, modelGenerator } from './api.js';
-import { isPlanFile, onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
+import { readInputFile } from '../util/fs.js';
+import { nowMs } from './harness.js';
+import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 
 export interface PreparedModel {
   path: string;
@@ -33,7 +36,8 @@ export async function prepareModel(file: string | undefined, o: { cacheDir: stri
     generated = true;
     p = path.join(o.cacheDir, 'models', `mobilenetv2-seed${o.seed}.onnx`);
     if (!existsSync(p)) {
-      const bytes = await (await modelGenerator()).mobilenetV2({ seed: o.seed });
+      const { mobilenetV2 } = await import('../../scripts/gen-models.js');
+      const bytes = mobilenetV2({ seed: o.seed });
       await mkdir(path.dirname(p), { recursive: true });
       // Write then rename, so that an interrupted run never leaves a truncated model in the cache.
       const tmp = `${p}.${process.pid}.tmp`;
@@ -41,14 +45,9 @@ export async function prepareModel(file: string | undefined, o: { cacheDir: stri
       await rename(tmp, p);
     }
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(p);
-  } catch (e) {
-    throw new TensorRTError(ErrorCode.IO, `Could not read the model ${p}: ${(e as Error).message}`, { cause: e });
-  }
+  const bytes = await readInputFile(p, 'model');
   const description = generated ? `MobileNetV2 (generated, seed ${o.seed})` : path.basename(p);
-  if (isPlanFile(bytes)) return { path: p, kind: 'plan', onnxBytes: null, io: null, description, generated };
+  if (isPlan(bytes)) return { path: p, kind: 'plan', onnxBytes: null, io: null, description, generated };
   const io = onnxGraphIO(bytes);
   return { path: p, kind: 'onnx', onnxBytes: (await stat(p)).size, io, description, generated };
 }
@@ -96,14 +95,12 @@ export interface BuildRequest {
   onProgress?: (precision: Precision, p: BuildProgress) => void;
 }
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
 /**
  * Builds one engine per precision from an ONNX model, or loads a plan file (whose precision is fixed).
  * @example const engines = await buildEngines(model, { backend: 'auto', precisions: ['fp32', 'fp16'], batches: [1, 32], optBatch: 32, device: 0 });
  */
 export async function buildEngines(model: PreparedModel, req: BuildRequest): Promise<BuiltEngine[]> {
-  const { buildEngine, loadEngine } = await libraryApi();
+  const { buildEngine, loadEngine } = await import('../builder.js');
   if (model.kind === 'plan') {
     const t0 = nowMs();
     const engine = await loadEngine(model.path, { device: req.device });
@@ -151,7 +148,7 @@ export interface ValidationResult {
  * @example const v = await validateEngines(engines, { samples: 32, seed: 42 });
  */
 export async function validateEngines(engines: readonly BuiltEngine[], o: { samples: number; seed: number }): Promise<ValidationResult[]> {
-  const { validateEngine } = await libraryApi();
+  const { validateEngine } = await import('../validate-engine.js');
   const out: ValidationResult[] = [];
   for (const b of engines) {
     if (b.backend === 'reference') out.push({ precision: b.precision, skipped: 'the engine is the reference backend itself' });

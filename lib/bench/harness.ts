@@ -2,6 +2,7 @@
 // contexts running concurrently, recording device-event and host-clock timings per query.
 import type { TypedArray } from '../tensor.js';
 import { toHalfBits } from '../util/half.js';
+import { uniformRandom } from '../util/random.js';
 import type { RunOptions, RunTimings } from '../types.js';
 
 /** What the harness needs from a context; InferenceContext has it, on every backend. */
@@ -58,20 +59,8 @@ export interface Trace {
   capped: boolean;
 }
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-/** xorshift32, uniform in [-1, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s / 2 ** 32) * 2 - 1;
-  };
-}
+/** The host clock the benchmark reads, in ms. @example const t0 = nowMs(); await work(); const ms = nowMs() - t0; */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * Fills every input buffer with seeded random data (never zeros: zeros make some kernels and caches look
@@ -82,7 +71,7 @@ export function fillInputs(inputs: Readonly<Record<string, TypedArray>>, seed: n
   let k = 0;
   for (const name of Object.keys(inputs).sort()) {
     const a = inputs[name];
-    const r = rng(seed + 7919 * k++);
+    const r = uniformRandom(seed + 7919 * k++);
     if (a instanceof Float32Array) for (let i = 0; i < a.length; i++) a[i] = r();
     else if (a instanceof Uint16Array) for (let i = 0; i < a.length; i++) a[i] = toHalfBits(r());
     else if (a instanceof BigInt64Array) for (let i = 0; i < a.length; i++) a[i] = BigInt(Math.floor((r() + 1) * 4));

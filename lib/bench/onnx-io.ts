@@ -2,7 +2,6 @@
 // them for build profiles and peer feeds before anything is built, and without loading a whole graph.
 import protobuf from 'protobufjs/minimal.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
-import { PLAN_MAGIC } from '../plan.js';
 
 /** A graph input or output: a dim is a number, a name ('batch'), or '?' when unset. */
 export interface OnnxValueInfo {
@@ -114,10 +113,4 @@ export function onnxGraphIO(bytes: Uint8Array): OnnxGraphIO {
   }
   if (!sawGraph || outputs.length === 0) throw new TensorRTError(ErrorCode.INVALID_MODEL, 'Not a valid ONNX model: it has no graph with outputs');
   return { inputs: inputs.filter((i) => !initializers.has(i.name)), outputs, opset };
-}
-
-/** Whether bytes start like a node-tensorrt plan file rather than an ONNX model. @example isPlanFile(readFileSync('m.plan')) // true */
-export function isPlanFile(bytes: Uint8Array): boolean {
-  const n = PLAN_MAGIC.length;
-  return bytes.length >= n && Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1') === PLAN_MAGIC;
 }

@@ -1,35 +1,10 @@
 // State of one lowering: physical tensors, IR values bound to them with a layout, layers, weights.
 import { ErrorCode, TensorRTError } from '../errors.js';
+import type { Graph } from '../ir/graph.js';
+import { DTYPE_BYTES, type Constant, type DataType, type Node, type TensorType } from '../ir/types.js';
 import { DType } from '../native.js';
 import { Op, type ProgramLayer, type ProgramTensor } from './program.js';
 import { WeightsBlob, floatValues, type WeightDType } from './weights.js';
-
-export type DataType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
-export type Dim = number | string;
-export type AttrValue = number | string | number[] | string[] | LConstant;
-export interface LConstant {
-  name: string;
-  dtype: DataType;
-  dims: number[];
-  data: ArrayLike<number | bigint>;
-}
-export interface LNode {
-  name: string;
-  op: string;
-  domain: string;
-  inputs: string[];
-  outputs: string[];
-  attrs: Record<string, AttrValue>;
-}
-/** The part of lib/ir's Graph the lowering reads. */
-export interface LGraph {
-  opset: number;
-  inputs: { name: string; type: { dtype: DataType; shape: Dim[] } }[];
-  outputs: { name: string; type: { dtype: DataType; shape: Dim[] } }[];
-  nodes: LNode[];
-  initializers: Map<string, LConstant>;
-  types: Map<string, { dtype: DataType; shape: Dim[] }>;
-}
 
 export type Layout = 'nhwc' | 'rowmajor';
 
@@ -42,8 +17,6 @@ export interface Val {
   shape: number[];
   batched: boolean;
 }
-
-const DTYPE_BYTES: Record<DataType, number> = { float32: 4, float16: 2, float64: 8, int64: 8, int32: 4, int8: 1, uint8: 1, bool: 1 };
 
 export function nativeDType(t: DataType): number {
   if (t === 'float64') throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, 'float64 tensors are not supported by the builtin backend');
@@ -92,16 +65,20 @@ export class LowerContext {
   readonly weights = new WeightsBlob();
   readonly values = new Map<string, Val>();
   readonly batchSymbol: string | null;
-  readonly graph: LGraph;
+  /** The graph being lowered; read only (derived constants and types live in this context). */
+  readonly graph: Graph;
   /** Conversions already made: `${tensor}:${layout}:${dtype}` → value. */
   readonly #conversions = new Map<string, Val>();
+  /** Constants and value types a lowering derives (e.g. BatchNormalization's folded scale and shift). */
+  readonly #constants = new Map<string, Constant>();
+  readonly #types = new Map<string, TensorType>();
 
-  constructor(graph: LGraph, batchSymbol: string | null) {
+  constructor(graph: Graph, batchSymbol: string | null) {
     this.graph = graph;
     this.batchSymbol = batchSymbol;
   }
 
-  unsupported(node: LNode, why: string): never {
+  unsupported(node: Node, why: string): never {
     throw new TensorRTError(
       ErrorCode.UNSUPPORTED_OP,
       `Operator '${node.op}' (node '${node.name}') is not supported by the builtin backend: ${why}`,
@@ -109,8 +86,8 @@ export class LowerContext {
   }
 
   /** A value's type from shape inference, as a per-unit shape. */
-  typeOf(name: string, node?: LNode): { dtype: DataType; shape: number[]; batched: boolean } {
-    const t = this.graph.types.get(name);
+  typeOf(name: string, node?: Node): { dtype: DataType; shape: number[]; batched: boolean } {
+    const t = this.#types.get(name) ?? this.graph.types.get(name);
     if (!t) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Value '${name}' has no inferred type`);
     const batched = this.batchSymbol !== null && t.shape.length > 0 && t.shape[0] === this.batchSymbol;
     const shape = t.shape.map((d, i) => {
@@ -159,12 +136,23 @@ export class LowerContext {
     this.layers.push({ name, op: Op[op], inputs, outputs, params, batched });
   }
 
-  constant(name: string): LConstant | undefined {
-    return this.graph.initializers.get(name);
+  constant(name: string): Constant | undefined {
+    return this.#constants.get(name) ?? this.graph.initializers.get(name);
+  }
+
+  /** Declares a constant a lowering derives, readable through constant() and value() like an initializer. */
+  addConstant(c: Constant): Constant {
+    this.#constants.set(c.name, c);
+    return c;
+  }
+
+  /** Declares the type of an intermediate value a lowering introduces. */
+  addType(name: string, type: TensorType): void {
+    this.#types.set(name, type);
   }
 
   /** The value of IR name `name`; constants become weight tensors in `dtype`. */
-  value(name: string, node: LNode, dtype?: DataType): Val {
+  value(name: string, node: Node, dtype?: DataType): Val {
     const v = this.values.get(name);
     if (v) return v;
     const c = this.constant(name);
@@ -173,15 +161,14 @@ export class LowerContext {
   }
 
   /** A constant as a weights tensor (row-major), converted to `dtype`. */
-  weightValue(c: LConstant, dtype: DataType, node: LNode): Val {
+  weightValue(c: Constant, dtype: DataType, node: Node): Val {
     const storage: WeightDType | null = dtype === 'float32' || dtype === 'float16' ? dtype : null;
     let entry;
     if (storage) {
       entry = this.weights.add(c.name, floatValues(c.dtype, c.data), storage);
     } else {
       if (dtype !== c.dtype) this.unsupported(node, `constant '${c.name}' of type ${c.dtype} used as ${dtype}`);
-      const d = c.data as unknown as ArrayBufferView;
-      entry = this.weights.addRaw(c.name, new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      entry = this.weights.addRaw(c.name, new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
     }
     this.tensors.push({
       dtype: nativeDType(dtype),

@@ -1,29 +1,21 @@
 // Per-operator lowering: IR nodes → builtin layers (conv, pool, reduce, softmax, binary, unary, copy, ...).
 import { ErrorCode, TensorRTError } from '../errors.js';
+import type { Constant, Node } from '../ir/types.js';
 import { Act, BinaryOp, ReduceOp, type ActName } from './program.js';
-import {
-  LowerContext,
-  logicalStrides,
-  physicalOrder,
-  prod,
-  type DataType,
-  type LConstant,
-  type LNode,
-  type Val,
-} from './lower-context.js';
+import { LowerContext, logicalStrides, physicalOrder, prod, type Val } from './lower-context.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
 
 const FLT_MAX = 3.4028234663852886e38;
 
-function ints(n: LNode, name: string): number[] | undefined {
+function ints(n: Node, name: string): number[] | undefined {
   const v = n.attrs[name];
   return Array.isArray(v) ? (v as number[]) : undefined;
 }
-function num(n: LNode, name: string, def: number): number {
+function num(n: Node, name: string, def: number): number {
   const v = n.attrs[name];
   return typeof v === 'number' ? v : def;
 }
-function str(n: LNode, name: string, def: string): string {
+function str(n: Node, name: string, def: string): string {
   const v = n.attrs[name];
   return typeof v === 'string' ? v : def;
 }
@@ -40,7 +32,7 @@ function constInts(cx: LowerContext, name: string | undefined): number[] | undef
   return c ? Array.from(c.data as ArrayLike<number | bigint>, (x) => Number(x)) : undefined;
 }
 
-function out(cx: LowerContext, n: LNode, layout: 'nhwc' | 'rowmajor' = 'nhwc', i = 0): Val {
+function out(cx: LowerContext, n: Node, layout: 'nhwc' | 'rowmajor' = 'nhwc', i = 0): Val {
   const t = cx.typeOf(n.outputs[i], n);
   return cx.define(n.outputs[i], t.dtype, t.shape, t.batched, layout);
 }
@@ -58,7 +50,7 @@ const ACTS: Record<string, ActName> = {
   tanh: 'tanh',
 };
 
-function conv(cx: LowerContext, n: LNode): void {
+function conv(cx: LowerContext, n: Node): void {
   const xIn = cx.value(n.inputs[0], n);
   if (xIn.shape.length !== 4) cx.unsupported(n, `only 2-D convolutions (4-D tensors) are supported, got rank ${xIn.shape.length}`);
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
@@ -105,7 +97,7 @@ function conv(cx: LowerContext, n: LNode): void {
 }
 
 /** A fully connected layer as a 1×1 convolution over rows: y[M,N] = x[M,K] · Wᵀ + bias. */
-function fullyConnected(cx: LowerContext, n: LNode, x: Val, wNK: Float32Array, bias: Float32Array | undefined, act: ActName, alpha: number, beta: number, key: string): void {
+function fullyConnected(cx: LowerContext, n: Node, x: Val, wNK: Float32Array, bias: Float32Array | undefined, act: ActName, alpha: number, beta: number, key: string): void {
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   const K = x.shape[x.shape.length - 1];
   const rows = prod(x.shape.slice(0, -1));
@@ -119,7 +111,7 @@ function fullyConnected(cx: LowerContext, n: LNode, x: Val, wNK: Float32Array, b
   }, x.batched);
 }
 
-function gemm(cx: LowerContext, n: LNode): void {
+function gemm(cx: LowerContext, n: Node): void {
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   if (num(n, 'transA', 0) !== 0) cx.unsupported(n, 'transA = 1');
   const x = cx.convert(cx.value(n.inputs[0], n), 'rowmajor', dtype);
@@ -143,7 +135,7 @@ function gemm(cx: LowerContext, n: LNode): void {
   fullyConnected(cx, n, x, w, bias, act, num(n, 'act_alpha', 0), num(n, 'act_beta', 0), `${b.name}:${n.name}`);
 }
 
-function matmul(cx: LowerContext, n: LNode): void {
+function matmul(cx: LowerContext, n: Node): void {
   const b = cx.constant(n.inputs[1]);
   if (!b || b.dims.length !== 2) return matmulDynamic(cx, n);
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
@@ -151,7 +143,7 @@ function matmul(cx: LowerContext, n: LNode): void {
   fullyConnected(cx, n, x, transpose2d(floatValues(b.dtype, b.data), b.dims[0], b.dims[1]), undefined, 'none', 0, 0, `${b.name}:mm`);
 }
 
-function matmulDynamic(cx: LowerContext, n: LNode): void {
+function matmulDynamic(cx: LowerContext, n: Node): void {
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   const a = cx.convert(cx.value(n.inputs[0], n, dtype), 'rowmajor', dtype);
   const b = cx.convert(cx.value(n.inputs[1], n, dtype), 'rowmajor', dtype);
@@ -166,7 +158,7 @@ function matmulDynamic(cx: LowerContext, n: LNode): void {
 
 // ---- pooling and reductions ------------------------------------------------------------------
 
-function pool(cx: LowerContext, n: LNode): void {
+function pool(cx: LowerContext, n: Node): void {
   const x = cx.convert(cx.value(n.inputs[0], n), 'nhwc');
   if (x.shape.length !== 4) cx.unsupported(n, 'only 2-D pooling is supported');
   const y = out(cx, n);
@@ -201,7 +193,7 @@ function around(v: Val, axes: number[]): { outer: number; len: number; inner: nu
   return { outer: prod(dims.slice(0, pos[0])), len: prod(dims.slice(pos[0], pos[pos.length - 1] + 1)), inner: prod(dims.slice(pos[pos.length - 1] + 1)) };
 }
 
-function reduce(cx: LowerContext, n: LNode): void {
+function reduce(cx: LowerContext, n: Node): void {
   let x = cx.value(n.inputs[0], n);
   const rank = x.shape.length;
   const raw = ints(n, 'axes') ?? constInts(cx, n.inputs[1]) ?? x.shape.map((_, i) => i);
@@ -223,7 +215,7 @@ function reduce(cx: LowerContext, n: LNode): void {
   cx.emit(n.name, 'reduce', [x.tensor], [y.tensor], { mode, outer: split.outer, len: split.len, inner: split.inner }, x.batched);
 }
 
-function softmax(cx: LowerContext, n: LNode): void {
+function softmax(cx: LowerContext, n: Node): void {
   let x = cx.value(n.inputs[0], n);
   const rank = x.shape.length;
   const t = cx.typeOf(n.outputs[0], n);
@@ -246,7 +238,7 @@ function softmax(cx: LowerContext, n: LNode): void {
 
 const UNARY: Record<string, ActName> = { Relu: 'relu', Clip: 'clip', LeakyRelu: 'leakyrelu', Sigmoid: 'sigmoid', HardSigmoid: 'hardsigmoid', HardSwish: 'hardswish', Tanh: 'tanh' };
 
-function unary(cx: LowerContext, n: LNode): void {
+function unary(cx: LowerContext, n: Node): void {
   const t = cx.typeOf(n.outputs[0], n);
   const x0 = cx.value(n.inputs[0], n);
   const x = cx.convert(x0, x0.layout, t.dtype);
@@ -281,7 +273,7 @@ function broadcastStrides(v: Val, outShape: number[]): number[] {
   });
 }
 
-function binaryOp(cx: LowerContext, n: LNode, op: number, aName: string, bName: string, outName: string): void {
+function binaryOp(cx: LowerContext, n: Node, op: number, aName: string, bName: string, outName: string): void {
   const t = cx.typeOf(outName, n);
   const a = cx.value(aName, n, t.dtype);
   const b = cx.value(bName, n, t.dtype);
@@ -300,11 +292,11 @@ function binaryOp(cx: LowerContext, n: LNode, op: number, aName: string, bName: 
   }, t.batched);
 }
 
-function binary(cx: LowerContext, n: LNode): void {
+function binary(cx: LowerContext, n: Node): void {
   binaryOp(cx, n, BINARY[n.op], n.inputs[0], n.inputs[1], n.outputs[0]);
 }
 
-function batchNorm(cx: LowerContext, n: LNode): void {
+function batchNorm(cx: LowerContext, n: Node): void {
   const [scale, bias, mean, variance] = n.inputs.slice(1, 5).map((i) => constFloats(cx, i));
   if (!scale || !bias || !mean || !variance) cx.unsupported(n, 'BatchNormalization parameters must be constant');
   const eps = num(n, 'epsilon', 1e-5);
@@ -313,27 +305,25 @@ function batchNorm(cx: LowerContext, n: LNode): void {
   const s = scale.map((g, i) => g / Math.sqrt(variance[i] + eps));
   const b = bias.map((bb, i) => bb - mean[i] * s[i]);
   const shape = [C, ...t.shape.slice(2).map(() => 1)];
-  const mk = (name: string, data: Float32Array): LConstant => ({ name: `${n.name}:${name}`, dtype: 'float32', dims: shape, data });
+  const mk = (name: string, data: Float32Array): Constant => cx.addConstant({ name: `${n.name}:${name}`, dtype: 'float32', dims: shape, data });
   const sc = mk('scale', s);
   const bc = mk('shift', b);
-  cx.graph.initializers.set(sc.name, sc);
-  cx.graph.initializers.set(bc.name, bc);
   const mid = `${n.outputs[0]}:scaled`;
-  cx.graph.types.set(mid, cx.graph.types.get(n.outputs[0])!);
+  cx.addType(mid, cx.graph.typeOf(n.outputs[0]));
   binaryOp(cx, n, BinaryOp.Mul, n.inputs[0], sc.name, mid);
   binaryOp(cx, n, BinaryOp.Add, mid, bc.name, n.outputs[0]);
 }
 
 // ---- data movement -------------------------------------------------------------------------------
 
-function cast(cx: LowerContext, n: LNode): void {
+function cast(cx: LowerContext, n: Node): void {
   const x = cx.value(n.inputs[0], n);
   const t = cx.typeOf(n.outputs[0], n);
   cx.alias(n.outputs[0], cx.convert(x, x.shape.length === 4 ? 'nhwc' : 'rowmajor', t.dtype, 'cast'));
 }
 
 /** Reshape-like ops: the same bytes in row-major order under the inferred output shape. */
-function view(cx: LowerContext, n: LNode): void {
+function view(cx: LowerContext, n: Node): void {
   const x = cx.value(n.inputs[0], n);
   const t = cx.typeOf(n.outputs[0], n);
   if (x.batched !== t.batched) cx.unsupported(n, 'a reshape that moves the batch dimension');
@@ -342,11 +332,11 @@ function view(cx: LowerContext, n: LNode): void {
   cx.alias(n.outputs[0], { ...rm, shape: t.shape, layout });
 }
 
-function identity(cx: LowerContext, n: LNode): void {
+function identity(cx: LowerContext, n: Node): void {
   cx.alias(n.outputs[0], cx.value(n.inputs[0], n));
 }
 
-function transpose(cx: LowerContext, n: LNode): void {
+function transpose(cx: LowerContext, n: Node): void {
   const x = cx.value(n.inputs[0], n);
   const perm = ints(n, 'perm') ?? x.shape.map((_, i) => x.shape.length - 1 - i);
   if (x.batched && perm[0] !== 0) cx.unsupported(n, 'a transpose that moves the batch dimension');
@@ -362,7 +352,7 @@ function transpose(cx: LowerContext, n: LNode): void {
   }, x.batched);
 }
 
-function concat(cx: LowerContext, n: LNode): void {
+function concat(cx: LowerContext, n: Node): void {
   const t = cx.typeOf(n.outputs[0], n);
   let axis = num(n, 'axis', 0);
   if (axis < 0) axis += t.shape.length;
@@ -377,7 +367,7 @@ function concat(cx: LowerContext, n: LNode): void {
   }
 }
 
-function slice(cx: LowerContext, n: LNode): void {
+function slice(cx: LowerContext, n: Node): void {
   const x = cx.value(n.inputs[0], n);
   const rank = x.shape.length;
   const starts = constInts(cx, n.inputs[1]) ?? ints(n, 'starts');
@@ -403,7 +393,7 @@ function slice(cx: LowerContext, n: LNode): void {
   cx.emit(n.name, 'copy', [x.tensor], [y.tensor], { dims: order.map((a) => t.shape[a]), xs: order.map((a) => stride[a]), ys: order.map((a) => ys[a]), xoff, yoff: 0 }, x.batched);
 }
 
-function pad(cx: LowerContext, n: LNode): void {
+function pad(cx: LowerContext, n: Node): void {
   const x = cx.value(n.inputs[0], n);
   const rank = x.shape.length;
   const pads = constInts(cx, n.inputs[1]) ?? ints(n, 'pads');
@@ -427,7 +417,7 @@ function pad(cx: LowerContext, n: LNode): void {
   }, x.batched);
 }
 
-export const LOWERINGS: Record<string, (cx: LowerContext, n: LNode) => void> = {
+export const LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   Conv: conv,
   FusedConv: conv,
   Gemm: gemm,
@@ -471,11 +461,10 @@ export const LOWERINGS: Record<string, (cx: LowerContext, n: LNode) => void> = {
   Pad: pad,
 };
 
-export function lowerNode(cx: LowerContext, n: LNode): void {
+export function lowerNode(cx: LowerContext, n: Node): void {
   const f = LOWERINGS[n.op];
   if (!f) {
     throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Operator '${n.op}' (node '${n.name}') is not supported by the builtin backend`);
   }
   f(cx, n);
 }
-export type { DataType };

@@ -1,7 +1,9 @@
 // Lowers an optimized graph to the builtin backend's program: layers, planned memory, packed weights.
 import { ErrorCode, TensorRTError } from '../errors.js';
+import type { Graph } from '../ir/graph.js';
+import type { TensorType } from '../ir/types.js';
 import type { BatchProfile, TensorDType, TensorInfo } from '../types.js';
-import { LowerContext, nativeDType, type LGraph, type Val } from './lower-context.js';
+import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
 import { planMemory } from './memplan.js';
 import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO } from './program.js';
@@ -14,7 +16,7 @@ export interface Lowered {
 }
 
 /** The symbol of the dynamic batch, if any: the first dimension of every input must agree. */
-export function batchSymbolOf(graph: LGraph): string | null {
+export function batchSymbolOf(graph: Graph): string | null {
   const syms = new Set(graph.inputs.map((i) => i.type.shape[0]).filter((d): d is string => typeof d === 'string'));
   if (syms.size > 1) {
     throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Inputs disagree on the dynamic batch dimension (${[...syms].join(', ')})`);
@@ -22,8 +24,7 @@ export function batchSymbolOf(graph: LGraph): string | null {
   return syms.size ? [...syms][0] : null;
 }
 
-function info(graph: LGraph, name: string, type: { dtype: string; shape: (number | string)[] }): TensorInfo {
-  void graph;
+function info(name: string, type: TensorType): TensorInfo {
   return { name, shape: [...type.shape], dtype: type.dtype as TensorDType };
 }
 
@@ -31,7 +32,7 @@ function info(graph: LGraph, name: string, type: { dtype: string; shape: (number
  * Lowers `graph` (already optimized: folded, fused, autocast) for a batch profile.
  * @example const { program, weights } = lowerGraph(optimized, { min: 1, opt: 8, max: 32 });
  */
-export function lowerGraph(graph: LGraph, profile: BatchProfile): Lowered {
+export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
   const cx = new LowerContext(graph, batchSymbolOf(graph));
   const io: ProgramIO[] = [];
   const pinned = new Set<number>();
@@ -82,7 +83,7 @@ export function lowerGraph(graph: LGraph, profile: BatchProfile): Lowered {
   return {
     program,
     weights,
-    inputs: graph.inputs.map((i) => info(graph, i.name, i.type)),
-    outputs: graph.outputs.map((o) => info(graph, o.name, o.type)),
+    inputs: graph.inputs.map((i) => info(i.name, i.type)),
+    outputs: graph.outputs.map((o) => info(o.name, o.type)),
   };
 }

@@ -4,12 +4,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { buildEngine, loadEngine } from '../builder.js';
 import { capabilities } from '../capabilities.js';
 import type { Engine } from '../engine.js';
 import { ErrorCode, TensorRTError, hasCode } from '../errors.js';
 import type { BuildOptions } from '../types.js';
 import { libraryVersion } from '../version.js';
-import type { BuildEngine, LoadEngine } from './api.js';
 
 /**
  * The cache root: `--cache-dir`, else $NODE_TENSORRT_CACHE, else $XDG_CACHE_HOME/node-tensorrt, else
@@ -78,7 +78,7 @@ export interface CachedEngine {
 export async function cachedEngine(
   model: Uint8Array,
   options: BuildOptions,
-  deps: { dir: string; buildEngine: BuildEngine; loadEngine: LoadEngine },
+  deps: { dir: string; buildEngine: typeof buildEngine; loadEngine: typeof loadEngine },
 ): Promise<CachedEngine> {
   const key = engineCacheKey(model, options, cacheTarget(options.device ?? 0, options.backend));
   const dir = path.join(deps.dir, 'engines');

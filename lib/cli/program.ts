@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TensorRTError } from '../errors.js';
 import { libraryVersion } from '../version.js';
-import { benchCommandOrNull } from './api.js';
+import { benchCommand } from '../bench/command.js';
 import { buildCommand } from './commands/build.js';
 import { capabilitiesCommand } from './commands/capabilities.js';
 import { classifyCommand } from './commands/classify.js';
@@ -18,9 +18,9 @@ function configure(cmd: Command, io: CliIO): void {
 
 /**
  * The program with every subcommand, writing to `io`; exported so tests can parse arguments in-process.
- * @example await (await createProgram()).parseAsync(['inspect', 'model.onnx'], { from: 'user' });
+ * @example await createProgram().parseAsync(['inspect', 'model.onnx'], { from: 'user' });
  */
-export async function createProgram(io: CliIO = processIO()): Promise<Command> {
+export function createProgram(io: CliIO = processIO()): Command {
   const program = new Command('node-tensorrt')
     .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, benchmark')
     .version(libraryVersion(), '-v, --version')
@@ -29,8 +29,7 @@ export async function createProgram(io: CliIO = processIO()): Promise<Command> {
     .addCommand(classifyCommand(io))
     .addCommand(capabilitiesCommand(io));
   for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError('(add --help for usage)');
-  const bench = await benchCommandOrNull();
-  if (bench) program.addCommand(bench);
+  program.addCommand(benchCommand());
   configure(program, io);
   return program;
 }
@@ -41,7 +40,7 @@ export async function createProgram(io: CliIO = processIO()): Promise<Command> {
  * @example process.exitCode = await runCli(['capabilities', '--json']);
  */
 export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
-  const program = await createProgram(io);
+  const program = createProgram(io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -1,6 +1,6 @@
 // Class-label files: one label per line, ImageNet synset lines, or JSON (an array or an index → label map).
-import { readFile } from 'node:fs/promises';
 import { ErrorCode, TensorRTError } from '../errors.js';
+import { readInputFile } from '../util/fs.js';
 import { describe, nonEmptyString } from '../validate.js';
 
 const SYNSET = /^n\d{8}\s+(.*)$/;
@@ -62,11 +62,5 @@ function parseJson(text: string, name: string): string[] {
  */
 export async function loadLabels(path: string): Promise<string[]> {
   nonEmptyString(path, 'path');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new TensorRTError(ErrorCode.IO, `Could not read the labels ${path}: ${(e as Error).message}`, { cause: e });
-  }
-  return parseLabels(text, path);
+  return parseLabels((await readInputFile(path, 'labels')).toString('utf8'), path);
 }

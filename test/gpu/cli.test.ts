@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,9 +9,6 @@ import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = path.join(root, 'test/fixtures/torchvision_mobilenet_v2.onnx');
-// INTEGRATION: lib/builder.ts (buildEngine/loadEngine) is what these commands drive.
-const ready = hasGpu && existsSync(path.join(root, 'lib/builder.ts'));
-const title = (t: string) => (ready ? gpuSuite(t) : `${t} [skipped: needs a CUDA device and lib/builder.ts]`);
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -26,7 +23,7 @@ interface ClassifyJson {
   timing: { batch: number; inferenceMsPerImage: number };
 }
 
-describe.skipIf(!ready)(title('node-tensorrt CLI on the GPU'), () => {
+describe.skipIf(!hasGpu)(gpuSuite('node-tensorrt CLI on the GPU'), () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-cli-gpu-'));
   const cache = path.join(dir, 'cache');
   const images: string[] = [];

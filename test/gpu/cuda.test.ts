@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DeviceBuffer, Event, PinnedBuffer, Stream } from '../../lib/cuda.js';
 import { ErrorCode, TensorRTError } from '../../lib/errors.js';
 import { roundToHalf } from '../../lib/util/half.js';
-import { fillRandom, gpuSuite, hasGpu } from '../helpers/gpu.js';
+import { fillUniform } from '../../lib/util/random.js';
+import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 
 describe.skipIf(!hasGpu)(gpuSuite('CUDA layer on the GPU'), () => {
   it('round-trips random data pinned → device → f16 kernel → pinned, timed by events', async () => {
@@ -15,7 +16,7 @@ describe.skipIf(!hasGpu)(gpuSuite('CUDA layer on the GPU'), () => {
     using dev32b = new DeviceBuffer(n * 4);
     using start = new Event();
     using end = new Event();
-    const src = fillRandom(pinned.view(Float32Array), 1);
+    const src = fillUniform(pinned.view(Float32Array), 1);
     const out = back.view(Float32Array).fill(NaN); // poisoned
     start.record(stream);
     stream.copy(dev32, pinned);
@@ -39,7 +40,7 @@ describe.skipIf(!hasGpu)(gpuSuite('CUDA layer on the GPU'), () => {
     const backs = [new PinnedBuffer(n * 4), new PinnedBuffer(n * 4)];
     const devs = [new DeviceBuffer(n * 4), new DeviceBuffer(n * 4)];
     for (let k = 0; k < 2; k++) {
-      fillRandom(hosts[k].view(Float32Array), 10 + k);
+      fillUniform(hosts[k].view(Float32Array), 10 + k);
       backs[k].view(Float32Array).fill(NaN);
     }
     for (let k = 0; k < 2; k++) {
@@ -78,7 +79,7 @@ describe.skipIf(!hasGpu)(gpuSuite('CUDA layer on the GPU'), () => {
     using stream = new Stream();
     using dev = new DeviceBuffer(n * 4);
     using back = new PinnedBuffer(n * 4);
-    const src = fillRandom(new Float32Array(n), 3);
+    const src = fillUniform(new Float32Array(n), 3);
     await stream.copyFromHost(dev, src);
     stream.copy(back, dev);
     await stream.synchronize();

@@ -8,7 +8,8 @@ import { ErrorCode } from '../../lib/errors.js';
 import { readPlan, writePlan } from '../../lib/plan.js';
 import { validateEngine } from '../../lib/validate-engine.js';
 import { smallCnn } from '../../scripts/gen-models.js';
-import { fillRandom, gpuSuite, hasGpu } from '../helpers/gpu.js';
+import { fillUniform } from '../../lib/util/random.js';
+import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 
 const code = async (p: Promise<unknown> | (() => unknown)) => {
   try {
@@ -62,7 +63,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
   it('writes every output element (poisoned before each run) at every batch in the profile', async () => {
     const ctx = await fp16.createContext();
     for (const batch of [1, 3, 16]) {
-      fillRandom(ctx.inputs.input as Float32Array, batch);
+      fillUniform(ctx.inputs.input as Float32Array, batch);
       (ctx.outputs.logits as Float32Array).fill(NaN);
       await ctx.run({ batch });
       const out = (ctx.outputs.logits as Float32Array).subarray(0, batch * 10);
@@ -75,7 +76,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
   it('gives each row the same answer whatever the batch', async () => {
     const ctx = await fp32.createContext();
     const x = ctx.inputs.input as Float32Array;
-    fillRandom(x, 99);
+    fillUniform(x, 99);
     await ctx.run({ batch: 8 });
     const all = (ctx.outputs.logits as Float32Array).slice(0, 80);
     const row = 3 * 32 * 32;
@@ -93,7 +94,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
     expect(loaded.inputs).toEqual(fp16.inputs);
     const a = await fp16.createContext();
     const b = await loaded.createContext();
-    fillRandom(a.inputs.input as Float32Array, 5);
+    fillUniform(a.inputs.input as Float32Array, 5);
     (b.inputs.input as Float32Array).set(a.inputs.input as Float32Array);
     await a.run({ batch: 4 });
     await b.run({ batch: 4 });
@@ -127,7 +128,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
   });
 
   it('4 contexts with 8 concurrent callers give bit-identical outputs to serial runs', async () => {
-    const inputs = Array.from({ length: 8 }, (_, i) => fillRandom(new Float32Array(3 * 32 * 32 * 2), 1000 + i));
+    const inputs = Array.from({ length: 8 }, (_, i) => fillUniform(new Float32Array(3 * 32 * 32 * 2), 1000 + i));
     const serial = await fp16.createContext();
     const want: Float32Array[] = [];
     for (const x of inputs) want.push((await serial.infer({ input: x })).logits as Float32Array);
@@ -141,7 +142,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
   });
 
   it('settles runs through every completion mode with the same outputs', async () => {
-    const x = fillRandom(new Float32Array(3 * 32 * 32 * 4), 21);
+    const x = fillUniform(new Float32Array(3 * 32 * 32 * 4), 21);
     const outs = [];
     for (const sync of ['callback', 'spin', 'blocking'] as const) {
       const ctx = await fp16.createContext({ sync });
@@ -159,7 +160,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
     const p = ctx.run({ batch: 1 });
     expect(await code(() => ctx.run({ batch: 1 }))).toBe(ErrorCode.CONTEXT_BUSY);
     await p;
-    const x = fillRandom(new Float32Array(3 * 32 * 32), 3);
+    const x = fillUniform(new Float32Array(3 * 32 * 32), 3);
     const [a, b] = await Promise.all([ctx.infer({ input: x }), ctx.infer({ input: x })]);
     expect(Array.from(a.logits as Float32Array)).toEqual(Array.from(b.logits as Float32Array));
     ctx.dispose();
@@ -215,7 +216,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
     expect(failure).toBe(ErrorCode.CUDA_OUT_OF_MEMORY);
     for (const c of held) c.dispose();
     const ctx = await fp16.createContext();
-    fillRandom(ctx.inputs.input as Float32Array, 1);
+    fillUniform(ctx.inputs.input as Float32Array, 1);
     await ctx.run({ batch: 1 });
     expect((ctx.outputs.logits as Float32Array).slice(0, 10).every(Number.isFinite)).toBe(true);
     ctx.dispose();

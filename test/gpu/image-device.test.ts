@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { normalize } from '../../lib/image/normalize.js';
-import { fillRandom, gpuSuite, hasGpu, random } from '../helpers/gpu.js';
+import { fillUniform, uniformRandom } from '../../lib/util/random.js';
+import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 
 describe.skipIf(!hasGpu)(gpuSuite('device-side image preprocessing'), () => {
   it('normalizes RGBA8 pixels on the GPU exactly as the CPU path does, then infers', async () => {
@@ -11,7 +12,7 @@ describe.skipIf(!hasGpu)(gpuSuite('device-side image preprocessing'), () => {
     const engine = await buildEngine(model, { backend: 'builtin', precision: 'fp32', shapes: { input: { min: [1, 3, 224, 224], opt: [2, 3, 224, 224], max: [2, 3, 224, 224] } } });
     const gpuCtx = await engine.createContext();
     const cpuCtx = await engine.createContext();
-    const r = random(5);
+    const r = uniformRandom(5);
     const images = [0, 1].map(() => ({ width: 224, height: 224, data: Uint8Array.from({ length: 224 * 224 * 4 }, () => Math.floor((r() + 1) * 127.99)) }));
     const pixels = gpuCtx.imagePixels();
     expect(pixels.length).toBe(2 * 224 * 224 * 4);
@@ -43,7 +44,7 @@ describe.skipIf(!hasGpu)(gpuSuite('device-side image preprocessing'), () => {
     const engine = await buildEngine(smallCnn({ seed: 1 }), { backend: 'builtin' });
     const ctx = await engine.createContext();
     expect(() => ctx.imagePixels('nope')).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_INPUT }));
-    fillRandom(ctx.inputs.input as Float32Array, 1);
+    fillUniform(ctx.inputs.input as Float32Array, 1);
     ctx.dispose();
     engine.dispose();
   });

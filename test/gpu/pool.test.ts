@@ -4,7 +4,8 @@ import { capabilities } from '../../lib/capabilities.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { createPool } from '../../lib/pool.js';
 import { smallCnn } from '../../scripts/gen-models.js';
-import { fillRandom, gpuSuite, hasGpu } from '../helpers/gpu.js';
+import { fillUniform } from '../../lib/util/random.js';
+import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 
 const devices = capabilities().cuda.devices.length;
 const code = async (p: Promise<unknown>) => p.then(() => 'no error', (e) => (e as { code?: string }).code);
@@ -18,7 +19,7 @@ describe.skipIf(!hasGpu)(gpuSuite('context pool on the GPU'), () => {
     const pool = await createPool(engine, { devices: 'all', contextsPerDevice: 2 });
     expect(pool.devices).toEqual(Array.from({ length: devices }, (_, i) => i));
     const single = await engine.createContext();
-    const inputs = Array.from({ length: 32 }, (_, i) => fillRandom(new Float32Array(8 * 3 * 32 * 32), 300 + i));
+    const inputs = Array.from({ length: 32 }, (_, i) => fillUniform(new Float32Array(8 * 3 * 32 * 32), 300 + i));
     const got = await Promise.all(inputs.map((x) => pool.infer({ input: x })));
     for (let i = 0; i < inputs.length; i += 5) {
       const want = await single.infer({ input: inputs[i] });
@@ -41,7 +42,7 @@ describe.skipIf(!hasGpu)(gpuSuite('context pool on the GPU'), () => {
 
   it.skipIf(devices < 2)(`gives identical outputs on every device${devices < 2 ? ' [skipped: needs 2 GPUs]' : ''}`, async () => {
     const engine = await buildEngine(model, { backend: 'builtin', shapes });
-    const x = fillRandom(new Float32Array(8 * 3 * 32 * 32), 77);
+    const x = fillUniform(new Float32Array(8 * 3 * 32 * 32), 77);
     const outs = [];
     for (let d = 0; d < devices; d++) {
       const pool = await createPool(engine, { devices: [d], contextsPerDevice: 1 });

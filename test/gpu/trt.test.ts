@@ -11,7 +11,7 @@ import { readPlan, writePlan } from '../../lib/plan.js';
 import { buildTrtPlan, loadTrtEngine, timingCacheFile, type TrtBuildOptions } from '../../lib/trt/index.js';
 import type { NativeTrtEngine } from '../../lib/native.js';
 import type { TensorInfo } from '../../lib/types.js';
-import { fillRandom, random } from '../helpers/gpu.js';
+import { fillUniform, uniformRandom } from '../../lib/util/random.js';
 import { encodeOnnx, mlp } from '../helpers/onnx-writer.js';
 
 interface GpuBackend {
@@ -55,7 +55,7 @@ function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>): number {
 
 for (const backend of backends) {
   describe.skipIf(backend.skip !== '')(`${backend.name} backend: build, load, run${backend.skip ? ` [skipped: ${backend.skip}]` : ''}`, () => {
-    const model = mlp(IN, 32, OUT, random(11));
+    const model = mlp(IN, 32, OUT, uniformRandom(11));
     const dir = mkdtempSync(path.join(os.tmpdir(), `ntrt-${backend.name}-`));
     let engine: Engine;
     let progress = 0;
@@ -105,7 +105,7 @@ for (const backend of backends) {
       const ctx = await engine.createContext({ maxBatch: 8 });
       try {
         for (const batch of [1, 3, 8, 3]) {
-          const x = fillRandom(new Float32Array(batch * IN), 100 + batch);
+          const x = fillUniform(new Float32Array(batch * IN), 100 + batch);
           (ctx.inputs.x as Float32Array).set(x);
           await ctx.run({ batch });
           const y = (ctx.outputs.y as Float32Array).subarray(0, batch * OUT);
@@ -123,7 +123,7 @@ for (const backend of backends) {
       const graph = await engine.createContext({ maxBatch: 4, cudaGraph: true });
       const plain = await engine.createContext({ maxBatch: 4, cudaGraph: false });
       try {
-        const x = fillRandom(new Float32Array(4 * IN), 7);
+        const x = fillUniform(new Float32Array(4 * IN), 7);
         const a = await plain.infer({ x });
         for (let i = 0; i < 4; i++) {
           const b = await graph.infer({ x }); // run 1 enqueues, run 2 captures, later runs replay
@@ -139,7 +139,7 @@ for (const backend of backends) {
       const loaded = await backend.load(engine.serialize(), 0);
       try {
         expect(loaded.header).toEqual(engine.header);
-        const x = fillRandom(new Float32Array(2 * IN), 5);
+        const x = fillUniform(new Float32Array(2 * IN), 5);
         const ctx = await loaded.createContext({ maxBatch: 2 });
         const { y } = await ctx.infer({ x });
         expect(maxRelError(y as Float32Array, model.reference(x))).toBeLessThan(1e-2);
@@ -179,7 +179,7 @@ for (const backend of backends) {
       try {
         expect(fp16.precision).toBe('fp16');
         const ctx = await fp16.createContext();
-        const x = fillRandom(new Float32Array(8 * IN), 3);
+        const x = fillUniform(new Float32Array(8 * IN), 3);
         const { y } = await ctx.infer({ x });
         expect(maxRelError(y as Float32Array, model.reference(x))).toBeLessThan(3e-2);
       } finally {

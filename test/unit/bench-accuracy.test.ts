@@ -1,12 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { argmaxRows, classificationMetrics, defaultDigitsDir, loadDigits, runAccuracy } from '../../lib/bench/accuracy.js';
-import { libraryApi } from '../../lib/bench/api.js';
-
-const builder = await libraryApi().then(
-  () => undefined,
-  (e: Error) => e.message,
-);
 
 describe('classification metrics', () => {
   it('computes accuracy, per-class precision and recall, and the confusion matrix', () => {
@@ -72,7 +66,7 @@ describe('digits set', () => {
     expect(report.dataset).toMatchObject({ count: 360, classes: 10 });
   });
 
-  describe.skipIf(builder !== undefined)(`through the reference backend${builder ? ` [skipped: ${builder}]` : ''}`, () => {
+  describe('through the reference backend', () => {
     it('agrees with onnxruntime on every sample', async () => {
       const report = await runAccuracy({ dir: defaultDigitsDir(), backend: 'auto', hasGpu: false, device: 0, log: () => undefined });
       const ref = report.runs.find((r) => r.name === 'reference (CPU FP32)')!;

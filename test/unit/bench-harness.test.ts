@@ -4,9 +4,9 @@ import type * as Ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchProfiles, batchesFor } from '../../lib/bench/engines.js';
 import { column, fillInputs, measure } from '../../lib/bench/harness.js';
-import { isPlanFile, onnxGraphIO } from '../../lib/bench/onnx-io.js';
+import { onnxGraphIO } from '../../lib/bench/onnx-io.js';
 import { loadOrt, ortFeeds, OrtRunnable } from '../../lib/bench/peers/ort.js';
-import { PLAN_MAGIC } from '../../lib/plan.js';
+import { isPlan, PLAN_MAGIC } from '../../lib/plan.js';
 import { fromHalfBits } from '../../lib/util/half.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures');
@@ -30,8 +30,8 @@ describe('ONNX graph I/O', () => {
   it('refuses bytes that are not a model, and recognizes plan files', () => {
     expect(() => onnxGraphIO(new Uint8Array([1, 2, 3, 4, 5]))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MODEL' }));
     expect(() => onnxGraphIO(Buffer.from('just some text that is not protobuf'))).toThrow(/Not a valid ONNX model/);
-    expect(isPlanFile(Buffer.from(`${PLAN_MAGIC}rest of the plan`))).toBe(true);
-    expect(isPlanFile(digitsBytes)).toBe(false);
+    expect(isPlan(Buffer.from(`${PLAN_MAGIC}rest of the plan`))).toBe(true);
+    expect(isPlan(digitsBytes)).toBe(false);
   });
 
   it('turns dynamic batch inputs into build profiles', () => {

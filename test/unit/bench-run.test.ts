@@ -2,20 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { libraryApi } from '../../lib/bench/api.js';
 import { parseBenchArgs } from '../../lib/bench/command.js';
 import type { BenchReport } from '../../lib/bench/report.js';
 import { runBench } from '../../lib/bench/run.js';
 
 // The whole harness, end to end, on the small digits model: the reference backend on a CPU-only machine.
-const builder = await libraryApi().then(
-  () => undefined,
-  (e: Error) => e.message.split('\n')[0],
-);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'bench-run-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.skipIf(builder !== undefined)(`bench end to end${builder ? ` [skipped until lib/builder.ts lands: ${builder}]` : ''}`, () => {
+describe('bench end to end', () => {
   it('measures, compares with onnxruntime-node, and writes the text, JSON and HTML reports', async () => {
     const model = path.join(import.meta.dirname, '..', 'fixtures', 'digits', 'digits.onnx');
     const json = path.join(tmp, 'r.json');

@@ -1,37 +1,16 @@
 // Shape/dtype inference: symbolic batch propagation through shape computations, and coded errors.
 import { describe, expect, it } from 'vitest';
-import { TensorRTError } from '../../lib/errors.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferNode, inferShapes } from '../../lib/ir/infer.js';
-import type { Constant, Dim, Node } from '../../lib/ir/types.js';
+import type { Dim, Node } from '../../lib/ir/types.js';
+import { thrownError } from '../helpers/errors.js';
+import { graphOf, node } from '../helpers/graphs.js';
 import { f32, int64 } from './reference-helpers.js';
-
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}, name = `${op}_${outputs[0]}`): Node => ({ name, op, domain: '', inputs, outputs, attrs });
-
-function graph(nodes: Node[], inputs: [string, Dim[]][], outputs: string[], constants: Constant[] = [], opset = 17): Graph {
-  return new Graph({
-    opset,
-    inputs: inputs.map(([name, shape]) => ({ name, type: { dtype: 'float32', shape } })),
-    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
-    nodes,
-    initializers: new Map(constants.map((c) => [c.name, c])),
-  });
-}
-
-function err(fn: () => unknown): TensorRTError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TensorRTError) return e;
-    throw e;
-  }
-  throw new Error('expected a TensorRTError');
-}
 
 /** Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])), torch.flatten as exported. */
 function flattenChain(opset: number): Graph {
   const unsq = opset >= 13 ? node('Unsqueeze', ['n', 'axes'], ['n1']) : node('Unsqueeze', ['n'], ['n1'], { axes: [0] });
-  return graph(
+  return graphOf(
     [node('Shape', ['x'], ['s']), node('Gather', ['s', 'zero'], ['n'], { axis: 0 }), unsq, node('Concat', ['n1', 'minus1'], ['t'], { axis: 0 }), node('Reshape', ['x', 't'], ['y'])],
     [['x', ['batch', 32, 4, 4]]],
     ['y'],
@@ -54,7 +33,7 @@ describe('symbolic shape values', () => {
   }
 
   it('slice, concat and arithmetic on shape values', () => {
-    const g = graph(
+    const g = graphOf(
       [
         node('Shape', ['x'], ['s']),
         node('Slice', ['s', 'one', 'big'], ['hw']),
@@ -75,21 +54,21 @@ describe('symbolic shape values', () => {
   });
 
   it('a Reshape that would merge the batch with other dims is unsupported, not wrong', () => {
-    const g = graph([node('Reshape', ['x', 't'], ['y'], {}, 'merge')], [['x', ['batch', 3, 4]]], ['y'], [int64('t', [-1])]);
-    const e = err(() => inferShapes(g));
+    const g = graphOf([node('Reshape', ['x', 't'], ['y'], {}, 'merge')], [['x', ['batch', 3, 4]]], ['y'], [int64('t', [-1])]);
+    const e = thrownError(() => inferShapes(g));
     expect(e.code).toBe('ERR_UNSUPPORTED_OP');
     expect(e.message).toContain("node 'merge'");
     expect(e.message).toContain('dynamic dimension');
-    const f = graph([node('Flatten', ['x'], ['y'], { axis: 0 })], [['x', ['batch', 3]]], ['y']);
-    expect(err(() => inferShapes(f)).code).toBe('ERR_UNSUPPORTED_OP');
+    const f = graphOf([node('Flatten', ['x'], ['y'], { axis: 0 })], [['x', ['batch', 3]]], ['y']);
+    expect(thrownError(() => inferShapes(f)).code).toBe('ERR_UNSUPPORTED_OP');
   });
 
   it('Reshape copies with 0 and infers -1 around a symbol', () => {
-    const g = graph([node('Reshape', ['x', 't'], ['y'])], [['x', ['batch', 6, 4]]], ['y'], [int64('t', [0, 3, -1])]);
+    const g = graphOf([node('Reshape', ['x', 't'], ['y'])], [['x', ['batch', 6, 4]]], ['y'], [int64('t', [0, 3, -1])]);
     inferShapes(g);
     expect(g.typeOf('y').shape).toEqual(['batch', 3, 8]);
-    const bad = graph([node('Reshape', ['x', 't'], ['y'])], [['x', [2, 6, 4]]], ['y'], [int64('t', [5, -1])]);
-    expect(err(() => inferShapes(bad)).code).toBe('ERR_SHAPE_MISMATCH');
+    const bad = graphOf([node('Reshape', ['x', 't'], ['y'])], [['x', [2, 6, 4]]], ['y'], [int64('t', [5, -1])]);
+    expect(thrownError(() => inferShapes(bad)).code).toBe('ERR_SHAPE_MISMATCH');
   });
 });
 
@@ -141,12 +120,12 @@ describe('operator shapes', () => {
       [node('Conv', ['x', 'w'], ['y'], { strides: 2 }, 'cs'), [[1, 3, 8, 8], [4, 3, 3, 3]], [], 'ERR_INVALID_MODEL', /'strides' of node 'cs' \(Conv\) must be a list of integers/],
     ];
     for (const [n, ins, vals, code, msg] of cases) {
-      const e = err(() => infer(n, ins, vals));
+      const e = thrownError(() => infer(n, ins, vals));
       expect(e.code, n.name).toBe(code);
       expect(e.message, n.name).toMatch(msg);
     }
-    const mixed = graph([node('Add', ['x', 'i'], ['y'], {}, 'mix')], [['x', [2]]], ['y'], [int64('i', [1, 2])]);
-    expect(err(() => inferShapes(mixed)).message).toMatch(/node 'mix' \(Add\): input 1 \('i'\) is int64 but input 0 is float32/);
+    const mixed = graphOf([node('Add', ['x', 'i'], ['y'], {}, 'mix')], [['x', [2]]], ['y'], [int64('i', [1, 2])]);
+    expect(thrownError(() => inferShapes(mixed)).message).toMatch(/node 'mix' \(Add\): input 1 \('i'\) is int64 but input 0 is float32/);
   });
 });
 
@@ -177,7 +156,7 @@ describe('Graph', () => {
   });
 
   it('keeps a float constant input typed by its constant', () => {
-    const g = graph([node('Add', ['x', 'b'], ['y'])], [['x', ['n', 2]]], ['y'], [f32('b', [2], [1, 2])]);
+    const g = graphOf([node('Add', ['x', 'b'], ['y'])], [['x', ['n', 2]]], ['y'], [f32('b', [2], [1, 2])]);
     inferShapes(g);
     expect(g.typeOf('b')).toEqual({ dtype: 'float32', shape: [2] });
   });

@@ -6,7 +6,7 @@ import { parseModel } from '../../lib/onnx/index.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
 import { mobilenetV2, smallCnn } from '../../scripts/gen-models.js';
-import { fillRandom } from '../helpers/gpu.js';
+import { fillUniform } from '../../lib/util/random.js';
 import { overlappingTensors, simulate } from '../helpers/program-sim.js';
 
 const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -35,7 +35,7 @@ describe('builtin lowering of real models (CPU simulation vs reference)', () => 
         const graph = optimize(source, { fuse: true, precision });
         const { program, weights } = lowerGraph(graph, { min: 1, opt: batch, max: 4 });
         expect(overlappingTensors(program, 4)).toEqual([]);
-        const x = fillRandom(new Float32Array(batch * dims.reduce((a, b) => a * b, 1)), 11);
+        const x = fillUniform(new Float32Array(batch * dims.reduce((a, b) => a * b, 1)), 11);
         const inName = source.inputs[0].name;
         const outName = source.outputs[0].name;
         const want = runReference(source, { [inName]: x })[outName] as Float32Array;

@@ -1,21 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import type { LGraph, LNode, LConstant } from '../../lib/builtin/lower-context.js';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { OP_NAMES } from '../../lib/builtin/program.js';
+import { Graph } from '../../lib/ir/graph.js';
+import type { Constant, Dim, TensorType } from '../../lib/ir/types.js';
+import { uniformRandom } from '../../lib/util/random.js';
+import { node } from '../helpers/graphs.js';
 import { overlappingTensors, simulate } from '../helpers/program-sim.js';
-import { random } from '../helpers/gpu.js';
 
 const B = 'batch';
 
-function constant(name: string, dims: number[], seed: number, scale = 0.5): LConstant {
-  const r = random(seed);
+function constant(name: string, dims: number[], seed: number, scale = 0.5): Constant {
+  const r = uniformRandom(seed);
   const n = dims.reduce((a, b) => a * b, 1);
   return { name, dtype: 'float32', dims, data: Float32Array.from({ length: n }, () => r() * scale) };
 }
 
+const t = (shape: Dim[]): TensorType => ({ dtype: 'float32', shape });
+
 /** input [B,3,9,7] → Conv(4, 3×3, stride 2, pad 1) + bias + relu → (+ residual conv 1×1) → GAP → Flatten → Gemm(5) → Softmax */
-function smallGraph(): LGraph {
-  const init = new Map<string, LConstant>();
+function smallGraph(): Graph {
+  const init = new Map<string, Constant>();
   for (const c of [
     constant('w1', [4, 3, 3, 3], 1),
     constant('b1', [4], 2),
@@ -25,7 +29,6 @@ function smallGraph(): LGraph {
     constant('fcb', [5], 6),
   ])
     init.set(c.name, c);
-  const t = (shape: (number | string)[]) => ({ dtype: 'float32' as const, shape });
   const types = new Map([
     ['x', t([B, 3, 9, 7])],
     ['c1', t([B, 4, 5, 4])],
@@ -36,8 +39,7 @@ function smallGraph(): LGraph {
     ['l', t([B, 5])],
     ['y', t([B, 5])],
   ]);
-  const node = (op: string, inputs: string[], outputs: string[], attrs: LNode['attrs'] = {}): LNode => ({ name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs });
-  return {
+  return new Graph({
     opset: 17,
     inputs: [{ name: 'x', type: t([B, 3, 9, 7]) }],
     outputs: [{ name: 'y', type: t([B, 5]) }],
@@ -52,11 +54,11 @@ function smallGraph(): LGraph {
       node('Gemm', ['f', 'fc', 'fcb'], ['l'], { transB: 1 }),
       node('Softmax', ['l'], ['y'], { axis: -1 }),
     ],
-  };
+  });
 }
 
 /** The same network computed directly in NCHW, independently of the lowering. */
-function direct(g: LGraph, x: Float32Array, batch: number): number[] {
+function direct(g: Graph, x: Float32Array, batch: number): number[] {
   const w = (n: string) => g.initializers.get(n)!.data as Float32Array;
   const conv = (inp: number[], C: number, H: number, W: number, wt: Float32Array, K: number, R: number, S: number, st: number, pd: number, groups: number, bias?: Float32Array) => {
     const P = Math.floor((H + 2 * pd - R) / st) + 1;
@@ -115,7 +117,7 @@ describe('builtin lowering', () => {
     const g = smallGraph();
     const { program, weights } = lowerGraph(g, { min: 1, opt: 2, max: 4 });
     for (const batch of [1, 3]) {
-      const r = random(100 + batch);
+      const r = uniformRandom(100 + batch);
       const x = Float32Array.from({ length: batch * 3 * 9 * 7 }, () => r());
       const got = simulate(program, weights, { x }, batch).y;
       const want = direct(g, x, batch);
@@ -129,5 +131,29 @@ describe('builtin lowering', () => {
     for (const cap of [1, 4]) expect(overlappingTensors(program, cap)).toEqual([]);
     const total = program.tensors.filter((t) => t.loc === 0 && t.batched).reduce((a, t) => a + Math.ceil(t.bytes / 256) * 256, 0);
     expect(program.batchedArenaBytes).toBeLessThan(total);
+  });
+
+  it('lowers BatchNormalization as scale and shift without touching the graph it is given', () => {
+    const params = ['scale', 'bias', 'mean', 'var'].map((name, i) => constant(name, [3], 20 + i));
+    const variance = params[3].data as Float32Array;
+    variance.forEach((v, i) => (variance[i] = Math.abs(v) + 0.1));
+    const g = new Graph({
+      opset: 17,
+      inputs: [{ name: 'x', type: t([B, 3, 2, 2]) }],
+      outputs: [{ name: 'y', type: t([B, 3, 2, 2]) }],
+      initializers: new Map(params.map((c) => [c.name, c])),
+      types: new Map([['x', t([B, 3, 2, 2])], ['y', t([B, 3, 2, 2])]]),
+      nodes: [node('BatchNormalization', ['x', 'scale', 'bias', 'mean', 'var'], ['y'], { epsilon: 1e-3 })],
+    });
+    const before = { initializers: [...g.initializers.keys()], types: [...g.types.keys()] };
+    const { program, weights } = lowerGraph(g, { min: 1, opt: 1, max: 2 });
+    expect({ initializers: [...g.initializers.keys()], types: [...g.types.keys()] }).toEqual(before);
+    const x = Float32Array.from({ length: 2 * 12 }, uniformRandom(30));
+    const got = simulate(program, weights, { x }, 2).y;
+    const [scale, bias, mean] = params.map((c) => c.data as Float32Array);
+    x.forEach((v, i) => {
+      const c = Math.floor(i / 4) % 3;
+      expect(got[i]).toBeCloseTo(((v - mean[c]) / Math.sqrt(variance[c] + 1e-3)) * scale[c] + bias[c], 5);
+    });
   });
 });

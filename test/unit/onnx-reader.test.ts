@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TensorRTError } from '../../lib/errors.js';
 import { loadModel, parseModel } from '../../lib/onnx/reader.js';
 import { modelProto, type ModelProtoMsg, type NodeProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from '../../lib/onnx/schema.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { toHalfBits } from '../../lib/util/half.js';
 import { smallCnn } from '../../scripts/gen-models.js';
+import { thrownError } from '../helpers/errors.js';
 
 const vi = (name: string, dims: (number | string | null)[], elem = 1): ValueInfoProtoMsg => ({
   name,
@@ -36,13 +36,8 @@ function reluModel(more: { initializer?: TensorProtoMsg[]; node?: NodeProtoMsg[]
 }
 
 function codeOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TensorRTError);
-    return { code: (e as TensorRTError).code, message: (e as Error).message };
-  }
-  throw new Error('expected a throw');
+  const { code, message } = thrownError(fn);
+  return { code, message };
 }
 
 describe('parseModel', () => {

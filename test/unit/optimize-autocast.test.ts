@@ -2,7 +2,6 @@
 // a written model that onnxruntime runs with fp16-level error.
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../lib/ir/graph.js';
-import { inferShapes } from '../../lib/ir/infer.js';
 import type { Constant, Node } from '../../lib/ir/types.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { autocastFp16 } from '../../lib/optimize/autocast.js';
@@ -10,21 +9,10 @@ import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
 import { roundToHalf } from '../../lib/util/half.js';
 import { smallCnnGraph } from '../../scripts/gen-models.js';
+import { inferredGraph, node } from '../helpers/graphs.js';
 import { f32, int64, opCounts, randn, relErr, runOrt } from './reference-helpers.js';
 
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs });
-
-function graph(nodes: Node[], constants: Constant[], outputs: string[]): Graph {
-  const g = new Graph({
-    opset: 17,
-    inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 3, 4, 4] } }],
-    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
-    nodes,
-    initializers: new Map(constants.map((c) => [c.name, c])),
-  });
-  inferShapes(g);
-  return g;
-}
+const graph = (nodes: Node[], constants: Constant[], outputs: string[]): Graph => inferredGraph(nodes, ['n', 3, 4, 4], outputs, constants);
 
 describe('autocastFp16', () => {
   const g = graph(

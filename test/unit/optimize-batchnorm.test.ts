@@ -1,13 +1,12 @@
 // BatchNorm folding into Conv and Gemm, and the standalone Mul+Add form.
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../lib/ir/graph.js';
-import { inferShapes } from '../../lib/ir/infer.js';
-import type { Constant, Dim, Node } from '../../lib/ir/types.js';
+import type { Constant, Node } from '../../lib/ir/types.js';
 import { foldBatchNorm } from '../../lib/optimize/batchnorm.js';
 import { mobileNetV2Graph } from '../../scripts/gen-models.js';
+import { inferredGraph, node } from '../helpers/graphs.js';
 import { compareGraphs, f32, opCounts, randn } from './reference-helpers.js';
 
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs });
 const bnParams = (p: string, c: number): Constant[] => [
   f32(`${p}_s`, [c], randn(c, 1).map((v) => 1 + 0.3 * v)),
   f32(`${p}_b`, [c], randn(c, 2)),
@@ -15,18 +14,6 @@ const bnParams = (p: string, c: number): Constant[] => [
   f32(`${p}_v`, [c], randn(c, 4).map((v) => 0.5 + Math.abs(v))),
 ];
 const bn = (x: string, y: string, p: string): Node => node('BatchNormalization', [x, `${p}_s`, `${p}_b`, `${p}_m`, `${p}_v`], [y], { epsilon: 1e-3 });
-
-function graph(nodes: Node[], x: Dim[], outputs: string[], constants: Constant[]): Graph {
-  const g = new Graph({
-    opset: 17,
-    inputs: [{ name: 'x', type: { dtype: 'float32', shape: x } }],
-    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
-    nodes,
-    initializers: new Map(constants.map((c) => [c.name, c])),
-  });
-  inferShapes(g);
-  return g;
-}
 
 function folded(g: Graph): Graph {
   const c = g.clone();
@@ -36,7 +23,7 @@ function folded(g: Graph): Graph {
 
 describe('foldBatchNorm', () => {
   it('folds into a Conv with and without bias', () => {
-    const g = graph(
+    const g = inferredGraph(
       [node('Conv', ['x', 'w1'], ['c1'], { pads: [1, 1, 1, 1] }), bn('c1', 'y1', 'bn1'), node('Conv', ['y1', 'w2', 'b2'], ['c2']), bn('c2', 'y', 'bn2')],
       ['n', 3, 6, 6],
       ['y'],
@@ -53,7 +40,7 @@ describe('foldBatchNorm', () => {
     for (const transB of [0, 1]) {
       for (const withC of [false, true]) {
         const b = f32('b', transB ? [6, 4] : [4, 6], randn(24, 9));
-        const g = graph([node('Gemm', withC ? ['x', 'b', 'c'] : ['x', 'b'], ['z'], { transB, alpha: 0.7, beta: 1.5 }), bn('z', 'y', 'bn')], ['n', 4], ['y'], [b, f32('c', [1, 6], randn(6, 3)), ...bnParams('bn', 6)]);
+        const g = inferredGraph([node('Gemm', withC ? ['x', 'b', 'c'] : ['x', 'b'], ['z'], { transB, alpha: 0.7, beta: 1.5 }), bn('z', 'y', 'bn')], ['n', 4], ['y'], [b, f32('c', [1, 6], randn(6, 3)), ...bnParams('bn', 6)]);
         const f = folded(g);
         expect(opCounts(f)).toEqual({ Gemm: 1 });
         expect(compareGraphs(g, f, { x: randn(12, 10) })).toBeLessThan(1e-5);
@@ -63,7 +50,7 @@ describe('foldBatchNorm', () => {
 
   it('turns a BN that follows no foldable producer into Mul + Add', () => {
     // The conv output is also a graph output, so its weights must not change.
-    const g = graph(
+    const g = inferredGraph(
       [node('Conv', ['x', 'w'], ['c']), bn('c', 'y', 'bn'), bn('x', 'y2', 'bn0')],
       ['n', 3, 4, 4],
       ['c', 'y', 'y2'],
@@ -87,7 +74,7 @@ describe('foldBatchNorm', () => {
 
 describe('per-channel affine folding', () => {
   it('folds Conv → BN → Mul → Add(per-channel constants) into one Conv', () => {
-    const g = graph(
+    const g = inferredGraph(
       [
         node('Conv', ['x', 'w'], ['c'], { pads: [1, 1, 1, 1] }),
         bn('c', 'n', 'bn'),
@@ -105,7 +92,7 @@ describe('per-channel affine folding', () => {
   });
 
   it('leaves Muls that are not per-channel alone', () => {
-    const g = graph([node('Conv', ['x', 'w'], ['c']), node('Mul', ['c', 'k'], ['y'])], ['n', 3, 5, 5], ['y'], [f32('w', [4, 3, 1, 1], randn(12, 1)), f32('k', [5], randn(5, 2))]);
+    const g = inferredGraph([node('Conv', ['x', 'w'], ['c']), node('Mul', ['c', 'k'], ['y'])], ['n', 3, 5, 5], ['y'], [f32('w', [4, 3, 1, 1], randn(12, 1)), f32('k', [5], randn(5, 2))]);
     expect(opCounts(folded(g))).toEqual({ Conv: 1, Mul: 1 });
   });
 });

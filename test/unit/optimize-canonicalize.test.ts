@@ -6,21 +6,10 @@ import type { Constant, Node } from '../../lib/ir/types.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { canonicalize } from '../../lib/optimize/canonicalize.js';
 import { runReference } from '../../lib/reference/index.js';
+import { inferredGraph, node } from '../helpers/graphs.js';
 import { compareGraphs, f32, int64, opCounts, randn, relErr, runOrt } from './reference-helpers.js';
 
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs });
-
-function graph(nodes: Node[], constants: Constant[], opset = 17): Graph {
-  const g = new Graph({
-    opset,
-    inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 4, 11, 11] } }],
-    outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
-    nodes,
-    initializers: new Map(constants.map((c) => [c.name, c])),
-  });
-  inferShapes(g);
-  return g;
-}
+const graph = (nodes: Node[], constants: Constant[], opset = 17): Graph => inferredGraph(nodes, ['n', 4, 11, 11], ['y'], constants, opset);
 
 describe('canonicalize', () => {
   it('replaces auto_pad with explicit pads on Conv and pools', async () => {

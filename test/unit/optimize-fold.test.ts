@@ -1,27 +1,12 @@
 // Constant folding and cleanup preserve outputs and remove what they should.
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../lib/ir/graph.js';
-import { inferShapes } from '../../lib/ir/infer.js';
-import type { Constant, Dim, Node } from '../../lib/ir/types.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { foldConstants } from '../../lib/optimize/fold.js';
 import { smallCnnGraph } from '../../scripts/gen-models.js';
+import { inferredGraph, node } from '../helpers/graphs.js';
 import { compareGraphs, f32, int64, opCounts, randn, relErr, runOrt } from './reference-helpers.js';
 import { runReference } from '../../lib/reference/index.js';
-
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs });
-
-function graph(nodes: Node[], x: Dim[], outputs: string[], constants: Constant[] = []): Graph {
-  const g = new Graph({
-    opset: 17,
-    inputs: [{ name: 'x', type: { dtype: 'float32', shape: x } }],
-    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
-    nodes,
-    initializers: new Map(constants.map((c) => [c.name, c])),
-  });
-  inferShapes(g);
-  return g;
-}
 
 function folded(g: Graph): Graph {
   const c = g.clone();
@@ -52,7 +37,7 @@ describe('foldConstants', () => {
 
   it('gives a symbolic Reshape target a constant form (0 copies the batch, -1 takes the rest)', async () => {
     // y = Reshape(x, [3, 4, batch]) built from Shape(x): the batch moves to the back.
-    const g = graph(
+    const g = inferredGraph(
       [
         node('Shape', ['x'], ['s']),
         node('Slice', ['s', 'one', 'big'], ['hw']),
@@ -83,7 +68,7 @@ describe('foldConstants', () => {
 
   it('evaluates constant subgraphs and Constant nodes', () => {
     const w = f32('w', [4, 3], randn(12, 9));
-    const g = graph(
+    const g = inferredGraph(
       [
         { name: 'k', op: 'Constant', domain: '', inputs: [], outputs: ['k'], attrs: { value: f32('', [], [2]) } },
         node('Transpose', ['w'], ['wt'], { perm: [1, 0] }),
@@ -102,7 +87,7 @@ describe('foldConstants', () => {
   });
 
   it('removes Identity, Dropout and no-op Casts, also in front of a graph output, and dead branches', () => {
-    const g = graph(
+    const g = inferredGraph(
       [
         node('Identity', ['x'], ['a']),
         node('Relu', ['a'], ['b']),
@@ -120,7 +105,7 @@ describe('foldConstants', () => {
     expect(f.nodes[1].outputs).toEqual(['y']);
     expect(compareGraphs(g, f, { x: randn(10, 1) })).toBe(0);
     // An Identity straight from the input to the output has to stay.
-    const passthrough = folded(graph([node('Identity', ['x'], ['y'])], [2], ['y']));
+    const passthrough = folded(inferredGraph([node('Identity', ['x'], ['y'])], [2], ['y']));
     expect(passthrough.nodes.map((n) => n.op)).toEqual(['Identity']);
   });
 });

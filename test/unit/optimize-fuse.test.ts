@@ -1,7 +1,6 @@
 // Conv fusion: bias, residual and activation folded into FusedConv, and written back as standard ONNX.
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../lib/ir/graph.js';
-import { inferShapes } from '../../lib/ir/infer.js';
 import { FUSED_DOMAIN, type Constant, type Node } from '../../lib/ir/types.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { parseModel } from '../../lib/onnx/reader.js';
@@ -10,21 +9,10 @@ import { foldConstants } from '../../lib/optimize/fold.js';
 import { fuseConv } from '../../lib/optimize/fuse.js';
 import { runReference } from '../../lib/reference/index.js';
 import { smallCnnGraph } from '../../scripts/gen-models.js';
+import { inferredGraph, node } from '../helpers/graphs.js';
 import { compareGraphs, f32, opCounts, randn, relErr, runOrt } from './reference-helpers.js';
 
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}, name = `${op}_${outputs[0]}`): Node => ({ name, op, domain: '', inputs, outputs, attrs });
-
-function graph(nodes: Node[], constants: Constant[], outputs = ['y']): Graph {
-  const g = new Graph({
-    opset: 17,
-    inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 4, 6, 6] } }],
-    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
-    nodes,
-    initializers: new Map(constants.map((c) => [c.name, c])),
-  });
-  inferShapes(g);
-  return g;
-}
+const graph = (nodes: Node[], constants: Constant[], outputs = ['y']): Graph => inferredGraph(nodes, ['n', 4, 6, 6], outputs, constants);
 
 const W = f32('w', [4, 4, 3, 3], randn(144, 3));
 const B = f32('b', [4], randn(4, 4));

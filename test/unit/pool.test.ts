@@ -4,7 +4,7 @@ import { capabilities } from '../../lib/capabilities.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { createPool } from '../../lib/pool.js';
 import { smallCnn } from '../../scripts/gen-models.js';
-import { fillRandom } from '../helpers/gpu.js';
+import { fillUniform } from '../../lib/util/random.js';
 
 const code = async (p: Promise<unknown>) => p.then(() => 'no error', (e) => (e as { code?: string }).code);
 
@@ -13,7 +13,7 @@ describe('context pool (reference backend, runs everywhere)', () => {
     const engine = await buildEngine(smallCnn({ seed: 2 }), { backend: 'reference' });
     const pool = await createPool(engine, { contextsPerDevice: 3 });
     const single = await engine.createContext();
-    const inputs = Array.from({ length: 9 }, (_, i) => fillRandom(new Float32Array(3 * 32 * 32), 50 + i));
+    const inputs = Array.from({ length: 9 }, (_, i) => fillUniform(new Float32Array(3 * 32 * 32), 50 + i));
     const got = await Promise.all(inputs.map((x) => pool.infer({ input: x })));
     for (let i = 0; i < inputs.length; i++) {
       const want = await single.infer({ input: inputs[i] });

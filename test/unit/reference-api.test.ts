@@ -2,14 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
-import type { Node } from '../../lib/ir/types.js';
 import { roundHalf, roundToHalfInPlace } from '../../lib/reference/half.js';
 import { bindDims, runReference } from '../../lib/reference/index.js';
 import { fromHalfBits, roundToHalf, toHalfBits } from '../../lib/util/half.js';
 import { smallCnnGraph } from '../../scripts/gen-models.js';
+import { node } from '../helpers/graphs.js';
 import { randn } from './reference-helpers.js';
-
-const node = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: op, op, domain: '', inputs, outputs, attrs });
 
 describe('runReference', () => {
   const g = smallCnnGraph({ seed: 9 });

@@ -1,21 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, TensorRTError } from '../../lib/errors.js';
+import { ErrorCode } from '../../lib/errors.js';
 import { batchShapes, trtFp16Flag, trtLogLevelOf, trtLogSeverity, trtProfiles, trtProgress } from '../../lib/trt/options.js';
 import type { TensorInfo } from '../../lib/types.js';
+import { thrownError } from '../helpers/errors.js';
 
 const image: TensorInfo = { name: 'input', shape: ['batch', 3, 224, 224], dtype: 'float32' };
 const mask: TensorInfo = { name: 'mask', shape: ['N', 'H', 64], dtype: 'float32' };
 const fixed: TensorInfo = { name: 'scale', shape: [1, 4], dtype: 'float32' };
 
 const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TensorRTError);
-    expect((e as TensorRTError).code).toBe(ErrorCode.INVALID_ARGUMENT);
-    return (e as Error).message;
-  }
-  throw new Error('expected ERR_INVALID_ARGUMENT');
+  const e = thrownError(fn);
+  expect(e.code).toBe(ErrorCode.INVALID_ARGUMENT);
+  return e.message;
 };
 
 describe('shapes → optimization profile', () => {

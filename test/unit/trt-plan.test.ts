@@ -2,11 +2,12 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ErrorCode, TensorRTError } from '../../lib/errors.js';
+import { ErrorCode } from '../../lib/errors.js';
 import { readPlan, writePlan } from '../../lib/plan.js';
 import { readTimingCache, timingCacheFile, writeTimingCache } from '../../lib/trt/cache.js';
 import { checkTrtIo, checkTrtPlan, TRT_FORMAT_VERSION, trtPlanHeader, trtTensorInfo } from '../../lib/trt/plan.js';
 import type { NativeIOInfo } from '../../lib/native.js';
+import { thrownError } from '../helpers/errors.js';
 
 const io: NativeIOInfo[] = [
   { name: 'input', isInput: true, dtype: 0, shape: [-1, 3, 224, 224] },
@@ -27,14 +28,6 @@ const header = trtPlanHeader({
 const payload = Uint8Array.from({ length: 4099 }, (_, i) => (i * 131 + 7) & 255);
 const runtime = { tensorrtVersion: '10.16.0', computeCapability: '9.0', deviceName: h100.name };
 
-const error = (fn: () => unknown): TensorRTError => {
-  try {
-    fn();
-  } catch (e) {
-    return e as TensorRTError;
-  }
-  throw new Error('expected a throw');
-};
 
 describe('tensorrt plan container', () => {
   it('describes engine I/O with the model’s batch name and dtype names', () => {
@@ -58,7 +51,7 @@ describe('tensorrt plan container', () => {
   });
 
   it('refuses another TensorRT version before deserializing, naming both', () => {
-    const e = error(() => checkTrtPlan(readPlan(writePlan(header, payload)).header, { ...runtime, tensorrtVersion: '11.1.0' }));
+    const e = thrownError(() => checkTrtPlan(readPlan(writePlan(header, payload)).header, { ...runtime, tensorrtVersion: '11.1.0' }));
     expect(e.code).toBe(ErrorCode.PLAN_MISMATCH);
     expect(e.message).toMatch(/built with TensorRT 10\.16\.0 but TensorRT 11\.1\.0 is loaded/);
   });
@@ -70,14 +63,14 @@ describe('tensorrt plan container', () => {
 
   it('refuses another GPU, another payload format, another backend, or no recorded version', () => {
     const h = readPlan(writePlan(header, payload)).header;
-    const gpu = error(() => checkTrtPlan(h, { tensorrtVersion: '10.16.0', computeCapability: '8.0', deviceName: 'NVIDIA A100' }));
+    const gpu = thrownError(() => checkTrtPlan(h, { tensorrtVersion: '10.16.0', computeCapability: '8.0', deviceName: 'NVIDIA A100' }));
     expect(gpu.code).toBe(ErrorCode.PLAN_MISMATCH);
     expect(gpu.message).toContain('compute capability 9.0');
-    expect(error(() => checkTrtPlan({ ...h, formatVersion: 99 }, runtime)).code).toBe(ErrorCode.PLAN_MISMATCH);
-    const builtin = error(() => checkTrtPlan({ ...h, backend: 'builtin' }, runtime));
+    expect(thrownError(() => checkTrtPlan({ ...h, formatVersion: 99 }, runtime)).code).toBe(ErrorCode.PLAN_MISMATCH);
+    const builtin = thrownError(() => checkTrtPlan({ ...h, backend: 'builtin' }, runtime));
     expect(builtin.code).toBe(ErrorCode.PLAN_MISMATCH);
     expect(builtin.message).toContain('for the builtin backend');
-    expect(error(() => checkTrtPlan({ ...h, tensorrtVersion: null }, runtime)).code).toBe(ErrorCode.PLAN_CORRUPT);
+    expect(thrownError(() => checkTrtPlan({ ...h, tensorrtVersion: null }, runtime)).code).toBe(ErrorCode.PLAN_CORRUPT);
   });
 
   it('checks the engine’s I/O against the header', () => {
@@ -90,7 +83,7 @@ describe('tensorrt plan container', () => {
       [io[0]],
       [{ ...io[0], shape: [1, 3, 224, 224] }, io[1]],
     ]) {
-      const e = error(() => checkTrtIo(h, changed));
+      const e = thrownError(() => checkTrtIo(h, changed));
       expect(e.code).toBe(ErrorCode.PLAN_CORRUPT);
       expect(e.message).toContain('does not match the engine');
     }
@@ -99,7 +92,7 @@ describe('tensorrt plan container', () => {
   it('detects a damaged engine payload through the container checksum', () => {
     const bytes = writePlan(header, payload);
     bytes[bytes.byteLength - 10] ^= 1;
-    expect(error(() => readPlan(bytes)).code).toBe(ErrorCode.PLAN_CORRUPT);
+    expect(thrownError(() => readPlan(bytes)).code).toBe(ErrorCode.PLAN_CORRUPT);
   });
 });
 

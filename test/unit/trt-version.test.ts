@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, TensorRTError } from '../../lib/errors.js';
+import { ErrorCode } from '../../lib/errors.js';
 import { checkTrtPlanVersion, compareTrtVersions, formatTrtVersion, isTrtPlanCompatible, parseTrtVersion } from '../../lib/trt/version.js';
+import { thrownError } from '../helpers/errors.js';
 
 const v = (s: string) => parseTrtVersion(s)!;
-const thrown = (fn: () => unknown): TensorRTError => {
-  try {
-    fn();
-  } catch (e) {
-    return e as TensorRTError;
-  }
-  throw new Error('expected a throw');
-};
 
 describe('TensorRT version strings', () => {
   it('parses major.minor.patch with an optional build number', () => {
@@ -50,18 +43,18 @@ describe('plan compatibility rule', () => {
 
   it('throws ERR_PLAN_MISMATCH naming both versions', () => {
     expect(() => checkTrtPlanVersion('10.16.0', '10.16.0.72')).not.toThrow();
-    const e = thrown(() => checkTrtPlanVersion('10.16.0.72', '11.1.0'));
+    const e = thrownError(() => checkTrtPlanVersion('10.16.0.72', '11.1.0'));
     expect(e.code).toBe(ErrorCode.PLAN_MISMATCH);
     expect(e.message).toContain('built with TensorRT 10.16.0 but TensorRT 11.1.0 is loaded');
     expect(e.message).toContain('same major.minor.patch');
-    const vc = thrown(() => checkTrtPlanVersion('10.16.0', '10.8.0', { versionCompatible: true }));
+    const vc = thrownError(() => checkTrtPlanVersion('10.16.0', '10.8.0', { versionCompatible: true }));
     expect(vc.code).toBe(ErrorCode.PLAN_MISMATCH);
     expect(vc.message).toContain('TensorRT 10.16.0 or a later 10.x');
   });
 
   it('calls a missing or malformed recorded version a corrupt plan', () => {
     for (const bad of [null, undefined, '', 'ten']) {
-      const e = thrown(() => checkTrtPlanVersion(bad, '10.16.0'));
+      const e = thrownError(() => checkTrtPlanVersion(bad, '10.16.0'));
       expect(e.code).toBe(ErrorCode.PLAN_CORRUPT);
       expect(e.message).toContain('tensorrtVersion');
     }

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { Engine } from '../../engine.js';
 import { ErrorCode, TensorRTError } from '../../errors.js';
-import { builder } from '../api.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
 import { formatBytes, formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
@@ -46,7 +45,8 @@ export function buildCommand(io: CliIO): Command {
       throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `The output ${output} would overwrite the model; pass another -o`);
     }
     const onnxBytes = await fileSize(model, 'model');
-    const { buildEngine } = await builder();
+    // Loaded here so that other commands and --help do not pay for the compiler and its backends.
+    const { buildEngine } = await import('../../builder.js');
     const progress = buildProgressReporter(io.err, { quiet: flags.quiet || flags.json });
     const t0 = performance.now();
     let engine: Engine;

@@ -1,5 +1,5 @@
 // `node-tensorrt classify model image…`: decode, preprocess into the pinned input, infer, print top-k and timings.
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { Engine } from '../../engine.js';
 import { ErrorCode, TensorRTError } from '../../errors.js';
@@ -9,15 +9,15 @@ import { normalize, PRESETS, type Preset } from '../../image/normalize.js';
 import { imageInputSpec } from '../../image/preprocess.js';
 import { topK, type Prediction } from '../../image/topk.js';
 import { RESAMPLES, resolveResizeCrop, transform, type Resample } from '../../image/transform.js';
+import { isPlan } from '../../plan.js';
 import { rowElements } from '../../tensor.js';
-import { builder } from '../api.js';
+import { readInputFile } from '../../util/fs.js';
 import { parseChoice, parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
 import { cacheRoot, cachedEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
 import { buildProgressReporter } from '../progress.js';
-import { isPlan } from './inspect.js';
 
 interface ClassifyFlags extends RawBuildFlags {
   labels?: string;
@@ -65,17 +65,13 @@ export function classifyCommand(io: CliIO): Command {
     const resize = flags.resize === undefined ? undefined : parseIntegerArg(flags.resize, '--resize');
     const batchFlag = flags.batch === undefined ? undefined : parseIntegerArg(flags.batch, '--batch');
     const buildOptions = resolveBuildFlags(flags);
-    let modelBytes: Uint8Array;
-    try {
-      modelBytes = await readFile(model);
-    } catch (e) {
-      throw new TensorRTError(ErrorCode.IO, `Could not read the model ${model}: ${(e as Error).message}`, { cause: e });
-    }
+    const modelBytes = await readInputFile(model, 'model');
     const labels = flags.labels === undefined ? undefined : await loadLabels(flags.labels);
     // Refuse files that are not images before spending a build on them.
     for (const image of images) await sniffImage(image);
 
-    const { buildEngine, loadEngine } = await builder();
+    // Loaded here so that other commands and --help do not pay for the compiler and its backends.
+    const { buildEngine, loadEngine } = await import('../../builder.js');
     const t0 = performance.now();
     let engine: Engine;
     let source: string;

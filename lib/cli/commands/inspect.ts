@@ -1,17 +1,11 @@
 // `node-tensorrt inspect model.onnx|model.plan [--json]`: I/O, opset, op histogram, parameters; or a plan's header.
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { ErrorCode, TensorRTError } from '../../errors.js';
-import { PLAN_MAGIC, readPlan, type PlanHeader } from '../../plan.js';
+import type { InspectTensor, ModelInspection } from '../../inspect.js';
+import { isPlan, readPlan, type PlanHeader } from '../../plan.js';
 import type { TensorInfo } from '../../types.js';
-import { inspector, type ModelSummary } from '../api.js';
+import { readInputFile } from '../../util/fs.js';
 import { formatBytes, formatShape, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
-
-/** Is this a plan container (rather than ONNX)? @example isPlan(await readFile('m.plan')) // true */
-export function isPlan(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === PLAN_MAGIC;
-}
 
 /**
  * The `inspect` command.
@@ -23,26 +17,22 @@ export function inspectCommand(io: CliIO): Command {
     .argument('<model>', 'ONNX model or plan file')
     .option('--json', 'print JSON')
     .action(async (model: string, flags: { json?: boolean }) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = await readFile(model);
-      } catch (e) {
-        throw new TensorRTError(ErrorCode.IO, `Could not read the model ${model}: ${(e as Error).message}`, { cause: e });
-      }
+      const bytes = await readInputFile(model, 'model');
       if (isPlan(bytes)) {
         const { header } = readPlan(bytes);
         if (flags.json) println(io.out, JSON.stringify({ file: model, bytes: bytes.byteLength, plan: header }, null, 2));
         else for (const l of formatPlanHeader(model, bytes.byteLength, header)) println(io.out, l);
         return;
       }
-      const { inspectModel } = await inspector();
+      // Loaded here so that other commands and --help do not pay for the ONNX reader.
+      const { inspectModel } = await import('../../inspect.js');
       const summary = await inspectModel(bytes);
       if (flags.json) println(io.out, JSON.stringify(summary, null, 2));
       else for (const l of formatModelSummary(model, bytes.byteLength, summary)) println(io.out, l);
     });
 }
 
-function ioRows(title: string, tensors: readonly TensorInfo[]): string[] {
+function ioRows(title: string, tensors: readonly (TensorInfo | InspectTensor)[]): string[] {
   return [`${title}:`, ...table(tensors.map((t) => [t.name, t.dtype, formatShape(t.shape)]), '  ')];
 }
 
@@ -50,7 +40,7 @@ function ioRows(title: string, tensors: readonly TensorInfo[]): string[] {
  * An ONNX summary as lines of text.
  * @example formatModelSummary('m.onnx', 14e6, await inspectModel('m.onnx'))
  */
-export function formatModelSummary(file: string, bytes: number, s: ModelSummary): string[] {
+export function formatModelSummary(file: string, bytes: number, s: ModelInspection): string[] {
   const ops = Object.entries(s.ops).sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1));
   const producer = [s.producer.name, s.producer.version].filter(Boolean).join(' ');
   const lines = [
