@@ -6,7 +6,7 @@ import { parseModel } from '../../lib/onnx/reader.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runGraph } from '../../lib/reference/index.js';
 import { MOBILENET_V2_SETTINGS } from '../../scripts/models/mobilenet.js';
-import { mobileNetV2Graph, mobilenetV2, resNet50Graph, smallCnn } from '../../scripts/gen-models.js';
+import { mobilenetV2, resNet50Graph, smallCnn } from '../../scripts/gen-models.js';
 import { opCounts, randn, relErr, std } from './reference-helpers.js';
 
 /** Trainable parameters as torchvision counts them: no BN running statistics, no Clip bounds. */
