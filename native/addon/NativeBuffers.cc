@@ -30,8 +30,12 @@ NativeDeviceBuffer::NativeDeviceBuffer(const Napi::CallbackInfo& info) : Napi::O
 
 NativeDeviceBuffer::~NativeDeviceBuffer() {
   if (!disposed_ && buf_.bytes()) {
-    cudaSetDevice(device_);
-    buf_.reset();
+    try {
+      cuda::DeviceGuard guard(device_);
+      buf_.reset();
+    } catch (const ntrt::Error&) {
+      // a finalizer must not throw; the allocation goes with the process
+    }
   }
 }
 

@@ -189,10 +189,13 @@ Napi::Value NativeStream::Query(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeStream::Dispose(const Napi::CallbackInfo& info) {
-  if (stream_) {
-    cudaSetDevice(device_);
-    stream_.reset();
+  try {
+    if (stream_) {
+      cuda::DeviceGuard guard(device_);
+      stream_.reset();
+    }
   }
+  NTRT_CATCH(info.Env())
   return info.Env().Undefined();
 }
 
@@ -280,10 +283,13 @@ Napi::Value NativeEvent::ElapsedSince(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeEvent::Dispose(const Napi::CallbackInfo& info) {
-  if (event_) {
-    cudaSetDevice(device_);
-    event_.reset();
+  try {
+    if (event_) {
+      cuda::DeviceGuard guard(device_);
+      event_.reset();
+    }
   }
+  NTRT_CATCH(info.Env())
   return info.Env().Undefined();
 }
 
