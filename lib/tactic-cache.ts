@@ -1,7 +1,8 @@
 // The on-disk tactic cache: per GPU, library version and layer signature, the tactic a previous build chose.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './util/fs.js';
 
 export interface CacheEntry {
   tactic: string;
@@ -61,10 +62,8 @@ export class TacticCache {
   /** Writes atomically (temp file + rename), so concurrent builds never see half a file. */
   async save(): Promise<void> {
     if (!this.#dirty) return;
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, JSON.stringify({ format: 1, entries: this.#entries } satisfies CacheFile));
-    await rename(tmp, this.file);
+    await writeFileAtomic(this.file, JSON.stringify({ format: 1, entries: this.#entries } satisfies CacheFile), 'tactic cache');
     this.#dirty = false;
   }
+
 }

@@ -1,14 +1,14 @@
 // The engine cache: ONNX → plan builds are kept under a key of model bytes, build options, GPU and library.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { buildEngine, loadEngine } from '../builder.js';
 import { capabilities } from '../capabilities.js';
 import type { Engine } from '../engine.js';
-import { ErrorCode, TensorRTError, hasCode } from '../errors.js';
+import { ErrorCode, hasCode } from '../errors.js';
 import type { BuildOptions } from '../types.js';
+import { writeFileAtomic } from '../util/fs.js';
 import { libraryVersion } from '../version.js';
 
 /**
@@ -92,16 +92,10 @@ export async function cachedEngine(
   }
   const engine = await deps.buildEngine(model, options);
   try {
-    await mkdir(dir, { recursive: true });
-    const tmp = `${planPath}.${process.pid}.tmp`;
-    await writeFile(tmp, engine.serialize());
-    await rename(tmp, planPath).catch(async (e) => {
-      await rm(tmp, { force: true });
-      throw e;
-    });
+    await writeFileAtomic(planPath, engine.serialize(), 'engine cache');
   } catch (e) {
     engine.dispose();
-    throw new TensorRTError(ErrorCode.IO, `Could not write the engine cache ${planPath}: ${(e as Error).message}`, { cause: e });
+    throw e;
   }
   return { engine, planPath, hit: false };
 }

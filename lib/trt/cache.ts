@@ -1,7 +1,8 @@
 // TensorRT timing caches in the `tacticCache` directory, one file per GPU model, compute capability and TensorRT
 // version (a cache from another of those is useless to the builder, and sharing one file would make them fight).
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 
 const slug = (s: string) =>
@@ -37,12 +38,5 @@ export async function readTimingCache(file: string): Promise<Uint8Array | null> 
  * @example await writeTimingCache(file, new Uint8Array(result.timingCache))
  */
 export async function writeTimingCache(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  } catch (e) {
-    throw new TensorRTError(ErrorCode.IO, `Could not write the timing cache ${file}: ${(e as Error).message}`, { cause: e });
-  }
+  await writeFileAtomic(file, bytes, 'timing cache');
 }

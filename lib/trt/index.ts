@@ -1,6 +1,7 @@
 // The tensorrt backend's two entry points for buildEngine/loadEngine: ONNX bytes → a built, loaded engine in the
 // plan container, and plan bytes → a loaded engine. Without the SDK both throw ERR_TENSORRT_UNAVAILABLE.
 import { capabilities } from '../capabilities.js';
+import { resolveDevice } from '../device.js';
 import type { EngineParts } from '../engine.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { tryLoadAddon, type NativeAddon, type NativeDeviceInfo, type NativeTrtEngine } from '../native.js';
@@ -54,18 +55,7 @@ export function requireTensorRT(): Trt {
 }
 
 function pickDevice(trt: Trt, device: unknown): NativeDeviceInfo {
-  const index = device === undefined ? 0 : nonNegativeInteger(device, 'device');
-  if (trt.devices.length === 0) {
-    throw new TensorRTError(ErrorCode.NO_CUDA_DEVICE, `No CUDA device is available: ${trt.cudaReason ?? 'none was found'}`);
-  }
-  const d = trt.devices[index];
-  if (!d) {
-    throw new TensorRTError(
-      ErrorCode.DEVICE_OUT_OF_RANGE,
-      `Device index ${index} is out of range: this machine has ${trt.devices.length} CUDA device${trt.devices.length === 1 ? '' : 's'}`,
-    );
-  }
-  return d;
+  return trt.devices[resolveDevice(device ?? 0)];
 }
 
 function staticBatch(header: { inputs: TensorInfo[] }): { min: number; opt: number; max: number } {
