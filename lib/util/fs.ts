@@ -28,7 +28,7 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, w
     await writeFile(tmp, data);
     await rename(tmp, file);
   } catch (e) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined); // best effort: the folder itself may be the problem
     throw new TensorRTError(ErrorCode.IO, `Could not write the ${what} ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
