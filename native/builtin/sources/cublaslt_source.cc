@@ -124,30 +124,15 @@ struct Descs {
 
 using Key = std::array<int64_t, 5>;  // device, dtype, M, K, C
 
-struct ThreadState {
-  std::map<int, cublasLtHandle_t> handles;
-  std::map<Key, std::unique_ptr<Descs>> descs;
-  ~ThreadState() {
-    descs.clear();
-    for (auto& [dev, h] : handles) api().cublasLtDestroy(h);
-  }
-};
-thread_local ThreadState tls;
-
-int currentDevice() {
-  int dev = 0;
-  CUDA_CHECK(cudaGetDevice(&dev));
-  return dev;
-}
-
-cublasLtHandle_t handle(int dev) {
-  auto it = tls.handles.find(dev);
-  if (it != tls.handles.end()) return it->second;
+cublasLtHandle_t createHandle() {
   cublasLtHandle_t h = nullptr;
   check(api().cublasLtCreate(&h), "handle creation");
-  tls.handles[dev] = h;
   return h;
 }
+void destroyHandle(cublasLtHandle_t h) { api().cublasLtDestroy(h); }
+
+thread_local ThreadCache<cublasLtHandle_t, Key, Descs> tls(createHandle, destroyHandle);
+cublasLtHandle_t handle(int dev) { return tls.handle(dev); }
 
 Descs& descsFor(const ConvParams& p, DType t) {
   int dev = currentDevice();

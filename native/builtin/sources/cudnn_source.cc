@@ -130,31 +130,15 @@ struct Descs {
 using Key = std::array<int, 18>;  // device, dtype, the 16 ConvParams fields
 static_assert(sizeof(ConvParams) == 16 * sizeof(int), "ConvParams is 16 ints");
 
-// Per-thread handles (one per device) and descriptor cache; released when the thread ends.
-struct ThreadState {
-  std::map<int, cudnnHandle_t> handles;
-  std::map<Key, std::unique_ptr<Descs>> descs;
-  ~ThreadState() {
-    descs.clear();
-    for (auto& [dev, h] : handles) api().cudnnDestroy(h);
-  }
-};
-thread_local ThreadState tls;
-
-int currentDevice() {
-  int dev = 0;
-  CUDA_CHECK(cudaGetDevice(&dev));
-  return dev;
-}
-
-cudnnHandle_t handle(int dev) {
-  auto it = tls.handles.find(dev);
-  if (it != tls.handles.end()) return it->second;
+cudnnHandle_t createHandle() {
   cudnnHandle_t h = nullptr;
   check(api().cudnnCreate(&h), "handle creation");
-  tls.handles[dev] = h;
   return h;
 }
+void destroyHandle(cudnnHandle_t h) { api().cudnnDestroy(h); }
+
+thread_local ThreadCache<cudnnHandle_t, Key, Descs> tls(createHandle, destroyHandle);
+cudnnHandle_t handle(int dev) { return tls.handle(dev); }
 
 cudnnDataType_t dataType(DType t) { return t == DType::F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
 

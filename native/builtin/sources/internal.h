@@ -3,9 +3,12 @@
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "../../cuda/check.h"
 #include "sources.h"
 
 namespace ntrt::sources::detail {
@@ -18,6 +21,43 @@ void convEpilogue(int64_t rows, int k, kernels::DType t, void* y, const kernels:
 
 //! dst[0..k) = (half) bias[0..k): the F16 bias both libraries expect, staged in the caller's workspace.
 void biasToHalf(const float* bias, int k, void* dst, cudaStream_t stream);
+
+//! The current CUDA device.
+inline int currentDevice() {
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  return dev;
+}
+
+//! A library's handles (one per device) and descriptor cache for one thread; released when the thread ends.
+//! Library handles are not thread-safe, so each thread that enqueues (the JS thread, builder workers) has its own.
+template <typename Handle, typename Key, typename Descs>
+class ThreadCache {
+ public:
+  ThreadCache(Handle (*create)(), void (*destroy)(Handle)) : create_(create), destroy_(destroy) {}
+  ~ThreadCache() {
+    descs.clear();
+    for (auto& [dev, h] : handles_) destroy_(h);
+  }
+  ThreadCache(const ThreadCache&) = delete;
+  ThreadCache& operator=(const ThreadCache&) = delete;
+
+  //! This thread's handle for `dev`, created on first use.
+  Handle handle(int dev) {
+    auto it = handles_.find(dev);
+    if (it != handles_.end()) return it->second;
+    Handle h = create_();
+    handles_[dev] = h;
+    return h;
+  }
+
+  std::map<Key, std::unique_ptr<Descs>> descs;
+
+ private:
+  Handle (*create_)();
+  void (*destroy_)(Handle);
+  std::map<int, Handle> handles_;
+};
 
 constexpr size_t kAlign = 256;
 inline size_t alignUp(size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
