@@ -69,11 +69,23 @@ def input_shapes(model, batch):
     return shapes
 
 
+def random_feed(model, name, shape, rng, np):
+    """Seeded data for one input: floats in [-1, 1); for int inputs, a mask of ones or ids below the vocabulary."""
+    elem = next(i.type.tensor_type.elem_type for i in model.graph.input if i.name == name)
+    if elem in (6, 7):  # int32, int64
+        dtype = np.int64 if elem == 7 else np.int32
+        if "mask" in name:
+            return np.ones(shape, dtype=dtype)
+        meta = {p.key: p.value for p in model.metadata_props}
+        return rng.integers(0, int(meta.get("node_tensorrt.vocab", "100")), size=shape).astype(dtype)
+    return rng.uniform(-1, 1, size=shape).astype(np.float32)
+
+
 def check_against_ort(model_proto, module, path, seed, torch, np, cuda):
     """Compares the converted module (FP32, and FP16 channels_last on the GPU) with onnxruntime on the CPU."""
     shapes = input_shapes(model_proto, 2)
     rng = np.random.default_rng(seed)
-    feeds = {name: rng.uniform(-1, 1, size=shape).astype(np.float32) for name, shape in shapes}
+    feeds = {name: random_feed(model_proto, name, shape, rng, np) for name, shape in shapes}
     try:
         import onnxruntime as ort
     except Exception as e:  # noqa: BLE001 - any import failure means the check cannot run
@@ -113,7 +125,7 @@ def build_variant(base, precision, torch):
             self.inner = inner
 
         def forward(self, *xs):
-            out = self.inner(*[x.to(dtype) for x in xs])
+            out = self.inner(*[x.to(dtype) if x.is_floating_point() else x for x in xs])
             if isinstance(out, (tuple, list)):
                 return tuple(o.float() for o in out)
             return out.float()
@@ -126,8 +138,8 @@ def time_config(base, model_proto, precision, batch, mode, args, torch, np):
     model = build_variant(base, precision, torch)
     rng = np.random.default_rng(args.seed + batch)
     shapes = input_shapes(model_proto, batch)
-    hosts = [torch.from_numpy(rng.uniform(-1, 1, size=s).astype(np.float32)).pin_memory() for _, s in shapes]
-    devs = [torch.empty(s, dtype=torch.float32, device="cuda", memory_format=fmt if len(s) == 4 else torch.contiguous_format) for _, s in shapes]
+    hosts = [torch.from_numpy(random_feed(model_proto, n, s, rng, np)).pin_memory() for n, s in shapes]
+    devs = [torch.empty(s, dtype=h.dtype, device="cuda", memory_format=fmt if len(s) == 4 else torch.contiguous_format) for (_, s), h in zip(shapes, hosts)]
     for d, h in zip(devs, hosts):
         d.copy_(h)
     transfers = not args.no_transfers
@@ -214,6 +226,7 @@ def main(argv):
     except Exception as e:  # noqa: BLE001
         return emit({"status": "skipped", "reason": f"the onnx package is not importable ({type(e).__name__}: {e})"})
     from onnx_to_torch import UnsupportedOp, onnx_to_torch
+    from torch_zoo import META_MODEL, META_SEED, build as build_zoo
 
     cuda = torch.cuda.is_available()
     info = {"torch": torch.__version__, "python": sys.version.split()[0], "cudaBuild": torch.version.cuda, "onnx": onnx.__version__}
@@ -224,8 +237,15 @@ def main(argv):
         info["device"] = torch.cuda.get_device_name(args.device)
         info["cudnn"] = torch.backends.cudnn.version()
     model_proto = onnx.load(args.onnx)
+    meta = {p.key: p.value for p in model_proto.metadata_props}
     try:
-        base = onnx_to_torch(model_proto)
+        if meta.get(META_MODEL):
+            # A named network (scripts/peers/torch_zoo.py) is rebuilt from its recipe and seed: the same weights, and the
+            # PyTorch code a user would deploy (SDPA attention), checked against onnxruntime below like any other.
+            base = build_zoo(meta[META_MODEL], int(meta.get(META_SEED, "0")))[0]
+            info["model"] = f"{meta[META_MODEL]} (torch_zoo, seed {meta.get(META_SEED, '0')})"
+        else:
+            base = onnx_to_torch(model_proto)
     except UnsupportedOp as e:
         return emit({"status": "failed", "reason": f"cannot build the PyTorch module: {e}", "info": info})
     torch.backends.cudnn.benchmark = True
