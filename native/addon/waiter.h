@@ -1,13 +1,18 @@
-// A thread that waits for CUDA events and settles their promises: the low-latency alternative to host callbacks.
-// With a spin-wait event it wakes within microseconds of the GPU (trtexec's --useSpinWait) at the cost of a busy
-// core while work is in flight; with a blocking-sync event the thread sleeps until the driver's interrupt.
+// A thread that waits for the end event of a context's runs and settles their promises: the alternative to host
+// callbacks. Three ways to wait:
+// - spin: polls the event (trtexec's --useSpinWait); wakes within microseconds of the GPU, one busy core meanwhile;
+// - blocking: sleeps in cudaEventSynchronize on a blocking-sync event until the driver wakes it;
+// - auto: sleeps until just before the run's expected end, learned per batch size from earlier runs, then polls
+//   briefly; when the run is later than that, it sleeps in cudaEventSynchronize like 'blocking'.
+// Every way reads the event's status, so a run that faulted on the GPU settles too, with the error.
 #pragma once
 #include <cuda_runtime_api.h>
 #include <napi.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -15,23 +20,51 @@
 
 namespace ntrt::addon {
 
+//! How a waiter thread waits (the numbers of lib/native.ts `createContext(…, sync)`, less 'callback' = 0).
+enum class WaitMode : int { Spin = 1, Blocking = 2, Auto = 3 };
+
+//! Per batch size: how long runs take, from enqueue to the end event, and how early to wake for them.
+class RunClock {
+ public:
+  //! Microseconds to sleep after enqueue before polling (-1 while nothing has been learned), and the margin kept.
+  double sleepUs(int batch, double* marginUs);
+  //! Reports a run: `us` from enqueue to observed completion; `late` when the first poll already found it done
+  //! (so `us` only bounds the run from above).
+  void report(int batch, double us, double spunUs, bool late);
+
+ private:
+  struct Stats {
+    double recent[16] = {};
+    int count = 0;
+    double marginUs = 40;
+  };
+  std::map<int, Stats> byBatch_;
+};
+
 class EventWaiter {
  public:
-  EventWaiter();
+  explicit EventWaiter(WaitMode mode);
   ~EventWaiter();  //!< finishes what is queued, then joins
   EventWaiter(const EventWaiter&) = delete;
   EventWaiter& operator=(const EventWaiter&) = delete;
 
-  //! A promise settled (on the JS thread, by `settle`) once `event` has completed.
-  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, Settle settle);
+  //! A promise settled (on the JS thread, by `settle`) once `event` has completed, or rejected with the error the
+  //! GPU reported (after `onFault` ran). `batch` keys what 'auto' learns.
+  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int batch, Settle settle, OnFault onFault);
+  WaitMode mode() const { return mode_; }
 
  private:
   struct Item {
     int device;
     cudaEvent_t event;
+    int batch;
+    std::chrono::steady_clock::time_point enqueued;
     void* pending;
   };
   void loop();
+  cudaError_t wait(const Item& item);
+  WaitMode mode_;
+  RunClock clock_;  // touched by the waiter thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;

@@ -4,6 +4,7 @@
 
 #include "../cuda/check.h"
 #include "../cuda/device.h"
+#include "../cuda/fault.h"
 
 namespace ntrt::builtin {
 
@@ -56,6 +57,13 @@ Bindings Context::bindings() const {
   return b;
 }
 
+void Context::requireHealthy() const {
+  cudaError_t e = fault();
+  if (e == cudaSuccess) return;
+  fail("ERR_CUDA_FAULT", std::string("This context is unusable: an earlier run failed on the GPU with ") + cudaGetErrorName(e) +
+                             " (" + cudaGetErrorString(e) + ")" + (cuda::isSticky(e) ? cuda::kStickyAdvice : ". Dispose it and create another"));
+}
+
 bool Context::needsCapture(int batch) const { return graphs_ && graphByBatch_.find(batch) == graphByBatch_.end(); }
 
 void Context::capture(int batch) {
@@ -66,6 +74,7 @@ void Context::capture(int batch) {
   try {
     g.capture(stream_->get(), [&] { engine_->executor().enqueue(batch, bindings(), stream_->get()); });
   } catch (const Error& e) {
+    if (e.code() == "ERR_CUDA_FAULT") throw;  // the device is gone, not the capture
     // Something in the layer list refused capture (an external library): run those launches directly.
     graphs_ = false;
     graphFallback_ = e.what();
@@ -108,6 +117,7 @@ void Context::enqueueRun(int batch, bool transfers) {
     }
   }
   enqueueCompute(batch, b);
+  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(s, 50);
   if (transfers) enqueueOutputs(batch, b);
   evEnd_->record(s);
   lastTransfers_ = transfers;
@@ -141,6 +151,7 @@ void Context::enqueueRunImages(int batch, size_t input, const float mean[3], con
   kernels::rgbaToTensor(batch, imageH_, imageW_, imageDevice_.as<const uint8_t>(), mean, stdv, false, io.dtype,
                         x.address(io.tensor, b), s);
   enqueueCompute(batch, b);
+  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(s, 50);
   enqueueOutputs(batch, b);
   evEnd_->record(s);
   lastTransfers_ = true;
