@@ -128,8 +128,10 @@ const std::shared_ptr<cuda::PinnedBuffer>& Context::imageStaging(int h, int w) {
     cuda::DeviceGuard guard(engine_->device());
     stream_->synchronize();  // the old staging may still feed a copy
     size_t bytes = static_cast<size_t>(capacity_) * h * w * 4;
-    imagePinned_ = std::make_shared<cuda::PinnedBuffer>(bytes);
-    imageDevice_ = cuda::DeviceBuffer(bytes);
+    auto pinned = std::make_shared<cuda::PinnedBuffer>(bytes);  // both first: a failed allocation changes nothing
+    cuda::DeviceBuffer device(bytes);
+    imagePinned_ = std::move(pinned);
+    imageDevice_ = std::move(device);
     imageH_ = h;
     imageW_ = w;
   }
