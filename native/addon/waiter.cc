@@ -18,9 +18,9 @@ double since(Clock::time_point t0) { return std::chrono::duration<double, std::m
 
 // ---- RunClock ---------------------------------------------------------------------------------
 
-double RunClock::sleepUs(int batch, double* marginUs) {
-  auto it = byBatch_.find(batch);
-  if (it == byBatch_.end() || it->second.count < 3) return -1;
+double RunClock::sleepUs(int kind, double* marginUs) {
+  auto it = byKind_.find(kind);
+  if (it == byKind_.end() || it->second.count < 3) return -1;
   const Stats& s = it->second;
   *marginUs = s.marginUs;
   int n = std::min(s.count, 16);
@@ -30,8 +30,8 @@ double RunClock::sleepUs(int batch, double* marginUs) {
   return std::max(0.0, sorted[n / 4] - s.marginUs);  // a low quantile: a run rarely ends before it
 }
 
-void RunClock::report(int batch, double us, double spunUs, bool late) {
-  Stats& s = byBatch_[batch];
+void RunClock::report(int kind, double us, double spunUs, bool late) {
+  Stats& s = byKind_[kind];
   if (late) {
     // Woke after the end: the sample only bounds the run from above. Wake earlier next time.
     s.marginUs = std::min(s.marginUs * 2, kMaxMarginUs);
@@ -55,13 +55,13 @@ EventWaiter::~EventWaiter() {
   thread_.join();
 }
 
-Napi::Promise EventWaiter::whenDone(Napi::Env env, int device, cudaEvent_t event, int batch, Settle settle,
+Napi::Promise EventWaiter::whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle,
                                     OnFault onFault) {
   Napi::Promise promise;
   void* p = preparePending(env, std::move(settle), std::move(onFault), &promise);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back({device, event, batch, Clock::now(), p});
+    queue_.push_back({device, event, kind, Clock::now(), p});
   }
   cv_.notify_one();
   return promise;
@@ -76,17 +76,17 @@ cudaError_t EventWaiter::wait(const Item& item) {
     return e;
   }
   double margin = 0;
-  double sleep = clock_.sleepUs(item.batch, &margin);
+  double sleep = clock_.sleepUs(item.kind, &margin);
   if (sleep < 0) {
     cudaError_t e = cudaEventSynchronize(item.event);  // nothing learned yet: sleep, and learn an upper bound
-    clock_.report(item.batch, since(item.enqueued), 0, false);
+    clock_.report(item.kind, since(item.enqueued), 0, false);
     return e;
   }
   std::this_thread::sleep_until(item.enqueued + std::chrono::duration<double, std::micro>(sleep));
   Clock::time_point woke = Clock::now();
   cudaError_t e = cudaEventQuery(item.event);
   if (e != cudaErrorNotReady) {
-    clock_.report(item.batch, since(item.enqueued), 0, true);
+    clock_.report(item.kind, since(item.enqueued), 0, true);
     return e;
   }
   const double budget = std::max(kSpinBudgetUs, 3 * margin);
@@ -96,7 +96,7 @@ cudaError_t EventWaiter::wait(const Item& item) {
       break;
     }
   }
-  clock_.report(item.batch, since(item.enqueued), since(woke), false);
+  clock_.report(item.kind, since(item.enqueued), since(woke), false);
   return e;
 }
 

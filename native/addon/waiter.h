@@ -2,8 +2,9 @@
 // callbacks. Three ways to wait:
 // - spin: polls the event (trtexec's --useSpinWait); wakes within microseconds of the GPU, one busy core meanwhile;
 // - blocking: sleeps in cudaEventSynchronize on a blocking-sync event until the driver wakes it;
-// - auto: sleeps until just before the run's expected end, learned per batch size from earlier runs, then polls
-//   briefly; when the run is later than that, it sleeps in cudaEventSynchronize like 'blocking'.
+// - auto: sleeps until just before the run's expected end, learned from earlier runs of the same kind, then polls
+//   briefly; when the run is later than that, it sleeps in cudaEventSynchronize like 'blocking'. What it learns is
+//   keyed by the kind of run (batch size, transfers, image input), which the caller folds into one int.
 // Every way reads the event's status, so a run that faulted on the GPU settles too, with the error.
 #pragma once
 #include <cuda_runtime_api.h>
@@ -23,14 +24,14 @@ namespace ntrt::addon {
 //! How a waiter thread waits (the numbers of lib/native.ts `createContext(…, sync)`, less 'callback' = 0).
 enum class WaitMode : int { Spin = 1, Blocking = 2, Auto = 3 };
 
-//! Per batch size: how long runs take, from enqueue to the end event, and how early to wake for them.
+//! Per kind of run: how long runs take, from enqueue to the end event, and how early to wake for them.
 class RunClock {
  public:
   //! Microseconds to sleep after enqueue before polling (-1 while nothing has been learned), and the margin kept.
-  double sleepUs(int batch, double* marginUs);
+  double sleepUs(int kind, double* marginUs);
   //! Reports a run: `us` from enqueue to observed completion; `late` when the first poll already found it done
   //! (so `us` only bounds the run from above).
-  void report(int batch, double us, double spunUs, bool late);
+  void report(int kind, double us, double spunUs, bool late);
 
  private:
   struct Stats {
@@ -38,7 +39,7 @@ class RunClock {
     int count = 0;
     double marginUs = 40;
   };
-  std::map<int, Stats> byBatch_;
+  std::map<int, Stats> byKind_;
 };
 
 class EventWaiter {
@@ -49,15 +50,15 @@ class EventWaiter {
   EventWaiter& operator=(const EventWaiter&) = delete;
 
   //! A promise settled (on the JS thread, by `settle`) once `event` has completed, or rejected with the error the
-  //! GPU reported (after `onFault` ran). `batch` keys what 'auto' learns.
-  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int batch, Settle settle, OnFault onFault);
+  //! GPU reported (after `onFault` ran). `kind` keys what 'auto' learns (runs of one kind take about as long).
+  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle, OnFault onFault);
   WaitMode mode() const { return mode_; }
 
  private:
   struct Item {
     int device;
     cudaEvent_t event;
-    int batch;
+    int kind;
     std::chrono::steady_clock::time_point enqueued;
     void* pending;
   };

@@ -32,8 +32,10 @@ Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs
 }
 
 Context::~Context() {
-  // Work may still be in flight (a dispose right after run): let it finish before the memory goes.
-  cuda::DeviceGuard guard(engine_->device());
+  // Work may still be in flight (a dispose right after run): let it finish before the memory goes. No DeviceGuard:
+  // a destructor must not throw, and after a device fault CUDA calls fail.
+  int prev = -1;
+  if (cudaGetDevice(&prev) == cudaSuccess && prev != engine_->device()) cudaSetDevice(engine_->device());
   cudaStreamSynchronize(stream_->get());
   graphByBatch_.clear();
   evStart_.reset();
@@ -45,6 +47,8 @@ Context::~Context() {
   arena_.reset();
   workspace_.reset();
   stream_.reset();
+  (void)cudaGetLastError();
+  if (prev >= 0 && prev != engine_->device()) cudaSetDevice(prev);
 }
 
 Bindings Context::bindings() const {

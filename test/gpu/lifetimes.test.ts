@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
 import { DeviceBuffer, Event, PinnedBuffer, Stream } from '../../lib/cuda.js';
 import { ErrorCode } from '../../lib/errors.js';
+import { loadAddon } from '../../lib/native.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { smallCnn } from '../../scripts/gen-models.js';
 import { gpuSuite, hasGpu } from '../helpers/gpu.js';
@@ -107,12 +108,32 @@ describe.skipIf(!hasGpu)(gpuSuite('lifetimes on the GPU'), () => {
       const run = ctx.run({ batch: 2 });
       const inferred = ctx.infer({ input: b });
       expect(() => ctx.imagePixels()).toThrow(expect.objectContaining({ code: ErrorCode.CONTEXT_BUSY }));
+      await expect(ctx.runImages({ batch: 1, mean: [0, 0, 0], std: [1, 1, 1] })).rejects.toMatchObject({ code: ErrorCode.CONTEXT_BUSY });
       await run;
       expect(Array.from((ctx.outputs.logits as Float32Array).subarray(0, wantA.length))).toEqual(wantA);
       expect(Array.from((await inferred).logits as Float32Array)).toEqual(wantB);
       expect(ctx.info.cudaGraph).toEqual({ active: true });
       ctx.dispose();
     }
+    // A capture that fails (here: its first launch, failed by the fault-injection switch) turns graphs off for the
+    // context, and says so: in ctx.info and as a process warning.
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const broken = await engine.createContext({ maxBatch: 2 });
+    loadAddon().faultInjection('launch:1');
+    try {
+      await broken.infer({ input: b });
+    } finally {
+      loadAddon().faultInjection('');
+    }
+    expect(Array.from((await broken.infer({ input: b })).logits as Float32Array)).toEqual(wantB);
+    expect(broken.info.cudaGraph.active).toBe(false);
+    expect(broken.info.cudaGraph.reason).toMatch(/injected by NODE_TENSORRT_FAULT/);
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    expect(warnings.map((w) => (w as Error & { code?: string }).code)).toContain('NODE_TENSORRT_GRAPH_FALLBACK');
+    broken.dispose();
     const off = await engine.createContext({ cudaGraph: false });
     expect(off.info).toEqual({ sync: 'auto', cudaGraph: { active: false, reason: 'cudaGraph: false was asked for' } });
     off.dispose();

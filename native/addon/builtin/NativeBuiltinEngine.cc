@@ -213,7 +213,9 @@ Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool trans
   // Timings are read lazily (timings()), keeping three event queries off the completion path.
   Settle settle = [ctx](Napi::Env e) -> Napi::Value { return e.Undefined(); };
   OnFault onFault = [ctx](cudaError_t e) { ctx->markFaulted(e); };
-  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), batch, std::move(settle), std::move(onFault));
+  // 'auto' learns each kind of run apart: a run without transfers, or from images, takes its own time.
+  int kind = batch * 4 + (image >= 0 ? 2 : 0) + (transfers ? 1 : 0);
+  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), kind, std::move(settle), std::move(onFault));
   return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle), std::move(onFault));
 }
 
