@@ -137,7 +137,7 @@ export class InferenceContext extends Resource {
     const batch = this.#batch(o as RunOptions);
     const transfers = o.transfers === undefined ? true : boolean(o.transfers, 'transfers');
     this.#idle();
-    return this.#schedule(() => this.#gpu(this.#native.run(batch, transfers)));
+    return this.#schedule(() => this.#gpu(() => this.#native.run(batch, transfers)));
   }
 
   /** Throws ERR_DISPOSED, or ERR_CUDA_FAULT once a run failed on the GPU. */
@@ -159,12 +159,17 @@ export class InferenceContext extends Resource {
   #schedule<T>(job: () => Promise<T>): Promise<T> {
     const first = this.#pending === 0;
     this.#pending++;
-    const started = first
-      ? job()
-      : this.#tail.then(() => {
-          this.#usable();
-          return job();
-        });
+    let started: Promise<T>;
+    try {
+      started = first
+        ? job()
+        : this.#tail.then(() => {
+            this.#usable();
+            return job();
+          });
+    } catch (e) {
+      started = Promise.reject(e);
+    }
     const done = started.finally(() => {
       this.#pending--;
     });
@@ -172,9 +177,10 @@ export class InferenceContext extends Resource {
     return done;
   }
 
-  async #gpu<T>(work: Promise<T>): Promise<T> {
+  /** Starts native work (synchronously: its enqueue happens inside the caller's call) and awaits it. */
+  async #gpu<T>(work: () => Promise<T>): Promise<T> {
     try {
-      const r = await withStack(work);
+      const r = await withStack(work());
       this.#timingsStale = true;
       return r;
     } catch (e) {
@@ -194,7 +200,7 @@ export class InferenceContext extends Resource {
     return this.#schedule(async () => {
       // Straight into the pinned inputs, batch rows only: the one copy a caller's array needs.
       for (const f of this.#feeds) (f.view as unknown as { set(a: ArrayLike<number | bigint>): void }).set(feeds[f.name] as never);
-      await this.#gpu(this.#native.run(batch, true));
+      await this.#gpu(() => this.#native.run(batch, true));
       const out: Record<string, TypedArray> = {};
       for (const o of this.#outs) out[o.name] = o.view.slice(0, batch * o.row);
       return out;
@@ -266,7 +272,7 @@ export class InferenceContext extends Resource {
     if (!runImages) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `The ${this.engine.backend} backend has no device-side image preprocessing`);
     this.#idle();
     const index = this.engine.native.io().findIndex((t) => t.name === info.name);
-    return this.#schedule(() => this.#gpu(runImages(batch, index, mean, std)));
+    return this.#schedule(() => this.#gpu(() => runImages(batch, index, mean, std)));
   }
 
   #imageInput(name?: string): TensorInfo {
@@ -287,7 +293,7 @@ export class InferenceContext extends Resource {
     const batch = this.#batch({ batch: options.batch });
     const iterations = positiveInteger(options.iterations ?? 20, 'iterations');
     this.#idle();
-    return this.#schedule(() => this.#gpu(this.#native.profile(batch, iterations)));
+    return this.#schedule(() => this.#gpu(() => this.#native.profile(batch, iterations)));
   }
 
   protected release(): void {

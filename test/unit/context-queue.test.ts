@@ -91,3 +91,41 @@ describe('InferenceContext queue (reference backend)', () => {
     engine.dispose();
   });
 });
+
+describe('InferenceContext over a native context that fails', () => {
+  // A stand-in for a GPU backend's native context: what it does on each run() is up to the test.
+  async function contextWith(run: (batch: number) => Promise<void>) {
+    const engine = await buildEngine(smallCnn({ seed: 9 }), { backend: 'reference' });
+    const real = await engine.createContext({ maxBatch: 1 });
+    const native = { buffers: engine.native.io().map(() => new ArrayBuffer(4 * ROW)), run, timings: () => [0, 0, 0], profile: async () => [], dispose() {} };
+    const { InferenceContext } = await import('../../lib/context.js');
+    const ctx = new InferenceContext(engine, native as never, 1, () => undefined, { sync: 'auto', cudaGraph: true });
+    real.dispose();
+    return { engine, ctx };
+  }
+
+  it('a native run that throws at once leaves the context idle and usable', async () => {
+    let calls = 0;
+    const { engine, ctx } = await contextWith((() => {
+      if (calls++ === 0) throw Object.assign(new Error('enqueue failed'), { code: ErrorCode.CUDA });
+      return Promise.resolve();
+    }) as never);
+    expect(await code(ctx.run({ batch: 1 }))).toBe(ErrorCode.CUDA);
+    expect(ctx.busy).toBe(false);
+    expect(await code(ctx.run({ batch: 1 }))).toBe('no error');
+    ctx.dispose();
+    engine.dispose();
+  });
+
+  it('after a GPU fault every call refuses with ERR_CUDA_FAULT and info names it', async () => {
+    const { TensorRTError } = await import('../../lib/errors.js');
+    const { engine, ctx } = await contextWith(() => Promise.reject(new TensorRTError(ErrorCode.CUDA_FAULT, 'cudaErrorIllegalAddress: an illegal memory access was encountered')));
+    expect(await code(ctx.run({ batch: 1 }))).toBe(ErrorCode.CUDA_FAULT);
+    for (const call of [() => ctx.run({ batch: 1 }), () => ctx.infer({ input: new Float32Array(ROW) }), () => ctx.profileLayers({ batch: 1 })]) {
+      await expect(call()).rejects.toThrow(/^This context is unusable: an earlier run failed on the GPU\. cudaErrorIllegalAddress/);
+    }
+    expect(ctx.info.fault).toMatch(/^cudaErrorIllegalAddress/);
+    ctx.dispose();
+    engine.dispose();
+  });
+});

@@ -13,7 +13,6 @@ namespace ntrt::addon {
 namespace {
 
 
-// The weights argument as a span; the caller keeps the JS view alive while the worker reads it.
 // A capture that failed turns graphs off for the context: say so once, as a process warning, never silently.
 void warnGraphFallback(Napi::Env env, const std::string& why) {
   Napi::Object process = env.Global().Get("process").As<Napi::Object>();
@@ -25,6 +24,7 @@ void warnGraphFallback(Napi::Env env, const std::string& why) {
   emit.As<Napi::Function>().Call(process, {Napi::String::New(env, "CUDA graphs are off for this context; runs launch their kernels directly. Reason: " + why), opts});
 }
 
+// The weights argument as a span; the caller keeps the JS view alive while the worker reads it.
 std::pair<const uint8_t*, size_t> bytesOf(const Napi::Value& v) {
   if (!v.IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "Expected the weights as a Uint8Array");
   Napi::TypedArray t = v.As<Napi::TypedArray>();
