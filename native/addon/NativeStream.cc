@@ -287,7 +287,10 @@ Napi::Value NativeEvent::Synchronize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
     // A helper stream of this event's own: a wait on another event, however long, never delays this one.
-    if (!helper_) helper_ = makeStream(device_);
+    if (!helper_) {
+      cuda::DeviceGuard guard(device_);
+      helper_ = makeStream(device_);
+    }
     auto helper = helper_;
     return whenEventDone(env, device_, get(), helper->get(), [helper](Napi::Env e) { return e.Undefined(); });
   }
