@@ -9,38 +9,10 @@ namespace ntrt::addon {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr double kMinMarginUs = 15;   // below this, wake-up jitter makes a late wake likely
-constexpr double kMaxMarginUs = 2000;
 constexpr double kSpinBudgetUs = 200;  // after waking, poll at most this long (or 3 margins) before sleeping again
 
 double since(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
 }  // namespace
-
-// ---- RunClock ---------------------------------------------------------------------------------
-
-double RunClock::sleepUs(int kind, double* marginUs) {
-  auto it = byKind_.find(kind);
-  if (it == byKind_.end() || it->second.count < 3) return -1;
-  const Stats& s = it->second;
-  *marginUs = s.marginUs;
-  int n = std::min(s.count, 16);
-  double sorted[16];
-  std::copy(s.recent, s.recent + n, sorted);
-  std::nth_element(sorted, sorted + n / 4, sorted + n);
-  return std::max(0.0, sorted[n / 4] - s.marginUs);  // a low quantile: a run rarely ends before it
-}
-
-void RunClock::report(int kind, double us, double spunUs, bool late) {
-  Stats& s = byKind_[kind];
-  if (late) {
-    // Woke after the end: the sample only bounds the run from above. Wake earlier next time.
-    s.marginUs = std::min(s.marginUs * 2, kMaxMarginUs);
-    return;
-  }
-  s.recent[s.count % 16] = us;
-  ++s.count;
-  if (spunUs > s.marginUs + 20) s.marginUs = std::max(kMinMarginUs, s.marginUs * 0.9);  // woke needlessly early
-}
 
 // ---- EventWaiter ------------------------------------------------------------------------------
 

@@ -13,34 +13,16 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <thread>
 
 #include "addon.h"
+#include "runclock.h"
 
 namespace ntrt::addon {
 
 //! How a waiter thread waits (the numbers of lib/native.ts `createContext(…, sync)`, less 'callback' = 0).
 enum class WaitMode : int { Spin = 1, Blocking = 2, Auto = 3 };
-
-//! Per kind of run: how long runs take, from enqueue to the end event, and how early to wake for them.
-class RunClock {
- public:
-  //! Microseconds to sleep after enqueue before polling (-1 while nothing has been learned), and the margin kept.
-  double sleepUs(int kind, double* marginUs);
-  //! Reports a run: `us` from enqueue to observed completion; `late` when the first poll already found it done
-  //! (so `us` only bounds the run from above).
-  void report(int kind, double us, double spunUs, bool late);
-
- private:
-  struct Stats {
-    double recent[16] = {};
-    int count = 0;
-    double marginUs = 40;
-  };
-  std::map<int, Stats> byKind_;
-};
 
 class EventWaiter {
  public:
