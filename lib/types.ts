@@ -99,7 +99,10 @@ export type SyncMode = 'auto' | 'callback' | 'spin' | 'blocking';
 export interface ContextInfo {
   /** The completion mode in use. */
   sync: SyncMode;
-  /** Whether runs replay CUDA graphs; when not, `reason` says why (a failed capture, the option, or the backend). */
+  /**
+   * Whether runs replay CUDA graphs; when not, `reason` says why (a failed capture, the option, or the backend).
+   * The tensorrt backend does not report its capture failures yet: there it shows what was asked for.
+   */
   cudaGraph: { active: boolean; reason?: string };
   /** Set once a run failed on the GPU: the CUDA error's name. The context then refuses every call (ERR_CUDA_FAULT). */
   fault?: string;
