@@ -152,6 +152,8 @@ describe.skipIf(!hasGpu)(gpuSuite('fault injection and device faults'), () => {
       expect(got.infer).toMatch(/^ERR_CUDA_FAULT /);
       expect(got.otherRun).toMatch(/^ERR_[A-Z_]+ /); // sticky: the other context of the process fails too, coded
       expect(got.info.fault).toBe('cudaErrorIllegalAddress');
+      expect(got.streamSync).toMatch(/^ERR_CUDA_FAULT /); // Stream and Event waits see the fault too
+      expect(got.eventSync).toMatch(/^ERR_CUDA_FAULT /);
     }
   }, 300_000);
 });
