@@ -1,10 +1,10 @@
 // InferenceContext: one stream, its device buffers and pinned I/O buffers that JS fills and reads in place.
 import { Resource } from './disposable.js';
 import type { Engine } from './engine.js';
-import { ErrorCode, TensorRTError } from './errors.js';
+import { ErrorCode, TensorRTError, hasCode } from './errors.js';
 import type { NativeContext } from './native.js';
 import { arrayTypeFor, rowElements, type TypedArray } from './tensor.js';
-import type { LayerProfile, RunOptions, RunTimings, TensorInfo } from './types.js';
+import type { ContextInfo, LayerProfile, RunOptions, RunTimings, SyncMode, TensorInfo } from './types.js';
 import { describe, knownKeys, plainObject, positiveInteger, boolean } from './validate.js';
 import { withStack } from './util/stack.js';
 
@@ -12,9 +12,10 @@ import { withStack } from './util/stack.js';
  * Runs an engine. Inputs and outputs are typed arrays over pinned host memory, sized for `maxBatch`:
  * fill `ctx.inputs[name]` in place, `await ctx.run({ batch })`, then read `ctx.outputs[name]`. No copies.
  *
- * Concurrency: `run()` on a context whose previous run has not finished throws ERR_CONTEXT_BUSY (its buffers
- * are in use); `infer()` queues instead, since it copies its feeds in only when the context is free.
- * Use several contexts to run concurrently.
+ * Concurrency: one queue per context orders run, infer, runImages, imagePixels and profileLayers. `run()`,
+ * `runImages()`, `profileLayers()` and `imagePixels()` on a busy context (a call in flight or queued) throw
+ * ERR_CONTEXT_BUSY, because its buffers are in use; `infer()` queues instead, since it copies its feeds in only
+ * when its turn comes. Use several contexts to run concurrently.
  * @example
  * const ctx = await engine.createContext();
  * ctx.inputs.input.set(pixels);
@@ -32,18 +33,30 @@ export class InferenceContext extends Resource {
   readonly #native: NativeContext;
   readonly #onDispose: () => void;
   readonly #rows = new Map<string, number>();
-  #busy = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #feeds: { name: string; view: TypedArray; row: number; info: TensorInfo }[] = [];
+  readonly #outs: { name: string; view: TypedArray; row: number }[] = [];
+  readonly #options: { sync: SyncMode; cudaGraph: boolean };
+  /** Calls in flight or queued. */
+  #pending = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+  #fault: string | undefined;
   #timings: RunTimings = { h2dMs: 0, computeMs: 0, d2hMs: 0 };
   #timingsStale = false;
 
   /** @internal Use engine.createContext(). */
-  constructor(engine: Engine, native: NativeContext, maxBatch: number, onDispose: () => void) {
+  constructor(
+    engine: Engine,
+    native: NativeContext,
+    maxBatch: number,
+    onDispose: () => void,
+    options: { sync: SyncMode; cudaGraph: boolean } = { sync: 'auto', cudaGraph: true },
+  ) {
     super();
     this.engine = engine;
     this.maxBatch = maxBatch;
     this.#native = native;
     this.#onDispose = onDispose;
+    this.#options = options;
     const io = engine.native.io();
     const inputs: Record<string, TypedArray> = {};
     const outputs: Record<string, TypedArray> = {};
@@ -54,15 +67,36 @@ export class InferenceContext extends Resource {
       const Ctor = arrayTypeFor(info.dtype);
       const view = new Ctor(native.buffers[i]);
       (t.isInput ? inputs : outputs)[t.name] = view;
-      this.#rows.set(t.name, rowElements(info.shape));
+      const row = rowElements(info.shape);
+      this.#rows.set(t.name, row);
+      if (t.isInput) this.#feeds.push({ name: t.name, view, row, info });
+      else this.#outs.push({ name: t.name, view, row });
     });
     this.inputs = Object.freeze(inputs);
     this.outputs = Object.freeze(outputs);
   }
 
-  /** True while a run is in flight. */
+  /** True while a call is in flight or queued. */
   get busy(): boolean {
-    return this.#busy;
+    return this.#pending > 0;
+  }
+
+  /**
+   * What the context does now: its completion mode, whether runs replay CUDA graphs (and if not, why), and the
+   * GPU fault that made it unusable, if one did.
+   * @example if (!ctx.info.cudaGraph.active) console.warn(ctx.info.cudaGraph.reason);
+   */
+  get info(): ContextInfo {
+    this.live();
+    const n = this.#native.info?.() ?? {};
+    const backend = this.engine.backend;
+    let cudaGraph: ContextInfo['cudaGraph'];
+    if (backend === 'reference') cudaGraph = { active: false, reason: 'the reference backend runs on the CPU' };
+    else if (!this.#options.cudaGraph) cudaGraph = { active: false, reason: 'cudaGraph: false was asked for' };
+    else if (n.cudaGraph === undefined) cudaGraph = { active: true };
+    else cudaGraph = n.cudaGraph ? { active: true } : { active: false, reason: n.graphFallback ?? 'graph capture failed' };
+    const fault = n.fault ?? this.#fault;
+    return { sync: backend === 'builtin' ? this.#options.sync : 'callback', cudaGraph, ...(fault ? { fault } : {}) };
   }
 
   /** Device-event timings (H2D, compute, D2H) of the last completed run, read from its events on first access. */
@@ -93,28 +127,65 @@ export class InferenceContext extends Resource {
 
   /**
    * Runs one batch on the GPU: copies the first `batch` rows of every input in, runs, copies outputs back.
-   * Resolves when the outputs are ready; throws ERR_CONTEXT_BUSY if a run is already in flight.
+   * Resolves when the outputs are ready; throws ERR_CONTEXT_BUSY if a call is in flight or queued.
    * @example ctx.inputs.input.set(x); await ctx.run({ batch: 4 });
    */
   async run(options: RunOptions = {}): Promise<void> {
-    this.live();
+    this.#usable();
     const o = plainObject(options, 'options');
     knownKeys(o, 'run options', ['batch', 'transfers']);
     const batch = this.#batch(o as RunOptions);
     const transfers = o.transfers === undefined ? true : boolean(o.transfers, 'transfers');
-    if (this.#busy) {
-      throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running; await the previous run() or use another context');
-    }
-    return this.#start(batch, transfers);
+    this.#idle();
+    return this.#schedule(() => this.#gpu(() => this.#native.run(batch, transfers)));
   }
 
-  async #start(batch: number, transfers: boolean): Promise<void> {
-    this.#busy = true;
+  /** Throws ERR_DISPOSED, or ERR_CUDA_FAULT once a run failed on the GPU. */
+  #usable(): void {
+    this.live();
+    if (this.#fault) throw new TensorRTError(ErrorCode.CUDA_FAULT, `This context is unusable: an earlier run failed on the GPU. ${this.#fault}`);
+  }
+
+  #idle(): void {
+    if (this.#pending > 0) {
+      throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running; await the previous call or use another context');
+    }
+  }
+
+  /**
+   * The context's one queue: `job` starts at once when nothing is pending, else after everything queued before it.
+   * `busy` is false again by the time the caller's await resumes.
+   */
+  #schedule<T>(job: () => Promise<T>): Promise<T> {
+    const first = this.#pending === 0;
+    this.#pending++;
+    let started: Promise<T>;
     try {
-      await withStack(this.#native.run(batch, transfers));
+      started = first
+        ? job()
+        : this.#tail.then(() => {
+            this.#usable();
+            return job();
+          });
+    } catch (e) {
+      started = Promise.reject(e);
+    }
+    const done = started.finally(() => {
+      this.#pending--;
+    });
+    this.#tail = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Starts native work (synchronously: its enqueue happens inside the caller's call) and awaits it. */
+  async #gpu<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const r = await withStack(work());
       this.#timingsStale = true;
-    } finally {
-      this.#busy = false;
+      return r;
+    } catch (e) {
+      if (hasCode(e, ErrorCode.CUDA_FAULT)) this.#fault = e.message;
+      throw e;
     }
   }
 
@@ -124,18 +195,16 @@ export class InferenceContext extends Resource {
    * @example const { logits } = await ctx.infer({ input: new Float32Array(3 * 224 * 224) });
    */
   async infer(feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
-    this.live();
+    this.#usable();
     const batch = this.#checkFeeds(feeds);
-    const next = this.#queue.then(async () => {
-      this.live();
-      for (const [name, data] of Object.entries(feeds)) (this.inputs[name] as TypedArray & { set(a: ArrayLike<unknown>): void }).set(data as never);
-      await this.#start(batch, true);
+    return this.#schedule(async () => {
+      // Straight into the pinned inputs, batch rows only: the one copy a caller's array needs.
+      for (const f of this.#feeds) (f.view as unknown as { set(a: ArrayLike<number | bigint>): void }).set(feeds[f.name] as never);
+      await this.#gpu(() => this.#native.run(batch, true));
       const out: Record<string, TypedArray> = {};
-      for (const [name, view] of Object.entries(this.outputs)) out[name] = view.slice(0, batch * this.#rows.get(name)!);
+      for (const o of this.#outs) out[o.name] = o.view.slice(0, batch * o.row);
       return out;
     });
-    this.#queue = next.catch(() => undefined);
-    return next;
   }
 
   #checkFeeds(feeds: Record<string, TypedArray>): number {
@@ -173,9 +242,10 @@ export class InferenceContext extends Resource {
    * @example ctx.imagePixels().set(image.bitmap.data); await ctx.runImages({ batch: 1, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
    */
   imagePixels(input?: string): Uint8Array {
-    this.live();
+    this.#usable();
     const info = this.#imageInput(input);
     if (!this.#native.imageBuffer) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `The ${this.engine.backend} backend has no device-side image preprocessing`);
+    this.#idle(); // a new size reallocates the staging memory a queued or running call may be reading
     return new Uint8Array(this.#native.imageBuffer(info.shape[2] as number, info.shape[3] as number));
   }
 
@@ -184,7 +254,7 @@ export class InferenceContext extends Resource {
    * @example await ctx.runImages({ batch: 4, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] });
    */
   async runImages(options: { batch?: number; input?: string; mean: number[]; std: number[] }): Promise<void> {
-    this.live();
+    this.#usable();
     const o = plainObject(options, 'options');
     knownKeys(o, 'runImages options', ['batch', 'input', 'mean', 'std']);
     const info = this.#imageInput(o.input as string | undefined);
@@ -198,16 +268,11 @@ export class InferenceContext extends Resource {
     const mean = triple(o.mean, 'mean');
     const std = triple(o.std, 'std');
     if (std.some((x) => x === 0)) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, 'std must not contain 0');
-    if (!this.#native.runImages) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `The ${this.engine.backend} backend has no device-side image preprocessing`);
-    if (this.#busy) throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running; await the previous run() or use another context');
+    const runImages = this.#native.runImages?.bind(this.#native);
+    if (!runImages) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `The ${this.engine.backend} backend has no device-side image preprocessing`);
+    this.#idle();
     const index = this.engine.native.io().findIndex((t) => t.name === info.name);
-    this.#busy = true;
-    try {
-      await withStack(this.#native.runImages(batch, index, mean, std));
-      this.#timingsStale = true;
-    } finally {
-      this.#busy = false;
-    }
+    return this.#schedule(() => this.#gpu(() => runImages(batch, index, mean, std)));
   }
 
   #imageInput(name?: string): TensorInfo {
@@ -224,16 +289,11 @@ export class InferenceContext extends Resource {
    * @example const layers = await ctx.profileLayers({ batch: 1, iterations: 50 });
    */
   async profileLayers(options: { batch?: number; iterations?: number } = {}): Promise<LayerProfile[]> {
-    this.live();
+    this.#usable();
     const batch = this.#batch({ batch: options.batch });
     const iterations = positiveInteger(options.iterations ?? 20, 'iterations');
-    if (this.#busy) throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running');
-    this.#busy = true;
-    try {
-      return await withStack(this.#native.profile(batch, iterations));
-    } finally {
-      this.#busy = false;
-    }
+    this.#idle();
+    return this.#schedule(() => this.#gpu(() => this.#native.profile(batch, iterations)));
   }
 
   protected release(): void {

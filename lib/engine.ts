@@ -107,13 +107,13 @@ export class Engine extends Resource {
       );
     }
     const cudaGraph = o.cudaGraph === undefined ? true : boolean(o.cudaGraph, 'cudaGraph');
-    const sync = oneOf(o.sync ?? 'callback', 'sync', ['callback', 'spin', 'blocking'] as const);
-    const native = await withStack(this.native.createContext(maxBatch, cudaGraph, { callback: 0, spin: 1, blocking: 2 }[sync]));
+    const sync = oneOf(o.sync ?? 'auto', 'sync', ['auto', 'callback', 'spin', 'blocking'] as const);
+    const native = await withStack(this.native.createContext(maxBatch, cudaGraph, { callback: 0, spin: 1, blocking: 2, auto: 3 }[sync]));
     if (this.disposed) {
       native.dispose();
       throw new TensorRTError(ErrorCode.DISPOSED, 'Engine has been disposed');
     }
-    const ctx = new InferenceContext(this, native, maxBatch, () => this.#contexts.delete(ctx));
+    const ctx = new InferenceContext(this, native, maxBatch, () => this.#contexts.delete(ctx), { sync, cudaGraph });
     this.#contexts.add(ctx);
     return ctx;
   }

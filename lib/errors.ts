@@ -7,6 +7,8 @@ export const ErrorCode = {
   CUDA_DRIVER: 'ERR_CUDA_DRIVER',
   CUDA_OUT_OF_MEMORY: 'ERR_CUDA_OUT_OF_MEMORY',
   CUDA: 'ERR_CUDA',
+  /** The GPU faulted (an illegal address, a launch failure): sticky, the process must restart to use the device. */
+  CUDA_FAULT: 'ERR_CUDA_FAULT',
   DEVICE_OUT_OF_RANGE: 'ERR_DEVICE_OUT_OF_RANGE',
   TENSORRT_UNAVAILABLE: 'ERR_TENSORRT_UNAVAILABLE',
   TENSORRT: 'ERR_TENSORRT',

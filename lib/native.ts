@@ -102,13 +102,29 @@ export interface NativeContext {
   imageBuffer?(height: number, width: number): ArrayBuffer;
   /** A run whose input `input` is filled on the device from the staged RGBA8 images: (px/255 − mean) / std. */
   runImages?(batch: number, input: number, mean: number[], std: number[]): Promise<void>;
+  /** Whether graphs are on (and why not), and the fault that made the context unusable, if any. */
+  info?(): NativeContextInfo;
   dispose(): void;
 }
+
+export interface NativeContextInfo {
+  cudaGraph?: boolean;
+  graphFallback?: string;
+  fault?: string;
+}
+
+/** The fault-injection switch (native/cuda/fault.h): per kind, the armed point, points reached, failures injected. */
+export interface NativeFaultState {
+  at: Record<FaultKind, number>;
+  counts: Record<FaultKind, number>;
+  fired: Record<FaultKind, number>;
+}
+export type FaultKind = 'alloc' | 'launch' | 'copy' | 'device';
 
 /** A deserialized engine of any GPU backend: weights on `device`, shared by its contexts. */
 export interface NativeEngine {
   io(): NativeIOInfo[];
-  /** sync: 0 host callback, 1 spin-wait thread, 2 blocking-sync thread (backends may ignore it). */
+  /** sync: 0 host callback, 1 spin-wait thread, 2 blocking-sync thread, 3 auto (backends may ignore it). */
   createContext(maxBatch: number, cudaGraph: boolean, sync?: number): Promise<NativeContext>;
   /** Device bytes held by the engine itself (weights). */
   deviceMemory(): number;
@@ -189,6 +205,10 @@ export interface NativeAddon {
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
   capabilities(): NativeCapabilities;
   memoryInfo(device: number): { free: number; total: number };
+  /** Arms fault injection ("alloc:3,copy:1"; "" disarms) and resets its counters when given a spec; reads it always. */
+  faultInjection(spec?: string): NativeFaultState;
+  /** Passes one injection point of `kind` through CUDA_CHECK with a call that does nothing (for CPU-only tests). */
+  faultProbe(kind: 'alloc' | 'launch' | 'copy'): void;
   NativeStream: new (device: number) => NativeStream;
   NativeEvent: new (device: number, timing: boolean) => NativeEvent;
   NativeDeviceBuffer: new (bytes: number, device: number) => NativeDeviceBuffer;

@@ -85,11 +85,27 @@ export interface ContextOptions {
   /** Replay CUDA graphs for static shapes (default true). */
   cudaGraph?: boolean;
   /**
-   * How completion reaches JS: 'callback' (a CUDA host callback, the default), 'spin' (a native thread spin-waits on
-   * the run's event: lowest latency, one busy core while a run is in flight — trtexec's --useSpinWait), or
-   * 'blocking' (that thread sleeps until the driver wakes it).
+   * How completion reaches JS: 'auto' (the default: a native thread sleeps until just before the run's expected end,
+   * learned per batch size from earlier runs, then polls briefly), 'callback' (a CUDA host callback), 'spin' (that
+   * thread spin-waits on the run's event: lowest latency, one busy core while a run is in flight — trtexec's
+   * --useSpinWait), or 'blocking' (that thread sleeps until the driver wakes it).
    */
-  sync?: 'callback' | 'spin' | 'blocking';
+  sync?: SyncMode;
+}
+
+export type SyncMode = 'auto' | 'callback' | 'spin' | 'blocking';
+
+/** What a context does now, and why not more. */
+export interface ContextInfo {
+  /** The completion mode in use. */
+  sync: SyncMode;
+  /**
+   * Whether runs replay CUDA graphs; when not, `reason` says why (a failed capture, the option, or the backend).
+   * The tensorrt backend does not report its capture failures yet: there it shows what was asked for.
+   */
+  cudaGraph: { active: boolean; reason?: string };
+  /** Set once a run failed on the GPU: the CUDA error's name. The context then refuses every call (ERR_CUDA_FAULT). */
+  fault?: string;
 }
 
 export interface RunOptions {

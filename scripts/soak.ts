@@ -1,5 +1,5 @@
-// JS overhead of run()/infer() over the GPU time, and leak checks: context create/dispose cycles and many runs
-// must leave GPU memory (cudaMemGetInfo) and RSS flat.
+// JS overhead of run()/infer() over the GPU time per completion mode, with the process CPU time each mode costs,
+// and leak checks: context create/dispose cycles and many runs must leave GPU memory (cudaMemGetInfo) and RSS flat.
 // Usage: node dist/scripts/soak.js [--cycles 1000] [--runs 100000] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -26,8 +26,11 @@ const fill = (a: Float32Array) => {
   return a;
 };
 
-// 1. Overhead: host latency of `await run()` (and `infer()`) minus the device time of the same run, per completion mode.
-for (const sync of ['callback', 'spin', 'blocking'] as const) {
+// 1. Overhead: host latency of `await run()` (and `infer()`) minus the device time of the same run, per completion
+// mode, with the CPU time the whole process used meanwhile (process.cpuUsage(): user + system), so the cost of
+// spinning shows: 100% means one core busy for the whole measurement.
+const RUNS = 3000;
+for (const sync of ['auto', 'callback', 'spin', 'blocking'] as const) {
   const c = await engine.createContext({ maxBatch: 1, sync });
   fill(c.inputs.input as Float32Array);
   const row: Record<string, unknown> = {};
@@ -38,7 +41,9 @@ for (const sync of ['callback', 'spin', 'blocking'] as const) {
     const host: number[] = [];
     const gap: number[] = [];
     const dev: number[] = [];
-    for (let i = 0; i < 3000; i++) {
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
       await once();
       const t = performance.now() - t0;
@@ -48,8 +53,24 @@ for (const sync of ['callback', 'spin', 'blocking'] as const) {
       dev.push(gpu);
       gap.push(t - gpu);
     }
-    row[mode] = { hostMs: median(host), deviceMs: median(dev), computeMs: c.lastTimings.computeMs, overheadMs: median(gap) };
-    console.log(`${sync.padEnd(9)} ${mode.padEnd(15)} host ${us(median(host))}  device (H2D+compute+D2H) ${us(median(dev))}  overhead ${us(median(gap))}`);
+    const wallMs = performance.now() - wall0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    row[mode] = {
+      hostMs: median(host),
+      deviceMs: median(dev),
+      computeMs: c.lastTimings.computeMs,
+      overheadMs: median(gap),
+      runs: RUNS,
+      wallMs,
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+      cpuPercentOfCore: (100 * cpuMs) / wallMs,
+    };
+    console.log(
+      `${sync.padEnd(9)} ${mode.padEnd(15)} host ${us(median(host))}  device (H2D+compute+D2H) ${us(median(dev))}  overhead ${us(median(gap))}` +
+        `  CPU ${(cpuMs / 1000).toFixed(2)} s in ${(wallMs / 1000).toFixed(2)} s (${((100 * cpuMs) / wallMs).toFixed(0)}% of a core) for ${RUNS} runs`,
+    );
   }
   out[sync] = row;
   c.dispose();

@@ -22,28 +22,34 @@ NativeDeviceBuffer::NativeDeviceBuffer(const Napi::CallbackInfo& info) : Napi::O
     device_ = info[1].As<Napi::Number>().Int32Value();
     cuda::requireDevice(device_);
     cuda::DeviceGuard guard(device_);
-    buf_ = cuda::DeviceBuffer(bytes);
-    adjustExternal(info.Env(), static_cast<int64_t>(bytes));
+    int device = device_;
+    // The last owner (this, or a copy still in flight) frees it, on its device.
+    buf_ = std::shared_ptr<cuda::DeviceBuffer>(new cuda::DeviceBuffer(bytes), [device](cuda::DeviceBuffer* b) {
+      try {
+        cuda::DeviceGuard g(device);
+        delete b;
+      } catch (const ntrt::Error&) {
+        delete b;
+      }
+    });
+    reported_ = static_cast<int64_t>(bytes);
+    adjustExternal(info.Env(), reported_);
   }
   NTRT_CATCH(info.Env())
 }
 
-NativeDeviceBuffer::~NativeDeviceBuffer() {
-  if (!disposed_ && buf_.bytes()) {
-    try {
-      cuda::DeviceGuard guard(device_);
-      buf_.reset();
-    } catch (const ntrt::Error&) {
-      // a finalizer must not throw; the allocation goes with the process
-    }
-  }
+NativeDeviceBuffer::~NativeDeviceBuffer() = default;  // buf_'s deleter frees on the right device
+
+void NativeDeviceBuffer::Finalize(Napi::Env env) {
+  adjustExternal(env, -reported_);
+  reported_ = 0;
 }
 
 void NativeDeviceBuffer::release(Napi::Env env) {
   if (disposed_) return;
   disposed_ = true;
-  adjustExternal(env, -static_cast<int64_t>(buf_.bytes()));
-  cuda::DeviceGuard guard(device_);
+  adjustExternal(env, -reported_);
+  reported_ = 0;
   buf_.reset();
 }
 
@@ -56,12 +62,17 @@ Napi::Value NativeDeviceBuffer::Dispose(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeDeviceBuffer::Bytes(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(disposed_ ? 0 : buf_.bytes()));
+  return Napi::Number::New(info.Env(), static_cast<double>(disposed_ ? 0 : bytes()));
 }
 
 void* NativeDeviceBuffer::ptr() const {
-  NTRT_REQUIRE(!disposed_, "ERR_DISPOSED", "DeviceBuffer has been disposed");
-  return buf_.get();
+  NTRT_REQUIRE(!disposed_ && buf_, "ERR_DISPOSED", "DeviceBuffer has been disposed");
+  return buf_->get();
+}
+
+std::shared_ptr<cuda::DeviceBuffer> NativeDeviceBuffer::shared() const {
+  NTRT_REQUIRE(!disposed_ && buf_, "ERR_DISPOSED", "DeviceBuffer has been disposed");
+  return buf_;
 }
 
 NativeDeviceBuffer* NativeDeviceBuffer::Unwrap(const Napi::Value& v) {
@@ -102,6 +113,11 @@ NativePinnedBuffer::NativePinnedBuffer(const Napi::CallbackInfo& info) : Napi::O
 }
 
 NativePinnedBuffer::~NativePinnedBuffer() = default;  // the view's finalizer owns the last reference
+
+void NativePinnedBuffer::Finalize(Napi::Env env) {
+  adjustExternal(env, -static_cast<int64_t>(reported_));
+  reported_ = 0;
+}
 
 Napi::Value NativePinnedBuffer::Dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -43,20 +43,41 @@ void requireRange(Napi::Env env, const Span& s, size_t offset, size_t bytes, con
   }
 }
 
+// A stream owned through shared_ptr whose last owner destroys it on its own device.
+std::shared_ptr<cuda::Stream> makeStream(int device) {
+  return std::shared_ptr<cuda::Stream>(new cuda::Stream(), [device](cuda::Stream* s) {
+    try {
+      cuda::DeviceGuard guard(device);
+      delete s;
+    } catch (const ntrt::Error&) {
+      delete s;
+    }
+  });
+}
+
 // Pageable host → device copy on the thread pool: the staging copy blocks, so it must not run on the JS thread.
+// It owns the stream and the destination until the copy has settled, and keeps the source's JS object alive:
+// disposing any of them mid-copy frees nothing the copy still touches.
 class PageableCopy : public Napi::AsyncWorker {
  public:
-  PageableCopy(Napi::Env env, NativeStream* stream, Napi::Object owner, void* dst, const void* src, size_t bytes)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), stream_(stream->get()),
-        device_(stream->device()), dst_(dst), src_(src), bytes_(bytes) {
-    keep_ = Napi::Persistent(owner);
+  PageableCopy(Napi::Env env, std::shared_ptr<cuda::Stream> stream, int device, std::shared_ptr<cuda::DeviceBuffer> dst,
+               size_t dstOffset, Napi::Object src, const void* host, size_t bytes)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), stream_(std::move(stream)),
+        device_(device), dst_(std::move(dst)), dstOffset_(dstOffset), src_(host), bytes_(bytes) {
+    keep_ = Napi::Persistent(src);
   }
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
       cuda::DeviceGuard guard(device_);
-      CUDA_CHECK(cudaMemcpyAsync(dst_, src_, bytes_, cudaMemcpyHostToDevice, stream_));
-      CUDA_CHECK(cudaStreamSynchronize(stream_));
+      try {
+        CUDA_CHECK(cudaMemcpyAsync(dst_->as<char>() + dstOffset_, src_, bytes_, cudaMemcpyHostToDevice, stream_->get()));
+        CUDA_CHECK(cudaStreamSynchronize(stream_->get()));
+      } catch (...) {
+        release();
+        throw;
+      }
+      release();  // on this thread, on the right device: may be the last owner of either
     } catch (const ntrt::Error& e) {
       code_ = e.code();
       SetError(e.what());
@@ -68,11 +89,16 @@ class PageableCopy : public Napi::AsyncWorker {
   }
 
  private:
+  void release() {
+    dst_.reset();
+    stream_.reset();
+  }
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference keep_;
-  cudaStream_t stream_;
+  std::shared_ptr<cuda::Stream> stream_;
   int device_;
-  void* dst_;
+  std::shared_ptr<cuda::DeviceBuffer> dst_;
+  size_t dstOffset_;
   const void* src_;
   size_t bytes_;
   std::string code_;
@@ -100,7 +126,7 @@ NativeStream::NativeStream(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
     device_ = info[0].As<Napi::Number>().Int32Value();
     cuda::requireDevice(device_);
     cuda::DeviceGuard guard(device_);
-    stream_ = std::make_unique<cuda::Stream>();
+    stream_ = makeStream(device_);
   }
   NTRT_CATCH(info.Env())
 }
@@ -108,6 +134,11 @@ NativeStream::NativeStream(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
 cudaStream_t NativeStream::get() const {
   NTRT_REQUIRE(stream_ != nullptr, "ERR_DISPOSED", "Stream has been disposed");
   return stream_->get();
+}
+
+std::shared_ptr<cuda::Stream> NativeStream::shared() const {
+  NTRT_REQUIRE(stream_ != nullptr, "ERR_DISPOSED", "Stream has been disposed");
+  return stream_;
 }
 
 NativeStream* NativeStream::Unwrap(const Napi::Value& v) {
@@ -138,11 +169,13 @@ Napi::Value NativeStream::CopyFromHost(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
     Span dst = spanOf(info[0]);
+    if (!dst.device) throw makeError(env, "ERR_INVALID_ARGUMENT", "Expected a DeviceBuffer");
     size_t dOff = sizeArg(info[1]);
     Napi::TypedArray src = info[2].As<Napi::TypedArray>();
     requireRange(env, dst, dOff, src.ByteLength(), "Destination");
     const char* host = static_cast<const char*>(src.ArrayBuffer().Data()) + src.ByteOffset();
-    auto* w = new PageableCopy(env, this, src.As<Napi::Object>(), dst.ptr + dOff, host, src.ByteLength());
+    auto* w = new PageableCopy(env, shared(), device_, NativeDeviceBuffer::Unwrap(info[0])->shared(), dOff,
+                               src.As<Napi::Object>(), host, src.ByteLength());
     Napi::Promise p = w->promise();
     w->Queue();
     return p;
@@ -171,7 +204,8 @@ Napi::Value NativeStream::Convert(const Napi::CallbackInfo& info) {
 Napi::Value NativeStream::Synchronize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    return whenStreamDone(env, device_, get(), [](Napi::Env e) { return e.Undefined(); });
+    auto keep = shared();  // a dispose() before the callback leaves the stream to this promise
+    return whenStreamDone(env, device_, keep->get(), [keep](Napi::Env e) { return e.Undefined(); });
   }
   NTRT_CATCH(env)
 }
@@ -252,7 +286,13 @@ Napi::Value NativeEvent::Record(const Napi::CallbackInfo& info) {
 Napi::Value NativeEvent::Synchronize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    return whenEventDone(env, device_, get(), [](Napi::Env e) { return e.Undefined(); });
+    // A helper stream of this event's own: a wait on another event, however long, never delays this one.
+    if (!helper_) {
+      cuda::DeviceGuard guard(device_);
+      helper_ = makeStream(device_);
+    }
+    auto helper = helper_;
+    return whenEventDone(env, device_, get(), helper->get(), [helper](Napi::Env e) { return e.Undefined(); });
   }
   NTRT_CATCH(env)
 }
@@ -287,6 +327,7 @@ Napi::Value NativeEvent::Dispose(const Napi::CallbackInfo& info) {
     if (event_) {
       cuda::DeviceGuard guard(device_);
       event_.reset();
+      helper_.reset();
     }
   }
   NTRT_CATCH(info.Env())

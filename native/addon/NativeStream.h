@@ -14,6 +14,8 @@ class NativeStream : public Napi::ObjectWrap<NativeStream> {
   static Napi::Function Init(Napi::Env env);
   explicit NativeStream(const Napi::CallbackInfo& info);
   cudaStream_t get() const;
+  //! The stream, for work that must keep it alive after dispose() (it is destroyed with the last owner).
+  std::shared_ptr<cuda::Stream> shared() const;
   int device() const { return device_; }
   static NativeStream* Unwrap(const Napi::Value& v);
 
@@ -24,7 +26,7 @@ class NativeStream : public Napi::ObjectWrap<NativeStream> {
   Napi::Value Synchronize(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
-  std::unique_ptr<cuda::Stream> stream_;
+  std::shared_ptr<cuda::Stream> stream_;
   int device_ = 0;
 };
 
@@ -43,6 +45,7 @@ class NativeEvent : public Napi::ObjectWrap<NativeEvent> {
   Napi::Value ElapsedSince(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   std::unique_ptr<cuda::Event> event_;
+  std::shared_ptr<cuda::Stream> helper_;  //!< waits on this event alone for synchronize()
   int device_ = 0;
 };
 

@@ -19,15 +19,14 @@ struct State {
   Constructors ctors;
   Completion completion;
   int pending = 0;
-  std::map<int, cudaStream_t> waiters;  // per device: streams that wait on events for whenEventDone
 };
 
 struct Pending {
   Napi::Promise::Deferred deferred;
   Settle settle;
-  int device;
-  cudaStream_t stream;
+  OnFault onFault;
   State* state;
+  cudaError_t status = cudaSuccess;
 };
 
 State& state(Napi::Env env) {
@@ -47,12 +46,10 @@ void settleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* r
   if (env == nullptr) return;  // environment is shutting down
   Napi::HandleScope scope(env);
   try {
-    cudaError_t e;
-    {
-      cuda::DeviceGuard guard(p->device);
-      e = p->stream ? cudaStreamQuery(p->stream) : cudaSuccess;
+    if (p->status != cudaSuccess) {
+      if (p->onFault) p->onFault(p->status);
+      throw asyncCudaError(p->status, "work on this stream");
     }
-    if (e != cudaSuccess && e != cudaErrorNotReady) CUDA_CHECK(e);
     p->deferred.Resolve(p->settle(env));
   } catch (const Napi::Error& err) {
     p->deferred.Reject(err.Value());
@@ -63,10 +60,13 @@ void settleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* r
   }
 }
 
-void CUDART_CB onHost(void* data) {
-  auto* p = static_cast<Pending*>(data);
+void post(Pending* p, cudaError_t status) {
+  p->status = status;
   p->state->completion.NonBlockingCall(p);
 }
+
+// Unlike a cudaLaunchHostFunc function, a stream callback runs after a device fault too, with the error.
+void CUDART_CB onStream(cudaStream_t, cudaError_t status, void* data) { post(static_cast<Pending*>(data), status); }
 
 }  // namespace
 
@@ -101,41 +101,40 @@ void adjustExternal(Napi::Env env, int64_t delta) {
   if (delta != 0) Napi::MemoryManagement::AdjustExternalMemory(env, delta);
 }
 
-Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle) {
+ntrt::Error asyncCudaError(cudaError_t status, const std::string& what) {
+  std::string msg = std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status) + " (reported by the GPU for " + what + ")";
+  if (cuda::isSticky(status)) msg += cuda::kStickyAdvice;
+  return ntrt::Error(cuda::codeFor(status), msg);
+}
+
+Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle, OnFault onFault) {
   State& s = state(env);
-  auto p = std::make_unique<Pending>(Pending{Napi::Promise::Deferred::New(env), std::move(settle), device, stream, &s});
+  auto p = std::make_unique<Pending>(Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s});
   Napi::Promise promise = p->deferred.Promise();
   {
     cuda::DeviceGuard guard(device);
-    CUDA_CHECK(cudaLaunchHostFunc(stream, onHost, p.get()));
+    CUDA_CHECK(cudaStreamAddCallback(stream, onStream, p.get(), 0));
   }
   if (s.pending++ == 0) s.completion.Ref(env);
   p.release();
   return promise;
 }
 
-Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, Settle settle) {
-  State& s = state(env);
+Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, cudaStream_t helper, Settle settle) {
   cuda::DeviceGuard guard(device);
-  auto it = s.waiters.find(device);
-  if (it == s.waiters.end()) {
-    cudaStream_t w = nullptr;
-    CUDA_CHECK(cudaStreamCreateWithFlags(&w, cudaStreamNonBlocking));
-    it = s.waiters.emplace(device, w).first;
-  }
-  CUDA_CHECK(cudaStreamWaitEvent(it->second, event, 0));
-  return whenStreamDone(env, device, it->second, std::move(settle));
+  CUDA_CHECK(cudaStreamWaitEvent(helper, event, 0));
+  return whenStreamDone(env, device, helper, std::move(settle));
 }
 
-void* preparePending(Napi::Env env, int device, cudaStream_t stream, Settle settle, Napi::Promise* promise) {
+void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise) {
   State& s = state(env);
-  auto* p = new Pending{Napi::Promise::Deferred::New(env), std::move(settle), device, stream, &s};
+  auto* p = new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s};
   *promise = p->deferred.Promise();
   if (s.pending++ == 0) s.completion.Ref(env);
   return p;
 }
 
-void postPending(void* pending) { onHost(pending); }
+void postPending(void* pending, cudaError_t status) { post(static_cast<Pending*>(pending), status); }
 
 int32_t intOption(const Napi::Object& o, const char* key, int32_t dflt) {
   Napi::Value v = o.Get(key);

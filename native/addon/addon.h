@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "../cuda/error.h"
+
 namespace ntrt::addon {
 
 //! Builds a TensorRTError (the JS class registered by lib/native.ts) with a stable code.
@@ -21,18 +23,26 @@ Napi::Error makeError(Napi::Env env, const std::string& code, const std::string&
   }
 
 //! Settles a promise on the JS thread once the stream reaches this point. No polling, no blocked loop.
-//! `settle` runs on the JS thread; it may throw ntrt::Error to reject.
+//! `settle` runs on the JS thread; it may throw ntrt::Error to reject. The host callback sees the stream's status
+//! (cudaStreamAddCallback, not cudaLaunchHostFunc, which is never called after a device fault): when the GPU
+//! reported an error, `onFault` runs on the JS thread and the promise rejects with a coded error
+//! (ERR_CUDA_FAULT for the sticky kind).
 using Settle = std::function<Napi::Value(Napi::Env)>;
-Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle);
+using OnFault = std::function<void(cudaError_t)>;
+Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle, OnFault onFault = nullptr);
 
-//! Same, but for an event: waits on it through a per-device helper stream.
-Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, Settle settle);
+//! Same, but for an event: `helper` (a stream the caller owns, for this event alone) waits on it, so waits on
+//! different events never queue behind each other.
+Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, cudaStream_t helper, Settle settle);
 
 //! For completion paths other than host callbacks: a pending promise to post (from any thread) once its work is
-//! done. `stream` is queried for errors when it settles.
-void* preparePending(Napi::Env env, int device, cudaStream_t stream, Settle settle, Napi::Promise* promise);
+//! done, with the status the GPU reported for it.
+void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise);
 //! Hands a prepared pending promise to the JS thread; callable from any thread, once.
-void postPending(void* pending);
+void postPending(void* pending, cudaError_t status);
+
+//! The coded error for a failure the GPU reported asynchronously (`what`: the work it was reported for).
+ntrt::Error asyncCudaError(cudaError_t status, const std::string& what);
 
 //! The constructors of the wrapped classes, for instanceof checks when unwrapping arguments.
 struct Constructors {

@@ -1,10 +1,22 @@
 #include "waiter.h"
 
-#include "../cuda/device.h"
+#include <sys/prctl.h>
+
+#include <algorithm>
 
 namespace ntrt::addon {
 
-EventWaiter::EventWaiter() : thread_([this] { loop(); }) {}
+using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr double kSpinBudgetUs = 200;  // after waking, poll at most this long (or 3 margins) before sleeping again
+
+double since(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
+}  // namespace
+
+// ---- EventWaiter ------------------------------------------------------------------------------
+
+EventWaiter::EventWaiter(WaitMode mode) : mode_(mode), thread_([this] { loop(); }) {}
 
 EventWaiter::~EventWaiter() {
   {
@@ -15,18 +27,55 @@ EventWaiter::~EventWaiter() {
   thread_.join();
 }
 
-Napi::Promise EventWaiter::whenDone(Napi::Env env, int device, cudaEvent_t event, Settle settle) {
+Napi::Promise EventWaiter::whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle,
+                                    OnFault onFault) {
   Napi::Promise promise;
-  void* p = preparePending(env, device, nullptr, std::move(settle), &promise);
+  void* p = preparePending(env, std::move(settle), std::move(onFault), &promise);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back({device, event, p});
+    queue_.push_back({device, event, kind, Clock::now(), p});
   }
   cv_.notify_one();
   return promise;
 }
 
+cudaError_t EventWaiter::wait(const Item& item) {
+  if (mode_ == WaitMode::Blocking) return cudaEventSynchronize(item.event);
+  if (mode_ == WaitMode::Spin) {
+    cudaError_t e;
+    while ((e = cudaEventQuery(item.event)) == cudaErrorNotReady) {
+    }
+    return e;
+  }
+  double margin = 0;
+  double sleep = clock_.sleepUs(item.kind, &margin);
+  if (sleep < 0) {
+    cudaError_t e = cudaEventSynchronize(item.event);  // nothing learned yet: sleep, and learn an upper bound
+    clock_.report(item.kind, since(item.enqueued), 0, false);
+    return e;
+  }
+  std::this_thread::sleep_until(item.enqueued + std::chrono::duration<double, std::micro>(sleep));
+  Clock::time_point woke = Clock::now();
+  cudaError_t e = cudaEventQuery(item.event);
+  if (e != cudaErrorNotReady) {
+    clock_.report(item.kind, since(item.enqueued), 0, true);
+    return e;
+  }
+  const double budget = std::max(kSpinBudgetUs, 3 * margin);
+  while ((e = cudaEventQuery(item.event)) == cudaErrorNotReady) {
+    if (since(woke) > budget) {
+      e = cudaEventSynchronize(item.event);  // far later than expected (a busy GPU): stop spinning
+      break;
+    }
+  }
+  clock_.report(item.kind, since(item.enqueued), since(woke), false);
+  return e;
+}
+
 void EventWaiter::loop() {
+  // Sleeps end within microseconds of their deadline instead of the default 50 µs timer slack.
+  if (mode_ == WaitMode::Auto) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  int current = -1;
   for (;;) {
     Item item;
     {
@@ -36,9 +85,10 @@ void EventWaiter::loop() {
       item = queue_.front();
       queue_.pop_front();
     }
-    cudaSetDevice(item.device);
-    cudaEventSynchronize(item.event);  // an error is reported when the promise settles (it queries the event)
-    postPending(item.pending);
+    if (item.device != current && cudaSetDevice(item.device) == cudaSuccess) current = item.device;
+    cudaError_t e = wait(item);
+    if (e != cudaSuccess) (void)cudaGetLastError();
+    postPending(item.pending, e);
   }
 }
 

@@ -1,37 +1,53 @@
-// A thread that waits for CUDA events and settles their promises: the low-latency alternative to host callbacks.
-// With a spin-wait event it wakes within microseconds of the GPU (trtexec's --useSpinWait) at the cost of a busy
-// core while work is in flight; with a blocking-sync event the thread sleeps until the driver's interrupt.
+// A thread that waits for the end event of a context's runs and settles their promises: the alternative to host
+// callbacks. Three ways to wait:
+// - spin: polls the event (trtexec's --useSpinWait); wakes within microseconds of the GPU, one busy core meanwhile;
+// - blocking: sleeps in cudaEventSynchronize on a blocking-sync event until the driver wakes it;
+// - auto: sleeps until just before the run's expected end, learned from earlier runs of the same kind, then polls
+//   briefly; when the run is later than that, it sleeps in cudaEventSynchronize like 'blocking'. What it learns is
+//   keyed by the kind of run (batch size, transfers, image input), which the caller folds into one int.
+// Every way reads the event's status, so a run that faulted on the GPU settles too, with the error.
 #pragma once
 #include <cuda_runtime_api.h>
 #include <napi.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <thread>
 
 #include "addon.h"
+#include "runclock.h"
 
 namespace ntrt::addon {
 
+//! How a waiter thread waits (the numbers of lib/native.ts `createContext(…, sync)`, less 'callback' = 0).
+enum class WaitMode : int { Spin = 1, Blocking = 2, Auto = 3 };
+
 class EventWaiter {
  public:
-  EventWaiter();
+  explicit EventWaiter(WaitMode mode);
   ~EventWaiter();  //!< finishes what is queued, then joins
   EventWaiter(const EventWaiter&) = delete;
   EventWaiter& operator=(const EventWaiter&) = delete;
 
-  //! A promise settled (on the JS thread, by `settle`) once `event` has completed.
-  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, Settle settle);
+  //! A promise settled (on the JS thread, by `settle`) once `event` has completed, or rejected with the error the
+  //! GPU reported (after `onFault` ran). `kind` keys what 'auto' learns (runs of one kind take about as long).
+  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle, OnFault onFault);
+  WaitMode mode() const { return mode_; }
 
  private:
   struct Item {
     int device;
     cudaEvent_t event;
+    int kind;
+    std::chrono::steady_clock::time_point enqueued;
     void* pending;
   };
   void loop();
+  cudaError_t wait(const Item& item);
+  WaitMode mode_;
+  RunClock clock_;  // touched by the waiter thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;

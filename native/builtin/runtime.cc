@@ -4,6 +4,7 @@
 
 #include "../cuda/check.h"
 #include "../cuda/device.h"
+#include "../cuda/fault.h"
 
 namespace ntrt::builtin {
 
@@ -31,8 +32,10 @@ Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs
 }
 
 Context::~Context() {
-  // Work may still be in flight (a dispose right after run): let it finish before the memory goes.
-  cuda::DeviceGuard guard(engine_->device());
+  // Work may still be in flight (a dispose right after run): let it finish before the memory goes. No DeviceGuard:
+  // a destructor must not throw, and after a device fault CUDA calls fail.
+  int prev = -1;
+  if (cudaGetDevice(&prev) == cudaSuccess && prev != engine_->device()) cudaSetDevice(engine_->device());
   cudaStreamSynchronize(stream_->get());
   graphByBatch_.clear();
   evStart_.reset();
@@ -44,6 +47,8 @@ Context::~Context() {
   arena_.reset();
   workspace_.reset();
   stream_.reset();
+  (void)cudaGetLastError();
+  if (prev >= 0 && prev != engine_->device()) cudaSetDevice(prev);
 }
 
 Bindings Context::bindings() const {
@@ -56,6 +61,13 @@ Bindings Context::bindings() const {
   return b;
 }
 
+void Context::requireHealthy() const {
+  cudaError_t e = fault();
+  if (e == cudaSuccess) return;
+  fail("ERR_CUDA_FAULT", std::string("This context is unusable: an earlier run failed on the GPU with ") + cudaGetErrorName(e) +
+                             " (" + cudaGetErrorString(e) + ")" + (cuda::isSticky(e) ? cuda::kStickyAdvice : ". Dispose it and create another"));
+}
+
 bool Context::needsCapture(int batch) const { return graphs_ && graphByBatch_.find(batch) == graphByBatch_.end(); }
 
 void Context::capture(int batch) {
@@ -66,6 +78,7 @@ void Context::capture(int batch) {
   try {
     g.capture(stream_->get(), [&] { engine_->executor().enqueue(batch, bindings(), stream_->get()); });
   } catch (const Error& e) {
+    if (e.code() == "ERR_CUDA_FAULT") throw;  // the device is gone, not the capture
     // Something in the layer list refused capture (an external library): run those launches directly.
     graphs_ = false;
     graphFallback_ = e.what();
@@ -108,6 +121,7 @@ void Context::enqueueRun(int batch, bool transfers) {
     }
   }
   enqueueCompute(batch, b);
+  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(s, 50);
   if (transfers) enqueueOutputs(batch, b);
   evEnd_->record(s);
   lastTransfers_ = transfers;
@@ -118,8 +132,10 @@ const std::shared_ptr<cuda::PinnedBuffer>& Context::imageStaging(int h, int w) {
     cuda::DeviceGuard guard(engine_->device());
     stream_->synchronize();  // the old staging may still feed a copy
     size_t bytes = static_cast<size_t>(capacity_) * h * w * 4;
-    imagePinned_ = std::make_shared<cuda::PinnedBuffer>(bytes);
-    imageDevice_ = cuda::DeviceBuffer(bytes);
+    auto pinned = std::make_shared<cuda::PinnedBuffer>(bytes);  // both first: a failed allocation changes nothing
+    cuda::DeviceBuffer device(bytes);
+    imagePinned_ = std::move(pinned);
+    imageDevice_ = std::move(device);
     imageH_ = h;
     imageW_ = w;
   }
@@ -141,6 +157,7 @@ void Context::enqueueRunImages(int batch, size_t input, const float mean[3], con
   kernels::rgbaToTensor(batch, imageH_, imageW_, imageDevice_.as<const uint8_t>(), mean, stdv, false, io.dtype,
                         x.address(io.tensor, b), s);
   enqueueCompute(batch, b);
+  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(s, 50);
   enqueueOutputs(batch, b);
   evEnd_->record(s);
   lastTransfers_ = true;

@@ -1,5 +1,6 @@
 // The builtin runtime: an engine (program + weights on one device) and its execution contexts.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,8 +67,16 @@ class Context {
   void timings(float out[3]) const;
   //! Per-layer median times over `iterations` direct runs. Blocking: call it off the JS thread.
   std::vector<LayerTime> profile(int batch, int iterations);
-  //! Why graphs are off for this context, if they are.
+  //! Why graphs are off for this context, if they are (set by a failed capture; empty when they were never asked for).
   const std::string& graphFallback() const { return graphFallback_; }
+  //! True while runs replay CUDA graphs.
+  bool graphsOn() const { return graphs_; }
+  //! Records that the GPU reported `e` for this context's work: every later call is refused (ERR_CUDA_FAULT).
+  void markFaulted(cudaError_t e) { fault_.store(static_cast<int>(e), std::memory_order_relaxed); }
+  //! The error that made this context unusable, or cudaSuccess.
+  cudaError_t fault() const { return static_cast<cudaError_t>(fault_.load(std::memory_order_relaxed)); }
+  //! Throws ERR_CUDA_FAULT, saying what to do, once the context has faulted.
+  void requireHealthy() const;
 
  private:
   Bindings bindings() const;
@@ -75,6 +84,7 @@ class Context {
   int capacity_;
   bool graphs_;
   std::string graphFallback_;
+  std::atomic<int> fault_{0};
   // Created in the constructor body, once the engine's device is current.
   std::unique_ptr<cuda::Stream> stream_;
   cuda::DeviceBuffer arena_, workspace_;

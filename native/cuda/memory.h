@@ -10,18 +10,20 @@
 
 namespace ntrt::cuda {
 
-//! Device memory, owned. Allocation failure is ERR_CUDA_OUT_OF_MEMORY with the size asked for.
+//! Device memory, owned. Allocation failure is ERR_CUDA_OUT_OF_MEMORY with the size asked for (an injection point).
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   explicit DeviceBuffer(size_t bytes) : bytes_(bytes) {
     if (bytes == 0) return;
-    cudaError_t e = cudaMalloc(&p_, bytes);
+    const bool injected = fault::hit(fault::Alloc);
+    cudaError_t e = injected ? fault::injected(fault::Alloc) : cudaMalloc(&p_, bytes);
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
       p_ = nullptr;
       if (e == cudaErrorMemoryAllocation) {
-        fail("ERR_CUDA_OUT_OF_MEMORY", "Out of GPU memory allocating " + std::to_string(bytes) + " bytes");
+        fail("ERR_CUDA_OUT_OF_MEMORY", "Out of GPU memory allocating " + std::to_string(bytes) + " bytes" +
+                                           (injected ? " (injected by NODE_TENSORRT_FAULT)" : ""));
       }
       throwCuda(e, "cudaMalloc", __FILE__, __LINE__);
     }
@@ -56,12 +58,14 @@ class PinnedBuffer {
   PinnedBuffer() = default;
   explicit PinnedBuffer(size_t bytes) : bytes_(bytes) {
     if (bytes == 0) return;
-    cudaError_t e = cudaHostAlloc(&p_, bytes, cudaHostAllocPortable);
+    const bool injected = fault::hit(fault::Alloc);
+    cudaError_t e = injected ? fault::injected(fault::Alloc) : cudaHostAlloc(&p_, bytes, cudaHostAllocPortable);
     if (e != cudaSuccess) {
       (void)cudaGetLastError();
       p_ = nullptr;
       if (e == cudaErrorMemoryAllocation) {
-        fail("ERR_CUDA_OUT_OF_MEMORY", "Out of pinned host memory allocating " + std::to_string(bytes) + " bytes");
+        fail("ERR_CUDA_OUT_OF_MEMORY", "Out of pinned host memory allocating " + std::to_string(bytes) + " bytes" +
+                                           (injected ? " (injected by NODE_TENSORRT_FAULT)" : ""));
       }
       throwCuda(e, "cudaHostAlloc", __FILE__, __LINE__);
     }

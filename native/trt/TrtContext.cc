@@ -386,4 +386,9 @@ Napi::Promise createTrtContext(Napi::Env env, Classes* classes, std::shared_ptr<
       [classes](Napi::Env env, std::shared_ptr<ContextState>& s) -> Napi::Value { return NativeTrtContext::wrap(env, classes, std::move(s)); });
 }
 
+void NativeTrtContext::Finalize(Napi::Env env) {
+  addon::adjustExternal(env, -reported_);
+  reported_ = 0;
+}
+
 }  // namespace ntrt::trt

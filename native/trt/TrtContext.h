@@ -55,6 +55,7 @@ class NativeTrtContext : public Napi::ObjectWrap<NativeTrtContext> {
   //! Wraps a created context in a new JS object (the constructor is not callable from JS).
   static Napi::Object wrap(Napi::Env env, Classes* classes, std::shared_ptr<ContextState> state);
   explicit NativeTrtContext(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;  //!< gives back what was reported to V8 when JS drops it undisposed
 
  private:
   Napi::Value Buffers(const Napi::CallbackInfo& info);

@@ -309,4 +309,9 @@ Napi::Value TrtLoadEngine(const Napi::CallbackInfo& info) {
   NTRT_CATCH(env)
 }
 
+void NativeTrtEngine::Finalize(Napi::Env env) {
+  addon::adjustExternal(env, -reported_);
+  reported_ = 0;
+}
+
 }  // namespace ntrt::trt

@@ -36,6 +36,7 @@ class NativeTrtEngine : public Napi::ObjectWrap<NativeTrtEngine> {
   //! Wraps a loaded engine in a new JS object (the constructor is not callable from JS).
   static Napi::Object wrap(Napi::Env env, Classes* classes, std::shared_ptr<EngineState> state);
   explicit NativeTrtEngine(const Napi::CallbackInfo& info);
+  void Finalize(Napi::Env env) override;  //!< gives back what was reported to V8 when JS drops it undisposed
 
  private:
   Napi::Value Io(const Napi::CallbackInfo& info);

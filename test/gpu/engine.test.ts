@@ -144,7 +144,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
   it('settles runs through every completion mode with the same outputs', async () => {
     const x = fillUniform(new Float32Array(3 * 32 * 32 * 4), 21);
     const outs = [];
-    for (const sync of ['callback', 'spin', 'blocking'] as const) {
+    for (const sync of ['auto', 'callback', 'spin', 'blocking'] as const) {
       const ctx = await fp16.createContext({ sync });
       for (let i = 0; i < 20; i++) await ctx.infer({ input: x });
       outs.push((await ctx.infer({ input: x })).logits as Float32Array);

@@ -13,6 +13,17 @@ namespace ntrt::addon {
 namespace {
 
 
+// A capture that failed turns graphs off for the context: say so once, as a process warning, never silently.
+void warnGraphFallback(Napi::Env env, const std::string& why) {
+  Napi::Object process = env.Global().Get("process").As<Napi::Object>();
+  Napi::Value emit = process.Get("emitWarning");
+  if (!emit.IsFunction()) return;
+  Napi::Object opts = Napi::Object::New(env);
+  opts.Set("code", "NODE_TENSORRT_GRAPH_FALLBACK");
+  opts.Set("type", "TensorRTWarning");
+  emit.As<Napi::Function>().Call(process, {Napi::String::New(env, "CUDA graphs are off for this context; runs launch their kernels directly. Reason: " + why), opts});
+}
+
 // The weights argument as a span; the caller keeps the JS view alive while the worker reads it.
 std::pair<const uint8_t*, size_t> bytesOf(const Napi::Value& v) {
   if (!v.IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "Expected the weights as a Uint8Array");
@@ -44,6 +55,11 @@ NativeBuiltinEngine::NativeBuiltinEngine(const Napi::CallbackInfo& info) : Napi:
 }
 
 NativeBuiltinEngine::~NativeBuiltinEngine() = default;
+
+void NativeBuiltinEngine::Finalize(Napi::Env env) {
+  adjustExternal(env, -reported_);
+  reported_ = 0;
+}
 
 Napi::Value NativeBuiltinEngine::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -86,7 +102,7 @@ Napi::Value NativeBuiltinEngine::Io(const Napi::CallbackInfo& info) {
 }
 
 // createContext(maxBatch, cudaGraph, sync) → Promise<NativeBuiltinContext>: allocation runs off the JS thread.
-// sync: 0 host callback, 1 spin-wait thread, 2 blocking-sync thread.
+// sync: 0 host callback, 1 spin-wait thread, 2 blocking-sync thread, 3 'auto' (sleep, then spin near the end).
 Napi::Value NativeBuiltinEngine::CreateContext(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
@@ -97,7 +113,7 @@ Napi::Value NativeBuiltinEngine::CreateContext(const Napi::CallbackInfo& info) {
     auto engine = engine_;
     using Ptr = std::shared_ptr<builtin::Context>;
     return PromiseWorker<Ptr>::Run(
-        env, [engine, capacity, graphs, sync]() -> Ptr { return std::make_shared<builtin::Context>(engine, capacity, graphs, sync == 2); },
+        env, [engine, capacity, graphs, sync]() -> Ptr { return std::make_shared<builtin::Context>(engine, capacity, graphs, sync == 2 || sync == 3); },
         [sync](Napi::Env e, Ptr& ctx) -> Napi::Value {
           return constructors(e).builtinContext.New({Napi::External<Ptr>::New(e, &ctx), Napi::Number::New(e, sync)});
         },
@@ -129,6 +145,7 @@ Napi::Function NativeBuiltinContext::Init(Napi::Env env) {
                                   InstanceMethod<&NativeBuiltinContext::Profile>("profile"),
                                   InstanceMethod<&NativeBuiltinContext::ImageBuffer>("imageBuffer"),
                                   InstanceMethod<&NativeBuiltinContext::RunImages>("runImages"),
+                                  InstanceMethod<&NativeBuiltinContext::Info>("info"),
                                   InstanceMethod<&NativeBuiltinContext::Dispose>("dispose")});
   constructors(env).builtinContext = Napi::Persistent(f);
   return f;
@@ -138,7 +155,8 @@ NativeBuiltinContext::NativeBuiltinContext(const Napi::CallbackInfo& info) : Nap
   Napi::Env env = info.Env();
   if (!info[0].IsExternal()) throw makeError(env, "ERR_INVALID_ARGUMENT", "Use engine.createContext()");
   ctx_ = *info[0].As<Napi::External<std::shared_ptr<builtin::Context>>>().Data();
-  if (info[1].IsNumber() && info[1].As<Napi::Number>().Int32Value() != 0) waiter_ = std::make_unique<EventWaiter>();
+  sync_ = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
+  if (sync_ >= 1 && sync_ <= 3) waiter_ = std::make_unique<EventWaiter>(static_cast<WaitMode>(sync_));
   Napi::Array buffers = Napi::Array::New(env, ctx_->ioCount());
   int64_t pinnedBytes = 0;
   for (size_t i = 0; i < ctx_->ioCount(); ++i) {
@@ -152,6 +170,27 @@ NativeBuiltinContext::NativeBuiltinContext(const Napi::CallbackInfo& info) : Nap
 
 NativeBuiltinContext::~NativeBuiltinContext() = default;
 
+void NativeBuiltinContext::Finalize(Napi::Env env) {
+  adjustExternal(env, -reported_);
+  reported_ = 0;
+}
+
+void NativeBuiltinContext::requireUsable(Napi::Env env) const {
+  if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+  ctx_->requireHealthy();
+}
+
+// info() → { cudaGraph, graphFallback?, fault? }: what the context does now, and why not more.
+Napi::Value NativeBuiltinContext::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  if (!ctx_) return o;
+  o.Set("cudaGraph", ctx_->graphsOn());
+  if (!ctx_->graphFallback().empty()) o.Set("graphFallback", ctx_->graphFallback());
+  if (ctx_->fault() != cudaSuccess) o.Set("fault", cudaGetErrorName(ctx_->fault()));
+  return o;
+}
+
 Napi::Value NativeBuiltinContext::Buffers(const Napi::CallbackInfo& info) {
   if (!ctx_) throw makeError(info.Env(), "ERR_DISPOSED", "InferenceContext has been disposed");
   return buffers_.Value();
@@ -159,27 +198,43 @@ Napi::Value NativeBuiltinContext::Buffers(const Napi::CallbackInfo& info) {
 
 Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool transfers, int image, const float* mean,
                                             const float* stdv) {
-  if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
-  if (image >= 0) ctx_->enqueueRunImages(batch, static_cast<size_t>(image), mean, stdv);
-  else ctx_->enqueueRun(batch, transfers);
+  requireUsable(env);
   auto ctx = ctx_;
+  try {
+    if (image >= 0) ctx_->enqueueRunImages(batch, static_cast<size_t>(image), mean, stdv);
+    else ctx_->enqueueRun(batch, transfers);
+  } catch (const ntrt::Error& e) {
+    if (e.code() == "ERR_CUDA_FAULT") {
+      cudaError_t sticky = cudaPeekAtLastError();
+      ctx->markFaulted(sticky != cudaSuccess ? sticky : cudaErrorLaunchFailure);
+    }
+    throw;
+  }
   // Timings are read lazily (timings()), keeping three event queries off the completion path.
   Settle settle = [ctx](Napi::Env e) -> Napi::Value { return e.Undefined(); };
-  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), std::move(settle));
-  return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle));
+  OnFault onFault = [ctx](cudaError_t e) { ctx->markFaulted(e); };
+  // 'auto' learns each kind of run apart: a run without transfers, or from images, takes its own time.
+  int kind = batch * 4 + (image >= 0 ? 2 : 0) + (transfers ? 1 : 0);
+  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), kind, std::move(settle), std::move(onFault));
+  return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle), std::move(onFault));
 }
 
 // The first run at a batch captures its CUDA graph on the thread pool, then enqueues from the JS thread.
 Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go) {
-  if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+  requireUsable(env);
   if (batch < 1 || batch > ctx_->capacity()) {
     throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
   }
   if (!ctx_->needsCapture(batch)) return go(env);
   auto ctx = ctx_;
+  bool graphsBefore = ctx->graphsOn();
   return PromiseWorker<bool>::Run(
       env, [ctx, batch]() { ctx->capture(batch); return true; },
-      [go](Napi::Env e, bool&) -> Napi::Value { return go(e); }, {Value()});
+      [go, ctx, graphsBefore](Napi::Env e, bool&) -> Napi::Value {
+        if (graphsBefore && !ctx->graphsOn()) warnGraphFallback(e, ctx->graphFallback());
+        return go(e);
+      },
+      {Value()});
 }
 
 // run(batch, transfers) → Promise<void>
@@ -197,7 +252,7 @@ Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
 Napi::Value NativeBuiltinContext::ImageBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+    requireUsable(env);
     int h = info[0].As<Napi::Number>().Int32Value(), w = info[1].As<Napi::Number>().Int32Value();
     const auto& before = ctx_->imageStaging(h, w);
     if (!image_.IsEmpty() && image_.Value().Data() == before->get()) return image_.Value();
@@ -244,7 +299,7 @@ Napi::Value NativeBuiltinContext::Timings(const Napi::CallbackInfo& info) {
 Napi::Value NativeBuiltinContext::Profile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    if (!ctx_) throw makeError(env, "ERR_DISPOSED", "InferenceContext has been disposed");
+    requireUsable(env);
     int batch = info[0].As<Napi::Number>().Int32Value();
     int iterations = info[1].As<Napi::Number>().Int32Value();
     auto ctx = ctx_;

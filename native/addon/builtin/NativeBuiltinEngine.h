@@ -16,6 +16,7 @@ class NativeBuiltinEngine : public Napi::ObjectWrap<NativeBuiltinEngine> {
   static Napi::Function Init(Napi::Env env);
   explicit NativeBuiltinEngine(const Napi::CallbackInfo& info);
   ~NativeBuiltinEngine() override;
+  void Finalize(Napi::Env env) override;  //!< gives back what was reported to V8 when JS drops it undisposed
   //! builtinLoad(program, weights: Uint8Array, device) → Promise<NativeBuiltinEngine>
   static Napi::Value Load(const Napi::CallbackInfo& info);
 
@@ -34,6 +35,7 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   static Napi::Function Init(Napi::Env env);
   explicit NativeBuiltinContext(const Napi::CallbackInfo& info);
   ~NativeBuiltinContext() override;
+  void Finalize(Napi::Env env) override;  //!< gives back what was reported to V8 when JS drops it undisposed
 
  private:
   Napi::Value Buffers(const Napi::CallbackInfo& info);
@@ -42,14 +44,18 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value ImageBuffer(const Napi::CallbackInfo& info);
   Napi::Value RunImages(const Napi::CallbackInfo& info);
+  Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+  //! Throws ERR_DISPOSED, or ERR_CUDA_FAULT once a run has faulted.
+  void requireUsable(Napi::Env env) const;
   //! Enqueues a run (`image` < 0) or an image run into input `image`, then settles on completion.
   Napi::Promise enqueue(Napi::Env env, int batch, bool transfers, int image = -1, const float* mean = nullptr,
                         const float* stdv = nullptr);
   Napi::Value afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go);
   void release(Napi::Env env);
   std::shared_ptr<builtin::Context> ctx_;
-  std::unique_ptr<EventWaiter> waiter_;  //!< set for the 'spin' and 'blocking' completion modes
+  std::unique_ptr<EventWaiter> waiter_;  //!< set for the 'spin', 'blocking' and 'auto' completion modes
+  int sync_ = 0;
   Napi::Reference<Napi::Array> buffers_;
   Napi::Reference<Napi::ArrayBuffer> image_;
   float last_[3] = {0, 0, 0};

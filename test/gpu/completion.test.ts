@@ -1,0 +1,46 @@
+// Completion modes: 'auto' (the default) sleeps through most of a run and still wakes close to its end, so its CPU
+// cost is far below a spinning wait's while its latency stays near it.
+import { describe, expect, it } from 'vitest';
+import { buildEngine } from '../../lib/builder.js';
+import { fillUniform } from '../../lib/util/random.js';
+import { mobilenetV2 } from '../../scripts/gen-models.js';
+import { gpuSuite, hasGpu } from '../helpers/gpu.js';
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+describe.skipIf(!hasGpu)(gpuSuite('completion modes'), () => {
+  it("'auto' costs a fraction of a core where 'spin' costs one, at about spin's latency", async () => {
+    const engine = await buildEngine(mobilenetV2({ seed: 42 }), {
+      backend: 'builtin',
+      shapes: { input: { min: [1, 3, 224, 224], opt: [32, 3, 224, 224], max: [32, 3, 224, 224] } },
+    });
+    const rows: Record<string, { overheadUs: number; cpuPercent: number; gpuMs: number }> = {};
+    for (const sync of ['spin', 'auto', 'blocking', 'callback'] as const) {
+      const ctx = await engine.createContext({ maxBatch: 32, sync });
+      fillUniform(ctx.inputs.input as Float32Array, 1);
+      for (let i = 0; i < 100; i++) await ctx.run({ batch: 32 });
+      const gap: number[] = [];
+      const gpu: number[] = [];
+      const cpu0 = process.cpuUsage();
+      const wall0 = performance.now();
+      for (let i = 0; i < 300; i++) {
+        const t0 = performance.now();
+        await ctx.run({ batch: 32 });
+        const t = performance.now() - t0;
+        const d = ctx.lastTimings;
+        gpu.push(d.h2dMs + d.computeMs + d.d2hMs);
+        gap.push(t - gpu[gpu.length - 1]);
+      }
+      const cpu = process.cpuUsage(cpu0);
+      rows[sync] = { overheadUs: median(gap) * 1000, cpuPercent: (100 * (cpu.user + cpu.system)) / 1000 / (performance.now() - wall0), gpuMs: median(gpu) };
+      ctx.dispose();
+    }
+    console.table(rows);
+    expect(rows.spin.gpuMs).toBeGreaterThan(0.5); // long enough for sleeping to matter
+    expect(rows.spin.cpuPercent).toBeGreaterThan(80);
+    expect(rows.auto.cpuPercent).toBeLessThan(rows.spin.cpuPercent / 2);
+    expect(rows.auto.overheadUs).toBeLessThan(rows.callback.overheadUs);
+    expect(rows.auto.overheadUs).toBeLessThan(60);
+    engine.dispose();
+  }, 300_000);
+});
