@@ -5,7 +5,9 @@ import { Jimp } from 'jimp';
 import { describe, expect, it } from 'vitest';
 import { buildProgressReporter } from '../../lib/cli/progress.js';
 import { runCli } from '../../lib/cli/program.js';
+import { encodePayload } from '../../lib/builtin/program.js';
 import { writePlan } from '../../lib/plan.js';
+import { seeds } from '../helpers/plan-seeds.js';
 import { smallCnn } from '../../scripts/gen-models.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-cli-'));
@@ -106,17 +108,36 @@ describe('node-tensorrt CLI', () => {
       profile: { min: 1, opt: 8, max: 32 },
       createdAt: '2026-01-01T00:00:00.000Z',
     };
+    // The payload is not a program: the header prints, and the validator's verdict fails the command.
     const plan = file('m.plan', writePlan(header, new Uint8Array(1000)));
     const j = await cli('inspect', plan, '--json');
-    expect(j.code).toBe(0);
+    expect(j.code).toBe(1);
     expect(JSON.parse(j.out).plan).toMatchObject({ ...header, payloadBytes: 1000 });
+    expect(JSON.parse(j.out).validation).toMatchObject({ valid: false, code: 'ERR_PLAN_CORRUPT' });
     const t = await cli('inspect', plan);
+    expect(t.code).toBe(1);
+    expect(t.err).toContain('[ERR_PLAN_CORRUPT]: Corrupt builtin plan payload');
     expect(t.out).toContain('backend    builtin FP16, format 1');
     expect(t.out).toContain('built for  sm 9.0 (NVIDIA H100 80GB HBM3)');
     expect(t.out).toContain('batch      1..32 (opt 8)');
     expect(t.out).toMatch(/inputs:\n {2}input {2}float32 {2}\[batch, 3, 224, 224\]\noutputs:\n {2}logits {2}float32 {2}\[batch, 1000\]\n$/);
     const damaged = file('bad.plan', writePlan(header, new Uint8Array(1000)).subarray(0, 600));
     expect(await cli('inspect', damaged)).toMatchObject({ code: 1, err: expect.stringContaining('error [ERR_PLAN_CORRUPT]') });
+  });
+
+  it("validates a builtin plan's whole program on a machine without a GPU", async () => {
+    const s = seeds()[0];
+    const good = await cli('inspect', file('seed.plan', s.plan));
+    expect(good.code).toBe(0);
+    expect(good.out).toMatch(new RegExp(`program {4}valid: ${s.program.layers.length} layers; at the maximum batch: arena `));
+    expect(JSON.parse((await cli('inspect', file('seed.plan', s.plan), '--json')).out).validation).toMatchObject({ valid: true, layers: s.program.layers.length });
+    // A crafted program with a recomputed checksum: the container is intact, the program is not.
+    const p = structuredClone(s.program);
+    p.layers[0].inputs = [];
+    const crafted = file('crafted.plan', writePlan(s.header, encodePayload(p, s.weights)));
+    const bad = await cli('inspect', crafted);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/error \[ERR_PLAN_CORRUPT\]: Corrupt builtin program: layer 0 .* has input x = -1/);
   });
 
   it('inspect on a small ONNX model', async () => {
