@@ -7,7 +7,7 @@ import { buildProgressReporter } from '../../lib/cli/progress.js';
 import { runCli } from '../../lib/cli/program.js';
 import { encodePayload } from '../../lib/builtin/program.js';
 import { writePlan } from '../../lib/plan.js';
-import { seeds } from '../helpers/plan-seeds.js';
+import { seeds } from '../../scripts/fuzz/seeds.js';
 import { smallCnn } from '../../scripts/gen-models.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-cli-'));

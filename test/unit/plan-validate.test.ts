@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { OP_NAMES, Op, type Program } from '../../lib/builtin/program.js';
 import { validateBuiltinProgram, validatedOps } from '../../lib/builtin/validate.js';
 import type { PlanHeader } from '../../lib/plan.js';
-import { seeds, type Seed } from '../helpers/plan-seeds.js';
+import { seeds, type Seed } from '../../scripts/fuzz/seeds.js';
 
 let all: Seed[];
 beforeAll(() => {

@@ -3,11 +3,11 @@
 import { assembleBuiltinPlan } from '../../lib/builtin/assemble.js';
 import type { Program } from '../../lib/builtin/program.js';
 import { inferShapes } from '../../lib/ir/infer.js';
-import type { Constant, Dim } from '../../lib/ir/types.js';
+import { Graph } from '../../lib/ir/graph.js';
+import type { Constant, Dim, Node } from '../../lib/ir/types.js';
 import { optimize } from '../../lib/optimize/index.js';
 import type { PlanHeader } from '../../lib/plan.js';
 import { uniformRandom } from '../../lib/util/random.js';
-import { graphOf, node } from './graphs.js';
 
 export interface Seed {
   name: string;
@@ -26,6 +26,20 @@ function constant(name: string, dims: number[], seed: number, scale = 0.5): Cons
 const ints = (name: string, values: number[]): Constant => ({ name, dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
 
 const B: Dim = 'batch';
+
+function node(op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node {
+  return { name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs };
+}
+
+function graphOf(nodes: Node[], inputs: [string, Dim[]][], outputs: string[], constants: Constant[]): Graph {
+  return new Graph({
+    opset: 17,
+    inputs: inputs.map(([name, shape]) => ({ name, type: { dtype: 'float32', shape } })),
+    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
+    nodes,
+    initializers: new Map(constants.map((c) => [c.name, c])),
+  });
+}
 
 /** Conv (+bias, relu), depthwise conv, 1×1 conv with residual, max pool, global average pool, Gemm, softmax. */
 function cnn() {
