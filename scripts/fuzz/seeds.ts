@@ -94,14 +94,14 @@ function mixer() {
   );
 }
 
-/** The seeds, each assembled at a dynamic batch profile of 1..3. */
-export function seeds(): Seed[] {
+/** The seeds, each assembled at a dynamic batch profile of 1..3, for a device of compute capability `cc`. */
+export function seeds(cc = '9.0'): Seed[] {
   const out: Seed[] = [];
   for (const [name, make] of [['cnn', cnn], ['mixer', mixer]] as const) {
     for (const precision of ['fp32', 'fp16'] as const) {
       const g = make();
       inferShapes(g);
-      const a = assembleBuiltinPlan(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 3 }, precision, '9.0');
+      const a = assembleBuiltinPlan(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 3 }, precision, cc);
       out.push({ name: `${name}-${precision}`, ...a });
     }
   }
