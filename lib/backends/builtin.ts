@@ -7,6 +7,7 @@ import { checkPlanCompatibility, writePlan, type PlanHeader } from '../plan.js';
 import { TacticCache, cacheFileName, layerSignature } from '../tactic-cache.js';
 import type { BatchProfile, BuildInfo, BuildProgress, Precision } from '../types.js';
 import { libraryVersion } from '../version.js';
+import { withGuardedCallback } from '../util/progress.js';
 import { withStack } from '../util/stack.js';
 import type { Graph } from '../ir/graph.js';
 import { lowerGraph } from '../builtin/lower.js';
@@ -53,10 +54,10 @@ export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promis
   const presets = keys.map((row) => row.map((k) => cache?.get(k)?.tactic ?? ''));
   const total = program.layers.length;
   o.onProgress?.({ phase: 'tactics', done: 0, total });
-  const result = await withStack(
-    builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, buckets, presets }, (done, n, layer) =>
-      o.onProgress?.({ phase: 'tactics', done, total: n, layer }),
-    ),
+  // Progress comes from the native worker: an exception in the user's callback rejects this build.
+  const report = o.onProgress ? (done: number, n: number, layer: string) => o.onProgress?.({ phase: 'tactics', done, total: n, layer }) : undefined;
+  const result = await withGuardedCallback(report, (cb) =>
+    withStack(builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, buckets, presets }, cb ?? (() => {}))),
   );
   result.layers.forEach((l, i) => {
     program.layers[i].tactics = l.tactics;
