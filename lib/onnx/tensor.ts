@@ -83,7 +83,7 @@ export interface TensorReadOptions {
  * The real path of external data `location` under `baseDir`: symbolic links are resolved, and the target must be a
  * regular file inside the model's directory (a link inside it that points elsewhere is refused).
  */
-function containedFile(baseDir: string, norm: string, location: string, what: string): string {
+export function containedFile(baseDir: string, norm: string, location: string, what: string): string {
   let root: string;
   let real: string;
   try {
@@ -97,6 +97,17 @@ function containedFile(baseDir: string, norm: string, location: string, what: st
   }
   if (!statSync(real).isFile()) invalidModel(`${what}: external data '${location}' is not a regular file`);
   return real;
+}
+
+/**
+ * The real path of the external data file `location` of a model in `baseDir`, with every check the reader makes
+ * (relative, inside the folder after resolving links, a regular file).
+ * @example externalDataPath('/models', 'weights.bin')
+ */
+export function externalDataPath(baseDir: string, location: string): string {
+  const norm = path.normalize(location);
+  if (path.isAbsolute(norm) || norm.split(path.sep).includes('..')) invalidModel(`external data location '${location}' must stay inside the model's directory`);
+  return containedFile(baseDir, norm, location, 'external data');
 }
 
 function readExternal(t: TensorProtoMsg, bytes: number, what: string, opts: TensorReadOptions): Uint8Array {

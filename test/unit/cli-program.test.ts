@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { buildProgressReporter } from '../../lib/cli/progress.js';
 import { runCli } from '../../lib/cli/program.js';
 import { encodePayload } from '../../lib/builtin/program.js';
+import { decodeModelProto } from '../../lib/onnx/reader.js';
+import { modelProto, type ModelProtoMsg, type TensorProtoMsg } from '../../lib/onnx/schema.js';
 import { writePlan } from '../../lib/plan.js';
 import { seeds } from '../../scripts/fuzz/seeds.js';
 import { smallCnn } from '../../scripts/gen-models.js';
@@ -79,6 +81,48 @@ describe('node-tensorrt CLI', () => {
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err).toBe(`error [ERR_IMAGE_DECODE]: ${text} is not an image: expected a JPEG or PNG image (GIF, BMP and TIFF are read too), but it starts with "just words\\n"\n`);
+  });
+
+  it('classify builds a model that keeps its weights in an external file (from its path, cached by content)', async () => {
+    // smallCnn with every initializer moved to m-ext.onnx.data.
+    const m = decodeModelProto(smallCnn({ seed: 4 })) as ModelProtoMsg & { graph: { initializer: TensorProtoMsg[] } };
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    let firstFloat = -1;
+    for (const t of m.graph.initializer) {
+      if (t.data_type === 1 && firstFloat < 0) firstFloat = offset;
+      const raw = t.raw_data?.length ? t.raw_data : new Uint8Array(Float32Array.from(t.float_data ?? []).buffer);
+      t.raw_data = undefined;
+      t.float_data = [];
+      t.data_location = 1;
+      t.external_data = [
+        { key: 'location', value: 'm-ext.onnx.data' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.byteLength) },
+      ];
+      chunks.push(raw);
+      offset += raw.byteLength;
+    }
+    const data = new Uint8Array(offset);
+    chunks.reduce((at, c) => (data.set(c, at), at + c.byteLength), 0);
+    file('m-ext.onnx.data', data);
+    const model = file('m-ext.onnx', modelProto().encode(m as never).finish());
+    const png = file('ext.png', await new Jimp({ width: 8, height: 8, color: 0x3366ccff }).getBuffer('image/png'));
+    const cacheDir = path.join(dir, 'ext-cache');
+    const args = ['classify', model, png, '--backend', 'reference', '--json', '--top', '2'];
+    const direct = await cli(...args, '--no-cache');
+    expect(direct.err).toBe('');
+    expect(direct.code).toBe(0);
+    const first = await cli(...args, '--cache-dir', cacheDir);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out).engine.source).toMatch(/^built and cached/);
+    expect(JSON.parse((await cli(...args, '--cache-dir', cacheDir)).out).engine.source).toMatch(/^cached/);
+    // Other weights in the external file: another cache entry, not the stale engine.
+    file('m-ext.onnx.data', data.map((b, i) => (i === firstFloat ? b ^ 1 : b)));
+    const changed = await cli(...args, '--cache-dir', cacheDir);
+    expect(changed.err).toBe('');
+    expect(JSON.parse(changed.out).engine.source).toMatch(/^built and cached/);
   });
 
   it('capabilities --json (and its alias info) describe this machine', async () => {
