@@ -58,6 +58,12 @@ describe.skipIf(!hasGpu)(gpuSuite('accepted plan mutants on the GPU'), () => {
     }
   });
 
+  it("refuses a context larger than the program's maximum batch in native code too", async () => {
+    const engine = await loadEngine(seeds(cc)[0].plan);
+    await expect(engine.native.createContext(engine.profile.max + 1, false, 0)).rejects.toMatchObject({ code: 'ERR_BATCH_OUT_OF_RANGE' });
+    engine.dispose();
+  });
+
   it(`runs ${SAMPLE} accepted mutants: each runs or fails with a coded error`, async () => {
     const { accepted, counts } = fuzzPlans(seeds(cc), SAMPLE * 12, 7, SAMPLE);
     expect(counts.crash + counts.escape).toBe(0);

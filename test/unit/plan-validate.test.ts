@@ -128,6 +128,23 @@ describe('builtin plan validator', () => {
     refused(m, none, undefined, /overflows/);
   });
 
+  it('checks the format version, tensor placement and what a layer may write', () => {
+    const s = seed('cnn-fp32');
+    refused({ ...clone(s.program), formatVersion: 2 }, s.weights, undefined, /format 2 is not 1/, 'ERR_PLAN_MISMATCH');
+    const misaligned = clone(s.program);
+    misaligned.tensors[misaligned.io[0].tensor].offset += 16;
+    refused(misaligned, s.weights, undefined, /is not 256-byte aligned/);
+    const partial = single('fill', { n: 1, value: 0 }, [{ bytes: 6 }], []);
+    refused(partial, none, undefined, /not a whole number of elements/);
+    const toWeight = clone(s.program);
+    const w = toWeight.tensors.findIndex((t) => t.loc === 1);
+    toWeight.layers[0].outputs = [w];
+    refused(toWeight, s.weights, undefined, /writes to a weight/);
+    refused(single('binary', { op: 9, dims: [4], sa: [1], sb: [1] }, [{ bytes: 16 }, { bytes: 16 }, { bytes: 16 }], [0, 1]), none, undefined, /parameter 'op' = 9.* outside 0\.\.6/);
+    refused(single('copy', { dims: [4], xs: [1], ys: [1], xoff: 0.5, yoff: 0 }, [{ bytes: 16 }, { bytes: 16 }], [0]), none, undefined, /parameter 'xoff'/);
+    refused(single('copy', { dims: [1, 1, 1, 1, 1, 1, 4], xs: [0, 0, 0, 0, 0, 0, 1], ys: [0, 0, 0, 0, 0, 0, 1], xoff: 0, yoff: 0 }, [{ bytes: 16 }, { bytes: 16 }], [0]), none, undefined, /rank 7 outside 1\.\.6/);
+  });
+
   it("refuses a header whose profile is not the program's (a profile above maxBatch)", () => {
     const s = seed('cnn-fp32');
     const h = header(s);
