@@ -44,7 +44,7 @@ void checkReduceLike(const LayerCheck& c, bool softmax) {
   if (softmax) c.integerOr("log", 0, 0, 1);
   else c.integer("mode", 0, 3);
   const int64_t outer = c.mul(c.integer("outer", 0, kMaxExtent), c.scale());
-  const int64_t len = c.integer("len", softmax ? 0 : 1, kMaxExtent), inner = c.integer("inner", 0, kMaxExtent);
+  const int64_t len = c.integer("len", 1, kMaxExtent), inner = c.integer("inner", 0, kMaxExtent);
   const int x = c.in(0), y = c.out();
   c.floatType(x, "input");
   c.floatType(y, "output");

@@ -27,7 +27,7 @@ const PROGRAM_KEYS = ['fixedArenaBytes', 'batchedArenaBytes', 'weightsBytes', 'm
 function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>): string {
   const layer = p.layers.length ? Math.floor(r() * p.layers.length) : -1;
   const l = layer >= 0 ? p.layers[layer] : undefined;
-  const kind = Math.floor(r() * 12);
+  const kind = Math.floor(r() * 13);
   switch (kind) {
     case 0: {
       const k = pick(r, PROGRAM_KEYS);
@@ -108,6 +108,12 @@ function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>):
       else t.name = 'other';
       list[0] = t;
       return 'header io';
+    }
+    case 11: {
+      // Tensor count: drop the last tensor (dangling ids) or add a copy of one (unused, or a new target).
+      if (r() < 0.5) p.tensors.pop();
+      else p.tensors.push({ ...pick(r, p.tensors) });
+      return 'tensor count';
     }
     default: {
       // Swap two layers' inputs: shapes that fit the wrong tensors.
