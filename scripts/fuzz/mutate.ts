@@ -27,7 +27,7 @@ const PROGRAM_KEYS = ['fixedArenaBytes', 'batchedArenaBytes', 'weightsBytes', 'm
 function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>): string {
   const layer = p.layers.length ? Math.floor(r() * p.layers.length) : -1;
   const l = layer >= 0 ? p.layers[layer] : undefined;
-  const kind = Math.floor(r() * 13);
+  const kind = Math.floor(r() * 14);
   switch (kind) {
     case 0: {
       const k = pick(r, PROGRAM_KEYS);
@@ -109,6 +109,21 @@ function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>):
       list[0] = t;
       return 'header io';
     }
+    case 12: {
+      // Type confusion anywhere in the program: what the native reader must refuse rather than misread.
+      const slots: [Record<string, unknown> | unknown[], string | number][] = [];
+      const walk = (v: unknown, depth: number) => {
+        if (depth > 5 || v === null || typeof v !== 'object') return;
+        for (const [k, x] of Object.entries(v)) {
+          slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]);
+          walk(x, depth + 1);
+        }
+      };
+      walk(p, 0);
+      const [container, key] = pick(r, slots);
+      (container as Record<string | number, unknown>)[key] = pick(r, [null, 'x', '', {}, [], [[1]], true, false, -0, 1e21, -1e21, { length: 3 }]);
+      return `type of ${String(key)}`;
+    }
     case 11: {
       // Tensor count: drop the last tensor (dangling ids) or add a copy of one (unused, or a new target).
       if (r() < 0.5) p.tensors.pop();
@@ -148,7 +163,13 @@ export function fuzzCase(seed: Seed, caseSeed: number): CaseResult {
   const header = structuredClone(seed.header);
   const mutations: string[] = [];
   const count = 1 + Math.floor(r() * 3);
-  for (let i = 0; i < count; i++) mutations.push(mutateProgram(r, program, header));
+  for (let i = 0; i < count; i++) {
+    try {
+      mutations.push(mutateProgram(r, program, header));
+    } catch {
+      mutations.push('skipped (an earlier mutation changed the structure)');
+    }
+  }
   let plan: Uint8Array;
   try {
     plan = writePlan(header, encodePayload(program, seed.weights));
