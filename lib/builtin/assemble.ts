@@ -7,7 +7,10 @@ import { libraryVersion } from '../version.js';
 import { lowerGraph, type Lowered } from './lower.js';
 import { BUILTIN_FORMAT_VERSION, Op, encodePayload, type Program } from './program.js';
 
-/** The header of a builtin plan for a lowered program. */
+/**
+ * The header of a builtin plan for a lowered program.
+ * @example writePlan(builtinHeader(lowered, 'fp16', { cc: '9.0', name: null }), payload)
+ */
 export function builtinHeader(
   lowered: Lowered,
   precision: Precision,

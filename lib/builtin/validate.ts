@@ -7,7 +7,10 @@ import { decodePayload, type Program } from './program.js';
 
 export type ValidationReport = NativeValidationReport;
 
-/** The header's I/O and profile in the program's terms: dtype numbers, -1 for a symbolic dimension. */
+/**
+ * The header's I/O and profile in the program's terms: dtype numbers, -1 for a symbolic dimension.
+ * @example headerForValidation(readPlan(bytes).header).maxBatch // 32
+ */
 export function headerForValidation(header: PlanHeader): NativeProgramHeader {
   const io = (list: unknown, isInput: boolean) =>
     (Array.isArray(list) ? list : []).map((t: unknown) => {

@@ -83,7 +83,7 @@ export interface TensorReadOptions {
  * The real path of external data `location` under `baseDir`: symbolic links are resolved, and the target must be a
  * regular file inside the model's directory (a link inside it that points elsewhere is refused).
  */
-export function containedFile(baseDir: string, norm: string, location: string, what: string): string {
+function containedFile(baseDir: string, norm: string, location: string, what: string): string {
   let root: string;
   let real: string;
   try {

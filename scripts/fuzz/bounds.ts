@@ -113,6 +113,7 @@ function held(p: Program, id: number, batch: number): bigint {
 /**
  * Every out-of-bounds access of `program` at batches 1..maxBatch (checked at 1 and max: accesses and sizes are
  * linear in the batch), plus tensors outside their regions. Empty when the program stays inside its buffers.
+ * @example expect(outOfBounds(program, weights.byteLength)).toEqual([])
  */
 export function outOfBounds(p: Program, weightsBytes: number): string[] {
   const bad: string[] = [];

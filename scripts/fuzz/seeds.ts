@@ -94,7 +94,10 @@ function mixer() {
   );
 }
 
-/** The seeds, each assembled at a dynamic batch profile of 1..3, for a device of compute capability `cc`. */
+/**
+ * The seeds, each assembled at a dynamic batch profile of 1..3, for a device of compute capability `cc`.
+ * @example const [cnn] = seeds('9.0'); await loadEngine(cnn.plan)
+ */
 export function seeds(cc = '9.0'): Seed[] {
   const out: Seed[] = [];
   for (const [name, make] of [['cnn', cnn], ['mixer', mixer]] as const) {
