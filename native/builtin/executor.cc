@@ -29,96 +29,11 @@ kernels::NdStrides stridesOf(const LayerDesc& l, const std::vector<double>& v, i
   return s;
 }
 
-// Elements spanned by a strided access over `shape` (1 + Σ (d−1)·|s|), per batch unit.
-int64_t extent(const kernels::NdShape& shape, const kernels::NdStrides& st, int64_t offset) {
-  int64_t e = offset + 1;
-  for (int i = 0; i < shape.rank; ++i) {
-    if (shape.dims[i] <= 0) return 0;
-    e += (shape.dims[i] - 1) * std::llabs(st.s[i]);
-  }
-  return e;
-}
-
-int64_t product(const std::vector<double>& v) {
-  int64_t n = 1;
-  for (double d : v) n *= static_cast<int64_t>(d);
-  return n;
-}
-
 }  // namespace
 
-Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
-  validate(prog_);
-  // Every layer's accesses must stay inside its tensors: a damaged program is refused here, not on the GPU.
-  auto need = [&](const LayerDesc& l, int id, int64_t elements) {
-    if (id < 0) return;
-    const TensorDesc& t = prog_.tensors[id];
-    int64_t have = t.bytes / static_cast<int64_t>(cuda::dtypeSize(t.dtype));
-    if (elements < 0 || elements > have) {
-      corrupt(l, "needs " + std::to_string(elements) + " elements of tensor " + std::to_string(id) + ", which holds " +
-                     std::to_string(have));
-    }
-  };
-  for (const LayerDesc& l : prog_.layers) {
-    auto in = [&](size_t k) { return k < l.inputs.size() ? l.inputs[k] : -1; };
-    switch (l.op) {
-      case Op::Conv: {
-        kernels::ConvParams c = convParams(l, 1);
-        if (c.groups < 1 || c.c % c.groups || c.k % c.groups) corrupt(l, "has bad groups");
-        bool dw = c.groups == c.c && c.groups == c.k && c.groups > 1;
-        need(l, in(0), int64_t(c.n) * c.h * c.w * c.c);
-        need(l, in(1), dw ? int64_t(c.r) * c.s * c.c : int64_t(c.k) * c.r * c.s * (c.c / c.groups));
-        if (in(2) >= 0) need(l, in(2), c.k);
-        need(l, in(3), int64_t(c.n) * c.p * c.q * c.k);
-        need(l, l.outputs[0], int64_t(c.n) * c.p * c.q * c.k);
-        break;
-      }
-      case Op::Pool:
-        need(l, in(0), int64_t(l.i("n")) * l.i("h") * l.i("w") * l.i("c"));
-        need(l, l.outputs[0], int64_t(l.i("n")) * l.i("p") * l.i("q") * l.i("c"));
-        break;
-      case Op::Reduce:
-      case Op::Softmax: {
-        int64_t o = static_cast<int64_t>(l.num("outer")), n = static_cast<int64_t>(l.num("len")),
-                i = static_cast<int64_t>(l.num("inner"));
-        need(l, in(0), o * n * i);
-        need(l, l.outputs[0], l.op == Op::Reduce ? o * i : o * n * i);
-        break;
-      }
-      case Op::Binary: {
-        kernels::NdShape s = shapeOf(l, l.list("dims"));
-        need(l, in(0), extent(s, stridesOf(l, l.list("sa"), s.rank), 0));
-        need(l, in(1), extent(s, stridesOf(l, l.list("sb"), s.rank), 0));
-        need(l, l.outputs[0], product(l.list("dims")));
-        break;
-      }
-      case Op::Unary:
-        need(l, in(0), static_cast<int64_t>(l.num("n")));
-        need(l, l.outputs[0], static_cast<int64_t>(l.num("n")));
-        break;
-      case Op::Copy: {
-        kernels::NdShape s = shapeOf(l, l.list("dims"));
-        need(l, in(0), extent(s, stridesOf(l, l.list("xs"), s.rank), static_cast<int64_t>(l.num("xoff"))));
-        need(l, l.outputs[0], extent(s, stridesOf(l, l.list("ys"), s.rank), static_cast<int64_t>(l.num("yoff"))));
-        break;
-      }
-      case Op::Fill:
-        need(l, l.outputs[0], static_cast<int64_t>(l.num("n")));
-        break;
-      case Op::Pad:
-        need(l, in(0), product(l.list("in")));
-        need(l, l.outputs[0], product(l.list("out")));
-        if (l.list("in").size() != l.list("out").size() || l.list("before").size() != l.list("in").size()) corrupt(l, "has bad pads");
-        break;
-      case Op::MatMul: {
-        int64_t bc = static_cast<int64_t>(l.num("bc")), m = l.i("m"), n = l.i("n"), k = l.i("k");
-        need(l, in(0), (bc - 1) * static_cast<int64_t>(l.num("sa")) + m * k);
-        need(l, in(1), (bc - 1) * static_cast<int64_t>(l.num("sb")) + k * n);
-        need(l, l.outputs[0], (bc - 1) * static_cast<int64_t>(l.num("sc")) + m * n);
-        break;
-      }
-    }
-  }
+Executor::Executor(ProgramDesc program, Stage stage) : prog_(std::move(program)) {
+  // Every access of every layer is checked (validate.cc) before anything is allocated or launched.
+  validateProgram(prog_, stage);
 }
 
 kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {

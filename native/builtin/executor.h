@@ -8,6 +8,7 @@
 
 #include "kernels/kernels.h"
 #include "program.h"
+#include "validate.h"
 
 namespace ntrt::builtin {
 
@@ -29,7 +30,8 @@ struct Candidate {
 //! Launches the layers of one program. Stateless across calls; safe to share between contexts.
 class Executor {
  public:
-  explicit Executor(ProgramDesc program);
+  //! Validates `program` (validate.h): a plan being loaded must carry its tactics, a program being built not yet.
+  explicit Executor(ProgramDesc program, Stage stage = Stage::Build);
 
   const ProgramDesc& program() const { return prog_; }
   //! Address of tensor `id` under `b`.
