@@ -12,6 +12,7 @@ export { foldBatchNorm } from './batchnorm.js';
 export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
+export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
