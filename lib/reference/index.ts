@@ -133,7 +133,12 @@ function valuesOf(t: RTensor | undefined): Dim[] | undefined {
 export function runNode(node: Node, opset: number, inputs: (RTensor | undefined)[]): RTensor[] {
   const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined));
   // Run-time ids of a data gather (an embedding lookup) are checked by the kernel, as bad input.
-  const values = inputs.map((t, i) => (node.op === 'Gather' && i === 1 && (inputs[0]?.dims.length ?? 0) > 1 ? undefined : valuesOf(t)));
+  const values = inputs.map((t, i) => {
+    if (node.op === 'Gather' && i === 1 && (inputs[0]?.dims.length ?? 0) > 1) return undefined;
+    // A float Range's length comes from its scalar operands.
+    if (node.op === 'Range' && t && t.data.length === 1 && !(t.data instanceof BigInt64Array)) return [Number(t.data[0])];
+    return valuesOf(t);
+  });
   const inferred = inferNode(node, opset, types, values);
   const kernel = KERNELS[node.op];
   if (!kernel) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${node.op}' (node '${node.name}') at opset ${opset}`);
