@@ -118,18 +118,20 @@ export interface EmbedResult {
 
 /**
  * Embeds texts with a text-encoder engine: batches of up to the context's maxBatch, each padded to its
- * longest text within the engine's sequence range, mean-pooled and L2-normalised.
+ * longest text within the engine's sequence range (and options.maxLength), mean-pooled and L2-normalised.
  * @example
  * const { vectors } = await embedTexts(ctx, tok, ['a cat', 'a dog']); cosineMatrix(vectors);
  */
-export async function embedTexts(ctx: InferenceContext, tok: Tokenizer, texts: readonly string[]): Promise<EmbedResult> {
+export async function embedTexts(ctx: InferenceContext, tok: Tokenizer, texts: readonly string[], options: { maxLength?: number } = {}): Promise<EmbedResult> {
   const spec = textModelSpec(ctx.engine);
   const fixed = spec.minSequence === spec.maxSequence;
+  // A shorter maxLength truncates further; it cannot go below what a fixed-sequence engine takes.
+  const maxLength = fixed ? spec.maxSequence : Math.max(spec.minSequence, Math.min(spec.maxSequence, options.maxLength ?? spec.maxSequence));
   const res: EmbedResult = { vectors: [], lengths: [], truncated: [] };
   const step = Math.max(1, Math.min(ctx.maxBatch, ctx.engine.profile.max));
   for (let first = 0; first < texts.length; first += step) {
     const chunk = texts.slice(first, first + step);
-    const enc = encodeTexts(tok, chunk, { maxLength: spec.maxSequence, minLength: spec.minSequence, padTo: fixed ? spec.maxSequence : undefined });
+    const enc = encodeTexts(tok, chunk, { maxLength, minLength: spec.minSequence, padTo: fixed ? spec.maxSequence : undefined });
     // A batch below the engine's minimum is padded with copies of its last row, then dropped.
     const batch = Math.max(enc.batch, ctx.engine.profile.min);
     const padded = batch === enc.batch ? enc : padRows(enc, batch);
