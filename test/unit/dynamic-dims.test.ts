@@ -47,6 +47,10 @@ describe('shape profiles over any dimension', () => {
     expect(flat.code).toBe(ErrorCode.SHAPE_MISMATCH);
     expect(flat.message).toBe("Input 'attention_mask' has 20 elements; shape [batch=2, sequence=12] needs 24 ('batch' from dims, 'sequence' from input 'input_ids')");
     expect(thrownError(() => bindInputDims(inputs, { input_ids: { length: 24 }, attention_mask: { length: 24 } })).message).toMatch(/several dynamic dimensions \(batch, sequence\)/);
+    // One input's length solves the batch, which then lets another's solve the sequence.
+    const chained = [{ name: 'ids', shape: ['batch', 'sequence'] }, { name: 'lengths', shape: ['batch'] }];
+    expect(bindInputDims(chained, { ids: { length: 36 }, lengths: { length: 3 } })).toEqual(new Map([['batch', 3], ['sequence', 12]]));
+    expect(thrownError(() => bindInputDims(chained, { ids: { length: 36 }, lengths: { length: 3 } }, { beam: 2 })).message).toBe("dims names 'beam', which is no dynamic dimension of the inputs (batch, sequence)");
   });
 });
 
