@@ -73,7 +73,7 @@ describe('a BERT engine with dynamic batch and sequence (reference backend)', ()
       expect(relErr(ctx.outputs.last_hidden_state.subarray(0, b * s * 64) as Float32Array, want)).toBeLessThan(1e-6);
       const out = await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: s } });
       expect(out.last_hidden_state.length).toBe(b * s * 64);
-      expect(Array.from(out.last_hidden_state)).toEqual(Array.from(ctx.outputs.last_hidden_state.subarray(0, b * s * 64)));
+      expect(Array.from(out.last_hidden_state as Float32Array)).toEqual(Array.from(ctx.outputs.last_hidden_state.subarray(0, b * s * 64) as Float32Array));
     }
     const again = await loadEngine(engine.serialize());
     expect(again.dims).toEqual(engine.dims);
@@ -81,7 +81,7 @@ describe('a BERT engine with dynamic batch and sequence (reference backend)', ()
     const { ids, mask } = tokens(2, 12);
     const a = await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } });
     const b = await c2.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } });
-    expect(Array.from(b.last_hidden_state)).toEqual(Array.from(a.last_hidden_state));
+    expect(Array.from(b.last_hidden_state as Float32Array)).toEqual(Array.from(a.last_hidden_state as Float32Array));
     c2.dispose();
     again.dispose();
     ctx.dispose();

@@ -9,7 +9,6 @@ import { f32, int64, opGraph, randn, relErr, runOrt, type OpCase } from './refer
 
 const w = (name: string, dims: number[], seed = 7) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed));
 const i32 = (name: string, values: number[], dims: number[] = [values.length]): Constant => ({ name, dtype: 'int32', dims, data: Int32Array.from(values) });
-const bool = (name: string, values: number[], dims: number[] = [values.length]): Constant => ({ name, dtype: 'bool', dims, data: Uint8Array.from(values) });
 const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
 
 type Case = OpCase & { feed?: Record<string, (n: number) => TensorData> };
@@ -124,7 +123,7 @@ const CASES: Record<string, Case> = {
   'Upsample-free opset 10 Slice with inputs': { op: 'Slice', opset: 10, inputs: [x([4, 6])], nodeInputs: ['x', 's', 'e'], constants: [int64('s', [1, 1]), int64('e', [3, 5])] },
 };
 
-function feedFor(name: string, dtype: DataType, n: number, seed: number): TensorData {
+function feedFor(dtype: DataType, n: number, seed: number): TensorData {
   switch (dtype) {
     case 'int64':
       return BigInt64Array.from(randn(n, seed), (v) => BigInt(Math.round(v * 4)));
@@ -146,7 +145,7 @@ describe('transformer reference kernels match onnxruntime-node', () => {
       c.inputs.forEach((i, k) => {
         const dims = i.shape as number[];
         const n = dims.reduce((a, b) => a * b, 1);
-        const data = c.feed?.[i.name]?.(n) ?? feedFor(i.name, i.dtype ?? 'float32', n, 11 + k);
+        const data = c.feed?.[i.name]?.(n) ?? feedFor(i.dtype ?? 'float32', n, 11 + k);
         ref[i.name] = data;
         ortFeeds[i.name] = { data, dims, dtype: i.dtype };
       });
