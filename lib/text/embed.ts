@@ -128,7 +128,8 @@ export async function embedTexts(ctx: InferenceContext, tok: Tokenizer, texts: r
   // A shorter maxLength truncates further; it cannot go below what a fixed-sequence engine takes.
   const maxLength = fixed ? spec.maxSequence : Math.max(spec.minSequence, Math.min(spec.maxSequence, options.maxLength ?? spec.maxSequence));
   const res: EmbedResult = { vectors: [], lengths: [], truncated: [] };
-  const step = Math.max(1, Math.min(ctx.maxBatch, ctx.engine.profile.max));
+  // Without an attention mask, padding would change the states of the real tokens: one text per run then.
+  const step = spec.mask || fixed ? Math.max(1, Math.min(ctx.maxBatch, ctx.engine.profile.max)) : 1;
   for (let first = 0; first < texts.length; first += step) {
     const chunk = texts.slice(first, first + step);
     const enc = encodeTexts(tok, chunk, { maxLength, minLength: spec.minSequence, padTo: fixed ? spec.maxSequence : undefined });
