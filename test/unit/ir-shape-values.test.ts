@@ -90,3 +90,27 @@ describe('shape subgraphs with a dynamic batch and sequence', () => {
     expect(f(node('Expand', ['a', 's'], ['y'], {}, 'x'), [['a', [3]], ['s', [1], 'int64']]).code).toBe('ERR_UNSUPPORTED_OP');
   });
 });
+
+describe('dims only the run-time shapes decide', () => {
+  it('Concat along a dynamic axis and Pad of a dynamic axis get a symbol of their own, and run', async () => {
+    const { Graph } = await import('../../lib/ir/graph.js');
+    const { runReference } = await import('../../lib/reference/index.js');
+    const { writeModel } = await import('../../lib/onnx/writer.js');
+    const { f32, randn, relErr, runOrt } = await import('./reference-helpers.js');
+    const g = new Graph({
+      opset: 17,
+      inputs: [{ name: 'a', type: { dtype: 'float32', shape: ['batch', 'sequence', 4] } }, { name: 'b', type: { dtype: 'float32', shape: ['batch', 'prefix', 4] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('Concat', ['b', 'a'], ['c'], { axis: 1 }, 'cat'), node('Pad', ['c', 'p', 'v'], ['y'], {}, 'pad')],
+      initializers: new Map([int64('p', [0, 2, 0, 0, 1, 0]), f32('v', [], [0.5])].map((c) => [c.name, c])),
+    });
+    inferShapes(g);
+    expect(g.typeOf('c').shape).toEqual(['batch', 'c:1', 4]);
+    expect(g.typeOf('y').shape).toEqual(['batch', 'y:1', 4]);
+    const a = randn(2 * 5 * 4, 1), b = randn(2 * 3 * 4, 2);
+    const mine = runReference(g, { a: { data: a, dims: [2, 5, 4] }, b: { data: b, dims: [2, 3, 4] } }).y as Float32Array;
+    expect(mine.length).toBe(2 * 11 * 4);
+    const ort = (await runOrt(writeModel(g), { a: { data: a, dims: [2, 5, 4] }, b: { data: b, dims: [2, 3, 4] } })).y as Float32Array;
+    expect(relErr(mine, ort)).toBe(0);
+  });
+});
