@@ -158,10 +158,6 @@ export class InferenceContext extends Resource {
     return shape.reduce<number>((n, d, i) => n * (typeof d === 'number' ? d : i === 0 && !(d in dims) ? batch : (dims[d] ?? batch)), 1);
   }
 
-  #defaultBatch(): number {
-    return this.engine.profile.min === this.engine.profile.max ? this.engine.profile.max : 1;
-  }
-
   /**
    * Runs one batch on the GPU: copies the first `batch` rows of every input in, runs, copies outputs back.
    * Resolves when the outputs are ready; throws ERR_CONTEXT_BUSY if a call is in flight or queued.
