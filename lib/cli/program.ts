@@ -7,6 +7,7 @@ import { buildCommand } from './commands/build.js';
 import { capabilitiesCommand } from './commands/capabilities.js';
 import { classifyCommand } from './commands/classify.js';
 import { inspectCommand } from './commands/inspect.js';
+import { serveCommand } from './commands/serve.js';
 import { processIO, type CliIO } from './io.js';
 
 /** Commander's settings for a command and all its subcommands: throw instead of exiting, write to `io`. */
@@ -22,11 +23,12 @@ function configure(cmd: Command, io: CliIO): void {
  */
 export function createProgram(io: CliIO = processIO()): Command {
   const program = new Command('node-tensorrt')
-    .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, benchmark')
+    .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, serve, benchmark')
     .version(libraryVersion(), '-v, --version')
     .addCommand(inspectCommand(io))
     .addCommand(buildCommand(io))
     .addCommand(classifyCommand(io))
+    .addCommand(serveCommand(io))
     .addCommand(capabilitiesCommand(io));
   for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError('(add --help for usage)');
   program.addCommand(benchCommand());
