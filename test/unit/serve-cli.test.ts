@@ -46,13 +46,13 @@ describe('node-tensorrt serve', () => {
     const s = serve(model, '--backend', 'reference', '--port', '0', '--max-batch', '4', '--max-delay-ms', '0.5', '--contexts', '3', '--no-cache');
     const url = await s.listening();
     expect(s.out()).toContain("serving 'mixed' (reference FP16 on CPU, 3 contexts, max batch 4, max delay 0.5 ms)");
-    const meta = await (await fetch(`${url}/v2/models/mixed`)).json();
+    const meta = (await (await fetch(`${url}/v2/models/mixed`)).json()) as any;
     expect(meta.inputs[0]).toEqual({ name: 'x', datatype: 'FP32', shape: [-1, MIXED_IN] });
     const ok = await fetch(`${url}/v2/models/mixed/infer`, { method: 'POST', body: body(4) });
     expect(ok.status).toBe(200);
-    expect((await ok.json()).outputs[1]).toEqual({ name: 'k32', datatype: 'INT32', shape: [4, MIXED_OUT], data: Array.from({ length: 16 }, (_, i) => i) });
+    expect(((await ok.json()) as any).outputs[1]).toEqual({ name: 'k32', datatype: 'INT32', shape: [4, MIXED_OUT], data: Array.from({ length: 16 }, (_, i) => i) });
     const tooMany = await fetch(`${url}/v2/models/mixed/infer`, { method: 'POST', body: body(5) });
-    expect([tooMany.status, (await tooMany.json()).error]).toEqual([400, "Input 'x' has a batch of 5; this server takes 1 to 4 rows per request"]);
+    expect([tooMany.status, ((await tooMany.json()) as any).error]).toEqual([400, "Input 'x' has a batch of 5; this server takes 1 to 4 rows per request"]);
     s.stop();
     await s.done;
     expect(s.out()).toContain('SIGTERM: not taking new requests; finishing 0 queued or running');
@@ -113,7 +113,7 @@ describe.skipIf(!existsSync(main))('node-tensorrt serve as a process (dist/lib/c
       expect([late.status, await late.json()]).toEqual([503, { error: 'The server is shutting down' }]);
       const r = await queued;
       expect(r.status).toBe(200);
-      expect((await r.json()).outputs[1].data).toEqual([0, 1, 2, 3]);
+      expect(((await r.json()) as any).outputs[1].data).toEqual([0, 1, 2, 3]);
       expect(await exited).toEqual([0, null]);
       expect(out).toContain('stopped after 1 requests in 1 batches');
     } finally {

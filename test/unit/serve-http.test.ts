@@ -324,7 +324,7 @@ describe('KServe v2 over HTTP: shutting down', () => {
     expect((await fetch(`${s.url}/v2/health/live`)).status).toBe(200);
     const done = await queued;
     expect(done.status).toBe(200);
-    expect((await done.json()).outputs[0].data).toEqual(Array.from((await direct(x, k)).s));
+    expect(((await done.json()) as any).outputs[0].data).toEqual(Array.from((await direct(x, k)).s));
     await closed;
     await expect(fetch(`${s.url}/v2/health/live`)).rejects.toThrow();
     expect(s.batcher.disposed).toBe(true);
