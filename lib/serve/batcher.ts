@@ -101,6 +101,8 @@ interface Slot {
   ctx: InferenceContext;
   index: number;
   busy: boolean;
+  /** Its context was disposed from outside: no more batches go there. */
+  dead: boolean;
 }
 
 const SAMPLES = 65536;
@@ -163,7 +165,7 @@ export class Batcher implements AsyncDisposable {
     this.inputs = engine.inputs;
     this.outputs = engine.outputs;
     for (const t of [...engine.inputs, ...engine.outputs]) this.#rowOf.set(t.name, rowElements(t.shape));
-    this.#slots = contexts.map((ctx, index) => ({ ctx, index, busy: false }));
+    this.#slots = contexts.map((ctx, index) => ({ ctx, index, busy: false, dead: false }));
     this.#owned = owned;
     this.#minBatch = engine.profile.min;
     this.maxBatch = o.maxBatch;
@@ -313,7 +315,8 @@ export class Batcher implements AsyncDisposable {
     const n = this.#slots.length;
     for (let k = 0; k < n; k++) {
       const s = this.#slots[(this.#nextSlot + k) % n];
-      if (!s.busy) {
+      if (!s.busy && s.ctx.disposed) s.dead = true; // never write into the pinned memory of a freed context
+      if (!s.busy && !s.dead) {
         this.#nextSlot = (s.index + 1) % n;
         return s;
       }
@@ -324,7 +327,12 @@ export class Batcher implements AsyncDisposable {
   /** Starts batches on free contexts while there is work; arms the delay timer when the head may still wait. */
   #pump(): void {
     while (this.#queue.size > 0 && !this.#disposed) {
-      if (!this.#slots.some((s) => !s.busy)) return;
+      const slot = this.#freeSlot();
+      if (this.#slots.every((s) => s.dead)) {
+        for (const req of this.#queue.drain()) this.#settle(req, new TensorRTError(ErrorCode.DISPOSED, "Every context of the batcher has been disposed; dispose() the batcher, not its contexts"));
+        break;
+      }
+      if (!slot) return;
       const head = this.#queue.head()!;
       const now = performance.now();
       const deadline = head.enqueuedAt + this.maxDelayMs;
@@ -332,7 +340,7 @@ export class Batcher implements AsyncDisposable {
         this.#arm(deadline, now);
         return;
       }
-      this.#launch(this.#freeSlot()!, this.#queue.take(head.key, this.maxBatch), now);
+      this.#launch(slot, this.#queue.take(head.key, this.maxBatch), now);
     }
     if (this.#queue.size === 0 && this.#running.size === 0) this.#notifyIdle();
   }
@@ -386,6 +394,7 @@ export class Batcher implements AsyncDisposable {
       await ctx.run({ batch: runBatch });
     } catch (e) {
       error = e;
+      if (ctx.disposed) slot.dead = true;
     }
     const runMs = performance.now() - t0;
     this.#counts.batches++;

@@ -222,6 +222,21 @@ describe('createBatcher: queue limits, timeouts, cancellation, priority', () => 
     expect(engine.liveContexts).toBe(0);
   });
 
+  it('stops using a context disposed behind its back, and refuses work once none is left', async () => {
+    const engine = await engineOf();
+    const [a, b] = [await engine.createContext({ maxBatch: 8 }), await engine.createContext({ maxBatch: 8 })];
+    const batcher = await createBatcher([a, b]);
+    cleanups.push(() => batcher.dispose());
+    a.dispose();
+    const outs = await Promise.all([1, 2, 3, 4].map((i) => batcher.infer({ x: row(i) })));
+    expect(outs.every((o) => o.y.length === OUT)).toBe(true);
+    b.dispose();
+    await expect(batcher.infer({ x: row(5) })).rejects.toMatchObject({
+      code: ErrorCode.DISPOSED,
+      message: 'Every context of the batcher has been disposed; dispose() the batcher, not its contexts',
+    });
+  });
+
   it('drain() resolves once nothing is queued or running', async () => {
     const engine = await engineOf();
     const { batcher } = await batcherOf(engine, { contexts: 1, maxDelayMs: 30 });
