@@ -305,7 +305,7 @@ describe('KServe v2 over HTTP: bad requests get a status and a message, and the 
   });
 });
 
-describe('KServe v2 over HTTP: shutting down', () => {
+describe('KServe v2 over HTTP: overload and shutting down', () => {
   it('stops taking requests (503, not ready), finishes what is queued, then closes', async () => {
     const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 300 });
     const x = xOf(5);
@@ -329,6 +329,24 @@ describe('KServe v2 over HTTP: shutting down', () => {
     await expect(fetch(`${s.url}/v2/health/live`)).rejects.toThrow();
     expect(s.batcher.disposed).toBe(true);
     expect(s.metrics.failures).toEqual({ shutting_down: 1 });
+  });
+
+  it('answers 503 when the queue is full or a request times out in it (Triton timeout parameter, µs)', async () => {
+    const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 400, maxQueue: 2 });
+    const send = (extra: object = {}) => fetch(`${s.url}${INFER}`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs(xOf(7), kOf(7)), ...extra }) });
+    const t0 = performance.now();
+    const timedOut = await send({ parameters: { timeout: 20_000 } });
+    expect([timedOut.status, await timedOut.json()]).toEqual([503, { error: 'The request waited 20 ms in the queue without a free context and was dropped' }]);
+    expect(performance.now() - t0).toBeLessThan(350);
+    const a = send();
+    const b = send({ parameters: { priority: 1 } });
+    while (s.batcher.stats().queued < 2) await new Promise((r) => setTimeout(r, 5));
+    const full = await send();
+    expect([full.status, await full.json()]).toEqual([503, { error: "The batcher's queue is full (2 requests waiting)" }]);
+    expect((await a).status).toBe(200);
+    expect((await b).status).toBe(200);
+    expect(s.metrics.failures).toEqual({ timeout: 1, queue_full: 1 });
+    await s.close();
   });
 
   it('drops a queued request whose client went away', async () => {
