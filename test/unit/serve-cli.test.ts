@@ -1,6 +1,6 @@
 // `node-tensorrt serve` in-process: flags, the listening line, requests, and the stop on a signal.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -89,9 +89,15 @@ describe('node-tensorrt serve', () => {
   });
 });
 
-// The real signal, in a real process: needs the compiled CLI (npm install builds dist/ with `prepare`).
+// The real signal, in a real process: needs the compiled CLI (npm install builds dist/ with `prepare`), and one
+// no older than the serving sources.
 const main = path.resolve('dist/lib/cli/main.js');
-describe.skipIf(!existsSync(main))('node-tensorrt serve as a process (dist/lib/cli/main.js)', () => {
+const sources = ['lib/cli/commands/serve.ts', ...readdirSync('lib/serve').map((f) => `lib/serve/${f}`)];
+const compiled = sources.every((src) => {
+  const js = path.resolve('dist', src.replace(/\.ts$/, '.js'));
+  return existsSync(js) && statSync(js).mtimeMs >= statSync(src).mtimeMs;
+});
+describe.skipIf(!compiled)('node-tensorrt serve as a process (dist/lib/cli/main.js; skipped when dist/ is missing or older than lib/serve)', () => {
   it('on SIGTERM answers 503 to new requests, finishes the queued one, and exits 0', async () => {
     const child = spawn(process.execPath, [main, 'serve', model, '--backend', 'reference', '--port', '0', '--no-cache', '-q', '--max-delay-ms', '1000', '--contexts', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
