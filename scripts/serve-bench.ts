@@ -54,6 +54,15 @@ const bodies: Record<string, { body: Buffer; headers: Record<string, string> }> 
   })(),
 };
 
+/** A CommonJS module (autocannon require()s it in each worker) that gives every client the body of `kind`. */
+function setupModule(kind: string, body: Buffer): string {
+  const file = path.join(dir, `${kind}.body`);
+  writeFileSync(file, body);
+  const setup = path.join(dir, `${kind}-setup.cjs`);
+  writeFileSync(setup, `const body = require('node:fs').readFileSync(${JSON.stringify(file)});\nmodule.exports = (client) => client.setBody(body);\n`);
+  return setup;
+}
+
 async function startServer(batch: number): Promise<{ child: ChildProcess; url: string }> {
   const args = [main, 'serve', plan, '--name', 'bench', '--port', '0', '--max-batch', String(batch), '--contexts', values.contexts!, '--max-delay-ms', values['max-delay-ms']!];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -95,7 +104,10 @@ try {
         for (const connections of numbers(values.connections!)) {
           const workers = Number(values.workers);
           const before = await batchTotals(url);
-          const r = await autocannon({ url: `${url}/v2/models/bench/infer`, method: 'POST', headers, body, connections, duration: Number(values.seconds), ...(workers ? { workers } : {}) });
+          // Worker threads receive options by structured clone, which turns a Buffer body into a plain Uint8Array
+          // that autocannon refuses: there, each client reads the body from a file in a small setup module.
+          const load = workers ? { workers, setupClient: setupModule(kind, body) } : { body };
+          const r = await autocannon({ url: `${url}/v2/models/bench/infer`, method: 'POST', headers, connections, duration: Number(values.seconds), ...load });
           const after = await batchTotals(url);
           const mb = (after.rows - before.rows) / (after.batches - before.batches);
           const rate = r['2xx'] / r.duration;

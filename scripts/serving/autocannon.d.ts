@@ -18,6 +18,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     timeout?: number;
+    /** A function, or in workers mode the path of a module that exports one. */
+    setupClient?: string | ((client: { setBody(body: string | Buffer): void }) => void);
   }
   interface Result {
     requests: Histogram;
