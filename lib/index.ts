@@ -8,6 +8,6 @@ export { Engine } from './engine.js';
 export { InferenceContext } from './context.js';
 export { validateEngine, type ValidateOptions } from './validate-engine.js';
 export { createPool, Pool, type PoolOptions } from './pool.js';
-export { createBatcher, Batcher, type BatcherOptions, type BatcherStats, type BatchInfo, type InferOptions, type TimingSummary } from './serve/batcher.js';
+export * from './serve/index.js';
 export type * from './types.js';
 export * from './image/index.js';

@@ -74,7 +74,9 @@ export interface BatcherStats {
   batches: number;
   /** Rows per batch run. */
   meanBatchSize: number;
+  /** Requests waiting now. */
   queued: number;
+  /** Batch runs in flight now. */
   running: number;
   /** Time in the queue per request, over the last 65,536 requests. */
   queueMs: TimingSummary;

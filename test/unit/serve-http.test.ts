@@ -3,6 +3,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
 import type { Engine } from '../../lib/engine.js';
+import { startServer as startFromIndex } from '../../lib/index.js';
 import { startServer, type InferenceServer } from '../../lib/serve/http.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { MIXED_IN, MIXED_OUT, mixedModel } from '../helpers/serve-models.js';
@@ -332,7 +333,7 @@ describe('KServe v2 over HTTP: overload and shutting down', () => {
   });
 
   it('answers 503 when the queue is full or a request times out in it (Triton timeout parameter, µs)', async () => {
-    const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 400, maxQueue: 2 });
+    const s = await startFromIndex(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 400, maxQueue: 2 });
     const send = (extra: object = {}) => fetch(`${s.url}${INFER}`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs(xOf(7), kOf(7)), ...extra }) });
     const t0 = performance.now();
     const timedOut = await send({ parameters: { timeout: 20_000 } });
