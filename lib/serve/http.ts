@@ -89,7 +89,8 @@ export async function startServer(source: Engine | Pool | InferenceContext | rea
 
   let closing = false;
   let closed: Promise<void> | undefined;
-  const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: 'idle', return503OnClosing: true });
+  // While closing, requests still reach the routes, which answer 503 in the protocol's error format.
+  const app = Fastify({ bodyLimit, logger: false, forceCloseConnections: 'idle', return503OnClosing: false });
   app.removeAllContentTypeParsers();
   // Every body is read as bytes: JSON, or a JSON header followed by binary tensors.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req: FastifyRequest, body: Buffer, done: (e: Error | null, b?: Buffer) => void) => done(null, body));
