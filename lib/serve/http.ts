@@ -8,7 +8,7 @@ import type { Pool } from '../pool.js';
 import { describe, knownKeys, nonEmptyString, nonNegativeInteger, plainObject, positiveInteger } from '../validate.js';
 import { libraryVersion } from '../version.js';
 import { createBatcher, type Batcher, type BatcherOptions } from './batcher.js';
-import { decodeInferRequest, encodeInferResponse, modelMetadata, type ModelSpec } from './kserve.js';
+import { decodeInferRequest, encodeInferResponse, modelConfig, modelMetadata, type ModelSpec } from './kserve.js';
 import { PROMETHEUS_CONTENT_TYPE, ServeMetrics } from './metrics.js';
 
 export interface ServerOptions extends Pick<BatcherOptions, 'maxBatch' | 'maxDelayMs' | 'maxQueue' | 'timeoutMs' | 'contexts'> {
@@ -126,6 +126,7 @@ export async function startServer(source: Engine | Pool | InferenceContext | rea
   for (const base of ['/v2/models/:model', '/v2/models/:model/versions/:version']) {
     app.get<ModelParams>(`${base}/ready`, async (req, reply) => (known(req.params, reply) ? empty(reply, !closing) : reply));
     app.get<ModelParams>(base, async (req, reply) => (known(req.params, reply) ? modelMetadata(spec) : reply));
+    app.get<ModelParams>(`${base}/config`, async (req, reply) => (known(req.params, reply) ? modelConfig(spec, batcher.maxDelayMs) : reply));
     app.post<ModelParams>(`${base}/infer`, {
       // Counted and refused before the body is read.
       onRequest: async (req, reply) => {

@@ -60,6 +60,24 @@ export function modelMetadata(spec: ModelSpec): object {
   return { name: spec.name, versions: [spec.version], platform: spec.platform, inputs: spec.inputs.map(tensor), outputs: spec.outputs.map(tensor) };
 }
 
+/**
+ * GET /v2/models/{name}/config, Triton's model-configuration extension in its JSON form: max_batch_size, and dims
+ * without the batch dimension when the model batches (what perf_analyzer reads).
+ * @example modelConfig(spec, 2).max_batch_size // 32
+ */
+export function modelConfig(spec: ModelSpec, maxDelayMs: number): object {
+  const batches = spec.inputs.every((t) => typeof t.shape[0] !== 'number');
+  const tensor = (t: TensorInfo) => ({ name: t.name, data_type: `TYPE_${DATATYPES[t.dtype]}`, dims: protocolShape(batches ? t.shape.slice(1) : t.shape) });
+  return {
+    name: spec.name,
+    platform: spec.platform,
+    max_batch_size: batches ? spec.maxBatch : 0,
+    input: spec.inputs.map(tensor),
+    output: spec.outputs.map(tensor),
+    ...(batches ? { dynamic_batching: { max_queue_delay_microseconds: Math.round(maxDelayMs * 1000) } } : {}),
+  };
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**

@@ -114,6 +114,20 @@ describe('KServe v2 over HTTP: health and metadata', () => {
       ],
     });
     expect((await call('/v2/models/mixed/versions/1')).json().name).toBe('mixed');
+    expect((await call('/v2/models/mixed/config')).json()).toEqual({
+      name: 'mixed',
+      platform: 'node-tensorrt_reference',
+      max_batch_size: 8,
+      input: [
+        { name: 'x', data_type: 'TYPE_FP32', dims: [MIXED_IN] },
+        { name: 'k', data_type: 'TYPE_INT64', dims: [MIXED_OUT] },
+      ],
+      output: [
+        { name: 's', data_type: 'TYPE_FP32', dims: [MIXED_OUT] },
+        { name: 'k32', data_type: 'TYPE_INT32', dims: [MIXED_OUT] },
+      ],
+      dynamic_batching: { max_queue_delay_microseconds: 1000 },
+    });
   });
 });
 

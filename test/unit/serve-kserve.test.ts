@@ -1,7 +1,7 @@
 // The KServe v2 codec on its own: every datatype both ways, JSON and binary, and the request parameters.
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../lib/errors.js';
-import { decodeInferRequest, encodeInferResponse, modelMetadata, protocolShape, type ModelSpec } from '../../lib/serve/kserve.js';
+import { decodeInferRequest, encodeInferResponse, modelConfig, modelMetadata, protocolShape, type ModelSpec } from '../../lib/serve/kserve.js';
 import type { TensorDType } from '../../lib/types.js';
 import { fromHalfBits, toHalfBits } from '../../lib/util/half.js';
 import { thrownError } from '../helpers/errors.js';
@@ -34,6 +34,15 @@ describe('KServe v2 codec', () => {
     expect(protocolShape(['batch', 3, 224, 224])).toEqual([-1, 3, 224, 224]);
     const meta = modelMetadata(spec) as { inputs: { datatype: string }[] };
     expect(meta.inputs.map((t) => t.datatype)).toEqual(['FP32', 'FP16', 'INT32', 'INT64', 'UINT8', 'INT8', 'BOOL']);
+  });
+
+  it("gives Triton's model configuration: dims without the batch when the model batches, whole shapes when not", () => {
+    const dynamic = modelConfig(spec, 0.5) as { max_batch_size: number; input: { dims: number[]; data_type: string }[]; dynamic_batching?: object };
+    expect(dynamic.max_batch_size).toBe(4);
+    expect(dynamic.input[1]).toEqual({ name: 'in_float16', data_type: 'TYPE_FP16', dims: [2] });
+    expect(dynamic.dynamic_batching).toEqual({ max_queue_delay_microseconds: 500 });
+    const fixed = modelConfig({ ...spec, inputs: [{ name: 'a', shape: [1, 3], dtype: 'bool' }], outputs: [] }, 0);
+    expect(fixed).toEqual({ name: 'all', platform: 'node-tensorrt_reference', max_batch_size: 0, input: [{ name: 'a', data_type: 'TYPE_BOOL', dims: [1, 3] }], output: [] });
   });
 
   it('decodes JSON data of every datatype into the engine arrays', () => {
