@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
 import { serveCommand } from '../../lib/cli/commands/serve.js';
 import { runCli } from '../../lib/cli/program.js';
+import { smallCnn } from '../../scripts/gen-models.js';
 import { MIXED_IN, MIXED_OUT, mixedModel } from '../helpers/serve-models.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-serve-'));
@@ -73,6 +74,17 @@ describe('node-tensorrt serve', () => {
     built.stop('SIGINT');
     await built.done;
     expect(built.out()).toContain('SIGINT: not taking new requests');
+  });
+
+  it('warns when the engine runs batch 1 only', async () => {
+    const fixed = path.join(dir, 'fixed.onnx');
+    writeFileSync(fixed, smallCnn({ seed: 1, dynamicBatch: false }));
+    const s = serve(fixed, '--backend', 'reference', '--port', '0', '--no-cache', '-q');
+    const url = await s.listening();
+    expect(s.err()).toContain('warning: the engine runs batch 1 only, so requests run one at a time');
+    expect(((await (await fetch(`${url}/v2/models/fixed`)).json()) as any).inputs[0].shape).toEqual([1, 3, 32, 32]);
+    s.stop();
+    await s.done;
   });
 
   it('refuses bad flags with coded errors', async () => {

@@ -118,6 +118,9 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
         const server = await startServer(pool ?? engine, { name, host: flags.host, port, bodyLimit, maxBatch, maxDelayMs, maxQueue, timeoutMs, contexts: pool ? undefined : contexts });
         const where = pool ? `${pool.devices.length} GPU${pool.devices.length === 1 ? '' : 's'}` : engine.device >= 0 ? `GPU ${engine.device}` : 'CPU';
         println(io.out, `serving '${name}' (${engine.backend} ${engine.precision.toUpperCase()} on ${where}, ${server.batcher.contexts.length} contexts, max batch ${server.batcher.maxBatch}, max delay ${maxDelayMs} ms)`);
+        if (server.batcher.maxBatch === 1 && engine.profile.max === 1) {
+          println(io.err, 'warning: the engine runs batch 1 only, so requests run one at a time; build it from a model with a dynamic batch dimension to batch them');
+        }
         println(io.out, `listening on ${server.url} — POST ${server.url}/v2/models/${name}/infer`);
         const sig = await signal();
         const queued = server.batcher.stats();
