@@ -1,5 +1,6 @@
 // `node-tensorrt serve` in-process: flags, the listening line, requests, and the stop on a signal.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -98,6 +99,13 @@ describe('node-tensorrt serve', () => {
     expect(await cli('serve', model, '--device', 'some')).toEqual({ code: 1, err: "error [ERR_INVALID_ARGUMENT]: Expected a non-negative integer for --device but received 'some' of type string\n" });
     expect(await cli('serve', model, '--max-batch', '0')).toEqual({ code: 1, err: "error [ERR_INVALID_ARGUMENT]: Expected a positive integer for --max-batch but received '0' of type string\n" });
     expect((await cli('serve', path.join(dir, 'missing.onnx'))).err).toMatch(/^error \[ERR_IO\]: /);
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    const taken = await cli('serve', model, '--backend', 'reference', '--no-cache', '-q', '--port', String(port));
+    busy.close();
+    expect(taken.code).toBe(1);
+    expect(taken.err).toMatch(new RegExp(`^error \\[ERR_IO\\]: Could not listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
   });
 });
 
