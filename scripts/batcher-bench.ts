@@ -44,7 +44,7 @@ const rows: (string | number)[][] = [['mode', 'contexts', 'callers', 'images/s',
 let target = NaN;
 const json: Record<string, unknown>[] = [];
 const record = (mode: string, contexts: number, callers: number | string, r: LoadResult, meanBatch: number | string = '') => {
-  rows.push([mode, contexts, String(callers), int(r.rate), `${((100 * r.rate) / target).toFixed(0)}%`, ms(r.p50), ms(r.p99), typeof meanBatch === 'number' ? meanBatch.toFixed(1) : meanBatch]);
+  rows.push([mode, contexts, String(callers), int(r.rate), target > 0 ? `${((100 * r.rate) / target).toFixed(0)}%` : '—', ms(r.p50), ms(r.p99), typeof meanBatch === 'number' ? meanBatch.toFixed(1) : meanBatch]);
   json.push({ mode, contexts, callers, imagesPerSecond: r.rate, p50Ms: r.p50, p99Ms: r.p99, meanBatch });
 };
 
@@ -83,6 +83,23 @@ for (const k of numbers(values['batcher-contexts']!)) {
 }
 
 console.log(table(rows, '  ').join('\n'));
+
+// The JS thread copies every request's rows into pinned memory once: that bandwidth bounds the batcher's rate.
+{
+  const [ctx] = await contextsOf(1);
+  const pinned = ctx.inputs[input] as Float32Array;
+  const row = samples[0].length;
+  let copies = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 500) {
+    for (let b = 0; b < maxBatch; b++) pinned.set(samples[(copies + b) % samples.length], b * row);
+    copies += maxBatch;
+  }
+  const perCopyMs = (performance.now() - t0) / copies;
+  console.log(`  copy of one row into pinned inputs: ${ms(perCopyMs)} (${((row * 4) / perCopyMs / 1e6).toFixed(1)} GB/s): at most ${int(1000 / perCopyMs)} images/s on one JS thread`);
+  json.push({ mode: 'copy', msPerRow: perCopyMs });
+  ctx.dispose();
+}
 
 // 4. A lone caller: the batcher with maxDelayMs 0 against run() on the same context, interleaved so that clock
 // drift and GPU clocks hit both alike.

@@ -70,6 +70,7 @@ export async function closedLoop(callers: number, seconds: number, warmup: numbe
       }
     }),
   );
+  if (latencies.length === 0) return { rate: 0, p50: NaN, p99: NaN, n: 0 };
   const s = summarize(latencies, [50, 99]);
   return { rate: latencies.length / ((lastDone - Math.max(firstMeasured, measureFrom)) / 1000), p50: s.percentiles['50'], p99: s.percentiles['99'], n: latencies.length };
 }
@@ -77,6 +78,6 @@ export async function closedLoop(callers: number, seconds: number, warmup: numbe
 /** '12,345' */
 export const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 /** '1.23 ms' or '45.6 µs' */
-export const ms = (v: number): string => (v >= 1 ? `${v.toFixed(2)} ms` : `${(v * 1000).toFixed(1)} µs`);
+export const ms = (v: number): string => (!Number.isFinite(v) ? '—' : Math.abs(v) >= 1 ? `${v.toFixed(2)} ms` : `${(v * 1000).toFixed(1)} µs`);
 /** Comma list of positive numbers. */
 export const numbers = (s: string): number[] => s.split(',').map((x) => Number(x.trim()));
