@@ -216,7 +216,7 @@ export class Batcher implements AsyncDisposable {
         req.timer = setTimeout(() => {
           if (!this.#queue.remove(req)) return;
           this.#counts.timedOut++;
-          this.#settle(req, new TensorRTError(ErrorCode.TIMEOUT, `The request waited ${timeoutMs} ms in the queue without a free context and was dropped`));
+          this.#settle(req, new TensorRTError(ErrorCode.TIMEOUT, `The request waited ${timeoutMs} ms in the queue and was dropped before it ran`));
           this.#pump();
         }, timeoutMs);
       }

@@ -76,24 +76,24 @@ export class ServeMetrics {
     this.model = model;
   }
 
-  /** Counts one inference request as it arrives. */
+  /** Counts one inference request as it arrives. @example metrics.request() */
   request(): void {
     this.#requests++;
   }
 
-  /** Counts a request answered with outputs, and its latency in seconds. */
+  /** Counts a request answered with outputs, and its latency in seconds. @example metrics.success(reply.elapsedTime / 1000) */
   success(seconds: number): void {
     this.#success++;
     this.#latency.observe(seconds);
   }
 
-  /** Counts a failed request by reason (e.g. 'bad_request', 'queue_full'), and its latency in seconds. */
+  /** Counts a failed request by reason (e.g. 'bad_request', 'queue_full'), and its latency in seconds. @example metrics.failure('timeout', 0.05) */
   failure(reason: string, seconds: number): void {
     this.#failures.set(reason, (this.#failures.get(reason) ?? 0) + 1);
     this.#latency.observe(seconds);
   }
 
-  /** The batcher's onBatch hook. */
+  /** The batcher's onBatch hook. @example createBatcher(engine, { onBatch: metrics.onBatch }) */
   readonly onBatch = (b: BatchInfo): void => {
     this.#batch.observe(b.rows);
     this.#compute.observe(b.runMs / 1000);

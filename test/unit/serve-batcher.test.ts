@@ -153,7 +153,7 @@ describe('createBatcher: queue limits, timeouts, cancellation, priority', () => 
     const err = await late.catch((e) => e);
     expect(err).toBeInstanceOf(TensorRTError);
     expect(err.code).toBe(ErrorCode.TIMEOUT);
-    expect(err.message).toBe('The request waited 20 ms in the queue without a free context and was dropped');
+    expect(err.message).toBe('The request waited 20 ms in the queue and was dropped before it ran');
     expect(batches.length).toBe(0);
     await Promise.all(others);
     expect(batches.map((b) => b.rows)).toEqual([2]);
