@@ -80,10 +80,12 @@ describe('createBatcher: gathering', () => {
     const waited = performance.now() - t0;
     expect(batches.map((b) => b.rows)).toEqual([3]);
     expect(waited).toBeGreaterThanOrEqual(75);
+    // A full batch goes at once: with a 5 s delay, finishing well before it proves there was no wait.
+    const full = await batcherOf(engine, { contexts: 1, maxDelayMs: 5000, maxBatch: 4 });
     const t1 = performance.now();
-    await Promise.all([1, 2, 3, 4].map((i) => batcher.infer({ x: row(i) })));
-    expect(batches.map((b) => b.rows)).toEqual([3, 4]);
-    expect(performance.now() - t1).toBeLessThan(60);
+    await Promise.all([1, 2, 3, 4].map((i) => full.batcher.infer({ x: row(i) })));
+    expect(full.batches.map((b) => b.rows)).toEqual([4]);
+    expect(performance.now() - t1).toBeLessThan(2500);
   });
 
   it('runs multi-row requests whole, never past maxBatch, and hands each its own rows', async () => {
@@ -138,7 +140,7 @@ describe('createBatcher: queue limits, timeouts, cancellation, priority', () => 
     const t0 = performance.now();
     const c = batcher.infer({ x: row(3) });
     await expect(c).rejects.toMatchObject({ code: ErrorCode.QUEUE_FULL, message: "The batcher's queue is full (2 requests waiting)" });
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(1000);
     expect(batcher.stats()).toMatchObject({ queued: 2, rejected: 1, requests: 2 });
     await batcher.dispose();
     expect(await code(a)).toBe(ErrorCode.DISPOSED);

@@ -119,7 +119,7 @@ const compiled = sources.every((src) => {
 });
 describe.skipIf(!compiled)('node-tensorrt serve as a process (dist/lib/cli/main.js; skipped when dist/ is missing or older than lib/serve)', () => {
   it('on SIGTERM answers 503 to new requests, finishes the queued one, and exits 0', async () => {
-    const child = spawn(process.execPath, [main, 'serve', model, '--backend', 'reference', '--port', '0', '--no-cache', '-q', '--max-delay-ms', '1000', '--contexts', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'serve', model, '--backend', 'reference', '--port', '0', '--no-cache', '-q', '--max-delay-ms', '3000', '--contexts', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -131,7 +131,7 @@ describe.skipIf(!compiled)('node-tensorrt serve as a process (dist/lib/cli/main.
       }
       const url = /listening on (\S+)/.exec(out)![1];
       const queued = fetch(`${url}/v2/models/mixed/infer`, { method: 'POST', body: body(1) });
-      // Wait until the server holds it in its queue (max delay 1 s), then signal.
+      // Wait until the server holds it in its queue (max delay 3 s), then signal.
       while (!(await (await fetch(`${url}/metrics`)).text()).includes('node_tensorrt_queue_depth{model="mixed"} 1')) await new Promise((r) => setTimeout(r, 5));
       child.kill('SIGTERM');
       while (!out.includes('SIGTERM: not taking new requests')) await new Promise((r) => setTimeout(r, 10));

@@ -17,7 +17,7 @@ const shapes = (max: number) => ({ x: { min: [1, MIXED_IN], opt: [max, MIXED_IN]
 
 beforeAll(async () => {
   engine = await buildEngine(mixedModel(), { backend: 'reference', shapes: shapes(8) });
-  server = await startServer(engine, { name: 'mixed', port: 0, bodyLimit: LIMIT, contexts: 2, maxDelayMs: 1 });
+  server = await startServer(engine, { name: 'mixed', port: 0, bodyLimit: LIMIT, contexts: 2, maxDelayMs: 20 });
   url = server.url;
 });
 afterAll(async () => {
@@ -126,7 +126,7 @@ describe('KServe v2 over HTTP: health and metadata', () => {
         { name: 's', data_type: 'TYPE_FP32', dims: [MIXED_OUT] },
         { name: 'k32', data_type: 'TYPE_INT32', dims: [MIXED_OUT] },
       ],
-      dynamic_batching: { max_queue_delay_microseconds: 1000 },
+      dynamic_batching: { max_queue_delay_microseconds: 20000 },
     });
   });
 });
@@ -322,7 +322,7 @@ describe('KServe v2 over HTTP: bad requests get a status and a message, and the 
 
 describe('KServe v2 over HTTP: overload and shutting down', () => {
   it('stops taking requests (503, not ready), finishes what is queued, then closes', async () => {
-    const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 300 });
+    const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 1500 });
     const x = xOf(5);
     const k = kOf(5);
     const queued = fetch(`${s.url}${INFER}`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs(x, k) }) });
@@ -347,12 +347,12 @@ describe('KServe v2 over HTTP: overload and shutting down', () => {
   });
 
   it('answers 503 when the queue is full or a request times out in it (Triton timeout parameter, µs)', async () => {
-    const s = await startFromIndex(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 400, maxQueue: 2 });
+    const s = await startFromIndex(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 2000, maxQueue: 2 });
     const send = (extra: object = {}) => fetch(`${s.url}${INFER}`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs(xOf(7), kOf(7)), ...extra }) });
     const t0 = performance.now();
     const timedOut = await send({ parameters: { timeout: 20_000 } });
     expect([timedOut.status, await timedOut.json()]).toEqual([503, { error: 'The request waited 20 ms in the queue and was dropped before it ran' }]);
-    expect(performance.now() - t0).toBeLessThan(350);
+    expect(performance.now() - t0).toBeLessThan(1500);
     const a = send();
     const b = send({ parameters: { priority: 1 } });
     while (s.batcher.stats().queued < 2) await new Promise((r) => setTimeout(r, 5));
@@ -365,7 +365,7 @@ describe('KServe v2 over HTTP: overload and shutting down', () => {
   });
 
   it('drops a queued request whose client went away', async () => {
-    const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 200 });
+    const s = await startServer(engine, { name: 'mixed', port: 0, contexts: 1, maxDelayMs: 2000 });
     const ac = new AbortController();
     const gone = fetch(`${s.url}${INFER}`, { method: 'POST', body: JSON.stringify({ inputs: jsonInputs(xOf(6), kOf(6)) }), signal: ac.signal });
     while (s.batcher.stats().queued === 0) await new Promise((r) => setTimeout(r, 5));
