@@ -26,6 +26,9 @@ export const ErrorCode = {
   ENGINE_IN_USE: 'ERR_ENGINE_IN_USE',
   IMAGE_DECODE: 'ERR_IMAGE_DECODE',
   IO: 'ERR_IO',
+  QUEUE_FULL: 'ERR_QUEUE_FULL',
+  TIMEOUT: 'ERR_TIMEOUT',
+  ABORTED: 'ERR_ABORTED',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -8,6 +8,7 @@ export { Engine } from './engine.js';
 export { InferenceContext } from './context.js';
 export { validateEngine, type ValidateOptions } from './validate-engine.js';
 export { createPool, Pool, type PoolOptions } from './pool.js';
+export * from './serve/index.js';
 export type * from './types.js';
 export * from './image/index.js';
 export * from './text/index.js';

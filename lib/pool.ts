@@ -48,6 +48,11 @@ export class Pool {
     this.#slots = slots;
   }
 
+  /** Every context of the pool, device by device (for a batcher that schedules them itself). */
+  get contexts(): readonly InferenceContext[] {
+    return this.#slots.map((s) => s.ctx);
+  }
+
   /** Requests in flight or queued, per context. */
   get load(): { device: number; pending: number; served: number }[] {
     return this.#slots.map((s) => ({ device: s.device, pending: s.pending, served: s.served }));

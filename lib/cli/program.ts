@@ -8,6 +8,7 @@ import { capabilitiesCommand } from './commands/capabilities.js';
 import { classifyCommand } from './commands/classify.js';
 import { embedCommand } from './commands/embed.js';
 import { inspectCommand } from './commands/inspect.js';
+import { serveCommand } from './commands/serve.js';
 import { processIO, type CliIO } from './io.js';
 
 /** Commander's settings for a command and all its subcommands: throw instead of exiting, write to `io`. */
@@ -23,12 +24,13 @@ function configure(cmd: Command, io: CliIO): void {
  */
 export function createProgram(io: CliIO = processIO()): Command {
   const program = new Command('node-tensorrt')
-    .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, embed, benchmark')
+    .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, embed, serve, benchmark')
     .version(libraryVersion(), '-v, --version')
     .addCommand(inspectCommand(io))
     .addCommand(buildCommand(io))
     .addCommand(classifyCommand(io))
     .addCommand(embedCommand(io))
+    .addCommand(serveCommand(io))
     .addCommand(capabilitiesCommand(io));
   for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError('(add --help for usage)');
   program.addCommand(benchCommand());
