@@ -4,7 +4,7 @@ import type { Engine } from './engine.js';
 import { ErrorCode, TensorRTError, hasCode } from './errors.js';
 import type { NativeContext } from './native.js';
 import { bindInputDims, checkDimsInProfile, type ResolvedProfile } from './shapes.js';
-import { arrayTypeFor, rowElements, type TypedArray } from './tensor.js';
+import { arrayTypeFor, type TypedArray } from './tensor.js';
 import type { ContextInfo, Dim, LayerProfile, RunOptions, RunTimings, SyncMode, TensorInfo } from './types.js';
 import { describe, knownKeys, plainObject, positiveInteger, boolean } from './validate.js';
 import { withStack } from './util/stack.js';
@@ -34,8 +34,8 @@ export class InferenceContext extends Resource {
   readonly #native: NativeContext;
   readonly #onDispose: () => void;
   readonly #shapes = new Map<string, Dim[]>();
-  readonly #feeds: { name: string; view: TypedArray; row: number; info: TensorInfo }[] = [];
-  readonly #outs: { name: string; view: TypedArray; row: number }[] = [];
+  readonly #feeds: { name: string; view: TypedArray; info: TensorInfo }[] = [];
+  readonly #outs: { name: string; view: TypedArray }[] = [];
   readonly #options: { sync: SyncMode; cudaGraph: boolean };
   /** Calls in flight or queued. */
   #pending = 0;
@@ -68,10 +68,9 @@ export class InferenceContext extends Resource {
       const Ctor = arrayTypeFor(info.dtype);
       const view = new Ctor(native.buffers[i]);
       (t.isInput ? inputs : outputs)[t.name] = view;
-      const row = rowElements(info.shape);
       this.#shapes.set(t.name, info.shape);
-      if (t.isInput) this.#feeds.push({ name: t.name, view, row, info });
-      else this.#outs.push({ name: t.name, view, row });
+      if (t.isInput) this.#feeds.push({ name: t.name, view, info });
+      else this.#outs.push({ name: t.name, view });
     });
     this.inputs = Object.freeze(inputs);
     this.outputs = Object.freeze(outputs);
