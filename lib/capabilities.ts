@@ -15,7 +15,10 @@ export interface Capabilities {
   addon: {
     loaded: boolean;
     reason?: string;
+    /** GPU architectures with machine code in the addon, e.g. "75,80,86,89,90". */
     cudaArchitectures?: string;
+    /** Architectures also shipped as PTX, JIT-compiled by the driver for newer GPUs, e.g. "90". */
+    cudaPtx?: string;
     /** Where it was loaded from: the platform package, a local build, prebuilds/ or NODE_TENSORRT_ADDON. */
     source?: AddonSource;
     /** The file loaded. */
@@ -62,7 +65,7 @@ export function capabilities(): Capabilities {
   const from = addonOrigin();
   const noDevice = n.cuda.reason ?? 'No CUDA device found';
   return {
-    addon: { loaded: true, cudaArchitectures: n.cudaArchitectures, source: from?.source, path: from?.file },
+    addon: { loaded: true, cudaArchitectures: n.cudaArchitectures, cudaPtx: n.cudaPtx, source: from?.source, path: from?.file },
     cuda: { ...n.cuda, runtimeVersion: n.cuda.runtimeVersion || null },
     tensorrt: n.tensorrt,
     tacticSources: n.tacticSources ?? {

@@ -50,7 +50,10 @@ export interface NativeCapabilities {
   };
   tensorrt: { compiled: boolean; available: boolean; version: string | null; reason?: string };
   tacticSources?: { cublasLt: NativeTacticSourceInfo; cudnn: NativeTacticSourceInfo };
+  /** SASS architectures, e.g. "75,80,86,89,90". */
   cudaArchitectures?: string;
+  /** Architectures embedded as PTX, which later GPUs JIT-compile, e.g. "90". */
+  cudaPtx?: string;
 }
 
 export type NativeMemoryLike = NativeDeviceBuffer | NativePinnedBuffer;

@@ -87,6 +87,9 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
 #ifdef NTRT_CUDA_ARCHITECTURES
     out.Set("cudaArchitectures", NTRT_CUDA_ARCHITECTURES);
 #endif
+#ifdef NTRT_CUDA_PTX
+    out.Set("cudaPtx", NTRT_CUDA_PTX);
+#endif
     return out;
   }
   NTRT_CATCH(env)
