@@ -1,0 +1,105 @@
+// The release tarballs as a user gets them: `pack:all` from the current build, installed into a blank app with
+// install scripts off and no nvcc on PATH. The prebuilt addon must load from the platform package, with both external
+// tactic sources compiled in, and the reference backend must classify the digits test split as PyTorch did.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installBlankApp, packAll, repoRoot, type BlankApp, type PackedTarball } from '../helpers/blank-app.js';
+
+const out = mkdtempSync(path.join(tmpdir(), 'ntrt-pack-'));
+let packed: PackedTarball[];
+let app: BlankApp;
+
+beforeAll(() => {
+  packed = packAll(out);
+  app = installBlankApp(packed, out);
+}, 120_000);
+
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  if (app) rmSync(app.dir, { recursive: true, force: true });
+});
+
+const list = (tgz: string) => execFileSync('tar', ['-tzf', path.join(out, tgz)], { encoding: 'utf8' }).split('\n');
+
+describe('pack:all', () => {
+  it('writes the main package and the linux-x64 platform package at the same version', () => {
+    const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(packed.map((p) => [p.name, p.version])).toEqual([
+      ['node-tensorrt', version],
+      ['@node-tensorrt/linux-x64', version],
+    ]);
+    for (const p of packed) expect(existsSync(path.join(out, p.file))).toBe(true);
+  });
+
+  it('puts the addon in the platform package only', () => {
+    const platform = list(packed[1].file);
+    expect(platform).toContain('package/node-tensorrt.node');
+    expect(platform).toContain('package/build-info.json');
+    const main = list(packed[0].file);
+    expect(main.filter((f) => f.endsWith('.node'))).toEqual([]);
+    expect(main).toContain('package/dist/lib/index.d.ts');
+    expect(main).toContain('package/scripts/install.mjs');
+    expect(packed[1].unpackedSize).toBeGreaterThan(1 << 20);
+  });
+});
+
+describe('a blank app with the tarballs installed (no scripts, no nvcc)', () => {
+  const capsOf = () => {
+    const r = app.node(['--input-type=module', '-e', "import('node-tensorrt').then((m) => console.log(JSON.stringify(m.capabilities())))"]);
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as {
+      addon: { loaded: boolean; source?: string; path?: string; cudaArchitectures?: string };
+      tacticSources: { cudnn: { compiled: boolean }; cublasLt: { compiled: boolean } };
+      backends: { reference: { available: boolean } };
+    };
+  };
+
+  it('installed without building anything', () => {
+    const pkg = path.join(app.dir, 'node_modules', 'node-tensorrt');
+    expect(existsSync(path.join(pkg, 'dist', 'lib', 'index.js'))).toBe(true);
+    expect(existsSync(path.join(pkg, 'build'))).toBe(false);
+    expect(existsSync(path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64', 'node-tensorrt.node'))).toBe(true);
+    const which = app.node(['-e', "console.log(process.env.PATH.split(':').some((d) => require('fs').existsSync(d + '/nvcc')))"]);
+    expect(which.stdout.trim()).toBe('false');
+  });
+
+  it('loads the addon from the platform package, with cuDNN and cuBLASLt compiled in', () => {
+    const caps = capsOf();
+    expect(caps.addon.loaded).toBe(true);
+    expect(caps.addon.source).toBe('platform-package');
+    expect(caps.addon.path).toBe(path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64', 'node-tensorrt.node'));
+    expect(caps.tacticSources.cudnn.compiled).toBe(true);
+    expect(caps.tacticSources.cublasLt.compiled).toBe(true);
+  });
+
+  it('runs the reference backend: the digits test split at PyTorch\'s accuracy', () => {
+    cpSync(path.join(repoRoot, 'test', 'fixtures', 'digits'), path.join(app.dir, 'digits'), { recursive: true });
+    const script = `
+      import { readFileSync } from 'node:fs';
+      import { buildEngine } from 'node-tensorrt';
+      const meta = JSON.parse(readFileSync('digits/test.json', 'utf8'));
+      const raw = readFileSync('digits/test-images.f32');
+      const images = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+      const engine = await buildEngine('digits/digits.onnx', { backend: 'reference' });
+      const ctx = await engine.createContext();
+      const [input] = engine.inputs, [output] = engine.outputs;
+      const size = 64, classes = meta.classes;
+      let right = 0;
+      for (let i = 0; i < meta.count; i++) {
+        const res = await ctx.infer({ [input.name]: images.subarray(i * size, (i + 1) * size) });
+        const logits = Array.from(res[output.name]);
+        if (logits.indexOf(Math.max(...logits)) === meta.labels[i]) right++;
+      }
+      ctx.dispose();
+      engine.dispose();
+      console.log(JSON.stringify({ accuracy: right / meta.count, torch: meta.torch.testAccuracy }));
+    `;
+    const r = app.node(['--input-type=module', '-e', script]);
+    expect(r.stderr).toBe('');
+    const { accuracy, torch } = JSON.parse(r.stdout) as { accuracy: number; torch: number };
+    expect(Math.abs(accuracy - torch)).toBeLessThanOrEqual(1 / 360);
+  });
+});

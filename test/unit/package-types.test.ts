@@ -1,0 +1,111 @@
+// The published declarations as a strict TypeScript app sees them: the packed tarball installed into a blank app with
+// @types/node 20, compiled by `tsc --strict` without skipLibCheck, once with target es2022's default lib and once with
+// target esnext and `using` declarations.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installBlankApp, packAll, type BlankApp } from '../helpers/blank-app.js';
+
+const out = mkdtempSync(path.join(tmpdir(), 'ntrt-pack-'));
+let app: BlankApp;
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+beforeAll(() => {
+  app = installBlankApp(packAll(out), out, ['@types/node']);
+}, 120_000);
+
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+  if (app) rmSync(app.dir, { recursive: true, force: true });
+});
+
+// Uses the public surface broadly: every import must type-check, and so must what it returns.
+const common = `
+import {
+  buildEngine, capabilities, createPool, decodeImage, ErrorCode, hasCode, imageInputSpec, loadEngine, preprocess, topK,
+  TensorRTError,
+  type Capabilities, type Engine, type InferenceContext, type Prediction, type RgbaImage,
+} from 'node-tensorrt';
+
+export function describeMachine(): string {
+  const c: Capabilities = capabilities();
+  return \`\${c.addon.loaded} \${c.addon.source ?? ''} \${c.tacticSources.cudnn.compiled} \${c.cuda.devices.length}\`;
+}
+
+export async function classify(file: string, plan: string): Promise<Prediction[]> {
+  const engine: Engine = await loadEngine(plan);
+  const ctx: InferenceContext = await engine.createContext({ maxBatch: 1 });
+  const image: RgbaImage = await decodeImage(file);
+  const input = await preprocess(image, { ...imageInputSpec(engine.inputs[0]), preset: 'imagenet' });
+  const out = await ctx.infer({ [engine.inputs[0].name]: input });
+  ctx.dispose();
+  engine.dispose();
+  return topK(out[engine.outputs[0].name] as Float32Array, 5, { softmax: true });
+}
+
+export async function pooled(onnx: string): Promise<void> {
+  const engine = await buildEngine(onnx, { backend: 'reference' });
+  const pool = await createPool(engine);
+  pool.dispose();
+  engine.dispose();
+}
+
+export function isMissingGpu(e: unknown): boolean {
+  return (e instanceof TensorRTError && e.code === ErrorCode.NO_CUDA_DEVICE) || hasCode(e, 'ERR_ADDON_LOAD');
+}
+`;
+
+const usingCode = `
+import { loadEngine } from 'node-tensorrt';
+
+export async function once(plan: string): Promise<number> {
+  using engine = await loadEngine(plan);
+  using ctx = await engine.createContext();
+  await ctx.run({ batch: 1 });
+  return engine.inputs.length;
+}
+`;
+
+function project(name: string, target: string, files: Record<string, string>): string {
+  const dir = path.join(app.dir, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+  const compilerOptions = {
+    strict: true,
+    target,
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    types: ['node'],
+    skipLibCheck: false,
+    noEmit: true,
+  };
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.ts'] }, null, 2));
+  return dir;
+}
+
+function typecheck(dir: string): string {
+  try {
+    execFileSync(process.execPath, [tsc, '-p', dir], { cwd: app.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return '';
+  } catch (e) {
+    return String((e as { stdout?: string }).stdout ?? e);
+  }
+}
+
+describe('published declarations under a strict consumer (no skipLibCheck)', () => {
+  it('compile with target es2022 and its default lib', () => {
+    expect(typecheck(project('es2022', 'es2022', { 'index.ts': common }))).toBe('');
+  }, 120_000);
+
+  it('compile with target esnext, using `using`', () => {
+    expect(typecheck(project('esnext', 'esnext', { 'index.ts': common, 'dispose.ts': usingCode }))).toBe('');
+  }, 120_000);
+
+  it('a type error in the consumer is reported (the check is live)', () => {
+    const bad = `import { capabilities } from 'node-tensorrt';\nexport const n: number = capabilities().addon.loaded;\n`;
+    expect(typecheck(project('bad', 'es2022', { 'index.ts': bad }))).toMatch(/TS2322/);
+  }, 120_000);
+});
