@@ -148,10 +148,15 @@ export function installBlankApp(packed: PackedTarball[], tarballDir: string, dev
       engines: pj.engines,
     };
   }
+  // Registry entries with their tarball URL: with it and the integrity, npm takes the tarball from its cache by digest
+  // and needs no packument (which a lockfile-driven install never cached).
+  const registry = (process.env.npm_config_registry ?? 'https://registry.npmjs.org/').replace(/\/?$/, '/');
   for (const [key, entry] of Object.entries(third)) {
     const { dev: _d, devOptional: _o, peer: _p, ...rest } = entry;
+    const name = (entry.name as string | undefined) ?? key.slice(key.lastIndexOf('node_modules/') + 13);
+    const resolved = rest.resolved ?? `${registry}${name}/-/${name.split('/').pop()}-${entry.version}.tgz`;
     const isDev = devDependencies.some((d) => key === `node_modules/${d}`) || entry.dev === true;
-    packages[key] = isDev ? { ...rest, dev: true } : rest;
+    packages[key] = isDev ? { ...rest, resolved, dev: true } : { ...rest, resolved };
   }
   mkdirSync(dir, { recursive: true });
   const pkgJson = {
