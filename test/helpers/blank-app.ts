@@ -4,7 +4,18 @@
 // own `npm install`). Scripts are off (--ignore-scripts) and PATH has no nvcc: the platform package alone must work.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +37,30 @@ export function packAll(out: string): PackedTarball[] {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as PackedTarball[];
+}
+
+/**
+ * packAll once per build: test files share the tarballs of the same addon, TypeScript output and package.json (keyed
+ * by their modification times). Returns the folder and the manifest.
+ */
+export function packAllShared(): { dir: string; packed: PackedTarball[] } {
+  const inputs = ['build/Release/node-tensorrt.node', 'dist/lib/index.d.ts', 'dist/lib/index.js', 'package.json', 'packages/linux-x64/package.json'];
+  const key = createHash('sha256')
+    .update(inputs.map((f) => `${f}:${statSync(path.join(repoRoot, f)).mtimeMs}`).join('|'))
+    .update(repoRoot)
+    .digest('hex')
+    .slice(0, 16);
+  const dir = path.join(tmpdir(), `ntrt-pack-${key}`);
+  if (!existsSync(path.join(dir, 'manifest.json'))) {
+    const work = mkdtempSync(`${dir}.tmp-`);
+    packAll(work);
+    try {
+      renameSync(work, dir);
+    } catch {
+      rmSync(work, { recursive: true, force: true }); // another test file packed the same build first
+    }
+  }
+  return { dir, packed: JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as PackedTarball[] };
 }
 
 interface LockEntry {

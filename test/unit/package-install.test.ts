@@ -2,23 +2,21 @@
 // install scripts off and no nvcc on PATH. The prebuilt addon must load from the platform package, with both external
 // tactic sources compiled in, and the reference backend must classify the digits test split as PyTorch did.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installBlankApp, packAll, repoRoot, type BlankApp, type PackedTarball } from '../helpers/blank-app.js';
+import { installBlankApp, packAllShared, repoRoot, type BlankApp, type PackedTarball } from '../helpers/blank-app.js';
 
-const out = mkdtempSync(path.join(tmpdir(), 'ntrt-pack-'));
+let out: string;
 let packed: PackedTarball[];
 let app: BlankApp;
 
 beforeAll(() => {
-  packed = packAll(out);
+  ({ dir: out, packed } = packAllShared());
   app = installBlankApp(packed, out);
 }, 120_000);
 
 afterAll(() => {
-  rmSync(out, { recursive: true, force: true });
   if (app) rmSync(app.dir, { recursive: true, force: true });
 });
 
