@@ -5,6 +5,7 @@
 // accepts a narrower development build (tests). Prints one line per tarball and writes manifest.json beside them.
 //   npm run pack:all            # build:ts, then this
 //   node scripts/pack-all.mjs --out /tmp/pkgs --any-arch
+//   node scripts/pack-all.mjs --addon build-release/Release/node-tensorrt.node   # another build folder
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ const argv = process.argv.slice(2);
 const outIndex = argv.indexOf('--out');
 const out = path.resolve(outIndex >= 0 ? argv[outIndex + 1] : path.join(root, 'dist-packages'));
 const anyArch = argv.includes('--any-arch');
+const addonIndex = argv.indexOf('--addon');
 const RELEASE_ARCHS = '75,80,86,89,90';
 const RELEASE_PTX = '90';
 
@@ -28,8 +30,8 @@ const main = readJson(path.join(root, 'package.json'));
 const platforms = [{ dir: 'linux-x64', platform: 'linux', arch: 'x64' }];
 
 // The addon as the loader would see it, read in a child process so a broken binary cannot take this script down.
-const addonFile = path.join(root, 'build', 'Release', 'node-tensorrt.node');
-if (!existsSync(addonFile)) die('build/Release/node-tensorrt.node is missing; run `npm run build:native` first');
+const addonFile = addonIndex >= 0 ? path.resolve(argv[addonIndex + 1]) : path.join(root, 'build', 'Release', 'node-tensorrt.node');
+if (!existsSync(addonFile)) die(`${addonFile} is missing; run \`npm run build:native\` first`);
 for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts']) {
   if (!existsSync(path.join(root, f))) die(`${f} is missing; run \`npm run build:ts\` first`);
 }

@@ -207,7 +207,8 @@ export function installBlankApp(packed: PackedTarball[], tarballDir: string, dev
     path.join(dir, 'package-lock.json'),
     JSON.stringify({ name: 'blank-app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
   );
-  const env = { ...process.env, PATH: pathWithoutNvcc(), npm_config_fund: 'false', npm_config_audit: 'false' };
+  const { CUDACXX: _c, NODE_TENSORRT_ADDON: _a, ...base } = process.env;
+  const env = { ...base, PATH: pathWithoutNvcc(), npm_config_fund: 'false', npm_config_audit: 'false' };
   const t0 = performance.now();
   // npm's own script, run by this node: the folder holding `npm` (and maybe `node`) may be one that PATH lost.
   const r = spawnSync(process.execPath, [realpathSync(npmPath()), 'ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {

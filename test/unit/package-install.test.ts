@@ -2,7 +2,7 @@
 // install scripts off and no nvcc on PATH. The prebuilt addon must load from the platform package, with both external
 // tactic sources compiled in, and the reference backend must classify the digits test split as PyTorch did.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBlankApp, packAllShared, repoRoot, type BlankApp, type PackedTarball } from '../helpers/blank-app.js';
@@ -99,5 +99,56 @@ describe('a blank app with the tarballs installed (no scripts, no nvcc)', () => 
     expect(r.stderr).toBe('');
     const { accuracy, torch } = JSON.parse(r.stdout) as { accuracy: number; torch: number };
     expect(Math.abs(accuracy - torch)).toBeLessThanOrEqual(1 / 360);
+  });
+
+  it('has an install script that builds nothing when the platform package loads', () => {
+    const pkg = path.join(app.dir, 'node_modules', 'node-tensorrt');
+    const r = app.node([path.join(pkg, 'scripts', 'install.mjs')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('node-tensorrt: using the prebuilt addon from @node-tensorrt/linux-x64; nothing to build\n');
+    expect(existsSync(path.join(pkg, 'build'))).toBe(false);
+  });
+
+  describe('without the platform package', () => {
+    const platform = () => path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64');
+    beforeAll(() => renameSync(platform(), `${platform()}.away`));
+    afterAll(() => renameSync(`${platform()}.away`, platform()));
+
+    it('the install script falls back to the source build (here: no nvcc, so it says what to do)', () => {
+      const r = app.node([path.join(app.dir, 'node_modules', 'node-tensorrt', 'scripts', 'install.mjs')]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(
+        'no prebuilt addon loads (@node-tensorrt/linux-x64: not installed; prebuilds/linux-x64/node-tensorrt.napi.node: absent); building from source',
+      );
+      expect(r.stderr).toContain('nvcc (the CUDA compiler) was not found');
+      expect(r.stderr).toContain('npm install @node-tensorrt/linux-x64');
+    });
+
+    it('the loader lists what it tried, and the reference backend still works', () => {
+      const script = `
+        import { capabilities, memoryInfo } from 'node-tensorrt';
+        const c = capabilities();
+        let message = '';
+        try { memoryInfo(0); } catch (e) { message = e.code + ' ' + e.message; }
+        console.log(JSON.stringify({ addon: c.addon, reference: c.backends.reference, message }));
+      `;
+      const r = app.node(['--input-type=module', '-e', script]);
+      const { addon, reference, message } = JSON.parse(r.stdout) as {
+        addon: { loaded: boolean; reason: string };
+        reference: { available: boolean };
+        message: string;
+      };
+      expect(addon.loaded).toBe(false);
+      expect(addon.reason).toMatch(/^Could not load the node-tensorrt native addon for linux-x64/);
+      expect(reference.available).toBe(true);
+      const lines = message.split('\n');
+      expect(lines[0]).toMatch(/^ERR_ADDON_LOAD Could not load/);
+      expect(lines.slice(1, 5)).toEqual([
+        'Tried, in order:',
+        expect.stringMatching(/^ {2}1\. @node-tensorrt\/linux-x64 \(platform package\): not installed/),
+        '  2. build/Release (local build): not built',
+        '  3. prebuilds/linux-x64: absent',
+      ]);
+    });
   });
 });

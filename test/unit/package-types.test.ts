@@ -2,7 +2,7 @@
 // @types/node 20, compiled by `tsc --strict` without skipLibCheck, once with target es2022's default lib and once with
 // target esnext and `using` declarations.
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -116,4 +116,28 @@ describe.concurrent('published declarations under a strict consumer (no skipLibC
     const files = { 'index.ts': common, 'dispose.ts': usingCode, 'misuse.ts': misuse };
     expect(await typecheck(project('esnext', 'esnext', files))).toBe('');
   }, 120_000);
+});
+
+describe('the public declaration graph', () => {
+  it('imports no third-party declarations (only node: built-ins), from index.d.ts down', () => {
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      const specs = [...text.matchAll(/(?:from\s+|import\(\s*|<reference\s+types=)['"]([^'"]+)['"]/g)].map((m) => m[1]);
+      for (const spec of specs) {
+        if (!spec.startsWith('.')) {
+          if (!spec.startsWith('node:')) bare.add(spec);
+          continue;
+        }
+        const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, '.d.ts'));
+        visit(existsSync(target) ? target : path.join(target.replace(/\.d\.ts$/, ''), 'index.d.ts'));
+      }
+    };
+    visit(path.join(app.dir, 'node_modules', 'node-tensorrt', 'dist', 'lib', 'index.d.ts'));
+    expect(seen.size).toBeGreaterThan(10);
+    expect([...bare]).toEqual([]);
+  });
 });
