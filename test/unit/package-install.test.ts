@@ -14,6 +14,9 @@ let app: BlankApp;
 beforeAll(() => {
   ({ dir: out, packed } = packAllShared());
   app = installBlankApp(packed, out);
+  const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+  const sizes = packed.map((p) => `${p.file} ${mib(p.size)} packed, ${mib(p.unpackedSize)} unpacked`).join('; ');
+  console.log(`blank app: npm ci --offline --ignore-scripts took ${(app.installMs / 1000).toFixed(1)} s (${sizes})`);
 }, 120_000);
 
 afterAll(() => {
@@ -66,6 +69,7 @@ describe('a blank app with the tarballs installed (no scripts, no nvcc)', () => 
 
   it('loads the addon from the platform package, with cuDNN and cuBLASLt compiled in', () => {
     const caps = capsOf();
+    console.log(`blank app: capabilities() ${JSON.stringify({ addon: caps.addon, tacticSources: caps.tacticSources })}`);
     expect(caps.addon.loaded).toBe(true);
     expect(caps.addon.source).toBe('platform-package');
     expect(caps.addon.path).toBe(path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64', 'node-tensorrt.node'));
@@ -98,6 +102,7 @@ describe('a blank app with the tarballs installed (no scripts, no nvcc)', () => 
     const r = app.node(['--input-type=module', '-e', script]);
     expect(r.stderr).toBe('');
     const { accuracy, torch } = JSON.parse(r.stdout) as { accuracy: number; torch: number };
+    console.log(`blank app: reference backend, digits test split: accuracy ${accuracy.toFixed(4)} (PyTorch ${torch.toFixed(4)})`);
     expect(Math.abs(accuracy - torch)).toBeLessThanOrEqual(1 / 360);
   });
 
