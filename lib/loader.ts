@@ -165,6 +165,7 @@ export function addonLoadMessage(attempts: AddonAttempt[], root: string, platfor
   }
   lines.push(
     `- Build it from source: install the CUDA toolkit 12 or 13 (nvcc) and cmake, then run \`npm rebuild node-tensorrt\` (or \`npm run build:native\` in ${root}).`,
+    '  Where npm blocks install scripts, allow this one first: `npm approve-scripts node-tensorrt`.',
     "- The CPU backend needs no addon: pass { backend: 'reference' }.",
   );
   return lines.join('\n');

@@ -15,7 +15,8 @@ for f in "$cudnn_inc/cudnn.h" "$cublaslt_inc/cublasLt.h"; do
   [[ -f "$f" ]] || { echo "check-shim: $f not found (set CUDNN_INCLUDE_DIR / CUBLASLT_INCLUDE_DIR)" >&2; exit 2; }
 done
 mkdir -p "$out"
-# The real headers come first so they, not a copy elsewhere on the path, are what is checked.
+# The real headers come first so they, not a copy elsewhere on the path, are what is checked; -isystem keeps their
+# own warnings out of -Werror.
 "${CXX:-g++}" -std=c++17 -Wall -Wextra -Werror -Wno-deprecated-declarations \
-  -I"$cudnn_inc" -I"$cublaslt_inc" -I"$cuda/include" -I"$here" "$here/check_shim.cc" -o "$out/check-shim"
+  -isystem "$cudnn_inc" -isystem "$cublaslt_inc" -isystem "$cuda/include" -I"$here" "$here/check_shim.cc" -o "$out/check-shim"
 "$out/check-shim"
