@@ -87,6 +87,8 @@ for (const p of platforms) {
   copyFileSync(path.join(template, 'package.json'), path.join(dir, 'package.json'));
   copyFileSync(path.join(template, 'README.md'), path.join(dir, 'README.md'));
   copyFileSync(addonFile, path.join(dir, 'node-tensorrt.node'));
+  // The symbol table is dead weight in a release (exports are N-API's, found by name); strip it when strip exists.
+  const stripped = spawnSync('strip', ['--strip-unneeded', path.join(dir, 'node-tensorrt.node')]).status === 0;
   const info = {
     name: pkg.name,
     version: pkg.version,
@@ -98,6 +100,7 @@ for (const p of platforms) {
     napiVersion: main.binary?.napi_versions?.[0] ?? null,
     glibc: glibcNeeded(addonFile),
     tacticSources: ['cudnn', 'cublasLt'],
+    stripped,
   };
   writeFileSync(path.join(dir, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
   packed.push({ ...npmPack(dir), build: info });
