@@ -2,7 +2,7 @@
 // install scripts off and no nvcc on PATH. The prebuilt addon must load from the platform package, with both external
 // tactic sources compiled in, and the reference backend must classify the digits test split as PyTorch did.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBlankApp, packAllShared, repoRoot, type BlankApp, type PackedTarball } from '../helpers/blank-app.js';
@@ -112,6 +112,27 @@ describe('a blank app with the tarballs installed (no scripts, no nvcc)', () => 
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('node-tensorrt: using the prebuilt addon from @node-tensorrt/linux-x64; nothing to build\n');
     expect(existsSync(path.join(pkg, 'build'))).toBe(false);
+  });
+
+  describe('with a platform package whose addon does not load', () => {
+    const addon = () => path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64', 'node-tensorrt.node');
+    beforeAll(() => {
+      renameSync(addon(), `${addon()}.away`);
+      writeFileSync(addon(), Buffer.alloc(4096, 'x')); // long enough for the loader to read a header, and not ELF
+    });
+    afterAll(() => renameSync(`${addon()}.away`, addon()));
+
+    it('the install script says why and falls back to the source build', () => {
+      const r = app.node([path.join(app.dir, 'node_modules', 'node-tensorrt', 'scripts', 'install.mjs')]);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/no prebuilt addon loads \(@node-tensorrt\/linux-x64: Error: .*invalid ELF header.*\); building from source/);
+      expect(r.stderr).toContain('nvcc (the CUDA compiler) was not found');
+    });
+
+    it('the loader names the failure', () => {
+      const r = app.node(['--input-type=module', '-e', "try { (await import('node-tensorrt')).memoryInfo(0) } catch (e) { console.log(e.message) }"]);
+      expect(r.stdout).toMatch(/ {2}1\. @node-tensorrt\/linux-x64 \(platform package\) \S+node-tensorrt\.node: failed to load: .*invalid ELF header/);
+    });
   });
 
   describe('without the platform package', () => {
