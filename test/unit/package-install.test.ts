@@ -75,6 +75,14 @@ describe('a blank app with the tarballs installed (no scripts, no nvcc)', () => 
     expect(caps.addon.path).toBe(path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64', 'node-tensorrt.node'));
     expect(caps.tacticSources.cudnn.compiled).toBe(true);
     expect(caps.tacticSources.cublasLt.compiled).toBe(true);
+    // build-info.json describes the binary it ships with.
+    const info = JSON.parse(
+      readFileSync(path.join(app.dir, 'node_modules', '@node-tensorrt', 'linux-x64', 'build-info.json'), 'utf8'),
+    ) as { cudaArchitectures: string; cudaPtx: string; glibc: string | null; version: string };
+    expect(info.cudaArchitectures).toBe(caps.addon.cudaArchitectures);
+    expect(info.cudaPtx).toBe((caps.addon as { cudaPtx?: string }).cudaPtx);
+    expect(info.glibc).toMatch(/^2\.\d+$/);
+    expect(info.version).toBe(packed[0].version);
   });
 
   it('runs the reference backend: the digits test split at PyTorch\'s accuracy', () => {
