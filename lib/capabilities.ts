@@ -1,4 +1,5 @@
-import { addonLoadError, tryLoadAddon, type NativeCapabilities, type NativeDeviceInfo, type NativeTacticSourceInfo } from './native.js';
+import { addonLoadError, addonOrigin, tryLoadAddon, type NativeCapabilities, type NativeDeviceInfo, type NativeTacticSourceInfo } from './native.js';
+import type { AddonSource } from './loader.js';
 
 export type BackendName = 'tensorrt' | 'builtin' | 'reference';
 
@@ -11,7 +12,18 @@ export interface BackendAvailability {
 
 export interface Capabilities {
   /** The native addon loaded. Without it only the reference backend works. */
-  addon: { loaded: boolean; reason?: string; cudaArchitectures?: string };
+  addon: {
+    loaded: boolean;
+    reason?: string;
+    /** GPU architectures with machine code in the addon, e.g. "75,80,86,89,90". */
+    cudaArchitectures?: string;
+    /** Architectures also shipped as PTX, JIT-compiled by the driver for newer GPUs, e.g. "90". */
+    cudaPtx?: string;
+    /** Where it was loaded from: the platform package, a local build, prebuilds/ or NODE_TENSORRT_ADDON. */
+    source?: AddonSource;
+    /** The file loaded. */
+    path?: string;
+  };
   cuda: {
     available: boolean;
     reason?: string;
@@ -50,9 +62,10 @@ export function capabilities(): Capabilities {
     };
   }
   const n: NativeCapabilities = addon.capabilities();
+  const from = addonOrigin();
   const noDevice = n.cuda.reason ?? 'No CUDA device found';
   return {
-    addon: { loaded: true, cudaArchitectures: n.cudaArchitectures },
+    addon: { loaded: true, cudaArchitectures: n.cudaArchitectures, cudaPtx: n.cudaPtx, source: from?.source, path: from?.file },
     cuda: { ...n.cuda, runtimeVersion: n.cuda.runtimeVersion || null },
     tensorrt: n.tensorrt,
     tacticSources: n.tacticSources ?? {

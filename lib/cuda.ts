@@ -13,7 +13,8 @@ import {
 } from './native.js';
 import { invalid, nonNegativeInteger, oneOf, positiveInteger } from './validate.js';
 
-type TypedArrayCtor<T> = { new (buffer: ArrayBuffer, byteOffset?: number, length?: number): T; BYTES_PER_ELEMENT: number };
+/** A typed-array constructor that views an ArrayBuffer (Float32Array, Uint8Array, ...). */
+export type TypedArrayCtor<T> = { new (buffer: ArrayBuffer, byteOffset?: number, length?: number): T; BYTES_PER_ELEMENT: number };
 
 /**
  * Page-locked host memory that JS reads and writes in place: `view()` returns typed arrays over it, no copies.

@@ -1,7 +1,7 @@
 // node-tensorrt: TensorRT-class GPU inference for Node.js.
 export { ErrorCode, TensorRTError, hasCode, type ErrorCodeValue } from './errors.js';
 export { capabilities, type Capabilities, type BackendName, type BackendAvailability } from './capabilities.js';
-export { DeviceBuffer, Event, PinnedBuffer, Stream, type CopyOptions, type Memory } from './cuda.js';
+export { DeviceBuffer, Event, PinnedBuffer, Stream, type CopyOptions, type Memory, type TypedArrayCtor } from './cuda.js';
 export { memoryInfo } from './memory.js';
 export { buildEngine, loadEngine, resolveBackend } from './builder.js';
 export { Engine } from './engine.js';
@@ -10,5 +10,11 @@ export { validateEngine, type ValidateOptions } from './validate-engine.js';
 export { createPool, Pool, type PoolOptions } from './pool.js';
 export * from './serve/index.js';
 export type * from './types.js';
+export type { TypedArray } from './tensor.js';
+export type { PlanBackend, PlanHeader } from './plan.js';
+export type { AddonSource } from './loader.js';
+export type { NativeDeviceInfo, NativeTacticSourceInfo } from './native.js';
+export type { Triple } from './image/normalize.js';
+export type { Values } from './image/topk.js';
 export * from './image/index.js';
 export * from './text/index.js';

@@ -5,6 +5,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Program } from './builtin/program.js';
 import { ErrorCode, TensorRTError } from './errors.js';
+import {
+  AddonLoadFailure,
+  addonCandidates,
+  addonLoadMessage,
+  loadFirst,
+  type AddonCandidate,
+  type AddonLoad,
+  type AddonSource,
+} from './loader.js';
 
 /** Element types, numbered as in native/cuda/convert.h. */
 export const DType = { float32: 0, float16: 1, int32: 2, int64: 3, uint8: 4, int8: 5, bool: 6 } as const;
@@ -41,7 +50,10 @@ export interface NativeCapabilities {
   };
   tensorrt: { compiled: boolean; available: boolean; version: string | null; reason?: string };
   tacticSources?: { cublasLt: NativeTacticSourceInfo; cudnn: NativeTacticSourceInfo };
+  /** SASS architectures, e.g. "75,80,86,89,90". */
   cudaArchitectures?: string;
+  /** Architectures embedded as PTX, which later GPUs JIT-compile, e.g. "90". */
+  cudaPtx?: string;
 }
 
 export type NativeMemoryLike = NativeDeviceBuffer | NativePinnedBuffer;
@@ -274,57 +286,70 @@ export function packageRoot(): string {
 
 let addon: NativeAddon | undefined;
 let loadError: TensorRTError | undefined;
+let origin: AddonCandidate | undefined;
 
-function loadFailure(root: string, cause: unknown): TensorRTError {
-  const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-  return new TensorRTError(
-    ErrorCode.ADDON_LOAD,
-    [
-      `Could not load the node-tensorrt native addon for ${process.platform}-${process.arch} (Node ${process.versions.node}, N-API ${process.versions.napi}).`,
-      `Reason: ${detail}`,
-      'Possible solutions:',
-      `- Build it from source: install the CUDA toolkit (nvcc) and cmake, then run \`npm rebuild node-tensorrt\` (or \`npm run build:native\` in ${root}).`,
-      '- Use a release that ships a prebuilt addon in prebuilds/linux-x64/ (see `npm run prebuild`).',
-      '- The CPU backend needs no addon: pass { backend: \'reference\' }.',
-    ].join('\n'),
-    { cause },
-  );
+function packageVersion(root: string): string {
+  return (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/**
- * Loads an addon file (or, with no file, the package's own through node-gyp-build) and wires its errors.
- * Throws ERR_ADDON_LOAD with a multi-line "Possible solutions" message. Does not cache.
- */
-export function loadAddonFrom(file?: string): NativeAddon {
-  const root = packageRoot();
+function wireErrors(loaded: NativeAddon): NativeAddon {
+  loaded.setErrorClass(function NativeError(code: string, message: string) {
+    return new TensorRTError(code as never, message);
+  } as unknown as new (code: string, message: string) => Error);
+  return loaded;
+}
+
+function loadCandidates(root: string, candidates: AddonCandidate[]): AddonLoad<NativeAddon> {
+  const require = createRequire(import.meta.url);
   try {
-    const require = createRequire(import.meta.url);
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
-    const loaded = (file ? require(file) : nodeGypBuild(root)) as NativeAddon;
-    loaded.setErrorClass(function NativeError(code: string, message: string) {
-      return new TensorRTError(code as never, message);
-    } as unknown as new (code: string, message: string) => Error);
-    return loaded;
+    const found = loadFirst<NativeAddon>(candidates, (file) => wireErrors(require(file) as NativeAddon));
+    return found;
   } catch (e) {
-    throw loadFailure(root, e);
+    const attempts = e instanceof AddonLoadFailure ? e.attempts : [];
+    throw new TensorRTError(ErrorCode.ADDON_LOAD, addonLoadMessage(attempts, root), { cause: e });
   }
 }
 
 /**
- * The native addon, loaded once through node-gyp-build (prebuilds/ first, then build/Release);
- * NODE_TENSORRT_ADDON names another file. Throws ERR_ADDON_LOAD when it can't be loaded.
+ * Loads an addon file, or with no file the first of the platform package, build/Release and prebuilds/ that loads,
+ * and wires its errors. Throws ERR_ADDON_LOAD with a multi-line "Possible solutions" message. Does not cache.
+ * @example const addon = loadAddonFrom('/opt/node-tensorrt.node');
+ */
+export function loadAddonFrom(file?: string): NativeAddon {
+  return loadAddonWithOrigin(file).module;
+}
+
+/**
+ * As loadAddonFrom, also saying which candidate loaded and which were skipped.
+ * @example loadAddonWithOrigin().candidate.source // 'platform-package'
+ */
+export function loadAddonWithOrigin(file?: string): AddonLoad<NativeAddon> {
+  const root = packageRoot();
+  return loadCandidates(root, addonCandidates({ root, version: packageVersion(root), envFile: file }));
+}
+
+/**
+ * The native addon, loaded once: NODE_TENSORRT_ADDON if set, else the platform package (@node-tensorrt/linux-x64),
+ * then build/Release, then prebuilds/. Throws ERR_ADDON_LOAD, listing what it tried, when none loads.
  * @example const caps = loadAddon().capabilities();
  */
 export function loadAddon(): NativeAddon {
   if (addon) return addon;
   if (loadError) throw loadError;
   try {
-    addon = loadAddonFrom(process.env.NODE_TENSORRT_ADDON || undefined);
+    const found = loadAddonWithOrigin(process.env.NODE_TENSORRT_ADDON || undefined);
+    origin = found.candidate;
+    addon = found.module;
     return addon;
   } catch (e) {
     loadError = e as TensorRTError;
     throw e;
   }
+}
+
+/** Where the loaded addon came from (source and file), once loadAddon has succeeded. */
+export function addonOrigin(): { source: AddonSource; file: string } | undefined {
+  return origin?.file ? { source: origin.source, file: origin.file } : undefined;
 }
 
 /** The addon if it loads, else undefined (for capability probes that must not throw). */

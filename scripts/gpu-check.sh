@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything that needs a GPU, in one go: builds the addon for this machine (with cuDNN/cuBLASLt tactics when their
-# headers exist), runs the kernel test programs and the GPU test suite, and prints a short table last.
+# Everything that needs a GPU, in one go: builds the addon for this machine (cuDNN/cuBLASLt tactics always compiled
+# in, opened at run time), runs the kernel test programs and the GPU test suite, and prints a short table last.
 # Logs go to $OUT (default build/gpu-check). Run from the repository root on a machine with a CUDA device.
 #   bash scripts/gpu-check.sh [--skip-build] [--conv-full] [--only-kernels] [--vitest-args "..."]
 set -uo pipefail

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { describe } from '../validate.js';
+import { jimp } from './jimp.js';
 
 /** Decoded pixels: RGBA8, row-major, `width * height * 4` bytes. */
 export interface RgbaImage {
@@ -16,15 +17,6 @@ export type ImageSource = string | Uint8Array | ArrayBuffer | RgbaImage;
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'bmp' | 'tiff';
 
 const EXPECTED = 'a JPEG or PNG image (GIF, BMP and TIFF are read too)';
-
-type JimpModule = typeof import('jimp');
-let jimpModule: Promise<JimpModule> | undefined;
-
-/** @internal jimp, loaded on first use: importing node-tensorrt should not pay for the image codecs. */
-export function jimp(): Promise<JimpModule> {
-  jimpModule ??= import('jimp');
-  return jimpModule;
-}
 
 /**
  * The container format from the first bytes (magic numbers), or null when it is none jimp reads.

@@ -16,7 +16,8 @@ export const PRESETS: readonly Preset[] = ['imagenet', 'mobilenet', 'keras', 'ca
 export type Layout = 'nchw' | 'nhwc';
 export const LAYOUTS: readonly Layout[] = ['nchw', 'nhwc'];
 
-type Triple = readonly [number, number, number];
+/** Three numbers, one per colour channel (R, G, B). */
+export type Triple = readonly [number, number, number];
 
 /** Per-channel affine map from 8-bit pixels: y[c] = x[order[c]] * scale[c] + bias[c]. */
 export interface PixelTransform {

@@ -28,7 +28,8 @@ export interface TopKOptions {
   labelOffset?: number;
 }
 
-type Values = Float32Array | Float64Array | readonly number[];
+/** Scores or probabilities, one per class. */
+export type Values = Float32Array | Float64Array | readonly number[];
 
 /**
  * Numerically stable softmax (max subtracted, sums in float64).

@@ -1,7 +1,8 @@
 // Geometry: resize so the shorter side matches a target, then centre-crop (the torchvision / TF-TRT recipe).
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { knownKeys, oneOf, plainObject, positiveInteger, describe } from '../validate.js';
-import { checkRgbaImage, jimp, type RgbaImage } from './decode.js';
+import { checkRgbaImage, type RgbaImage } from './decode.js';
+import { jimp } from './jimp.js';
 
 /**
  * Resampling filter for the resize step.

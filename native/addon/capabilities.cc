@@ -56,6 +56,11 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
     if (n == 0) {
       std::string reason = driver == 0 ? "No CUDA driver is installed (libcuda.so could not be loaded)"
                                        : std::string("No CUDA device found: ") + cudaGetErrorString(why);
+      // The prebuilt addon carries its CUDA runtime: an older driver needs an update or a source build.
+      if (driver != 0 && why == cudaErrorInsufficientDriver)
+        reason = "The NVIDIA driver supports CUDA " + versionString(driver) + ", older than this addon's CUDA runtime " +
+                 versionString(runtime) + ": update the driver, or build the addon from source with a CUDA toolkit " +
+                 "the driver supports (npm rebuild node-tensorrt)";
       c.Set("reason", reason);
     }
     c.Set("runtimeVersion", versionString(runtime));
@@ -86,6 +91,9 @@ Napi::Value Capabilities(const Napi::CallbackInfo& info) {
 #endif
 #ifdef NTRT_CUDA_ARCHITECTURES
     out.Set("cudaArchitectures", NTRT_CUDA_ARCHITECTURES);
+#endif
+#ifdef NTRT_CUDA_PTX
+    out.Set("cudaPtx", NTRT_CUDA_PTX);
 #endif
     return out;
   }

@@ -1,4 +1,4 @@
-# The builtin backend: program executor, builder, runtime, and its kernels; external tactic sources if found.
+# The builtin backend: program executor, builder, runtime, and its kernels; the cuDNN and cuBLASLt tactic sources.
 file(GLOB NTRT_BUILTIN_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_SOURCE_DIR}/native/builtin/*.cc ${CMAKE_SOURCE_DIR}/native/builtin/*.cu
   ${CMAKE_SOURCE_DIR}/native/builtin/kernels/*.cu)

@@ -62,6 +62,9 @@ describe('capabilities', () => {
 
   it('lists the architectures the addon was built for', () => {
     expect(caps.addon.cudaArchitectures).toMatch(/^\d+(,\d+)*$/);
+    // PTX for the newest architecture, so later GPUs JIT it.
+    const newest = Math.max(...caps.addon.cudaArchitectures!.split(',').map(Number));
+    expect(caps.addon.cudaPtx).toBe(String(newest));
   });
 });
 

@@ -46,6 +46,16 @@ function source(s: NativeTacticSourceInfo): string {
   return yes(s.available, s.version ?? '', s.reason);
 }
 
+const SOURCE_NAMES = { 'platform-package': 'platform package', build: 'local build', prebuilds: 'prebuilds/', env: 'NODE_TENSORRT_ADDON' };
+
+/** "CUDA archs 75,80,86,89,90 + PTX 90, from the platform package". */
+function addonDetail(a: Capabilities['addon']): string {
+  const parts: string[] = [];
+  if (a.cudaArchitectures) parts.push(`CUDA archs ${a.cudaArchitectures}${a.cudaPtx ? ` + PTX ${a.cudaPtx}` : ''}`);
+  if (a.source) parts.push(`from the ${SOURCE_NAMES[a.source]}`);
+  return parts.join(', ');
+}
+
 /**
  * capabilities() as lines of text.
  * @example formatCapabilities(capabilities()).forEach((l) => console.log(l));
@@ -53,7 +63,7 @@ function source(s: NativeTacticSourceInfo): string {
 export function formatCapabilities(caps: Capabilities): string[] {
   const c = caps.addon.loaded ? caps : withoutRepeatedReason(caps);
   const rows: (string | number)[][] = [
-    ['addon', yes(c.addon.loaded, c.addon.cudaArchitectures ? `CUDA archs ${c.addon.cudaArchitectures}` : '', c.addon.reason)],
+    ['addon', yes(c.addon.loaded, addonDetail(c.addon), c.addon.reason)],
     ['CUDA', c.cuda.available ? `driver ${c.cuda.driverVersion ?? '?'}, runtime ${c.cuda.runtimeVersion ?? '?'}` : `unavailable (${c.cuda.reason ?? 'unknown reason'})`],
   ];
   for (const d of c.cuda.devices) {

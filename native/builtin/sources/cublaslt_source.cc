@@ -1,11 +1,10 @@
 // The cuBLASLt tactic source: 1x1, stride-1, unpadded, ungrouped convolutions are GEMMs over NHWC rows,
 // y[M][K] = x[M][C] · w[K][C]ᵀ, run by cublasLtMatmul with bias/ReLU epilogues and the residual as C (beta = 1).
-// Every entry point is resolved with dlsym from libcublasLt.so (never linked). Built only with NTRT_HAVE_CUBLASLT.
+// Every entry point is resolved with dlsym from libcublasLt.so.13 or .12 (never linked), as declared by
+// shim/cublaslt_api.h, so the build needs no cuBLAS headers.
 //
 // cuBLASLt is column-major, so it computes Yᵀ (K x M, ld K) = op(A) · B with A = w viewed as C x K (ld C,
 // transposed) and B = x viewed as C x M (ld C). The bias broadcasts along D's rows, i.e. per output channel.
-#ifdef NTRT_HAVE_CUBLASLT
-#include <cublasLt.h>
 #include <dlfcn.h>
 
 #include <array>
@@ -16,9 +15,12 @@
 
 #include "../../cuda/check.h"
 #include "internal.h"
+#include "shim/cublaslt_api.h"
 
 namespace ntrt::sources::detail {
 namespace {
+
+using namespace ::ntrt::cublaslt_api;
 
 using kernels::Act;
 using kernels::ConvParams;
@@ -42,7 +44,7 @@ using kernels::DType;
   X(cublasLtMatmul)
 
 struct Api {
-#define NTRT_MEMBER(f) decltype(&::f) f = nullptr;
+#define NTRT_MEMBER(f) decltype(&cublaslt_api::f) f = nullptr;
   NTRT_CUBLASLT_FUNCTIONS(NTRT_MEMBER)
 #undef NTRT_MEMBER
   SourceInfo info{true, false, "", ""};
@@ -52,7 +54,7 @@ Api load() {
   Api a;
   std::vector<std::string> names;
   if (const char* env = std::getenv("NODE_TENSORRT_CUBLASLT_LIBRARY")) names.push_back(env);
-  for (int major : {CUBLAS_VER_MAJOR, 13, 12}) {
+  for (int major : kMajors) {
     std::string so = "libcublasLt.so." + std::to_string(major);
     bool dup = false;
     for (const auto& n : names) dup = dup || n == so;
@@ -314,4 +316,3 @@ void cublasLtConv(const std::string& tactic, const ConvParams& p, DType t, const
 }
 
 }  // namespace ntrt::sources::detail
-#endif  // NTRT_HAVE_CUBLASLT

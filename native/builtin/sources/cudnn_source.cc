@@ -1,7 +1,5 @@
 // The cuDNN tactic source: NHWC/KRSC convolutions through cuDNN's convolution API, every entry point resolved with
-// dlsym from libcudnn.so.<major> (never linked). Only built when cudnn.h was found (NTRT_HAVE_CUDNN).
-#ifdef NTRT_HAVE_CUDNN
-#include <cudnn.h>
+// dlsym from libcudnn.so.9 (never linked). Declared by shim/cudnn_api.h, so the build needs no cuDNN headers.
 #include <dlfcn.h>
 
 #include <array>
@@ -12,9 +10,12 @@
 
 #include "../../cuda/check.h"
 #include "internal.h"
+#include "shim/cudnn_api.h"
 
 namespace ntrt::sources::detail {
 namespace {
+
+using namespace ::ntrt::cudnn_api;
 
 using kernels::Act;
 using kernels::ConvParams;
@@ -48,7 +49,7 @@ using kernels::DType;
   X(cudnnSetActivationDescriptor)
 
 struct Api {
-#define NTRT_MEMBER(f) decltype(&::f) f = nullptr;
+#define NTRT_MEMBER(f) decltype(&cudnn_api::f) f = nullptr;
   NTRT_CUDNN_FUNCTIONS(NTRT_MEMBER)
 #undef NTRT_MEMBER
   SourceInfo info{true, false, "", ""};
@@ -56,7 +57,7 @@ struct Api {
 
 Api load() {
   Api a;
-  const std::string so = "libcudnn.so." + std::to_string(CUDNN_MAJOR);
+  const std::string so = "libcudnn.so." + std::to_string(kMajor);
   std::vector<std::string> names;
   if (const char* env = std::getenv("NODE_TENSORRT_CUDNN_LIBRARY")) names.push_back(env);
   names.push_back(so);
@@ -80,9 +81,9 @@ Api load() {
   size_t major = v >= 90000 ? v / 10000 : v / 1000;  // 9.x: M*10000 + m*100 + p; 8.x: M*1000 + m*100 + p
   size_t minor = v >= 90000 ? v / 100 % 100 : v / 100 % 10;
   a.info.version = std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(v % 100);
-  if (major != CUDNN_MAJOR) {
+  if (major != size_t(kMajor)) {
     a.info.reason = "loaded cuDNN " + a.info.version + " but the addon was built for cuDNN " +
-                    std::to_string(CUDNN_MAJOR);
+                    std::to_string(kMajor);
     return a;
   }
   a.info.available = true;
@@ -297,4 +298,3 @@ void cudnnConv(const std::string& tactic, const ConvParams& p, DType t, const vo
 }
 
 }  // namespace ntrt::sources::detail
-#endif  // NTRT_HAVE_CUDNN

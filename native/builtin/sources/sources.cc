@@ -1,4 +1,5 @@
-// Dispatch over the external tactic sources; the parts for a library missing at build time report compiled: false.
+// Dispatch over the external tactic sources. Both are always compiled (their APIs are declared in shim/) and report
+// available: false, with the reason, where the library does not load.
 #include <dlfcn.h>
 
 #include "../../cuda/error.h"
@@ -31,30 +32,16 @@ namespace {
 
 bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-#if !defined(NTRT_HAVE_CUDNN) || !defined(NTRT_HAVE_CUBLASLT)
-SourceInfo notCompiled(const char* what) {
-  return {false, false, "", std::string(what) + " headers were not found when the addon was built"};
-}
-#endif
-
 }  // namespace
 
 SourceInfo cudnnInfo() {
-#ifdef NTRT_HAVE_CUDNN
   static const SourceInfo info = detail::cudnnProbe();
   return info;
-#else
-  return notCompiled("cuDNN");
-#endif
 }
 
 SourceInfo cublasLtInfo() {
-#ifdef NTRT_HAVE_CUBLASLT
   static const SourceInfo info = detail::cublasLtProbe();
   return info;
-#else
-  return notCompiled("cuBLASLt");
-#endif
 }
 
 bool isExternalTactic(const std::string& name) { return startsWith(name, "cudnn_") || startsWith(name, "cublaslt_"); }
@@ -62,18 +49,14 @@ bool isExternalTactic(const std::string& name) { return startsWith(name, "cudnn_
 std::vector<kernels::Tactic> externalConvTactics(const kernels::ConvParams& p, kernels::DType t) {
   std::vector<kernels::Tactic> out;
   if (t != kernels::DType::F32 && t != kernels::DType::F16) return out;
-#ifdef NTRT_HAVE_CUDNN
   if (cudnnInfo().available) {
     auto v = detail::cudnnTactics(p, t);
     out.insert(out.end(), v.begin(), v.end());
   }
-#endif
-#ifdef NTRT_HAVE_CUBLASLT
   if (cublasLtInfo().available) {
     auto v = detail::cublasLtTactics(p, t);
     out.insert(out.end(), v.begin(), v.end());
   }
-#endif
   return out;
 }
 
@@ -96,26 +79,13 @@ Source sourceOf(const std::string& tactic) {
 
 void externalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t, const void* x,
                   const void* w, void* y, const kernels::Epilogue& ep, void* ws, size_t wsBytes, cudaStream_t stream) {
-  Source s = sourceOf(tactic);
-#ifdef NTRT_HAVE_CUDNN
-  if (s == Source::Cudnn) return detail::cudnnConv(tactic, p, t, x, w, y, ep, ws, wsBytes, stream);
-#endif
-#ifdef NTRT_HAVE_CUBLASLT
-  if (s == Source::CublasLt) return detail::cublasLtConv(tactic, p, t, x, w, y, ep, ws, wsBytes, stream);
-#endif
-  (void)s;
+  if (sourceOf(tactic) == Source::Cudnn) return detail::cudnnConv(tactic, p, t, x, w, y, ep, ws, wsBytes, stream);
+  detail::cublasLtConv(tactic, p, t, x, w, y, ep, ws, wsBytes, stream);
 }
 
 size_t externalConvWorkspace(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t) {
-  Source s = sourceOf(tactic);
-#ifdef NTRT_HAVE_CUDNN
-  if (s == Source::Cudnn) return detail::cudnnWorkspace(tactic, p, t);
-#endif
-#ifdef NTRT_HAVE_CUBLASLT
-  if (s == Source::CublasLt) return detail::cublasLtWorkspace(tactic, p, t);
-#endif
-  (void)s;
-  return 0;
+  if (sourceOf(tactic) == Source::Cudnn) return detail::cudnnWorkspace(tactic, p, t);
+  return detail::cublasLtWorkspace(tactic, p, t);
 }
 
 void prepareExternalConv(const std::string& tactic, const kernels::ConvParams& p, kernels::DType t) {

@@ -1,6 +1,7 @@
 // External tactic sources of the builtin backend: cuDNN and cuBLASLt convolutions, timed by the builder beside the
-// project's own kernels. Each source is compiled only when its headers were found at build time and is loaded with
-// dlopen at run time, so the addon loads and works on machines without the libraries (as TensorRT treats them).
+// project's own kernels. Both are always compiled, from the API subset declared in shim/ (no vendor headers needed
+// at build time), and loaded with dlopen at run time, so the addon loads and works on machines without the libraries
+// (as TensorRT treats them).
 //
 // Tactic names (stable; stored in plans and tactic caches):
 //   cudnn_<algo>         cudnnConvolutionForward with that algorithm, then this library's bias/residual/act epilogue
@@ -28,7 +29,7 @@ namespace ntrt::sources {
 
 //! What the build found and the run time could load.
 struct SourceInfo {
-  bool compiled;        //!< headers found at build time
+  bool compiled;        //!< compiled into the addon (always, since the shim declares the API)
   bool available;       //!< library loaded and every entry point resolved
   std::string version;  //!< e.g. "9.10.2"; empty when unavailable
   std::string reason;   //!< why unavailable (or "" when available)
