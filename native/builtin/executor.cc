@@ -5,6 +5,7 @@
 
 #include "../cuda/check.h"
 #include "../cuda/error.h"
+#include "layers_nd.h"
 #include "sources/sources.h"
 
 namespace ntrt::builtin {
@@ -61,6 +62,13 @@ Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
   };
   for (const LayerDesc& l : prog_.layers) {
     auto in = [&](size_t k) { return k < l.inputs.size() ? l.inputs[k] : -1; };
+    // Kernels read every operand as one element type: a tensor of another type would be read past its end.
+    auto req = [&](std::initializer_list<size_t> ks) {
+      for (size_t k : ks) if (in(k) < 0) corrupt(l, "lacks input " + std::to_string(k));
+    };
+    auto typed = [&](int id, DType t) {
+      if (id >= 0 && prog_.tensors[id].dtype != t) corrupt(l, "reads tensor " + std::to_string(id) + " as the wrong type");
+    };
     switch (l.op) {
       case Op::Conv: {
         kernels::ConvParams c = convParams(l, 1);
@@ -111,10 +119,83 @@ Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
         if (l.list("in").size() != l.list("out").size() || l.list("before").size() != l.list("in").size()) corrupt(l, "has bad pads");
         break;
       case Op::MatMul: {
+        if (l.params.count("bd")) {
+          kernels::MatmulDesc d = matmulDesc(l, 1);
+          int r = d.batchRank;
+          int64_t dims[5], st[5];
+          auto span = [&](const int64_t* bs, int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
+            for (int i = 0; i < r; ++i) dims[i] = d.batch[i], st[i] = bs[i];
+            dims[r] = rows, st[r] = sr, dims[r + 1] = cols, st[r + 1] = sc;
+            return stridedExtent(dims, st, r + 2);
+          };
+          need(l, in(0), span(d.sa, d.m, d.k, d.am, d.ak));
+          need(l, in(1), span(d.sb, d.k, d.n, d.bk, d.bn));
+          need(l, l.outputs[0], span(d.sc, d.m, d.n, d.cm, 1));
+          break;
+        }
         int64_t bc = static_cast<int64_t>(l.num("bc")), m = l.i("m"), n = l.i("n"), k = l.i("k");
         need(l, in(0), (bc - 1) * static_cast<int64_t>(l.num("sa")) + m * k);
         need(l, in(1), (bc - 1) * static_cast<int64_t>(l.num("sb")) + k * n);
         need(l, l.outputs[0], (bc - 1) * static_cast<int64_t>(l.num("sc")) + m * n);
+        break;
+      }
+      case Op::LayerNorm: {
+        int64_t rows = static_cast<int64_t>(l.num("rows")), cols = l.i("cols");
+        req({0});
+        typed(in(1), DType::F32);
+        typed(in(2), DType::F32);
+        typed(in(3), prog_.tensors[l.outputs[0]].dtype);
+        typed(in(0), prog_.tensors[l.outputs[0]].dtype);
+        need(l, in(0), rows * cols);
+        need(l, in(1), cols);
+        need(l, in(2), cols);
+        need(l, in(3), rows * cols);
+        need(l, l.outputs[0], rows * cols);
+        if (l.outputs.size() > 1) need(l, l.outputs[1], rows * cols);
+        break;
+      }
+      case Op::Gather: {
+        req({0, 1});
+        typed(l.outputs[0], prog_.tensors[in(0)].dtype);
+        int64_t o = static_cast<int64_t>(l.num("outer")), len = static_cast<int64_t>(l.num("len")),
+                inner = static_cast<int64_t>(l.num("inner")), n = static_cast<int64_t>(l.num("n"));
+        need(l, in(0), o * len * inner);
+        need(l, in(1), n);
+        need(l, l.outputs[0], o * n * inner);
+        break;
+      }
+      case Op::Compare:
+      case Op::Where: {
+        kernels::NdShape s = shapeOf(l, l.list("dims"));
+        bool w = l.op == Op::Where;
+        if (w) req({0, 1, 2}); else req({0, 1});
+        if (w) typed(in(0), DType::BOOL);
+        typed(in(w ? 2 : 1), prog_.tensors[in(w ? 1 : 0)].dtype);
+        typed(l.outputs[0], w ? prog_.tensors[in(1)].dtype : DType::BOOL);
+        if (w) need(l, in(0), extent(s, stridesOf(l, l.list("sc"), s.rank), 0));
+        need(l, in(w ? 1 : 0), extent(s, stridesOf(l, l.list("sa"), s.rank), 0));
+        need(l, in(w ? 2 : 1), extent(s, stridesOf(l, l.list("sb"), s.rank), 0));
+        need(l, l.outputs[0], product(l.list("dims")));
+        break;
+      }
+      case Op::Predicate:
+        req({0});
+        typed(l.outputs[0], DType::BOOL);
+        need(l, in(0), static_cast<int64_t>(l.num("n")));
+        need(l, l.outputs[0], static_cast<int64_t>(l.num("n")));
+        break;
+      case Op::Attention: {
+        kernels::AttentionDesc a = attentionDesc(l, 1);
+        req({0, 1, 2});
+        for (int id : {in(1), in(2), l.outputs[0]}) typed(id, prog_.tensors[in(0)].dtype);
+        int64_t q[4] = {a.batch, a.heads, a.sq, a.d}, kv[4] = {a.batch, a.heads, a.sk, a.d},
+                v[4] = {a.batch, a.heads, a.sk, a.dv}, o[4] = {a.batch, a.heads, a.sq, a.dv},
+                m[4] = {a.batch, a.heads, a.sq, a.sk};
+        need(l, in(0), stridedExtent(q, a.q, 4));
+        need(l, in(1), stridedExtent(kv, a.k, 4));
+        need(l, in(2), stridedExtent(v, a.v, 4));
+        need(l, in(3), stridedExtent(m, a.mask, 4));
+        need(l, l.outputs[0], stridedExtent(o, a.o, 4));
         break;
       }
     }
@@ -160,6 +241,11 @@ int64_t Executor::arenaBytes(int capacity) const { return prog_.fixedArenaBytes 
 std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
   const LayerDesc& l = prog_.layers.at(i);
   std::vector<Candidate> out;
+  if (l.op == Op::Attention) {
+    for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
+      out.push_back({k.name, k.workspace});
+    return out;
+  }
   if (l.op != Op::Conv) {
     out.push_back({"default", 0});
     return out;
@@ -173,6 +259,11 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
 
 size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) const {
   const LayerDesc& l = prog_.layers.at(i);
+  if (l.op == Op::Attention) {
+    for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
+      if (k.name == tactic) return k.workspace;
+    fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this build does not offer; rebuild the engine");
+  }
   if (l.op != Op::Conv) return 0;
   kernels::ConvParams p = convParams(l, batch);
   DType t = prog_.tensors[l.inputs[0]].dtype;
@@ -301,10 +392,53 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       break;
     }
     case Op::MatMul:
+      if (l.params.count("bd")) {
+        kernels::matmul(matmulDesc(l, batch), dtypeOf(l.outputs[0]), in(0), in(1), out, s);
+        break;
+      }
       kernels::batchedMatmul(static_cast<int64_t>(l.num("bc")) * scale, l.i("m"), l.i("n"), l.i("k"),
                              dtypeOf(l.outputs[0]), in(0), static_cast<int64_t>(l.num("sa")), in(1),
                              static_cast<int64_t>(l.num("sb")), out, static_cast<int64_t>(l.num("sc")), s);
       break;
+    case Op::LayerNorm:
+      kernels::layerNorm(static_cast<int64_t>(l.num("rows")) * scale, l.i("cols"), dtypeOf(l.outputs[0]), in(0), in(3),
+                         static_cast<const float*>(in(1)), static_cast<const float*>(in(2)),
+                         static_cast<float>(l.num("eps")), out,
+                         l.outputs.size() > 1 ? address(l.outputs[1], b) : nullptr, s);
+      break;
+    case Op::Gather: {
+      // Batched ids scale the id count; otherwise batched data scales the outer extent.
+      const bool ids = l.i("bidx") != 0;
+      kernels::gather(static_cast<int64_t>(l.num("outer")) * (ids ? 1 : scale), static_cast<int64_t>(l.num("len")),
+                      static_cast<int64_t>(l.num("inner")), dtypeOf(l.outputs[0]), in(0),
+                      static_cast<int64_t>(l.num("n")) * (ids ? scale : 1), dtypeOf(l.inputs[1]), in(1), out, nullptr, s);
+      break;
+    }
+    case Op::Compare: {
+      kernels::NdShape shape = shapeOf(l, l.list("dims"));
+      shape.dims[0] *= scale;
+      kernels::compare(static_cast<kernels::Compare>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
+                       stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.inputs[0]), out, s);
+      break;
+    }
+    case Op::Predicate:
+      kernels::predicate(static_cast<kernels::Predicate>(l.i("mode")), static_cast<int64_t>(l.num("n")) * scale,
+                         dtypeOf(l.inputs[0]), in(0), out, s);
+      break;
+    case Op::Where: {
+      kernels::NdShape shape = shapeOf(l, l.list("dims"));
+      shape.dims[0] *= scale;
+      kernels::where(shape, stridesOf(l, l.list("sc"), shape.rank), in(0), stridesOf(l, l.list("sa"), shape.rank),
+                     in(1), stridesOf(l, l.list("sb"), shape.rank), in(2), dtypeOf(l.outputs[0]), out, s);
+      break;
+    }
+    case Op::Attention: {
+      const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
+      const int maskId = l.inputs.size() > 3 ? l.inputs[3] : -1;
+      kernels::attention(tactic, attentionDesc(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), in(2),
+                         maskId >= 0 ? dtypeOf(maskId) : DType::F32, in(3), out, b.workspace, b.workspaceBytes, s);
+      break;
+    }
   }
 }
 

@@ -45,6 +45,12 @@ const char* opName(Op op) {
     case Op::Fill: return "fill";
     case Op::Pad: return "pad";
     case Op::MatMul: return "matmul";
+    case Op::LayerNorm: return "layernorm";
+    case Op::Gather: return "gather";
+    case Op::Compare: return "compare";
+    case Op::Predicate: return "predicate";
+    case Op::Where: return "where";
+    case Op::Attention: return "attention";
   }
   return "?";
 }

@@ -13,7 +13,7 @@ namespace ntrt::builtin {
 using cuda::DType;
 
 //! Program layout version; must match lib/builtin/program.ts BUILTIN_FORMAT_VERSION.
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 
 enum class Loc : int32_t { Arena = 0, Weights = 1 };
 
@@ -27,7 +27,12 @@ struct TensorDesc {
   int64_t bytes = 0;
 };
 
-enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul };
+enum class Op : int32_t {
+  Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul,
+  LayerNorm, Gather, Compare, Predicate, Where, Attention,
+};
+//! The last Op value (the addon refuses larger ones).
+constexpr Op kLastOp = Op::Attention;
 
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {

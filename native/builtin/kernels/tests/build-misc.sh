@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the GPU tests of the non-convolution kernels (test_misc) and of the cuDNN / cuBLASLt tactic sources
-# (test_sources), and with --run runs them. Sources whose headers are missing are built as "not compiled".
+# Builds the GPU tests of the non-convolution kernels (test_misc), of the transformer kernels (test_transformer) and
+# of the cuDNN / cuBLASLt tactic sources (test_sources), and with --run runs them. Sources whose headers are missing are built as "not compiled".
 #   native/builtin/kernels/tests/build-misc.sh [--run]
 # Environment: NODE_TENSORRT_CUDA_ARCHS (default 90), NVCC, OUT_DIR (default build/kernel-tests),
 #              CUDNN_INCLUDE_DIR / CUDNN_ROOT, CUBLASLT_INCLUDE_DIR.
@@ -15,7 +15,7 @@ nvcc=${NVCC:-$(command -v nvcc || echo "$cuda/bin/nvcc")}
 mkdir -p "$out/obj-misc"
 
 flags=(-std=c++17 -O3 --expt-relaxed-constexpr "-arch=sm_$arch" "-I$root/native" -Xcompiler=-Wall,-Wno-unused-parameter)
-kernels=(elementwise copy pool reduce softmax pad matmul image)
+kernels=(elementwise copy pool reduce softmax pad matmul image norm logic gather attention)
 
 # Optional headers: the system include dirs need no -I.
 py_dir() { python3 -c "import importlib, os; m = importlib.import_module('$1'); print(os.path.dirname(m.__file__))" 2>/dev/null || true; }
@@ -63,6 +63,7 @@ done
 compile "$root/native/builtin/sources/epilogue.cu" "$out/obj-misc/epilogue.o"
 src_objs+=("$out/obj-misc/epilogue.o")
 compile "$here/test_misc.cu" "$out/obj-misc/test_misc.o"
+compile "$here/test_transformer.cu" "$out/obj-misc/test_transformer.o"
 compile "$root/native/builtin/sources/tests/test_sources.cu" "$out/obj-misc/test_sources.o" "${source_flags[@]}"
 wait
 if [[ -f "$out/obj-misc/FAILED" ]]; then
@@ -70,8 +71,9 @@ if [[ -f "$out/obj-misc/FAILED" ]]; then
   exit 1
 fi
 "$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_misc.o" "${objs[@]}" -o "$out/test_misc"
+"$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_transformer.o" "${objs[@]}" -o "$out/test_transformer"
 "$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_sources.o" "${src_objs[@]}" "${objs[@]}" -ldl -o "$out/test_sources"
-echo "built $out/test_misc and $out/test_sources"
+echo "built $out/test_misc, $out/test_transformer and $out/test_sources"
 
 if [[ "${1:-}" == "--run" ]]; then
   # Libraries shipped only in Python wheels: let the loader find them (system copies win when present).
@@ -86,6 +88,8 @@ if [[ "${1:-}" == "--run" ]]; then
   }
   rc=0
   "$out/test_misc" || rc=1
+  echo
+  "$out/test_transformer" || rc=1
   echo
   "$out/test_sources" || rc=1
   exit $rc
