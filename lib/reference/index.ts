@@ -8,7 +8,11 @@ import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
 import { describe, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
+import { einsum } from './einsum.js';
+import * as mt from './ops-math.js';
 import * as nn from './ops-nn.js';
+import * as no from './ops-norm.js';
+import * as sh from './ops-shape.js';
 import * as tn from './ops-tensor.js';
 import { fromConstant, halfBitsToFloat, size, toNumbers, type RData, type RTensor } from './tensor.js';
 
@@ -29,10 +33,10 @@ const KERNELS: Record<string, nn.Kernel> = {
   AveragePool: nn.pool,
   GlobalAveragePool: nn.globalPool,
   GlobalMaxPool: nn.globalPool,
-  ReduceMean: nn.reduceMean,
   Gemm: nn.gemm,
   MatMul: nn.matmul,
   Softmax: nn.softmax,
+  LogSoftmax: nn.softmax,
   Relu: nn.activation,
   Sigmoid: nn.activation,
   Tanh: nn.activation,
@@ -58,10 +62,61 @@ const KERNELS: Record<string, nn.Kernel> = {
   Gather: tn.gather,
   Slice: tn.slice,
   Pad: tn.pad,
+  // Element-wise math, comparisons and logic.
+  Erf: mt.unary,
+  Gelu: mt.unary,
+  Sqrt: mt.unary,
+  Exp: mt.unary,
+  Log: mt.unary,
+  Reciprocal: mt.unary,
+  Floor: mt.unary,
+  Ceil: mt.unary,
+  Neg: mt.unary,
+  Abs: mt.unary,
+  IsNaN: mt.unary,
+  IsInf: mt.unary,
+  Not: mt.unary,
+  Equal: mt.compare,
+  Less: mt.compare,
+  Greater: mt.compare,
+  LessOrEqual: mt.compare,
+  GreaterOrEqual: mt.compare,
+  And: mt.compare,
+  Or: mt.compare,
+  Xor: mt.compare,
+  Where: mt.where,
+  Pow: mt.pow,
+  Mod: mt.mod,
+  Min: mt.variadic,
+  Max: mt.variadic,
+  Sum: mt.variadic,
+  Mean: mt.variadic,
+  // Reductions and normalization.
+  ReduceMean: no.reduce,
+  ReduceSum: no.reduce,
+  ReduceMax: no.reduce,
+  ReduceMin: no.reduce,
+  ReduceProd: no.reduce,
+  ReduceL1: no.reduce,
+  ReduceL2: no.reduce,
+  ReduceSumSquare: no.reduce,
+  ReduceLogSumExp: no.reduce,
+  LayerNormalization: no.layerNorm,
+  // Construction and indexing.
+  ConstantOfShape: sh.constantOfShape,
+  Range: sh.range,
+  Expand: sh.expand,
+  Tile: sh.tile,
+  Split: sh.split,
+  Trilu: sh.trilu,
+  CumSum: sh.cumsum,
+  GatherElements: sh.gatherElements,
+  ScatterND: sh.scatterND,
+  Einsum: einsum,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */
-const MOVES_ONLY = new Set(['Identity', 'Dropout', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Concat', 'Gather', 'Slice', 'Pad', 'MaxPool', 'GlobalMaxPool', 'Constant', 'Shape']);
+const MOVES_ONLY = new Set(['Identity', 'Dropout', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Concat', 'Gather', 'Slice', 'Pad', 'MaxPool', 'GlobalMaxPool', 'Constant', 'Shape', 'Expand', 'Tile', 'Split', 'GatherElements', 'ScatterND', 'Where', 'ConstantOfShape', 'Trilu']);
 
 function valuesOf(t: RTensor | undefined): Dim[] | undefined {
   if (!t || (t.dtype !== 'int64' && t.dtype !== 'int32') || t.data.length > MAX_VALUE_ELEMENTS) return undefined;
@@ -75,7 +130,9 @@ function valuesOf(t: RTensor | undefined): Dim[] | undefined {
  */
 export function runNode(node: Node, opset: number, inputs: (RTensor | undefined)[]): RTensor[] {
   const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined));
-  const inferred = inferNode(node, opset, types, inputs.map(valuesOf));
+  // Run-time ids of a data gather (an embedding lookup) are checked by the kernel, as bad input.
+  const values = inputs.map((t, i) => (node.op === 'Gather' && i === 1 && (inputs[0]?.dims.length ?? 0) > 1 ? undefined : valuesOf(t)));
+  const inferred = inferNode(node, opset, types, values);
   const kernel = KERNELS[node.op];
   if (!kernel) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${node.op}' (node '${node.name}') at opset ${opset}`);
   const outs = kernel(node, inputs, inferred.types, opset);
