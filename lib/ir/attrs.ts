@@ -12,6 +12,11 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   Gemm: ['alpha', 'beta'],
   HardSigmoid: ['alpha', 'beta'],
   LeakyRelu: ['alpha'],
+  LayerNormalization: ['epsilon'],
+  Elu: ['alpha'],
+  Selu: ['alpha', 'gamma'],
+  Celu: ['alpha'],
+  ThresholdedRelu: ['alpha'],
   Pad: ['value'],
 };
 

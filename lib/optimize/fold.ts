@@ -73,8 +73,8 @@ export function foldConstants(g: Graph): void {
     if (outs.length === 1 && n.outputs.length === 1 && !g.isOutput(outs[0]) && n.domain === '') {
       const v = values.get(outs[0]);
       const ty = g.types.get(outs[0]);
-      if (v && ty && allStatic(v) && allStatic(ty.shape) && (ty.dtype === 'int64' || ty.dtype === 'int32')) {
-        const data = ty.dtype === 'int64' ? BigInt64Array.from(v, (x) => BigInt(x)) : Int32Array.from(v);
+      if (v && ty && allStatic(v) && allStatic(ty.shape) && (ty.dtype === 'int64' || ty.dtype === 'int32' || ty.dtype === 'bool')) {
+        const data = ty.dtype === 'int64' ? BigInt64Array.from(v, (x) => BigInt(x)) : ty.dtype === 'bool' ? Uint8Array.from(v, (x) => (x ? 1 : 0)) : Int32Array.from(v);
         g.initializers.set(outs[0], { name: outs[0], dtype: ty.dtype, dims: ty.shape, data });
         continue;
       }

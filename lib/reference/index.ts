@@ -21,8 +21,10 @@ export type { RTensor } from './tensor.js';
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
 export interface ReferenceOptions {
-  /** The value of the dynamic batch dimension; derived from the feeds' lengths when omitted. */
+  /** The value of the dynamic batch dimension (axis 0 of every input); derived from the feeds' lengths when omitted. */
   batch?: number;
+  /** Values of other symbolic dimensions by name, e.g. { sequence: 12 }. */
+  dims?: Record<string, number>;
 }
 
 const KERNELS: Record<string, nn.Kernel> = {
@@ -182,33 +184,92 @@ const FEED_TYPES: Record<DataType, { name: string; ctor: abstract new (...args: 
   bool: { name: 'Uint8Array', ctor: Uint8Array },
 };
 
+/** A feed: a flat typed array, or one with its shape (which binds every symbolic dim it has). */
+export type Feed = TensorData | { data: TensorData; dims: number[] };
+
+function feedData(f: Feed): TensorData {
+  return ArrayBuffer.isView(f) ? (f as TensorData) : (f as { data: TensorData }).data;
+}
+
 /**
- * Values of the symbolic dims (e.g. { batch: 4 }) implied by the feeds' lengths, or by `batch`.
+ * Values of the symbolic dims (e.g. { batch: 4, sequence: 12 }). They come from, in order: options.dims,
+ * options.batch (every input's axis-0 symbol), the shapes of feeds given as { data, dims }, and then the
+ * flat feeds' lengths, each of which can solve one unknown symbol. Inputs that share a symbol must agree
+ * (ERR_SHAPE_MISMATCH naming both); a symbol that nothing determines is ERR_INVALID_INPUT.
  * @example
  * bindDims(g, { input: new Float32Array(2 * 3 * 224 * 224) }); // Map { 'batch' => 2 }
+ * bindDims(bert, { input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } }); // batch from the length
  */
-export function bindDims(graph: Graph, feeds: Record<string, { length: number }>, options: ReferenceOptions = {}): Map<string, number> {
+export function bindDims(graph: Graph, feeds: Record<string, Feed>, options: ReferenceOptions = {}): Map<string, number> {
   const bound = new Map<string, number>();
+  const source = new Map<string, string>();
+  const bind = (sym: string, v: number, from: string) => {
+    const had = bound.get(sym);
+    if (had !== undefined && had !== v) {
+      throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `Dimension '${sym}' is ${had} for ${source.get(sym)} but ${v} for ${from}`);
+    }
+    bound.set(sym, v);
+    if (!source.has(sym)) source.set(sym, from);
+  };
+  if (options.dims !== undefined) {
+    const d = plainObject(options.dims, 'options.dims');
+    const known = new Set(graph.inputs.flatMap((i) => i.type.shape.filter((x): x is string => typeof x === 'string')));
+    for (const [k, v] of Object.entries(d)) {
+      if (!known.has(k)) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `options.dims names '${k}', which is no dynamic dimension of the inputs (${[...known].join(', ') || 'none'})`);
+      bind(k, positiveInteger(v, `dims.${k}`), 'options.dims');
+    }
+  }
   if (options.batch !== undefined) {
     positiveInteger(options.batch, 'batch');
-    for (const i of graph.inputs) if (typeof i.type.shape[0] === 'string') bound.set(i.type.shape[0], options.batch);
+    for (const i of graph.inputs) if (typeof i.type.shape[0] === 'string') bind(i.type.shape[0], options.batch, 'options.batch');
   }
   for (const i of graph.inputs) {
     const f = feeds[i.name];
     if (!f) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${i.name}'`);
-    const known = i.type.shape.filter((d): d is number => typeof d === 'number').reduce((a, b) => a * b, 1);
-    const free = [...new Set(i.type.shape.filter((d): d is string => typeof d === 'string' && !bound.has(d)))];
-    const fixed = i.type.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : (bound.get(d) ?? 1)), 1);
-    if (free.length > 1) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has several dynamic dimensions (${free.join(', ')}); cannot derive them from its length`);
-    if (free.length === 1) {
+    if (ArrayBuffer.isView(f)) continue;
+    const dims = (f as { dims: unknown }).dims;
+    if (!Array.isArray(dims) || dims.length !== i.type.shape.length || !dims.every((x) => Number.isSafeInteger(x) && x >= 0)) {
+      throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected ${i.type.shape.length} non-negative integers for the dims of input '${i.name}' [${i.type.shape.join(', ')}] but received ${describe(dims)}`);
+    }
+    i.type.shape.forEach((d, k) => {
+      if (typeof d === 'string') bind(d, dims[k], `input '${i.name}'`);
+      else if (d !== dims[k]) throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `Input '${i.name}' has dims [${dims.join(', ')}] but the model fixes axis ${k} to ${d}`);
+    });
+  }
+  // Each flat feed solves at most one unknown symbol; repeat while that makes progress.
+  const pending = graph.inputs.filter((i) => ArrayBuffer.isView(feeds[i.name]));
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const i of pending) {
+      const free = [...new Set(i.type.shape.filter((d): d is string => typeof d === 'string' && !bound.has(d)))];
+      if (free.length !== 1) continue;
+      const len = feedData(feeds[i.name]).length;
+      const fixed = i.type.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : (bound.get(d) ?? 1)), 1);
       const count = i.type.shape.filter((d) => d === free[0]).length;
-      const v = count === 1 ? f.length / fixed : Math.round((f.length / fixed) ** (1 / count));
-      if (!Number.isInteger(v) || v < 1 || fixed * v ** count !== f.length) {
-        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has ${f.length} elements, which is no whole multiple of ${known} (shape [${i.type.shape.join(', ')}])`);
+      const v = count === 1 ? len / fixed : Math.round((len / fixed) ** (1 / count));
+      if (!Number.isInteger(v) || v < 1 || fixed * v ** count !== len) {
+        const known = i.type.shape.map((d) => (typeof d === 'number' ? d : (bound.get(d) ?? d)));
+        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has ${len} elements, which is no whole multiple of ${fixed} (shape [${known.join(', ')}])`);
       }
-      bound.set(free[0], v);
-    } else if (fixed !== f.length) {
-      throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has ${f.length} elements; shape [${i.type.shape.map((d) => bound.get(d as string) ?? d).join(', ')}] needs ${fixed}`);
+      bind(free[0], v, `input '${i.name}'`);
+      progress = true;
+    }
+  }
+  for (const i of graph.inputs) {
+    const free = [...new Set(i.type.shape.filter((d): d is string => typeof d === 'string' && !bound.has(d)))];
+    if (free.length) {
+      throw new TensorRTError(
+        ErrorCode.INVALID_INPUT,
+        `Input '${i.name}' has several dynamic dimensions (${free.join(', ')}) that its length cannot determine; pass it as { data, dims } or give options.dims`,
+      );
+    }
+    const len = feedData(feeds[i.name]).length;
+    const need = i.type.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : bound.get(d)!), 1);
+    if (need !== len) {
+      const shown = `[${i.type.shape.map((d) => (typeof d === 'number' ? d : `${d}=${bound.get(d)}`)).join(', ')}]`;
+      const others = i.type.shape.filter((d): d is string => typeof d === 'string' && source.get(d) !== `input '${i.name}'`).map((d) => `'${d}' from ${source.get(d)}`);
+      const code = others.some((o) => o.includes("from input '")) ? ErrorCode.SHAPE_MISMATCH : ErrorCode.INVALID_INPUT;
+      throw new TensorRTError(code, `Input '${i.name}' has ${len} elements; shape ${shown} needs ${need}${others.length ? ` (${others.join(', ')})` : ''}`);
     }
   }
   return bound;
@@ -219,30 +280,33 @@ function concreteShape(t: TensorType, bound: Map<string, number>): number[] {
 }
 
 /**
- * Runs the graph on the CPU: feeds are flat typed arrays (float16 as Uint16Array bits), the dynamic
- * batch is taken from their lengths. Returns flat outputs the same way.
+ * Runs the graph on the CPU. Feeds are flat typed arrays (float16 as Uint16Array bits), or { data, dims }
+ * to give their shape; symbolic dims are bound as bindDims describes. Returns flat outputs the same way.
  * @example
  * const { logits } = runReference(graph, { input: new Float32Array(3 * 224 * 224).fill(0.5) });
+ * const { last_hidden_state } = runReference(bert, { input_ids: { data: ids, dims: [2, 12] }, attention_mask: { data: mask, dims: [2, 12] } });
  */
-export function runReference(graph: Graph, feeds: Record<string, TensorData>, options: ReferenceOptions = {}): Record<string, TensorData> {
+export function runReference(graph: Graph, feeds: Record<string, Feed>, options: ReferenceOptions = {}): Record<string, TensorData> {
   plainObject(feeds, 'feeds');
   plainObject(options, 'options');
-  knownKeys(options as Record<string, unknown>, 'options', ['batch']);
+  knownKeys(options as Record<string, unknown>, 'options', ['batch', 'dims']);
   const names = graph.inputs.map((i) => i.name);
   for (const k of Object.keys(feeds)) {
     if (!names.includes(k)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${k}'; the model's inputs are ${names.map((n) => `'${n}'`).join(', ')}`);
   }
   for (const i of graph.inputs) {
-    const f = feeds[i.name];
+    const raw = feeds[i.name];
+    if (raw === undefined) continue;
+    const f = ArrayBuffer.isView(raw) || typeof raw !== 'object' || raw === null ? raw : (raw as { data: unknown }).data;
     const expect = FEED_TYPES[i.type.dtype];
-    if (f !== undefined && !(f instanceof expect.ctor)) {
+    if (!(f instanceof expect.ctor)) {
       throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${expect.name} for input '${i.name}' (${i.type.dtype}) but received ${describe(f)}`);
     }
   }
   const bound = bindDims(graph, feeds, options);
   const inputs = new Map<string, RTensor>();
   for (const i of graph.inputs) {
-    const f = feeds[i.name];
+    const f = feedData(feeds[i.name]);
     const data = i.type.dtype === 'float16' ? halfBitsToFloat(f as Uint16Array) : (f as RData);
     inputs.set(i.name, { dtype: i.type.dtype, dims: concreteShape(i.type, bound), data });
   }
