@@ -51,16 +51,29 @@ int64_t product(const std::vector<double>& v) {
 Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
   validate(prog_);
   // Every layer's accesses must stay inside its tensors: a damaged program is refused here, not on the GPU.
+  // A layer affine in the batch is checked at both ends of the profile: its extents are convex in the batch and
+  // the tensors' sizes linear, so both ends in bounds means every batch between is.
+  for (const LayerDesc& l : prog_.layers) {
+    if (l.perBatch.empty()) {
+      checkLayer(l, 1);
+    } else {
+      checkLayer(l.at(1), 1);
+      checkLayer(l.at(prog_.maxBatch), prog_.maxBatch);
+    }
+  }
+}
+
+void Executor::checkLayer(const LayerDesc& l, int batch) const {
   auto need = [&](const LayerDesc& l, int id, int64_t elements) {
     if (id < 0) return;
     const TensorDesc& t = prog_.tensors[id];
-    int64_t have = t.bytes / static_cast<int64_t>(cuda::dtypeSize(t.dtype));
+    int64_t have = bytesAt(id, batch) / static_cast<int64_t>(cuda::dtypeSize(t.dtype));
     if (elements < 0 || elements > have) {
       corrupt(l, "needs " + std::to_string(elements) + " elements of tensor " + std::to_string(id) + ", which holds " +
                      std::to_string(have));
     }
   };
-  for (const LayerDesc& l : prog_.layers) {
+  {
     auto in = [&](size_t k) { return k < l.inputs.size() ? l.inputs[k] : -1; };
     // Kernels read every operand as one element type: a tensor of another type would be read past its end.
     auto req = [&](std::initializer_list<size_t> ks) {
@@ -223,6 +236,13 @@ kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {
   return c;
 }
 
+const LayerDesc& Executor::layerAt(size_t i, int batch, LayerDesc& scratch) const {
+  const LayerDesc& l = prog_.layers.at(i);
+  if (l.perBatch.empty()) return l;
+  scratch = l.at(batch);
+  return scratch;
+}
+
 char* Executor::address(int id, const Bindings& b) const {
   if (id < 0) return nullptr;
   const TensorDesc& t = prog_.tensors[id];
@@ -239,7 +259,8 @@ int64_t Executor::bytesAt(int id, int batch) const {
 int64_t Executor::arenaBytes(int capacity) const { return prog_.fixedArenaBytes + prog_.batchedArenaBytes * capacity; }
 
 std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
-  const LayerDesc& l = prog_.layers.at(i);
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
   std::vector<Candidate> out;
   if (l.op == Op::Attention) {
     for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
@@ -258,7 +279,8 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
 }
 
 size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) const {
-  const LayerDesc& l = prog_.layers.at(i);
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
   if (l.op == Op::Attention) {
     for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
       if (k.name == tactic) return k.workspace;
@@ -289,7 +311,9 @@ size_t Executor::workspaceBytes(int capacity) const {
 }
 
 void Executor::prepare(int batch) const {
-  for (const LayerDesc& l : prog_.layers) {
+  for (size_t i = 0; i < prog_.layers.size(); ++i) {
+    LayerDesc scratch;
+    const LayerDesc& l = layerAt(i, batch, scratch);
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
       sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
     }
@@ -303,7 +327,8 @@ void Executor::setTactics(const std::vector<std::vector<TacticChoice>>& tactics)
 }
 
 void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tacticOverride) const {
-  const LayerDesc& l = prog_.layers[i];
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
   auto in = [&](size_t k) -> const void* { return k < l.inputs.size() ? address(l.inputs[k], b) : nullptr; };
   void* out = address(l.outputs[0], b);
   auto dtypeOf = [&](int id) { return prog_.tensors[id].dtype; };
@@ -406,14 +431,11 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
                          static_cast<float>(l.num("eps")), out,
                          l.outputs.size() > 1 ? address(l.outputs[1], b) : nullptr, s);
       break;
-    case Op::Gather: {
-      // Batched ids scale the id count; otherwise batched data scales the outer extent.
-      const bool ids = l.i("bidx") != 0;
-      kernels::gather(static_cast<int64_t>(l.num("outer")) * (ids ? 1 : scale), static_cast<int64_t>(l.num("len")),
+    case Op::Gather:
+      kernels::gather(static_cast<int64_t>(l.num("outer")) * scale, static_cast<int64_t>(l.num("len")),
                       static_cast<int64_t>(l.num("inner")), dtypeOf(l.outputs[0]), in(0),
-                      static_cast<int64_t>(l.num("n")) * (ids ? scale : 1), dtypeOf(l.inputs[1]), in(1), out, nullptr, s);
+                      static_cast<int64_t>(l.num("n")), dtypeOf(l.inputs[1]), in(1), out, nullptr, s);
       break;
-    }
     case Op::Compare: {
       kernels::NdShape shape = shapeOf(l, l.list("dims"));
       shape.dims[0] *= scale;

@@ -58,6 +58,10 @@ class Executor {
 
  private:
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
+  //! Refuses (ERR_PLAN_CORRUPT) a layer whose accesses at `batch` leave its tensors.
+  void checkLayer(const LayerDesc& l, int batch) const;
+  //! Layer `i` with its parameters at `batch`; `scratch` holds the copy when one is needed.
+  const LayerDesc& layerAt(size_t i, int batch, LayerDesc& scratch) const;
   ProgramDesc prog_;
 };
 

@@ -33,6 +33,16 @@ const std::string& LayerDesc::tacticFor(int batch) const {
   return tactics.back().name;
 }
 
+LayerDesc LayerDesc::at(int batch) const {
+  LayerDesc l = *this;
+  for (const auto& [key, inc] : perBatch) {
+    std::vector<double>& v = l.params[key];
+    for (size_t i = 0; i < v.size() && i < inc.size(); ++i) v[i] += double(batch - 1) * inc[i];
+  }
+  l.perBatch.clear();
+  return l;
+}
+
 const char* opName(Op op) {
   switch (op) {
     case Op::Conv: return "conv";
@@ -78,6 +88,11 @@ void validate(const ProgramDesc& p) {
       if (p.tensors[id].loc != Loc::Arena) corrupt("layer '" + l.name + "' writes to a weight");
     }
     if (l.outputs.empty()) corrupt("layer '" + l.name + "' has no output");
+    for (const auto& [key, inc] : l.perBatch) {
+      auto it = l.params.find(key);
+      if (it == l.params.end() || it->second.size() != inc.size()) corrupt("layer '" + l.name + "' has a bad increment of '" + key + "'");
+    }
+    if (!l.perBatch.empty() && l.batched) corrupt("layer '" + l.name + "' is both batched and affine in the batch");
   }
   for (const IODesc& io : p.io) {
     if (io.tensor < 0 || io.tensor >= static_cast<int>(p.tensors.size())) corrupt("I/O '" + io.name + "' has no tensor");

@@ -48,6 +48,12 @@ struct LayerDesc {
   std::map<std::string, std::vector<double>> params;
   std::vector<TacticChoice> tactics;  //!< by batch bucket, ascending `upTo`; empty before the build
   bool batched = true; //!< the layer's leading extent scales with the batch
+  //! Increments per extra batch row of some parameters (same lengths as in `params`): every extent, stride and
+  //! offset of a lowered layer is affine in the batch. A layer with increments has `batched` false.
+  std::map<std::string, std::vector<double>> perBatch;
+
+  //! This layer with its parameters evaluated at `batch` (itself when nothing depends on the batch).
+  LayerDesc at(int batch) const;
 
   //! A scalar parameter; throws ERR_PLAN_CORRUPT when missing.
   double num(const char* key) const;
