@@ -7,7 +7,7 @@ import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
 import { batchIndependent, concretize, mergeSamples, SAMPLE_BATCHES, type StaticLowering } from './lower-batch.js';
 import { planMemory } from './memplan.js';
-import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO } from './program.js';
+import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO, type ProgramLayer } from './program.js';
 
 export interface Lowered {
   program: Program;
@@ -94,7 +94,20 @@ function lowerStatic(graph: Graph, known?: Map<string, Dim[]>, knownConst?: Set<
     io.push({ name: output.name, tensor: v.tensor, isInput: false, dtype: nativeDType(t.dtype), shape: output.type.shape.map((d) => (typeof d === 'number' ? d : -1)) });
     pinned.add(v.tensor);
   }
-  return { tensors: cx.tensors, layers: cx.layers, weights: cx.weights.toBytes(), io, pinned };
+  return { tensors: cx.tensors, layers: dropDeadLayers(cx.layers, pinned), weights: cx.weights.toBytes(), io, pinned };
+}
+
+/** Layers whose outputs nothing reads (a transpose a fused layer reads through its strides instead) go. */
+function dropDeadLayers(layers: ProgramLayer[], pinned: Set<number>): ProgramLayer[] {
+  const read = new Set(pinned);
+  const keep: ProgramLayer[] = [];
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i];
+    if (!l.outputs.some((t) => read.has(t))) continue;
+    keep.push(l);
+    for (const t of l.inputs) if (t >= 0) read.add(t);
+  }
+  return keep.reverse();
 }
 
 /**
