@@ -7,6 +7,7 @@ import { canonicalize } from './canonicalize.js';
 import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
 import { fuseConv } from './fuse.js';
+import { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 
 export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
@@ -14,6 +15,8 @@ export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
 export { fuseAttention } from './attention.js';
+export { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
+export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
@@ -25,7 +28,8 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) Conv and attention fusion and (fp16) float16 autocast. The input is not modified.
+ * BatchNorm folding, then (fuse) LayerNorm, GELU, Conv and attention fusion and (fp16) float16 autocast. The input
+ * is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
  */
@@ -40,6 +44,8 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   foldBatchNorm(g);
   foldConstants(g);
   if (fuse) {
+    fuseLayerNorm(g);
+    fuseGelu(g);
     fuseConv(g);
     fuseAttention(g);
   }

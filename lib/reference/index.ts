@@ -6,6 +6,7 @@ import { inferNode } from '../ir/infer.js';
 import { MAX_VALUE_ELEMENTS } from '../ir/context.js';
 import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
+import { bindInputDims, type FeedShape } from '../shapes.js';
 import { describe, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
 import { einsum } from './einsum.js';
@@ -133,7 +134,12 @@ function valuesOf(t: RTensor | undefined): Dim[] | undefined {
 export function runNode(node: Node, opset: number, inputs: (RTensor | undefined)[]): RTensor[] {
   const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined));
   // Run-time ids of a data gather (an embedding lookup) are checked by the kernel, as bad input.
-  const values = inputs.map((t, i) => (node.op === 'Gather' && i === 1 && (inputs[0]?.dims.length ?? 0) > 1 ? undefined : valuesOf(t)));
+  const values = inputs.map((t, i) => {
+    if (node.op === 'Gather' && i === 1 && (inputs[0]?.dims.length ?? 0) > 1) return undefined;
+    // A float Range's length comes from its scalar operands.
+    if (node.op === 'Range' && t && t.data.length === 1 && !(t.data instanceof BigInt64Array)) return [Number(t.data[0])];
+    return valuesOf(t);
+  });
   const inferred = inferNode(node, opset, types, values);
   const kernel = KERNELS[node.op];
   if (!kernel) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${node.op}' (node '${node.name}') at opset ${opset}`);
@@ -201,78 +207,18 @@ function feedData(f: Feed): TensorData {
  * bindDims(bert, { input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } }); // batch from the length
  */
 export function bindDims(graph: Graph, feeds: Record<string, Feed>, options: ReferenceOptions = {}): Map<string, number> {
-  const bound = new Map<string, number>();
-  const source = new Map<string, string>();
-  const bind = (sym: string, v: number, from: string) => {
-    const had = bound.get(sym);
-    if (had !== undefined && had !== v) {
-      throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `Dimension '${sym}' is ${had} for ${source.get(sym)} but ${v} for ${from}`);
-    }
-    bound.set(sym, v);
-    if (!source.has(sym)) source.set(sym, from);
-  };
-  if (options.dims !== undefined) {
-    const d = plainObject(options.dims, 'options.dims');
-    const known = new Set(graph.inputs.flatMap((i) => i.type.shape.filter((x): x is string => typeof x === 'string')));
-    for (const [k, v] of Object.entries(d)) {
-      if (!known.has(k)) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `options.dims names '${k}', which is no dynamic dimension of the inputs (${[...known].join(', ') || 'none'})`);
-      bind(k, positiveInteger(v, `dims.${k}`), 'options.dims');
-    }
-  }
+  const given: Record<string, number> = {};
+  if (options.dims !== undefined) Object.assign(given, plainObject(options.dims, 'options.dims'));
   if (options.batch !== undefined) {
     positiveInteger(options.batch, 'batch');
-    for (const i of graph.inputs) if (typeof i.type.shape[0] === 'string') bind(i.type.shape[0], options.batch, 'options.batch');
+    for (const i of graph.inputs) if (typeof i.type.shape[0] === 'string') given[i.type.shape[0]] = options.batch;
   }
+  const shapes: Record<string, FeedShape | undefined> = {};
   for (const i of graph.inputs) {
     const f = feeds[i.name];
-    if (!f) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${i.name}'`);
-    if (ArrayBuffer.isView(f)) continue;
-    const dims = (f as { dims: unknown }).dims;
-    if (!Array.isArray(dims) || dims.length !== i.type.shape.length || !dims.every((x) => Number.isSafeInteger(x) && x >= 0)) {
-      throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected ${i.type.shape.length} non-negative integers for the dims of input '${i.name}' [${i.type.shape.join(', ')}] but received ${describe(dims)}`);
-    }
-    i.type.shape.forEach((d, k) => {
-      if (typeof d === 'string') bind(d, dims[k], `input '${i.name}'`);
-      else if (d !== dims[k]) throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `Input '${i.name}' has dims [${dims.join(', ')}] but the model fixes axis ${k} to ${d}`);
-    });
+    shapes[i.name] = f === undefined ? undefined : ArrayBuffer.isView(f) ? { length: (f as TensorData).length } : { dims: (f as { dims: number[] }).dims };
   }
-  // Each flat feed solves at most one unknown symbol; repeat while that makes progress.
-  const pending = graph.inputs.filter((i) => ArrayBuffer.isView(feeds[i.name]));
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const i of pending) {
-      const free = [...new Set(i.type.shape.filter((d): d is string => typeof d === 'string' && !bound.has(d)))];
-      if (free.length !== 1) continue;
-      const len = feedData(feeds[i.name]).length;
-      const fixed = i.type.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : (bound.get(d) ?? 1)), 1);
-      const count = i.type.shape.filter((d) => d === free[0]).length;
-      const v = count === 1 ? len / fixed : Math.round((len / fixed) ** (1 / count));
-      if (!Number.isInteger(v) || v < 1 || fixed * v ** count !== len) {
-        const known = i.type.shape.map((d) => (typeof d === 'number' ? d : (bound.get(d) ?? d)));
-        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has ${len} elements, which is no whole multiple of ${fixed} (shape [${known.join(', ')}])`);
-      }
-      bind(free[0], v, `input '${i.name}'`);
-      progress = true;
-    }
-  }
-  for (const i of graph.inputs) {
-    const free = [...new Set(i.type.shape.filter((d): d is string => typeof d === 'string' && !bound.has(d)))];
-    if (free.length) {
-      throw new TensorRTError(
-        ErrorCode.INVALID_INPUT,
-        `Input '${i.name}' has several dynamic dimensions (${free.join(', ')}) that its length cannot determine; pass it as { data, dims } or give options.dims`,
-      );
-    }
-    const len = feedData(feeds[i.name]).length;
-    const need = i.type.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : bound.get(d)!), 1);
-    if (need !== len) {
-      const shown = `[${i.type.shape.map((d) => (typeof d === 'number' ? d : `${d}=${bound.get(d)}`)).join(', ')}]`;
-      const others = i.type.shape.filter((d): d is string => typeof d === 'string' && source.get(d) !== `input '${i.name}'`).map((d) => `'${d}' from ${source.get(d)}`);
-      const code = others.some((o) => o.includes("from input '")) ? ErrorCode.SHAPE_MISMATCH : ErrorCode.INVALID_INPUT;
-      throw new TensorRTError(code, `Input '${i.name}' has ${len} elements; shape ${shown} needs ${need}${others.length ? ` (${others.join(', ')})` : ''}`);
-    }
-  }
-  return bound;
+  return bindInputDims(graph.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), shapes, given);
 }
 
 function concreteShape(t: TensorType, bound: Map<string, number>): number[] {
