@@ -50,7 +50,7 @@ export interface ProgramTensor {
  * - pool: n,h,w,c,r,s,p,q,sh,sw,ph,pw, max, cip (count_include_pad)
  * - reduce: mode, outer, len, inner · softmax: outer, len, inner, log
  * - binary: op, act, alpha, beta, dims[], sa[], sb[] (element strides, 0 broadcasts; output contiguous)
- * - unary: act, alpha, beta, n · fill: n, value
+ * - unary: act, alpha, beta, n · fill: n, value, step? (with step: value + i · step, an iota)
  * - copy: dims[], xs[], ys[], xoff, yoff (elements; converts dtype)
  * - pad: mode (0 constant, 1 reflect, 2 edge), value, in[], out[], before[]
  * - matmul: bc, m, n, k, sa, sb, sc (batch strides in elements); or the general form: bd[] (≤ 3 batch levels),

@@ -108,6 +108,9 @@ void Executor::checkLayer(const LayerDesc& l, int batch) const {
       }
       case Op::Binary: {
         kernels::NdShape s = shapeOf(l, l.list("dims"));
+        req({0, 1});
+        typed(in(0), prog_.tensors[l.outputs[0]].dtype);
+        typed(in(1), prog_.tensors[l.outputs[0]].dtype);
         need(l, in(0), extent(s, stridesOf(l, l.list("sa"), s.rank), 0));
         need(l, in(1), extent(s, stridesOf(l, l.list("sb"), s.rank), 0));
         need(l, l.outputs[0], product(l.list("dims")));
@@ -383,6 +386,11 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
     case Op::Binary: {
       kernels::NdShape shape = shapeOf(l, l.list("dims"));
       shape.dims[0] *= scale;
+      if (dtypeOf(l.outputs[0]) == DType::I64 || dtypeOf(l.outputs[0]) == DType::I32) {
+        kernels::binaryInt(static_cast<kernels::Binary>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
+                           stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.outputs[0]), out, s);
+        break;
+      }
       kernels::binary(static_cast<kernels::Binary>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
                       stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.outputs[0]), out,
                       static_cast<kernels::Act>(l.i("act")), static_cast<float>(l.num("alpha", 0)),
@@ -403,6 +411,10 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       break;
     }
     case Op::Fill:
+      if (l.params.count("step")) {
+        kernels::range(static_cast<int64_t>(l.num("n")) * scale, dtypeOf(l.outputs[0]), out, l.num("value"), l.num("step"), s);
+        break;
+      }
       kernels::fill(static_cast<int64_t>(l.num("n")) * scale, dtypeOf(l.outputs[0]), out,
                     static_cast<float>(l.num("value")), s);
       break;

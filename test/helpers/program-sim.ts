@@ -183,7 +183,7 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
     } else if (op === 'unary') {
       for (let i = 0; i < p.n * sc; i++) put(y, i, act(p.act, x[i], p.alpha, p.beta));
     } else if (op === 'fill') {
-      for (let i = 0; i < p.n * sc; i++) put(y, i, p.value);
+      for (let i = 0; i < p.n * sc; i++) put(y, i, p.value + i * (p.step ?? 0));
     } else if (op === 'matmul' && p.bd) {
       matmulNd(p, x, get(l.inputs[1]), (i, v) => put(y, i, v));
     } else if (op === 'layernorm' || op === 'gather' || op === 'compare' || op === 'predicate' || op === 'where' || op === 'attention') {

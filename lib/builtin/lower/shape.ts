@@ -1,11 +1,12 @@
 // Lowering of the data-movement ops transformers add: Expand (a copy with zero strides), Gather (embedding
-// lookups and row picks), ConstantOfShape (a fill), Split (strided copies), Tile (a copy over a repeated view).
+// lookups and row picks), ConstantOfShape (a fill), Range (an iota), Split (strided copies), Tile (a copy over a
+// repeated view).
 // Shape-only uses of these ops never get here: lowerGraph skips nodes whose outputs only feed shapes.
 import { attrTensor } from '../../ir/attrs.js';
 import type { Node } from '../../ir/types.js';
 import { floatValues } from '../weights.js';
 import { LowerContext, logicalStrides, prod, rowStrides } from '../lower-context.js';
-import { broadcastStrides, constInts, ints, num } from './util.js';
+import { broadcastStrides, constFloats, constInts, ints, num } from './util.js';
 
 function expand(cx: LowerContext, n: Node): void {
   const t = cx.typeOf(n.outputs[0], n);
@@ -36,6 +37,16 @@ function constantOfShape(cx: LowerContext, n: Node): void {
   const value = v ? floatValues(v.dtype, v.data)[0] : 0;
   const y = cx.define(n.outputs[0], t.dtype, t.shape, t.batched, 'rowmajor');
   cx.emit(n.name, 'fill', [], [y.tensor], { n: prod(t.shape), value }, t.batched);
+}
+
+/** Range on the data path (its limit follows the batch): start + i · delta over the inferred length. */
+function range(cx: LowerContext, n: Node): void {
+  const t = cx.typeOf(n.outputs[0], n);
+  const start = constFloats(cx, n.inputs[0]);
+  const delta = constFloats(cx, n.inputs[2]);
+  if (!start || !delta) cx.unsupported(n, 'start and delta must be constants');
+  const y = cx.define(n.outputs[0], t.dtype, t.shape, t.batched, 'rowmajor');
+  cx.emit(n.name, 'fill', [], [y.tensor], { n: prod(t.shape), value: start[0], step: delta[0] }, t.batched);
 }
 
 function split(cx: LowerContext, n: Node): void {
@@ -78,5 +89,6 @@ export const SHAPE_LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void
   Gather: gather,
   ConstantOfShape: constantOfShape,
   Split: split,
+  Range: range,
   Tile: tile,
 };

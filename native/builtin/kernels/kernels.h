@@ -154,6 +154,13 @@ void predicate(Predicate p, int64_t n, DType inT, const void* x, void* y, cudaSt
 void where(const NdShape& out, const NdStrides& sc, const void* cond, const NdStrides& sa, const void* a,
            const NdStrides& sb, const void* b, DType t, void* y, cudaStream_t stream);
 
+//! Integer y = a op b (Add, Sub, Mul, Div truncating with x/0 = 0, Max, Min) for int32/int64, strides as `binary`.
+void binaryInt(Binary op, const NdShape& out, const NdStrides& sa, const void* a, const NdStrides& sb, const void* b,
+               DType t, void* y, cudaStream_t stream);
+
+//! y[i] = start + i · step for i < n (exact for int64).
+void range(int64_t n, DType t, void* y, double start, double step, cudaStream_t stream);
+
 //! Multi-head attention O = softmax(scale · Q·Kᵀ + mask) · V per (batch, head). Strides in elements, in the order
 //! (batch, head, sequence, feature); the mask's are (batch, head, query, key), 0 broadcasting. A query row whose
 //! scores are all −inf (fully masked) yields zeros, as the IsNaN guard transformers export around Softmax does.

@@ -1,4 +1,5 @@
-// Comparisons and logical ops (bool results), predicates (Not, IsNaN, IsInf) and Where, all with broadcast strides.
+// Comparisons and logical ops (bool results), predicates (Not, IsNaN, IsInf) and Where, all with broadcast strides;
+// integer arithmetic (index computations that depend on the batch) and Range.
 // Values compare in their own type (int64 ids exactly; float16 through float32).
 #include <type_traits>
 
@@ -101,7 +102,61 @@ __global__ void predicateKernel(Predicate p, int64_t n, const T* x, bool* y) {
   }
 }
 
+template <typename T>
+__global__ void binaryIntKernel(Binary op, int64_t n, Walk<2> w, const T* a, const T* b, T* y) {
+  for (int64_t i = globalThread(); i < n; i += globalThreads()) {
+    int64_t o[2];
+    w.offsets(i, o);
+    T x = a[o[0]], z = b[o[1]];
+    switch (op) {
+      case Binary::Add: y[i] = x + z; break;
+      case Binary::Sub: y[i] = x - z; break;
+      case Binary::Mul: y[i] = x * z; break;
+      case Binary::Div: y[i] = z == 0 ? T(0) : x / z; break;  // defined instead of a trap
+      case Binary::Max: y[i] = x > z ? x : z; break;
+      default: y[i] = x < z ? x : z; break;
+    }
+  }
+}
+
+template <typename T>
+__global__ void rangeKernel(int64_t n, T* y, double start, double step) {
+  for (int64_t i = globalThread(); i < n; i += globalThreads()) y[i] = castFloat<T>(float(start + double(i) * step));
+}
+
+template <>
+__global__ void rangeKernel<int64_t>(int64_t n, int64_t* y, double start, double step) {
+  for (int64_t i = globalThread(); i < n; i += globalThreads()) y[i] = int64_t(start) + i * int64_t(step);
+}
+
 }  // namespace
+
+void binaryInt(Binary op, const NdShape& out, const NdStrides& sa, const void* a, const NdStrides& sb, const void* b,
+               DType t, void* y, cudaStream_t stream) {
+  int64_t n = checkShape(out, "binaryInt");
+  if (op == Binary::Pow) fail("ERR_INVALID_ARGUMENT", "binaryInt: Pow is not supported on integers");
+  auto go = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (n == 0) return;
+    const NdStrides* st[2] = {&sa, &sb};
+    binaryIntKernel<T><<<gridFor(n, kBlock), kBlock, 0, stream>>>(op, n, walkOf<2>(out, st), static_cast<const T*>(a),
+                                                                  static_cast<const T*>(b), static_cast<T*>(y));
+    CUDA_CHECK_LAUNCH();
+  };
+  if (t == DType::I32) go(TypeTag<int32_t>{});
+  else if (t == DType::I64) go(TypeTag<int64_t>{});
+  else fail("ERR_INVALID_ARGUMENT", "binaryInt supports int32 and int64, not " + dtypeName(t));
+}
+
+void range(int64_t n, DType t, void* y, double start, double step, cudaStream_t stream) {
+  if (n < 0) fail("ERR_INVALID_ARGUMENT", "range: negative element count");
+  dispatchAll(t, "range", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (n == 0) return;
+    rangeKernel<T><<<gridFor(n, kBlock), kBlock, 0, stream>>>(n, static_cast<T*>(y), start, step);
+    CUDA_CHECK_LAUNCH();
+  });
+}
 
 void compare(Compare op, const NdShape& out, const NdStrides& sa, const void* a, const NdStrides& sb, const void* b,
              DType inT, void* y, cudaStream_t stream) {
