@@ -84,6 +84,18 @@ export class LowerContext {
     this.#knownConst = knownConst;
   }
 
+  #readers?: Map<string, number>;
+  /** How many nodes read IR value `name` (a graph output counts as one more). */
+  readers(name: string): number {
+    if (!this.#readers) {
+      const m = new Map<string, number>();
+      for (const n of this.graph.nodes) for (const i of new Set(n.inputs)) if (i) m.set(i, (m.get(i) ?? 0) + 1);
+      for (const o of this.graph.outputs) m.set(o.name, (m.get(o.name) ?? 0) + 1);
+      this.#readers = m;
+    }
+    return this.#readers.get(name) ?? 0;
+  }
+
   /** Whether `name` is a constant (an initializer, a derived constant or an int value the shapes determine). */
   isConstant(name: string): boolean {
     return this.constant(name) !== undefined;

@@ -67,6 +67,10 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
       const { program, weights } = lowerGraph(graph, { min: 1, opt: 2, max: 4 });
       expect(count(program.layers, 'attention')).toBe(2);
       expect(count(program.layers, 'gather')).toBeGreaterThanOrEqual(3);
+      // GEMM + bias + GELU in one epilogue; every projection's bias folded; LayerNorm fused with its residual Add.
+      expect(program.layers.filter((l) => l.name.endsWith('+bias+gelu')).length).toBe(2);
+      expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && !l.name.includes('+bias')).length).toBe(0);
+      expect(program.layers.filter((l) => l.name.endsWith('+residual')).length).toBe(4);
       const batch = 2;
       const vocab = source.initializers.get('bert.embeddings.word_embeddings.weight')!.dims[0];
       const ids = new BigInt64Array(batch * seq);

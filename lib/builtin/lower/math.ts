@@ -3,6 +3,7 @@
 import type { Node } from '../../ir/types.js';
 import { LowerContext, physicalOrder, prod, type Val } from '../lower-context.js';
 import { Act, CompareOp, PredicateOp, type ActName } from '../program.js';
+import { foldActivation } from './epilogue.js';
 import { broadcastStrides, str } from './util.js';
 
 const UNARY: Record<string, ActName> = {
@@ -15,6 +16,7 @@ function floatUnary(cx: LowerContext, n: Node): void {
   const x0 = cx.value(n.inputs[0], n);
   const x = cx.convert(x0, x0.layout, t.dtype);
   const act: ActName = n.op === 'Gelu' ? (str(n, 'approximate', 'none') === 'tanh' ? 'gelutanh' : 'gelu') : UNARY[n.op];
+  if (n.op === 'Gelu' && foldActivation(cx, n, act)) return;
   const y = cx.define(n.outputs[0], t.dtype, t.shape, t.batched, x.layout);
   cx.emit(n.name, 'unary', [x.tensor], [y.tensor], { act: Act[act], alpha: 0, beta: 0, n: prod(x.shape) }, x.batched);
 }
