@@ -7,7 +7,7 @@ import { ErrorCode, TensorRTError } from './errors.js';
 import type { Graph } from './ir/graph.js';
 import { loadModel, parseModel, writeModel } from './onnx/index.js';
 import { optimize } from './optimize/index.js';
-import { readPlan, writePlan, type PlanHeader } from './plan.js';
+import { checkLibraryVersion, readPlan, writePlan, type PlanHeader } from './plan.js';
 import { foldStaticDims } from './optimize/shape-fold.js';
 import { resolveShapeProfile } from './shapes.js';
 import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
@@ -139,6 +139,7 @@ export async function loadEngine(source: string | Uint8Array, options: { device?
     throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected a path or a Uint8Array for source but received ${typeof source}`);
   }
   const { header, payload } = readPlan(bytes);
+  checkLibraryVersion(header, libraryVersion());
   if (header.backend === 'reference') {
     const graph = optimize(parseModel(payload), { fuse: true, precision: header.precision });
     return new Engine({ native: new ReferenceEngine(graph, header.inputs, header.outputs, header.dims), header, plan: bytes, device: -1 });

@@ -254,6 +254,15 @@ export class InferenceContext extends Resource {
     if (!info) {
       throw new TensorRTError(ErrorCode.INVALID_INPUT, `${name === undefined ? 'The engine has no' : `'${name}' is not an`} NCHW image input with 3 channels`);
     }
+    // The device kernel writes batch × 3 × H × W floats: the input must be a float tensor whose buffer holds them.
+    const image = 3 * (info.shape[2] as number) * Number(info.shape[3]);
+    const view = this.inputs[info.name];
+    if ((info.dtype !== 'float32' && info.dtype !== 'float16') || !Number.isSafeInteger(image) || !view || view.length < this.maxBatch * image) {
+      throw new TensorRTError(
+        ErrorCode.INVALID_INPUT,
+        `Input '${info.name}' (${info.dtype}, ${view?.length ?? 0} elements) cannot hold ${this.maxBatch} float images of [${info.shape.slice(1).join(', ')}]`,
+      );
+    }
     return info;
   }
 

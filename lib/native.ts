@@ -185,6 +185,24 @@ export interface NativeBuiltinBuildOptions {
   presets: string[][];
 }
 
+/** A plan header's I/O (dtype numbers, -1 for symbolic dims) and batch profile, for the builtin validator. */
+export interface NativeProgramHeader {
+  io: { name: string; tensor: number; isInput: boolean; dtype: number; shape: number[] }[];
+  minBatch: number;
+  optBatch: number;
+  maxBatch: number;
+}
+
+/** What a valid builtin program needs at its maximum batch (native/builtin/validate.h ValidationReport). */
+export interface NativeValidationReport {
+  layers: number;
+  arenaBytes: number;
+  pinnedBytes: number;
+  weightsBytes: number;
+  /** Own kernels' scratch for the chosen tactics; external tactics size theirs on the device. */
+  workspaceBytes: number;
+}
+
 /** Everything the compiled addon exports. */
 export interface NativeAddon {
   setErrorClass(ctor: new (code: string, message: string) => Error): void;
@@ -210,6 +228,10 @@ export interface NativeAddon {
     onProgress: (done: number, total: number, layer: string) => void,
   ) => Promise<NativeBuiltinBuildResult>;
   builtinLoad?: (program: Program, weights: Uint8Array, device: number) => Promise<NativeEngine>;
+  /** The builtin plan validator (no GPU needed): throws ERR_PLAN_CORRUPT / ERR_PLAN_MISMATCH. */
+  validateBuiltinProgram?: (program: Program, weightsBytes: number, header: NativeProgramHeader | null, stage?: 'load' | 'build') => NativeValidationReport;
+  /** Ops the validator has a rule for. */
+  validatedOps?: () => string[];
 }
 
 /** The package root: the nearest folder up from here whose package.json is node-tensorrt's. */

@@ -145,3 +145,19 @@ export function checkPlanCompatibility(
     );
   }
 }
+
+/**
+ * The library-version policy: a plan loads in any release of the same major.minor that wrote it (patch releases keep
+ * every backend's payload format); another major.minor is ERR_PLAN_MISMATCH, naming both versions.
+ * @example checkLibraryVersion(readPlan(bytes).header, libraryVersion())
+ */
+export function checkLibraryVersion(header: PlanHeader, current: string): void {
+  const majorMinor = (v: unknown) => (typeof v === 'string' ? /^(\d+)\.(\d+)\.\d+/.exec(v)?.slice(1, 3).join('.') : undefined);
+  const built = majorMinor(header.libraryVersion);
+  if (built === undefined || built !== majorMinor(current)) {
+    throw new TensorRTError(
+      ErrorCode.PLAN_MISMATCH,
+      `Plan was written by node-tensorrt ${String(header.libraryVersion)} but this is ${current}; plans load only in the same major.minor release (${majorMinor(current)}.x): rebuild the engine`,
+    );
+  }
+}

@@ -6,8 +6,10 @@ import type { InferenceContext } from './context.js';
 import { resolveDevice } from './device.js';
 import { Engine } from './engine.js';
 import { ErrorCode, TensorRTError } from './errors.js';
+import { readPlan } from './plan.js';
 import type { TypedArray } from './tensor.js';
-import { invalid, knownKeys, plainObject, positiveInteger } from './validate.js';
+import { readInputFile } from './util/fs.js';
+import { invalid, knownKeys, nonEmptyString, plainObject, positiveInteger } from './validate.js';
 
 export interface PoolOptions {
   /** GPU indices, or 'all' (default). Ignored for the reference backend. */
@@ -97,8 +99,10 @@ export async function createPool(source: Engine | string | Uint8Array, options: 
     plan = source.serialize();
     backend = source.backend;
   } else if (typeof source === 'string' || source instanceof Uint8Array) {
-    plan = source;
-    backend = '';
+    // The header says where the plan runs: a reference plan needs no GPU.
+    const bytes: Uint8Array = typeof source === 'string' ? new Uint8Array(await readInputFile(nonEmptyString(source, 'source'), 'plan')) : source;
+    backend = readPlan(bytes).header.backend;
+    plan = bytes;
   } else {
     return invalid('an Engine, a plan path or plan bytes', 'source', source);
   }

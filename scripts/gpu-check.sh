@@ -17,7 +17,8 @@ while (($#)); do
   esac
   shift
 done
-run() { command -v vitest >/dev/null && "$@" || npx "$@"; }
+# Runs once, and returns that run's status: `a && b || c` would rerun a failed suite through npx and report the rerun.
+run() { if command -v "$1" >/dev/null; then "$@"; else npx "$@"; fi; }
 declare -A status
 
 if ((!skip_build)); then

@@ -5,12 +5,15 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import { loadAddon, type NativeAddon } from '../native.js';
 import { checkPlanCompatibility, writePlan, type PlanHeader } from '../plan.js';
 import { TacticCache, cacheFileName, layerSignature } from '../tactic-cache.js';
-import type { BatchProfile, BuildInfo, BuildProgress, Precision, TensorInfo } from '../types.js';
+import type { BatchProfile, BuildInfo, BuildProgress, Precision } from '../types.js';
 import { libraryVersion } from '../version.js';
+import { withGuardedCallback } from '../util/progress.js';
 import { withStack } from '../util/stack.js';
 import type { Graph } from '../ir/graph.js';
 import { lowerGraph } from '../builtin/lower.js';
-import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
+import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload } from '../builtin/program.js';
+import { validateBuiltinProgram } from '../builtin/validate.js';
+import { builtinHeader } from '../builtin/assemble.js';
 
 function builtinAddon(): NativeAddon & Required<Pick<NativeAddon, 'builtinBuild' | 'builtinLoad'>> {
   const a = loadAddon();
@@ -51,10 +54,10 @@ export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promis
   const presets = keys.map((row) => row.map((k) => cache?.get(k)?.tactic ?? ''));
   const total = program.layers.length;
   o.onProgress?.({ phase: 'tactics', done: 0, total });
-  const result = await withStack(
-    builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, buckets, presets }, (done, n, layer) =>
-      o.onProgress?.({ phase: 'tactics', done, total: n, layer }),
-    ),
+  // Progress comes from the native worker: an exception in the user's callback rejects this build.
+  const report = o.onProgress ? (done: number, n: number, layer: string) => o.onProgress?.({ phase: 'tactics', done, total: n, layer }) : undefined;
+  const result = await withGuardedCallback(report, (cb) =>
+    withStack(builtinAddon().builtinBuild(program, weights, { device: o.device, workspace: o.workspace, buckets, presets }, cb ?? (() => {}))),
   );
   result.layers.forEach((l, i) => {
     program.layers[i].tactics = l.tactics;
@@ -64,19 +67,7 @@ export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promis
   });
   await cache?.save();
   o.onProgress?.({ phase: 'serialize', done: total, total });
-  const header: Omit<PlanHeader, 'payloadBytes'> = {
-    backend: 'builtin',
-    formatVersion: BUILTIN_FORMAT_VERSION,
-    libraryVersion: libraryVersion(),
-    computeCapability: dev.cc,
-    deviceName: dev.name,
-    tensorrtVersion: null,
-    precision: o.precision,
-    inputs: lowered.inputs,
-    outputs: lowered.outputs,
-    profile: { min: program.minBatch, opt: program.optBatch, max: program.maxBatch },
-    createdAt: new Date().toISOString(),
-  };
+  const header = builtinHeader(lowered, o.precision, dev);
   const plan = writePlan(header, encodePayload(program, weights));
   return {
     plan,
@@ -109,15 +100,8 @@ export async function loadBuiltin(header: PlanHeader, payload: Uint8Array, plan:
   const dev = deviceInfo(device);
   checkPlanCompatibility(header, { computeCapability: dev.cc, formatVersion: BUILTIN_FORMAT_VERSION, deviceName: dev.name });
   const { program, weights } = decodePayload(payload);
-  checkProgramIO(program, header.inputs, header.outputs);
+  // The whole program, and its agreement with the header, is checked before anything is allocated.
+  validateBuiltinProgram(program, weights, header);
   const native = await withStack(builtinAddon().builtinLoad(program, weights, device));
   return new Engine({ native, header, plan, device, buildInfo });
-}
-
-function checkProgramIO(program: Program, inputs: TensorInfo[], outputs: TensorInfo[]): void {
-  const names = [...inputs, ...outputs].map((t) => t.name);
-  const io = program.io.map((t) => t.name);
-  if (names.length !== io.length || !names.every((n) => io.includes(n))) {
-    throw new TensorRTError(ErrorCode.PLAN_CORRUPT, 'Corrupt plan: the header and the program disagree on the I/O tensors');
-  }
 }

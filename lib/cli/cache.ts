@@ -1,12 +1,15 @@
 // The engine cache: ONNX → plan builds are kept under a key of model bytes, build options, GPU and library.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { buildEngine, loadEngine } from '../builder.js';
 import { capabilities } from '../capabilities.js';
 import type { Engine } from '../engine.js';
 import { ErrorCode, hasCode } from '../errors.js';
+import { externalDataLocations } from '../onnx/reader.js';
+import { externalDataPath } from '../onnx/tensor.js';
 import type { BuildOptions } from '../types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { libraryVersion } from '../version.js';
@@ -48,7 +51,7 @@ type KeyOptions = Pick<BuildOptions, 'backend' | 'precision' | 'shapes' | 'works
  * SHA-256 (hex) over the model bytes, the plan-shaping build options and the target.
  * @example engineCacheKey(onnxBytes, { precision: 'fp16', backend: 'auto' }, cacheTarget(0, 'auto'))
  */
-export function engineCacheKey(model: Uint8Array, options: KeyOptions, target: CacheTarget): string {
+export function engineCacheKey(model: Uint8Array, options: KeyOptions, target: CacheTarget, externalData: readonly Uint8Array[] = []): string {
   const opts = {
     backend: options.backend ?? 'auto',
     precision: options.precision ?? 'fp16',
@@ -56,10 +59,12 @@ export function engineCacheKey(model: Uint8Array, options: KeyOptions, target: C
     workspace: options.workspace ?? null,
     optimizationLevel: options.optimizationLevel ?? null,
   };
-  return createHash('sha256')
+  const h = createHash('sha256')
     .update(`node-tensorrt engine cache v1\n${JSON.stringify(target)}\n${JSON.stringify(opts)}\n`)
-    .update(model)
-    .digest('hex');
+    .update(model);
+  // The weights a model keeps in external files are part of what it computes.
+  for (const d of externalData) h.update(`\nexternal ${d.byteLength}\n`).update(d);
+  return h.digest('hex');
 }
 
 export interface CachedEngine {
@@ -79,8 +84,13 @@ export async function cachedEngine(
   model: Uint8Array,
   options: BuildOptions,
   deps: { dir: string; buildEngine: typeof buildEngine; loadEngine: typeof loadEngine },
+  modelPath?: string,
 ): Promise<CachedEngine> {
-  const key = engineCacheKey(model, options, cacheTarget(options.device ?? 0, options.backend));
+  // A model read from a path may keep weights beside it: they join the key, and the build reads them from there.
+  const external = modelPath
+    ? await Promise.all(externalDataLocations(model).map((loc) => readFile(externalDataPath(path.dirname(path.resolve(modelPath)), loc))))
+    : [];
+  const key = engineCacheKey(model, options, cacheTarget(options.device ?? 0, options.backend), external);
   const dir = path.join(deps.dir, 'engines');
   const planPath = path.join(dir, `${key}.plan`);
   if (existsSync(planPath)) {
@@ -90,7 +100,7 @@ export async function cachedEngine(
       if (!hasCode(e, ErrorCode.PLAN_MISMATCH) && !hasCode(e, ErrorCode.PLAN_CORRUPT)) throw e;
     }
   }
-  const engine = await deps.buildEngine(model, options);
+  const engine = await deps.buildEngine(modelPath ?? model, options);
   try {
     await writeFileAtomic(planPath, engine.serialize(), 'engine cache');
   } catch (e) {

@@ -6,7 +6,7 @@ import { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { ONNX_DTYPES, onnxDtypeName } from '../ir/rules-tensor.js';
 import type { AttrValue, Dim, Node, TensorType, ValueInfo } from '../ir/types.js';
-import { AttrType, modelProto, type AttributeProtoMsg, type ModelProtoMsg, type ValueInfoProtoMsg } from './schema.js';
+import { AttrType, DataLocation, modelProto, type AttributeProtoMsg, type ModelProtoMsg, type ValueInfoProtoMsg } from './schema.js';
 import { has, invalidModel, tensorToConstant, toInt, type TensorReadOptions } from './tensor.js';
 
 export const MIN_OPSET = 9;
@@ -199,4 +199,19 @@ export async function loadModel(pathOrBytes: string | Uint8Array): Promise<Graph
     throw new TensorRTError(ErrorCode.IO, `Cannot read the ONNX model '${pathOrBytes}': ${(e as Error).message}`, { cause: e });
   }
   return parseModel(bytes, { baseDir: path.dirname(path.resolve(pathOrBytes)) });
+}
+
+/**
+ * The external data locations an ONNX model's initializers name, in order of first use (nothing is read).
+ * @example externalDataLocations(readFileSync('big.onnx')) // ['big.onnx.data']
+ */
+export function externalDataLocations(bytes: Uint8Array): string[] {
+  const m = guard(() => decodeModelProto(bytes));
+  const out = new Set<string>();
+  for (const t of m.graph?.initializer ?? []) {
+    if (t.data_location !== DataLocation.EXTERNAL) continue;
+    const loc = (t.external_data ?? []).find((e) => e.key === 'location')?.value;
+    if (loc) out.add(loc);
+  }
+  return [...out];
 }

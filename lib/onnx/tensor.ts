@@ -1,5 +1,5 @@
 // TensorProto ↔ Constant, including raw_data, the typed data fields and external data files.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { ONNX_DTYPES, ONNX_DTYPE_NUMBER, onnxDtypeName } from '../ir/rules-tensor.js';
@@ -79,6 +79,37 @@ export interface TensorReadOptions {
   baseDir?: string;
 }
 
+/**
+ * The real path of external data `location` under `baseDir`: symbolic links are resolved, and the target must be a
+ * regular file inside the model's directory (a link inside it that points elsewhere is refused).
+ */
+function containedFile(baseDir: string, norm: string, location: string, what: string): string {
+  let root: string;
+  let real: string;
+  try {
+    root = realpathSync(baseDir);
+    real = realpathSync(path.join(baseDir, norm));
+  } catch (e) {
+    invalidModel(`${what}: cannot open external data file '${path.join(baseDir, norm)}': ${(e as Error).message}`, e);
+  }
+  if (!real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) {
+    invalidModel(`${what}: external data location '${location}' resolves outside the model's directory (to '${real}')`);
+  }
+  if (!statSync(real).isFile()) invalidModel(`${what}: external data '${location}' is not a regular file`);
+  return real;
+}
+
+/**
+ * The real path of the external data file `location` of a model in `baseDir`, with every check the reader makes
+ * (relative, inside the folder after resolving links, a regular file).
+ * @example externalDataPath('/models', 'weights.bin')
+ */
+export function externalDataPath(baseDir: string, location: string): string {
+  const norm = path.normalize(location);
+  if (path.isAbsolute(norm) || norm.split(path.sep).includes('..')) invalidModel(`external data location '${location}' must stay inside the model's directory`);
+  return containedFile(baseDir, norm, location, 'external data');
+}
+
 function readExternal(t: TensorProtoMsg, bytes: number, what: string, opts: TensorReadOptions): Uint8Array {
   const kv = new Map((t.external_data ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = kv.get('location');
@@ -96,15 +127,18 @@ function readExternal(t: TensorProtoMsg, bytes: number, what: string, opts: Tens
   const offset = parseNum('offset', 0);
   const length = parseNum('length', bytes);
   if (length !== bytes) invalidModel(`${what}: external data length ${length} does not match ${bytes} bytes of tensor data`);
-  const file = path.join(opts.baseDir, norm);
+  const file = containedFile(opts.baseDir, norm, location, what);
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    // Never blocks on a FIFO and never follows a link swapped in after the check.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   } catch (e) {
     invalidModel(`${what}: cannot open external data file '${file}': ${(e as Error).message}`, e);
   }
   try {
-    const size = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) invalidModel(`${what}: external data '${location}' is not a regular file`);
+    const size = st.size;
     if (offset + bytes > size) invalidModel(`${what}: external data [${offset}, ${offset + bytes}) lies beyond the end of '${file}' (${size} bytes)`);
     const buf = new Uint8Array(bytes);
     let done = 0;

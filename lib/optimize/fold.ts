@@ -4,7 +4,8 @@
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { allStatic } from '../ir/dims.js';
-import type { Dim, Node } from '../ir/types.js';
+import { numel, type Dim, type Node } from '../ir/types.js';
+import { ErrorCode, TensorRTError } from '../errors.js';
 import { runNode } from '../reference/index.js';
 import { fromConstant } from '../reference/tensor.js';
 import { eliminateDeadNodes, replaceUses, toConstant } from './util.js';
@@ -53,6 +54,28 @@ function staticTarget(target: Dim[], inShape: Dim[]): number[] | undefined {
 }
 
 /**
+ * Elements a folded output may have when it grows its inputs (Pad, Expand, Tile, ConstantOfShape...): 16 M, so a
+ * few bytes of model cannot ask for gigabytes. Folds that do not grow the data (a weight's Transpose) are not limited.
+ */
+export const MAX_FOLDED_ELEMENTS = 1 << 24;
+
+/** The most elements node `n` may fold to: its inputs' total, or MAX_FOLDED_ELEMENTS if larger. */
+function foldLimit(g: Graph, n: Node): number {
+  let inputs = 0;
+  for (const i of n.inputs) if (i) inputs += g.initializers.get(i)!.data.length;
+  return Math.max(MAX_FOLDED_ELEMENTS, inputs);
+}
+
+// Checked before evaluating when inference knows the output's shape (then nothing is allocated), and after otherwise.
+function checkFoldSize(n: Node, elements: number, limit: number): void {
+  if (Number.isNaN(elements) || elements <= limit) return;
+  throw new TensorRTError(
+    ErrorCode.INVALID_MODEL,
+    `Constant folding of node '${n.name}' (${n.op}) would produce ${elements} elements, more than the limit of ${limit} (MAX_FOLDED_ELEMENTS ${MAX_FOLDED_ELEMENTS})`,
+  );
+}
+
+/**
  * Folds constants, resolves shape computations and removes pass-through and dead nodes, in place.
  * @example
  * foldConstants(g); // Shape→Gather→Concat→Reshape becomes Flatten(axis=1)
@@ -81,7 +104,10 @@ export function foldConstants(g: Graph): void {
     }
     const allConst = n.inputs.every((i) => !i || g.initializers.has(i)) && n.inputs.some((i) => i) && n.domain === '';
     if (allConst && !outs.some((o) => g.isOutput(o))) {
+      const limit = foldLimit(g, n);
+      for (const o of outs) checkFoldSize(n, numel(g.types.get(o)?.shape ?? [NaN]), limit);
       const res = runNode(n, g.opset, n.inputs.map((i) => (i ? fromConstant(g.initializers.get(i)!) : undefined)));
+      res.forEach((t) => t && checkFoldSize(n, t.data.length, limit));
       n.outputs.forEach((o, k) => o && g.initializers.set(o, toConstant(o, res[k])));
       continue;
     }

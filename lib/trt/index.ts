@@ -7,6 +7,7 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import { tryLoadAddon, type NativeAddon, type NativeDeviceInfo, type NativeTrtEngine } from '../native.js';
 import { readPlan, writePlan, type PlanHeader } from '../plan.js';
 import type { BuildInfo, BuildOptions, BuildProgress, TensorInfo } from '../types.js';
+import { guardCallback, withGuardedCallback } from '../util/progress.js';
 import { withStack } from '../util/stack.js';
 import { boolean, func, invalid, isInteger, nonEmptyString, nonNegativeInteger, oneOf, plainObject } from '../validate.js';
 import { readTimingCache, timingCacheFile, writeTimingCache } from './cache.js';
@@ -93,14 +94,19 @@ export async function buildTrtPlan(onnx: Uint8Array, options: TrtBuildOptions): 
   const cacheFile = cacheDir === undefined ? null : timingCacheFile(cacheDir, device, trt.version);
   const timingCache = cacheFile ? await readTimingCache(cacheFile) : null;
 
-  const result = await withStack(
-    trt.addon.trtBuild(
-      onnx,
-      { device: device.index, fp16Flag, workspace, timingCache, profiles, optimizationLevel: level ?? -1, logSeverity: trtLogSeverity(logLevel) },
-      onProgress ? (phase, done, total) => onProgress(trtProgress(phase, done, total)) : null,
-      onLog ? (severity, message) => onLog(trtLogLevelOf(severity), message) : null,
+  // Both callbacks run from TensorRT's build thread: an exception in either rejects this build.
+  const log = guardCallback(onLog ? (severity: number, message: string) => onLog(trtLogLevelOf(severity), message) : null);
+  const result = await withGuardedCallback(onProgress ? (phase: string, done: number, total: number) => onProgress(trtProgress(phase, done, total)) : null, (cb) =>
+    withStack(
+      trt.addon.trtBuild(
+        onnx,
+        { device: device.index, fp16Flag, workspace, timingCache, profiles, optimizationLevel: level ?? -1, logSeverity: trtLogSeverity(logLevel) },
+        cb,
+        log.callback,
+      ),
     ),
   );
+  log.rethrow();
   if (cacheFile && result.timingCache) await writeTimingCache(cacheFile, new Uint8Array(result.timingCache));
 
   onProgress?.({ phase: 'serialize', done: 0, total: 1 });

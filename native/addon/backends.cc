@@ -3,6 +3,7 @@
 
 #ifdef NTRT_HAVE_BUILTIN
 #include "builtin/NativeBuiltinEngine.h"
+#include "builtin/program_js.h"
 #endif
 
 namespace ntrt::addon {
@@ -15,6 +16,8 @@ void RegisterBackends(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeBuiltinContext", NativeBuiltinContext::Init(env));
   exports.Set("builtinLoad", Napi::Function::New(env, NativeBuiltinEngine::Load, "builtinLoad"));
   exports.Set("builtinBuild", Napi::Function::New(env, BuiltinBuild, "builtinBuild"));
+  exports.Set("validateBuiltinProgram", Napi::Function::New(env, ValidateBuiltinProgram, "validateBuiltinProgram"));
+  exports.Set("validatedOps", Napi::Function::New(env, ValidatedOps, "validatedOps"));
 #endif
   RegisterTrt(env, exports);
 }

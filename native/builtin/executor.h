@@ -8,6 +8,7 @@
 
 #include "kernels/kernels.h"
 #include "program.h"
+#include "validate.h"
 
 namespace ntrt::builtin {
 
@@ -29,7 +30,8 @@ struct Candidate {
 //! Launches the layers of one program. Stateless across calls; safe to share between contexts.
 class Executor {
  public:
-  explicit Executor(ProgramDesc program);
+  //! Validates `program` (validate.h): a plan being loaded must carry its tactics, a program being built not yet.
+  explicit Executor(ProgramDesc program, Stage stage = Stage::Build);
 
   const ProgramDesc& program() const { return prog_; }
   //! Address of tensor `id` under `b`.
@@ -58,8 +60,6 @@ class Executor {
 
  private:
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
-  //! Refuses (ERR_PLAN_CORRUPT) a layer whose accesses at `batch` leave its tensors.
-  void checkLayer(const LayerDesc& l, int batch) const;
   //! Layer `i` with its parameters at `batch`; `scratch` holds the copy when one is needed.
   const LayerDesc& layerAt(size_t i, int batch, LayerDesc& scratch) const;
   ProgramDesc prog_;

@@ -65,39 +65,4 @@ const char* opName(Op op) {
   return "?";
 }
 
-void validate(const ProgramDesc& p) {
-  if (p.formatVersion != kFormatVersion) {
-    fail("ERR_PLAN_MISMATCH", "Builtin program format " + std::to_string(p.formatVersion) + " is not " + std::to_string(kFormatVersion));
-  }
-  if (p.minBatch < 1 || p.minBatch > p.optBatch || p.optBatch > p.maxBatch) corrupt("bad batch profile");
-  if (p.fixedArenaBytes < 0 || p.batchedArenaBytes < 0 || p.weightsBytes < 0) corrupt("negative sizes");
-  for (size_t t = 0; t < p.tensors.size(); ++t) {
-    const TensorDesc& d = p.tensors[t];
-    if (d.offset < 0 || d.bytes < 0) corrupt("tensor " + std::to_string(t) + " has a negative offset or size");
-    int64_t limit = d.loc == Loc::Weights ? p.weightsBytes : (d.batched ? p.batchedArenaBytes : p.fixedArenaBytes);
-    if (d.offset + d.bytes > limit) corrupt("tensor " + std::to_string(t) + " lies outside its memory region");
-  }
-  auto checkId = [&](int id, bool optional, const LayerDesc& l) {
-    if (id == -1 && optional) return;
-    if (id < 0 || id >= static_cast<int>(p.tensors.size())) corrupt("layer '" + l.name + "' refers to tensor " + std::to_string(id));
-  };
-  for (const LayerDesc& l : p.layers) {
-    for (int id : l.inputs) checkId(id, true, l);
-    for (int id : l.outputs) {
-      checkId(id, false, l);
-      if (p.tensors[id].loc != Loc::Arena) corrupt("layer '" + l.name + "' writes to a weight");
-    }
-    if (l.outputs.empty()) corrupt("layer '" + l.name + "' has no output");
-    for (const auto& [key, inc] : l.perBatch) {
-      auto it = l.params.find(key);
-      if (it == l.params.end() || it->second.size() != inc.size()) corrupt("layer '" + l.name + "' has a bad increment of '" + key + "'");
-    }
-    if (!l.perBatch.empty() && l.batched) corrupt("layer '" + l.name + "' is both batched and affine in the batch");
-  }
-  for (const IODesc& io : p.io) {
-    if (io.tensor < 0 || io.tensor >= static_cast<int>(p.tensors.size())) corrupt("I/O '" + io.name + "' has no tensor");
-    if (p.tensors[io.tensor].loc != Loc::Arena) corrupt("I/O '" + io.name + "' is not an activation");
-  }
-}
-
 }  // namespace ntrt::builtin

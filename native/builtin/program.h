@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../cuda/convert.h"
+#include "../cuda/dtype.h"
 
 namespace ntrt::builtin {
 
@@ -82,9 +82,6 @@ struct ProgramDesc {
   int64_t weightsBytes = 0;
   int minBatch = 1, optBatch = 1, maxBatch = 1;
 };
-
-//! Checks ids, offsets and sizes so a damaged program fails with ERR_PLAN_CORRUPT, never a GPU fault.
-void validate(const ProgramDesc& p);
 
 //! Name of an op, for logs and profiles.
 const char* opName(Op op);

@@ -7,7 +7,8 @@
 
 namespace ntrt::builtin {
 
-Engine::Engine(ProgramDesc program, const void* weights, int device) : exec_(std::move(program)), device_(device) {
+Engine::Engine(ProgramDesc program, const void* weights, int device)
+    : exec_(std::move(program), Stage::Load), device_(device) {
   cuda::requireDevice(device);
   cuda::DeviceGuard guard(device);
   weights_ = cuda::DeviceBuffer(static_cast<size_t>(exec_.program().weightsBytes));
@@ -16,8 +17,12 @@ Engine::Engine(ProgramDesc program, const void* weights, int device) : exec_(std
 
 Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs, bool blockingSync)
     : engine_(std::move(engine)), capacity_(capacity), graphs_(graphs) {
-  cuda::DeviceGuard guard(engine_->device());
   const Executor& x = engine_->executor();
+  // The validator checked every access up to the program's maxBatch; a larger arena row count would go unchecked.
+  NTRT_REQUIRE(capacity >= 1 && capacity <= x.program().maxBatch, "ERR_BATCH_OUT_OF_RANGE",
+               "Context capacity " + std::to_string(capacity) + " is outside the engine's batch range 1.." +
+                   std::to_string(x.program().maxBatch));
+  cuda::DeviceGuard guard(engine_->device());
   stream_ = std::make_unique<cuda::Stream>();
   evStart_ = std::make_unique<cuda::Event>();
   evH2D_ = std::make_unique<cuda::Event>();
@@ -114,6 +119,8 @@ void Context::enqueueRun(int batch, bool transfers) {
 }
 
 const std::shared_ptr<cuda::PinnedBuffer>& Context::imageStaging(int h, int w) {
+  NTRT_REQUIRE(h > 0 && w > 0 && int64_t(h) * w <= (int64_t(1) << 30), "ERR_INVALID_ARGUMENT",
+               "Image size " + std::to_string(h) + "x" + std::to_string(w) + " is out of range");
   if (!imagePinned_ || h != imageH_ || w != imageW_) {
     cuda::DeviceGuard guard(engine_->device());
     stream_->synchronize();  // the old staging may still feed a copy
@@ -133,6 +140,13 @@ void Context::enqueueRunImages(int batch, size_t input, const float mean[3], con
   NTRT_REQUIRE(imagePinned_ != nullptr, "ERR_INVALID_ARGUMENT", "No image staging buffer: call imageBuffer() first");
   NTRT_REQUIRE(io.isInput && io.shape.size() == 4 && io.shape[1] == 3 && io.shape[2] == imageH_ && io.shape[3] == imageW_,
                "ERR_INVALID_INPUT", "Input '" + io.name + "' is not an NCHW image of 3×" + std::to_string(imageH_) + "×" + std::to_string(imageW_));
+  // The kernel writes batch×3×H×W elements of the I/O dtype: the tensor must be that dtype and hold them.
+  const TensorDesc& t = x.program().tensors.at(io.tensor);
+  const int64_t need = int64_t(3) * imageH_ * imageW_ * static_cast<int64_t>(cuda::dtypeSize(io.dtype));
+  NTRT_REQUIRE((io.dtype == DType::F32 || io.dtype == DType::F16) && t.dtype == io.dtype && t.loc == Loc::Arena &&
+                   batch >= 1 && batch <= capacity_ && (t.batched ? need : need * batch) <= t.bytes,
+               "ERR_INVALID_INPUT", "Input '" + io.name + "' cannot take " + std::to_string(batch) + " float images of 3×" +
+                   std::to_string(imageH_) + "×" + std::to_string(imageW_));
   cudaStream_t s = stream_->get();
   Bindings b = bindings();
   evStart_->record(s);

@@ -5,7 +5,11 @@ import { Jimp } from 'jimp';
 import { describe, expect, it } from 'vitest';
 import { buildProgressReporter } from '../../lib/cli/progress.js';
 import { runCli } from '../../lib/cli/program.js';
+import { encodePayload } from '../../lib/builtin/program.js';
+import { decodeModelProto } from '../../lib/onnx/reader.js';
+import { modelProto, type ModelProtoMsg, type TensorProtoMsg } from '../../lib/onnx/schema.js';
 import { writePlan } from '../../lib/plan.js';
+import { seeds } from '../../scripts/fuzz/seeds.js';
 import { smallCnn } from '../../scripts/gen-models.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-cli-'));
@@ -79,6 +83,48 @@ describe('node-tensorrt CLI', () => {
     expect(r.err).toBe(`error [ERR_IMAGE_DECODE]: ${text} is not an image: expected a JPEG or PNG image (GIF, BMP and TIFF are read too), but it starts with "just words\\n"\n`);
   });
 
+  it('classify builds a model that keeps its weights in an external file (from its path, cached by content)', async () => {
+    // smallCnn with every initializer moved to m-ext.onnx.data.
+    const m = decodeModelProto(smallCnn({ seed: 4 })) as ModelProtoMsg & { graph: { initializer: TensorProtoMsg[] } };
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    let firstFloat = -1;
+    for (const t of m.graph.initializer) {
+      if (t.data_type === 1 && firstFloat < 0) firstFloat = offset;
+      const raw = t.raw_data?.length ? t.raw_data : new Uint8Array(Float32Array.from(t.float_data ?? []).buffer);
+      t.raw_data = undefined;
+      t.float_data = [];
+      t.data_location = 1;
+      t.external_data = [
+        { key: 'location', value: 'm-ext.onnx.data' },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.byteLength) },
+      ];
+      chunks.push(raw);
+      offset += raw.byteLength;
+    }
+    const data = new Uint8Array(offset);
+    chunks.reduce((at, c) => (data.set(c, at), at + c.byteLength), 0);
+    file('m-ext.onnx.data', data);
+    const model = file('m-ext.onnx', modelProto().encode(m as never).finish());
+    const png = file('ext.png', await new Jimp({ width: 8, height: 8, color: 0x3366ccff }).getBuffer('image/png'));
+    const cacheDir = path.join(dir, 'ext-cache');
+    const args = ['classify', model, png, '--backend', 'reference', '--json', '--top', '2'];
+    const direct = await cli(...args, '--no-cache');
+    expect(direct.err).toBe('');
+    expect(direct.code).toBe(0);
+    const first = await cli(...args, '--cache-dir', cacheDir);
+    expect(first.err).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.out).engine.source).toMatch(/^built and cached/);
+    expect(JSON.parse((await cli(...args, '--cache-dir', cacheDir)).out).engine.source).toMatch(/^cached/);
+    // Other weights in the external file: another cache entry, not the stale engine.
+    file('m-ext.onnx.data', data.map((b, i) => (i === firstFloat ? b ^ 1 : b)));
+    const changed = await cli(...args, '--cache-dir', cacheDir);
+    expect(changed.err).toBe('');
+    expect(JSON.parse(changed.out).engine.source).toMatch(/^built and cached/);
+  });
+
   it('capabilities --json (and its alias info) describe this machine', async () => {
     const r = await cli('capabilities', '--json');
     expect(r.code).toBe(0);
@@ -106,17 +152,36 @@ describe('node-tensorrt CLI', () => {
       profile: { min: 1, opt: 8, max: 32 },
       createdAt: '2026-01-01T00:00:00.000Z',
     };
+    // The payload is not a program: the header prints, and the validator's verdict fails the command.
     const plan = file('m.plan', writePlan(header, new Uint8Array(1000)));
     const j = await cli('inspect', plan, '--json');
-    expect(j.code).toBe(0);
+    expect(j.code).toBe(1);
     expect(JSON.parse(j.out).plan).toMatchObject({ ...header, payloadBytes: 1000 });
+    expect(JSON.parse(j.out).validation).toMatchObject({ valid: false, code: 'ERR_PLAN_CORRUPT' });
     const t = await cli('inspect', plan);
+    expect(t.code).toBe(1);
+    expect(t.err).toContain('[ERR_PLAN_CORRUPT]: Corrupt builtin plan payload');
     expect(t.out).toContain('backend    builtin FP16, format 1');
     expect(t.out).toContain('built for  sm 9.0 (NVIDIA H100 80GB HBM3)');
     expect(t.out).toContain('batch      1..32 (opt 8)');
     expect(t.out).toMatch(/inputs:\n {2}input {2}float32 {2}\[batch, 3, 224, 224\]\noutputs:\n {2}logits {2}float32 {2}\[batch, 1000\]\n$/);
     const damaged = file('bad.plan', writePlan(header, new Uint8Array(1000)).subarray(0, 600));
     expect(await cli('inspect', damaged)).toMatchObject({ code: 1, err: expect.stringContaining('error [ERR_PLAN_CORRUPT]') });
+  });
+
+  it("validates a builtin plan's whole program on a machine without a GPU", async () => {
+    const s = seeds()[0];
+    const good = await cli('inspect', file('seed.plan', s.plan));
+    expect(good.code).toBe(0);
+    expect(good.out).toMatch(new RegExp(`program {4}valid: ${s.program.layers.length} layers; at the maximum batch: arena `));
+    expect(JSON.parse((await cli('inspect', file('seed.plan', s.plan), '--json')).out).validation).toMatchObject({ valid: true, layers: s.program.layers.length });
+    // A crafted program with a recomputed checksum: the container is intact, the program is not.
+    const p = structuredClone(s.program);
+    p.layers[0].inputs = [];
+    const crafted = file('crafted.plan', writePlan(s.header, encodePayload(p, s.weights)));
+    const bad = await cli('inspect', crafted);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/error \[ERR_PLAN_CORRUPT\]: Corrupt builtin program: layer 0 .* has input x = -1/);
   });
 
   it('inspect on a small ONNX model', async () => {

@@ -1,6 +1,7 @@
 // The ONNX reader and writer: protobuf decoding, tensor storage variants, external data, and
 // coded errors for bad input.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -161,6 +162,28 @@ describe('parseModel', () => {
       expect(codeOf(() => parseModel(withExt(ext('missing.bin', '0', '16')), { baseDir: dir })).message).toMatch(/cannot open/);
       for (const loc of ['weights.bin', '../weights.bin', 'missing.bin']) {
         expect(codeOf(() => parseModel(withExt(ext(loc, '16', '16')), { baseDir: dir })).code).toBe('ERR_INVALID_MODEL');
+      }
+    });
+
+    it('resolves links: a symlink inside the folder pointing outside it is refused, and so is anything but a regular file', () => {
+      const outside = mkdtempSync(path.join(os.tmpdir(), 'ntrt-secret-'));
+      try {
+        writeFileSync(path.join(outside, 'id_rsa'), new Uint8Array(64).fill(7));
+        symlinkSync(path.join(outside, 'id_rsa'), path.join(dir, 'leak.bin'));
+        symlinkSync(outside, path.join(dir, 'sub'));
+        for (const loc of ['leak.bin', 'sub/id_rsa']) {
+          const e = codeOf(() => parseModel(withExt(ext(loc, '0', '16')), { baseDir: dir }));
+          expect(e).toMatchObject({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/resolves outside the model's directory/) });
+        }
+        // A link that stays inside is fine; a directory or a FIFO is not data (a FIFO would block the read).
+        symlinkSync(path.join(dir, 'weights.bin'), path.join(dir, 'alias.bin'));
+        expect(Array.from(parseModel(withExt(ext('alias.bin', '8', '16')), { baseDir: dir }).initializers.get('w')!.data as Float32Array)).toEqual([3, 4, 5, 6]);
+        mkdirSync(path.join(dir, 'folder.bin'));
+        expect(codeOf(() => parseModel(withExt(ext('folder.bin', '0', '16')), { baseDir: dir })).message).toMatch(/not a regular file/);
+        execFileSync('mkfifo', [path.join(dir, 'pipe.bin')]);
+        expect(codeOf(() => parseModel(withExt(ext('pipe.bin', '0', '16')), { baseDir: dir })).message).toMatch(/not a regular file/);
+      } finally {
+        rmSync(outside, { recursive: true, force: true });
       }
     });
   });

@@ -109,3 +109,30 @@ describe('foldConstants', () => {
     expect(passthrough.nodes.map((n) => n.op)).toEqual(['Identity']);
   });
 });
+
+describe('constant folding size limit', () => {
+  it('refuses a tiny Pad that would fold to 256 M elements, before allocating them', () => {
+    // One float and a pads tensor: under 200 bytes of model asking for 1 GiB of float32.
+    const g = inferredGraph(
+      [node('Pad', ['c', 'pads'], ['p']), node('Add', ['x', 'p'], ['y'])],
+      [1],
+      ['y'],
+      [f32('c', [1], [1]), int64('pads', [0, 2 ** 28 - 1])],
+    );
+    const before = process.memoryUsage().arrayBuffers;
+    let err: unknown;
+    try {
+      folded(g);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/would produce 268435456 elements, more than the limit of 16777216/) });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+  });
+
+  it('still folds what does not grow the data, and growth up to MAX_FOLDED_ELEMENTS', () => {
+    const g = inferredGraph([node('Pad', ['c', 'pads'], ['p']), node('Add', ['x', 'p'], ['y'])], [1000], ['y'], [f32('c', [1], [1]), int64('pads', [0, 999])]);
+    const f = folded(g);
+    expect(f.initializers.get('p')!.data.length).toBe(1000);
+  });
+});

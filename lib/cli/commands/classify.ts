@@ -83,10 +83,10 @@ export function classifyCommand(io: CliIO): Command {
       try {
         const options = { ...buildOptions, onProgress: progress.onProgress };
         if (flags.cache === false) {
-          engine = await buildEngine(modelBytes, options);
+          engine = await buildEngine(model, options); // from its path: external data beside it is read
           source = 'built, not cached';
         } else {
-          const c = await cachedEngine(modelBytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine });
+          const c = await cachedEngine(modelBytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine }, model);
           engine = c.engine;
           source = `${c.hit ? 'cached' : 'built and cached'} at ${c.planPath}`;
         }

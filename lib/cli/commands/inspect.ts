@@ -1,6 +1,9 @@
-// `node-tensorrt inspect model.onnx|model.plan [--json]`: I/O, opset, op histogram, parameters; or a plan's header.
+// `node-tensorrt inspect model.onnx|model.plan [--json]`: I/O, opset, op histogram, parameters; or a plan's header,
+// and for a builtin plan the validator's verdict on its whole program (on any machine: no GPU needed).
 import { Command } from 'commander';
 import type { InspectTensor, ModelInspection } from '../../inspect.js';
+import type { ValidationReport } from '../../builtin/validate.js';
+import { TensorRTError } from '../../errors.js';
 import { isPlan, readPlan, type PlanHeader } from '../../plan.js';
 import type { TensorInfo } from '../../types.js';
 import { readInputFile } from '../../util/fs.js';
@@ -13,15 +16,29 @@ import { println, type CliIO } from '../io.js';
  */
 export function inspectCommand(io: CliIO): Command {
   return new Command('inspect')
-    .description("print a model's inputs, outputs, opset, op histogram and parameter count (or a plan file's header)")
+    .description("print a model's inputs, outputs, opset, op histogram and parameter count (or a plan file's header, validating a builtin plan's program)")
     .argument('<model>', 'ONNX model or plan file')
     .option('--json', 'print JSON')
     .action(async (model: string, flags: { json?: boolean }) => {
       const bytes = await readInputFile(model, 'model');
       if (isPlan(bytes)) {
         const { header } = readPlan(bytes);
-        if (flags.json) println(io.out, JSON.stringify({ file: model, bytes: bytes.byteLength, plan: header }, null, 2));
-        else for (const l of formatPlanHeader(model, bytes.byteLength, header)) println(io.out, l);
+        const verdict = header.backend === 'builtin' ? await validatePlan(bytes) : undefined;
+        if (flags.json) {
+          const validation = !verdict
+            ? undefined
+            : verdict.error
+              ? { valid: false, code: verdict.error.code, message: verdict.error.message }
+              : verdict.valid
+                ? { valid: true, ...verdict.report }
+                : verdict;
+          println(io.out, JSON.stringify({ file: model, bytes: bytes.byteLength, plan: header, ...(validation ? { validation } : {}) }, null, 2));
+        } else {
+          for (const l of formatPlanHeader(model, bytes.byteLength, header)) println(io.out, l);
+          if (verdict && !verdict.error) println(io.out, formatVerdict(verdict));
+        }
+        // An invalid program is the command's failure: exit code 1 and the coded error on stderr.
+        if (verdict?.error) throw verdict.error;
         return;
       }
       // Loaded here so that other commands and --help do not pay for the ONNX reader.
@@ -30,6 +47,31 @@ export function inspectCommand(io: CliIO): Command {
       if (flags.json) println(io.out, JSON.stringify(summary, null, 2));
       else for (const l of formatModelSummary(model, bytes.byteLength, summary)) println(io.out, l);
     });
+}
+
+type Verdict =
+  | { valid: true; report: ValidationReport; error?: undefined }
+  | { valid: false; reason: string; error?: undefined }
+  | { valid: false; error: TensorRTError };
+
+// The whole builtin program through the native validator (no GPU needed; the addon must load).
+async function validatePlan(bytes: Uint8Array): Promise<Verdict> {
+  const { validateBuiltinPlan } = await import('../../builtin/validate.js');
+  const { addonLoadError } = await import('../../native.js');
+  const unavailable = addonLoadError();
+  if (unavailable) return { valid: false, reason: `not validated: ${unavailable.message.split('\n')[0]}` };
+  try {
+    return { valid: true, report: validateBuiltinPlan(bytes).report };
+  } catch (e) {
+    if (e instanceof TensorRTError) return { valid: false, error: e };
+    throw e;
+  }
+}
+
+function formatVerdict(v: Verdict): string {
+  if (!v.valid) return `program    ${v.error ? `invalid [${v.error.code}] ${v.error.message}` : v.reason}`;
+  const r = v.report;
+  return `program    valid: ${r.layers} layers; at the maximum batch: arena ${formatBytes(r.arenaBytes)}, pinned I/O ${formatBytes(r.pinnedBytes)}, weights ${formatBytes(r.weightsBytes)}, workspace ${formatBytes(r.workspaceBytes)}`;
 }
 
 function ioRows(title: string, tensors: readonly (TensorInfo | InspectTensor)[]): string[] {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../../cuda/error.h"
+#include "../addon.h"
 
 namespace ntrt::addon {
 namespace {
@@ -34,19 +35,29 @@ int64_t i64(const Napi::Object& o, const char* key) {
   return static_cast<int64_t>(d);
 }
 
+// An int32 (tensor ids, batches, op numbers): a fraction or an out-of-range value is refused, never truncated.
+int i32(const Napi::Value& v, const char* key) {
+  if (!v.IsNumber()) corrupt(std::string("'") + key + "' holds a non-number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d) || d < -2147483648.0 || d > 2147483647.0) {
+    corrupt(std::string("'") + key + "' holds a value that is not a 32-bit integer");
+  }
+  return static_cast<int>(d);
+}
+
 std::vector<int> ids(const Napi::Object& o, const char* key) {
   Napi::Array a = arr(o, key);
   std::vector<int> out;
-  for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value v = a.Get(i);
-    if (!v.IsNumber()) corrupt(std::string("'") + key + "' holds a non-number");
-    out.push_back(v.As<Napi::Number>().Int32Value());
-  }
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(i32(a.Get(i), key));
   return out;
 }
 
+int i32(const Napi::Object& o, const char* key) { return i32(o.Get(key), key); }
+
+std::vector<builtin::IODesc> ioFromJs(const Napi::Object& o);
+
 cuda::DType dtype(int64_t d) {
-  if (d < 0 || d > 6) corrupt("unknown dtype " + std::to_string(d));
+  if (d < 0 || d >= cuda::kDTypeCount) corrupt("unknown dtype " + std::to_string(d));
   return static_cast<cuda::DType>(d);
 }
 
@@ -55,19 +66,21 @@ cuda::DType dtype(int64_t d) {
 builtin::ProgramDesc programFromJs(const Napi::Value& v) {
   Napi::Object o = obj(v, "program");
   builtin::ProgramDesc p;
-  p.formatVersion = static_cast<int>(i64(o, "formatVersion"));
+  p.formatVersion = i32(o, "formatVersion");
   p.fixedArenaBytes = i64(o, "fixedArenaBytes");
   p.batchedArenaBytes = i64(o, "batchedArenaBytes");
   p.weightsBytes = i64(o, "weightsBytes");
-  p.minBatch = static_cast<int>(i64(o, "minBatch"));
-  p.optBatch = static_cast<int>(i64(o, "optBatch"));
-  p.maxBatch = static_cast<int>(i64(o, "maxBatch"));
+  p.minBatch = i32(o, "minBatch");
+  p.optBatch = i32(o, "optBatch");
+  p.maxBatch = i32(o, "maxBatch");
   Napi::Array tensors = arr(o, "tensors");
   for (uint32_t i = 0; i < tensors.Length(); ++i) {
     Napi::Object t = obj(tensors.Get(i), "tensor");
     builtin::TensorDesc d;
     d.dtype = dtype(i64(t, "dtype"));
-    d.loc = i64(t, "loc") == 1 ? builtin::Loc::Weights : builtin::Loc::Arena;
+    int64_t loc = i64(t, "loc");
+    if (loc != 0 && loc != 1) corrupt("unknown tensor location " + std::to_string(loc));
+    d.loc = loc == 1 ? builtin::Loc::Weights : builtin::Loc::Arena;
     d.batched = t.Get("batched").ToBoolean().Value();
     d.offset = i64(t, "offset");
     d.bytes = i64(t, "bytes");
@@ -78,9 +91,8 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
     Napi::Object l = obj(layers.Get(i), "layer");
     builtin::LayerDesc d;
     d.name = l.Get("name").ToString().Utf8Value();
-    int64_t op = i64(l, "op");
-    if (op < 0 || op > static_cast<int64_t>(builtin::kLastOp)) corrupt("unknown op " + std::to_string(op));
-    d.op = static_cast<builtin::Op>(op);
+    // Any op number passes here: the validator refuses those without a rule (validate_ops.cc).
+    d.op = static_cast<builtin::Op>(i32(l, "op"));
     d.inputs = ids(l, "inputs");
     d.outputs = ids(l, "outputs");
     d.batched = l.Get("batched").ToBoolean().Value();
@@ -90,7 +102,7 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
       for (uint32_t j = 0; j < a.Length(); ++j) {
         Napi::Object c = obj(a.Get(j), "tactic choice");
         builtin::TacticChoice choice;
-        choice.upTo = static_cast<int>(i64(c, "upTo"));
+        choice.upTo = i32(c, "upTo");
         choice.name = c.Get("tactic").ToString().Utf8Value();
         if (choice.name.empty() || (!d.tactics.empty() && choice.upTo <= d.tactics.back().upTo)) {
           corrupt("layer '" + d.name + "' has malformed tactic choices");
@@ -127,19 +139,75 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
     if (!per.IsUndefined() && !per.IsNull()) readParams(obj(per, "perBatch"), d.perBatch);
     p.layers.push_back(std::move(d));
   }
+  p.io = ioFromJs(o);
+  return p;
+}
+
+builtin::HeaderDesc headerFromJs(const Napi::Value& v) {
+  Napi::Object o = obj(v, "header");
+  builtin::HeaderDesc h;
+  h.minBatch = i32(o, "minBatch");
+  h.optBatch = i32(o, "optBatch");
+  h.maxBatch = i32(o, "maxBatch");
+  h.io = ioFromJs(o);
+  return h;
+}
+
+// validateBuiltinProgram(program, weightsBytes, header | null, stage: 'load' | 'build') → report; throws coded errors.
+Napi::Value ValidateBuiltinProgram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    builtin::ProgramDesc p = programFromJs(info[0]);
+    if (!info[1].IsNumber()) fail("ERR_INVALID_ARGUMENT", "Expected the weights' byte length as a number");
+    const double weights = info[1].As<Napi::Number>().DoubleValue();
+    if (weights != static_cast<double>(p.weightsBytes)) {
+      corrupt("the weights are " + std::to_string(static_cast<int64_t>(weights)) + " bytes, the program says " +
+              std::to_string(p.weightsBytes));
+    }
+    const bool build = info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "build";
+    builtin::ValidationReport r = builtin::validateProgram(p, build ? builtin::Stage::Build : builtin::Stage::Load);
+    if (!info[2].IsNull() && !info[2].IsUndefined()) builtin::validateHeader(p, headerFromJs(info[2]));
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("layers", static_cast<double>(r.layers));
+    out.Set("arenaBytes", static_cast<double>(r.arenaBytes));
+    out.Set("pinnedBytes", static_cast<double>(r.pinnedBytes));
+    out.Set("weightsBytes", static_cast<double>(r.weightsBytes));
+    out.Set("workspaceBytes", static_cast<double>(r.workspaceBytes));
+    return out;
+  }
+  NTRT_CATCH(env)
+}
+
+Napi::Value ValidatedOps(const Napi::CallbackInfo& info) {
+  std::vector<std::string> ops = builtin::validatedOps();
+  Napi::Array out = Napi::Array::New(info.Env(), ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) out.Set(i, ops[i]);
+  return out;
+}
+
+namespace {
+std::vector<builtin::IODesc> ioFromJs(const Napi::Object& o) {
+  std::vector<builtin::IODesc> out;
   Napi::Array io = arr(o, "io");
   for (uint32_t i = 0; i < io.Length(); ++i) {
     Napi::Object t = obj(io.Get(i), "io");
     builtin::IODesc d;
     d.name = t.Get("name").ToString().Utf8Value();
-    d.tensor = static_cast<int>(i64(t, "tensor"));
+    d.tensor = i32(t, "tensor");
     d.isInput = t.Get("isInput").ToBoolean().Value();
     d.dtype = dtype(i64(t, "dtype"));
     Napi::Array shape = arr(t, "shape");
-    for (uint32_t j = 0; j < shape.Length(); ++j) d.shape.push_back(shape.Get(j).As<Napi::Number>().Int64Value());
-    p.io.push_back(std::move(d));
+    for (uint32_t j = 0; j < shape.Length(); ++j) {
+      Napi::Value dim = shape.Get(j);
+      if (!dim.IsNumber()) corrupt("I/O '" + d.name + "' has a non-numeric dimension");
+      double x = dim.As<Napi::Number>().DoubleValue();
+      if (!std::isfinite(x) || x != std::floor(x) || std::fabs(x) > 9.0e15) corrupt("I/O '" + d.name + "' has a bad dimension");
+      d.shape.push_back(static_cast<int64_t>(x));
+    }
+    out.push_back(std::move(d));
   }
-  return p;
+  return out;
 }
+}  // namespace
 
 }  // namespace ntrt::addon

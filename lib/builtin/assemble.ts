@@ -1,0 +1,59 @@
+// A builtin plan put together on the CPU: lowering, default tactics (no timing) and the container. The GPU build
+// (lib/backends/builtin.ts) times tactics instead; both share the header written here.
+import type { Graph } from '../ir/graph.js';
+import { writePlan, type PlanHeader } from '../plan.js';
+import type { BatchProfile, Precision } from '../types.js';
+import { libraryVersion } from '../version.js';
+import { lowerGraph, type Lowered } from './lower.js';
+import { BUILTIN_FORMAT_VERSION, Op, encodePayload, type Program } from './program.js';
+
+/**
+ * The header of a builtin plan for a lowered program.
+ * @example writePlan(builtinHeader(lowered, 'fp16', { cc: '9.0', name: null }), payload)
+ */
+export function builtinHeader(
+  lowered: Lowered,
+  precision: Precision,
+  device: { cc: string | null; name: string | null },
+): Omit<PlanHeader, 'payloadBytes'> {
+  const p = lowered.program;
+  return {
+    backend: 'builtin',
+    formatVersion: BUILTIN_FORMAT_VERSION,
+    libraryVersion: libraryVersion(),
+    computeCapability: device.cc,
+    deviceName: device.name,
+    tensorrtVersion: null,
+    precision,
+    inputs: lowered.inputs,
+    outputs: lowered.outputs,
+    profile: { min: p.minBatch, opt: p.optBatch, max: p.maxBatch },
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Gives every layer a tactic that runs any shape without timing: `direct` for convolutions, `default` otherwise.
+ * @example withDefaultTactics(lowered.program)
+ */
+export function withDefaultTactics(program: Program): Program {
+  for (const l of program.layers) l.tactics = [{ upTo: program.maxBatch, tactic: l.op === Op.conv ? 'direct' : 'default' }];
+  return program;
+}
+
+/**
+ * Lowers an optimized graph and writes a builtin plan without a GPU (default tactics, compute capability as given).
+ * The plan loads on a device of that capability; its kernels are correct but untimed.
+ * @example const { plan } = assembleBuiltinPlan(optimize(graph, { fuse: true, precision: 'fp16' }), { min: 1, opt: 1, max: 4 }, 'fp16', '9.0');
+ */
+export function assembleBuiltinPlan(
+  graph: Graph,
+  profile: BatchProfile,
+  precision: Precision,
+  computeCapability: string | null = null,
+): { plan: Uint8Array; program: Program; weights: Uint8Array; header: Omit<PlanHeader, 'payloadBytes'> } {
+  const lowered = lowerGraph(graph, profile);
+  withDefaultTactics(lowered.program);
+  const header = builtinHeader(lowered, precision, { cc: computeCapability, name: null });
+  return { plan: writePlan(header, encodePayload(lowered.program, lowered.weights)), program: lowered.program, weights: lowered.weights, header };
+}

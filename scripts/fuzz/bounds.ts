@@ -1,0 +1,149 @@
+// An independent bounds checker for builtin programs, written from the kernels' indexing (kernels.h and each
+// kernel's loops), not from native/builtin/validate.cc: every access is an affine map over a box of loop indices,
+// so its extreme elements sit at the box's corners. Each corner is evaluated with exact BigInt arithmetic.
+import { OP_NAMES, type Program } from '../../lib/builtin/program.js';
+
+const SIZE = [4, 2, 4, 8, 1, 1, 1];
+
+interface Box {
+  tensor: number;
+  /** Bytes per element as the kernel reads it. */
+  es: number;
+  offset: bigint;
+  dims: bigint[];
+  strides: bigint[];
+  what: string;
+}
+
+const big = (v: unknown) => BigInt(Math.trunc(Number(v)));
+const contiguous = (tensor: number, es: number, count: bigint, what: string): Box => ({ tensor, es, offset: 0n, dims: [count], strides: [1n], what });
+
+/** The accesses of layer `i` at `batch`, in the kernel's element units. */
+function boxes(p: Program, i: number, batch: number): Box[] {
+  const l = p.layers[i];
+  const q = l.params as Record<string, number & number[]>;
+  const sc = BigInt(l.batched ? batch : 1);
+  const es = (id: number) => SIZE[p.tensors[id].dtype];
+  const [x, w, bias, res] = l.inputs;
+  const y = l.outputs[0];
+  const out: Box[] = [];
+  switch (OP_NAMES[l.op]) {
+    case 'conv': {
+      const n = big(q.n) * sc;
+      const [h, ww, c, k, r, s, P, Q, g] = [q.h, q.w, q.c, q.k, q.r, q.s, q.p, q.q, q.g].map(big);
+      const t = es(x);
+      // x[((n·h + hi)·w + wi)·c + ci]: the kernels read only hi < h, wi < w.
+      out.push({ tensor: x, es: t, offset: 0n, dims: [n, h, ww, c], strides: [h * ww * c, ww * c, c, 1n], what: 'conv x' });
+      out.push(contiguous(w, t, k * r * s * (c / g), 'conv w'));
+      if (bias >= 0) out.push(contiguous(bias, 4, k, 'conv bias'));
+      if (res >= 0) out.push(contiguous(res, t, n * P * Q * k, 'conv residual'));
+      out.push(contiguous(y, t, n * P * Q * k, 'conv y'));
+      break;
+    }
+    case 'pool': {
+      const n = big(q.n) * sc;
+      const t = es(x);
+      if (n * big(q.p) * big(q.q) * big(q.c) === 0n) break;
+      out.push(contiguous(x, t, n * big(q.h) * big(q.w) * big(q.c), 'pool x'));
+      out.push(contiguous(y, t, n * big(q.p) * big(q.q) * big(q.c), 'pool y'));
+      break;
+    }
+    case 'reduce':
+    case 'softmax': {
+      const o = big(q.outer) * sc;
+      out.push(contiguous(x, es(x), o * big(q.len) * big(q.inner), 'reduce x'));
+      out.push(contiguous(y, es(y), o * (OP_NAMES[l.op] === 'reduce' ? 1n : big(q.len)) * big(q.inner), 'reduce y'));
+      break;
+    }
+    case 'binary': {
+      const dims = q.dims.map(big);
+      dims[0] *= sc;
+      const t = es(y);
+      out.push({ tensor: x, es: t, offset: 0n, dims, strides: q.sa.map(big), what: 'binary a' });
+      out.push({ tensor: w, es: t, offset: 0n, dims, strides: q.sb.map(big), what: 'binary b' });
+      out.push(contiguous(y, t, dims.reduce((a, b) => a * b, 1n), 'binary y'));
+      break;
+    }
+    case 'unary':
+      out.push(contiguous(x, es(y), big(q.n) * sc, 'unary x'), contiguous(y, es(y), big(q.n) * sc, 'unary y'));
+      break;
+    case 'fill':
+      out.push(contiguous(y, es(y), big(q.n) * sc, 'fill y'));
+      break;
+    case 'copy': {
+      const dims = q.dims.map(big);
+      dims[0] *= sc;
+      out.push({ tensor: x, es: es(x), offset: big(q.xoff), dims, strides: q.xs.map(big), what: 'copy x' });
+      out.push({ tensor: y, es: es(y), offset: big(q.yoff), dims, strides: q.ys.map(big), what: 'copy y' });
+      break;
+    }
+    case 'pad': {
+      const inn = q.in.map(big);
+      const o = q.out.map(big);
+      inn[0] *= sc;
+      o[0] *= sc;
+      const nOut = o.reduce((a, b) => a * b, 1n);
+      if (nOut === 0n) break;
+      out.push(contiguous(x, es(y), inn.reduce((a, b) => a * b, 1n), 'pad x'), contiguous(y, es(y), nOut, 'pad y'));
+      break;
+    }
+    case 'matmul': {
+      const bc = big(q.bc) * sc;
+      const [m, n, k] = [q.m, q.n, q.k].map(big);
+      const t = es(y);
+      if (bc === 0n || m === 0n || n === 0n) break;
+      out.push({ tensor: y, es: t, offset: 0n, dims: [bc, m, n], strides: [big(q.sc), n, 1n], what: 'matmul c' });
+      if (k === 0n) break;
+      out.push({ tensor: x, es: t, offset: 0n, dims: [bc, m, k], strides: [big(q.sa), k, 1n], what: 'matmul a' });
+      out.push({ tensor: w, es: t, offset: 0n, dims: [bc, k, n], strides: [big(q.sb), n, 1n], what: 'matmul b' });
+      break;
+    }
+    default:
+      throw new Error(`plan-bounds: op ${l.op} has no access model`);
+  }
+  return out;
+}
+
+/** Bytes tensor `id` holds at `batch`, and whether it lies inside its region. */
+function held(p: Program, id: number, batch: number): bigint {
+  const t = p.tensors[id];
+  return BigInt(t.bytes) * BigInt(t.loc === 0 && t.batched ? batch : 1);
+}
+
+/**
+ * Every out-of-bounds access of `program` at batches 1..maxBatch (checked at 1 and max: accesses and sizes are
+ * linear in the batch), plus tensors outside their regions. Empty when the program stays inside its buffers.
+ * @example expect(outOfBounds(program, weights.byteLength)).toEqual([])
+ */
+export function outOfBounds(p: Program, weightsBytes: number): string[] {
+  const bad: string[] = [];
+  p.tensors.forEach((t, id) => {
+    const region = t.loc === 1 ? weightsBytes : t.batched ? p.batchedArenaBytes : p.fixedArenaBytes;
+    if (t.offset < 0 || t.bytes < 0 || t.offset + t.bytes > region) bad.push(`tensor ${id} outside its region`);
+  });
+  for (const batch of new Set([1, p.maxBatch])) {
+    p.layers.forEach((_, i) => {
+      for (const b of boxes(p, i, batch)) {
+        if (b.dims.some((d) => d === 0n)) continue;
+        if (b.tensor === undefined || b.tensor < 0 || b.tensor >= p.tensors.length) {
+          bad.push(`layer ${i} ${b.what}: no tensor`);
+          continue;
+        }
+        const limit = held(p, b.tensor, batch);
+        let lo: bigint | undefined;
+        let hi: bigint | undefined;
+        for (let corner = 0; corner < 1 << b.dims.length; corner++) {
+          let at = b.offset;
+          b.dims.forEach((d, k) => {
+            if (corner & (1 << k)) at += (d - 1n) * b.strides[k];
+          });
+          lo = lo === undefined || at < lo ? at : lo;
+          hi = hi === undefined || at > hi ? at : hi;
+        }
+        const size = BigInt(b.es);
+        if (lo! < 0n || (hi! + 1n) * size > limit) bad.push(`layer ${i} ${b.what} at batch ${batch}: elements ${lo}..${hi} of ${limit / size}`);
+      }
+    });
+  }
+  return bad;
+}

@@ -1,0 +1,112 @@
+// Small real builtin plans made on the CPU (lowering + default tactics), covering every op the lowering emits:
+// the seeds of the plan fuzzer and of the validator's tests.
+import { assembleBuiltinPlan } from '../../lib/builtin/assemble.js';
+import type { Program } from '../../lib/builtin/program.js';
+import { inferShapes } from '../../lib/ir/infer.js';
+import { Graph } from '../../lib/ir/graph.js';
+import type { Constant, Dim, Node } from '../../lib/ir/types.js';
+import { optimize } from '../../lib/optimize/index.js';
+import type { PlanHeader } from '../../lib/plan.js';
+import { uniformRandom } from '../../lib/util/random.js';
+
+export interface Seed {
+  name: string;
+  plan: Uint8Array;
+  program: Program;
+  weights: Uint8Array;
+  header: Omit<PlanHeader, 'payloadBytes'>;
+}
+
+function constant(name: string, dims: number[], seed: number, scale = 0.5): Constant {
+  const r = uniformRandom(seed);
+  const n = dims.reduce((a, b) => a * b, 1);
+  return { name, dtype: 'float32', dims, data: Float32Array.from({ length: n }, () => r() * scale) };
+}
+
+const ints = (name: string, values: number[]): Constant => ({ name, dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+
+const B: Dim = 'batch';
+
+function node(op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node {
+  return { name: `${op}_${outputs[0]}`, op, domain: '', inputs, outputs, attrs };
+}
+
+function graphOf(nodes: Node[], inputs: [string, Dim[]][], outputs: string[], constants: Constant[]): Graph {
+  return new Graph({
+    opset: 17,
+    inputs: inputs.map(([name, shape]) => ({ name, type: { dtype: 'float32', shape } })),
+    outputs: outputs.map((name) => ({ name, type: { dtype: 'float32', shape: [] } })),
+    nodes,
+    initializers: new Map(constants.map((c) => [c.name, c])),
+  });
+}
+
+/** Conv (+bias, relu), depthwise conv, 1×1 conv with residual, max pool, global average pool, Gemm, softmax. */
+function cnn() {
+  const g = graphOf(
+    [
+      node('Conv', ['x', 'w1', 'b1'], ['c1'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+      node('Relu', ['c1'], ['r1']),
+      node('Conv', ['r1', 'wd'], ['d1'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 4 }),
+      node('Conv', ['d1', 'w2'], ['c2'], { kernel_shape: [1, 1] }),
+      node('Add', ['c2', 'r1'], ['a1']),
+      node('MaxPool', ['a1'], ['m1'], { kernel_shape: [2, 2], strides: [2, 2] }),
+      node('GlobalAveragePool', ['m1'], ['g']),
+      node('Flatten', ['g'], ['f'], { axis: 1 }),
+      node('Gemm', ['f', 'fc', 'fcb'], ['l'], { transB: 1 }),
+      node('Softmax', ['l'], ['y'], { axis: -1 }),
+    ],
+    [['x', [B, 3, 9, 7]]],
+    ['y'],
+    [constant('w1', [4, 3, 3, 3], 1), constant('b1', [4], 2), constant('wd', [4, 1, 3, 3], 3), constant('w2', [4, 4, 1, 1], 4), constant('fc', [5, 4], 5), constant('fcb', [5], 6)],
+  );
+  return g;
+}
+
+/** Attention-like: MatMul of activations, Transpose, broadcast Mul/Add, ReduceMean, Pad (constant and reflect), Concat, Slice, Sigmoid. */
+function mixer() {
+  return graphOf(
+    [
+      node('Transpose', ['x'], ['xt'], { perm: [0, 2, 1] }),
+      node('MatMul', ['x', 'xt'], ['s']),
+      node('Mul', ['s', 'scale'], ['ss']),
+      node('Softmax', ['ss'], ['p'], { axis: -1 }),
+      node('MatMul', ['p', 'x'], ['o']),
+      node('Add', ['o', 'bias'], ['ob']),
+      node('Sigmoid', ['ob'], ['sg']),
+      node('ReduceMean', ['sg'], ['rm'], { axes: [2], keepdims: 1 }),
+      node('Pad', ['x', 'pads'], ['px'], { mode: 'constant' }),
+      node('Pad', ['x', 'pads'], ['pr'], { mode: 'reflect' }),
+      node('Concat', ['px', 'pr'], ['cc'], { axis: 2 }),
+      node('Slice', ['cc', 'starts', 'ends', 'axes'], ['sl']),
+      node('Sub', ['sl', 'rm'], ['y']),
+    ],
+    [['x', [B, 5, 6]]],
+    ['y'],
+    [
+      constant('scale', [1], 7),
+      constant('bias', [6], 8),
+      ints('pads', [0, 1, 2, 0, 1, 2]),
+      ints('starts', [1]),
+      ints('ends', [6]),
+      ints('axes', [1]),
+    ],
+  );
+}
+
+/**
+ * The seeds, each assembled at a dynamic batch profile of 1..3, for a device of compute capability `cc`.
+ * @example const [cnn] = seeds('9.0'); await loadEngine(cnn.plan)
+ */
+export function seeds(cc = '9.0'): Seed[] {
+  const out: Seed[] = [];
+  for (const [name, make] of [['cnn', cnn], ['mixer', mixer]] as const) {
+    for (const precision of ['fp32', 'fp16'] as const) {
+      const g = make();
+      inferShapes(g);
+      const a = assembleBuiltinPlan(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 3 }, precision, cc);
+      out.push({ name: `${name}-${precision}`, ...a });
+    }
+  }
+  return out;
+}
