@@ -78,7 +78,11 @@ function lowerStatic(graph: Graph, known?: Map<string, Dim[]>, knownConst?: Set<
     pinned.add(v.tensor);
   }
   const skip = shapeOnlyNodes(graph, (name) => cx.isConstant(name));
-  for (const node of graph.nodes) if (!skip.has(node)) lowerNode(cx, node);
+  for (const node of graph.nodes) {
+    // Skipped: shape-only nodes, and nodes whose outputs a fused layer already wrote (a head-merge transpose).
+    if (skip.has(node) || node.outputs.every((o) => !o || cx.values.has(o))) continue;
+    lowerNode(cx, node);
+  }
   for (const output of graph.outputs) {
     const t = cx.typeOf(output.name);
     const produced = cx.values.get(output.name);

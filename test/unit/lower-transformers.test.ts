@@ -71,6 +71,8 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
       expect(program.layers.filter((l) => l.name.endsWith('+bias+gelu')).length).toBe(2);
       expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && !l.name.includes('+bias')).length).toBe(0);
       expect(program.layers.filter((l) => l.name.endsWith('+residual')).length).toBe(4);
+      // Attention reads Q, Kᵀ, V through the head-split transposes and writes the head merge itself: no copies.
+      expect(program.layers.filter((l) => /attention\/self\/Transpose/.test(l.name))).toEqual([]);
       const batch = 2;
       const vocab = source.initializers.get('bert.embeddings.word_embeddings.weight')!.dims[0];
       const ids = new BigInt64Array(batch * seq);

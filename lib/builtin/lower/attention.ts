@@ -52,9 +52,31 @@ export function lowerMatMul(cx: LowerContext, n: Node, alpha = 1): void {
   }, t.batched);
 }
 
-/** Strides over (batch, head, sequence, feature) of a rank-3 ([b·h, s, f]) or rank-4 value. */
-function bhsf(v: Val, n: Node, cx: LowerContext, transposed = false): number[] {
-  const ls = logicalStrides(v);
+/** An operand as stored plus its logical strides, read through a Transpose that produced it (no copy needed). */
+interface Operand {
+  v: Val;
+  strides: number[];
+}
+
+function operand(cx: LowerContext, n: Node, i: number, dtype: DataType): Operand {
+  const name = n.inputs[i];
+  const t = cx.graph.producers().get(name);
+  if (t && t.op === 'Transpose' && (t.domain === '' || t.domain === 'ai.onnx')) {
+    const src = cx.values.get(t.inputs[0]);
+    if (src && src.dtype === dtype && cx.tensors[src.tensor].loc === 0) {
+      const perm = (t.attrs.perm as number[] | undefined) ?? src.shape.map((_, k) => src.shape.length - 1 - k);
+      const ls = logicalStrides(src);
+      return { v: { ...src, shape: perm.map((p) => src.shape[p]) }, strides: perm.map((p) => ls[p]) };
+    }
+  }
+  const v = cx.convert(cx.value(name, n, dtype), 'rowmajor', dtype);
+  return { v, strides: logicalStrides(v) };
+}
+
+/** Strides over (batch, head, sequence, feature) of a rank-3 ([b·h, s, f]) or rank-4 operand. */
+function bhsf(o: Operand, n: Node, cx: LowerContext, transposed = false): number[] {
+  const ls = o.strides;
+  const v = o.v;
   const r = v.shape.length;
   if (r !== 3 && r !== 4) cx.unsupported(n, `attention operands of rank ${r}`);
   const [bs, hs] = r === 4 ? [ls[0], ls[1]] : [ls[0], 0];
@@ -67,10 +89,10 @@ function attention(cx: LowerContext, n: Node): void {
   const t = cx.typeOf(n.outputs[0], n);
   const dtype = t.dtype;
   if (dtype !== 'float32' && dtype !== 'float16') cx.unsupported(n, `${dtype} values (float32 and float16 only)`);
-  const get = (i: number) => cx.convert(cx.value(n.inputs[i], n, dtype), 'rowmajor', dtype);
-  const q = get(0);
-  const kt = get(1);
-  const v = get(2);
+  const qo = operand(cx, n, 0, dtype);
+  const ko = operand(cx, n, 1, dtype);
+  const vo = operand(cx, n, 2, dtype);
+  const [q, kt, v] = [qo.v, ko.v, vo.v];
   const r = q.shape.length;
   const [sq, d] = q.shape.slice(-2);
   const sk = kt.shape[r - 1];
@@ -79,7 +101,22 @@ function attention(cx: LowerContext, n: Node): void {
   const h = r === 4 ? q.shape[1] : 1;
   if (kt.shape.length !== r || v.shape.length !== r || kt.shape[r - 2] !== d || v.shape[r - 2] !== sk) cx.unsupported(n, 'mismatched Q, Kᵀ, V shapes');
   if (kt.shape[0] !== b || v.shape[0] !== b || (r === 4 && (kt.shape[1] !== h || v.shape[1] !== h))) cx.unsupported(n, 'broadcast batch or heads');
-  const y = cx.define(n.outputs[0], dtype, t.shape, t.batched, 'rowmajor');
+  // The output written straight into the layout of the Transpose that follows it (the head merge), when that
+  // Transpose is its only reader: the Transpose then has nothing left to do (lowerGraph skips defined values).
+  const next = cx.graph.consumers().get(n.outputs[0]) ?? [];
+  const merge = next.length === 1 && next[0].op === 'Transpose' && next[0].domain === '' && cx.readers(n.outputs[0]) === 1 ? next[0] : undefined;
+  let yo: Operand;
+  if (merge && Array.isArray(merge.attrs.perm)) {
+    const perm = merge.attrs.perm as number[];
+    const tt = cx.typeOf(merge.outputs[0], merge);
+    const yt = cx.define(merge.outputs[0], dtype, tt.shape, tt.batched, 'rowmajor');
+    const rs = logicalStrides(yt);
+    yo = { v: { ...yt, shape: t.shape }, strides: t.shape.map((_, a) => rs[perm.indexOf(a)]) };
+  } else {
+    const yv = cx.define(n.outputs[0], dtype, t.shape, t.batched, 'rowmajor');
+    yo = { v: yv, strides: logicalStrides(yv) };
+  }
+  const y = yo.v;
   let maskTensor = -1;
   let ms = [0, 0, 0, 0];
   if (n.inputs[3]) {
@@ -93,7 +130,7 @@ function attention(cx: LowerContext, n: Node): void {
   }
   cx.emit(n.name, 'attention', [q.tensor, kt.tensor, v.tensor, maskTensor], [y.tensor], {
     b, h, sq, sk, d, dv,
-    qs: bhsf(q, n, cx), ks: bhsf(kt, n, cx, true), vs: bhsf(v, n, cx), os: bhsf(y, n, cx), ms,
+    qs: bhsf(qo, n, cx), ks: bhsf(ko, n, cx, true), vs: bhsf(vo, n, cx), os: bhsf(yo, n, cx), ms,
     scale: num(n, 'scale', 1),
   }, t.batched);
 }
