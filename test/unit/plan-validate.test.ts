@@ -1,7 +1,7 @@
 // The builtin plan validator (native/builtin/validate.cc) on the CPU: real plans pass, and each way a crafted plan
 // could make a kernel touch memory outside its buffers is refused with a coded error before anything is allocated.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OP_NAMES, Op, type Program } from '../../lib/builtin/program.js';
+import { BUILTIN_FORMAT_VERSION, OP_NAMES, Op, type Program } from '../../lib/builtin/program.js';
 import { validateBuiltinProgram, validatedOps } from '../../lib/builtin/validate.js';
 import type { PlanHeader } from '../../lib/plan.js';
 import { seeds, type Seed } from '../../scripts/fuzz/seeds.js';
@@ -39,7 +39,7 @@ function single(op: keyof typeof Op, params: Program['layers'][0]['params'], ten
     return { dtype: t.dtype ?? 0, loc: 0 as const, batched: isBatched, offset, bytes: t.bytes, name: `t${i}`, shape: [], layout: 'rowmajor' as const };
   });
   return {
-    formatVersion: 1,
+    formatVersion: BUILTIN_FORMAT_VERSION,
     tensors: ts,
     layers: [{ name: 'l', op: Op[op], inputs, outputs: [ts.length - 1], params, batched: batchedLayer, tactics: [{ upTo: maxBatch, tactic: op === 'conv' ? 'direct' : 'default' }] }],
     io: [],
