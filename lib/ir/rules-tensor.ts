@@ -265,7 +265,8 @@ export function concat(ctx: NodeContext): InferResult {
   let size: Dim;
   if (allStatic(parts)) size = parts.reduce((p, q) => p + q, 0);
   else if (parts.filter((p) => p !== 0).length === 1) size = parts.find((p) => p !== 0)!;
-  else ctx.unsupported(`concatenating along the dynamic dimension (${parts.join(' + ')})`);
+  // A sum of dynamic sizes has no Dim form: a symbol that the run-time shapes resolve.
+  else size = `${ctx.node.outputs[0]}:${axis}`;
   const shape = [...first.shape];
   shape[axis] = size;
   let value: Dim[] | undefined;
@@ -411,7 +412,10 @@ export function pad(ctx: NodeContext): InferResult {
     const add = pads[i] + pads[i + k];
     if (add === 0) return;
     const d = shape[axis];
-    if (typeof d !== 'number') ctx.unsupported(`padding the dynamic dimension '${d}'`);
+    if (typeof d !== 'number') {
+      shape[axis] = `${ctx.node.outputs[0]}:${axis}`;
+      return;
+    }
     if (mode === 'reflect' && (pads[i] >= d || pads[i + k] >= d)) ctx.mismatch(`reflect pads [${pads.join(', ')}] must be smaller than dimension ${axis} (${d})`);
     if (mode === 'edge' && d === 0) ctx.mismatch(`edge padding of an empty dimension`);
     shape[axis] = d + add;

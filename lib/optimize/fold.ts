@@ -1,6 +1,7 @@
 // Constant folding and graph cleanup: evaluates nodes whose inputs are all constant (with the
 // reference kernels), replaces shape computations whose values inference resolved, rewrites
 // Reshapes with symbolic targets, drops Identity/Dropout/no-op Casts, and removes dead nodes.
+import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { allStatic } from '../ir/dims.js';
@@ -53,6 +54,20 @@ function staticTarget(target: Dim[], inShape: Dim[]): number[] | undefined {
   return out;
 }
 
+/** Outputs above this many elements are folded only when the node does not grow its data (a Transpose of a weight). */
+const MAX_GROWN_ELEMENTS = 1 << 20;
+
+/** Whether folding would materialize a large tensor out of smaller inputs (Expand, Tile, ConstantOfShape, …). */
+function grows(g: Graph, n: Node): boolean {
+  const count = (v: string) => {
+    const t = g.types.get(v);
+    return t && allStatic(t.shape) ? t.shape.reduce((a, b) => a * b, 1) : Infinity;
+  };
+  const out = n.outputs.filter((o) => o).reduce((a, o) => a + count(o), 0);
+  const inp = n.inputs.filter((i) => i).reduce((a, i) => a + count(i), 0);
+  return out > MAX_GROWN_ELEMENTS && out > inp;
+}
+
 /**
  * Elements a folded output may have when it grows its inputs (Pad, Expand, Tile, ConstantOfShape...): 16 M, so a
  * few bytes of model cannot ask for gigabytes. Folds that do not grow the data (a weight's Transpose) are not limited.
@@ -103,10 +118,17 @@ export function foldConstants(g: Graph): void {
       }
     }
     const allConst = n.inputs.every((i) => !i || g.initializers.has(i)) && n.inputs.some((i) => i) && n.domain === '';
-    if (allConst && !outs.some((o) => g.isOutput(o))) {
+    if (allConst && !outs.some((o) => g.isOutput(o)) && !grows(g, n)) {
       const limit = foldLimit(g, n);
       for (const o of outs) checkFoldSize(n, numel(g.types.get(o)?.shape ?? [NaN]), limit);
-      const res = runNode(n, g.opset, n.inputs.map((i) => (i ? fromConstant(g.initializers.get(i)!) : undefined)));
+      let res: ReturnType<typeof runNode>;
+      try {
+        res = runNode(n, g.opset, n.inputs.map((i) => (i ? fromConstant(g.initializers.get(i)!) : undefined)));
+      } catch (e) {
+        // Bad values in constants (an index out of range) are the model's fault, not the caller's input.
+        if (e instanceof TensorRTError && e.code === ErrorCode.INVALID_INPUT) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Invalid constant computation at node '${n.name}' (${n.op}): ${e.message}`, { cause: e });
+        throw e;
+      }
       res.forEach((t) => t && checkFoldSize(n, t.data.length, limit));
       n.outputs.forEach((o, k) => o && g.initializers.set(o, toConstant(o, res[k])));
       continue;

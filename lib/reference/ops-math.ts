@@ -1,6 +1,6 @@
 // Reference kernels for element-wise math, comparisons, logic and selection, with numpy
 // broadcasting over every dtype (int64 through JS numbers: exact below 2^53).
-import { attrInt, attrString } from '../ir/attrs.js';
+import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { modValue } from '../ir/rules-math.js';
 import type { DataType, TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
@@ -123,6 +123,41 @@ function unaryFn(op: string, node: Parameters<Kernel>[0]): (x: number) => number
     }
     case 'Not':
       return (x) => (x ? 0 : 1);
+    case 'Sin':
+      return Math.sin;
+    case 'Cos':
+      return Math.cos;
+    case 'Sign':
+      return (x) => (Number.isNaN(x) ? NaN : Math.sign(x));
+    case 'Round':
+      // Halves to even, as ONNX (and numpy) round.
+      return (x) => {
+        const r = Math.round(x);
+        return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+      };
+    case 'Softplus':
+      return (x) => (x > 30 ? x : Math.log1p(Math.exp(x)));
+    case 'Softsign':
+      return (x) => x / (1 + Math.abs(x));
+    case 'Mish':
+      return (x) => x * Math.tanh(x > 30 ? x : Math.log1p(Math.exp(x)));
+    case 'Elu': {
+      const a = attrFloat(node, 'alpha', 1);
+      return (x) => (x >= 0 ? x : a * Math.expm1(x));
+    }
+    case 'Celu': {
+      const a = attrFloat(node, 'alpha', 1);
+      return (x) => Math.max(0, x) + Math.min(0, a * Math.expm1(x / a));
+    }
+    case 'Selu': {
+      const a = attrFloat(node, 'alpha', 1.67326319217681884765625);
+      const g = attrFloat(node, 'gamma', 1.05070102214813232421875);
+      return (x) => (x > 0 ? g * x : g * a * Math.expm1(x));
+    }
+    case 'ThresholdedRelu': {
+      const a = attrFloat(node, 'alpha', 1);
+      return (x) => (x > a ? x : 0);
+    }
   }
   throw new Error(`no unary function for ${op}`);
 }

@@ -47,6 +47,10 @@ describe('shape profiles over any dimension', () => {
     expect(flat.code).toBe(ErrorCode.SHAPE_MISMATCH);
     expect(flat.message).toBe("Input 'attention_mask' has 20 elements; shape [batch=2, sequence=12] needs 24 ('batch' from dims, 'sequence' from input 'input_ids')");
     expect(thrownError(() => bindInputDims(inputs, { input_ids: { length: 24 }, attention_mask: { length: 24 } })).message).toMatch(/several dynamic dimensions \(batch, sequence\)/);
+    // One input's length solves the batch, which then lets another's solve the sequence.
+    const chained = [{ name: 'ids', shape: ['batch', 'sequence'] }, { name: 'lengths', shape: ['batch'] }];
+    expect(bindInputDims(chained, { ids: { length: 36 }, lengths: { length: 3 } })).toEqual(new Map([['batch', 3], ['sequence', 12]]));
+    expect(thrownError(() => bindInputDims(chained, { ids: { length: 36 }, lengths: { length: 3 } }, { beam: 2 })).message).toBe("dims names 'beam', which is no dynamic dimension of the inputs (batch, sequence)");
   });
 });
 
@@ -69,7 +73,7 @@ describe('a BERT engine with dynamic batch and sequence (reference backend)', ()
       expect(relErr(ctx.outputs.last_hidden_state.subarray(0, b * s * 64) as Float32Array, want)).toBeLessThan(1e-6);
       const out = await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: s } });
       expect(out.last_hidden_state.length).toBe(b * s * 64);
-      expect(Array.from(out.last_hidden_state)).toEqual(Array.from(ctx.outputs.last_hidden_state.subarray(0, b * s * 64)));
+      expect(Array.from(out.last_hidden_state as Float32Array)).toEqual(Array.from(ctx.outputs.last_hidden_state.subarray(0, b * s * 64) as Float32Array));
     }
     const again = await loadEngine(engine.serialize());
     expect(again.dims).toEqual(engine.dims);
@@ -77,7 +81,7 @@ describe('a BERT engine with dynamic batch and sequence (reference backend)', ()
     const { ids, mask } = tokens(2, 12);
     const a = await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } });
     const b = await c2.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } });
-    expect(Array.from(b.last_hidden_state)).toEqual(Array.from(a.last_hidden_state));
+    expect(Array.from(b.last_hidden_state as Float32Array)).toEqual(Array.from(a.last_hidden_state as Float32Array));
     c2.dispose();
     again.dispose();
     ctx.dispose();

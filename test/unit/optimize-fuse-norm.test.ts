@@ -17,7 +17,7 @@ const n = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs']
 
 /** x [2, 5, 8] → decomposed LayerNorm over the last axis (Pow or Mul for the square) → optional affine → Relu. */
 function layerNormGraph(opset: number, square: 'pow' | 'mul', affine: boolean): Graph {
-  const axes = opset >= 18 ? {} : { axes: [-1] };
+  const axes: Node['attrs'] = opset >= 18 ? {} : { axes: [-1] };
   const ax = opset >= 18 ? ['ax'] : [];
   const nodes = [
     n('ReduceMean', ['x', ...ax], ['m'], axes),

@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseModel } from '../../lib/onnx/reader.js';
-import { fixedDims, foldShapes, foldStaticDims, optimize } from '../../lib/optimize/index.js';
+import { fixedDims, foldConstants, foldShapes, foldStaticDims, optimize } from '../../lib/optimize/index.js';
+import { graphOf, node } from '../helpers/graphs.js';
+import { thrownError } from '../helpers/errors.js';
+import { int64 } from './reference-helpers.js';
 import { runReference } from '../../lib/reference/index.js';
 import { opCounts, randn, relErr } from './reference-helpers.js';
 
@@ -60,5 +63,29 @@ describe('foldShapes', () => {
     expect(foldStaticDims(g, profile).inputs.map((i) => i.type.shape)).toEqual([['batch', 16], ['batch', 16]]);
     expect(foldStaticDims(g, { batch: profile.batch })).toBe(g);
     expect(() => foldShapes(g, { sequence: -1 })).toThrow(/non-negative integer for dimension 'sequence'/);
+  });
+});
+
+describe('foldConstants on constant subgraphs', () => {
+  it('does not materialize a large tensor from a small one, but folds what keeps its size', () => {
+    const g = graphOf(
+      [node('ConstantOfShape', ['big'], ['z']), node('ConstantOfShape', ['small'], ['s']), node('Add', ['x', 'z'], ['y0']), node('Add', ['x2', 's'], ['y1'])],
+      [['x', [2048, 1024]], ['x2', [4, 4]]],
+      ['y0', 'y1'],
+      [int64('big', [2048, 1024]), int64('small', [4, 4])],
+    );
+    foldConstants(g);
+    expect(g.nodes.map((n) => n.op)).toEqual(['ConstantOfShape', 'Add', 'Add']);
+    expect(g.initializers.get('s')?.dims).toEqual([4, 4]);
+  });
+
+  it('a bad index inside constants is the model’s error', () => {
+    const g = graphOf([node('GatherElements', ['c', 'i'], ['t'], { axis: 0 }, 'ge'), node('Add', ['x', 't'], ['y'])], [['x', [2]]], ['y'], [
+      { name: 'c', dtype: 'float32', dims: [3], data: new Float32Array([1, 2, 3]) },
+      int64('i', [0, 7]),
+    ]);
+    const e = thrownError(() => foldConstants(g));
+    expect(e.code).toBe('ERR_INVALID_MODEL');
+    expect(e.message).toBe("Invalid constant computation at node 'ge' (GatherElements): Index 7 is out of range for axis 0 of size 3 (node 'ge', GatherElements)");
   });
 });

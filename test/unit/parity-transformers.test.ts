@@ -40,6 +40,9 @@ describe.each(['vit_tiny', 'swin_tiny', 'convnext_tiny'])('%s on the reference b
     expect(maxRel(o, ort)).toBeLessThan(1e-4);
     const back = (await runOrt(writeModel(opt), { input: { data: x, dims: [2, 3, 64, 64] } })).logits as Float32Array;
     expect(maxRel(back, ort)).toBeLessThan(1e-4);
+    // The FP16 graph the GPU backends get (autocast, float16 emulated on the CPU) stays within 1e-2.
+    const half = runReference(optimize(g, { fuse: true, precision: 'fp16' }), { input: x }).logits as Float32Array;
+    expect(maxRel(half, ort)).toBeLessThan(1e-2);
   });
 });
 
@@ -83,6 +86,8 @@ describe('bert_tiny on the reference backend', () => {
     expect(maxRel(ref, ort)).toBeLessThan(1e-4);
     const opt = optimize(g, { fuse: true, precision: 'fp32' });
     expect(maxRel(runReference(opt, feeds).last_hidden_state as Float32Array, ort)).toBeLessThan(1e-4);
+    const half = optimize(g, { fuse: true, precision: 'fp16' });
+    expect(maxRel(runReference(half, feeds).last_hidden_state as Float32Array, ort)).toBeLessThan(1e-2);
     // The sequence can also be named instead of passing shapes: the batch then follows from the lengths.
     expect(runReference(g, { input_ids: ids, attention_mask: mask }, { dims: { sequence: s } }).last_hidden_state).toEqual(ref);
   });

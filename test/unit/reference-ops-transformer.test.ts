@@ -9,7 +9,6 @@ import { f32, int64, opGraph, randn, relErr, runOrt, type OpCase } from './refer
 
 const w = (name: string, dims: number[], seed = 7) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed));
 const i32 = (name: string, values: number[], dims: number[] = [values.length]): Constant => ({ name, dtype: 'int32', dims, data: Int32Array.from(values) });
-const bool = (name: string, values: number[], dims: number[] = [values.length]): Constant => ({ name, dtype: 'bool', dims, data: Uint8Array.from(values) });
 const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
 
 type Case = OpCase & { feed?: Record<string, (n: number) => TensorData> };
@@ -27,6 +26,17 @@ const CASES: Record<string, Case> = {
   Neg: { op: 'Neg', inputs: [x([3, 4])] },
   'Neg int64': { op: 'Neg', inputs: [x([3, 4], 'int64')], outputs: [{ name: 'y', dtype: 'int64' }] },
   'Abs int32': { op: 'Abs', inputs: [x([3, 4], 'int32')], outputs: [{ name: 'y', dtype: 'int32' }] },
+  Sin: { op: 'Sin', inputs: [x([3, 4])] },
+  Cos: { op: 'Cos', inputs: [x([3, 4])] },
+  'Round (halves to even)': { op: 'Round', inputs: [x([8])], feed: { x: () => Float32Array.from([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, -2.6, 3]) } },
+  Sign: { op: 'Sign', inputs: [x([12])], feed: { x: special } },
+  Softplus: { op: 'Softplus', inputs: [x([3, 4])] },
+  Softsign: { op: 'Softsign', inputs: [x([3, 4])] },
+  'Mish (opset 18)': { op: 'Mish', opset: 18, inputs: [x([3, 4])] },
+  'Elu alpha 0.5': { op: 'Elu', inputs: [x([3, 4])], attrs: { alpha: 0.5 } },
+  'Celu alpha 2': { op: 'Celu', inputs: [x([3, 4])], attrs: { alpha: 2 } },
+  Selu: { op: 'Selu', inputs: [x([3, 4])] },
+  'ThresholdedRelu alpha 0.3': { op: 'ThresholdedRelu', inputs: [x([3, 4])], attrs: { alpha: 0.3 } },
   'Gelu exact (opset 20)': { op: 'Gelu', opset: 20, inputs: [x([2, 3, 5])] },
   'Gelu tanh (opset 20)': { op: 'Gelu', opset: 20, inputs: [x([2, 3, 5])], attrs: { approximate: 'tanh' } },
   IsNaN: { op: 'IsNaN', inputs: [x([12])], feed: { x: special }, outputs: [{ name: 'y', dtype: 'bool' }] },
@@ -113,7 +123,7 @@ const CASES: Record<string, Case> = {
   'Upsample-free opset 10 Slice with inputs': { op: 'Slice', opset: 10, inputs: [x([4, 6])], nodeInputs: ['x', 's', 'e'], constants: [int64('s', [1, 1]), int64('e', [3, 5])] },
 };
 
-function feedFor(name: string, dtype: DataType, n: number, seed: number): TensorData {
+function feedFor(dtype: DataType, n: number, seed: number): TensorData {
   switch (dtype) {
     case 'int64':
       return BigInt64Array.from(randn(n, seed), (v) => BigInt(Math.round(v * 4)));
@@ -135,7 +145,7 @@ describe('transformer reference kernels match onnxruntime-node', () => {
       c.inputs.forEach((i, k) => {
         const dims = i.shape as number[];
         const n = dims.reduce((a, b) => a * b, 1);
-        const data = c.feed?.[i.name]?.(n) ?? feedFor(i.name, i.dtype ?? 'float32', n, 11 + k);
+        const data = c.feed?.[i.name]?.(n) ?? feedFor(i.dtype ?? 'float32', n, 11 + k);
         ref[i.name] = data;
         ortFeeds[i.name] = { data, dims, dtype: i.dtype };
       });
