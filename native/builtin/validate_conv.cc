@@ -122,8 +122,13 @@ int64_t convTactic(const LayerCheck& c, const std::string& name) {
   const DType t = c.dtype(c.in(0));
   if (startsWith(name, "cudnn_") || startsWith(name, "cublaslt_")) {
     if (!(startsWith(name, "cudnn_") ? cudnnName(name) : cublasLtName(name))) c.fail("has a malformed tactic '" + name + "'");
-    const bool gemm = v.r == 1 && v.s == 1 && v.sh == 1 && v.sw == 1 && v.ph == 0 && v.pw == 0 && v.g == 1;
+    // cuBLASLt runs GEMM-shaped convolutions only (sources/cublaslt_source.cc isGemm); cuDNN only what its
+    // symmetric-padding descriptor expresses (cudnn_source.cc `expressible`).
+    const bool gemm = v.r == 1 && v.s == 1 && v.sh == 1 && v.sw == 1 && v.ph == 0 && v.pw == 0 && v.g == 1 &&
+                      v.p == v.h && v.q == v.w;
     if (startsWith(name, "cublaslt_") && !gemm) c.fail("uses cuBLASLt for a convolution that is not a GEMM");
+    const int64_t p = (v.h + 2 * v.ph - v.dh * (v.r - 1) - 1) / v.sh + 1, q = (v.w + 2 * v.pw - v.dw * (v.s - 1) - 1) / v.sw + 1;
+    if (startsWith(name, "cudnn_") && (p != v.p || q != v.q)) c.fail("uses cuDNN for an output size its descriptor cannot express");
     return -1;  // sized and re-validated by the source on the device (ERR_PLAN_MISMATCH there)
   }
   const Own* own = nullptr;

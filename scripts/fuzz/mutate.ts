@@ -173,17 +173,26 @@ export function fuzzCase(seed: Seed, caseSeed: number): CaseResult {
   }
   let plan: Uint8Array;
   try {
-    plan = writePlan(header, encodePayload(program, seed.weights));
+    const payload = encodePayload(program, seed.weights);
+    if (r() < 0.05) {
+      // Raw bytes of the program text, under a fresh checksum: what the payload decoder and reader must refuse.
+      const at = 4 + Math.floor(r() * new DataView(payload.buffer).getUint32(0, true));
+      payload[at] = Math.floor(r() * 256);
+      mutations.push(`program byte ${at}`);
+    }
+    plan = writePlan(header, payload);
   } catch (e) {
     return { outcome: 'refused', mutations, detail: `unserializable: ${(e as Error).message}` };
   }
+  let checked: Program;
   try {
-    validateBuiltinPlan(plan);
+    checked = validateBuiltinPlan(plan).program;
   } catch (e) {
     if (e instanceof TensorRTError && ['ERR_PLAN_CORRUPT', 'ERR_PLAN_MISMATCH'].includes(e.code)) return { outcome: 'refused', mutations, detail: e.message };
     return { outcome: 'crash', mutations, detail: String((e as Error)?.stack ?? e) };
   }
-  const bad = outOfBounds(program, seed.weights.byteLength);
+  // The program as the plan holds it (a raw byte change may have altered it beyond the structural mutations).
+  const bad = outOfBounds(checked, seed.weights.byteLength);
   if (bad.length) return { outcome: 'escape', mutations, detail: bad.join('; '), plan };
   return { outcome: 'accepted', mutations, plan };
 }

@@ -169,6 +169,12 @@ describe('builtin plan validator', () => {
     refused(withTactic('tc_64x64x64_s3_sk4'), s.weights, undefined, /cannot run this shape and dtype/); // tensor cores need float16
     refused(withTactic('simt_64x64_sk3'), s.weights, undefined, /unknown tactic/);
     refused(withTactic('cublaslt_0_zz'), s.weights, undefined, /malformed tactic/);
+    // External sources: cuBLASLt only for GEMM-shaped convolutions, cuDNN only for the output size it computes.
+    expect(() => validateBuiltinProgram(withTactic('cudnn_implicit_gemm_fused'), s.weights)).not.toThrow();
+    refused(withTactic(`cublaslt_1_${'0'.repeat(128)}`), s.weights, undefined, /not a GEMM/);
+    const odd = withTactic('cudnn_fft');
+    odd.layers[conv].params.p = Number(odd.layers[conv].params.p) - 1;
+    refused(odd, s.weights, undefined, /cannot express/);
     const p = clone(s.program);
     p.layers[conv].tactics = [];
     refused(p, s.weights, undefined, /has no tactic/);
