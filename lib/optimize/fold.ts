@@ -6,7 +6,6 @@ import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { allStatic } from '../ir/dims.js';
 import { numel, type Dim, type Node } from '../ir/types.js';
-import { ErrorCode, TensorRTError } from '../errors.js';
 import { runNode } from '../reference/index.js';
 import { fromConstant } from '../reference/tensor.js';
 import { eliminateDeadNodes, replaceUses, toConstant } from './util.js';
