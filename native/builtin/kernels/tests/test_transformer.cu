@@ -1,5 +1,5 @@
-// GPU test of the transformer kernels (layerNorm, gather, compare/predicate/where, strided matmul, attention and
-// the new activations) against CPU double references, outputs poisoned with NaN so unwritten elements fail.
+// GPU test of the transformer kernels (layerNorm, gather, compare/predicate/where, integer arithmetic and range,
+// strided matmul, attention and the new activations) against CPU double references, outputs poisoned with NaN so unwritten elements fail.
 // F32 within 1e-5 (attention/matmul 1e-4), F16 within 1e-2. Exits 1 on any failure.
 #include <cmath>
 
@@ -192,6 +192,45 @@ void testLogic() {
     k::where(out, sc, dc.ptr, full, da.ptr, ss, ds.ptr, t, dy.ptr, nullptr);
     check(std::string("where ") + dtName(t), compareEach(download(dy.ptr, 24, t), ref), 0);
   }
+}
+
+// Integer arithmetic (exact int64 beyond 2^24, division truncating, x/0 = 0) and Range.
+void testIntegers() {
+  Group g("integers");
+  NdShape out = shapeOf({3, 4});
+  NdStrides full = contiguous(out), col{};
+  col.s[0] = 1, col.s[1] = 0;  // b[3] broadcast along the rows
+  std::vector<float> a = {0, 1, -7, 9, 40000000, 3, 5, -5, 12, 0, 1, 2}, b = {3, -2, 0};
+  const char* names[] = {"add", "sub", "mul", "div", "max", "min"};
+  for (DType t : {DType::I32, DType::I64}) {
+    for (int op = 0; op <= 5; ++op) {
+      std::vector<float> ref(12);
+      for (int i = 0; i < 12; ++i) {
+        int64_t x = int64_t(a[i]), z = int64_t(b[i / 4]);
+        int64_t r = op == 0 ? x + z : op == 1 ? x - z : op == 2 ? x * z : op == 3 ? (z == 0 ? 0 : x / z) : op == 4 ? std::max(x, z) : std::min(x, z);
+        ref[i] = float(r);
+      }
+      DevBuf da, db, dy;
+      upload(da, a, t);
+      upload(db, b, t);
+      poison(dy, 12, t);
+      k::binaryInt(static_cast<k::Binary>(op), out, full, da.ptr, col, db.ptr, t, dy.ptr, nullptr);
+      check(std::string("int ") + names[op] + " " + dtName(t), compare(download(dy.ptr, 12, t), ref, t), 0);
+    }
+  }
+  for (DType t : {DType::I64, DType::F32, DType::F16}) {
+    DevBuf dy;
+    poison(dy, 37, t);
+    k::range(37, t, dy.ptr, -3, 2, nullptr);
+    std::vector<float> ref(37);
+    for (int i = 0; i < 37; ++i) ref[i] = float(-3 + 2 * i);
+    check(std::string("range ") + dtName(t), compare(download(dy.ptr, 37, t), ref, t), 0);
+  }
+  expectError("binaryInt refuses floats", "ERR_INVALID_ARGUMENT", [] {
+    NdShape s = shapeOf({1});
+    NdStrides st = contiguous(s);
+    k::binaryInt(k::Binary::Add, s, st, nullptr, st, nullptr, DType::F32, nullptr, nullptr);
+  });
 }
 
 //! CPU matmul over a MatmulDesc in double.
@@ -397,6 +436,7 @@ int main() {
     tf::testLayerNorm();
     tf::testGather();
     tf::testLogic();
+    tf::testIntegers();
     tf::testMatmul();
     tf::testAttention();
     H_CUDA(cudaDeviceSynchronize());
