@@ -125,7 +125,7 @@ __global__ void __launch_bounds__(128) matmulTcKernel(int64_t batches, Batch bt,
                                                       float alpha, const __half* __restrict__ a,
                                                       const __half* __restrict__ b, __half* __restrict__ c) {
   using namespace nvcuda;
-  __shared__ TcSmem sm;
+  __shared__ __align__(128) TcSmem sm;  // wmma loads and stores need 32-byte aligned tiles
   const int t = threadIdx.x, warp = t / 32;
   const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
   const int m0 = blockIdx.y * kBM, n0 = blockIdx.x * kBN;
