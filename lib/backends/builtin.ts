@@ -47,7 +47,7 @@ export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promis
   const buckets = [...new Set([program.minBatch, program.optBatch, program.maxBatch])].sort((a, b) => a - b);
   const keys = program.layers.map((l) =>
     buckets.map((batch) =>
-      layerSignature({ op: l.op, params: l.params, batched: l.batched, batch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)) }),
+      layerSignature({ op: l.op, params: l.params, perBatch: l.perBatch, batched: l.batched, batch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)) }),
     ),
   );
   const cache = o.tacticCache ? await TacticCache.open(o.tacticCache, cacheFileName('builtin', dev.name, dev.cc, libraryVersion())) : undefined;

@@ -33,11 +33,12 @@ export function builtinHeader(
 }
 
 /**
- * Gives every layer a tactic that runs any shape without timing: `direct` for convolutions, `default` otherwise.
+ * Gives every layer a tactic that runs any shape without timing: `direct` for convolutions, `flash_warp` for
+ * attention (head sizes up to 256, the only ones the lowering fuses), `default` otherwise.
  * @example withDefaultTactics(lowered.program)
  */
 export function withDefaultTactics(program: Program): Program {
-  for (const l of program.layers) l.tactics = [{ upTo: program.maxBatch, tactic: l.op === Op.conv ? 'direct' : 'default' }];
+  for (const l of program.layers) l.tactics = [{ upTo: program.maxBatch, tactic: l.op === Op.conv ? 'direct' : l.op === Op.attention ? 'flash_warp' : 'default' }];
   return program;
 }
 

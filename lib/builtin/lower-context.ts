@@ -1,7 +1,7 @@
 // State of one lowering: physical tensors, IR values bound to them with a layout, layers, weights.
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
-import { DTYPE_BYTES, type Constant, type DataType, type Node, type TensorType } from '../ir/types.js';
+import { DTYPE_BYTES, type Constant, type DataType, type Dim, type Node, type TensorType } from '../ir/types.js';
 import { DType } from '../native.js';
 import { Op, type ProgramLayer, type ProgramTensor } from './program.js';
 import { WeightsBlob, floatValues, type WeightDType } from './weights.js';
@@ -73,9 +73,32 @@ export class LowerContext {
   readonly #constants = new Map<string, Constant>();
   readonly #types = new Map<string, TensorType>();
 
-  constructor(graph: Graph, batchSymbol: string | null) {
+  /** Int values shape inference knows, and which of them are usable as constants (the same at every batch). */
+  readonly #known: Map<string, Dim[]>;
+  readonly #knownConst: Set<string>;
+
+  constructor(graph: Graph, batchSymbol: string | null, known = new Map<string, Dim[]>(), knownConst = new Set<string>()) {
     this.graph = graph;
     this.batchSymbol = batchSymbol;
+    this.#known = known;
+    this.#knownConst = knownConst;
+  }
+
+  #readers?: Map<string, number>;
+  /** How many nodes read IR value `name` (a graph output counts as one more). */
+  readers(name: string): number {
+    if (!this.#readers) {
+      const m = new Map<string, number>();
+      for (const n of this.graph.nodes) for (const i of new Set(n.inputs)) if (i) m.set(i, (m.get(i) ?? 0) + 1);
+      for (const o of this.graph.outputs) m.set(o.name, (m.get(o.name) ?? 0) + 1);
+      this.#readers = m;
+    }
+    return this.#readers.get(name) ?? 0;
+  }
+
+  /** Whether `name` is a constant (an initializer, a derived constant or an int value the shapes determine). */
+  isConstant(name: string): boolean {
+    return this.constant(name) !== undefined;
   }
 
   unsupported(node: Node, why: string): never {
@@ -92,16 +115,23 @@ export class LowerContext {
     const batched = this.batchSymbol !== null && t.shape.length > 0 && t.shape[0] === this.batchSymbol;
     const shape = t.shape.map((d, i) => {
       if (i === 0 && batched) return 1;
-      if (typeof d !== 'number') {
-        const where = node ? ` (node '${node.name}', ${node.op})` : '';
-        throw new TensorRTError(
-          ErrorCode.UNSUPPORTED_OP,
-          `Value '${name}'${where} has dynamic dimension '${d}' at axis ${i}; the builtin backend supports a dynamic batch (axis 0) only`,
-        );
-      }
+      if (typeof d !== 'number') this.dynamicDim(name, d, i, node);
       return d;
     });
     return { dtype: t.dtype, shape, batched };
+  }
+
+  /** ERR_UNSUPPORTED_OP naming the input (and axis) the symbolic dimension `d` comes from, and how to pin it. */
+  dynamicDim(name: string, d: Dim, axis: number, node?: Node): never {
+    const where = node ? ` (node '${node.name}', ${node.op})` : '';
+    const sources = this.graph.inputs.flatMap((i) =>
+      i.type.shape.flatMap((s, k) => (typeof s === 'string' && String(d).split(/[^A-Za-z0-9_]+/).includes(s) ? [`input '${i.name}' dimension ${k} ('${s}')`] : [])),
+    );
+    const from = sources.length ? `; it comes from ${sources.join(' and ')}: pin it in \`shapes\` with min == max` : '';
+    throw new TensorRTError(
+      ErrorCode.UNSUPPORTED_OP,
+      `Value '${name}'${where} has dynamic dimension '${d}' at axis ${axis}; the builtin backend keeps only the batch dynamic${from}`,
+    );
   }
 
   newTensor(name: string, dtype: DataType, shape: number[], batched: boolean, layout: Layout): number {
@@ -137,7 +167,15 @@ export class LowerContext {
   }
 
   constant(name: string): Constant | undefined {
-    return this.#constants.get(name) ?? this.graph.initializers.get(name);
+    const c = this.#constants.get(name) ?? this.graph.initializers.get(name);
+    if (c || !this.#knownConst.has(name)) return c;
+    const v = this.#known.get(name) as number[];
+    const t = this.graph.types.get(name);
+    if (!t || t.shape.some((d) => typeof d !== 'number')) return undefined;
+    const data = t.dtype === 'int64' ? BigInt64Array.from(v, (x) => BigInt(x)) : t.dtype === 'int32' ? Int32Array.from(v)
+      : t.dtype === 'bool' ? Uint8Array.from(v) : t.dtype === 'float32' ? Float32Array.from(v) : undefined;
+    if (!data) return undefined;
+    return this.addConstant({ name, dtype: t.dtype, dims: t.shape as number[], data });
   }
 
   /** Declares a constant a lowering derives, readable through constant() and value() like an initializer. */

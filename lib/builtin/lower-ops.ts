@@ -3,39 +3,13 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Constant, Node } from '../ir/types.js';
 import { Act, BinaryOp, ReduceOp, type ActName } from './program.js';
 import { LowerContext, logicalStrides, physicalOrder, prod, type Val } from './lower-context.js';
+import { ATTENTION_LOWERINGS, lowerMatMul } from './lower/attention.js';
+import { foldBiasAdd } from './lower/epilogue.js';
+import { MATH_LOWERINGS } from './lower/math.js';
+import { NORM_LOWERINGS } from './lower/norm.js';
+import { SHAPE_LOWERINGS } from './lower/shape.js';
+import { broadcastStrides, constFloats, constInts, FLT_MAX, ints, num, out, str } from './lower/util.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
-
-const FLT_MAX = 3.4028234663852886e38;
-
-function ints(n: Node, name: string): number[] | undefined {
-  const v = n.attrs[name];
-  return Array.isArray(v) ? (v as number[]) : undefined;
-}
-function num(n: Node, name: string, def: number): number {
-  const v = n.attrs[name];
-  return typeof v === 'number' ? v : def;
-}
-function str(n: Node, name: string, def: string): string {
-  const v = n.attrs[name];
-  return typeof v === 'string' ? v : def;
-}
-
-/** A constant input's float values, or undefined when absent. */
-function constFloats(cx: LowerContext, name: string | undefined): Float32Array | undefined {
-  if (!name) return undefined;
-  const c = cx.constant(name);
-  return c ? floatValues(c.dtype, c.data) : undefined;
-}
-function constInts(cx: LowerContext, name: string | undefined): number[] | undefined {
-  if (!name) return undefined;
-  const c = cx.constant(name);
-  return c ? Array.from(c.data as ArrayLike<number | bigint>, (x) => Number(x)) : undefined;
-}
-
-function out(cx: LowerContext, n: Node, layout: 'nhwc' | 'rowmajor' = 'nhwc', i = 0): Val {
-  const t = cx.typeOf(n.outputs[i], n);
-  return cx.define(n.outputs[i], t.dtype, t.shape, t.batched, layout);
-}
 
 // ---- convolution and fully connected ------------------------------------------------------------
 
@@ -116,7 +90,7 @@ function gemm(cx: LowerContext, n: Node): void {
   if (num(n, 'transA', 0) !== 0) cx.unsupported(n, 'transA = 1');
   const x = cx.convert(cx.value(n.inputs[0], n), 'rowmajor', dtype);
   const b = cx.constant(n.inputs[1]);
-  if (!b) return matmulDynamic(cx, n);
+  if (!b) return lowerMatMul(cx, n);
   const [d0, d1] = b.dims;
   const alpha = num(n, 'alpha', 1);
   let w = floatValues(b.dtype, b.data);
@@ -137,23 +111,10 @@ function gemm(cx: LowerContext, n: Node): void {
 
 function matmul(cx: LowerContext, n: Node): void {
   const b = cx.constant(n.inputs[1]);
-  if (!b || b.dims.length !== 2) return matmulDynamic(cx, n);
+  if (!b || b.dims.length !== 2) return lowerMatMul(cx, n);
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   const x = cx.convert(cx.value(n.inputs[0], n), 'rowmajor', dtype);
   fullyConnected(cx, n, x, transpose2d(floatValues(b.dtype, b.data), b.dims[0], b.dims[1]), undefined, 'none', 0, 0, `${b.name}:mm`);
-}
-
-function matmulDynamic(cx: LowerContext, n: Node): void {
-  const dtype = cx.typeOf(n.outputs[0], n).dtype;
-  const a = cx.convert(cx.value(n.inputs[0], n, dtype), 'rowmajor', dtype);
-  const b = cx.convert(cx.value(n.inputs[1], n, dtype), 'rowmajor', dtype);
-  if (a.shape.length < 2 || a.shape.length !== b.shape.length) cx.unsupported(n, 'operands of different ranks');
-  const lead = a.shape.slice(0, -2);
-  if (lead.some((d, i) => d !== b.shape[i]) && b.batched === a.batched) cx.unsupported(n, 'broadcast batch dimensions');
-  const [m, k] = a.shape.slice(-2);
-  const nn = b.shape[b.shape.length - 1];
-  const y = out(cx, n, 'rowmajor');
-  cx.emit(n.name, 'matmul', [a.tensor, b.tensor], [y.tensor], { bc: prod(lead), m, n: nn, k, sa: m * k, sb: b.batched || prod(b.shape.slice(0, -2)) > 1 ? k * nn : 0, sc: m * nn }, a.batched);
 }
 
 // ---- pooling and reductions ------------------------------------------------------------------
@@ -261,18 +222,6 @@ function unary(cx: LowerContext, n: Node): void {
 
 const BINARY: Record<string, number> = { Add: BinaryOp.Add, Sub: BinaryOp.Sub, Mul: BinaryOp.Mul, Div: BinaryOp.Div, Max: BinaryOp.Max, Min: BinaryOp.Min, Pow: BinaryOp.Pow };
 
-/** Strides of `v` broadcast to `outShape` (right-aligned), 0 where it broadcasts. */
-function broadcastStrides(v: Val, outShape: number[]): number[] {
-  const ls = logicalStrides(v);
-  const off = outShape.length - v.shape.length;
-  return outShape.map((_, i) => {
-    const j = i - off;
-    if (j < 0) return 0;
-    if (j === 0 && v.batched) return ls[0]; // the batch row stride: the runtime scales this axis
-    return v.shape[j] === 1 ? 0 : ls[j];
-  });
-}
-
 function binaryOp(cx: LowerContext, n: Node, op: number, aName: string, bName: string, outName: string): void {
   const t = cx.typeOf(outName, n);
   const a = cx.value(aName, n, t.dtype);
@@ -293,6 +242,7 @@ function binaryOp(cx: LowerContext, n: Node, op: number, aName: string, bName: s
 }
 
 function binary(cx: LowerContext, n: Node): void {
+  if (n.op === 'Add' && foldBiasAdd(cx, n)) return;
   binaryOp(cx, n, BINARY[n.op], n.inputs[0], n.inputs[1], n.outputs[0]);
 }
 
@@ -459,6 +409,10 @@ export const LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   Concat: concat,
   Slice: slice,
   Pad: pad,
+  ...MATH_LOWERINGS,
+  ...NORM_LOWERINGS,
+  ...SHAPE_LOWERINGS,
+  ...ATTENTION_LOWERINGS,
 };
 
 export function lowerNode(cx: LowerContext, n: Node): void {

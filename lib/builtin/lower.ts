@@ -1,12 +1,13 @@
 // Lowers an optimized graph to the builtin backend's program: layers, planned memory, packed weights.
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
-import type { TensorType } from '../ir/types.js';
+import type { Dim, Node, TensorType } from '../ir/types.js';
 import type { BatchProfile, TensorDType, TensorInfo } from '../types.js';
 import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
+import { batchIndependent, concretize, mergeSamples, SAMPLE_BATCHES, type StaticLowering } from './lower-batch.js';
 import { planMemory } from './memplan.js';
-import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO } from './program.js';
+import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO, type ProgramLayer } from './program.js';
 
 export interface Lowered {
   program: Program;
@@ -28,12 +29,43 @@ function info(name: string, type: TensorType): TensorInfo {
   return { name, shape: [...type.shape], dtype: type.dtype as TensorDType };
 }
 
+/** Inputs of ops that only carry a shape, axes or sizes: a value read only there needs no device tensor. */
+const SHAPE_SLOTS: Record<string, number[]> = {
+  Reshape: [1], Expand: [1], ConstantOfShape: [0], Tile: [1], Slice: [1, 2, 3, 4], Squeeze: [1], Unsqueeze: [1],
+  Pad: [1, 2, 3], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], Split: [1], Resize: [1, 2, 3],
+  Upsample: [1], Range: [0, 1, 2], Clip: [1, 2], OneHot: [1],
+};
+
 /**
- * Lowers `graph` (already optimized: folded, fused, autocast) for a batch profile.
- * @example const { program, weights } = lowerGraph(optimized, { min: 1, opt: 8, max: 32 });
+ * Nodes that need no device work: every output is a known constant, or is read only as a shape (or by such
+ * nodes). Shape arithmetic left after folding (Shape → Gather → Concat → Expand's shape) disappears here.
  */
-export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
-  const cx = new LowerContext(graph, batchSymbolOf(graph));
+export function shapeOnlyNodes(graph: Graph, isConstant: (name: string) => boolean): Set<Node> {
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const readers = new Map<string, { node: Node; slot: number }[]>();
+  for (const n of graph.nodes) n.inputs.forEach((name, slot) => name && (readers.get(name) ?? readers.set(name, []).get(name)!).push({ node: n, slot }));
+  const skip = new Set<Node>();
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    const free = n.outputs.every((o) => {
+      if (!o) return true;
+      if (outputs.has(o)) return false;
+      if (isConstant(o)) return true;
+      return (readers.get(o) ?? []).every((r) => skip.has(r.node) || (SHAPE_SLOTS[r.node.op] ?? []).includes(r.slot));
+    });
+    if (free) skip.add(n);
+  }
+  return skip;
+}
+
+interface StaticResult extends StaticLowering {
+  io: ProgramIO[];
+  pinned: Set<number>;
+}
+
+/** Lowers a graph whose dimensions are all static (or the batch, in the legacy leading-axis form). */
+function lowerStatic(graph: Graph, known?: Map<string, Dim[]>, knownConst?: Set<string>): StaticResult {
+  const cx = new LowerContext(graph, batchSymbolOf(graph), known, knownConst);
   const io: ProgramIO[] = [];
   const pinned = new Set<number>();
   for (const input of graph.inputs) {
@@ -45,7 +77,12 @@ export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
     io.push({ name: input.name, tensor: v.tensor, isInput: true, dtype: nativeDType(t.dtype), shape: input.type.shape.map((d) => (typeof d === 'number' ? d : -1)) });
     pinned.add(v.tensor);
   }
-  for (const node of graph.nodes) lowerNode(cx, node);
+  const skip = shapeOnlyNodes(graph, (name) => cx.isConstant(name));
+  for (const node of graph.nodes) {
+    // Skipped: shape-only nodes, and nodes whose outputs a fused layer already wrote (a head-merge transpose).
+    if (skip.has(node) || node.outputs.every((o) => !o || cx.values.has(o))) continue;
+    lowerNode(cx, node);
+  }
   for (const output of graph.outputs) {
     const t = cx.typeOf(output.name);
     const produced = cx.values.get(output.name);
@@ -61,28 +98,62 @@ export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
     io.push({ name: output.name, tensor: v.tensor, isInput: false, dtype: nativeDType(t.dtype), shape: output.type.shape.map((d) => (typeof d === 'number' ? d : -1)) });
     pinned.add(v.tensor);
   }
-  const batched = cx.batchSymbol !== null;
-  const prof = batched ? profile : (() => {
+  return { tensors: cx.tensors, layers: dropDeadLayers(cx.layers, pinned), weights: cx.weights.toBytes(), io, pinned };
+}
+
+/** Layers whose outputs nothing reads (a transpose a fused layer reads through its strides instead) go. */
+function dropDeadLayers(layers: ProgramLayer[], pinned: Set<number>): ProgramLayer[] {
+  const read = new Set(pinned);
+  const keep: ProgramLayer[] = [];
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i];
+    if (!l.outputs.some((t) => read.has(t))) continue;
+    keep.push(l);
+    for (const t of l.inputs) if (t >= 0) read.add(t);
+  }
+  return keep.reverse();
+}
+
+/**
+ * Lowers `graph` (already optimized: folded, fused, autocast) for a batch profile.
+ * A dynamic batch may sit on any axis: the graph is lowered at a few batch sizes and merged into a program whose
+ * layers are affine in the batch (lower-batch.ts). Every other dimension must be static.
+ * @example const { program, weights } = lowerGraph(optimized, { min: 1, opt: 8, max: 32 });
+ */
+export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
+  const symbol = batchSymbolOf(graph);
+  let lowered: StaticResult;
+  if (symbol === null) {
+    lowered = lowerStatic(graph);
+  } else {
+    const samples = SAMPLE_BATCHES.map((b) => concretize(graph, symbol, b));
+    const knownConst = batchIndependent(samples.map((s) => s.known));
+    const results = samples.map((s) => lowerStatic(s.graph, s.known, knownConst));
+    // I/O shapes from the symbolic graph: -1 where the batch goes.
+    const declared = new Map([...graph.inputs, ...graph.outputs].map((v) => [v.name, v.type.shape]));
+    const io = results[0].io.map((x) => ({ ...x, shape: declared.get(x.name)!.map((d) => (typeof d === 'number' ? d : -1)) }));
+    lowered = { ...mergeSamples(results), io, pinned: results[0].pinned };
+  }
+  const prof = symbol !== null ? profile : (() => {
     const b = Number(graph.inputs[0]?.type.shape[0] ?? 1);
     return { min: b, opt: b, max: b };
   })();
-  const mem = planMemory(cx.tensors, cx.layers, pinned);
-  const weights = cx.weights.toBytes();
+  const mem = planMemory(lowered.tensors, lowered.layers, lowered.pinned);
   const program: Program = {
     formatVersion: BUILTIN_FORMAT_VERSION,
-    tensors: cx.tensors,
-    layers: cx.layers,
-    io,
+    tensors: lowered.tensors,
+    layers: lowered.layers,
+    io: lowered.io,
     fixedArenaBytes: mem.fixedArenaBytes,
     batchedArenaBytes: mem.batchedArenaBytes,
-    weightsBytes: weights.byteLength,
+    weightsBytes: lowered.weights.byteLength,
     minBatch: prof.min,
     optBatch: prof.opt,
     maxBatch: prof.max,
   };
   return {
     program,
-    weights,
+    weights: lowered.weights,
     inputs: graph.inputs.map((i) => info(i.name, i.type)),
     outputs: graph.outputs.map((o) => info(o.name, o.type)),
   };

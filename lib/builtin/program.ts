@@ -2,18 +2,28 @@
 import { ErrorCode, TensorRTError } from '../errors.js';
 
 /** Must match native/builtin/program.h kFormatVersion. */
-export const BUILTIN_FORMAT_VERSION = 1;
+export const BUILTIN_FORMAT_VERSION = 2;
 
 /** Layer ops, numbered as native/builtin/program.h `Op`. */
-export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9 } as const;
+export const Op = {
+  conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9,
+  layernorm: 10, gather: 11, compare: 12, predicate: 13, where: 14, attention: 15,
+} as const;
 export type OpName = keyof typeof Op;
 export const OP_NAMES = Object.keys(Op) as OpName[];
 
 /** Activations, numbered as native/builtin/kernels/kernels.h `Act`. */
-export const Act = { none: 0, relu: 1, clip: 2, leakyrelu: 3, sigmoid: 4, hardsigmoid: 5, hardswish: 6, tanh: 7 } as const;
+export const Act = {
+  none: 0, relu: 1, clip: 2, leakyrelu: 3, sigmoid: 4, hardsigmoid: 5, hardswish: 6, tanh: 7,
+  erf: 8, gelu: 9, gelutanh: 10, sqrt: 11, exp: 12, log: 13, neg: 14, abs: 15, reciprocal: 16, scale: 17,
+} as const;
 export type ActName = keyof typeof Act;
 /** Binary ops, as kernels.h `Binary`. */
 export const BinaryOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, Pow: 6 } as const;
+/** Comparisons and logical ops, as kernels.h `Compare`. */
+export const CompareOp = { Equal: 0, Less: 1, LessOrEqual: 2, Greater: 3, GreaterOrEqual: 4, And: 5, Or: 6, Xor: 7 } as const;
+/** Predicates, as kernels.h `Predicate`. */
+export const PredicateOp = { Not: 0, IsNaN: 1, IsInf: 2 } as const;
 /** Reductions, as kernels.h `Reduce`. */
 export const ReduceOp = { mean: 0, sum: 1, max: 2, min: 3 } as const;
 
@@ -40,10 +50,19 @@ export interface ProgramTensor {
  * - pool: n,h,w,c,r,s,p,q,sh,sw,ph,pw, max, cip (count_include_pad)
  * - reduce: mode, outer, len, inner · softmax: outer, len, inner, log
  * - binary: op, act, alpha, beta, dims[], sa[], sb[] (element strides, 0 broadcasts; output contiguous)
- * - unary: act, alpha, beta, n · fill: n, value
+ * - unary: act, alpha, beta, n · fill: n, value, step? (with step: value + i · step, an iota)
  * - copy: dims[], xs[], ys[], xoff, yoff (elements; converts dtype)
  * - pad: mode (0 constant, 1 reflect, 2 edge), value, in[], out[], before[]
- * - matmul: bc, m, n, k, sa, sb, sc (batch strides in elements)
+ * - matmul: bc, m, n, k, sa, sb, sc (batch strides in elements); or the general form: bd[] (≤ 3 batch levels),
+ *   bsa[], bsb[], bsc[] (their strides), am, ak, bk, bn (element strides of A and B), cm (row stride of C), alpha
+ * - layernorm: inputs [x, gamma f32|-1, beta f32|-1, residual|-1], outputs [y, sum?]; rows, cols, eps
+ * - gather: inputs [data, ids]; outer, len, inner, n (ids outside [-len, len) give zero rows)
+ * - compare: op (CompareOp), dims[], sa[], sb[] → bool · predicate: mode (PredicateOp), n → bool
+ * - where: inputs [cond, a, b]; dims[], sc[], sa[], sb[]
+ * - attention: inputs [q, k, v, mask|-1]; b, h, sq, sk, d, dv, qs[4], ks[4], vs[4], os[4], ms[4] (strides over
+ *   batch, head, sequence, feature; the mask's over batch, head, query, key), scale
+ * A layer with `perBatch` runs with every listed parameter at value + (batch − 1) · increment (element-wise for
+ * lists): every extent, stride and offset of a lowered layer is affine in the batch.
  */
 export interface ProgramLayer {
   name: string;
@@ -52,6 +71,8 @@ export interface ProgramLayer {
   outputs: number[];
   params: Record<string, number | number[]>;
   batched: boolean;
+  /** Per-batch increments of parameters (see above); absent when nothing depends on the batch. */
+  perBatch?: Record<string, number | number[]>;
   /** Chosen tactics by batch bucket: each runs batches up to `upTo` (above the previous one's). */
   tactics?: { upTo: number; tactic: string }[];
 }

@@ -1,4 +1,5 @@
 // The optimizer's fused operators and their decomposition back into standard ONNX operators.
+import { decomposeAttention } from './fused-attention.js';
 import { toHalfBits } from '../util/half.js';
 import { attrFloat, attrInt, attrString } from './attrs.js';
 import type { Graph } from './graph.js';
@@ -133,7 +134,9 @@ export function decomposeLayerNorm(g: Graph, node: Node): Node[] {
  */
 export function decomposeFused(graph: Graph): Graph {
   const g = graph.clone();
-  const decompose: Record<string, (g: Graph, n: Node) => Node[]> = { FusedConv: decomposeFusedConv, Gelu: decomposeGelu, LayerNormalization: decomposeLayerNorm };
+  const decompose: Record<string, (g: Graph, n: Node) => Node[]> = {
+    FusedConv: decomposeFusedConv, Gelu: decomposeGelu, LayerNormalization: decomposeLayerNorm, FusedAttention: decomposeAttention,
+  };
   g.nodes = g.nodes.flatMap((n) => (n.domain === FUSED_DOMAIN && decompose[n.op] ? decompose[n.op](g, n) : [n]));
   return g;
 }

@@ -1,4 +1,5 @@
 // Shape and dtype inference over a whole graph: the operator registry and the driver.
+import { fusedAttention } from './rules-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { NodeContext, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
 import type { Graph } from './graph.js';
@@ -126,6 +127,7 @@ export const FUSED_OPS: Record<string, OpSpec> = {
   // Gelu and LayerNormalization for opsets that lack them (found by the fusion passes).
   Gelu: spec(m.unary, [1, 1]),
   LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3]),
+  FusedAttention: spec(fusedAttention, [3, 4]),
 };
 
 function lookup(node: Node, opset: number): OpSpec | undefined {

@@ -117,12 +117,11 @@ export function foldConstants(g: Graph): void {
       }
     }
     const allConst = n.inputs.every((i) => !i || g.initializers.has(i)) && n.inputs.some((i) => i) && n.domain === '';
-    let fold = allConst && !outs.some((o) => g.isOutput(o));
-    const limit = fold ? foldLimit(g, n) : 0;
-    if (fold) for (const o of outs) checkFoldSize(n, numel(g.types.get(o)?.shape ?? [NaN]), limit);
-    // Between 1 M and the limit, a node that grows its data stays an op: the engine computes it when it runs.
-    if (fold && grows(g, n)) fold = false;
-    if (fold) {
+    const foldable = allConst && !outs.some((o) => g.isOutput(o));
+    // A model asking for more than the fold limit is refused; a large but allowed growth stays on the device.
+    const limit = foldable ? foldLimit(g, n) : 0;
+    if (foldable) for (const o of outs) checkFoldSize(n, numel(g.types.get(o)?.shape ?? [NaN]), limit);
+    if (foldable && !grows(g, n)) {
       let res: ReturnType<typeof runNode>;
       try {
         res = runNode(n, g.opset, n.inputs.map((i) => (i ? fromConstant(g.initializers.get(i)!) : undefined)));

@@ -5,6 +5,7 @@ import { autocastFp16 } from './autocast.js';
 import { foldBatchNorm } from './batchnorm.js';
 import { canonicalize } from './canonicalize.js';
 import { foldConstants } from './fold.js';
+import { fuseAttention } from './attention.js';
 import { fuseConv } from './fuse.js';
 import { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 
@@ -13,19 +14,22 @@ export { foldBatchNorm } from './batchnorm.js';
 export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
+export { fuseAttention } from './attention.js';
 export { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
-  /** Fuse Conv + bias + residual + activation into FusedConv (the builtin backend); TensorRT fuses itself. */
+  /** Fuse Conv + bias + residual + activation into FusedConv and attention into FusedAttention (the builtin
+   * backend); TensorRT fuses itself. */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
 }
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) LayerNorm, GELU and Conv fusion and (fp16) float16 autocast. The input is not modified.
+ * BatchNorm folding, then (fuse) LayerNorm, GELU, Conv and attention fusion and (fp16) float16 autocast. The input
+ * is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
  */
@@ -43,6 +47,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
     fuseLayerNorm(g);
     fuseGelu(g);
     fuseConv(g);
+    fuseAttention(g);
   }
   if (precision === 'fp16') autocastFp16(g);
   return g;

@@ -1,5 +1,6 @@
 // The reference backend: the IR interpreted on the CPU in float32, fused nodes included. float16
 // values are emulated: rounded to float16 wherever a float16 value is stored, computed in float32.
+import { fusedAttention } from './ops-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferNode } from '../ir/infer.js';
@@ -31,6 +32,7 @@ export interface ReferenceOptions {
 const KERNELS: Record<string, nn.Kernel> = {
   Conv: nn.conv,
   FusedConv: nn.conv,
+  FusedAttention: fusedAttention,
   BatchNormalization: nn.batchNorm,
   MaxPool: nn.pool,
   AveragePool: nn.pool,

@@ -5,6 +5,7 @@
 
 #include "../cuda/check.h"
 #include "../cuda/error.h"
+#include "layers_nd.h"
 #include "sources/sources.h"
 
 namespace ntrt::builtin {
@@ -57,6 +58,13 @@ kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {
   return c;
 }
 
+const LayerDesc& Executor::layerAt(size_t i, int batch, LayerDesc& scratch) const {
+  const LayerDesc& l = prog_.layers.at(i);
+  if (l.perBatch.empty()) return l;
+  scratch = l.at(batch);
+  return scratch;
+}
+
 char* Executor::address(int id, const Bindings& b) const {
   if (id < 0) return nullptr;
   const TensorDesc& t = prog_.tensors[id];
@@ -73,8 +81,14 @@ int64_t Executor::bytesAt(int id, int batch) const {
 int64_t Executor::arenaBytes(int capacity) const { return prog_.fixedArenaBytes + prog_.batchedArenaBytes * capacity; }
 
 std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
-  const LayerDesc& l = prog_.layers.at(i);
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
   std::vector<Candidate> out;
+  if (l.op == Op::Attention) {
+    for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
+      out.push_back({k.name, k.workspace});
+    return out;
+  }
   if (l.op != Op::Conv) {
     out.push_back({"default", 0});
     return out;
@@ -87,7 +101,13 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
 }
 
 size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) const {
-  const LayerDesc& l = prog_.layers.at(i);
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
+  if (l.op == Op::Attention) {
+    for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
+      if (k.name == tactic) return k.workspace;
+    fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this build does not offer; rebuild the engine");
+  }
   if (l.op != Op::Conv) return 0;
   kernels::ConvParams p = convParams(l, batch);
   DType t = prog_.tensors[l.inputs[0]].dtype;
@@ -113,7 +133,9 @@ size_t Executor::workspaceBytes(int capacity) const {
 }
 
 void Executor::prepare(int batch) const {
-  for (const LayerDesc& l : prog_.layers) {
+  for (size_t i = 0; i < prog_.layers.size(); ++i) {
+    LayerDesc scratch;
+    const LayerDesc& l = layerAt(i, batch, scratch);
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
       sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
     }
@@ -127,7 +149,8 @@ void Executor::setTactics(const std::vector<std::vector<TacticChoice>>& tactics)
 }
 
 void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tacticOverride) const {
-  const LayerDesc& l = prog_.layers[i];
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
   auto in = [&](size_t k) -> const void* { return k < l.inputs.size() ? address(l.inputs[k], b) : nullptr; };
   void* out = address(l.outputs[0], b);
   auto dtypeOf = [&](int id) { return prog_.tensors[id].dtype; };
@@ -182,6 +205,11 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
     case Op::Binary: {
       kernels::NdShape shape = shapeOf(l, l.list("dims"));
       shape.dims[0] *= scale;
+      if (dtypeOf(l.outputs[0]) == DType::I64 || dtypeOf(l.outputs[0]) == DType::I32) {
+        kernels::binaryInt(static_cast<kernels::Binary>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
+                           stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.outputs[0]), out, s);
+        break;
+      }
       kernels::binary(static_cast<kernels::Binary>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
                       stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.outputs[0]), out,
                       static_cast<kernels::Act>(l.i("act")), static_cast<float>(l.num("alpha", 0)),
@@ -202,6 +230,10 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       break;
     }
     case Op::Fill:
+      if (l.params.count("step")) {
+        kernels::range(static_cast<int64_t>(l.num("n")) * scale, dtypeOf(l.outputs[0]), out, l.num("value"), l.num("step"), s);
+        break;
+      }
       kernels::fill(static_cast<int64_t>(l.num("n")) * scale, dtypeOf(l.outputs[0]), out,
                     static_cast<float>(l.num("value")), s);
       break;
@@ -216,10 +248,50 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       break;
     }
     case Op::MatMul:
+      if (l.params.count("bd")) {
+        kernels::matmul(matmulDesc(l, batch), dtypeOf(l.outputs[0]), in(0), in(1), out, s);
+        break;
+      }
       kernels::batchedMatmul(static_cast<int64_t>(l.num("bc")) * scale, l.i("m"), l.i("n"), l.i("k"),
                              dtypeOf(l.outputs[0]), in(0), static_cast<int64_t>(l.num("sa")), in(1),
                              static_cast<int64_t>(l.num("sb")), out, static_cast<int64_t>(l.num("sc")), s);
       break;
+    case Op::LayerNorm:
+      kernels::layerNorm(static_cast<int64_t>(l.num("rows")) * scale, l.i("cols"), dtypeOf(l.outputs[0]), in(0), in(3),
+                         static_cast<const float*>(in(1)), static_cast<const float*>(in(2)),
+                         static_cast<float>(l.num("eps")), out,
+                         l.outputs.size() > 1 ? address(l.outputs[1], b) : nullptr, s);
+      break;
+    case Op::Gather:
+      kernels::gather(static_cast<int64_t>(l.num("outer")) * scale, static_cast<int64_t>(l.num("len")),
+                      static_cast<int64_t>(l.num("inner")), dtypeOf(l.outputs[0]), in(0),
+                      static_cast<int64_t>(l.num("n")), dtypeOf(l.inputs[1]), in(1), out, nullptr, s);
+      break;
+    case Op::Compare: {
+      kernels::NdShape shape = shapeOf(l, l.list("dims"));
+      shape.dims[0] *= scale;
+      kernels::compare(static_cast<kernels::Compare>(l.i("op")), shape, stridesOf(l, l.list("sa"), shape.rank), in(0),
+                       stridesOf(l, l.list("sb"), shape.rank), in(1), dtypeOf(l.inputs[0]), out, s);
+      break;
+    }
+    case Op::Predicate:
+      kernels::predicate(static_cast<kernels::Predicate>(l.i("mode")), static_cast<int64_t>(l.num("n")) * scale,
+                         dtypeOf(l.inputs[0]), in(0), out, s);
+      break;
+    case Op::Where: {
+      kernels::NdShape shape = shapeOf(l, l.list("dims"));
+      shape.dims[0] *= scale;
+      kernels::where(shape, stridesOf(l, l.list("sc"), shape.rank), in(0), stridesOf(l, l.list("sa"), shape.rank),
+                     in(1), stridesOf(l, l.list("sb"), shape.rank), in(2), dtypeOf(l.outputs[0]), out, s);
+      break;
+    }
+    case Op::Attention: {
+      const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
+      const int maskId = l.inputs.size() > 3 ? l.inputs[3] : -1;
+      kernels::attention(tactic, attentionDesc(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), in(2),
+                         maskId >= 0 ? dtypeOf(maskId) : DType::F32, in(3), out, b.workspace, b.workspaceBytes, s);
+      break;
+    }
   }
 }
 

@@ -60,6 +60,8 @@ class Executor {
 
  private:
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
+  //! Layer `i` with its parameters at `batch`; `scratch` holds the copy when one is needed.
+  const LayerDesc& layerAt(size_t i, int batch, LayerDesc& scratch) const;
   ProgramDesc prog_;
 };
 

@@ -33,6 +33,16 @@ const std::string& LayerDesc::tacticFor(int batch) const {
   return tactics.back().name;
 }
 
+LayerDesc LayerDesc::at(int batch) const {
+  LayerDesc l = *this;
+  for (const auto& [key, inc] : perBatch) {
+    std::vector<double>& v = l.params[key];
+    for (size_t i = 0; i < v.size() && i < inc.size(); ++i) v[i] += double(batch - 1) * inc[i];
+  }
+  l.perBatch.clear();
+  return l;
+}
+
 const char* opName(Op op) {
   switch (op) {
     case Op::Conv: return "conv";
@@ -45,6 +55,12 @@ const char* opName(Op op) {
     case Op::Fill: return "fill";
     case Op::Pad: return "pad";
     case Op::MatMul: return "matmul";
+    case Op::LayerNorm: return "layernorm";
+    case Op::Gather: return "gather";
+    case Op::Compare: return "compare";
+    case Op::Predicate: return "predicate";
+    case Op::Where: return "where";
+    case Op::Attention: return "attention";
   }
   return "?";
 }

@@ -13,7 +13,7 @@ namespace ntrt::builtin {
 using cuda::DType;
 
 //! Program layout version; must match lib/builtin/program.ts BUILTIN_FORMAT_VERSION.
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 
 enum class Loc : int32_t { Arena = 0, Weights = 1 };
 
@@ -27,7 +27,12 @@ struct TensorDesc {
   int64_t bytes = 0;
 };
 
-enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul };
+enum class Op : int32_t {
+  Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul,
+  LayerNorm, Gather, Compare, Predicate, Where, Attention,
+};
+//! The last Op value (the addon refuses larger ones).
+constexpr Op kLastOp = Op::Attention;
 
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {
@@ -43,6 +48,12 @@ struct LayerDesc {
   std::map<std::string, std::vector<double>> params;
   std::vector<TacticChoice> tactics;  //!< by batch bucket, ascending `upTo`; empty before the build
   bool batched = true; //!< the layer's leading extent scales with the batch
+  //! Increments per extra batch row of some parameters (same lengths as in `params`): every extent, stride and
+  //! offset of a lowered layer is affine in the batch. A layer with increments has `batched` false.
+  std::map<std::string, std::vector<double>> perBatch;
+
+  //! This layer with its parameters evaluated at `batch` (itself when nothing depends on the batch).
+  LayerDesc at(int batch) const;
 
   //! A scalar parameter; throws ERR_PLAN_CORRUPT when missing.
   double num(const char* key) const;

@@ -259,7 +259,8 @@ ValidationReport validateProgram(const ProgramDesc& p, Stage stage) {
                 " (tensors: " + std::to_string(n) + ")");
       }
     }
-    if (static_cast<int>(l.outputs.size()) != rule->outputs) corrupt(validation::layerName(l, i) + " has the wrong number of outputs");
+    const int outs = static_cast<int>(l.outputs.size());
+    if (outs < rule->outputs || outs > rule->outputs + rule->optionalOutputs) corrupt(validation::layerName(l, i) + " has the wrong number of outputs");
     for (int id : l.outputs) {
       if (id < 0 || id >= n) corrupt(validation::layerName(l, i) + " writes tensor " + std::to_string(id));
       if (p.tensors[id].loc != Loc::Arena) corrupt(validation::layerName(l, i) + " writes to a weight");
@@ -269,7 +270,21 @@ ValidationReport validateProgram(const ProgramDesc& p, Stage stage) {
         if (!std::isfinite(d)) corrupt(validation::layerName(l, i) + " has a non-finite parameter '" + kv.first + "'");
       }
     }
-    LayerCheck one(p, l, 1), atMax(p, l, p.maxBatch);
+    // A layer affine in the batch (perBatch) is checked with its parameters at each end of the profile: its extents
+    // are convex in the batch and its tensors' sizes linear in it, so both ends in bounds means every batch is.
+    for (const auto& [key, inc] : l.perBatch) {
+      auto it = l.params.find(key);
+      if (it == l.params.end() || it->second.size() != inc.size()) corrupt(validation::layerName(l, i) + " has a bad increment of '" + key + "'");
+      for (double d : inc) {
+        if (!std::isfinite(d) || d != std::floor(d)) corrupt(validation::layerName(l, i) + " has a non-integral increment of '" + key + "'");
+      }
+    }
+    if (!l.perBatch.empty() && l.batched) corrupt(validation::layerName(l, i) + " is both batched and affine in the batch");
+    const LayerDesc l1 = l.perBatch.empty() ? LayerDesc{} : l.at(1);
+    const LayerDesc lMax = l.perBatch.empty() ? LayerDesc{} : l.at(p.maxBatch);
+    const LayerDesc& at1 = l.perBatch.empty() ? l : l1;
+    const LayerDesc& atM = l.perBatch.empty() ? l : lMax;
+    LayerCheck one(p, at1, 1), atMax(p, atM, p.maxBatch);
     rule->check(one);
     if (p.maxBatch > 1) rule->check(atMax);
     r.workspaceBytes = std::max(r.workspaceBytes, checkTactics(l, *rule, atMax, stage));

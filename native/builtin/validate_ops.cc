@@ -5,11 +5,13 @@
 
 namespace ntrt::builtin::validation {
 
-OpRule convRule();  // validate_conv.cc
+OpRule convRule();                      // validate_conv.cc
+std::vector<OpRule> transformerRules();  // validate_transformer.cc
 
 namespace {
 
 constexpr int kMaxRank = 6;  // kernels::kMaxRank
+constexpr int kMaxAct = 17;  // kernels::kMaxAct
 constexpr int64_t kMaxExtent = int64_t(1) << 40;
 
 //! `dims` with the leading extent scaled by the batch, as enqueueLayer does.
@@ -56,15 +58,18 @@ void checkReduce(const LayerCheck& c) { checkReduceLike(c, false); }
 void checkSoftmax(const LayerCheck& c) { checkReduceLike(c, true); }
 
 void checkBinary(const LayerCheck& c) {
-  c.integer("op", 0, 6);
-  c.integerOr("act", 0, 0, 7);
+  const int64_t op = c.integer("op", 0, 6);
+  c.integerOr("act", 0, 0, kMaxAct);
   c.real("alpha", 0);
   c.real("beta", 0);
   const std::vector<int64_t> dims = scaled(c, c.ints("dims", 1, kMaxRank, 0, kMaxExtent));
   const std::vector<int64_t> sa = c.ints("sa", dims.size(), dims.size(), -kMaxExtent, kMaxExtent);
   const std::vector<int64_t> sb = c.ints("sb", dims.size(), dims.size(), -kMaxExtent, kMaxExtent);
   const int a = c.in(0), b = c.in(1), y = c.out();
-  c.floatType(y, "output");  // binary() runs in the output's dtype and reads both operands as it
+  // binary() runs in the output's dtype and reads both operands as it; integers take binaryInt() (no Pow).
+  const bool integer = c.dtype(y) == DType::I32 || c.dtype(y) == DType::I64;
+  if (!integer) c.floatType(y, "output");
+  if (integer && op == 6) c.fail("raises integers to a power");
   c.dtypeIs(a, c.dtype(y), "first operand");
   c.dtypeIs(b, c.dtype(y), "second operand");
   c.strided(a, dims, sa, 0, "first operand");
@@ -73,7 +78,7 @@ void checkBinary(const LayerCheck& c) {
 }
 
 void checkUnary(const LayerCheck& c) {
-  c.integer("act", 0, 7);
+  c.integer("act", 0, kMaxAct);
   c.real("alpha", 0);
   c.real("beta", 0);
   const int64_t n = c.mul(c.integer("n", 0, kMaxExtent), c.scale());
@@ -84,10 +89,11 @@ void checkUnary(const LayerCheck& c) {
   c.contiguous(y, n, "output");
 }
 
-// kernels::copy converts float32/float16 to and from any type, and int32 <-> int64; other pairs only as themselves.
+// kernels::copy converts float32/float16 to and from any type, and between int32, int64 and bool; other pairs
+// only as themselves.
 bool convertible(DType from, DType to) {
   auto isFloat = [](DType t) { return t == DType::F32 || t == DType::F16; };
-  auto isInt = [](DType t) { return t == DType::I32 || t == DType::I64; };
+  auto isInt = [](DType t) { return t == DType::I32 || t == DType::I64 || t == DType::BOOL; };
   return from == to || isFloat(from) || isFloat(to) || (isInt(from) && isInt(to));
 }
 
@@ -104,6 +110,7 @@ void checkCopy(const LayerCheck& c) {
 
 void checkFill(const LayerCheck& c) {
   c.real("value", 0);
+  c.real("step", 0);  // range(): value + i · step
   c.contiguous(c.out(), c.mul(c.integer("n", 0, kMaxExtent), c.scale()), "output");
 }
 
@@ -124,7 +131,39 @@ void checkPad(const LayerCheck& c) {
   c.contiguous(y, nOut, "output");
 }
 
+// The general form (bd present): up to 3 batch levels with their own strides, element strides inside A and B.
+void checkMatMulNd(const LayerCheck& c) {
+  const int64_t M = kInt32Max;
+  const std::vector<int64_t> bd = c.ints("bd", 1, 3, 0, kMaxExtent);
+  const std::vector<int64_t> sa = c.ints("bsa", bd.size(), bd.size(), -kMaxExtent, kMaxExtent);
+  const std::vector<int64_t> sb = c.ints("bsb", bd.size(), bd.size(), -kMaxExtent, kMaxExtent);
+  const std::vector<int64_t> sc = c.ints("bsc", bd.size(), bd.size(), -kMaxExtent, kMaxExtent);
+  const int64_t m = c.integer("m", 0, M), n = c.integer("n", 0, M), k = c.integer("k", 0, M);
+  const int64_t am = c.integer("am", -kMaxExtent, kMaxExtent), ak = c.integer("ak", -kMaxExtent, kMaxExtent);
+  const int64_t bk = c.integer("bk", -kMaxExtent, kMaxExtent), bn = c.integer("bn", -kMaxExtent, kMaxExtent);
+  const int64_t cm = c.integer("cm", -kMaxExtent, kMaxExtent);
+  c.real("alpha", 1);
+  if (c.mul(m, 1) > int64_t(64) * 65535) c.fail("has more rows than the kernel's grid covers");
+  const int a = c.in(0), b = c.in(1), y = c.out();
+  c.floatType(y, "output");
+  c.dtypeIs(a, c.dtype(y), "first operand");
+  c.dtypeIs(b, c.dtype(y), "second operand");
+  auto with = [&](std::vector<int64_t> s, int64_t d0, int64_t s0, int64_t d1, int64_t s1) {
+    std::vector<int64_t> dims = bd;
+    dims.push_back(d0), dims.push_back(d1), s.push_back(s0), s.push_back(s1);
+    return std::make_pair(dims, s);
+  };
+  auto [dc, stc] = with(sc, m, cm, n, 1);
+  c.strided(y, dc, stc, 0, "output");
+  if (k == 0) return;
+  auto [da, sta] = with(sa, m, am, k, ak);
+  auto [db, stb] = with(sb, k, bk, n, bn);
+  c.strided(a, da, sta, 0, "first operand");
+  c.strided(b, db, stb, 0, "second operand");
+}
+
 void checkMatMul(const LayerCheck& c) {
+  if (c.layer().params.count("bd")) return checkMatMulNd(c);
   const int64_t M = kInt32Max;
   const int64_t batches = c.mul(c.integer("bc", 0, kMaxExtent), c.scale());
   const int64_t m = c.integer("m", 0, M), n = c.integer("n", 0, M), k = c.integer("k", 0, M);
@@ -157,7 +196,12 @@ const std::vector<OpRule>& opRules() {
       {Op::Pad, {{"x", true}}, 1, &checkPad, nullptr},
       {Op::MatMul, {{"a", true}, {"b", true}}, 1, &checkMatMul, nullptr},
   };
-  return rules;
+  static const std::vector<OpRule> all = [] {
+    std::vector<OpRule> v = rules;
+    for (const OpRule& r : transformerRules()) v.push_back(r);
+    return v;
+  }();
+  return all;
 }
 
 }  // namespace ntrt::builtin::validation

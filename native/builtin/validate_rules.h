@@ -74,6 +74,7 @@ struct OpRule {
   int outputs;
   void (*check)(const LayerCheck& c);
   int64_t (*tactic)(const LayerCheck& c, const std::string& name);
+  int optionalOutputs = 0;  //!< outputs past `outputs` a layer may add (a layernorm's residual sum)
 };
 
 //! The table: one entry per op. An op missing here is refused with ERR_PLAN_CORRUPT.

@@ -1,7 +1,7 @@
 // An independent bounds checker for builtin programs, written from the kernels' indexing (kernels.h and each
 // kernel's loops), not from native/builtin/validate.cc: every access is an affine map over a box of loop indices,
 // so its extreme elements sit at the box's corners. Each corner is evaluated with exact BigInt arithmetic.
-import { OP_NAMES, type Program } from '../../lib/builtin/program.js';
+import { OP_NAMES, type Program, type ProgramLayer } from '../../lib/builtin/program.js';
 
 const SIZE = [4, 2, 4, 8, 1, 1, 1];
 
@@ -16,12 +16,23 @@ interface Box {
 }
 
 const big = (v: unknown) => BigInt(Math.trunc(Number(v)));
+
+/** A layer's parameters at `batch`: value + (batch − 1) · increment for those in perBatch (program.ts). */
+function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params'] {
+  if (!l.perBatch) return l.params;
+  const out = { ...l.params };
+  for (const [k, inc] of Object.entries(l.perBatch)) {
+    const v = l.params[k];
+    out[k] = Array.isArray(v) ? v.map((x, i) => x + (batch - 1) * (inc as number[])[i]) : (v as number) + (batch - 1) * (inc as number);
+  }
+  return out;
+}
 const contiguous = (tensor: number, es: number, count: bigint, what: string): Box => ({ tensor, es, offset: 0n, dims: [count], strides: [1n], what });
 
 /** The accesses of layer `i` at `batch`, in the kernel's element units. */
 function boxes(p: Program, i: number, batch: number): Box[] {
   const l = p.layers[i];
-  const q = l.params as Record<string, number & number[]>;
+  const q = paramsAt(l, batch) as Record<string, number & number[]>;
   const sc = BigInt(l.batched ? batch : 1);
   const es = (id: number) => SIZE[p.tensors[id].dtype];
   const [x, w, bias, res] = l.inputs;
@@ -88,6 +99,16 @@ function boxes(p: Program, i: number, batch: number): Box[] {
       break;
     }
     case 'matmul': {
+      if (q.bd) {
+        const t = es(y);
+        const bd = q.bd.map(big);
+        const [m, n, k] = [q.m, q.n, q.k].map(big);
+        out.push({ tensor: y, es: t, offset: 0n, dims: [...bd, m, n], strides: [...q.bsc.map(big), big(q.cm), 1n], what: 'matmul c' });
+        if (k === 0n) break;
+        out.push({ tensor: x, es: t, offset: 0n, dims: [...bd, m, k], strides: [...q.bsa.map(big), big(q.am), big(q.ak)], what: 'matmul a' });
+        out.push({ tensor: w, es: t, offset: 0n, dims: [...bd, k, n], strides: [...q.bsb.map(big), big(q.bk), big(q.bn)], what: 'matmul b' });
+        break;
+      }
       const bc = big(q.bc) * sc;
       const [m, n, k] = [q.m, q.n, q.k].map(big);
       const t = es(y);
@@ -96,6 +117,45 @@ function boxes(p: Program, i: number, batch: number): Box[] {
       if (k === 0n) break;
       out.push({ tensor: x, es: t, offset: 0n, dims: [bc, m, k], strides: [big(q.sa), k, 1n], what: 'matmul a' });
       out.push({ tensor: w, es: t, offset: 0n, dims: [bc, k, n], strides: [big(q.sb), n, 1n], what: 'matmul b' });
+      break;
+    }
+    case 'layernorm': {
+      const n = big(q.rows) * sc * big(q.cols);
+      out.push(contiguous(x, es(y), n, 'layernorm x'), contiguous(y, es(y), n, 'layernorm y'));
+      if (w >= 0) out.push(contiguous(w, 4, big(q.cols), 'layernorm gamma'));
+      if (bias >= 0) out.push(contiguous(bias, 4, big(q.cols), 'layernorm beta'));
+      if (res >= 0) out.push(contiguous(res, es(y), n, 'layernorm residual'));
+      if (l.outputs[1] !== undefined) out.push(contiguous(l.outputs[1], es(y), n, 'layernorm sum'));
+      break;
+    }
+    case 'gather': {
+      const o = big(q.outer) * sc;
+      out.push(contiguous(x, es(y), o * big(q.len) * big(q.inner), 'gather table'));
+      out.push(contiguous(w, es(w), big(q.n), 'gather ids'));
+      out.push(contiguous(y, es(y), o * big(q.n) * big(q.inner), 'gather y'));
+      break;
+    }
+    case 'compare':
+    case 'where': {
+      const dims = q.dims.map(big);
+      dims[0] *= sc;
+      const where = OP_NAMES[l.op] === 'where';
+      const ins = where ? [[x, q.sc], [w, q.sa], [bias, q.sb]] : [[x, q.sa], [w, q.sb]];
+      for (const [id, st] of ins as [number, number[]][]) out.push({ tensor: id, es: es(id), offset: 0n, dims, strides: st.map(big), what: `${OP_NAMES[l.op]} operand` });
+      out.push(contiguous(y, es(y), dims.reduce((a, b) => a * b, 1n), `${OP_NAMES[l.op]} y`));
+      break;
+    }
+    case 'predicate':
+      out.push(contiguous(x, es(x), big(q.n) * sc, 'predicate x'), contiguous(y, 1, big(q.n) * sc, 'predicate y'));
+      break;
+    case 'attention': {
+      const [b, h, sq, sk, d, dv] = [big(q.b) * sc, big(q.h), big(q.sq), big(q.sk), big(q.d), big(q.dv)];
+      const t = es(x);
+      out.push({ tensor: x, es: t, offset: 0n, dims: [b, h, sq, d], strides: q.qs.map(big), what: 'attention q' });
+      out.push({ tensor: w, es: t, offset: 0n, dims: [b, h, sk, d], strides: q.ks.map(big), what: 'attention k' });
+      out.push({ tensor: bias, es: t, offset: 0n, dims: [b, h, sk, dv], strides: q.vs.map(big), what: 'attention v' });
+      if (res >= 0) out.push({ tensor: res, es: es(res), offset: 0n, dims: [b, h, sq, sk], strides: q.ms.map(big), what: 'attention mask' });
+      out.push({ tensor: y, es: t, offset: 0n, dims: [b, h, sq, dv], strides: q.os.map(big), what: 'attention o' });
       break;
     }
     default:

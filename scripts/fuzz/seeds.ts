@@ -94,13 +94,41 @@ function mixer() {
   );
 }
 
+/** Transformer layers: Gather of embeddings by int64 ids, residual Add + LayerNormalization, fused attention,
+ * a comparison, Not and Where, and a matmul + softmax the attention fusion leaves alone. */
+function encoder() {
+  const g = graphOf(
+    [
+      node('Gather', ['table', 'ids'], ['e'], { axis: 0 }),
+      node('Add', ['e', 'x'], ['h']),
+      node('LayerNormalization', ['h', 'gamma', 'beta'], ['ln'], { axis: -1 }),
+      node('Transpose', ['ln'], ['lt'], { perm: [0, 2, 1] }),
+      node('MatMul', ['ln', 'lt'], ['s']),
+      node('Mul', ['s', 'scale'], ['ss']),
+      node('Softmax', ['ss'], ['p'], { axis: -1 }),
+      node('MatMul', ['p', 'ln'], ['o']),
+      node('Less', ['o', 'zero'], ['neg']),
+      node('Not', ['neg'], ['pos']),
+      node('Where', ['pos', 'o', 'zero'], ['y']),
+      // Unfusable: softmax over the queries keeps a plain matmul and softmax.
+      node('MatMul', ['ln', 'lt'], ['s2']),
+      node('Softmax', ['s2'], ['p2'], { axis: 1 }),
+    ],
+    [['x', [B, 4, 8]]],
+    ['y', 'p2'],
+    [constant('table', [10, 8], 9), constant('gamma', [8], 10), constant('beta', [8], 11), constant('scale', [1], 12), { name: 'zero', dtype: 'float32', dims: [], data: new Float32Array([0]) }],
+  );
+  g.inputs.push({ name: 'ids', type: { dtype: 'int64', shape: [B, 4] } });
+  return g;
+}
+
 /**
  * The seeds, each assembled at a dynamic batch profile of 1..3, for a device of compute capability `cc`.
  * @example const [cnn] = seeds('9.0'); await loadEngine(cnn.plan)
  */
 export function seeds(cc = '9.0'): Seed[] {
   const out: Seed[] = [];
-  for (const [name, make] of [['cnn', cnn], ['mixer', mixer]] as const) {
+  for (const [name, make] of [['cnn', cnn], ['mixer', mixer], ['encoder', encoder]] as const) {
     for (const precision of ['fp32', 'fp16'] as const) {
       const g = make();
       inferShapes(g);

@@ -1,11 +1,11 @@
 // Hand-built IR graphs for tests: nodes named after their op and first output, float32 inputs.
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
-import type { Constant, Dim, Node } from '../../lib/ir/types.js';
+import { FUSED_DOMAIN, type Constant, type Dim, type Node } from '../../lib/ir/types.js';
 
-/** A default-domain node, named `${op}_${outputs[0]}` unless `name` is given. */
+/** A node named `${op}_${outputs[0]}` unless `name` is given; the optimizer's Fused* ops get their domain. */
 export function node(op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}, name = `${op}_${outputs[0]}`): Node {
-  return { name, op, domain: '', inputs, outputs, attrs };
+  return { name, op, domain: op.startsWith('Fused') ? FUSED_DOMAIN : '', inputs, outputs, attrs };
 }
 
 /** A graph of float32 inputs, outputs whose types are left to inference, and constants; not yet inferred. */

@@ -1,6 +1,8 @@
 // A CPU simulator of the builtin program: runs the lowered layers with plain loops, so CI checks the lowering
 // (layouts, strides, offsets, weight packing) against the reference interpreter without a GPU.
-import { Act, OP_NAMES, type Program } from '../../lib/builtin/program.js';
+import { Act, OP_NAMES, type Program, type ProgramLayer } from '../../lib/builtin/program.js';
+import { matmulNd, simulateTransformerOp } from './program-sim-nd.js';
+import { erf } from '../../lib/reference/ops-math.js';
 import { fromHalfBits, roundToHalf } from '../../lib/util/half.js';
 
 type Store = Map<number, Float64Array>;
@@ -14,12 +16,22 @@ function act(kind: number, x: number, a: number, b: number): number {
     case Act.hardsigmoid: return Math.min(Math.max(a * x + b, 0), 1);
     case Act.hardswish: return x * Math.min(Math.max(x / 6 + 0.5, 0), 1);
     case Act.tanh: return Math.tanh(x);
+    case Act.erf: return erf(x);
+    case Act.gelu: return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case Act.gelutanh: return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+    case Act.sqrt: return Math.sqrt(x);
+    case Act.exp: return Math.exp(x);
+    case Act.log: return Math.log(x);
+    case Act.neg: return -x;
+    case Act.abs: return Math.abs(x);
+    case Act.reciprocal: return 1 / x;
+    case Act.scale: return a * x + b;
     default: return x;
   }
 }
 
 /** Runs `program` at `batch` on the CPU. Inputs/outputs by I/O name, as float arrays. */
-export function simulate(program: Program, weights: Uint8Array, feeds: Record<string, ArrayLike<number>>, batch: number): Record<string, Float64Array> {
+export function simulate(program: Program, weights: Uint8Array, feeds: Record<string, ArrayLike<number | bigint>>, batch: number): Record<string, Float64Array> {
   const store: Store = new Map();
   const scaleOf = (batched: boolean) => (batched ? batch : 1);
   const elems = (id: number) => {
@@ -35,23 +47,29 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
       const n = elems(id);
       a = new Float64Array(n);
       const dv = new DataView(weights.buffer, weights.byteOffset + t.offset, t.bytes);
-      for (let i = 0; i < n; i++) a[i] = t.dtype === 1 ? fromHalfBits(dv.getUint16(i * 2, true)) : t.dtype === 0 ? dv.getFloat32(i * 4, true) : t.dtype === 2 ? dv.getInt32(i * 4, true) : Number(dv.getBigInt64(i * 8, true));
+      for (let i = 0; i < n; i++) {
+        a[i] = t.dtype === 1 ? fromHalfBits(dv.getUint16(i * 2, true)) : t.dtype === 0 ? dv.getFloat32(i * 4, true)
+          : t.dtype === 2 ? dv.getInt32(i * 4, true) : t.dtype === 3 ? Number(dv.getBigInt64(i * 8, true))
+          : t.dtype === 5 ? dv.getInt8(i) : dv.getUint8(i);
+      }
     } else {
       a = new Float64Array(elems(id)).fill(NaN); // poisoned: unwritten elements show
     }
     store.set(id, a);
     return a;
   };
+  // Stores as the tensor's type would hold it: fp16/fp32 rounding, integer truncation, bool as 0/1.
   const put = (id: number, i: number, v: number) => {
-    get(id)[i] = program.tensors[id].dtype === 1 ? roundToHalf(v) : program.tensors[id].dtype === 0 ? Math.fround(v) : v;
+    const dt = program.tensors[id].dtype;
+    get(id)[i] = dt === 1 ? roundToHalf(v) : dt === 0 ? Math.fround(v) : dt === 6 ? (v !== 0 ? 1 : 0) : Number.isFinite(v) ? Math.trunc(v) : v;
   };
   for (const io of program.io.filter((x) => x.isInput)) {
     const f = feeds[io.name];
     const a = get(io.tensor);
-    for (let i = 0; i < a.length; i++) a[i] = f[i];
+    for (let i = 0; i < a.length; i++) a[i] = Number(f[i]);
   }
   for (const l of program.layers) {
-    const p = l.params as Record<string, number & number[]>;
+    const p = paramsAt(l, batch) as Record<string, number & number[]>;
     const sc = scaleOf(l.batched);
     const x = l.inputs[0] >= 0 ? get(l.inputs[0]) : new Float64Array(0);
     const y = l.outputs[0];
@@ -165,7 +183,11 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
     } else if (op === 'unary') {
       for (let i = 0; i < p.n * sc; i++) put(y, i, act(p.act, x[i], p.alpha, p.beta));
     } else if (op === 'fill') {
-      for (let i = 0; i < p.n * sc; i++) put(y, i, p.value);
+      for (let i = 0; i < p.n * sc; i++) put(y, i, p.value + i * (p.step ?? 0));
+    } else if (op === 'matmul' && p.bd) {
+      matmulNd(p, x, get(l.inputs[1]), (i, v) => put(y, i, v));
+    } else if (op === 'layernorm' || op === 'gather' || op === 'compare' || op === 'predicate' || op === 'where' || op === 'attention') {
+      simulateTransformerOp(op, p, l.inputs.map((t) => (t >= 0 ? get(t) : null)), (i, v) => put(y, i, v), l.outputs[1] !== undefined ? (i, v) => put(l.outputs[1], i, v) : undefined);
     } else if (op === 'matmul') {
       const b = get(l.inputs[1]);
       for (let bi = 0; bi < p.bc * sc; bi++)
@@ -181,6 +203,17 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
   }
   const out: Record<string, Float64Array> = {};
   for (const io of program.io.filter((x) => !x.isInput)) out[io.name] = get(io.tensor);
+  return out;
+}
+
+/** A layer's parameters at `batch`: value + (batch − 1) · increment for those listed in perBatch. */
+export function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params'] {
+  if (!l.perBatch) return l.params;
+  const out = { ...l.params };
+  for (const [k, inc] of Object.entries(l.perBatch)) {
+    const v = l.params[k];
+    out[k] = Array.isArray(v) ? v.map((x, i) => x + (batch - 1) * (inc as number[])[i]) : (v as number) + (batch - 1) * (inc as number);
+  }
   return out;
 }
 

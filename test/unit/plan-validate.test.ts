@@ -1,7 +1,7 @@
 // The builtin plan validator (native/builtin/validate.cc) on the CPU: real plans pass, and each way a crafted plan
 // could make a kernel touch memory outside its buffers is refused with a coded error before anything is allocated.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OP_NAMES, Op, type Program } from '../../lib/builtin/program.js';
+import { BUILTIN_FORMAT_VERSION, OP_NAMES, Op, type Program } from '../../lib/builtin/program.js';
 import { validateBuiltinProgram, validatedOps } from '../../lib/builtin/validate.js';
 import type { PlanHeader } from '../../lib/plan.js';
 import { seeds, type Seed } from '../../scripts/fuzz/seeds.js';
@@ -39,7 +39,7 @@ function single(op: keyof typeof Op, params: Program['layers'][0]['params'], ten
     return { dtype: t.dtype ?? 0, loc: 0 as const, batched: isBatched, offset, bytes: t.bytes, name: `t${i}`, shape: [], layout: 'rowmajor' as const };
   });
   return {
-    formatVersion: 1,
+    formatVersion: BUILTIN_FORMAT_VERSION,
     tensors: ts,
     layers: [{ name: 'l', op: Op[op], inputs, outputs: [ts.length - 1], params, batched: batchedLayer, tactics: [{ upTo: maxBatch, tactic: op === 'conv' ? 'direct' : 'default' }] }],
     io: [],
@@ -105,7 +105,7 @@ describe('builtin plan validator', () => {
     // binary() reads both operands in the output's dtype: a float16 operand read as float32 runs past its end.
     refused(single('binary', { op: 0, dims: [4], sa: [1], sb: [1] }, [{ bytes: 8, dtype: 1 }, { bytes: 16 }, { bytes: 16 }], [0, 1]), none, undefined, /reads its first operand .*float16\) as float32/);
     refused(single('unary', { act: 1, n: 4 }, [{ bytes: 16, dtype: 2 }, { bytes: 16, dtype: 2 }], [0]), none, undefined, /needs a float32 or float16 output, not int32/);
-    refused(single('copy', { dims: [4], xs: [1], ys: [1], xoff: 0, yoff: 0 }, [{ bytes: 16, dtype: 2 }, { bytes: 4, dtype: 6 }], [0]), none, undefined, /converts between dtypes/);
+    refused(single('copy', { dims: [4], xs: [1], ys: [1], xoff: 0, yoff: 0 }, [{ bytes: 4, dtype: 4 }, { bytes: 16, dtype: 2 }], [0]), none, undefined, /converts between dtypes/);
   });
 
   it('refuses empty input lists and absent required inputs (index -1)', () => {
@@ -130,7 +130,8 @@ describe('builtin plan validator', () => {
 
   it('checks the format version, tensor placement and what a layer may write', () => {
     const s = seed('cnn-fp32');
-    refused({ ...clone(s.program), formatVersion: 2 }, s.weights, undefined, /format 2 is not 1/, 'ERR_PLAN_MISMATCH');
+    const next = BUILTIN_FORMAT_VERSION + 1;
+    refused({ ...clone(s.program), formatVersion: next }, s.weights, undefined, new RegExp(`format ${next} is not ${BUILTIN_FORMAT_VERSION}`), 'ERR_PLAN_MISMATCH');
     const misaligned = clone(s.program);
     misaligned.tensors[misaligned.io[0].tensor].offset += 16;
     refused(misaligned, s.weights, undefined, /is not 256-byte aligned/);

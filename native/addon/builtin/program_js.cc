@@ -110,29 +110,33 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
         d.tactics.push_back(std::move(choice));
       }
     }
-    Napi::Object params = obj(l.Get("params"), "params");
-    Napi::Array keys = params.GetPropertyNames();
-    for (uint32_t k = 0; k < keys.Length(); ++k) {
-      std::string key = keys.Get(k).ToString().Utf8Value();
-      Napi::Value pv = params.Get(key);
-      std::vector<double> vals;
-      if (pv.IsNumber()) {
-        vals.push_back(pv.As<Napi::Number>().DoubleValue());
-      } else if (pv.IsArray()) {
-        Napi::Array a = pv.As<Napi::Array>();
-        for (uint32_t j = 0; j < a.Length(); ++j) {
-          Napi::Value e = a.Get(j);
-          if (!e.IsNumber()) corrupt("parameter '" + key + "' of layer '" + d.name + "' holds a non-number");
-          vals.push_back(e.As<Napi::Number>().DoubleValue());
+    auto readParams = [&](Napi::Object params, std::map<std::string, std::vector<double>>& into) {
+      Napi::Array keys = params.GetPropertyNames();
+      for (uint32_t k = 0; k < keys.Length(); ++k) {
+        std::string key = keys.Get(k).ToString().Utf8Value();
+        Napi::Value pv = params.Get(key);
+        std::vector<double> vals;
+        if (pv.IsNumber()) {
+          vals.push_back(pv.As<Napi::Number>().DoubleValue());
+        } else if (pv.IsArray()) {
+          Napi::Array a = pv.As<Napi::Array>();
+          for (uint32_t j = 0; j < a.Length(); ++j) {
+            Napi::Value e = a.Get(j);
+            if (!e.IsNumber()) corrupt("parameter '" + key + "' of layer '" + d.name + "' holds a non-number");
+            vals.push_back(e.As<Napi::Number>().DoubleValue());
+          }
+        } else {
+          corrupt("parameter '" + key + "' of layer '" + d.name + "' is not a number or array");
         }
-      } else {
-        corrupt("parameter '" + key + "' of layer '" + d.name + "' is not a number or array");
+        for (double x : vals) {
+          if (!std::isfinite(x)) corrupt("parameter '" + key + "' of layer '" + d.name + "' is not finite");
+        }
+        into.emplace(key, std::move(vals));
       }
-      for (double x : vals) {
-        if (!std::isfinite(x)) corrupt("parameter '" + key + "' of layer '" + d.name + "' is not finite");
-      }
-      d.params.emplace(key, std::move(vals));
-    }
+    };
+    readParams(obj(l.Get("params"), "params"), d.params);
+    Napi::Value per = l.Get("perBatch");
+    if (!per.IsUndefined() && !per.IsNull()) readParams(obj(per, "perBatch"), d.perBatch);
     p.layers.push_back(std::move(d));
   }
   p.io = ioFromJs(o);

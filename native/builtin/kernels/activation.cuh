@@ -23,6 +23,26 @@ __device__ __forceinline__ float applyAct(Act act, float x, float alpha, float b
       return x * fminf(fmaxf(x * (1.f / 6.f) + 0.5f, 0.f), 1.f);
     case Act::Tanh:
       return tanhf(x);
+    case Act::Erf:
+      return erff(x);
+    case Act::Gelu:
+      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    case Act::GeluTanh:
+      return 0.5f * x * (1.f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case Act::Sqrt:
+      return sqrtf(x);
+    case Act::Exp:
+      return expf(x);
+    case Act::Log:
+      return logf(x);
+    case Act::Neg:
+      return -x;
+    case Act::Abs:
+      return fabsf(x);
+    case Act::Reciprocal:
+      return 1.f / x;
+    case Act::Scale:
+      return fmaf(alpha, x, beta);
     default:
       return x;
   }

@@ -1,6 +1,7 @@
 // Strided N-D copy with type conversion: transposes (tiled through shared memory), casts, slices, concat pieces.
 //
-// Conversions: any same-type copy (every DType); float32/float16 to and from every other DType; int32 <-> int64.
+// Conversions: any same-type copy (every DType); float32/float16 to and from every other DType; between int32,
+// int64 and bool.
 // Anything else fails with ERR_INVALID_ARGUMENT. Float to integer truncates toward zero; to bool is `value != 0`.
 //
 // Paths, picked at run time after merging dims that are contiguous in both tensors:
@@ -291,15 +292,15 @@ void convertLaunch(const Layout<2>& l, const S* x, D* y, cudaStream_t stream) {
 template <typename S>
 void convertFrom(DType outT, const Layout<2>& l, const S* x, void* y, cudaStream_t stream, DType inT) {
   constexpr bool floats = std::is_same_v<S, float> || std::is_same_v<S, __half>;
-  constexpr bool ints = std::is_same_v<S, int32_t> || std::is_same_v<S, int64_t>;
+  constexpr bool ints = std::is_same_v<S, int32_t> || std::is_same_v<S, int64_t> || std::is_same_v<S, bool>;
   auto bad = [&] {
     fail("ERR_INVALID_ARGUMENT", "copy cannot convert " + dtypeName(inT) + " to " + dtypeName(outT) +
-                                     " (supported: float32/float16 to or from any type, int32 <-> int64)");
+                                     " (supported: float32/float16 to or from any type, between int32, int64 and bool)");
   };
   dispatchAll(outT, "copy", [&](auto tag) {
     using D = typename decltype(tag)::type;
     constexpr bool floatd = std::is_same_v<D, float> || std::is_same_v<D, __half>;
-    constexpr bool intd = std::is_same_v<D, int32_t> || std::is_same_v<D, int64_t>;
+    constexpr bool intd = std::is_same_v<D, int32_t> || std::is_same_v<D, int64_t> || std::is_same_v<D, bool>;
     if constexpr (!std::is_same_v<D, S> && (floats || floatd || (ints && intd))) {
       convertLaunch<D, S>(l, x, static_cast<D*>(y), stream);
     } else {

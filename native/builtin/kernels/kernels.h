@@ -25,7 +25,19 @@ enum class Act : int32_t {
   HardSigmoid = 5,  //!< clamp(alpha * x + beta, 0, 1)
   HardSwish = 6,    //!< x * clamp(x / 6 + 0.5, 0, 1)
   Tanh = 7,
+  Erf = 8,
+  Gelu = 9,       //!< x * Φ(x), the exact (erf) form
+  GeluTanh = 10,  //!< 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))), Gelu's approximate="tanh"
+  Sqrt = 11,
+  Exp = 12,
+  Log = 13,
+  Neg = 14,
+  Abs = 15,
+  Reciprocal = 16,
+  Scale = 17,     //!< alpha * x + beta (folded scalar Mul/Add/Sub/Div)
 };
+//! The largest Act value; the executor refuses a program naming a larger one.
+constexpr int kMaxAct = 17;
 
 struct Epilogue {
   Act act = Act::None;
@@ -105,6 +117,64 @@ void pad(int mode, const NdShape& in, const NdShape& out, const int64_t* before,
 //! Batched matrix product of two activations: C[b] = A[b] (M×K) · B[b] (K×N), row-major, batch strides in elements.
 void batchedMatmul(int64_t batch, int m, int n, int k, DType t, const void* a, int64_t strideA, const void* b,
                    int64_t strideB, void* c, int64_t strideC, cudaStream_t stream);
+
+//! C[z] = alpha · A[z] · B[z] over up to 3 batch levels (right-aligned, each with its own strides; 0 broadcasts).
+//! A(m, k) sits at a + am·m + ak·k, B(k, n) at b + bk·k + bn·n, C(m, n) at c + cm·m + n (elements).
+struct MatmulDesc {
+  int m, n, k;
+  int batchRank;
+  int64_t batch[3];
+  int64_t sa[3], sb[3], sc[3];
+  int64_t am, ak, bk, bn, cm;
+  float alpha;
+};
+//! FP16 on tensor cores (wmma, float32 accumulation); FP32 on CUDA cores.
+void matmul(const MatmulDesc& d, DType t, const void* a, const void* b, void* c, cudaStream_t stream);
+
+//! Layer normalization over the last axis of [rows, cols]: h = x + residual (when given), sum = h (when given),
+//! y = (h − mean) / sqrt(var + eps) · gamma + beta; gamma/beta float32 [cols] or null (1 and 0). Float32 statistics.
+void layerNorm(int64_t rows, int cols, DType t, const void* x, const void* residual, const float* gamma,
+               const float* beta, float eps, void* y, void* sum, cudaStream_t stream);
+
+//! Gather along the middle axis of [outer, len, inner] with n int32/int64 ids → [outer, n, inner]. Negative ids
+//! count from the end; an id outside [-len, len) yields a zero row and, when `bad` is not null, adds one to *bad.
+void gather(int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t n, DType idxT, const void* idx,
+            void* y, int32_t* bad, cudaStream_t stream);
+
+//! Comparisons (any dtype) and logical ops (bool operands), bool result, broadcast through strides as `binary`.
+enum class Compare : int32_t { Equal = 0, Less = 1, LessOrEqual = 2, Greater = 3, GreaterOrEqual = 4, And = 5, Or = 6, Xor = 7 };
+void compare(Compare op, const NdShape& out, const NdStrides& sa, const void* a, const NdStrides& sb, const void* b,
+             DType inT, void* y, cudaStream_t stream);
+
+//! Element-wise predicates with a bool result: Not (bool in), IsNaN and IsInf (float in).
+enum class Predicate : int32_t { Not = 0, IsNaN = 1, IsInf = 2 };
+void predicate(Predicate p, int64_t n, DType inT, const void* x, void* y, cudaStream_t stream);
+
+//! y = cond ? a : b over `out` (y contiguous), each operand through its own strides; cond is bool, a/b/y of type t.
+void where(const NdShape& out, const NdStrides& sc, const void* cond, const NdStrides& sa, const void* a,
+           const NdStrides& sb, const void* b, DType t, void* y, cudaStream_t stream);
+
+//! Integer y = a op b (Add, Sub, Mul, Div truncating with x/0 = 0, Max, Min) for int32/int64, strides as `binary`.
+void binaryInt(Binary op, const NdShape& out, const NdStrides& sa, const void* a, const NdStrides& sb, const void* b,
+               DType t, void* y, cudaStream_t stream);
+
+//! y[i] = start + i · step for i < n (exact for int64).
+void range(int64_t n, DType t, void* y, double start, double step, cudaStream_t stream);
+
+//! Multi-head attention O = softmax(scale · Q·Kᵀ + mask) · V per (batch, head). Strides in elements, in the order
+//! (batch, head, sequence, feature); the mask's are (batch, head, query, key), 0 broadcasting. A query row whose
+//! scores are all −inf (fully masked) yields zeros, as the IsNaN guard transformers export around Softmax does.
+struct AttentionDesc {
+  int batch, heads, sq, sk, d, dv;
+  int64_t q[4], k[4], v[4], o[4], mask[4];
+  float scale;
+};
+//! Tactics for these params: "flash_wmma" (FP16 tensor cores, d and dv multiples of 16 up to 128), "flash_warp"
+//! (a warp per query row, any head size up to 256), "unfused" (two matmuls and a masked softmax through workspace).
+std::vector<Tactic> attentionTactics(const AttentionDesc& p, DType t);
+//! Runs tactic `name`; mask may be null (maskT ignored) or float32/float16.
+void attention(const std::string& tactic, const AttentionDesc& p, DType t, const void* q, const void* k, const void* v,
+               DType maskT, const void* mask, void* o, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
 //! Image preprocessing on the device: RGBA8 [n][h][w][4] → NCHW or NHWC float tensor, (px/255 − mean) / std per channel.
 void rgbaToTensor(int n, int h, int w, const uint8_t* rgba, const float mean[3], const float stdv[3], bool nhwc,

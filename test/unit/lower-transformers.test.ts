@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { lowerGraph } from '../../lib/builtin/lower.js';
+import { OP_NAMES } from '../../lib/builtin/program.js';
+import { parseModel } from '../../lib/onnx/index.js';
+import { optimize } from '../../lib/optimize/index.js';
+import { foldStaticDims } from '../../lib/optimize/shape-fold.js';
+import { runReference } from '../../lib/reference/index.js';
+import { fillUniform } from '../../lib/util/random.js';
+import { overlappingTensors, simulate } from '../helpers/program-sim.js';
+
+const fixture = (name: string) => new Uint8Array(readFileSync(`test/fixtures/models/${name}.onnx`));
+
+const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (!Number.isFinite(a[i])) return Infinity;
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+
+const argmaxRows = (v: ArrayLike<number>, classes: number) =>
+  Array.from({ length: v.length / classes }, (_, r) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (v[r * classes + c] > v[r * classes + best]) best = c;
+    return best;
+  });
+
+const count = (layers: { op: number }[], op: string) => layers.filter((l) => OP_NAMES[l.op] === op).length;
+
+// The lowered transformer programs, run by the CPU simulator of the kernels, against the reference interpreter on
+// the source model: layouts, strides, the batch on any axis (affine parameters), fused attention and LayerNorm.
+describe('builtin lowering of transformer fixtures (CPU simulation vs reference)', () => {
+  const vision: [string, number][] = [['vit_tiny', 2], ['swin_tiny', 2], ['convnext_tiny', 2]];
+  for (const [name, fused] of vision) {
+    for (const precision of ['fp32', 'fp16'] as const) {
+      it(`${name}, ${precision}, dynamic batch run at 3`, () => {
+        const source = parseModel(fixture(name));
+        const graph = optimize(source, { fuse: true, precision });
+        const { program, weights } = lowerGraph(graph, { min: 1, opt: 2, max: 4 });
+        expect(overlappingTensors(program, 4)).toEqual([]);
+        if (name !== 'convnext_tiny') expect(count(program.layers, 'attention')).toBe(fused);
+        expect(count(program.layers, 'layernorm')).toBeGreaterThan(0);
+        const batch = 3;
+        const x = fillUniform(new Float32Array(batch * 3 * 64 * 64), 17);
+        const inName = source.inputs[0].name;
+        const outName = source.outputs[0].name;
+        const want = runReference(source, { [inName]: x })[outName] as Float32Array;
+        const got = simulate(program, weights, { [inName]: x }, batch)[outName];
+        expect(got.length).toBe(want.length);
+        expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
+        const classes = want.length / batch;
+        expect(argmaxRows(got, classes)).toEqual(argmaxRows(want, classes));
+      }, 120_000);
+    }
+  }
+
+  for (const precision of ['fp32', 'fp16'] as const) {
+    it(`bert_tiny at sequence 12, ${precision}, dynamic batch run at 2 with padding`, () => {
+      const source = parseModel(fixture('bert_tiny'));
+      const seq = 12;
+      const fixed = foldStaticDims(source, { sequence: { min: seq, opt: seq, max: seq } });
+      const graph = optimize(fixed, { fuse: true, precision });
+      const { program, weights } = lowerGraph(graph, { min: 1, opt: 2, max: 4 });
+      expect(count(program.layers, 'attention')).toBe(2);
+      expect(count(program.layers, 'gather')).toBeGreaterThanOrEqual(3);
+      // GEMM + bias + GELU in one epilogue; every projection's bias folded; LayerNorm fused with its residual Add.
+      expect(program.layers.filter((l) => l.name.endsWith('+bias+gelu')).length).toBe(2);
+      expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && !l.name.includes('+bias')).length).toBe(0);
+      expect(program.layers.filter((l) => l.name.endsWith('+residual')).length).toBe(4);
+      // Attention reads Q, Kᵀ, V through the head-split transposes and writes the head merge itself: no copies.
+      expect(program.layers.filter((l) => /attention\/self\/Transpose/.test(l.name))).toEqual([]);
+      const batch = 2;
+      const vocab = source.initializers.get('bert.embeddings.word_embeddings.weight')!.dims[0];
+      const ids = new BigInt64Array(batch * seq);
+      const mask = new BigInt64Array(batch * seq);
+      for (let i = 0; i < ids.length; i++) {
+        ids[i] = BigInt(1 + ((i * 37) % (vocab - 1)));
+        mask[i] = i % seq < seq - (i < seq ? 0 : 5) ? 1n : 0n; // the second row ends with 5 padding tokens
+      }
+      const feeds = { input_ids: { data: ids, dims: [batch, seq] }, attention_mask: { data: mask, dims: [batch, seq] } };
+      const want = runReference(source, feeds).last_hidden_state as Float32Array;
+      const got = simulate(program, weights, { input_ids: ids, attention_mask: mask }, batch).last_hidden_state;
+      expect(got.length).toBe(want.length);
+      expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
+    }, 120_000);
+  }
+
+  it('names the input and dimension to pin when a non-batch dimension stays dynamic', () => {
+    const graph = optimize(parseModel(fixture('bert_tiny')), { fuse: true, precision: 'fp32' });
+    expect(() => lowerGraph(graph, { min: 1, opt: 1, max: 2 })).toThrow(/input 'input_ids' dimension 1 \('sequence'\).*pin it in `shapes` with min == max/);
+  });
+});
