@@ -3,6 +3,7 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Constant, Node } from '../ir/types.js';
 import { Act, BinaryOp, ReduceOp, type ActName } from './program.js';
 import { LowerContext, logicalStrides, physicalOrder, prod, type Val } from './lower-context.js';
+import { mbconv } from './lower-mbconv.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
 
 const FLT_MAX = 3.4028234663852886e38;
@@ -420,6 +421,7 @@ function pad(cx: LowerContext, n: Node): void {
 export const LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   Conv: conv,
   FusedConv: conv,
+  FusedMBConv: mbconv,
   Gemm: gemm,
   FusedGemm: gemm,
   MatMul: matmul,

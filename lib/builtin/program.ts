@@ -5,7 +5,7 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 export const BUILTIN_FORMAT_VERSION = 1;
 
 /** Layer ops, numbered as native/builtin/program.h `Op`. */
-export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9 } as const;
+export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9, mbconv: 10 } as const;
 export type OpName = keyof typeof Op;
 export const OP_NAMES = Object.keys(Op) as OpName[];
 
@@ -44,6 +44,9 @@ export interface ProgramTensor {
  * - copy: dims[], xs[], ys[], xoff, yoff (elements; converts dtype)
  * - pad: mode (0 constant, 1 reflect, 2 edge), value, in[], out[], before[]
  * - matmul: bc, m, n, k, sa, sb, sc (batch strides in elements)
+ * - mbconv: inputs [x, w1 KRSC, b1|-1, wd RSC, bd|-1, w2 KRSC, b2|-1, residual|-1]; n,h,w,c (input), e (expanded),
+ *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),
+ *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual)
  */
 export interface ProgramLayer {
   name: string;

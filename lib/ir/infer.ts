@@ -58,6 +58,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */
 export const FUSED_OPS: Record<string, OpSpec> = {
   FusedConv: spec(nn.conv, [2, 4]),
+  FusedMBConv: spec(nn.mbconv, [7, 8]),
 };
 
 function lookup(node: Node, opset: number): OpSpec | undefined {

@@ -6,23 +6,28 @@ import { foldBatchNorm } from './batchnorm.js';
 import { canonicalize } from './canonicalize.js';
 import { foldConstants } from './fold.js';
 import { fuseConv } from './fuse.js';
+import { fuseInvertedResidual } from './mbconv.js';
 
 export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
 export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
+export { fuseInvertedResidual } from './mbconv.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
-  /** Fuse Conv + bias + residual + activation into FusedConv (the builtin backend); TensorRT fuses itself. */
+  /**
+   * Fuse Conv + bias + residual + activation into FusedConv, and expand → depthwise → project chains into
+   * FusedMBConv (the builtin backend); TensorRT fuses itself.
+   */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
 }
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) Conv fusion and (fp16) float16 autocast. The input is not modified.
+ * BatchNorm folding, then (fuse) Conv and inverted-residual fusion and (fp16) float16 autocast. The input is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
  */
@@ -36,7 +41,10 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   canonicalize(g);
   foldBatchNorm(g);
   foldConstants(g);
-  if (fuse) fuseConv(g);
+  if (fuse) {
+    fuseConv(g);
+    fuseInvertedResidual(g);
+  }
   if (precision === 'fp16') autocastFp16(g);
   return g;
 }

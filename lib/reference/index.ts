@@ -24,6 +24,7 @@ export interface ReferenceOptions {
 const KERNELS: Record<string, nn.Kernel> = {
   Conv: nn.conv,
   FusedConv: nn.conv,
+  FusedMBConv: nn.mbconv,
   BatchNormalization: nn.batchNorm,
   MaxPool: nn.pool,
   AveragePool: nn.pool,
