@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <string>
 
 #include "../cuda/check.h"
 #include "../cuda/device.h"
@@ -14,35 +16,20 @@ namespace ntrt::builtin {
 
 namespace {
 
-// Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
-void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& all, const BuildOptions& o,
-                  const std::string& preset, Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
-                  LayerChoice& out) {
-  const LayerDesc& l = exec.program().layers[i];
-  std::vector<Candidate> fit;
-  for (const Candidate& c : all) {
-    if (c.workspace <= o.workspaceLimit) fit.push_back(c);
-    else out.rejected.push_back(c.tactic + ": needs " + std::to_string(c.workspace) + " bytes of workspace");
-  }
-  if (fit.empty()) {
-    fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
-                                 std::to_string(o.workspaceLimit) + " bytes");
-  }
-  auto hit = std::find_if(fit.begin(), fit.end(), [&](const Candidate& c) { return c.tactic == preset; });
-  if (!preset.empty() && hit != fit.end()) {
-    out.tactic = preset;
-    out.cached = true;
-    return;
-  }
+using Run = std::function<void(const std::string&)>;
+
+// Times each candidate with run() and keeps the fastest in `out`; a candidate that throws is recorded as rejected.
+void timeCandidates(const std::vector<Candidate>& fit, const Run& run, const BuildOptions& o, cudaStream_t stream,
+                    cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
   // Every layer is timed, even with one candidate, so the build log has its time.
   float best = INFINITY;
   for (const Candidate& c : fit) {
     std::vector<float> times;
     try {
-      for (int w = 0; w < 2; ++w) exec.enqueueLayer(i, batch, b, stream, c.tactic);
+      for (int w = 0; w < 2; ++w) run(c.tactic);
       for (int it = 0; it < std::max(1, o.iterations); ++it) {
         e0.record(stream);
-        exec.enqueueLayer(i, batch, b, stream, c.tactic);
+        run(c.tactic);
         e1.record(stream);
         CUDA_CHECK(cudaEventSynchronize(e1.get()));
         times.push_back(e1.elapsedSince(e0));
@@ -64,6 +51,68 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
       out.ms = med;
     }
   }
+}
+
+// The candidates within the workspace limit; the others are recorded as rejected.
+std::vector<Candidate> fitting(const std::vector<Candidate>& all, const BuildOptions& o, LayerChoice& out) {
+  std::vector<Candidate> fit;
+  for (const Candidate& c : all) {
+    if (c.workspace <= o.workspaceLimit) fit.push_back(c);
+    else out.rejected.push_back(c.tactic + ": needs " + std::to_string(c.workspace) + " bytes of workspace");
+  }
+  return fit;
+}
+
+// An inverted-residual layer: its stages' conv tactics are timed one by one and composed into a chain tactic,
+// which is then timed as a whole beside the fused kernels; the faster wins.
+std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const BuildOptions& o, Bindings& b,
+                                       cudaStream_t stream, cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
+  std::vector<Candidate> all = exec.candidates(i, batch);
+  const size_t base = exec.chainBaseWorkspace(i, batch);
+  std::string parts[3];
+  for (int j = 0; j < 3; ++j) {
+    std::vector<Candidate> stage = exec.stageCandidates(i, j, batch);
+    for (Candidate& c : stage) c.workspace += base;
+    LayerChoice tmp;
+    timeCandidates(fitting(stage, o, tmp), [&](const std::string& t) { exec.enqueueStage(i, j, batch, b, stream, t); }, o,
+                   stream, e0, e1, tmp);
+    for (const std::string& r : tmp.rejected) out.rejected.push_back("stage " + std::to_string(j) + " " + r);
+    if (tmp.tactic.empty()) return all;  // no chain: the fused kernels alone
+    parts[j] = tmp.tactic;
+  }
+  const std::string chain = Executor::chainTactic(parts[0], parts[1], parts[2]);
+  all.push_back({chain, exec.workspaceFor(i, chain, batch)});
+  return all;
+}
+
+// Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
+void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& listed, const BuildOptions& o,
+                  const std::string& preset, Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
+                  LayerChoice& out) {
+  const LayerDesc& l = exec.program().layers[i];
+  if (!preset.empty() && l.op == Op::MBConv) {
+    // A cached chain names its stages' tactics: valid when each still exists here and the whole fits the limit.
+    try {
+      if (exec.workspaceFor(i, preset, batch) <= o.workspaceLimit) {
+        out.tactic = preset;
+        out.cached = true;
+        return;
+      }
+    } catch (const Error&) {
+    }
+  }
+  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, o, b, stream, e0, e1, out) : listed, o, out);
+  if (fit.empty()) {
+    fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
+                                 std::to_string(o.workspaceLimit) + " bytes");
+  }
+  auto hit = std::find_if(fit.begin(), fit.end(), [&](const Candidate& c) { return c.tactic == preset; });
+  if (!preset.empty() && hit != fit.end()) {
+    out.tactic = preset;
+    out.cached = true;
+    return;
+  }
+  timeCandidates(fit, [&](const std::string& t) { exec.enqueueLayer(i, batch, b, stream, t); }, o, stream, e0, e1, out);
   if (out.tactic.empty()) fail("ERR_BUILD_FAILED", "Every tactic of layer '" + l.name + "' failed: " + out.rejected.front());
 }
 
@@ -107,6 +156,15 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
       all[i].push_back(exec.candidates(i, batch));
       for (const Candidate& c : all[i].back()) {
         if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
+      }
+      if (p.layers[i].op == Op::MBConv) {
+        // Its chain tactic: the intermediates, then the scratch of whichever stage tactic needs most.
+        const size_t base = exec.chainBaseWorkspace(i, batch);
+        for (int j = 0; j < 3; ++j) {
+          for (const Candidate& c : exec.stageCandidates(i, j, batch)) {
+            if (base + c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, base + c.workspace);
+          }
+        }
       }
     }
   }

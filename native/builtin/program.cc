@@ -45,6 +45,7 @@ const char* opName(Op op) {
     case Op::Fill: return "fill";
     case Op::Pad: return "pad";
     case Op::MatMul: return "matmul";
+    case Op::MBConv: return "mbconv";
   }
   return "?";
 }
