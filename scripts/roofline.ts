@@ -25,7 +25,12 @@ function layerCosts(p: Program, batch: number): { name: string; op: string; flop
   return p.layers.map((l) => {
     const q = l.params as Record<string, number>;
     const io = [...l.inputs, ...l.outputs].reduce((a, t) => a + bytes(t), 0);
-    const flops = OP_NAMES[l.op] === 'conv' ? 2 * q.n * batch * q.p * q.q * q.k * q.r * q.s * (q.c / q.g) : 0;
+    const op = OP_NAMES[l.op];
+    // A fused inverted-residual block moves only its input, weights and output: the expanded tensor stays on chip.
+    const flops =
+      op === 'conv' ? 2 * q.n * batch * q.p * q.q * q.k * q.r * q.s * (q.c / q.g)
+      : op === 'mbconv' ? 2 * q.n * batch * (q.h * q.w * q.c * q.e + q.p * q.q * q.e * (q.ks * q.ks + q.k))
+      : 0;
     return { name: l.name, op: OP_NAMES[l.op], flops, bytes: io };
   });
 }
