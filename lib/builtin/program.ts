@@ -44,7 +44,8 @@ export interface ProgramTensor {
  * - copy: dims[], xs[], ys[], xoff, yoff (elements; converts dtype)
  * - pad: mode (0 constant, 1 reflect, 2 edge), value, in[], out[], before[]
  * - matmul: bc, m, n, k, sa, sb, sc (batch strides in elements)
- * - mbconv: inputs [x, w1 KRSC, b1|-1, wd RSC, bd|-1, w2 KRSC, b2|-1, residual|-1]; n,h,w,c (input), e (expanded),
+ * - mbconv: inputs [x, w1 KRSC, b1|-1, wd RSC, bd|-1, w2 KRSC, b2|-1, residual|-1], outputs [y, expanded, depthwise]
+ *   (the chain tactic's intermediates, NHWC); n,h,w,c (input), e (expanded),
  *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),
  *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual)
  */

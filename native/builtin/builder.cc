@@ -68,11 +68,9 @@ std::vector<Candidate> fitting(const std::vector<Candidate>& all, const BuildOpt
 std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const BuildOptions& o, Bindings& b,
                                        cudaStream_t stream, cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
   std::vector<Candidate> all = exec.candidates(i, batch);
-  const size_t base = exec.chainBaseWorkspace(i, batch);
   std::string parts[3];
   for (int j = 0; j < 3; ++j) {
-    std::vector<Candidate> stage = exec.stageCandidates(i, j, batch);
-    for (Candidate& c : stage) c.workspace += base;
+    const std::vector<Candidate> stage = exec.stageCandidates(i, j, batch);
     LayerChoice tmp;
     timeCandidates(fitting(stage, o, tmp), [&](const std::string& t) { exec.enqueueStage(i, j, batch, b, stream, t); }, o,
                    stream, e0, e1, tmp);
@@ -158,11 +156,10 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
         if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
       }
       if (p.layers[i].op == Op::MBConv) {
-        // Its chain tactic: the intermediates, then the scratch of whichever stage tactic needs most.
-        const size_t base = exec.chainBaseWorkspace(i, batch);
+        // Its chain tactic runs the stages' conv tactics, each with its own scratch.
         for (int j = 0; j < 3; ++j) {
           for (const Candidate& c : exec.stageCandidates(i, j, batch)) {
-            if (base + c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, base + c.workspace);
+            if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
           }
         }
       }

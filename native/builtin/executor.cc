@@ -55,8 +55,6 @@ std::vector<std::string> chainParts(const LayerDesc& l, const std::string& tacti
   return parts;
 }
 
-size_t align256(int64_t bytes) { return static_cast<size_t>((bytes + 255) / 256 * 256); }
-
 int64_t product(const std::vector<double>& v) {
   int64_t n = 1;
   for (double d : v) n *= static_cast<int64_t>(d);
@@ -143,6 +141,9 @@ Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
         if (in(6) >= 0) need(l, in(6), m.k);
         need(l, in(7), int64_t(m.n) * m.p * m.q * m.k);
         need(l, l.outputs[0], int64_t(m.n) * m.p * m.q * m.k);
+        if (l.outputs.size() != 3) corrupt(l, "lacks the chain's intermediate tensors");
+        need(l, l.outputs[1], int64_t(m.n) * m.h * m.w * m.e);
+        need(l, l.outputs[2], int64_t(m.n) * m.p * m.q * m.e);
         break;
       }
       case Op::MatMul: {
@@ -225,13 +226,6 @@ kernels::ConvParams Executor::stageParams(const LayerDesc& l, int stage, int bat
   return c;
 }
 
-size_t Executor::chainBaseWorkspace(size_t i, int batch) const {
-  const LayerDesc& l = prog_.layers.at(i);
-  const kernels::MBConvParams m = mbParams(l, batch);
-  const int64_t es = static_cast<int64_t>(cuda::dtypeSize(prog_.tensors[l.inputs[0]].dtype));
-  return align256(int64_t(m.n) * m.h * m.w * m.e * es) + align256(int64_t(m.n) * m.p * m.q * m.e * es);
-}
-
 std::string Executor::chainTactic(const std::string& expand, const std::string& dw, const std::string& project) {
   return kChain + expand + "+" + dw + "+" + project;
 }
@@ -270,14 +264,8 @@ void Executor::runConv(const kernels::ConvParams& p, DType t, const std::string&
 void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic) const {
   const LayerDesc& l = prog_.layers.at(i);
   if (l.op != Op::MBConv || stage < 0 || stage > 2) fail("ERR_INTERNAL", "enqueueStage on a layer without stages");
-  const size_t base = chainBaseWorkspace(i, batch);
-  if (!b.workspace || b.workspaceBytes < base) {
-    fail("ERR_INVALID_ARGUMENT", "Layer '" + l.name + "' needs " + std::to_string(base) + " bytes of workspace for its chain tactic");
-  }
-  const kernels::MBConvParams m = mbParams(l, batch);
-  char* ws = static_cast<char*>(b.workspace);
-  char* eBuf = ws;
-  char* dBuf = ws + align256(int64_t(m.n) * m.h * m.w * m.e * static_cast<int64_t>(cuda::dtypeSize(prog_.tensors[l.inputs[0]].dtype)));
+  void* eBuf = address(l.outputs[1], b);
+  void* dBuf = address(l.outputs[2], b);
   auto in = [&](size_t k) -> const void* { return address(l.inputs[k], b); };
   kernels::Epilogue ep;
   const kernels::ConvParams p = stageParams(l, stage, batch, ep);
@@ -285,7 +273,7 @@ void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, c
   ep.residual = stage == 2 ? in(7) : nullptr;
   const void* x = stage == 0 ? in(0) : stage == 1 ? eBuf : dBuf;
   void* y = stage == 0 ? eBuf : stage == 1 ? dBuf : address(l.outputs[0], b);
-  runConv(p, prog_.tensors[l.inputs[0]].dtype, tactic, x, in(1 + 2 * stage), y, ep, b, ws + base, b.workspaceBytes - base, s);
+  runConv(p, prog_.tensors[l.inputs[0]].dtype, tactic, x, in(1 + 2 * stage), y, ep, b, b.workspace, b.workspaceBytes, s);
 }
 
 char* Executor::address(int id, const Bindings& b) const {
@@ -334,7 +322,7 @@ size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) co
         kernels::Epilogue ep;
         stages = std::max(stages, convWorkspace(l, stageParams(l, j, batch, ep), parts[j]));
       }
-      return chainBaseWorkspace(i, batch) + stages;
+      return stages;
     }
     for (const Candidate& c : candidates(i, batch)) {
       if (c.tactic == tactic) return c.workspace;

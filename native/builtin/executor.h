@@ -54,9 +54,7 @@ class Executor {
   //! Inverted-residual layers: own-kernel and external candidates of stage j (0 expand, 1 depthwise, 2 project),
   //! which the builder times one by one to compose the layer's chain tactic.
   std::vector<Candidate> stageCandidates(size_t i, int stage, int batch) const;
-  //! Workspace of a chain tactic before its stages' own scratch: the expanded and depthwise tensors.
-  size_t chainBaseWorkspace(size_t i, int batch) const;
-  //! Enqueues stage j of inverted-residual layer i with conv tactic `tactic` (intermediates in the workspace).
+  //! Enqueues stage j of inverted-residual layer i with conv tactic `tactic` (through the layer's intermediates).
   void enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic) const;
   //! The chain tactic running stages with these conv tactics: "chain:<expand>+<depthwise>+<project>".
   static std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project);
