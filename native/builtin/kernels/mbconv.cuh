@@ -54,9 +54,9 @@ struct MbTile {
   static constexpr int WC = 8 / MB;    //!< warps side by side along the output channels
   static_assert(TPQ % 16 == 0 && 8 % MB == 0, "tile of whole m16 blocks dividing the 8 warps");
 
-  //! Shared bytes for c (rounded to 16) input and k output channels.
+  //! Shared bytes for c (rounded to 16) input and k output channels; the weight chunks are double-buffered.
   static constexpr int smemBytes(int cp, int k) {
-    return 2 * ((HPp + kEc) * (cp + 8) + (HPp + TPQ + k) * kPitchE);
+    return 2 * ((HPp + 2 * kEc) * (cp + 8) + (HPp + TPQ + 2 * k) * kPitchE);
   }
 };
 
@@ -71,8 +71,8 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int pitchX = a.cp + 8;
   __half* sX = reinterpret_cast<__half*>(smem);
-  __half* sW1 = sX + T::HPp * pitchX;
-  __half* sE = sW1 + kEc * pitchX;
+  __half* sW1 = sX + T::HPp * pitchX;  // two chunk buffers
+  __half* sE = sW1 + 2 * kEc * pitchX;
   __half* sD = sE + T::HPp * kPitchE;
   __half* sW2 = sD + T::TPQ * kPitchE;
 
@@ -99,22 +99,36 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
 #pragma unroll
     for (int v = 0; v < 4; ++v) acc[j][v] = 0.f;
 
-  for (int e0 = 0; e0 < a.e; e0 += kEc) {
-    // This chunk's expand rows and project columns (zeros past e).
+  // Chunk t's expand rows and project columns (zeros past e) into buffer t & 1, as one cp.async group.
+  auto loadChunk = [&](int e0, int buf) {
+    __half* w1 = sW1 + buf * kEc * pitchX;
+    __half* w2 = sW2 + buf * a.k * kPitchE;
     for (int i = tid; i < kEc * xChunks; i += kThreads) {
       const int r = i / xChunks, ch = i - r * xChunks;
       const bool ok = e0 + r < a.e && ch * 8 < a.c;
-      cpAsync16(smemAddr(sW1 + r * pitchX + ch * 8), ok ? a.w1 + int64_t(e0 + r) * a.c + ch * 8 : a.w1, ok);
+      cpAsync16(smemAddr(w1 + r * pitchX + ch * 8), ok ? a.w1 + int64_t(e0 + r) * a.c + ch * 8 : a.w1, ok);
     }
     constexpr int eChunks = kEc / 8;
     for (int i = tid; i < a.k * eChunks; i += kThreads) {
       const int r = i / eChunks, ch = i - r * eChunks;
       const bool ok = e0 + ch * 8 < a.e;
-      cpAsync16(smemAddr(sW2 + r * kPitchE + ch * 8), ok ? a.w2 + int64_t(r) * a.e + e0 + ch * 8 : a.w2, ok);
+      cpAsync16(smemAddr(w2 + r * kPitchE + ch * 8), ok ? a.w2 + int64_t(r) * a.e + e0 + ch * 8 : a.w2, ok);
     }
     convimpl::cpAsyncCommit();
-    convimpl::cpAsyncWait<0>();
+  };
+  loadChunk(0, 0);  // same group as the input tile
+
+  for (int e0 = 0, t = 0; e0 < a.e; e0 += kEc, ++t) {
+    // Prefetch the next chunk into the other buffer (last read in chunk t-1, which ended with a barrier).
+    if (e0 + kEc < a.e) {
+      loadChunk(e0 + kEc, (t + 1) & 1);
+      convimpl::cpAsyncWait<1>();
+    } else {
+      convimpl::cpAsyncWait<0>();
+    }
     __syncthreads();
+    const __half* cW1 = sW1 + (t & 1) * kEc * pitchX;
+    const __half* cW2 = sW2 + (t & 1) * a.k * kPitchE;
 
     // Expand: sE[hp][ec] = act1(x[hp] · w1[e0 + ec] + b1), zero where the depthwise conv sees padding.
     constexpr int kNb = kEc / 16;
@@ -124,7 +138,7 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
       for (int ks = 0; ks < a.cp / 16; ++ks) {
         uint32_t af[4], r[4];
         ldsmX4(af, smemAddr(sX + (m * 16 + ldsmARow(lane)) * pitchX + ks * 16 + ldsmACol(lane)));
-        ldsmX4(r, smemAddr(sW1 + (nb * 16 + ldsmBRow(lane)) * pitchX + ks * 16 + ldsmBCol(lane)));
+        ldsmX4(r, smemAddr(cW1 + (nb * 16 + ldsmBRow(lane)) * pitchX + ks * 16 + ldsmBCol(lane)));
         const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
         mma16816(ex[0], af, b0);
         mma16816(ex[1], af, b1);
@@ -181,11 +195,11 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
         const int nt = wc * NJ + j;
         if (nt * 8 >= a.k) break;  // warp-uniform
         uint32_t bf[2];
-        ldsmX2(bf, smemAddr(sW2 + (nt * 8 + (lane & 7)) * kPitchE + ks * 16 + ((lane >> 3) & 1) * 8));
+        ldsmX2(bf, smemAddr(cW2 + (nt * 8 + (lane & 7)) * kPitchE + ks * 16 + ((lane >> 3) & 1) * 8));
         mma16816(acc[j], af, bf);
       }
     }
-    __syncthreads();  // the next chunk overwrites sW1, sW2, sE and sD
+    __syncthreads();  // the next chunk overwrites sE, sD and (prefetching) this chunk's weight buffer
   }
 
   // Epilogue: bias, residual, activation, two channels per store.
