@@ -32,7 +32,8 @@ function depthwise(g: Graph, n: Node, channels: number): boolean {
 function blockName(names: string[]): string {
   let p = names[0];
   for (const n of names) while (!n.startsWith(p)) p = p.slice(0, -1);
-  const cut = Math.max(p.lastIndexOf('/'), p.lastIndexOf('.'), p.lastIndexOf('_'));
+  // Paths (torch.onnx's "/features/features.2/conv/conv.0/…") cut at a '/', dotted names at a '.' or '_'.
+  const cut = p.includes('/') ? p.lastIndexOf('/') : Math.max(p.lastIndexOf('.'), p.lastIndexOf('_'));
   const base = (cut > 0 ? p.slice(0, cut) : p).replace(/[/._]+$/, '');
   return base || names[names.length - 1];
 }

@@ -101,6 +101,13 @@ describe('fuseInvertedResidual', () => {
     expect(relErr(ort[out] as Float32Array, runReference(g, { input })[out] as Float32Array)).toBeLessThan(1e-5);
   });
 
+  it('names torch.onnx exports after the block path', () => {
+    const g = block({ residual: true });
+    for (const n of g.nodes) n.name = `/features/features.3/conv/${n.name.replace('blk.', '')}/Conv`;
+    const f = optimize(g, { fuse: true, precision: 'fp32' });
+    expect(f.nodes.map((n) => n.name)).toEqual(['MBConv /features/features.3/conv']);
+  });
+
   it('lowers to one mbconv layer whose simulation matches the reference, FP32 and FP16', () => {
     const g = block({ ks: 5, stride: 2, residual: false, act: 'HardSwish' });
     const want = runReference(g, { x: X }).y as Float32Array;
