@@ -19,7 +19,7 @@ const E = 24;
 const K = 8;
 
 /** x [n, 8, 9, 9] → 1×1 expand (+act) → k×k depthwise (+act) → 1×1 project (+ x when `residual`). */
-function block(o: { ks?: number; stride?: number; residual?: boolean; act?: string; dil?: number; extraRead?: boolean } = {}): Graph {
+function block(o: { ks?: number; stride?: number; residual?: boolean; act?: string; dil?: number; extraRead?: boolean; noBias?: boolean } = {}): Graph {
   const ks = o.ks ?? 3;
   const act = o.act ?? 'Relu';
   const consts: Constant[] = [
@@ -31,12 +31,13 @@ function block(o: { ks?: number; stride?: number; residual?: boolean; act?: stri
     f32('b2', [K], randn(K, 6).map((v) => v * 0.1)),
   ];
   const pad = ((ks - 1) / 2) * (o.dil ?? 1);
+  const b = (name: string) => (o.noBias ? [] : [name]);
   const nodes: Node[] = [
-    node('Conv', ['x', 'w1', 'b1'], ['e'], {}, 'blk.expand'),
+    node('Conv', ['x', 'w1', ...b('b1')], ['e'], {}, 'blk.expand'),
     node(act, ['e'], ['ea'], {}, 'blk.expand_act'),
-    node('Conv', ['ea', 'wd', 'bd'], ['d'], { group: E, pads: [pad, pad, pad, pad], strides: [o.stride ?? 1, o.stride ?? 1], dilations: [o.dil ?? 1, o.dil ?? 1] }, 'blk.dw'),
+    node('Conv', ['ea', 'wd', ...b('bd')], ['d'], { group: E, pads: [pad, pad, pad, pad], strides: [o.stride ?? 1, o.stride ?? 1], dilations: [o.dil ?? 1, o.dil ?? 1] }, 'blk.dw'),
     node(act, ['d'], ['da'], {}, 'blk.dw_act'),
-    node('Conv', ['da', 'w2', 'b2'], [o.residual ? 'p' : 'y'], {}, 'blk.project'),
+    node('Conv', ['da', 'w2', ...b('b2')], [o.residual ? 'p' : 'y'], {}, 'blk.project'),
   ];
   if (o.residual) nodes.push(node('Add', ['p', 'x'], ['y'], {}, 'blk.add'));
   const outputs = ['y'];
@@ -109,13 +110,17 @@ describe('fuseInvertedResidual', () => {
   });
 
   it('lowers to one mbconv layer whose simulation matches the reference, FP32 and FP16', () => {
-    const g = block({ ks: 5, stride: 2, residual: false, act: 'HardSwish' });
-    const want = runReference(g, { x: X }).y as Float32Array;
-    for (const precision of ['fp32', 'fp16'] as const) {
-      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 2 });
-      expect(program.layers.filter((l) => OP_NAMES[l.op] === 'mbconv').map((l) => l.name)).toEqual(['MBConv blk']);
-      const got = simulate(program, weights, { x: X }, 2).y;
-      expect(relErr(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+    for (const g of [block({ ks: 5, stride: 2, residual: false, act: 'HardSwish' }), block({ residual: true, noBias: true })]) {
+      const want = runReference(g, { x: X }).y as Float32Array;
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 2 });
+        expect(program.layers.filter((l) => OP_NAMES[l.op] === 'mbconv').map((l) => l.name)).toEqual(['MBConv blk']);
+        const got = simulate(program, weights, { x: X }, 2).y;
+        expect(relErr(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+        const layer = program.layers.find((l) => OP_NAMES[l.op] === 'mbconv')!;
+        expect(layer.inputs.length).toBe(8);
+        expect(layer.outputs.length).toBe(3);
+      }
     }
   });
 });
