@@ -1,6 +1,7 @@
 #include "builder.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -65,12 +66,14 @@ std::vector<Candidate> fitting(const std::vector<Candidate>& all, const BuildOpt
 
 // An inverted-residual layer: its stages' conv tactics are timed one by one and composed into a chain tactic,
 // which is then timed as a whole beside the fused kernels; the faster wins.
-std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const BuildOptions& o, Bindings& b,
-                                       cudaStream_t stream, cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
-  std::vector<Candidate> all = exec.candidates(i, batch);
+std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& fused,
+                                       const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o,
+                                       Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
+                                       LayerChoice& out) {
+  std::vector<Candidate> all = fused;
   std::string parts[3];
   for (int j = 0; j < 3; ++j) {
-    const std::vector<Candidate> stage = exec.stageCandidates(i, j, batch);
+    const std::vector<Candidate>& stage = stages[j];
     LayerChoice tmp;
     timeCandidates(fitting(stage, o, tmp), [&](const std::string& t) { exec.enqueueStage(i, j, batch, b, stream, t); }, o,
                    stream, e0, e1, tmp);
@@ -84,9 +87,9 @@ std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch
 }
 
 // Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
-void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& listed, const BuildOptions& o,
-                  const std::string& preset, Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
-                  LayerChoice& out) {
+void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& listed,
+                  const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o, const std::string& preset,
+                  Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
   const LayerDesc& l = exec.program().layers[i];
   if (!preset.empty() && l.op == Op::MBConv) {
     // A cached chain names its stages' tactics: valid when each still exists here and the whole fits the limit.
@@ -99,7 +102,7 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
     } catch (const Error&) {
     }
   }
-  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, o, b, stream, e0, e1, out) : listed, o, out);
+  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, listed, stages, o, b, stream, e0, e1, out) : listed, o, out);
   if (fit.empty()) {
     fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
                                  std::to_string(o.workspaceLimit) + " bytes");
@@ -147,6 +150,9 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   }
 
   // One workspace, as large as the largest candidate that fits the limit.
+  // Inverted-residual layers: the candidates of their three stages too, for composing the chain tactic.
+  using Stages = std::array<std::vector<Candidate>, 3>;
+  std::vector<std::vector<Stages>> stageAll(p.layers.size());
   std::vector<std::vector<std::vector<Candidate>>> all(p.layers.size());
   size_t wsMax = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
@@ -155,10 +161,12 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
       for (const Candidate& c : all[i].back()) {
         if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
       }
+      stageAll[i].emplace_back();
       if (p.layers[i].op == Op::MBConv) {
         // Its chain tactic runs the stages' conv tactics, each with its own scratch.
         for (int j = 0; j < 3; ++j) {
-          for (const Candidate& c : exec.stageCandidates(i, j, batch)) {
+          stageAll[i].back()[j] = exec.stageCandidates(i, j, batch);
+          for (const Candidate& c : stageAll[i].back()[j]) {
             if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
           }
         }
@@ -178,7 +186,7 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   for (size_t i = 0; i < p.layers.size(); ++i) {
     for (size_t k = 0; k < buckets.size(); ++k) {
       const std::string preset = i < o.presets.size() && k < o.presets[i].size() ? o.presets[i][k] : "";
-      chooseTactic(exec, i, buckets[k], all[i][k], o, preset, b, stream.get(), e0, e1, result.layers[i][k]);
+      chooseTactic(exec, i, buckets[k], all[i][k], stageAll[i][k], o, preset, b, stream.get(), e0, e1, result.layers[i][k]);
       const std::string& name = result.layers[i][k].tactic;
       // Neighbouring buckets that chose the same tactic collapse into one choice.
       if (!chosen[i].empty() && chosen[i].back().name == name) chosen[i].back().upTo = buckets[k];
