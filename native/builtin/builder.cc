@@ -64,12 +64,53 @@ std::vector<Candidate> fitting(const std::vector<Candidate>& all, const BuildOpt
   return fit;
 }
 
+//! Device scratch of the fused-tactic check: a copy of the chain's output and three sums.
+struct CheckBuffers {
+  cuda::DeviceBuffer ref, sums;
+};
+
+// Runs each fused tactic once on the builder's inputs and keeps those whose output agrees with the chain's
+// (relative L2 ≤ 2e-2, all finite): a wrong kernel is rejected, whatever its speed.
+std::vector<Candidate> agreeingWithChain(const Executor& exec, size_t i, int batch, const std::string& chain,
+                                         const std::vector<Candidate>& fused, Bindings& b, CheckBuffers& check,
+                                         cudaStream_t stream, LayerChoice& out) {
+  const LayerDesc& l = exec.program().layers[i];
+  const int y = l.outputs[0];
+  const int64_t bytes = exec.bytesAt(y, batch);
+  const DType t = exec.program().tensors[y].dtype;
+  const int64_t n = bytes / static_cast<int64_t>(cuda::dtypeSize(t));
+  exec.enqueueLayer(i, batch, b, stream, chain);
+  CUDA_CHECK(cudaMemcpyAsync(check.ref.get(), exec.address(y, b), bytes, cudaMemcpyDeviceToDevice, stream));
+  std::vector<Candidate> ok;
+  for (const Candidate& c : fused) {
+    double sums[3] = {0, 0, 0};
+    try {
+      exec.enqueueLayer(i, batch, b, stream, c.tactic);
+      kernels::compareTensors(t, n, exec.address(y, b), check.ref.get(), check.sums.as<double>(), stream);
+      CUDA_CHECK(cudaMemcpyAsync(sums, check.sums.get(), sizeof sums, cudaMemcpyDeviceToHost, stream));
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+    } catch (const Error& err) {
+      out.rejected.push_back(c.tactic + ": " + err.what());
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+      continue;
+    }
+    const double rel = std::sqrt(sums[0] / std::max(sums[1], 1e-30));
+    if (sums[2] == 0 && rel <= 2e-2) {
+      ok.push_back(c);
+    } else {
+      out.rejected.push_back(c.tactic + ": disagrees with " + chain + " (relative L2 " + std::to_string(rel) + ", " +
+                             std::to_string(static_cast<int64_t>(sums[2])) + " non-finite)");
+    }
+  }
+  return ok;
+}
+
 // An inverted-residual layer: its stages' conv tactics are timed one by one and composed into a chain tactic,
-// which is then timed as a whole beside the fused kernels; the faster wins.
+// which is then timed as a whole beside the fused kernels that agree with it; the faster wins.
 std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& fused,
                                        const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o,
-                                       Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
-                                       LayerChoice& out) {
+                                       Bindings& b, CheckBuffers& check, cudaStream_t stream, cuda::Event& e0,
+                                       cuda::Event& e1, LayerChoice& out) {
   std::vector<Candidate> all = fused;
   std::string parts[3];
   for (int j = 0; j < 3; ++j) {
@@ -82,6 +123,7 @@ std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch
     parts[j] = tmp.tactic;
   }
   const std::string chain = Executor::chainTactic(parts[0], parts[1], parts[2]);
+  all = agreeingWithChain(exec, i, batch, chain, fused, b, check, stream, out);
   all.push_back({chain, exec.workspaceFor(i, chain, batch)});
   return all;
 }
@@ -89,7 +131,8 @@ std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch
 // Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
 void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& listed,
                   const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o, const std::string& preset,
-                  Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
+                  Bindings& b, CheckBuffers& check, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
+                  LayerChoice& out) {
   const LayerDesc& l = exec.program().layers[i];
   if (!preset.empty() && l.op == Op::MBConv) {
     // A cached chain names its stages' tactics: valid when each still exists here and the whole fits the limit.
@@ -102,7 +145,7 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
     } catch (const Error&) {
     }
   }
-  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, listed, stages, o, b, stream, e0, e1, out) : listed, o, out);
+  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, listed, stages, o, b, check, stream, e0, e1, out) : listed, o, out);
   if (fit.empty()) {
     fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
                                  std::to_string(o.workspaceLimit) + " bytes");
@@ -177,6 +220,18 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   b.workspace = ws.get();
   b.workspaceBytes = wsMax;
 
+  // The fused-tactic check's scratch: as large as the largest inverted-residual output.
+  CheckBuffers check;
+  {
+    int64_t most = 0;
+    for (const LayerDesc& l : p.layers) {
+      if (l.op == Op::MBConv) most = std::max(most, exec.bytesAt(l.outputs[0], capacity));
+    }
+    if (most) {
+      check.ref = cuda::DeviceBuffer(static_cast<size_t>(most));
+      check.sums = cuda::DeviceBuffer(3 * sizeof(double));
+    }
+  }
   cuda::Event e0, e1;
   BuildResult result;
   result.buckets = buckets;
@@ -186,7 +241,8 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   for (size_t i = 0; i < p.layers.size(); ++i) {
     for (size_t k = 0; k < buckets.size(); ++k) {
       const std::string preset = i < o.presets.size() && k < o.presets[i].size() ? o.presets[i][k] : "";
-      chooseTactic(exec, i, buckets[k], all[i][k], stageAll[i][k], o, preset, b, stream.get(), e0, e1, result.layers[i][k]);
+      chooseTactic(exec, i, buckets[k], all[i][k], stageAll[i][k], o, preset, b, check, stream.get(), e0, e1,
+                   result.layers[i][k]);
       const std::string& name = result.layers[i][k].tactic;
       // Neighbouring buckets that chose the same tactic collapse into one choice.
       if (!chosen[i].empty() && chosen[i].back().name == name) chosen[i].back().upTo = buckets[k];

@@ -84,6 +84,10 @@ std::vector<Tactic> mbconvTactics(const MBConvParams& p, DType t);
 //! Runs a fused tactic; ERR_INVALID_ARGUMENT for an unknown or unsuitable one.
 void mbconv(const std::string& tactic, const MBConvParams& p, DType t, const MBConvTensors& io, cudaStream_t stream);
 
+//! out[0] = Σ(a − b)² over the finite a, out[1] = Σb², out[2] = count of non-finite a, over n elements of dtype t
+//! (F16 or F32). `out` is 3 doubles of device memory, zeroed by the call.
+void compareTensors(DType t, int64_t n, const void* a, const void* b, double* out, cudaStream_t stream);
+
 //! Max / average pooling, NHWC.
 struct PoolParams {
   int n, h, w, c, r, s, p, q, strideH, strideW, padH, padW;

@@ -270,6 +270,32 @@ int main(int argc, char** argv) {
     harness::check("unknown tactic is ERR_INVALID_ARGUMENT", threw("mbconv_9x9", p) ? 0 : 1, 0);
     harness::check("c % 8 != 0 is refused", threw("mbconv_8x8", odd) ? 0 : 1, 0);
     harness::check("fp32 offers no fused tactic", ntrt::kernels::mbconvTactics(p, DType::F32).empty() ? 0 : 1, 0);
+    // The builder's agreement check (fused tactic vs chain): sums of squares and non-finite values.
+    std::vector<float> ref(100003), twice(ref.size());
+    harness::Rng(5).fill(ref);
+    double want = 0;
+    for (size_t i = 0; i < ref.size(); ++i) {
+      ref[i] = harness::roundHalf(ref[i]);
+      twice[i] = 2 * ref[i];
+      want += double(ref[i]) * ref[i];
+    }
+    std::vector<float> poisoned = twice;
+    poisoned[77777] = NAN;
+    void *dr = harness::upload(ref, 1), *dt = harness::upload(twice, 1), *dp = harness::upload(poisoned, 1);
+    double* sums = nullptr;
+    H_CUDA(cudaMalloc(&sums, 3 * sizeof(double)));
+    auto compare = [&](const void* a) {
+      std::vector<double> h(3);
+      ntrt::kernels::compareTensors(DType::F16, int64_t(ref.size()), a, dr, sums, nullptr);
+      H_CUDA(cudaMemcpy(h.data(), sums, 3 * sizeof(double), cudaMemcpyDeviceToHost));
+      return h;
+    };
+    const std::vector<double> same = compare(dr), two = compare(dt), nan = compare(dp);
+    harness::check("compareTensors: equal tensors", same[0] + same[2], 0);
+    harness::check("compareTensors: 2x differs by the reference's norm", std::abs(two[0] / want - 1) + std::abs(two[1] / want - 1), 1e-9);
+    harness::check("compareTensors: counts a NaN", std::abs(nan[2] - 1), 0);
+    for (void* q : {dr, dt, dp}) cudaFree(q);
+    cudaFree(sums);
   }
   if (!quick) {
     std::printf("\nfused kernel vs chain of the fastest own conv tactics (H200/H100):\n");
