@@ -24,8 +24,14 @@ function layerCosts(p: Program, batch: number): { name: string; op: string; flop
   const bytes = (id: number) => (id < 0 ? 0 : p.tensors[id].bytes * (p.tensors[id].loc === 0 && p.tensors[id].batched ? batch : 1));
   return p.layers.map((l) => {
     const q = l.params as Record<string, number>;
-    const io = [...l.inputs, ...l.outputs].reduce((a, t) => a + bytes(t), 0);
-    const flops = OP_NAMES[l.op] === 'conv' ? 2 * q.n * batch * q.p * q.q * q.k * q.r * q.s * (q.c / q.g) : 0;
+    const op = OP_NAMES[l.op];
+    // mbconv's outputs 1 and 2 are its chain tactic's intermediates, untouched by the fused kernel.
+    const io = [...l.inputs, ...(op === 'mbconv' ? l.outputs.slice(0, 1) : l.outputs)].reduce((a, t) => a + bytes(t), 0);
+    // A fused inverted-residual block moves only its input, weights and output: the expanded tensor stays on chip.
+    const flops =
+      op === 'conv' ? 2 * q.n * batch * q.p * q.q * q.k * q.r * q.s * (q.c / q.g)
+      : op === 'mbconv' ? 2 * q.n * batch * (q.h * q.w * q.c * q.e + q.p * q.q * q.e * (q.ks * q.ks + q.k))
+      : 0;
     return { name: l.name, op: OP_NAMES[l.op], flops, bytes: io };
   });
 }

@@ -30,7 +30,7 @@ export function benchCommand(): Command {
     .option('--json <file>', 'write the whole report as JSON')
     .option('--report <file>', 'write the HTML report here (default: bench-report.html)')
     .option('--noReport', 'write no HTML report')
-    .option('--peers <list>', "peers to run: torch,ort,trtexec or 'none' (default: all)")
+    .option('--peers <list>', "peers to run: torch,torch-compile,ort,trtexec or 'none' (default: torch,ort,trtexec; torch-compile takes minutes)")
     .option('--accuracy', 'also classify the digits test split with the reference, FP32 and FP16 engines and onnxruntime-node')
     .option('--digits <dir>', 'folder of the digits set for --accuracy (default: test/fixtures/digits)')
     .option('--exportProfile [file]', 'print the per-layer profile table; with a file, also write it as JSON')

@@ -5,8 +5,10 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import { describe } from '../validate.js';
 import type { Precision } from '../types.js';
 
-export const PEER_NAMES = ['torch', 'ort', 'trtexec'] as const;
+export const PEER_NAMES = ['torch', 'torch-compile', 'ort', 'trtexec'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
+/** The peers run when --peers is not given: torch-compile is opt-in (max-autotune takes minutes per shape). */
+export const DEFAULT_PEERS: readonly PeerName[] = ['torch', 'ort', 'trtexec'];
 export const BACKENDS = ['auto', 'builtin', 'tensorrt', 'reference'] as const;
 export type BenchBackend = (typeof BACKENDS)[number];
 
@@ -120,7 +122,7 @@ export function resolveBenchOptions(raw: RawBenchOptions, model?: string): Bench
   const precisions: Precision[] = precision === 'both' ? ['fp32', 'fp16'] : [precision as Precision];
   const backend = str(raw, 'backend') ?? 'auto';
   if (!(BACKENDS as readonly string[]).includes(backend)) bad('--backend', `one of ${BACKENDS.map((b) => `'${b}'`).join(', ')}`, backend);
-  const peersRaw = str(raw, 'peers') ?? PEER_NAMES.join(',');
+  const peersRaw = str(raw, 'peers') ?? DEFAULT_PEERS.join(',');
   const peers: PeerName[] =
     peersRaw.trim() === 'none'
       ? []

@@ -61,6 +61,7 @@ function peersText(report: BenchReport): string {
           : `  output check against onnxruntime (CPU): rel L2 fp32 ${fmtSci(check.fp32RelL2 as number)}, fp16 ${fmtSci(check.fp16RelL2 as number)}, top-1 agreement ${fmtPct(check.top1Agreement as number, 0)}`,
       );
     }
+    for (const r of p.runs.filter((x) => x.compileMs !== undefined)) lines.push(`  ${r.label} ${r.precision} batch ${r.batch}: compiled in ${(r.compileMs! / 1000).toFixed(1)} s`);
     for (const r of p.runs.filter((x) => x.error)) lines.push(`  ${r.label} ${r.precision} batch ${r.batch}: ${r.error}`);
   }
   return lines.join('\n');

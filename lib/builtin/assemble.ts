@@ -32,13 +32,16 @@ export function builtinHeader(
   };
 }
 
+const DEFAULT_TACTICS: Record<number, string> = { [Op.conv]: 'direct', [Op.attention]: 'flash_warp', [Op.mbconv]: 'chain:direct+direct+direct' };
+
 /**
- * Gives every layer a tactic that runs any shape without timing: `direct` for convolutions, `flash_warp` for
- * attention (head sizes up to 256, the only ones the lowering fuses), `default` otherwise.
+ * Gives every layer a tactic that runs any shape without timing: `direct` for convolutions (and each stage of an
+ * inverted-residual block's chain), `flash_warp` for attention (head sizes up to 256, the only ones the lowering
+ * fuses), `default` otherwise.
  * @example withDefaultTactics(lowered.program)
  */
 export function withDefaultTactics(program: Program): Program {
-  for (const l of program.layers) l.tactics = [{ upTo: program.maxBatch, tactic: l.op === Op.conv ? 'direct' : l.op === Op.attention ? 'flash_warp' : 'default' }];
+  for (const l of program.layers) l.tactics = [{ upTo: program.maxBatch, tactic: DEFAULT_TACTICS[l.op] ?? 'default' }];
   return program;
 }
 

@@ -9,6 +9,7 @@ import { MATH_LOWERINGS } from './lower/math.js';
 import { NORM_LOWERINGS } from './lower/norm.js';
 import { SHAPE_LOWERINGS } from './lower/shape.js';
 import { broadcastStrides, constFloats, constInts, FLT_MAX, ints, num, out, str } from './lower/util.js';
+import { mbconv } from './lower-mbconv.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
 
 // ---- convolution and fully connected ------------------------------------------------------------
@@ -370,6 +371,7 @@ function pad(cx: LowerContext, n: Node): void {
 export const LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   Conv: conv,
   FusedConv: conv,
+  FusedMBConv: mbconv,
   Gemm: gemm,
   FusedGemm: gemm,
   MatMul: matmul,

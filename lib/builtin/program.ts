@@ -7,7 +7,7 @@ export const BUILTIN_FORMAT_VERSION = 2;
 /** Layer ops, numbered as native/builtin/program.h `Op`. */
 export const Op = {
   conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9,
-  layernorm: 10, gather: 11, compare: 12, predicate: 13, where: 14, attention: 15,
+  layernorm: 10, gather: 11, compare: 12, predicate: 13, where: 14, attention: 15, mbconv: 16,
 } as const;
 export type OpName = keyof typeof Op;
 export const OP_NAMES = Object.keys(Op) as OpName[];
@@ -61,6 +61,10 @@ export interface ProgramTensor {
  * - where: inputs [cond, a, b]; dims[], sc[], sa[], sb[]
  * - attention: inputs [q, k, v, mask|-1]; b, h, sq, sk, d, dv, qs[4], ks[4], vs[4], os[4], ms[4] (strides over
  *   batch, head, sequence, feature; the mask's over batch, head, query, key), scale
+ * - mbconv: inputs [x, w1 KRSC, b1|-1, wd RSC, bd|-1, w2 KRSC, b2|-1, residual|-1], outputs [y, expanded, depthwise]
+ *   (the chain tactic's intermediates, NHWC); n,h,w,c (input), e (expanded),
+ *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),
+ *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual)
  * A layer with `perBatch` runs with every listed parameter at value + (batch − 1) · increment (element-wise for
  * lists): every extent, stride and offset of a lowered layer is affine in the batch.
  */

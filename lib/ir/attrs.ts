@@ -9,6 +9,7 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   Constant: ['value_float', 'value_floats'],
   Dropout: ['ratio'],
   FusedConv: ['act_alpha', 'act_beta'],
+  FusedMBConv: ['expand_alpha', 'expand_beta', 'dw_alpha', 'dw_beta', 'act_alpha', 'act_beta'],
   Gemm: ['alpha', 'beta'],
   HardSigmoid: ['alpha', 'beta'],
   LeakyRelu: ['alpha'],

@@ -127,6 +127,60 @@ export function decomposeLayerNorm(g: Graph, node: Node): Node[] {
   return out;
 }
 
+/** The three FusedConv stages of a FusedMBConv, in order: expand 1×1, depthwise k×k, project 1×1 (+ residual). */
+export const MBCONV_STAGES = ['expand', 'dw', 'project'] as const;
+
+/** Per-stage activation attribute names of a FusedMBConv (the project stage uses FusedConv's own names). */
+export const MBCONV_ACT_ATTRS: Record<(typeof MBCONV_STAGES)[number], [string, string, string]> = {
+  expand: ['expand_activation', 'expand_alpha', 'expand_beta'],
+  dw: ['dw_activation', 'dw_alpha', 'dw_beta'],
+  project: ['activation', 'act_alpha', 'act_beta'],
+};
+
+/**
+ * The FusedConv nodes a FusedMBConv stands for, writing `mid` ([expanded, depthwise]) between them.
+ * Inputs of the fused node: x, W1, B1, Wd, Bd, W2, B2 (biases may be ''), then an optional residual.
+ * @example
+ * const [expand, dw, project] = mbconvStages(node, ['e', 'd']);
+ */
+export function mbconvStages(node: Node, mid: [string, string]): Node[] {
+  const [x, w1, b1, wd, bd, w2, b2, r] = node.inputs;
+  const one = { kernel_shape: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 };
+  const actOf = (stage: (typeof MBCONV_STAGES)[number]) => {
+    const [a, al, be] = MBCONV_ACT_ATTRS[stage];
+    return { activation: attrString(node, a, 'none'), act_alpha: attrFloat(node, al, 0), act_beta: attrFloat(node, be, 0) };
+  };
+  const dwAttrs: Node['attrs'] = {};
+  for (const k of FUSED_CONV_ATTRS) if (node.attrs[k] !== undefined) dwAttrs[k] = node.attrs[k];
+  const conv = (stage: (typeof MBCONV_STAGES)[number], inputs: string[], y: string, attrs: Node['attrs']): Node => ({
+    name: `${node.name}/${stage}`,
+    op: 'FusedConv',
+    domain: FUSED_DOMAIN,
+    inputs,
+    outputs: [y],
+    attrs: { ...attrs, ...actOf(stage) },
+  });
+  return [
+    conv('expand', [x, w1, b1 ?? ''], mid[0], one),
+    conv('dw', [mid[0], wd, bd ?? ''], mid[1], dwAttrs),
+    conv('project', r ? [mid[1], w2, b2 ?? '', r] : [mid[1], w2, b2 ?? ''], node.outputs[0], one),
+  ];
+}
+
+/** Standard ONNX nodes equivalent to one FusedMBConv (its three stages, each decomposed). */
+export function decomposeFusedMBConv(g: Graph, node: Node): Node[] {
+  const y = node.outputs[0];
+  const e = g.uniqueName(`${y}_expand`);
+  const d = g.uniqueName(`${y}_dw`);
+  const dtype = g.types.get(y)?.dtype ?? g.types.get(node.inputs[0])?.dtype ?? 'float32';
+  const xs = g.types.get(node.inputs[0])?.shape ?? [];
+  const ys = g.types.get(y)?.shape ?? [];
+  const ec = g.initializers.get(node.inputs[1])?.dims[0] ?? g.types.get(node.inputs[1])?.shape[0] ?? 0;
+  g.types.set(e, { dtype, shape: [xs[0], ec, xs[2], xs[3]] });
+  g.types.set(d, { dtype, shape: [ys[0], ec, ys[2], ys[3]] });
+  return mbconvStages(node, [e, d]).flatMap((n) => decomposeFusedConv(g, n));
+}
+
 /**
  * A copy of the graph with every fused node replaced by standard ONNX operators.
  * @example
@@ -136,6 +190,7 @@ export function decomposeFused(graph: Graph): Graph {
   const g = graph.clone();
   const decompose: Record<string, (g: Graph, n: Node) => Node[]> = {
     FusedConv: decomposeFusedConv, Gelu: decomposeGelu, LayerNormalization: decomposeLayerNorm, FusedAttention: decomposeAttention,
+    FusedMBConv: decomposeFusedMBConv,
   };
   g.nodes = g.nodes.flatMap((n) => (n.domain === FUSED_DOMAIN && decompose[n.op] ? decompose[n.op](g, n) : [n]));
   return g;

@@ -128,6 +128,7 @@ export const FUSED_OPS: Record<string, OpSpec> = {
   Gelu: spec(m.unary, [1, 1]),
   LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3]),
   FusedAttention: spec(fusedAttention, [3, 4]),
+  FusedMBConv: spec(nn.mbconv, [7, 8]),
 };
 
 function lookup(node: Node, opset: number): OpSpec | undefined {

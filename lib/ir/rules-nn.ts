@@ -54,6 +54,31 @@ export function conv(ctx: NodeContext): InferResult {
   return { types: [{ dtype: x.dtype, shape }] };
 }
 
+/** FusedMBConv: x [N, C, H, W] → 1×1 W1 [E, C] → depthwise Wd [E, 1, k, k] → 1×1 W2 [K, E] → [N, K, oH, oW]. */
+export function mbconv(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  ctx.sameDtype(0, 1, 2, 3, 4, 5, 6, 7);
+  if (x.shape.length !== 4) ctx.mismatch(`FusedMBConv takes a 4-D input, got ${shapeToString(x.shape)}`);
+  const w = [1, 3, 5].map((i) => ctx.float(i).shape);
+  if (w.some((s) => s.length !== 4 || s.some((d) => typeof d !== 'number'))) ctx.mismatch('FusedMBConv weights must be static 4-D tensors');
+  const [w1, wd, w2] = w as number[][];
+  const e = w1[0];
+  if (w1[1] !== x.shape[1] || w1[2] !== 1 || w1[3] !== 1) ctx.mismatch(`expand weight ${shapeToString(w1)} does not fit the input ${shapeToString(x.shape)}`);
+  if (wd[0] !== e || wd[1] !== 1 || attrInt(ctx.node, 'group', 1) !== e) ctx.mismatch(`depthwise weight ${shapeToString(wd)} does not fit ${e} expanded channels`);
+  if (w2[1] !== e || w2[2] !== 1 || w2[3] !== 1) ctx.mismatch(`project weight ${shapeToString(w2)} does not fit ${e} expanded channels`);
+  for (const [i, m] of [[2, e], [4, e], [6, w2[0]]]) {
+    if (ctx.has(i) && (ctx.input(i).shape.length !== 1 || ctx.input(i).shape[0] !== m)) ctx.mismatch(`bias ${shapeToString(ctx.input(i).shape)} must be [${m}]`);
+  }
+  const g = windowGeometry(ctx, ctx.staticSpatial(0), wd.slice(2));
+  const shape: Dim[] = [x.shape[0], w2[0], ...g.out];
+  if (ctx.has(7) && ctx.input(7).shape.join() !== shape.join()) ctx.mismatch(`residual ${shapeToString(ctx.input(7).shape)} must equal the output ${shapeToString(shape)}`);
+  for (const a of ['expand_activation', 'dw_activation', 'activation']) {
+    const act = attrString(ctx.node, a, 'none');
+    if (!(ACTIVATIONS as readonly string[]).includes(act)) ctx.invalid(`unknown activation '${act}'`);
+  }
+  return { types: [{ dtype: x.dtype, shape }] };
+}
+
 export function pool(ctx: NodeContext): InferResult {
   const x = ctx.float(0);
   const rank = x.shape.length;

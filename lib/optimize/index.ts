@@ -8,6 +8,7 @@ import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
 import { fuseConv } from './fuse.js';
 import { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
+import { fuseInvertedResidual } from './mbconv.js';
 
 export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
@@ -17,19 +18,22 @@ export { fuseConv } from './fuse.js';
 export { fuseAttention } from './attention.js';
 export { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
+export { fuseInvertedResidual } from './mbconv.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
-  /** Fuse Conv + bias + residual + activation into FusedConv and attention into FusedAttention (the builtin
-   * backend); TensorRT fuses itself. */
+  /**
+   * Fuse Conv + bias + residual + activation into FusedConv, expand → depthwise → project chains into
+   * FusedMBConv, and attention into FusedAttention (the builtin backend); TensorRT fuses itself.
+   */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
 }
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) LayerNorm, GELU, Conv and attention fusion and (fp16) float16 autocast. The input
- * is not modified.
+ * BatchNorm folding, then (fuse) LayerNorm, GELU, Conv, attention and inverted-residual fusion and (fp16) float16
+ * autocast. The input is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
  */
@@ -48,6 +52,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
     fuseGelu(g);
     fuseConv(g);
     fuseAttention(g);
+    fuseInvertedResidual(g);
   }
   if (precision === 'fp16') autocastFp16(g);
   return g;

@@ -33,6 +33,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   Conv: nn.conv,
   FusedConv: nn.conv,
   FusedAttention: fusedAttention,
+  FusedMBConv: nn.mbconv,
   BatchNormalization: nn.batchNorm,
   MaxPool: nn.pool,
   AveragePool: nn.pool,

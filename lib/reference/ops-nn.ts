@@ -4,9 +4,11 @@ import { NodeContext } from '../ir/context.js';
 import { windowGeometry } from '../ir/geometry.js';
 import type { Activation } from '../ir/rules-nn.js';
 import type { Node, TensorType } from '../ir/types.js';
+import { mbconvStages } from '../ir/fused.js';
 import { applyActivation, opActivation } from './activations.js';
 import { conv2d, type ConvParams } from './conv.js';
 import { gemmPacked, packA, packB } from './gemm.js';
+import { roundToHalfInPlace } from './half.js';
 import { alloc, size, type RTensor } from './tensor.js';
 
 export type Kernel = (node: Node, inputs: (RTensor | undefined)[], out: TensorType[], opset: number) => RTensor[];
@@ -268,4 +270,20 @@ export const clip: Kernel = (_node, inputs, out) => {
     }
   }
   return [y];
+};
+
+/** FusedMBConv: its three FusedConv stages in turn, the intermediates stored (and rounded) in the output dtype. */
+export const mbconv: Kernel = (node, inputs, out, opset) => {
+  const [x, w1, b1, wd, bd, w2, b2, r] = inputs;
+  const [expand, dw, project] = mbconvStages(node, ['expanded', 'depthwise']);
+  const y = out[0];
+  const e = w1!.dims[0];
+  const stage = (n: Node, ins: (RTensor | undefined)[], shape: number[]): RTensor => {
+    const t = conv(n, ins, [{ dtype: y.dtype, shape }], opset)[0];
+    if (t.dtype === 'float16') roundToHalfInPlace(t.data as Float32Array);
+    return t;
+  };
+  const xe = stage(expand, [x, w1, b1], [x!.dims[0], e, x!.dims[2], x!.dims[3]]);
+  const xd = stage(dw, [xe, wd, bd], [x!.dims[0], e, ...(y.shape.slice(2) as number[])]);
+  return conv(project, [xd, w2, b2, r], out, opset);
 };

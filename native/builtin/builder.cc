@@ -1,7 +1,10 @@
 #include "builder.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
+#include <string>
 
 #include "../cuda/check.h"
 #include "../cuda/device.h"
@@ -14,35 +17,20 @@ namespace ntrt::builtin {
 
 namespace {
 
-// Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
-void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& all, const BuildOptions& o,
-                  const std::string& preset, Bindings& b, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
-                  LayerChoice& out) {
-  const LayerDesc& l = exec.program().layers[i];
-  std::vector<Candidate> fit;
-  for (const Candidate& c : all) {
-    if (c.workspace <= o.workspaceLimit) fit.push_back(c);
-    else out.rejected.push_back(c.tactic + ": needs " + std::to_string(c.workspace) + " bytes of workspace");
-  }
-  if (fit.empty()) {
-    fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
-                                 std::to_string(o.workspaceLimit) + " bytes");
-  }
-  auto hit = std::find_if(fit.begin(), fit.end(), [&](const Candidate& c) { return c.tactic == preset; });
-  if (!preset.empty() && hit != fit.end()) {
-    out.tactic = preset;
-    out.cached = true;
-    return;
-  }
+using Run = std::function<void(const std::string&)>;
+
+// Times each candidate with run() and keeps the fastest in `out`; a candidate that throws is recorded as rejected.
+void timeCandidates(const std::vector<Candidate>& fit, const Run& run, const BuildOptions& o, cudaStream_t stream,
+                    cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
   // Every layer is timed, even with one candidate, so the build log has its time.
   float best = INFINITY;
   for (const Candidate& c : fit) {
     std::vector<float> times;
     try {
-      for (int w = 0; w < 2; ++w) exec.enqueueLayer(i, batch, b, stream, c.tactic);
+      for (int w = 0; w < 2; ++w) run(c.tactic);
       for (int it = 0; it < std::max(1, o.iterations); ++it) {
         e0.record(stream);
-        exec.enqueueLayer(i, batch, b, stream, c.tactic);
+        run(c.tactic);
         e1.record(stream);
         CUDA_CHECK(cudaEventSynchronize(e1.get()));
         times.push_back(e1.elapsedSince(e0));
@@ -64,6 +52,111 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
       out.ms = med;
     }
   }
+}
+
+// The candidates within the workspace limit; the others are recorded as rejected.
+std::vector<Candidate> fitting(const std::vector<Candidate>& all, const BuildOptions& o, LayerChoice& out) {
+  std::vector<Candidate> fit;
+  for (const Candidate& c : all) {
+    if (c.workspace <= o.workspaceLimit) fit.push_back(c);
+    else out.rejected.push_back(c.tactic + ": needs " + std::to_string(c.workspace) + " bytes of workspace");
+  }
+  return fit;
+}
+
+//! Device scratch of the fused-tactic check: a copy of the chain's output and three sums.
+struct CheckBuffers {
+  cuda::DeviceBuffer ref, sums;
+};
+
+// Runs each fused tactic once on the builder's inputs and keeps those whose output agrees with the chain's
+// (relative L2 ≤ 2e-2, all finite): a wrong kernel is rejected, whatever its speed.
+std::vector<Candidate> agreeingWithChain(const Executor& exec, size_t i, int batch, const std::string& chain,
+                                         const std::vector<Candidate>& fused, Bindings& b, CheckBuffers& check,
+                                         cudaStream_t stream, LayerChoice& out) {
+  const LayerDesc& l = exec.program().layers[i];
+  const int y = l.outputs[0];
+  const int64_t bytes = exec.bytesAt(y, batch);
+  const DType t = exec.program().tensors[y].dtype;
+  const int64_t n = bytes / static_cast<int64_t>(cuda::dtypeSize(t));
+  exec.enqueueLayer(i, batch, b, stream, chain);
+  CUDA_CHECK(cudaMemcpyAsync(check.ref.get(), exec.address(y, b), bytes, cudaMemcpyDeviceToDevice, stream));
+  std::vector<Candidate> ok;
+  for (const Candidate& c : fused) {
+    double sums[3] = {0, 0, 0};
+    try {
+      exec.enqueueLayer(i, batch, b, stream, c.tactic);
+      kernels::compareTensors(t, n, exec.address(y, b), check.ref.get(), check.sums.as<double>(), stream);
+      CUDA_CHECK(cudaMemcpyAsync(sums, check.sums.get(), sizeof sums, cudaMemcpyDeviceToHost, stream));
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+    } catch (const Error& err) {
+      out.rejected.push_back(c.tactic + ": " + err.what());
+      CUDA_CHECK(cudaStreamSynchronize(stream));
+      continue;
+    }
+    const double rel = std::sqrt(sums[0] / std::max(sums[1], 1e-30));
+    if (sums[2] == 0 && rel <= 2e-2) {
+      ok.push_back(c);
+    } else {
+      out.rejected.push_back(c.tactic + ": disagrees with " + chain + " (relative L2 " + std::to_string(rel) + ", " +
+                             std::to_string(static_cast<int64_t>(sums[2])) + " non-finite)");
+    }
+  }
+  return ok;
+}
+
+// An inverted-residual layer: its stages' conv tactics are timed one by one and composed into a chain tactic,
+// which is then timed as a whole beside the fused kernels that agree with it; the faster wins.
+std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& fused,
+                                       const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o,
+                                       Bindings& b, CheckBuffers& check, cudaStream_t stream, cuda::Event& e0,
+                                       cuda::Event& e1, LayerChoice& out) {
+  std::vector<Candidate> all = fused;
+  std::string parts[3];
+  for (int j = 0; j < 3; ++j) {
+    const std::vector<Candidate>& stage = stages[j];
+    LayerChoice tmp;
+    timeCandidates(fitting(stage, o, tmp), [&](const std::string& t) { exec.enqueueStage(i, j, batch, b, stream, t); }, o,
+                   stream, e0, e1, tmp);
+    for (const std::string& r : tmp.rejected) out.rejected.push_back("stage " + std::to_string(j) + " " + r);
+    if (tmp.tactic.empty()) return all;  // no chain: the fused kernels alone
+    parts[j] = tmp.tactic;
+  }
+  const std::string chain = Executor::chainTactic(parts[0], parts[1], parts[2]);
+  all = agreeingWithChain(exec, i, batch, chain, fused, b, check, stream, out);
+  all.push_back({chain, exec.workspaceFor(i, chain, batch)});
+  return all;
+}
+
+// Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
+void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& listed,
+                  const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o, const std::string& preset,
+                  Bindings& b, CheckBuffers& check, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
+                  LayerChoice& out) {
+  const LayerDesc& l = exec.program().layers[i];
+  if (!preset.empty() && l.op == Op::MBConv) {
+    // A cached chain names its stages' tactics: valid when each still exists here and the whole fits the limit.
+    try {
+      if (exec.workspaceFor(i, preset, batch) <= o.workspaceLimit) {
+        out.tactic = preset;
+        out.cached = true;
+        return;
+      }
+    } catch (const Error&) {
+    }
+  }
+  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, listed, stages, o, b, check, stream, e0, e1, out) : listed, o, out);
+  if (fit.empty()) {
+    fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
+                                 std::to_string(o.workspaceLimit) + " bytes");
+  }
+  auto hit = std::find_if(fit.begin(), fit.end(), [&](const Candidate& c) { return c.tactic == preset; });
+  if (!preset.empty() && hit != fit.end()) {
+    out.tactic = preset;
+    out.cached = true;
+    return;
+  }
+  timeCandidates(fit, [&](const std::string& t) { exec.enqueueLayer(i, batch, b, stream, t); }, o, stream, e0, e1, out);
   if (out.tactic.empty()) fail("ERR_BUILD_FAILED", "Every tactic of layer '" + l.name + "' failed: " + out.rejected.front());
 }
 
@@ -100,6 +193,9 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   }
 
   // One workspace, as large as the largest candidate that fits the limit.
+  // Inverted-residual layers: the candidates of their three stages too, for composing the chain tactic.
+  using Stages = std::array<std::vector<Candidate>, 3>;
+  std::vector<std::vector<Stages>> stageAll(p.layers.size());
   std::vector<std::vector<std::vector<Candidate>>> all(p.layers.size());
   size_t wsMax = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
@@ -108,12 +204,34 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
       for (const Candidate& c : all[i].back()) {
         if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
       }
+      stageAll[i].emplace_back();
+      if (p.layers[i].op == Op::MBConv) {
+        // Its chain tactic runs the stages' conv tactics, each with its own scratch.
+        for (int j = 0; j < 3; ++j) {
+          stageAll[i].back()[j] = exec.stageCandidates(i, j, batch);
+          for (const Candidate& c : stageAll[i].back()[j]) {
+            if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
+          }
+        }
+      }
     }
   }
   cuda::DeviceBuffer ws(wsMax);
   b.workspace = ws.get();
   b.workspaceBytes = wsMax;
 
+  // The fused-tactic check's scratch: as large as the largest inverted-residual output.
+  CheckBuffers check;
+  {
+    int64_t most = 0;
+    for (const LayerDesc& l : p.layers) {
+      if (l.op == Op::MBConv) most = std::max(most, exec.bytesAt(l.outputs[0], capacity));
+    }
+    if (most) {
+      check.ref = cuda::DeviceBuffer(static_cast<size_t>(most));
+      check.sums = cuda::DeviceBuffer(3 * sizeof(double));
+    }
+  }
   cuda::Event e0, e1;
   BuildResult result;
   result.buckets = buckets;
@@ -123,7 +241,8 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   for (size_t i = 0; i < p.layers.size(); ++i) {
     for (size_t k = 0; k < buckets.size(); ++k) {
       const std::string preset = i < o.presets.size() && k < o.presets[i].size() ? o.presets[i][k] : "";
-      chooseTactic(exec, i, buckets[k], all[i][k], o, preset, b, stream.get(), e0, e1, result.layers[i][k]);
+      chooseTactic(exec, i, buckets[k], all[i][k], stageAll[i][k], o, preset, b, check, stream.get(), e0, e1,
+                   result.layers[i][k]);
       const std::string& name = result.layers[i][k].tactic;
       // Neighbouring buckets that chose the same tactic collapse into one choice.
       if (!chosen[i].empty() && chosen[i].back().name == name) chosen[i].back().upTo = buckets[k];

@@ -37,6 +37,26 @@ Executor::Executor(ProgramDesc program, Stage stage) : prog_(std::move(program))
   validateProgram(prog_, stage);
 }
 
+namespace {
+
+constexpr const char* kChain = "chain:";
+
+bool isChain(const std::string& tactic) { return tactic.rfind(kChain, 0) == 0; }
+
+//! The three conv tactics of a chain tactic; ERR_PLAN_MISMATCH when malformed.
+std::vector<std::string> chainParts(const LayerDesc& l, const std::string& tactic) {
+  std::vector<std::string> parts;
+  size_t at = std::char_traits<char>::length(kChain);
+  for (size_t plus; (plus = tactic.find('+', at)) != std::string::npos; at = plus + 1) parts.push_back(tactic.substr(at, plus - at));
+  parts.push_back(tactic.substr(at));
+  if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) {
+    fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' has a malformed chain tactic '" + tactic + "'");
+  }
+  return parts;
+}
+
+}  // namespace
+
 kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {
   kernels::ConvParams c{};
   c.n = l.i("n") * (l.batched ? batch : 1);
@@ -65,6 +85,106 @@ const LayerDesc& Executor::layerAt(size_t i, int batch, LayerDesc& scratch) cons
   return scratch;
 }
 
+kernels::MBConvParams Executor::mbParams(const LayerDesc& l, int batch) const {
+  kernels::MBConvParams m{};
+  m.n = l.i("n") * (l.batched ? batch : 1);
+  m.h = l.i("h");
+  m.w = l.i("w");
+  m.c = l.i("c");
+  m.e = l.i("e");
+  m.k = l.i("k");
+  m.ks = l.i("ks");
+  m.stride = l.i("st");
+  m.padH = l.i("ph");
+  m.padW = l.i("pw");
+  m.p = l.i("p");
+  m.q = l.i("q");
+  m.act1 = static_cast<kernels::Act>(l.i("act1"));
+  m.act2 = static_cast<kernels::Act>(l.i("act2"));
+  m.act3 = static_cast<kernels::Act>(l.i("act"));
+  m.alpha1 = static_cast<float>(l.num("alpha1", 0));
+  m.beta1 = static_cast<float>(l.num("beta1", 0));
+  m.alpha2 = static_cast<float>(l.num("alpha2", 0));
+  m.beta2 = static_cast<float>(l.num("beta2", 0));
+  m.alpha3 = static_cast<float>(l.num("alpha", 0));
+  m.beta3 = static_cast<float>(l.num("beta", 0));
+  return m;
+}
+
+kernels::ConvParams Executor::stageParams(const LayerDesc& l, int stage, int batch, kernels::Epilogue& ep) const {
+  const kernels::MBConvParams m = mbParams(l, batch);
+  kernels::ConvParams c{};
+  c.n = m.n;
+  c.r = c.s = 1;
+  c.strideH = c.strideW = c.dilH = c.dilW = c.groups = 1;
+  c.padH = c.padW = 0;
+  ep = kernels::Epilogue{};
+  if (stage == 0) {
+    c.h = c.p = m.h, c.w = c.q = m.w, c.c = m.c, c.k = m.e;
+    ep.act = m.act1, ep.alpha = m.alpha1, ep.beta = m.beta1;
+  } else if (stage == 1) {
+    c.h = m.h, c.w = m.w, c.c = c.k = c.groups = m.e, c.r = c.s = m.ks, c.p = m.p, c.q = m.q;
+    c.strideH = c.strideW = m.stride, c.padH = m.padH, c.padW = m.padW;
+    ep.act = m.act2, ep.alpha = m.alpha2, ep.beta = m.beta2;
+  } else {
+    c.h = c.p = m.p, c.w = c.q = m.q, c.c = m.e, c.k = m.k;
+    ep.act = m.act3, ep.alpha = m.alpha3, ep.beta = m.beta3;
+  }
+  return c;
+}
+
+std::string Executor::chainTactic(const std::string& expand, const std::string& dw, const std::string& project) {
+  return kChain + expand + "+" + dw + "+" + project;
+}
+
+std::vector<Candidate> Executor::stageCandidates(size_t i, int stage, int batch) const {
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
+  kernels::Epilogue ep;
+  const kernels::ConvParams p = stageParams(l, stage, batch, ep);
+  const DType t = prog_.tensors[l.inputs[0]].dtype;
+  std::vector<Candidate> out;
+  for (const kernels::Tactic& k : kernels::convTactics(p, t)) out.push_back({k.name, k.workspace});
+  for (const kernels::Tactic& k : sources::externalConvTactics(p, t)) out.push_back({k.name, k.workspace});
+  return out;
+}
+
+size_t Executor::convWorkspace(const LayerDesc& l, const kernels::ConvParams& p, const std::string& tactic) const {
+  DType t = prog_.tensors[l.inputs[0]].dtype;
+  // External tactics name everything needed to re-create them (a cuBLASLt algo is serialized in the name).
+  if (sources::isExternalTactic(tactic)) return sources::externalConvWorkspace(tactic, p, t);
+  for (const kernels::Tactic& k : kernels::convTactics(p, t)) {
+    if (k.name == tactic) return k.workspace;
+  }
+  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this GPU or build does not offer; rebuild the engine");
+}
+
+void Executor::runConv(const kernels::ConvParams& p, DType t, const std::string& tactic, const void* x, const void* w,
+                       void* y, const kernels::Epilogue& ep, const Bindings&, void* ws, size_t wsBytes,
+                       cudaStream_t s) const {
+  if (sources::isExternalTactic(tactic)) {
+    sources::externalConv(tactic, p, t, x, w, y, ep, ws, wsBytes, s);
+  } else {
+    kernels::conv(tactic, p, t, x, w, y, ep, ws, wsBytes, s);
+  }
+}
+
+void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic) const {
+  LayerDesc scratch;
+  const LayerDesc& l = layerAt(i, batch, scratch);
+  if (l.op != Op::MBConv || stage < 0 || stage > 2) fail("ERR_INTERNAL", "enqueueStage on a layer without stages");
+  void* eBuf = address(l.outputs[1], b);
+  void* dBuf = address(l.outputs[2], b);
+  auto in = [&](size_t k) -> const void* { return address(l.inputs[k], b); };
+  kernels::Epilogue ep;
+  const kernels::ConvParams p = stageParams(l, stage, batch, ep);
+  ep.bias = static_cast<const float*>(in(2 + 2 * stage));
+  ep.residual = stage == 2 ? in(7) : nullptr;
+  const void* x = stage == 0 ? in(0) : stage == 1 ? eBuf : dBuf;
+  void* y = stage == 0 ? eBuf : stage == 1 ? dBuf : address(l.outputs[0], b);
+  runConv(p, prog_.tensors[l.inputs[0]].dtype, tactic, x, in(1 + 2 * stage), y, ep, b, b.workspace, b.workspaceBytes, s);
+}
+
 char* Executor::address(int id, const Bindings& b) const {
   if (id < 0) return nullptr;
   const TensorDesc& t = prog_.tensors[id];
@@ -89,6 +209,13 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
       out.push_back({k.name, k.workspace});
     return out;
   }
+  if (l.op == Op::MBConv) {
+    // The fused kernels; the builder adds the chain tactic it composes from stageCandidates.
+    for (const kernels::Tactic& k : kernels::mbconvTactics(mbParams(l, batch), prog_.tensors[l.inputs[0]].dtype)) {
+      out.push_back({k.name, k.workspace});
+    }
+    return out;
+  }
   if (l.op != Op::Conv) {
     out.push_back({"default", 0});
     return out;
@@ -108,15 +235,23 @@ size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) co
       if (k.name == tactic) return k.workspace;
     fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this build does not offer; rebuild the engine");
   }
-  if (l.op != Op::Conv) return 0;
-  kernels::ConvParams p = convParams(l, batch);
-  DType t = prog_.tensors[l.inputs[0]].dtype;
-  // External tactics name everything needed to re-create them (a cuBLASLt algo is serialized in the name).
-  if (sources::isExternalTactic(tactic)) return sources::externalConvWorkspace(tactic, p, t);
-  for (const kernels::Tactic& k : kernels::convTactics(p, t)) {
-    if (k.name == tactic) return k.workspace;
+  if (l.op == Op::MBConv) {
+    if (isChain(tactic)) {
+      const std::vector<std::string> parts = chainParts(l, tactic);
+      size_t stages = 0;
+      for (int j = 0; j < 3; ++j) {
+        kernels::Epilogue ep;
+        stages = std::max(stages, convWorkspace(l, stageParams(l, j, batch, ep), parts[j]));
+      }
+      return stages;
+    }
+    for (const Candidate& c : candidates(i, batch)) {
+      if (c.tactic == tactic) return c.workspace;
+    }
+    fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this GPU or build does not offer; rebuild the engine");
   }
-  fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this GPU or build does not offer; rebuild the engine");
+  if (l.op != Op::Conv) return 0;
+  return convWorkspace(l, convParams(l, batch), tactic);
 }
 
 size_t Executor::workspaceBytes(int capacity) const {
@@ -136,12 +271,20 @@ void Executor::prepare(int batch) const {
   for (size_t i = 0; i < prog_.layers.size(); ++i) {
     LayerDesc scratch;
     const LayerDesc& l = layerAt(i, batch, scratch);
+    const DType t = prog_.tensors[l.inputs[0]].dtype;
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
-      sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
+      sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), t);
+    } else if (l.op == Op::MBConv && isChain(l.tacticFor(batch))) {
+      const std::vector<std::string> parts = chainParts(l, l.tacticFor(batch));
+      for (int j = 0; j < 3; ++j) {
+        kernels::Epilogue ep;
+        if (sources::isExternalTactic(parts[j])) sources::prepareExternalConv(parts[j], stageParams(l, j, batch, ep), t);
+      }
+    } else if (l.op == Op::MBConv) {
+      kernels::mbconvTactics(mbParams(l, batch), t);  // raises the fused kernels' shared-memory limits
     }
   }
 }
-
 
 void Executor::setTactics(const std::vector<std::vector<TacticChoice>>& tactics) {
   if (tactics.size() != prog_.layers.size()) fail("ERR_INTERNAL", "tactic list does not match the layers");
@@ -170,6 +313,18 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
         sources::externalConv(tactic, p, t, in(0), in(1), out, ep, b.workspace, b.workspaceBytes, s);
       } else {
         kernels::conv(tactic, p, t, in(0), in(1), out, ep, b.workspace, b.workspaceBytes, s);
+      }
+      break;
+    }
+    case Op::MBConv: {
+      const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
+      if (isChain(tactic)) {
+        const std::vector<std::string> parts = chainParts(l, tactic);
+        for (int j = 0; j < 3; ++j) enqueueStage(i, j, batch, b, s, parts[j]);
+      } else {
+        const kernels::MBConvTensors io{in(0), in(1), static_cast<const float*>(in(2)), in(3), static_cast<const float*>(in(4)),
+                                        in(5), static_cast<const float*>(in(6)), in(7), out};
+        kernels::mbconv(tactic, mbParams(l, batch), dtypeOf(l.inputs[0]), io, s);
       }
       break;
     }

@@ -53,6 +53,14 @@ class Executor {
   //! Enqueues every layer; `between(i)` runs before layer i and once more with i == size (for profiling events).
   void enqueue(int batch, const Bindings& b, cudaStream_t s, const std::function<void(size_t)>& between = nullptr) const;
 
+  //! Inverted-residual layers: own-kernel and external candidates of stage j (0 expand, 1 depthwise, 2 project),
+  //! which the builder times one by one to compose the layer's chain tactic.
+  std::vector<Candidate> stageCandidates(size_t i, int stage, int batch) const;
+  //! Enqueues stage j of inverted-residual layer i with conv tactic `tactic` (through the layer's intermediates).
+  void enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic) const;
+  //! The chain tactic running stages with these conv tactics: "chain:<expand>+<depthwise>+<project>".
+  static std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project);
+
   //! Creates what external tactic sources need on this thread (handles), outside any graph capture.
   void prepare(int batch) const;
   //! Sets the chosen tactics of each layer (from a build, or a plan).
@@ -62,6 +70,12 @@ class Executor {
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
   //! Layer `i` with its parameters at `batch`; `scratch` holds the copy when one is needed.
   const LayerDesc& layerAt(size_t i, int batch, LayerDesc& scratch) const;
+  kernels::MBConvParams mbParams(const LayerDesc& l, int batch) const;
+  //! Stage j of an inverted-residual layer as a convolution with its epilogue (pointers left null).
+  kernels::ConvParams stageParams(const LayerDesc& l, int stage, int batch, kernels::Epilogue& ep) const;
+  size_t convWorkspace(const LayerDesc& l, const kernels::ConvParams& p, const std::string& tactic) const;
+  void runConv(const kernels::ConvParams& p, DType t, const std::string& tactic, const void* x, const void* w, void* y,
+               const kernels::Epilogue& ep, const Bindings& b, void* ws, size_t wsBytes, cudaStream_t s) const;
   ProgramDesc prog_;
 };
 

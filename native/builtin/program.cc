@@ -61,6 +61,7 @@ const char* opName(Op op) {
     case Op::Predicate: return "predicate";
     case Op::Where: return "where";
     case Op::Attention: return "attention";
+    case Op::MBConv: return "mbconv";
   }
   return "?";
 }

@@ -29,10 +29,10 @@ struct TensorDesc {
 
 enum class Op : int32_t {
   Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul,
-  LayerNorm, Gather, Compare, Predicate, Where, Attention,
+  LayerNorm, Gather, Compare, Predicate, Where, Attention, MBConv,
 };
 //! The last Op value (the addon refuses larger ones).
-constexpr Op kLastOp = Op::Attention;
+constexpr Op kLastOp = Op::MBConv;
 
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {

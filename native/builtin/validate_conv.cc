@@ -8,9 +8,7 @@
 namespace ntrt::builtin::validation {
 namespace {
 
-struct Conv {
-  int64_t n, h, w, c, k, r, s, p, q, sh, sw, ph, pw, dh, dw, g;
-};
+using Conv = ConvShape;
 
 Conv convOf(const LayerCheck& c) {
   const int64_t M = kInt32Max;
@@ -117,9 +115,9 @@ bool cublasLtName(const std::string& s) {
   return true;
 }
 
-int64_t convTactic(const LayerCheck& c, const std::string& name) {
-  const Conv v = convOf(c);
-  const DType t = c.dtype(c.in(0));
+}  // namespace
+
+int64_t convTacticOf(const LayerCheck& c, const ConvShape& v, DType t, const std::string& name) {
   if (startsWith(name, "cudnn_") || startsWith(name, "cublaslt_")) {
     if (!(startsWith(name, "cudnn_") ? cudnnName(name) : cublasLtName(name))) c.fail("has a malformed tactic '" + name + "'");
     // cuBLASLt runs GEMM-shaped convolutions only (sources/cublaslt_source.cc isGemm); cuDNN only what its
@@ -166,6 +164,10 @@ int64_t convTactic(const LayerCheck& c, const std::string& name) {
   const int64_t bytes = c.mul(c.mul(c.mul(c.mul(c.mul(own->splits, v.n), v.p), v.q), v.k), 4);
   return c.add(bytes, 255) / 256 * 256;
 }
+
+namespace {
+
+int64_t convTactic(const LayerCheck& c, const std::string& name) { return convTacticOf(c, convOf(c), c.dtype(c.in(0)), name); }
 
 }  // namespace
 

@@ -7,6 +7,7 @@ namespace ntrt::builtin::validation {
 
 OpRule convRule();                      // validate_conv.cc
 std::vector<OpRule> transformerRules();  // validate_transformer.cc
+OpRule mbconvRule();                     // validate_mbconv.cc
 
 namespace {
 
@@ -199,6 +200,7 @@ const std::vector<OpRule>& opRules() {
   static const std::vector<OpRule> all = [] {
     std::vector<OpRule> v = rules;
     for (const OpRule& r : transformerRules()) v.push_back(r);
+    v.push_back(mbconvRule());
     return v;
   }();
   return all;

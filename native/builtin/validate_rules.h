@@ -77,6 +77,15 @@ struct OpRule {
   int optionalOutputs = 0;  //!< outputs past `outputs` a layer may add (a layernorm's residual sum)
 };
 
+//! A convolution's shape as the conv kernels see it (the batch already applied to n).
+struct ConvShape {
+  int64_t n, h, w, c, k, r, s, p, q, sh, sw, ph, pw, dh, dw, g;
+};
+
+//! Validates conv tactic `name` for shape `v` and dtype `t`; returns its workspace bytes (-1: sized on the device).
+//! Shared by the conv rule and by layers that run convolutions as stages (the inverted-residual chain).
+int64_t convTacticOf(const LayerCheck& c, const ConvShape& v, DType t, const std::string& name);
+
 //! The table: one entry per op. An op missing here is refused with ERR_PLAN_CORRUPT.
 const std::vector<OpRule>& opRules();
 

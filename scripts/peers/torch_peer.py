@@ -3,14 +3,15 @@
 
 Loads the same ONNX file, builds the equivalent torch.nn.Module with the same weights (onnx_to_torch.py), checks
 its output against onnxruntime on the CPU once, then times it on the GPU the way a PyTorch user would deploy it:
-channels_last, cudnn.benchmark=True, torch.inference_mode, in eager mode and as a replayed CUDA graph, in FP16
-(model.half()) and FP32 (TF32 off, so FP32 means FP32). Each query copies a pinned FP32 input in, runs, and copies
+channels_last, cudnn.benchmark=True, torch.inference_mode, in eager mode and as a replayed CUDA graph, or (mode
+"compile") through torch.compile(mode="max-autotune"), whose compile time is reported, in FP16 (model.half()) and
+FP32 (TF32 off, so FP32 means FP32). Each query copies a pinned FP32 input in, runs, and copies
 the FP32 output back, with CUDA events between the steps; the host clock gives end-to-end latency.
 
 Prints exactly one JSON object on stdout (progress goes to stderr):
   {"status": "ok" | "skipped" | "failed", "reason"?, "info": {...}, "check": {...},
    "runs": [{"mode", "precision", "batch", "walltimeMs", "warmUpQueries",
-             "h2dMs": [...], "computeMs": [...], "d2hMs": [...], "e2eMs": [...]}]}
+             "h2dMs": [...], "computeMs": [...], "d2hMs": [...], "e2eMs": [...], "compileMs"?}]}
 Samples are raw per-query milliseconds; the caller computes the statistics, with the same definitions as for its
 own results.
 """
@@ -35,7 +36,7 @@ def parse_args(argv):
     p.add_argument("--onnx", required=True)
     p.add_argument("--batches", default="1,32,256")
     p.add_argument("--precisions", default="fp16")
-    p.add_argument("--modes", default="eager,cudagraph")
+    p.add_argument("--modes", default="eager,cudagraph", help="eager, cudagraph and/or compile (max-autotune)")
     p.add_argument("--warmup-ms", type=float, default=200.0)
     p.add_argument("--duration-s", type=float, default=3.0)
     p.add_argument("--iterations", type=int, default=10)
@@ -144,13 +145,29 @@ def time_config(base, model_proto, precision, batch, mode, args, torch, np):
         d.copy_(h)
     transfers = not args.no_transfers
 
+    run = model
+    compile_ms = None
+    if mode == "compile":
+        # max-autotune benchmarks Triton and library kernels per shape and replays CUDA graphs itself.
+        torch._dynamo.reset()
+        run = torch.compile(model, mode="max-autotune", dynamic=False)
+
     def forward():
-        out = model(*devs)
+        if mode == "compile":
+            torch.compiler.cudagraph_mark_step_begin()  # each query is a new iteration of the compiled graphs
+        out = run(*devs)
         return out if isinstance(out, tuple) else (out,)
 
     with torch.inference_mode():
-        outs = forward()  # cudnn.benchmark picks its algorithms on the first calls at this shape
+        c0 = time.perf_counter()
+        outs = forward()  # cudnn.benchmark (or the compiler's autotuning) picks its kernels at this shape
         torch.cuda.synchronize()
+        if mode == "compile":
+            compile_ms = (time.perf_counter() - c0) * 1000
+            log(f"torch.compile max-autotune {precision} batch {batch}: compiled in {compile_ms / 1000:.1f} s")
+            for _ in range(3):  # CUDA-graph trees record on the first runs after compiling
+                outs = forward()
+            torch.cuda.synchronize()
         graph = None
         if mode == "cudagraph":
             side = torch.cuda.Stream()
@@ -198,10 +215,12 @@ def time_config(base, model_proto, precision, batch, mode, args, torch, np):
             if (time.perf_counter() - t0) >= args.duration_s and len(samples) >= args.iterations:
                 break
         wall = (time.perf_counter() - t0) * 1000
-    del graph, model, devs, hosts, outs, host_outs
+    del graph, model, run, devs, hosts, outs, host_outs
     torch.cuda.empty_cache()
     r6 = lambda xs: [round(x, 6) for x in xs]  # noqa: E731
+    extra = {"compileMs": round(compile_ms, 3)} if compile_ms is not None else {}
     return {
+        **extra,
         "mode": mode,
         "precision": precision,
         "batch": batch,

@@ -30,6 +30,43 @@ function act(kind: number, x: number, a: number, b: number): number {
   }
 }
 
+interface ConvShape {
+  n: number; h: number; w: number; c: number; k: number; r: number; s: number; p: number; q: number;
+  sh: number; sw: number; ph: number; pw: number; dh: number; dw: number; g: number; act: number; alpha: number; beta: number;
+}
+
+/** A direct NHWC convolution (KRSC weights, RSC when depthwise) with the fused epilogue; `put(offset, value)`. */
+function convLoop(cs: ConvShape, x: Float64Array, w: Float64Array, bias: Float64Array | null, res: Float64Array | null, put: (o: number, v: number) => void): void {
+  const { n, h, w: W, c, k, r, s, p: P, q: Q, sh, sw, ph, pw, dh, dw, g } = cs;
+  const cg = c / g;
+  const kg = k / g;
+  const depthwise = g === c && g === k && g > 1;
+  for (let ni = 0; ni < n; ni++)
+    for (let pi = 0; pi < P; pi++)
+      for (let qi = 0; qi < Q; qi++)
+        for (let ki = 0; ki < k; ki++) {
+          const gi = Math.floor(ki / kg);
+          let acc = 0;
+          for (let ri = 0; ri < r; ri++) {
+            const hi = pi * sh - ph + ri * dh;
+            if (hi < 0 || hi >= h) continue;
+            for (let si = 0; si < s; si++) {
+              const wi = qi * sw - pw + si * dw;
+              if (wi < 0 || wi >= W) continue;
+              for (let ci = 0; ci < cg; ci++) {
+                const xv = x[((ni * h + hi) * W + wi) * c + gi * cg + ci];
+                const wv = depthwise ? w[(ri * s + si) * c + ki] : w[((ki * r + ri) * s + si) * cg + ci];
+                acc += xv * wv;
+              }
+            }
+          }
+          const o = ((ni * P + pi) * Q + qi) * k + ki;
+          if (bias) acc += bias[ki];
+          if (res) acc += res[o];
+          put(o, act(cs.act, acc, cs.alpha, cs.beta));
+        }
+}
+
 /** Runs `program` at `batch` on the CPU. Inputs/outputs by I/O name, as float arrays. */
 export function simulate(program: Program, weights: Uint8Array, feeds: Record<string, ArrayLike<number | bigint>>, batch: number): Record<string, Float64Array> {
   const store: Store = new Map();
@@ -75,38 +112,19 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
     const y = l.outputs[0];
     const op = OP_NAMES[l.op];
     if (op === 'conv') {
-      const w = get(l.inputs[1]);
       const bias = l.inputs[2] >= 0 ? get(l.inputs[2]) : null;
       const res = l.inputs[3] >= 0 ? get(l.inputs[3]) : null;
-      const { h, w: W, c, k, r, s, p: P, q: Q, sh, sw, ph, pw, dh, dw, g } = p;
+      convLoop({ ...(p as unknown as ConvShape), n: p.n * sc }, x, get(l.inputs[1]), bias, res, (o, v) => put(y, o, v));
+    } else if (op === 'mbconv') {
+      // Three convolutions through the chain's intermediate tensors, stored (rounded) in the layer's dtype.
       const n = p.n * sc;
-      const cg = c / g;
-      const kg = k / g;
-      const depthwise = g === c && g === k && g > 1;
-      for (let ni = 0; ni < n; ni++)
-        for (let pi = 0; pi < P; pi++)
-          for (let qi = 0; qi < Q; qi++)
-            for (let ki = 0; ki < k; ki++) {
-              const gi = Math.floor(ki / kg);
-              let acc = 0;
-              for (let ri = 0; ri < r; ri++) {
-                const hi = pi * sh - ph + ri * dh;
-                if (hi < 0 || hi >= h) continue;
-                for (let si = 0; si < s; si++) {
-                  const wi = qi * sw - pw + si * dw;
-                  if (wi < 0 || wi >= W) continue;
-                  for (let ci = 0; ci < cg; ci++) {
-                    const xv = x[((ni * h + hi) * W + wi) * c + gi * cg + ci];
-                    const wv = depthwise ? w[(ri * s + si) * c + ki] : w[((ki * r + ri) * s + si) * cg + ci];
-                    acc += xv * wv;
-                  }
-                }
-              }
-              const o = ((ni * P + pi) * Q + qi) * k + ki;
-              if (bias) acc += bias[ki];
-              if (res) acc += res[o];
-              put(y, o, act(p.act, acc, p.alpha, p.beta));
-            }
+      const opt = (i: number) => (l.inputs[i] >= 0 ? get(l.inputs[i]) : null);
+      const e = get(l.outputs[1]);
+      const d = get(l.outputs[2]);
+      const one = { sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, g: 1, r: 1, s: 1 };
+      convLoop({ ...one, n, h: p.h, w: p.w, c: p.c, k: p.e, p: p.h, q: p.w, act: p.act1, alpha: p.alpha1, beta: p.beta1 }, x, get(l.inputs[1]), opt(2), null, (o, v) => put(l.outputs[1], o, v));
+      convLoop({ n, h: p.h, w: p.w, c: p.e, k: p.e, r: p.ks, s: p.ks, p: p.p, q: p.q, sh: p.st, sw: p.st, ph: p.ph, pw: p.pw, dh: 1, dw: 1, g: p.e, act: p.act2, alpha: p.alpha2, beta: p.beta2 }, e, get(l.inputs[3]), opt(4), null, (o, v) => put(l.outputs[2], o, v));
+      convLoop({ ...one, n, h: p.p, w: p.q, c: p.e, k: p.k, p: p.p, q: p.q, act: p.act, alpha: p.alpha, beta: p.beta }, d, get(l.inputs[5]), opt(6), opt(7), (o, v) => put(y, o, v));
     } else if (op === 'pool') {
       const { h, w: W, c, r, s, p: P, q: Q, sh, sw, ph, pw } = p;
       const n = p.n * sc;

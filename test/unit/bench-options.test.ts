@@ -43,6 +43,9 @@ describe('bench options', () => {
     });
     expect(parseBenchArgs(['--exportProfile']).exportProfile).toBe(true);
     expect(parseBenchArgs(['--peers', 'none']).peers).toEqual([]);
+    // torch.compile max-autotune takes minutes: only on request.
+    expect(parseBenchArgs([]).peers).not.toContain('torch-compile');
+    expect(parseBenchArgs(['--peers', 'torch,torch-compile']).peers).toEqual(['torch', 'torch-compile']);
     expect(parseBenchArgs(['--report', 'x.html']).report).toBe('x.html');
   });
 
@@ -56,7 +59,7 @@ describe('bench options', () => {
       [['--duration', '-1'], "Expected a non-negative number for --duration but received '-1' of type string"],
       [['--warmUp', 'abc'], "Expected a non-negative number for --warmUp but received 'abc' of type string"],
       [['--percentile', '90,101'], "Expected a comma-separated list of percentiles in [0, 100] for --percentile but received '90,101' of type string"],
-      [['--peers', 'torch,tf'], "Expected a comma-separated list of torch, ort, trtexec (or 'none') for --peers but received 'torch,tf' of type string"],
+      [['--peers', 'torch,tf'], "Expected a comma-separated list of torch, torch-compile, ort, trtexec (or 'none') for --peers but received 'torch,tf' of type string"],
       [['--repeat', '0'], "Expected a positive integer for --repeat but received '0' of type string"],
       [['--device', '-1'], "Expected a non-negative integer for --device but received '-1' of type string"],
       [['--useCudaGraph', '--noCudaGraph'], '--useCudaGraph and --noCudaGraph contradict each other; pass one of them'],

@@ -76,6 +76,10 @@ describe('PyTorch peer', () => {
     expect(g.computeMs).toMatchObject({ median: 2, min: 1, max: 3, percentiles: { '50': 1 } });
     expect(oom).toMatchObject({ label: 'PyTorch eager', error: 'out of memory: CUDA out of memory', queries: 0 });
     expect(torchReportFrom({ status: 'skipped', reason: 'no torch' }, [90])).toMatchObject({ status: 'skipped', reason: 'no torch' });
+    const compiled = torchReportFrom({ status: 'ok', runs: [{ mode: 'compile', precision: 'fp16', batch: 256, compileMs: 91_000, walltimeMs: 100, e2eMs: [5, 7], computeMs: [4, 6] }] }, [50], 'torch-compile');
+    expect(compiled).toMatchObject({ name: 'torch-compile', status: 'ok' });
+    expect(compiled.runs[0]).toMatchObject({ peer: 'torch-compile', label: 'PyTorch torch.compile max-autotune', mode: 'compile', compileMs: 91_000, queries: 2 });
+    expect(compiled.runs[0].computeMs!.median).toBe(5);
     expect(torchReportFrom({ status: 'failed', reason: "ONNX op 'Foo' (node 'n1') is not supported" }, [90])).toMatchObject({ status: 'failed' });
   });
 
@@ -192,6 +196,13 @@ describe('peer selection', () => {
     const r = await runPeers(request(), []);
     expect(r.map((p) => [p.name, p.status, p.reason])).toEqual([
       ['torch', 'skipped', 'not requested (--peers)'],
+      ['ort', 'skipped', 'not requested (--peers)'],
+      ['trtexec', 'skipped', 'not requested (--peers)'],
+    ]);
+    const compile = await runPeers(request({ hasGpu: false, noGpuReason: 'no CUDA device (no driver)' }), ['torch-compile']);
+    expect(compile.map((p) => [p.name, p.status, p.reason])).toEqual([
+      ['torch', 'skipped', 'not requested (--peers)'],
+      ['torch-compile', 'skipped', 'no CUDA device (no driver)'],
       ['ort', 'skipped', 'not requested (--peers)'],
       ['trtexec', 'skipped', 'not requested (--peers)'],
     ]);

@@ -154,6 +154,20 @@ describe('text report', () => {
     expect(text.trimEnd().endsWith('FP16 speed-up: FP32 median ÷ FP16 median, GPU compute / end-to-end.')).toBe(true);
   });
 
+  it('shows torch.compile beside the other peers with its compile time', () => {
+    const r = report();
+    const compiled = torchReportFrom(
+      { status: 'ok', info: { torch: '2.11.0' }, runs: [{ mode: 'compile', precision: 'fp16', batch: 32, compileMs: 93_400, walltimeMs: 1000, computeMs: [0.8, 0.9], e2eMs: [1.0, 1.1] }] },
+      [90, 95, 99],
+      'torch-compile',
+    );
+    r.peers = [r.peers[0], compiled, ...r.peers.slice(1)];
+    r.peerRatios = peerRatios(r.results, r.peers);
+    const text = formatTextReport(r, { profile: false });
+    expect(text).toContain('PyTorch torch.compile max-autotune fp16 batch 32: compiled in 93.4 s');
+    expect(text.slice(text.lastIndexOf('=== Summary ===')).split('\n')[1]).toMatch(/vs PyTorch torch\.compile max-autotune$/);
+  });
+
   it('leaves the per-layer table out unless asked', () => {
     expect(formatTextReport(report(), { profile: false })).not.toContain('Per-layer profile');
   });

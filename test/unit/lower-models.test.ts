@@ -42,7 +42,12 @@ describe('builtin lowering of real models (CPU simulation vs reference)', () => 
         const got = simulate(program, weights, { [inName]: x }, batch)[outName];
         expect(got.length).toBe(want.length);
         expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
-        if (name !== 'small CNN') expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv').length).toBe(53);
+        if (name !== 'small CNN') {
+          const count = (op: string) => program.layers.filter((l) => OP_NAMES[l.op] === op).length;
+          // 17 inverted-residual blocks, 16 with an expansion: each of those becomes one mbconv layer.
+          expect(count('mbconv')).toBe(16);
+          expect(count('conv') + 3 * count('mbconv')).toBe(53);
+        }
       }, 120_000);
     }
   }

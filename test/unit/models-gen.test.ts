@@ -26,7 +26,7 @@ interface ActivationReport {
 
 function activations(g: Graph, size: number, precision: 'fp16' | 'fp32'): ActivationReport {
   const o = optimize(g, { fuse: true, precision });
-  const keep = o.nodes.filter((n) => n.op === 'FusedConv').map((n) => n.outputs[0]);
+  const keep = o.nodes.filter((n) => n.op === 'FusedConv' || n.op === 'FusedMBConv').map((n) => n.outputs[0]);
   const report: ActivationReport = { rms: [], std: [], maxAbs: 0, finite: true, logits: [] };
   for (const seed of [21, 22]) {
     const input = randn(3 * size * size, seed);

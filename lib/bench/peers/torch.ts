@@ -11,10 +11,11 @@ export function torchPeerScript(): string {
 }
 
 interface RawRun {
-  mode: 'eager' | 'cudagraph';
+  mode: 'eager' | 'cudagraph' | 'compile';
   precision: Precision;
   batch: number;
   walltimeMs?: number;
+  compileMs?: number;
   h2dMs?: number[];
   computeMs?: number[];
   d2hMs?: number[];
@@ -90,27 +91,45 @@ export function lastJsonObject(stdout: string): Record<string, unknown> | undefi
 
 const tail = (s: string, n = 3): string => s.trim().split('\n').slice(-n).join(' | ');
 
-/** Turns the script's JSON into a PeerReport (statistics computed here, with the harness's definitions). @example torchReportFrom(JSON.parse(stdout), [90, 99]) */
-export function torchReportFrom(raw: RawOutput, percentiles: readonly number[]): PeerReport {
+const LABELS = { eager: 'PyTorch eager', cudagraph: 'PyTorch CUDA graph', compile: 'PyTorch torch.compile max-autotune' } as const;
+
+/**
+ * Turns the script's JSON into a PeerReport (statistics computed here, with the harness's definitions).
+ * @example torchReportFrom(JSON.parse(stdout), [90, 99])
+ */
+export function torchReportFrom(raw: RawOutput, percentiles: readonly number[], name: 'torch' | 'torch-compile' = 'torch'): PeerReport {
   const info = { ...(raw.info ?? {}), ...(raw.check ? { check: raw.check } : {}) };
-  if (raw.status === 'skipped') return skipped('torch', raw.reason ?? 'skipped by the script', info);
-  if (raw.status !== 'ok') return failed('torch', raw.reason ?? 'the script failed', info);
+  if (raw.status === 'skipped') return skipped(name, raw.reason ?? 'skipped by the script', info);
+  if (raw.status !== 'ok') return failed(name, raw.reason ?? 'the script failed', info);
   const runs: PeerRun[] = (raw.runs ?? []).map((r) => {
-    const base = { peer: 'torch' as const, label: r.mode === 'cudagraph' ? 'PyTorch CUDA graph' : 'PyTorch eager', mode: r.mode, precision: r.precision, batch: r.batch };
-    if (r.error || !r.e2eMs) return { ...runFromSamples(base, { walltimeMs: 0, e2eMs: [] }, percentiles), error: r.error ?? 'no samples' };
-    return runFromSamples(base, { walltimeMs: r.walltimeMs ?? 0, e2eMs: r.e2eMs, computeMs: r.computeMs, h2dMs: r.h2dMs, d2hMs: r.d2hMs }, percentiles);
+    const base = { peer: name, label: LABELS[r.mode] ?? `PyTorch ${String(r.mode)}`, mode: r.mode, precision: r.precision, batch: r.batch };
+    const compile = typeof r.compileMs === 'number' ? { compileMs: r.compileMs } : {};
+    if (r.error || !r.e2eMs) return { ...runFromSamples(base, { walltimeMs: 0, e2eMs: [] }, percentiles), ...compile, error: r.error ?? 'no samples' };
+    return { ...runFromSamples(base, { walltimeMs: r.walltimeMs ?? 0, e2eMs: r.e2eMs, computeMs: r.computeMs, h2dMs: r.h2dMs, d2hMs: r.d2hMs }, percentiles), ...compile };
   });
-  return { name: 'torch', status: 'ok', info, runs };
+  return { name, status: 'ok', info, runs };
 }
 
 /**
  * Runs the PyTorch peer at the request's batches and precisions, eager and CUDA-graph, or says why it was skipped.
  * @example const report = await torchPeer(request);
  */
-export async function torchPeer(req: PeerRequest): Promise<PeerReport> {
-  const modes = ['eager', 'cudagraph'];
+export function torchPeer(req: PeerRequest): Promise<PeerReport> {
+  return runTorch(req, 'torch', ['eager', 'cudagraph'], 15_000);
+}
+
+/**
+ * The same network through torch.compile(mode='max-autotune') (Triton autotuning and CUDA graphs), with the
+ * compile time of each configuration; opt-in, as autotuning takes minutes per shape.
+ * @example const report = await torchCompilePeer(request);
+ */
+export function torchCompilePeer(req: PeerRequest): Promise<PeerReport> {
+  return runTorch(req, 'torch-compile', ['compile'], 900_000);
+}
+
+async function runTorch(req: PeerRequest, name: 'torch' | 'torch-compile', modes: string[], setupMs: number): Promise<PeerReport> {
   const configs = req.batches.length * req.precisions.length * modes.length;
-  const perConfigMs = req.warmUpMs + req.durationS * 1000 + 15_000;
+  const perConfigMs = req.warmUpMs + req.durationS * 1000 + setupMs;
   const args = [
     torchPeerScript(),
     '--onnx', req.onnxPath,
@@ -130,10 +149,10 @@ export async function torchPeer(req: PeerRequest): Promise<PeerReport> {
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
   if (r.spawnError) {
-    return skipped('torch', r.spawnError.code === 'ENOENT' ? `${req.python} was not found (set --python to a Python with PyTorch)` : `could not start ${req.python}: ${r.spawnError.message}`);
+    return skipped(name, r.spawnError.code === 'ENOENT' ? `${req.python} was not found (set --python to a Python with PyTorch)` : `could not start ${req.python}: ${r.spawnError.message}`);
   }
-  if (r.timedOut) return failed('torch', `the PyTorch peer did not finish in time (${tail(r.stderr)})`);
+  if (r.timedOut) return failed(name, `the PyTorch peer did not finish in time (${tail(r.stderr)})`);
   const raw = lastJsonObject(r.stdout) as RawOutput | undefined;
-  if (!raw) return failed('torch', `the PyTorch peer printed no JSON (exit ${r.code ?? r.signal}): ${tail(r.stderr) || 'no output'}`);
-  return torchReportFrom(raw, req.percentiles);
+  if (!raw) return failed(name, `the PyTorch peer printed no JSON (exit ${r.code ?? r.signal}): ${tail(r.stderr) || 'no output'}`);
+  return torchReportFrom(raw, req.percentiles, name);
 }

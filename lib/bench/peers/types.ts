@@ -8,7 +8,7 @@ export interface PeerRun {
   peer: PeerName;
   /** e.g. "PyTorch eager", "PyTorch CUDA graph", "onnxruntime-node (CPU)", "trtexec". */
   label: string;
-  mode: 'eager' | 'cudagraph' | 'cpu' | 'trtexec';
+  mode: 'eager' | 'cudagraph' | 'compile' | 'cpu' | 'trtexec';
   precision: Precision;
   batch: number;
   queries: number;
@@ -22,6 +22,8 @@ export interface PeerRun {
   d2hMs?: Summary;
   /** trtexec's "Latency" (H2D + compute + D2H). */
   latencyMs?: Summary;
+  /** torch.compile: wall time of compiling (and autotuning) the model for this configuration. */
+  compileMs?: number;
   /** Set when this one configuration failed (e.g. out of memory); the statistics are then empty. */
   error?: string;
 }

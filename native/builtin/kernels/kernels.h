@@ -67,6 +67,39 @@ std::vector<Tactic> convTactics(const ConvParams& p, DType t);
 void conv(const std::string& tactic, const ConvParams& p, DType t, const void* x, const void* w, void* y,
           const Epilogue& ep, void* workspace, size_t workspaceBytes, cudaStream_t stream);
 
+//! An inverted-residual (MBConv) block, NHWC: e = act1(W1·x + b1) (1×1), d = act2(depthwise_ks(e) + bd),
+//! y = act3(W2·d + b2 + residual) (1×1). Weights W1 [E][C], Wd [KS][KS][E], W2 [K][E]; biases float32 or null.
+struct MBConvParams {
+  int n, h, w, c;  //!< input
+  int e, k;        //!< expanded and output channels
+  int ks, stride, padH, padW;  //!< square depthwise window, top/left pads
+  int p, q;        //!< output height/width
+  Act act1, act2, act3;
+  float alpha1, beta1, alpha2, beta2, alpha3, beta3;
+};
+
+struct MBConvTensors {
+  const void* x;
+  const void* w1;
+  const float* b1;
+  const void* wd;
+  const float* bd;
+  const void* w2;
+  const float* b2;
+  const void* residual;  //!< like y, or null
+  void* y;
+};
+
+//! Fused single-kernel tactics for this block ("mbconv_8x8", "mbconv_4x8", "mbconv_4x4"); empty when none applies
+//! (FP16 only, sm_75+, k ∈ {3, 5}, stride ∈ {1, 2}, c, e and k multiples of 8, k ≤ 320). None needs workspace.
+std::vector<Tactic> mbconvTactics(const MBConvParams& p, DType t);
+//! Runs a fused tactic; ERR_INVALID_ARGUMENT for an unknown or unsuitable one.
+void mbconv(const std::string& tactic, const MBConvParams& p, DType t, const MBConvTensors& io, cudaStream_t stream);
+
+//! out[0] = Σ(a − b)² over the finite a, out[1] = Σb², out[2] = count of non-finite a, over n elements of dtype t
+//! (F16 or F32). `out` is 3 doubles of device memory, zeroed by the call.
+void compareTensors(DType t, int64_t n, const void* a, const void* b, double* out, cudaStream_t stream);
+
 //! Max / average pooling, NHWC.
 struct PoolParams {
   int n, h, w, c, r, s, p, q, strideH, strideW, padH, padW;

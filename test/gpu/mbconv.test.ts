@@ -1,0 +1,68 @@
+// Fused inverted-residual blocks on the GPU: each MobileNetV2 block is one layer whose fused kernel and chain of
+// convolution tactics are both timed, the faster one runs, and the engine still matches the reference.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildEngine } from '../../lib/builder.js';
+import type { Engine } from '../../lib/engine.js';
+import { validateEngine } from '../../lib/validate-engine.js';
+import { mobilenetV2 } from '../../scripts/gen-models.js';
+import { gpuSuite, hasGpu } from '../helpers/gpu.js';
+
+const FUSED = /^mbconv_\dx\d$/;
+const CHAIN = /^chain:[^+]+\+[^+]+\+[^+]+$/;
+
+describe.skipIf(!hasGpu)(gpuSuite('fused inverted-residual blocks on the GPU'), () => {
+  const model = mobilenetV2({ seed: 5, size: 64 });
+  const dims = [3, 64, 64];
+  const shapes = { input: { min: [1, ...dims], opt: [8, ...dims], max: [32, ...dims] } };
+  let fp16: Engine;
+  let fp32: Engine;
+
+  beforeAll(async () => {
+    fp16 = await buildEngine(model, { backend: 'builtin', shapes });
+    fp32 = await buildEngine(model, { backend: 'builtin', precision: 'fp32', shapes });
+  }, 300_000);
+  afterAll(() => {
+    fp16?.dispose({ contexts: true });
+    fp32?.dispose({ contexts: true });
+  });
+
+  it('times the fused kernels beside the chain for all 16 blocks and keeps the fastest', () => {
+    const blocks = fp16.buildInfo!.layers.filter((l) => l.op === 'mbconv');
+    expect(blocks.map((b) => b.name)).toContain('MBConv features.2.conv');
+    expect(blocks).toHaveLength(16);
+    for (const b of blocks) {
+      expect(b.tactic).toMatch(new RegExp(`${FUSED.source}|${CHAIN.source}`));
+      expect(b.candidates.some((c) => CHAIN.test(c.tactic))).toBe(true);
+      expect(b.candidates.some((c) => FUSED.test(c.tactic))).toBe(true);
+      expect(b.ms).toBe(Math.min(...b.candidates.map((c) => c.ms)));
+      for (const c of b.byBatch ?? []) expect(c.tactic).toMatch(new RegExp(`${FUSED.source}|${CHAIN.source}`));
+    }
+    // FP32 has no fused kernel: every block runs its chain.
+    for (const b of fp32.buildInfo!.layers.filter((l) => l.op === 'mbconv')) expect(b.tactic).toMatch(CHAIN);
+  });
+
+  it('matches the reference: fp16 within 1e-2, fp32 within 1e-4, top-1 ≥ 99%', async () => {
+    const r16 = await validateEngine(fp16, { samples: 64, batch: 32 });
+    const r32 = await validateEngine(fp32, { samples: 64, batch: 32 });
+    expect(r16.outputs[0].maxRel).toBeLessThan(1e-2);
+    expect(r32.outputs[0].maxRel).toBeLessThan(1e-4);
+    expect(r16.top1Agreement).toBeGreaterThanOrEqual(0.99);
+    expect(r32.top1Agreement).toBe(1);
+  }, 120_000);
+
+  it('profiles the fused blocks by name', async () => {
+    const ctx = await fp16.createContext();
+    const layers = await ctx.profileLayers({ batch: 8, iterations: 5 });
+    const blocks = layers.filter((l) => l.op === 'mbconv');
+    expect(blocks).toHaveLength(16);
+    expect(blocks[0]).toMatchObject({ name: 'MBConv features.2.conv' });
+    for (const b of blocks) expect(b.ms).toBeGreaterThan(0);
+    ctx.dispose();
+  });
+
+  it('builds every block within a zero workspace', async () => {
+    const e = await buildEngine(model, { backend: 'builtin', precision: 'fp32', workspace: 0, shapes: { input: { min: [1, ...dims], opt: [1, ...dims], max: [1, ...dims] } } });
+    expect(e.buildInfo!.layers.filter((l) => l.op === 'mbconv')).toHaveLength(16);
+    e.dispose();
+  }, 120_000);
+});
