@@ -13,6 +13,8 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   HardSigmoid: ['alpha', 'beta'],
   LeakyRelu: ['alpha'],
   Pad: ['value'],
+  Resize: ['cubic_coeff_a', 'extrapolation_value'],
+  Upsample: ['scales'],
 };
 
 /** Whether an op's numeric attribute is a FLOAT (else INT), e.g. isFloatAttr('Gemm', 'alpha') === true. */

@@ -3,13 +3,14 @@
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferNode } from '../ir/infer.js';
-import { MAX_VALUE_ELEMENTS } from '../ir/context.js';
+import { MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS } from '../ir/context.js';
 import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
 import { describe, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
 import * as nn from './ops-nn.js';
 import * as tn from './ops-tensor.js';
+import * as vn from './ops-vision.js';
 import { fromConstant, halfBitsToFloat, size, toNumbers, type RData, type RTensor } from './tensor.js';
 
 export type { RTensor } from './tensor.js';
@@ -58,6 +59,13 @@ const KERNELS: Record<string, nn.Kernel> = {
   Gather: tn.gather,
   Slice: tn.slice,
   Pad: tn.pad,
+  Resize: vn.resize,
+  Upsample: vn.resize,
+  ConvTranspose: vn.convTranspose,
+  TopK: vn.topk,
+  ArgMax: vn.argReduce,
+  ArgMin: vn.argReduce,
+  NonMaxSuppression: vn.nonMaxSuppression,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */
@@ -68,6 +76,11 @@ function valuesOf(t: RTensor | undefined): Dim[] | undefined {
   return toNumbers(t);
 }
 
+function floatsOf(t: RTensor | undefined): number[] | undefined {
+  if (!t || (t.dtype !== 'float32' && t.dtype !== 'float64') || t.data.length > MAX_FLOAT_VALUES) return undefined;
+  return Array.from(t.data as Float32Array);
+}
+
 /**
  * Runs one node on runtime tensors (shapes are re-inferred from the concrete inputs).
  * @example
@@ -75,7 +88,7 @@ function valuesOf(t: RTensor | undefined): Dim[] | undefined {
  */
 export function runNode(node: Node, opset: number, inputs: (RTensor | undefined)[]): RTensor[] {
   const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined));
-  const inferred = inferNode(node, opset, types, inputs.map(valuesOf));
+  const inferred = inferNode(node, opset, types, inputs.map(valuesOf), inputs.map(floatsOf));
   const kernel = KERNELS[node.op];
   if (!kernel) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${node.op}' (node '${node.name}') at opset ${opset}`);
   const outs = kernel(node, inputs, inferred.types, opset);
