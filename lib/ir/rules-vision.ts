@@ -231,8 +231,8 @@ export function deconvGeometry(ctx: NodeContext, inSpatial: number[], kernel: nu
     for (let i = 0; i < n; i++) {
       const total = Math.max(0, (inSpatial[i] - 1) * strides[i] + outputPadding[i] + extent[i] - out[i]);
       const small = Math.floor(total / 2);
-      // onnxruntime puts the odd unit at the end unless auto_pad is SAME_UPPER.
-      pads[i] = autoPad === 'SAME_UPPER' ? total - small : small;
+      // As onnxruntime: the odd unit goes at the start unless auto_pad is SAME_UPPER.
+      pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
       pads[i + n] = total - pads[i];
     }
   } else {
