@@ -4,6 +4,7 @@ import type { Constant, Node } from '../ir/types.js';
 import { Act, BinaryOp, ReduceOp, type ActName } from './program.js';
 import { LowerContext, logicalStrides, physicalOrder, prod, type Val } from './lower-context.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
+import { VISION_LOWERINGS } from './lower/vision.js';
 
 const FLT_MAX = 3.4028234663852886e38;
 
@@ -459,6 +460,7 @@ export const LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   Concat: concat,
   Slice: slice,
   Pad: pad,
+  ...VISION_LOWERINGS,
 };
 
 export function lowerNode(cx: LowerContext, n: Node): void {

@@ -5,6 +5,7 @@ import type { TensorType } from '../ir/types.js';
 import type { BatchProfile, TensorDType, TensorInfo } from '../types.js';
 import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
+import { shapeOnlyNodes } from './lower/vision.js';
 import { planMemory } from './memplan.js';
 import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO } from './program.js';
 
@@ -45,7 +46,8 @@ export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
     io.push({ name: input.name, tensor: v.tensor, isInput: true, dtype: nativeDType(t.dtype), shape: input.type.shape.map((d) => (typeof d === 'number' ? d : -1)) });
     pinned.add(v.tensor);
   }
-  for (const node of graph.nodes) lowerNode(cx, node);
+  const shapeOnly = shapeOnlyNodes(graph);
+  for (const node of graph.nodes) if (!shapeOnly.has(node)) lowerNode(cx, node);
   for (const output of graph.outputs) {
     const t = cx.typeOf(output.name);
     const produced = cx.values.get(output.name);

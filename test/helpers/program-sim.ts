@@ -175,6 +175,24 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
             for (let kk = 0; kk < p.k; kk++) acc += x[bi * p.sa + i * p.k + kk] * b[bi * p.sb + kk * p.n + j];
             put(y, bi * p.sc + i * p.n + j, acc);
           }
+    } else if (op === 'resize') {
+      simulateResize(p, sc, x, get(l.inputs[1]), (i, v) => put(y, i, v));
+    } else if (op === 'deconv') {
+      simulateDeconv(p, sc, x, get(l.inputs[1]), l.inputs[2] >= 0 ? get(l.inputs[2]) : null, (i, v) => put(y, i, v));
+    } else if (op === 'argmax') {
+      for (let o = 0; o < p.outer * sc; o++)
+        for (let i = 0; i < p.inner; i++) {
+          let best = 0;
+          let bv = x[o * p.len * p.inner + i];
+          for (let j = 1; j < p.len; j++) {
+            const v = x[(o * p.len + j) * p.inner + i];
+            if (p.max ? v > bv || (p.last && v === bv) : v < bv || (p.last && v === bv)) {
+              best = j;
+              bv = v;
+            }
+          }
+          put(y, o * p.inner + i, best);
+        }
     } else {
       throw new Error(`simulate: op ${op} not simulated`);
     }
@@ -182,6 +200,55 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
   const out: Record<string, Float64Array> = {};
   for (const io of program.io.filter((x) => !x.isInput)) out[io.name] = get(io.tensor);
   return out;
+}
+
+type Params = Record<string, number & number[]>;
+
+/** resize: NHWC gather over per-axis taps [H idx | H weights | W idx | W weights]. */
+function simulateResize(p: Params, sc: number, x: Float64Array, tab: Float64Array, put: (i: number, v: number) => void): void {
+  const { h, w: W, c, p: P, q: Q, taps: T } = p;
+  const hw = P * T;
+  const ww = 2 * P * T;
+  for (let ni = 0; ni < p.n * sc; ni++)
+    for (let oy = 0; oy < P; oy++)
+      for (let ox = 0; ox < Q; ox++)
+        for (let ci = 0; ci < c; ci++) {
+          let acc = 0;
+          for (let ky = 0; ky < T; ky++) {
+            const iy = tab[oy * T + ky];
+            const wy = tab[hw + oy * T + ky];
+            for (let kx = 0; kx < T; kx++) {
+              const ix = tab[ww + ox * T + kx];
+              const wx = tab[ww + Q * T + ox * T + kx];
+              acc += wy * wx * x[((ni * h + iy) * W + ix) * c + ci];
+            }
+          }
+          put(((ni * P + oy) * Q + ox) * c + ci, acc);
+        }
+}
+
+/** deconv: gather form of the transposed convolution, NHWC, weights [M][R][S][C/g]. */
+function simulateDeconv(p: Params, sc: number, x: Float64Array, w: Float64Array, bias: Float64Array | null, put: (i: number, v: number) => void): void {
+  const { h, w: W, c, k, r, s, p: P, q: Q, sh, sw, ph, pw, dh, dw, g } = p;
+  const cg = c / g;
+  const kg = k / g;
+  for (let ni = 0; ni < p.n * sc; ni++)
+    for (let oy = 0; oy < P; oy++)
+      for (let ox = 0; ox < Q; ox++)
+        for (let mi = 0; mi < k; mi++) {
+          const gi = Math.floor(mi / kg);
+          let acc = bias ? bias[mi] : 0;
+          for (let ky = 0; ky < r; ky++) {
+            const ty = oy + ph - ky * dh;
+            if (ty < 0 || ty % sh !== 0 || ty / sh >= h) continue;
+            for (let kx = 0; kx < s; kx++) {
+              const tx = ox + pw - kx * dw;
+              if (tx < 0 || tx % sw !== 0 || tx / sw >= W) continue;
+              for (let ci = 0; ci < cg; ci++) acc += x[((ni * h + ty / sh) * W + tx / sw) * c + gi * cg + ci] * w[((mi * r + ky) * s + kx) * cg + ci];
+            }
+          }
+          put(((ni * P + oy) * Q + ox) * k + mi, acc);
+        }
 }
 
 /** Checks the memory plan: tensors alive at the same time never share arena bytes. */

@@ -13,14 +13,14 @@ const COORDS = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric
 const NEAREST = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 /** Resize of x [1, 2, 5, 7] (opset 19, so half_pixel_symmetric exists) with constant scales or sizes. */
-function resizeCase(attrs: Record<string, string | number>, target: { scales?: number[]; sizes?: number[] }, opset = 19, shape = [1, 2, 5, 7]): OpCase {
+function resizeCase(attrs: Record<string, string | number>, target: { readonly scales?: readonly number[]; readonly sizes?: readonly number[] }, opset = 19, shape = [1, 2, 5, 7]): OpCase {
   const constants: Constant[] = [];
   const nodeInputs = ['x', '', '', ''];
   if (target.scales) {
     constants.push(f32('scales', [target.scales.length], target.scales));
     nodeInputs[2] = 'scales';
   } else {
-    constants.push(int64('sizes', target.sizes!));
+    constants.push(int64('sizes', [...target.sizes!]));
     nodeInputs[3] = 'sizes';
   }
   return { op: 'Resize', opset, inputs: [{ name: 'x', shape }], nodeInputs: target.scales ? nodeInputs.slice(0, 3) : nodeInputs, constants, attrs };
