@@ -117,6 +117,31 @@ Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
         need(l, l.outputs[0], (bc - 1) * static_cast<int64_t>(l.num("sc")) + m * n);
         break;
       }
+      case Op::Resize: {
+        int64_t taps = l.i("taps");
+        if (taps < 1 || taps > 4) corrupt(l, "has bad taps");
+        need(l, in(0), int64_t(l.i("n")) * l.i("h") * l.i("w") * l.i("c"));
+        need(l, in(1), 2 * taps * (int64_t(l.i("p")) + l.i("q")));
+        need(l, l.outputs[0], int64_t(l.i("n")) * l.i("p") * l.i("q") * l.i("c"));
+        break;
+      }
+      case Op::Deconv: {
+        kernels::DeconvParams d = deconvParams(l, 1);
+        if (d.groups < 1 || d.c % d.groups || d.k % d.groups) corrupt(l, "has bad groups");
+        need(l, in(0), int64_t(d.n) * d.h * d.w * d.c);
+        need(l, in(1), int64_t(d.k) * d.r * d.s * (d.c / d.groups));
+        if (in(2) >= 0) need(l, in(2), d.k);
+        need(l, l.outputs[0], int64_t(d.n) * d.p * d.q * d.k);
+        break;
+      }
+      case Op::ArgMax: {
+        int64_t o = static_cast<int64_t>(l.num("outer")), n = static_cast<int64_t>(l.num("len")),
+                i = static_cast<int64_t>(l.num("inner"));
+        need(l, in(0), o * n * i);
+        need(l, l.outputs[0], o * i);
+        if (prog_.tensors[l.outputs[0]].dtype != DType::I64) corrupt(l, "must write int64");
+        break;
+      }
     }
   }
 }
@@ -140,6 +165,27 @@ kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {
   c.dilW = l.i("dw");
   c.groups = l.i("g");
   return c;
+}
+
+kernels::DeconvParams Executor::deconvParams(const LayerDesc& l, int batch) const {
+  kernels::DeconvParams d{};
+  d.n = l.i("n") * (l.batched ? batch : 1);
+  d.h = l.i("h");
+  d.w = l.i("w");
+  d.c = l.i("c");
+  d.k = l.i("k");
+  d.r = l.i("r");
+  d.s = l.i("s");
+  d.p = l.i("p");
+  d.q = l.i("q");
+  d.strideH = l.i("sh");
+  d.strideW = l.i("sw");
+  d.padH = l.i("ph");
+  d.padW = l.i("pw");
+  d.dilH = l.i("dh");
+  d.dilW = l.i("dw");
+  d.groups = l.i("g");
+  return d;
 }
 
 char* Executor::address(int id, const Bindings& b) const {
@@ -304,6 +350,19 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       kernels::batchedMatmul(static_cast<int64_t>(l.num("bc")) * scale, l.i("m"), l.i("n"), l.i("k"),
                              dtypeOf(l.outputs[0]), in(0), static_cast<int64_t>(l.num("sa")), in(1),
                              static_cast<int64_t>(l.num("sb")), out, static_cast<int64_t>(l.num("sc")), s);
+      break;
+    case Op::Resize:
+      kernels::resize(l.i("n") * scale, l.i("h"), l.i("w"), l.i("c"), l.i("p"), l.i("q"), l.i("taps"),
+                      dtypeOf(l.inputs[0]), in(0), static_cast<const float*>(in(1)), out, s);
+      break;
+    case Op::Deconv:
+      kernels::deconv(deconvParams(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), static_cast<const float*>(in(2)),
+                      out, s);
+      break;
+    case Op::ArgMax:
+      kernels::argReduce(l.i("max") != 0, l.i("last") != 0, static_cast<int64_t>(l.num("outer")) * scale,
+                         static_cast<int64_t>(l.num("len")), static_cast<int64_t>(l.num("inner")),
+                         dtypeOf(l.inputs[0]), in(0), static_cast<int64_t*>(out), s);
       break;
   }
 }

@@ -58,6 +58,7 @@ class Executor {
 
  private:
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
+  kernels::DeconvParams deconvParams(const LayerDesc& l, int batch) const;
   ProgramDesc prog_;
 };
 

@@ -45,6 +45,9 @@ const char* opName(Op op) {
     case Op::Fill: return "fill";
     case Op::Pad: return "pad";
     case Op::MatMul: return "matmul";
+    case Op::Resize: return "resize";
+    case Op::Deconv: return "deconv";
+    case Op::ArgMax: return "argmax";
   }
   return "?";
 }

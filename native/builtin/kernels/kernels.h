@@ -110,4 +110,26 @@ void batchedMatmul(int64_t batch, int m, int n, int k, DType t, const void* a, i
 void rgbaToTensor(int n, int h, int w, const uint8_t* rgba, const float mean[3], const float stdv[3], bool nhwc,
                   DType outT, void* y, cudaStream_t stream);
 
+//! Separable resize of NHWC [n][h][w][c] → [n][p][q][c] over per-axis taps: `taps` entries per output row/column in
+//! one float32 table laid out [p·taps H indexes][p·taps H weights][q·taps W indexes][q·taps W weights], so nearest,
+//! linear and cubic share one kernel and the coordinate arithmetic is the host's (exactly the reference's).
+void resize(int n, int h, int w, int c, int p, int q, int taps, DType t, const void* x, const float* table, void* y,
+            cudaStream_t stream);
+
+//! Transposed 2-D convolution, NHWC in and out, weights [K][R][S][C/groups]; y = deconv(x, w) + bias.
+struct DeconvParams {
+  int n, h, w, c;  //!< input
+  int k, r, s;     //!< output channels, filter height/width
+  int p, q;        //!< output height/width
+  int strideH, strideW, padH, padW, dilH, dilW;
+  int groups;
+};
+void deconv(const DeconvParams& p, DType t, const void* x, const void* w, const float* bias, void* y,
+            cudaStream_t stream);
+
+//! ArgMax (max) or ArgMin over the middle axis of [outer, len, inner] → int64 [outer, inner]; ties take the first
+//! index, or the last with `last` (select_last_index).
+void argReduce(bool max, bool last, int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t* y,
+               cudaStream_t stream);
+
 }  // namespace ntrt::kernels
