@@ -66,6 +66,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */
 export const FUSED_OPS: Record<string, OpSpec> = {
   FusedConv: spec(nn.conv, [2, 4]),
+  EfficientNMS: spec(v.efficientNms, [2, 3], [4, 4]),
 };
 
 function lookup(node: Node, opset: number): OpSpec | undefined {

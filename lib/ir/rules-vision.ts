@@ -322,6 +322,30 @@ export function nonMaxSuppression(ctx: NodeContext): InferResult {
   return { types: [{ dtype: 'int64', shape: [`${ctx.node.outputs[0]}_count`, 3] }] };
 }
 
+/** EfficientNMS (our domain): boxes [B, N, 4], scores [B, N, C], anchors [N, 4]? → count [B, 1], boxes [B, K, 4], scores [B, K], classes [B, K]. */
+export function efficientNms(ctx: NodeContext): InferResult {
+  const boxes = ctx.rank(0, 3);
+  const scores = ctx.rank(1, 3);
+  ctx.float(0);
+  ctx.float(1);
+  const [b, n, four] = boxes.shape;
+  if (four !== 4) ctx.mismatch(`boxes must be [batch, boxes, 4], got ${shapeToString(boxes.shape)}`);
+  if (scores.shape[0] !== b || scores.shape[1] !== n) ctx.mismatch(`scores ${shapeToString(scores.shape)} must be [batch, boxes, classes] for boxes ${shapeToString(boxes.shape)}`);
+  if (ctx.has(2) && shapeToString(ctx.input(2).shape) !== shapeToString([n, 4])) ctx.mismatch(`anchors must be [${n}, 4], got ${shapeToString(ctx.input(2).shape)}`);
+  const k = attrInt(ctx.node, 'max_output', 100);
+  if (k < 1) ctx.invalid(`max_output must be ≥ 1, got ${k}`);
+  const fmt = attrString(ctx.node, 'box_format', 'xyxy');
+  if (fmt !== 'xyxy' && fmt !== 'cxcywh') ctx.invalid(`unknown box_format '${fmt}'`);
+  return {
+    types: [
+      { dtype: 'int32', shape: [b, 1] },
+      { dtype: 'float32', shape: [b, k, 4] },
+      { dtype: 'float32', shape: [b, k] },
+      { dtype: 'int32', shape: [b, k] },
+    ],
+  };
+}
+
 /** Whether a node is one of this family's (for callers that route by family). */
 export function isVisionOp(node: Node): boolean {
   return ['Resize', 'Upsample', 'ConvTranspose', 'TopK', 'ArgMax', 'ArgMin', 'NonMaxSuppression'].includes(node.op);

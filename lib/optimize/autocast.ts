@@ -9,7 +9,7 @@ import { float32ToHalf } from '../util/half.js';
 import { eliminateDeadNodes } from './util.js';
 
 /** Ops kept in float32: their accumulations over many values lose too much in float16. */
-export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'ReduceMean', 'GlobalAveragePool', 'NonMaxSuppression']);
+export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'ReduceMean', 'GlobalAveragePool', 'NonMaxSuppression', 'EfficientNMS']);
 
 /** Inputs left as they are (no cast): Shape's data, Cast's input, and Resize's roi and scales (float32 by the spec). */
 function typeAgnostic(n: Node, i: number): boolean {

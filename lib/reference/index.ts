@@ -66,6 +66,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   ArgMax: vn.argReduce,
   ArgMin: vn.argReduce,
   NonMaxSuppression: vn.nonMaxSuppression,
+  EfficientNMS: vn.efficientNms,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */

@@ -1,12 +1,13 @@
 // Reference kernels for the vision operators: Resize / Upsample (separable passes of per-axis taps),
 // ConvTranspose, TopK, ArgMax / ArgMin and NonMaxSuppression, with onnxruntime's tie-breaking and rounding.
 import { ErrorCode, TensorRTError } from '../errors.js';
-import { attrInt } from '../ir/attrs.js';
+import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { deconvGeometry, nearestIndex, originalCoordinate, resizeAttrs, resizeShape, topkParams, type ResizeAttrs } from '../ir/rules-vision.js';
 import type { Node } from '../ir/types.js';
 import { f32, type Kernel } from './ops-nn.js';
 import { alloc, asFloat64, fromFloat64, size, toNumbers, type RTensor } from './tensor.js';
+import { efficientNms as runNms, type EfficientNmsParams } from './efficient-nms.js';
 
 const fr = Math.fround;
 
@@ -309,4 +310,29 @@ export const nonMaxSuppression: Kernel = (node, inputs) => {
     }
   }
   return [{ dtype: 'int64', dims: [rows.length / 3, 3], data: BigInt64Array.from(rows, (v) => BigInt(v)) }];
+};
+
+/** The EfficientNMS post-processing stage (see efficient-nms.ts). */
+export function nmsParams(node: Node): EfficientNmsParams {
+  return {
+    boxFormat: attrString(node, 'box_format', 'xyxy') as EfficientNmsParams['boxFormat'],
+    maxOutput: attrInt(node, 'max_output', 100),
+    scoreThreshold: attrFloat(node, 'score_threshold', 0.25),
+    iouThreshold: attrFloat(node, 'iou_threshold', 0.45),
+    classAgnostic: attrInt(node, 'class_agnostic', 0) !== 0,
+  };
+}
+
+export const efficientNms: Kernel = (node, inputs) => {
+  const [boxes, scores, anchors] = inputs;
+  const [b, n] = boxes!.dims;
+  const c = scores!.dims[2];
+  const p = nmsParams(node);
+  const r = runNms(f32(boxes!), f32(scores!), anchors ? f32(anchors) : undefined, b, n, c, p);
+  return [
+    { dtype: 'int32', dims: [b, 1], data: r.count },
+    { dtype: 'float32', dims: [b, p.maxOutput, 4], data: r.boxes },
+    { dtype: 'float32', dims: [b, p.maxOutput], data: r.scores },
+    { dtype: 'int32', dims: [b, p.maxOutput], data: r.classes },
+  ];
 };

@@ -142,6 +142,24 @@ Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
         if (prog_.tensors[l.outputs[0]].dtype != DType::I64) corrupt(l, "must write int64");
         break;
       }
+      case Op::Nms: {
+        kernels::NmsParams p = nmsParams(l, 1);
+        if (l.outputs.size() != 5 || p.k < 1 || p.k > kernels::kNmsMaxOutput || p.c < 1) corrupt(l, "has bad NMS parameters");
+        const DType want[5] = {DType::I32, DType::F32, DType::F32, DType::I32, DType::I64};
+        for (int j = 0; j < 5; ++j)
+          if (prog_.tensors[l.outputs[j]].dtype != want[j]) corrupt(l, "has an output of the wrong type");
+        for (int j = 0; j < 3; ++j)
+          if (in(j) >= 0 && prog_.tensors[in(j)].dtype != DType::F32) corrupt(l, "has an input of the wrong type");
+        need(l, in(0), int64_t(p.batch) * p.n * 4);
+        need(l, in(1), int64_t(p.batch) * p.n * p.c);
+        if (in(2) >= 0) need(l, in(2), int64_t(p.n) * 4);
+        need(l, l.outputs[0], p.batch);
+        need(l, l.outputs[1], int64_t(p.batch) * p.k * 4);
+        need(l, l.outputs[2], int64_t(p.batch) * p.k);
+        need(l, l.outputs[3], int64_t(p.batch) * p.k);
+        need(l, l.outputs[4], int64_t(p.batch) * kernels::nmsScratchPerImage(p));
+        break;
+      }
     }
   }
 }
@@ -186,6 +204,19 @@ kernels::DeconvParams Executor::deconvParams(const LayerDesc& l, int batch) cons
   d.dilW = l.i("dw");
   d.groups = l.i("g");
   return d;
+}
+
+kernels::NmsParams Executor::nmsParams(const LayerDesc& l, int batch) const {
+  kernels::NmsParams p{};
+  p.batch = l.i("b") * (l.batched ? batch : 1);
+  p.n = l.i("n");
+  p.c = l.i("c");
+  p.k = l.i("k");
+  p.cxcywh = l.i("fmt") != 0;
+  p.agnostic = l.i("agnostic") != 0;
+  p.scoreThreshold = static_cast<float>(l.num("score"));
+  p.iouThreshold = static_cast<float>(l.num("iou"));
+  return p;
 }
 
 char* Executor::address(int id, const Bindings& b) const {
@@ -364,6 +395,13 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
                          static_cast<int64_t>(l.num("len")), static_cast<int64_t>(l.num("inner")),
                          dtypeOf(l.inputs[0]), in(0), static_cast<int64_t*>(out), s);
       break;
+    case Op::Nms: {
+      auto o = [&](int j) { return address(l.outputs[j], b); };
+      kernels::efficientNms(nmsParams(l, batch), static_cast<const float*>(in(0)), static_cast<const float*>(in(1)),
+                            static_cast<const float*>(in(2)), reinterpret_cast<int32_t*>(o(0)), reinterpret_cast<float*>(o(1)),
+                            reinterpret_cast<float*>(o(2)), reinterpret_cast<int32_t*>(o(3)), reinterpret_cast<int64_t*>(o(4)), s);
+      break;
+    }
   }
 }
 

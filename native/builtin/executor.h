@@ -59,6 +59,7 @@ class Executor {
  private:
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
   kernels::DeconvParams deconvParams(const LayerDesc& l, int batch) const;
+  kernels::NmsParams nmsParams(const LayerDesc& l, int batch) const;
   ProgramDesc prog_;
 };
 

@@ -48,6 +48,7 @@ const char* opName(Op op) {
     case Op::Resize: return "resize";
     case Op::Deconv: return "deconv";
     case Op::ArgMax: return "argmax";
+    case Op::Nms: return "nms";
   }
   return "?";
 }

@@ -75,6 +75,42 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin vision operators on the GPU'), () => 
     'ConvTranspose k4 s2 p1, 32→16': { op: 'ConvTranspose', inputs: [{ name: 'x', shape: [2, 32, 9, 11] }], nodeInputs: ['x', 'w', 'b'], constants: [w('w', [32, 16, 4, 4]), w('b', [16])], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
     'ConvTranspose groups 3 output_padding, 6→9': { op: 'ConvTranspose', inputs: [{ name: 'x', shape: [1, 6, 7, 7] }], nodeInputs: ['x', 'w'], constants: [w('w', [6, 3, 3, 3])], attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] } },
   };
+  it('postprocess.nms: builtin detections identical to the reference (ties, > 4096 candidates, empty images)', async () => {
+    // A raw YOLO-style output [B, 4+C, N] passed through: the stage alone decides the detections.
+    const c = 3;
+    const n = 2000;
+    const g = opGraph({ op: 'Identity', inputs: [{ name: 'x', shape: ['B', 4 + c, n] }] });
+    const bytes = writeModel(g);
+    for (const classAgnostic of [false, true]) {
+      const nms = { maxOutput: 300, scoreThreshold: 0.1, iouThreshold: 0.5, classAgnostic };
+      const eg = await buildEngine(bytes, { backend: 'builtin', precision: 'fp32', postprocess: { nms }, shapes: { x: { min: [1, 4 + c, n], opt: [4, 4 + c, n], max: [4, 4 + c, n] } } });
+      const er = await buildEngine(bytes, { backend: 'reference', precision: 'fp32', postprocess: { nms } });
+      engines.push(eg, er);
+      const x = new Float32Array(3 * (4 + c) * n);
+      const u = fillUniform(new Float32Array(x.length), 12);
+      for (let b = 0; b < 3; b++)
+        for (let i = 0; i < n; i++) {
+          const at = (k: number) => (b * (4 + c) + k) * n + i;
+          x[at(0)] = Math.floor(u[at(0)] * 20) * 16 + u[at(1)] * 8;
+          x[at(1)] = Math.floor(u[at(1)] * 20) * 16 + u[at(0)] * 8;
+          x[at(2)] = 8 + u[at(2)] * 24;
+          x[at(3)] = 8 + u[at(3)] * 24;
+          // Image 0: coarse scores (ties, > 4096 candidates per image); image 1: all under the threshold.
+          for (let k = 0; k < c; k++) x[at(4 + k)] = b === 1 ? 0.05 : b === 0 ? 0.2 + Math.round(u[at(4 + k)] * 4) / 5 : u[at(4 + k)];
+        }
+      const cg = await eg.createContext();
+      const cr = await er.createContext();
+      for (let rep = 0; rep < 3; rep++) {
+        const got = await cg.infer({ x });
+        const want = await cr.infer({ x });
+        for (const o of ['num_detections', 'det_boxes', 'det_scores', 'det_classes']) expect(Array.from(got[o] as Float32Array), `${o} agnostic=${classAgnostic}`).toEqual(Array.from(want[o] as Float32Array));
+        expect((got.num_detections as Int32Array)[1]).toBe(0);
+      }
+      cg.dispose();
+      cr.dispose();
+    }
+  }, 300_000);
+
   for (const [label, c] of Object.entries(SMALL)) {
     it(`${label}: fp32 within 1e-4, fp16 within 1e-2`, async () => {
       const g = opGraph(c);

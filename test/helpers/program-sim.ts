@@ -1,6 +1,7 @@
 // A CPU simulator of the builtin program: runs the lowered layers with plain loops, so CI checks the lowering
 // (layouts, strides, offsets, weight packing) against the reference interpreter without a GPU.
 import { Act, OP_NAMES, type Program } from '../../lib/builtin/program.js';
+import { efficientNms } from '../../lib/reference/efficient-nms.js';
 import { fromHalfBits, roundToHalf } from '../../lib/util/half.js';
 
 type Store = Map<number, Float64Array>;
@@ -179,6 +180,12 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
       simulateResize(p, sc, x, get(l.inputs[1]), (i, v) => put(y, i, v));
     } else if (op === 'deconv') {
       simulateDeconv(p, sc, x, get(l.inputs[1]), l.inputs[2] >= 0 ? get(l.inputs[2]) : null, (i, v) => put(y, i, v));
+    } else if (op === 'nms') {
+      const anchors = l.inputs[2] >= 0 ? get(l.inputs[2]) : undefined;
+      const r = efficientNms(x, get(l.inputs[1]), anchors, p.b * sc, p.n, p.c, {
+        boxFormat: p.fmt ? 'cxcywh' : 'xyxy', maxOutput: p.k, scoreThreshold: p.score, iouThreshold: p.iou, classAgnostic: p.agnostic !== 0,
+      });
+      [r.count, r.boxes, r.scores, r.classes].forEach((a, k) => a.forEach((v, i) => put(l.outputs[k], i, v)));
     } else if (op === 'argmax') {
       for (let o = 0; o < p.outer * sc; o++)
         for (let i = 0; i < p.inner; i++) {

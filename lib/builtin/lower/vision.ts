@@ -1,12 +1,12 @@
 // Lowering of the vision operators to builtin layers: Resize / Upsample (a separable gather over precomputed
 // taps, so the GPU uses exactly the reference's coordinate arithmetic), ConvTranspose (a gather-style direct
-// kernel) and ArgMax / ArgMin.
+// kernel), ArgMax / ArgMin and the EfficientNMS post-processing stage.
 import { attrInt } from '../../ir/attrs.js';
 import { NodeContext } from '../../ir/context.js';
 import type { Graph } from '../../ir/graph.js';
 import { deconvGeometry, resizeAttrs } from '../../ir/rules-vision.js';
 import type { Node } from '../../ir/types.js';
-import { resizeTaps } from '../../reference/ops-vision.js';
+import { nmsParams, resizeTaps } from '../../reference/ops-vision.js';
 import { floatValues } from '../weights.js';
 import { physicalOrder, prod, type LowerContext } from '../lower-context.js';
 
@@ -115,12 +115,44 @@ function argReduce(cx: LowerContext, n: Node): void {
   }, x.batched);
 }
 
+/** The EfficientNMS stage: fixed-size outputs, plus a scratch tensor for the candidate keys (count + one per pair). */
+function efficientNms(cx: LowerContext, n: Node): void {
+  const boxes = cx.convert(cx.value(n.inputs[0], n), 'rowmajor', 'float32');
+  const scores = cx.convert(cx.value(n.inputs[1], n), 'rowmajor', 'float32');
+  const [b, boxCount] = boxes.shape;
+  const classes = scores.shape[2];
+  let anchors = -1;
+  if (n.inputs[2]) {
+    const a = cx.constant(n.inputs[2]);
+    if (!a) cx.unsupported(n, 'the anchors must be constant');
+    anchors = cx.packWeights(`${a.name}:anchors32`, floatValues(a.dtype, a.data), 'float32', [boxCount, 4]);
+  }
+  const p = nmsParams(n);
+  const outs = n.outputs.map((o) => {
+    const t = cx.typeOf(o, n);
+    return cx.define(o, t.dtype, t.shape, t.batched, 'rowmajor').tensor;
+  });
+  const pairs = p.classAgnostic ? boxCount : boxCount * classes;
+  const scratch = cx.newTensor(`${n.name}:scratch`, 'int64', [1 + pairs], boxes.batched, 'rowmajor');
+  cx.emit(n.name, 'nms', [boxes.tensor, scores.tensor, anchors], [...outs, scratch], {
+    b, n: boxCount, c: classes, k: p.maxOutput, fmt: p.boxFormat === 'cxcywh' ? 1 : 0, agnostic: p.classAgnostic ? 1 : 0,
+    score: p.scoreThreshold, iou: p.iouThreshold,
+  }, boxes.batched);
+}
+
+/** ONNX NonMaxSuppression has a data-dependent output size, which a fixed-size engine cannot hold. */
+function onnxNms(cx: LowerContext, n: Node): void {
+  cx.unsupported(n, 'its output size depends on the data; export the model without NMS and build with postprocess: { nms: { ... } }, which gives fixed-size outputs');
+}
+
 export const VISION_LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   Resize: resize,
   Upsample: resize,
   ConvTranspose: convTranspose,
   ArgMax: argReduce,
   ArgMin: argReduce,
+  EfficientNMS: efficientNms,
+  NonMaxSuppression: onnxNms,
 };
 
 /**

@@ -132,4 +132,20 @@ void deconv(const DeconvParams& p, DType t, const void* x, const void* w, const 
 void argReduce(bool max, bool last, int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t* y,
                cudaStream_t stream);
 
+//! EfficientNMS-style stage: boxes [batch][n][4] and scores [batch][n][c] (float32) → count [batch] (int32),
+//! boxes [batch][k][4] (corners), scores [batch][k], classes [batch][k] (int32, -1 past the count). Candidates score
+//! strictly above the threshold, best first (ties: lower box·c + class first), at most kNmsMaxCandidates per image.
+struct NmsParams {
+  int batch, n, c, k;
+  bool cxcywh;    //!< boxes (and anchors) are [cx, cy, w, h], else [x1, y1, x2, y2]
+  bool agnostic;  //!< one candidate per box (best class); every class suppresses every other
+  float scoreThreshold, iouThreshold;
+};
+constexpr int kNmsMaxCandidates = 4096;
+constexpr int kNmsMaxOutput = 1024;
+//! int64 scratch elements the stage needs per image (a counter and one key per candidate pair).
+int64_t nmsScratchPerImage(const NmsParams& p);
+void efficientNms(const NmsParams& p, const float* boxes, const float* scores, const float* anchors, int32_t* count,
+                  float* outBoxes, float* outScores, int32_t* outClasses, int64_t* scratch, cudaStream_t stream);
+
 }  // namespace ntrt::kernels
