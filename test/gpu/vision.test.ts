@@ -9,7 +9,42 @@ import { writeModel } from '../../lib/onnx/writer.js';
 import { runReference } from '../../lib/reference/index.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { gpuSuite, hasGpu } from '../helpers/gpu.js';
-import { f32, int64, opGraph, relErr, randn, type OpCase } from '../unit/reference-helpers.js';
+import { Graph } from '../../lib/ir/graph.js';
+import { inferShapes } from '../../lib/ir/infer.js';
+import type { AttrValue, Constant, Dim } from '../../lib/ir/types.js';
+
+// Local helpers: test/unit/reference-helpers.ts loads onnxruntime-node, which the GPU machine may lack.
+interface OpCase {
+  op: string;
+  inputs: { name: string; shape: Dim[] }[];
+  nodeInputs?: string[];
+  constants?: Constant[];
+  attrs?: Record<string, AttrValue>;
+}
+const f32 = (name: string, dims: number[], data: ArrayLike<number>): Constant => ({ name, dtype: 'float32', dims, data: Float32Array.from(data) });
+const int64 = (name: string, v: number[]): Constant => ({ name, dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, BigInt) });
+const randn = (n: number, seed: number) => fillUniform(new Float32Array(n), seed).map((v) => v * 2 - 1);
+function opGraph(c: OpCase): Graph {
+  const g = new Graph({
+    opset: 17,
+    inputs: c.inputs.map((i) => ({ name: i.name, type: { dtype: 'float32', shape: i.shape } })),
+    outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+    nodes: [{ name: 'n', op: c.op, domain: '', inputs: c.nodeInputs ?? c.inputs.map((i) => i.name), outputs: ['y'], attrs: c.attrs ?? {} }],
+    initializers: new Map((c.constants ?? []).map((k) => [k.name, k])),
+  });
+  inferShapes(g);
+  return g;
+}
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (!Number.isFinite(a[i])) return Infinity;
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / (den || 1));
+}
 
 /** Share of pixels whose argmax over channels (NCHW) agrees. */
 function argmaxAgreement(a: ArrayLike<number>, b: ArrayLike<number>, [n, c, h, w]: number[]): number {
