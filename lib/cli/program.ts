@@ -7,6 +7,7 @@ import { buildCommand } from './commands/build.js';
 import { capabilitiesCommand } from './commands/capabilities.js';
 import { classifyCommand } from './commands/classify.js';
 import { inspectCommand } from './commands/inspect.js';
+import { detectCommand, segmentCommand } from './commands/vision.js';
 import { processIO, type CliIO } from './io.js';
 
 /** Commander's settings for a command and all its subcommands: throw instead of exiting, write to `io`. */
@@ -27,6 +28,8 @@ export function createProgram(io: CliIO = processIO()): Command {
     .addCommand(inspectCommand(io))
     .addCommand(buildCommand(io))
     .addCommand(classifyCommand(io))
+    .addCommand(detectCommand(io))
+    .addCommand(segmentCommand(io))
     .addCommand(capabilitiesCommand(io));
   for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError('(add --help for usage)');
   program.addCommand(benchCommand());
