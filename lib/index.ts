@@ -10,3 +10,4 @@ export { validateEngine, type ValidateOptions } from './validate-engine.js';
 export { createPool, Pool, type PoolOptions } from './pool.js';
 export type * from './types.js';
 export * from './image/index.js';
+export * from './vision/index.js';
