@@ -276,6 +276,9 @@ size_t Executor::workspaceBytes(int capacity) const {
 
 void Executor::prepare(int batch) const {
   for (const LayerDesc& l : prog_.layers) {
+    if (l.op == Op::Nms) kernels::nmsPrepare();
+  }
+  for (const LayerDesc& l : prog_.layers) {
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
       sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), prog_.tensors[l.inputs[0]].dtype);
     }

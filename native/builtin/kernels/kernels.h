@@ -143,6 +143,8 @@ struct NmsParams {
 };
 constexpr int kNmsMaxCandidates = 4096;
 constexpr int kNmsMaxOutput = 1024;
+//! Raises the stage's shared-memory limit on the current device (once); call before capturing a CUDA graph.
+void nmsPrepare();
 //! int64 scratch elements the stage needs per image (a counter and one key per candidate pair).
 int64_t nmsScratchPerImage(const NmsParams& p);
 void efficientNms(const NmsParams& p, const float* boxes, const float* scores, const float* anchors, int32_t* count,

@@ -3,6 +3,9 @@
 // pair index, so a larger key is a better candidate and ties go to the lower index); then one block per image keeps
 // the best kNmsMaxCandidates (radix select when there are more), sorts them (bitonic, shared memory) and runs the
 // greedy pass against the kept boxes. Float arithmetic uses _rn intrinsics in lib/reference/efficient-nms.ts order.
+#include <mutex>
+#include <set>
+
 #include "common.cuh"
 
 namespace ntrt::kernels {
@@ -91,7 +94,7 @@ __global__ void __launch_bounds__(kSelectThreads) selectAndSuppress(NmsParams p,
   float* keptScore = reinterpret_cast<float*>(keptCls + p.k);          // [k]
   __shared__ unsigned hist[256];
   __shared__ uint64_t prefix, mask;
-  __shared__ int remaining, taken, kept, sup;
+  __shared__ int remaining, taken, kept;
   __shared__ float cand[4];
   __shared__ int candCls;
   __shared__ float candScore;
@@ -157,7 +160,6 @@ __global__ void __launch_bounds__(kSelectThreads) selectAndSuppress(NmsParams p,
       candCls = p.agnostic ? bestClass(scores + (int64_t(b) * p.n + box) * p.c, p.c, best) : int(pair % p.c);
       candScore = fromOrdered(uint32_t(sk[i] >> 32));
       decode(p, boxes, anchors, b, box, cand);
-      sup = 0;
     }
     __syncthreads();
     int s = 0;
@@ -183,6 +185,19 @@ __global__ void __launch_bounds__(kSelectThreads) selectAndSuppress(NmsParams p,
 
 }  // namespace
 
+void nmsPrepare() {
+  // Once per device, for the largest k: launches inside a CUDA graph capture then make no attribute calls.
+  int most = int(kNmsMaxCandidates * sizeof(uint64_t) + kNmsMaxOutput * (4 * sizeof(float) + sizeof(int) + sizeof(float)));
+  int id = 0;
+  CUDA_CHECK(cudaGetDevice(&id));
+  static std::mutex mu;
+  static std::set<int> done;
+  std::lock_guard<std::mutex> lock(mu);
+  if (done.count(id)) return;
+  CUDA_CHECK(cudaFuncSetAttribute(selectAndSuppress, cudaFuncAttributeMaxDynamicSharedMemorySize, most));
+  done.insert(id);
+}
+
 int64_t nmsScratchPerImage(const NmsParams& p) { return 1 + (p.agnostic ? int64_t(p.n) : int64_t(p.n) * p.c); }
 
 void efficientNms(const NmsParams& p, const float* boxes, const float* scores, const float* anchors, int32_t* count,
@@ -200,7 +215,7 @@ void efficientNms(const NmsParams& p, const float* boxes, const float* scores, c
     CUDA_CHECK_LAUNCH();
   }
   size_t smem = kNmsMaxCandidates * sizeof(uint64_t) + size_t(p.k) * (4 * sizeof(float) + sizeof(int) + sizeof(float));
-  CUDA_CHECK(cudaFuncSetAttribute(selectAndSuppress, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  nmsPrepare();
   selectAndSuppress<<<p.batch, kSelectThreads, smem, stream>>>(p, boxes, scores, anchors, count, outBoxes, outScores,
                                                                  outClasses, scratch);
   CUDA_CHECK_LAUNCH();
