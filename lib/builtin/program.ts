@@ -5,7 +5,7 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 export const BUILTIN_FORMAT_VERSION = 1;
 
 /** Layer ops, numbered as native/builtin/program.h `Op`. */
-export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9, resize: 10, deconv: 11, argmax: 12, nms: 13 } as const;
+export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9, resize: 10, deconv: 11, argmax: 12, nms: 13, topk: 14 } as const;
 export type OpName = keyof typeof Op;
 export const OP_NAMES = Object.keys(Op) as OpName[];
 
@@ -47,6 +47,7 @@ export interface ProgramTensor {
  * - resize: inputs [x, taps]; n,h,w,c,p,q, taps (per-axis taps: H indexes, H weights, W indexes, W weights, float32)
  * - deconv: inputs [x, w (MRSC), bias|-1]; n,h,w,c,k,r,s,p,q,sh,sw,ph,pw,dh,dw,g
  * - argmax: outer, len, inner, max (1 ArgMax, 0 ArgMin), last (select_last_index); int64 output
+ * - topk: outer, len, inner, k, largest; outputs [values (input dtype), indices int64], best first, ties to the lower index
  * - nms: inputs [boxes [b,n,4], scores [b,n,c], anchors|-1] (float32); outputs [count int32 [b,1], boxes [b,k,4],
  *   scores [b,k], classes int32 [b,k], scratch int64 [1 + pairs]]; b, n, c, k, fmt (0 xyxy, 1 cxcywh), agnostic, score, iou
  */

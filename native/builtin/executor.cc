@@ -142,6 +142,17 @@ Executor::Executor(ProgramDesc program) : prog_(std::move(program)) {
         if (prog_.tensors[l.outputs[0]].dtype != DType::I64) corrupt(l, "must write int64");
         break;
       }
+      case Op::TopK: {
+        int64_t o = static_cast<int64_t>(l.num("outer")), n = static_cast<int64_t>(l.num("len")),
+                i = static_cast<int64_t>(l.num("inner")), k = l.i("k");
+        if (l.outputs.size() != 2 || k < 0 || k > n) corrupt(l, "has bad TopK parameters");
+        if (prog_.tensors[l.outputs[1]].dtype != DType::I64 || prog_.tensors[l.outputs[0]].dtype != prog_.tensors[in(0)].dtype)
+          corrupt(l, "has outputs of the wrong type");
+        need(l, in(0), o * n * i);
+        need(l, l.outputs[0], o * k * i);
+        need(l, l.outputs[1], o * k * i);
+        break;
+      }
       case Op::Nms: {
         kernels::NmsParams p = nmsParams(l, 1);
         if (l.outputs.size() != 5 || p.k < 1 || p.k > kernels::kNmsMaxOutput || p.c < 1) corrupt(l, "has bad NMS parameters");
@@ -397,6 +408,11 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       kernels::argReduce(l.i("max") != 0, l.i("last") != 0, static_cast<int64_t>(l.num("outer")) * scale,
                          static_cast<int64_t>(l.num("len")), static_cast<int64_t>(l.num("inner")),
                          dtypeOf(l.inputs[0]), in(0), static_cast<int64_t*>(out), s);
+      break;
+    case Op::TopK:
+      kernels::topk(l.i("largest") != 0, static_cast<int64_t>(l.num("outer")) * scale, static_cast<int64_t>(l.num("len")),
+                    static_cast<int64_t>(l.num("inner")), l.i("k"), dtypeOf(l.inputs[0]), in(0), out,
+                    reinterpret_cast<int64_t*>(address(l.outputs[1], b)), s);
       break;
     case Op::Nms: {
       auto o = [&](int j) { return address(l.outputs[j], b); };

@@ -49,6 +49,7 @@ const char* opName(Op op) {
     case Op::Deconv: return "deconv";
     case Op::ArgMax: return "argmax";
     case Op::Nms: return "nms";
+    case Op::TopK: return "topk";
   }
   return "?";
 }

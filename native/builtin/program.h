@@ -27,7 +27,7 @@ struct TensorDesc {
   int64_t bytes = 0;
 };
 
-enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul, Resize, Deconv, ArgMax, Nms };
+enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul, Resize, Deconv, ArgMax, Nms, TopK };
 
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {

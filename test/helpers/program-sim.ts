@@ -186,6 +186,17 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
         boxFormat: p.fmt ? 'cxcywh' : 'xyxy', maxOutput: p.k, scoreThreshold: p.score, iouThreshold: p.iou, classAgnostic: p.agnostic !== 0,
       });
       [r.count, r.boxes, r.scores, r.classes].forEach((a, k) => a.forEach((v, i) => put(l.outputs[k], i, v)));
+    } else if (op === 'topk') {
+      const order = Array.from({ length: p.len }, (_, j) => j);
+      for (let o = 0; o < p.outer * sc; o++)
+        for (let i = 0; i < p.inner; i++) {
+          const at = (j: number) => x[(o * p.len + j) * p.inner + i];
+          const sorted = [...order].sort((a, b) => (at(a) === at(b) ? a - b : p.largest ? at(b) - at(a) : at(a) - at(b)));
+          for (let j = 0; j < p.k; j++) {
+            put(y, (o * p.k + j) * p.inner + i, at(sorted[j]));
+            put(l.outputs[1], (o * p.k + j) * p.inner + i, sorted[j]);
+          }
+        }
     } else if (op === 'argmax') {
       for (let o = 0; o < p.outer * sc; o++)
         for (let i = 0; i < p.inner; i++) {

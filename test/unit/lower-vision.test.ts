@@ -92,6 +92,8 @@ Object.assign(CASES, {
   'ConvTranspose depthwise dilated': { op: 'ConvTranspose', inputs: [{ name: 'x', shape: [1, 5, 4, 4] }], nodeInputs: ['x', 'w'], constants: [w('w', [5, 1, 3, 3])], attrs: { group: 5, dilations: [2, 2], pads: [1, 1, 1, 1] } },
   'ConvTranspose output_shape': { op: 'ConvTranspose', inputs: [{ name: 'x', shape: [1, 3, 4, 5] }], nodeInputs: ['x', 'w'], constants: [w('w', [3, 2, 3, 3])], attrs: { strides: [2, 2], output_shape: [8, 9] } },
   'ArgMax channels keepdims': { op: 'ArgMax', inputs: [{ name: 'x', shape: ['N', 6, 4, 5] }], attrs: { axis: 1 }, outputs: [{ name: 'y', dtype: 'int64' }] },
+  'TopK largest, channels (k 3)': { op: 'TopK', inputs: [{ name: 'x', shape: ['N', 7, 4, 5] }], nodeInputs: ['x', 'k'], constants: [int64('k', [3])], attrs: { axis: 1 }, outputs: [{ name: 'v' }, { name: 'i', dtype: 'int64' }] },
+  'TopK smallest, last axis (k 4)': { op: 'TopK', inputs: [{ name: 'x', shape: ['N', 3, 9] }], nodeInputs: ['x', 'k'], constants: [int64('k', [4])], attrs: { largest: 0 }, outputs: [{ name: 'v' }, { name: 'i', dtype: 'int64' }] },
   'ArgMin last axis, no keepdims': { op: 'ArgMin', inputs: [{ name: 'x', shape: ['N', 6, 4, 5] }], attrs: { axis: -1, keepdims: 0 }, outputs: [{ name: 'y', dtype: 'int64' }] },
 });
 
@@ -100,7 +102,7 @@ describe('builtin lowering of vision ops (CPU simulation vs reference)', () => {
     it(name, () => {
       const batch = c.inputs[0].shape[0] === 'N' ? 2 : 1;
       expect(check(opGraph(c), batch, 'fp32').err).toBeLessThan(1e-5);
-      if (c.op !== 'ArgMax' && c.op !== 'ArgMin') expect(check(opGraph(c), batch, 'fp16').err).toBeLessThan(1e-2);
+      if (!['ArgMax', 'ArgMin', 'TopK'].includes(c.op)) expect(check(opGraph(c), batch, 'fp16').err).toBeLessThan(1e-2);
     });
   }
 

@@ -115,6 +115,23 @@ function argReduce(cx: LowerContext, n: Node): void {
   }, x.batched);
 }
 
+/** TopK over one axis (sorted, ties to the lower index) on [outer, len, inner] of the row-major input. */
+function topk(cx: LowerContext, n: Node): void {
+  const x = cx.convert(cx.value(n.inputs[0], n), 'rowmajor');
+  const rank = x.shape.length;
+  let axis = attrInt(n, 'axis', -1);
+  if (axis < 0) axis += rank;
+  if (x.batched && axis === 0) cx.unsupported(n, 'TopK over the batch');
+  const tv = cx.typeOf(n.outputs[0], n);
+  const k = tv.shape[axis];
+  const values = cx.define(n.outputs[0], tv.dtype, tv.shape, tv.batched, 'rowmajor');
+  const ti = cx.typeOf(n.outputs[1], n);
+  const indices = cx.define(n.outputs[1], 'int64', ti.shape, ti.batched, 'rowmajor');
+  cx.emit(n.name, 'topk', [x.tensor], [values.tensor, indices.tensor], {
+    outer: prod(x.shape.slice(0, axis)), len: x.shape[axis], inner: prod(x.shape.slice(axis + 1)), k, largest: attrInt(n, 'largest', 1),
+  }, x.batched);
+}
+
 /** The EfficientNMS stage: fixed-size outputs, plus a scratch tensor for the candidate keys (count + one per pair). */
 function efficientNms(cx: LowerContext, n: Node): void {
   const boxes = cx.convert(cx.value(n.inputs[0], n), 'rowmajor', 'float32');
@@ -151,6 +168,7 @@ export const VISION_LOWERINGS: Record<string, (cx: LowerContext, n: Node) => voi
   ConvTranspose: convTranspose,
   ArgMax: argReduce,
   ArgMin: argReduce,
+  TopK: topk,
   EfficientNMS: efficientNms,
   NonMaxSuppression: onnxNms,
 };

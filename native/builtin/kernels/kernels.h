@@ -132,6 +132,11 @@ void deconv(const DeconvParams& p, DType t, const void* x, const void* w, const 
 void argReduce(bool max, bool last, int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t* y,
                cudaStream_t stream);
 
+//! TopK over the middle axis of [outer, len, inner]: values (input dtype) and int64 indices [outer, k, inner],
+//! best first (largest or smallest), ties to the lower index, as onnxruntime orders them.
+void topk(bool largest, int64_t outer, int64_t len, int64_t inner, int k, DType t, const void* x, void* values,
+          int64_t* indices, cudaStream_t stream);
+
 //! EfficientNMS-style stage: boxes [batch][n][4] and scores [batch][n][c] (float32) → count [batch] (int32),
 //! boxes [batch][k][4] (corners), scores [batch][k], classes [batch][k] (int32, -1 past the count). Candidates score
 //! strictly above the threshold, best first (ties: lower box·c + class first), at most kNmsMaxCandidates per image.

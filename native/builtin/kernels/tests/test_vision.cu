@@ -125,6 +125,30 @@ void argCase(const std::string& label, DType t, bool max, bool last, int64_t out
         compare(download(dy.ptr, ref.size(), DType::I64), ref, DType::I64), 0);
 }
 
+void topkCase(const std::string& label, DType t, bool largest, int64_t outer, int64_t len, int64_t inner, int kk) {
+  auto x = randomVec(size_t(outer * len * inner), 13 + len);
+  for (auto& v : x) v = std::round(v * 4) / 4;  // ties: the lower index first
+  x = asStored(x, t);
+  std::vector<float> refV(size_t(outer * kk * inner)), refI(refV.size());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      std::vector<int64_t> ord(len);
+      for (int64_t j = 0; j < len; ++j) ord[j] = j;
+      auto at = [&](int64_t j) { return x[(o * len + j) * inner + i]; };
+      std::stable_sort(ord.begin(), ord.end(), [&](int64_t a, int64_t b) { return largest ? at(a) > at(b) : at(a) < at(b); });
+      for (int j = 0; j < kk; ++j) refV[(o * kk + j) * inner + i] = at(ord[j]), refI[(o * kk + j) * inner + i] = float(ord[j]);
+    }
+  DevBuf dx, dv, di;
+  upload(dx, x, t);
+  poison(dv, refV.size(), t);
+  poison(di, refI.size(), DType::I64);
+  k::topk(largest, outer, len, inner, kk, t, dx.ptr, dv.ptr, static_cast<int64_t*>(di.ptr), nullptr);
+  H_CUDA(cudaDeviceSynchronize());
+  std::string name = std::string("topk ") + label + (largest ? " largest " : " smallest ") + dtName(t);
+  check(name + " values", compare(download(dv.ptr, refV.size(), t), refV, t), 0);
+  check(name + " indices", compare(download(di.ptr, refI.size(), DType::I64), refI, DType::I64), 0);
+}
+
 void run() {
   for (DType t : {DType::F32, DType::F16}) {
     {
@@ -154,6 +178,14 @@ void run() {
           argCase("NCHW [2, 21, 96·96]", t, max, last, 2, 21, 96 * 96);
           argCase("len 1", t, max, last, 5, 1, 3);
         }
+    }
+    {
+      Group g("topk");
+      for (bool largest : {true, false}) {
+        topkCase("[4, 80, 1] k 5", t, largest, 4, 80, 1, 5);
+        topkCase("[2, 9, 7] k 9", t, largest, 2, 9, 7, 9);
+        topkCase("[1, 8400, 1] k 100", t, largest, 1, 8400, 1, 100);
+      }
     }
   }
   expectError("resize taps 5", "ERR_INVALID_ARGUMENT", [] { k::resize(1, 2, 2, 1, 2, 2, 5, DType::F32, nullptr, nullptr, nullptr, nullptr); });
