@@ -8,8 +8,9 @@ import type { Graph } from './ir/graph.js';
 import { loadModel, parseModel, writeModel } from './onnx/index.js';
 import { optimize } from './optimize/index.js';
 import { readPlan, writePlan, type PlanHeader } from './plan.js';
-import { resolveBatchProfile } from './shapes.js';
 import { appendNms, resolvePostprocess } from './vision/postprocess.js';
+import { foldStaticDims } from './optimize/shape-fold.js';
+import { resolveShapeProfile } from './shapes.js';
 import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
 import { readInputFile } from './util/fs.js';
 import { func, knownKeys, nonEmptyString, nonNegativeInteger, oneOf, plainObject, positiveInteger } from './validate.js';
@@ -78,12 +79,14 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
   if (post.nms && backend === 'tensorrt') throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, 'postprocess.nms is available on the builtin and reference backends, not yet on tensorrt');
   let source = await readModel(model as string | Uint8Array);
   if (post.nms) source = appendNms(source, post.nms);
-  const profile = resolveBatchProfile(source.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), o.shapes as BuildOptions['shapes']);
+  const resolved = resolveShapeProfile(source.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), o.shapes as BuildOptions['shapes']);
+  const profile = resolved.batch;
   onProgress?.({ phase: 'optimize', done: 0, total: 1 });
 
   let engine: Engine;
   if (backend === 'builtin') {
-    const graph = optimize(source, { fuse: true, precision });
+    // Dims the profile fixes (min = max) become static, so their shape subgraphs fold away.
+    const graph = optimize(foldStaticDims(source, resolved.dims), { fuse: true, precision });
     const built = await buildBuiltin(graph, { precision, profile, device, workspace, tacticCache, onProgress });
     const { header, payload } = readPlan(built.plan);
     const buildInfo: BuildInfo = { ...built.buildInfo, buildMs: performance.now() - t0 };
@@ -102,11 +105,12 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
     const header: Omit<PlanHeader, 'payloadBytes'> = {
       backend: 'reference', formatVersion: 1, libraryVersion: libraryVersion(), computeCapability: null, deviceName: null,
       tensorrtVersion: null, precision, inputs: infoOf(source, 'inputs'), outputs: infoOf(source, 'outputs'), profile,
+      ...(Object.keys(resolved.dims).length ? { dims: resolved.dims } : {}),
       createdAt: new Date().toISOString(),
     };
     const plan = writePlan(header, writeModel(graph));
     engine = new Engine({
-      native: new ReferenceEngine(graph, header.inputs, header.outputs), header: readPlan(plan).header, plan, device: -1,
+      native: new ReferenceEngine(graph, header.inputs, header.outputs, header.dims), header: readPlan(plan).header, plan, device: -1,
       buildInfo: { backend, precision, buildMs: performance.now() - t0, layers: [], activationBytes: 0, workspaceBytes: 0, weightBytes: 0, tacticCacheHits: 0 },
     });
   }
@@ -141,7 +145,7 @@ export async function loadEngine(source: string | Uint8Array, options: { device?
   const { header, payload } = readPlan(bytes);
   if (header.backend === 'reference') {
     const graph = optimize(parseModel(payload), { fuse: true, precision: header.precision });
-    return new Engine({ native: new ReferenceEngine(graph, header.inputs, header.outputs), header, plan: bytes, device: -1 });
+    return new Engine({ native: new ReferenceEngine(graph, header.inputs, header.outputs, header.dims), header, plan: bytes, device: -1 });
   }
   const device = resolveDevice(o.device ?? 0);
   if (header.backend === 'tensorrt') return new Engine(await loadTrtEngine(bytes, device));

@@ -3,8 +3,9 @@ import { Resource } from './disposable.js';
 import type { Engine } from './engine.js';
 import { ErrorCode, TensorRTError } from './errors.js';
 import type { NativeContext } from './native.js';
-import { arrayTypeFor, rowElements, type TypedArray } from './tensor.js';
-import type { LayerProfile, RunOptions, RunTimings, TensorInfo } from './types.js';
+import { bindInputDims, checkDimsInProfile, type ResolvedProfile } from './shapes.js';
+import { arrayTypeFor, type TypedArray } from './tensor.js';
+import type { Dim, LayerProfile, RunOptions, RunTimings, TensorInfo } from './types.js';
 import { describe, knownKeys, plainObject, positiveInteger, boolean } from './validate.js';
 import { withStack } from './util/stack.js';
 
@@ -31,7 +32,7 @@ export class InferenceContext extends Resource {
   readonly outputs: Readonly<Record<string, TypedArray>>;
   readonly #native: NativeContext;
   readonly #onDispose: () => void;
-  readonly #rows = new Map<string, number>();
+  readonly #shapes = new Map<string, Dim[]>();
   #busy = false;
   #queue: Promise<unknown> = Promise.resolve();
   #timings: RunTimings = { h2dMs: 0, computeMs: 0, d2hMs: 0 };
@@ -54,7 +55,7 @@ export class InferenceContext extends Resource {
       const Ctor = arrayTypeFor(info.dtype);
       const view = new Ctor(native.buffers[i]);
       (t.isInput ? inputs : outputs)[t.name] = view;
-      this.#rows.set(t.name, rowElements(info.shape));
+      this.#shapes.set(t.name, info.shape);
     });
     this.inputs = Object.freeze(inputs);
     this.outputs = Object.freeze(outputs);
@@ -87,6 +88,38 @@ export class InferenceContext extends Resource {
     return b;
   }
 
+  /** The engine's profile in the form shapes.ts checks against. */
+  #profile(): ResolvedProfile {
+    const sym = this.engine.inputs.map((t) => t.shape[0]).find((d): d is string => typeof d === 'string');
+    return { batch: this.engine.profile, batchSymbol: sym, dims: this.engine.dims as ResolvedProfile['dims'] };
+  }
+
+  /** Values of the engine's named dims for a run: given ones checked, fixed ones (min = max) filled in. */
+  #dims(given: unknown): Record<string, number> {
+    const ranges = this.engine.dims;
+    const g = given === undefined ? {} : plainObject(given, 'dims');
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(g)) {
+      if (!Object.hasOwn(ranges, k)) {
+        throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `dims names '${k}', which is no dynamic dimension of this engine (${Object.keys(ranges).join(', ') || 'it has none besides the batch'})`);
+      }
+      out[k] = positiveInteger(v, `dims.${k}`);
+    }
+    for (const [k, r] of Object.entries(ranges)) {
+      if (out[k] !== undefined) continue;
+      if (r.min !== r.max) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `run() needs dims.${k}: the engine's profile lets it vary (${r.min}..${r.max})`);
+      out[k] = r.min;
+    }
+    checkDimsInProfile(this.engine.inputs, new Map(Object.entries(out)), this.#profile(), this.maxBatch);
+    return out;
+  }
+
+  /** Elements of a tensor at a batch and dims. */
+  #elements(name: string, batch: number, dims: Record<string, number>): number {
+    const shape = this.#shapes.get(name)!;
+    return shape.reduce<number>((n, d, i) => n * (typeof d === 'number' ? d : i === 0 && !(d in dims) ? batch : (dims[d] ?? batch)), 1);
+  }
+
   #defaultBatch(): number {
     return this.engine.profile.min === this.engine.profile.max ? this.engine.profile.max : 1;
   }
@@ -99,19 +132,21 @@ export class InferenceContext extends Resource {
   async run(options: RunOptions = {}): Promise<void> {
     this.live();
     const o = plainObject(options, 'options');
-    knownKeys(o, 'run options', ['batch', 'transfers']);
+    knownKeys(o, 'run options', ['batch', 'transfers', 'dims']);
     const batch = this.#batch(o as RunOptions);
+    const dims = this.#dims(o.dims);
     const transfers = o.transfers === undefined ? true : boolean(o.transfers, 'transfers');
     if (this.#busy) {
       throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'This context is already running; await the previous run() or use another context');
     }
-    return this.#start(batch, transfers);
+    return this.#start(batch, transfers, dims);
   }
 
-  async #start(batch: number, transfers: boolean): Promise<void> {
+  async #start(batch: number, transfers: boolean, dims: Record<string, number>): Promise<void> {
     this.#busy = true;
     try {
-      await withStack(this.#native.run(batch, transfers));
+      // Engines without named dims keep the two-argument call their native contexts expect.
+      await withStack(Object.keys(dims).length ? this.#native.run(batch, transfers, dims) : this.#native.run(batch, transfers));
       this.#timingsStale = true;
     } finally {
       this.#busy = false;
@@ -120,31 +155,34 @@ export class InferenceContext extends Resource {
 
   /**
    * Convenience form: copies `feeds` in, runs, and returns fresh output arrays (batch rows only).
-   * The batch comes from the feeds' lengths. Calls on a busy context queue.
+   * The batch and other dynamic dims come from the feeds' lengths and `options.dims` (e.g. { sequence: 12 }:
+   * with a flat [batch, sequence] input one of the two must be given). Calls on a busy context queue.
    * @example const { logits } = await ctx.infer({ input: new Float32Array(3 * 224 * 224) });
+   * @example const { last_hidden_state } = await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } });
    */
-  async infer(feeds: Record<string, TypedArray>): Promise<Record<string, TypedArray>> {
+  async infer(feeds: Record<string, TypedArray>, options: { dims?: Record<string, number> } = {}): Promise<Record<string, TypedArray>> {
     this.live();
-    const batch = this.#checkFeeds(feeds);
+    const o = plainObject(options, 'options');
+    knownKeys(o, 'infer options', ['dims']);
+    const { batch, dims } = this.#checkFeeds(feeds, o.dims);
     const next = this.#queue.then(async () => {
       this.live();
       for (const [name, data] of Object.entries(feeds)) (this.inputs[name] as TypedArray & { set(a: ArrayLike<unknown>): void }).set(data as never);
-      await this.#start(batch, true);
+      await this.#start(batch, true, dims);
       const out: Record<string, TypedArray> = {};
-      for (const [name, view] of Object.entries(this.outputs)) out[name] = view.slice(0, batch * this.#rows.get(name)!);
+      for (const [name, view] of Object.entries(this.outputs)) out[name] = view.slice(0, this.#elements(name, batch, dims));
       return out;
     });
     this.#queue = next.catch(() => undefined);
     return next;
   }
 
-  #checkFeeds(feeds: Record<string, TypedArray>): number {
+  #checkFeeds(feeds: Record<string, TypedArray>, given: unknown): { batch: number; dims: Record<string, number> } {
     const f = plainObject(feeds, 'feeds');
     const names = this.engine.inputs.map((t) => t.name);
     for (const n of names) {
       if (!(n in f)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${n}'; the engine's inputs are ${names.map((x) => `'${x}'`).join(', ')}`);
     }
-    let batch = -1;
     for (const [name, data] of Object.entries(f)) {
       const info = this.engine.inputs.find((t) => t.name === name);
       if (!info) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${name}'; the engine's inputs are ${names.map((x) => `'${x}'`).join(', ')}`);
@@ -152,19 +190,19 @@ export class InferenceContext extends Resource {
       if (!(data instanceof Ctor)) {
         throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${Ctor.name} for input '${name}' (${info.dtype}) but received ${describe(data)}`);
       }
-      const row = this.#rows.get(name)!;
-      const len = (data as TypedArray).length;
-      if (len === 0 || len % row !== 0) {
-        throw new TensorRTError(
-          ErrorCode.INVALID_INPUT,
-          `Input '${name}' has ${len} elements, which is not a whole number of rows of ${row} (shape [${info.shape.join(', ')}])`,
-        );
-      }
-      const b = len / row;
-      if (batch !== -1 && b !== batch) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Inputs disagree on the batch: ${batch} vs ${b} ('${name}')`);
-      batch = b;
+      if ((data as TypedArray).length === 0) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${name}' is empty`);
     }
-    return this.#batch({ batch });
+    const g = given === undefined ? {} : plainObject(given, 'dims');
+    // Dims the profile fixes need not be given.
+    const known: Record<string, number> = {};
+    for (const [k, r] of Object.entries(this.engine.dims)) if (r.min === r.max && g[k] === undefined) known[k] = r.min;
+    const bound = bindInputDims(this.engine.inputs, Object.fromEntries(Object.entries(f).map(([k, v]) => [k, { length: (v as TypedArray).length }])), { ...known, ...(g as Record<string, number>) });
+    const profile = this.#profile();
+    checkDimsInProfile(this.engine.inputs, bound, profile, this.maxBatch);
+    const batch = profile.batchSymbol ? (bound.get(profile.batchSymbol) ?? this.#defaultBatch()) : this.#defaultBatch();
+    const dims: Record<string, number> = {};
+    for (const k of Object.keys(this.engine.dims)) if (bound.has(k)) dims[k] = bound.get(k)!;
+    return { batch: this.#batch({ batch }), dims };
   }
 
   /**

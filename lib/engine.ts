@@ -6,7 +6,7 @@ import type { NativeEngine } from './native.js';
 import type { PlanHeader } from './plan.js';
 import type { BackendName } from './capabilities.js';
 import { InferenceContext } from './context.js';
-import type { BatchProfile, BuildInfo, ContextOptions, Precision, TensorInfo } from './types.js';
+import type { BatchProfile, BuildInfo, ContextOptions, DimRange, Precision, TensorInfo } from './types.js';
 import { boolean, knownKeys, nonEmptyString, oneOf, plainObject, positiveInteger } from './validate.js';
 import { withStack } from './util/stack.js';
 
@@ -37,6 +37,8 @@ export class Engine extends Resource {
   readonly outputs: readonly TensorInfo[];
   /** The batch range the engine was built for. */
   readonly profile: BatchProfile;
+  /** Ranges of the other dynamic dims, by name (e.g. { sequence: { min: 1, opt: 128, max: 512 } }); {} when only the batch varies. */
+  readonly dims: Readonly<Record<string, Readonly<DimRange>>>;
   /** Present when this process built the engine. */
   readonly buildInfo?: BuildInfo;
   /** @internal */ readonly native: NativeEngine;
@@ -56,6 +58,7 @@ export class Engine extends Resource {
     this.inputs = Object.freeze(parts.header.inputs.map((t) => Object.freeze({ ...t, shape: [...t.shape] })));
     this.outputs = Object.freeze(parts.header.outputs.map((t) => Object.freeze({ ...t, shape: [...t.shape] })));
     this.profile = Object.freeze({ ...parts.header.profile });
+    this.dims = Object.freeze(Object.fromEntries(Object.entries(parts.header.dims ?? {}).map(([k, r]) => [k, Object.freeze({ ...r })])));
     this.buildInfo = parts.buildInfo;
   }
 

@@ -11,3 +11,4 @@ export { createPool, Pool, type PoolOptions } from './pool.js';
 export type * from './types.js';
 export * from './image/index.js';
 export * from './vision/index.js';
+export * from './text/index.js';

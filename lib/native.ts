@@ -93,7 +93,8 @@ export interface NativeLayerTime {
 export interface NativeContext {
   /** Pinned host buffers, one per I/O tensor in `engine.io()` order, each sized for maxBatch. */
   readonly buffers: ArrayBuffer[];
-  run(batch: number, transfers: boolean): Promise<void>;
+  /** `dims`: values of the dynamic dims other than the batch, for backends whose engines have them. */
+  run(batch: number, transfers: boolean, dims?: Record<string, number>): Promise<void>;
   /** [h2dMs, computeMs, d2hMs] of the last completed run, from device events. */
   timings(): number[];
   /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */

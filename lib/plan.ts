@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, TensorRTError } from './errors.js';
 import type { BackendName } from './capabilities.js';
-import type { BatchProfile, Precision, TensorInfo } from './types.js';
+import type { BatchProfile, Precision, TensorInfo, DimRange } from './types.js';
 
 export const PLAN_MAGIC = 'NTRTPLAN';
 /** Version of the container layout itself. */
@@ -28,6 +28,8 @@ export interface PlanHeader {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   profile: BatchProfile;
+  /** Ranges of the dynamic dims other than the batch, by name (absent: only the batch is dynamic). */
+  dims?: Record<string, DimRange>;
   payloadBytes: number;
   createdAt: string;
   /** Anything else a backend wants to keep (build info, ...). */
@@ -112,6 +114,13 @@ export function readPlan(bytes: Uint8Array): Plan {
   }
   if (!['builtin', 'tensorrt', 'reference'].includes(header.backend)) throw corrupt(`unknown backend '${String(header.backend)}'`);
   if (!Array.isArray(header.inputs) || !Array.isArray(header.outputs)) throw corrupt('missing I/O metadata');
+  if (header.dims !== undefined) {
+    const ok = (r: unknown) => {
+      const v = r as DimRange;
+      return !!v && [v.min, v.opt, v.max].every((x) => Number.isSafeInteger(x) && x > 0) && v.min <= v.opt && v.opt <= v.max;
+    };
+    if (header.dims === null || typeof header.dims !== 'object' || Array.isArray(header.dims) || !Object.values(header.dims).every(ok)) throw corrupt('invalid dimension ranges');
+  }
   return { header, payload };
 }
 

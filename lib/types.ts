@@ -21,6 +21,13 @@ export interface BatchProfile {
   max: number;
 }
 
+/** min/opt/max of one named dynamic dimension (e.g. 'sequence'). */
+export interface DimRange {
+  min: number;
+  opt: number;
+  max: number;
+}
+
 /** Per-input shapes for a dynamic dimension, trtexec style: each a full shape. */
 export interface ShapeProfile {
   min: number[];
@@ -97,6 +104,8 @@ export interface ContextOptions {
 
 export interface RunOptions {
   batch?: number;
+  /** Values of the other dynamic dimensions by name (e.g. { sequence: 12 }); a dim the profile fixes may be left out. */
+  dims?: Record<string, number>;
   /** Copy inputs host→device and outputs device→host (default true). */
   transfers?: boolean;
 }

@@ -5,8 +5,9 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { DType, type NativeContext, type NativeEngine, type NativeIOInfo } from '../native.js';
 import { runReference } from '../reference/index.js';
-import { arrayTypeFor, rowElements, type TypedArray } from '../tensor.js';
-import type { TensorInfo } from '../types.js';
+import { evalDim } from '../ir/dims.js';
+import { arrayTypeFor, type TypedArray } from '../tensor.js';
+import type { DimRange, TensorInfo } from '../types.js';
 
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -18,24 +19,28 @@ class ReferenceContext implements NativeContext {
 
   constructor(engine: ReferenceEngine, maxBatch: number) {
     this.#engine = engine;
-    this.buffers = engine.tensors.map((t) => new ArrayBuffer(rowElements(t.shape) * arrayTypeFor(t.dtype).BYTES_PER_ELEMENT * maxBatch));
+    // Sized for the largest shape the profile allows: the batch at maxBatch, every other dim at its max.
+    const max = engine.dimValues(maxBatch, Object.fromEntries(Object.entries(engine.dims).map(([k, r]) => [k, r.max])));
+    this.buffers = engine.tensors.map((t) => new ArrayBuffer(engine.elements(t, max) * arrayTypeFor(t.dtype).BYTES_PER_ELEMENT));
   }
 
-  async run(batch: number): Promise<void> {
+  async run(batch: number, _transfers?: boolean, dims: Record<string, number> = {}): Promise<void> {
     if (this.#disposed) throw new TensorRTError(ErrorCode.DISPOSED, 'InferenceContext has been disposed');
     await yieldToLoop(); // the interpreter is synchronous: at least let pending I/O run first
     const feeds: Record<string, TypedArray> = {};
     const e = this.#engine;
+    const bound = e.dimValues(batch, dims);
     e.tensors.forEach((t, i) => {
-      if (i < e.inputCount) feeds[t.name] = new (arrayTypeFor(t.dtype))(this.buffers[i], 0, rowElements(t.shape) * batch);
+      if (i < e.inputCount) feeds[t.name] = new (arrayTypeFor(t.dtype))(this.buffers[i], 0, e.elements(t, bound));
     });
     const t0 = performance.now();
-    const out = runReference(e.graph, feeds as never, { batch }) as Record<string, TypedArray>;
+    const out = runReference(e.graph, feeds as never, { dims: Object.fromEntries(bound) }) as Record<string, TypedArray>;
     this.#last = [0, performance.now() - t0, 0];
     e.tensors.forEach((t, i) => {
       if (i < e.inputCount) return;
       const src = out[t.name];
       if (!src) throw new TensorRTError(ErrorCode.INVALID_MODEL, `The reference run produced no '${t.name}'`);
+      if (src.length * src.BYTES_PER_ELEMENT > this.buffers[i].byteLength) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Output '${t.name}' (${src.length} elements) exceeds its buffer`);
       (new (arrayTypeFor(t.dtype))(this.buffers[i]) as unknown as { set(a: ArrayLike<unknown>): void }).set(src as never);
     });
   }
@@ -65,10 +70,29 @@ export class ReferenceEngine implements NativeEngine {
   readonly tensors: TensorInfo[];
   readonly inputCount: number;
 
-  constructor(graph: Graph, inputs: TensorInfo[], outputs: TensorInfo[]) {
+  readonly dims: Record<string, DimRange>;
+
+  constructor(graph: Graph, inputs: TensorInfo[], outputs: TensorInfo[], dims: Record<string, DimRange> = {}) {
     this.graph = graph;
     this.tensors = [...inputs, ...outputs];
     this.inputCount = inputs.length;
+    this.dims = dims;
+  }
+
+  /** Every symbol's value: the named dims, and the batch (each input's axis-0 symbol). */
+  dimValues(batch: number, dims: Record<string, number>): Map<string, number> {
+    const m = new Map(Object.entries(dims));
+    for (const t of this.tensors.slice(0, this.inputCount)) if (typeof t.shape[0] === 'string' && !m.has(t.shape[0])) m.set(t.shape[0], batch);
+    return m;
+  }
+
+  /** Elements of a tensor once its symbols are bound. */
+  elements(t: TensorInfo, bound: Map<string, number>): number {
+    return t.shape.reduce<number>((n, d) => {
+      const v = evalDim(d, bound);
+      if (v === undefined) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Tensor '${t.name}' has the dimension '${d}', which no input determines; the reference backend cannot size its buffer`);
+      return n * v;
+    }, 1);
   }
 
   io(): NativeIOInfo[] {

@@ -6,6 +6,7 @@ import { benchCommand } from '../bench/command.js';
 import { buildCommand } from './commands/build.js';
 import { capabilitiesCommand } from './commands/capabilities.js';
 import { classifyCommand } from './commands/classify.js';
+import { embedCommand } from './commands/embed.js';
 import { inspectCommand } from './commands/inspect.js';
 import { detectCommand, segmentCommand } from './commands/vision.js';
 import { processIO, type CliIO } from './io.js';
@@ -23,13 +24,14 @@ function configure(cmd: Command, io: CliIO): void {
  */
 export function createProgram(io: CliIO = processIO()): Command {
   const program = new Command('node-tensorrt')
-    .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, benchmark')
+    .description('TensorRT-class GPU inference for Node.js: build, inspect, classify, embed, benchmark')
     .version(libraryVersion(), '-v, --version')
     .addCommand(inspectCommand(io))
     .addCommand(buildCommand(io))
     .addCommand(classifyCommand(io))
     .addCommand(detectCommand(io))
     .addCommand(segmentCommand(io))
+    .addCommand(embedCommand(io))
     .addCommand(capabilitiesCommand(io));
   for (const cmd of [program, ...program.commands]) cmd.showHelpAfterError('(add --help for usage)');
   program.addCommand(benchCommand());

@@ -7,17 +7,56 @@ export interface DimProduct {
   symbols: Map<string, number>;
 }
 
-/** The product of dims as factor × symbols, e.g. ['batch', 3, 4] → 12·batch. */
+/**
+ * The product of dims as factor × symbols, e.g. ['batch', 3, 4] → 12·batch. A composite symbol such as
+ * 'batch*sequence' (what flattening two dynamic dims yields) counts as its factors.
+ */
 export function dimProduct(dims: readonly Dim[]): DimProduct {
   const p: DimProduct = { factor: 1, symbols: new Map() };
   for (const d of dims) {
     if (typeof d === 'number') p.factor *= d;
-    else p.symbols.set(d, (p.symbols.get(d) ?? 0) + 1);
+    else for (const f of d.split('*')) {
+      const n = Number(f);
+      if (f !== '' && Number.isInteger(n)) p.factor *= n;
+      else p.symbols.set(f, (p.symbols.get(f) ?? 0) + 1);
+    }
   }
   return p;
 }
 
-/** total / part as a single Dim, or undefined when it is not a whole number or not one plain symbol. */
+/** A product as one Dim: a number, a plain symbol, or a composite symbol such as 'batch*sequence' or '4*batch'. */
+export function productToDim(p: DimProduct): Dim {
+  if (p.symbols.size === 0 || p.factor === 0) return p.factor;
+  const parts: string[] = [];
+  for (const s of [...p.symbols.keys()].sort()) for (let i = 0; i < p.symbols.get(s)!; i++) parts.push(s);
+  if (p.factor !== 1) parts.unshift(String(p.factor));
+  return parts.join('*');
+}
+
+/** The product of dims as one Dim, e.g. ['batch', 'sequence'] → 'batch*sequence'. */
+export function multiplyDims(dims: readonly Dim[]): Dim {
+  return productToDim(dimProduct(dims));
+}
+
+/** The symbols a dim is made of ('batch*sequence' → ['batch', 'sequence']); [] for a number. */
+export function dimSymbols(d: Dim): string[] {
+  return typeof d === 'number' ? [] : [...dimProduct([d]).symbols.keys()];
+}
+
+/** A dim's value once its symbols are bound, or undefined when one is unbound. */
+export function evalDim(d: Dim, bound: ReadonlyMap<string, number>): number | undefined {
+  if (typeof d === 'number') return d;
+  const p = dimProduct([d]);
+  let v = p.factor;
+  for (const [s, n] of p.symbols) {
+    const b = bound.get(s);
+    if (b === undefined) return undefined;
+    v *= b ** n;
+  }
+  return v;
+}
+
+/** total / part as a single Dim (possibly a composite symbol), or undefined when it is not a whole product. */
 export function divideDims(total: DimProduct, part: DimProduct): Dim | undefined {
   const syms = new Map(total.symbols);
   for (const [s, n] of part.symbols) {
@@ -29,12 +68,7 @@ export function divideDims(total: DimProduct, part: DimProduct): Dim | undefined
   if (part.factor === 0) return total.factor === 0 && syms.size === 0 ? 0 : undefined;
   const f = total.factor / part.factor;
   if (!Number.isInteger(f)) return undefined;
-  if (syms.size === 0) return f;
-  if (syms.size === 1 && f === 1) {
-    const [[s, n]] = [...syms];
-    if (n === 1) return s;
-  }
-  return undefined;
+  return productToDim({ factor: f, symbols: syms });
 }
 
 /** Whether two dim products are equal. */

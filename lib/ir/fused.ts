@@ -1,6 +1,6 @@
 // The optimizer's fused operators and their decomposition back into standard ONNX operators.
 import { toHalfBits } from '../util/half.js';
-import { attrFloat, attrString } from './attrs.js';
+import { attrFloat, attrInt, attrString } from './attrs.js';
 import type { Graph } from './graph.js';
 import type { Activation } from './rules-nn.js';
 import { FUSED_DOMAIN, type Constant, type DataType, type Node } from './types.js';
@@ -74,6 +74,58 @@ export function decomposeFusedConv(g: Graph, node: Node): Node[] {
   return out;
 }
 
+/** x·½·(1 + erf(x/√2)), or the tanh form, as standard nodes (a Gelu fused below opset 20). */
+export function decomposeGelu(g: Graph, node: Node): Node[] {
+  const x = node.inputs[0];
+  const y = node.outputs[0];
+  const t = g.types.get(y) ?? g.types.get(x) ?? { dtype: 'float32' as DataType, shape: [] };
+  const k = (v: number) => {
+    const name = g.uniqueName(`${node.name}_k`);
+    g.initializers.set(name, scalarConstant(name, t.dtype, v));
+    g.types.set(name, { dtype: t.dtype, shape: [] });
+    return name;
+  };
+  const out: Node[] = [];
+  const step = (op: string, inputs: string[], last = false): string => {
+    const o = last ? y : g.uniqueName(`${node.name}_${op.toLowerCase()}`);
+    out.push({ name: g.uniqueName(`${node.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [o], attrs: {} });
+    if (!g.types.has(o)) g.types.set(o, { dtype: t.dtype, shape: [...t.shape] });
+    return o;
+  };
+  let inner: string;
+  if (attrString(node, 'approximate', 'none') === 'tanh') {
+    const cube = step('Mul', [x, step('Mul', [x, x])]);
+    inner = step('Tanh', [step('Mul', [step('Add', [x, step('Mul', [cube, k(0.044715)])]), k(Math.sqrt(2 / Math.PI))])]);
+  } else inner = step('Erf', [step('Div', [x, k(Math.SQRT2)])]);
+  step('Mul', [step('Mul', [x, step('Add', [inner, k(1)])]), k(0.5)], true);
+  return out;
+}
+
+/** A LayerNormalization (fused below opset 17) as ReduceMean/Sub/Mul/ReduceMean/Add/Sqrt/Div/Mul/Add. */
+export function decomposeLayerNorm(g: Graph, node: Node): Node[] {
+  const [x, scale, bias] = node.inputs;
+  const y = node.outputs[0];
+  const t = g.types.get(x) ?? { dtype: 'float32' as DataType, shape: [] };
+  const rank = t.shape.length;
+  const a = attrInt(node, 'axis', -1);
+  const axis = a < 0 ? a + rank : a;
+  const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+  const eps = g.uniqueName(`${node.name}_eps`);
+  g.initializers.set(eps, scalarConstant(eps, t.dtype, attrFloat(node, 'epsilon', 1e-5)));
+  g.types.set(eps, { dtype: t.dtype, shape: [] });
+  const out: Node[] = [];
+  const step = (op: string, inputs: string[], attrs: Node['attrs'] = {}, last = false): string => {
+    const o = last ? y : g.uniqueName(`${node.name}_${op.toLowerCase()}`);
+    out.push({ name: g.uniqueName(`${node.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [o], attrs });
+    return o;
+  };
+  const d = step('Sub', [x, step('ReduceMean', [x], { axes })]);
+  const norm = step('Div', [d, step('Sqrt', [step('Add', [step('ReduceMean', [step('Mul', [d, d])], { axes }), eps])])]);
+  const scaled = step('Mul', [norm, scale], {}, !bias);
+  if (bias) step('Add', [scaled, bias], {}, true);
+  return out;
+}
+
 /**
  * A copy of the graph with every fused node replaced by standard ONNX operators.
  * @example
@@ -81,6 +133,7 @@ export function decomposeFusedConv(g: Graph, node: Node): Node[] {
  */
 export function decomposeFused(graph: Graph): Graph {
   const g = graph.clone();
-  g.nodes = g.nodes.flatMap((n) => (n.domain === FUSED_DOMAIN && n.op === 'FusedConv' ? decomposeFusedConv(g, n) : [n]));
+  const decompose: Record<string, (g: Graph, n: Node) => Node[]> = { FusedConv: decomposeFusedConv, Gelu: decomposeGelu, LayerNormalization: decomposeLayerNorm };
+  g.nodes = g.nodes.flatMap((n) => (n.domain === FUSED_DOMAIN && decompose[n.op] ? decompose[n.op](g, n) : [n]));
   return g;
 }

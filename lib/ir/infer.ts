@@ -2,7 +2,10 @@
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { NodeContext, MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
 import type { Graph } from './graph.js';
+import * as m from './rules-math.js';
 import * as nn from './rules-nn.js';
+import * as rd from './rules-reduce.js';
+import * as sh from './rules-shape.js';
 import * as t from './rules-tensor.js';
 import * as v from './rules-vision.js';
 import { FUSED_DOMAIN, shapeToString, type Constant, type Dim, type Node, type TensorType } from './types.js';
@@ -25,10 +28,10 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   AveragePool: spec(nn.pool, [1, 1]),
   GlobalAveragePool: spec(nn.globalPool, [1, 1]),
   GlobalMaxPool: spec(nn.globalPool, [1, 1]),
-  ReduceMean: spec(nn.reduceMean, [1, 2]),
   Gemm: spec(nn.gemm, [2, 3]),
   MatMul: spec(nn.matmul, [2, 2]),
   Softmax: spec(nn.softmax, [1, 1]),
+  LogSoftmax: spec(nn.softmax, [1, 1]),
   Relu: spec(nn.activation, [1, 1]),
   Sigmoid: spec(nn.activation, [1, 1]),
   Tanh: spec(nn.activation, [1, 1]),
@@ -52,7 +55,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   Transpose: spec(t.transpose, [1, 1]),
   Concat: spec(t.concat, [1, Infinity]),
   Gather: spec(t.gather, [2, 2]),
-  Slice: spec(t.slice, [3, 5]),
+  Slice: spec(t.slice, [1, 5]),
   Pad: spec(t.pad, [1, 4]),
   Resize: spec(v.resize, [1, 4], [1, 1], 10),
   Upsample: spec(v.resize, [1, 2]),
@@ -61,12 +64,77 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   ArgMax: spec(v.argReduce, [1, 1]),
   ArgMin: spec(v.argReduce, [1, 1]),
   NonMaxSuppression: spec(v.nonMaxSuppression, [2, 5], [1, 1], 10),
+  // Element-wise math, comparisons and logic (rules-math.ts).
+  Erf: spec(m.unary, [1, 1], [1, 1], 9),
+  Gelu: spec(m.unary, [1, 1], [1, 1], 20),
+  Sqrt: spec(m.unary, [1, 1]),
+  Exp: spec(m.unary, [1, 1]),
+  Log: spec(m.unary, [1, 1]),
+  Reciprocal: spec(m.unary, [1, 1]),
+  Floor: spec(m.unary, [1, 1]),
+  Ceil: spec(m.unary, [1, 1]),
+  Neg: spec(m.unary, [1, 1]),
+  Abs: spec(m.unary, [1, 1]),
+  Sin: spec(m.unary, [1, 1]),
+  Cos: spec(m.unary, [1, 1]),
+  Round: spec(m.unary, [1, 1], [1, 1], 11),
+  Sign: spec(m.unary, [1, 1], [1, 1], 9),
+  Softplus: spec(m.unary, [1, 1]),
+  Softsign: spec(m.unary, [1, 1]),
+  Mish: spec(m.unary, [1, 1], [1, 1], 18),
+  Elu: spec(m.unary, [1, 1]),
+  Celu: spec(m.unary, [1, 1], [1, 1], 12),
+  Selu: spec(m.unary, [1, 1]),
+  ThresholdedRelu: spec(m.unary, [1, 1], [1, 1], 10),
+  IsNaN: spec(m.isNanInf, [1, 1], [1, 1], 9),
+  IsInf: spec(m.isNanInf, [1, 1], [1, 1], 10),
+  Not: spec(m.not, [1, 1]),
+  Equal: spec(m.compare, [2, 2]),
+  Less: spec(m.compare, [2, 2]),
+  Greater: spec(m.compare, [2, 2]),
+  LessOrEqual: spec(m.compare, [2, 2], [1, 1], 12),
+  GreaterOrEqual: spec(m.compare, [2, 2], [1, 1], 12),
+  And: spec(m.logical, [2, 2]),
+  Or: spec(m.logical, [2, 2]),
+  Xor: spec(m.logical, [2, 2]),
+  Where: spec(m.where, [3, 3], [1, 1], 9),
+  Pow: spec(m.pow, [2, 2]),
+  Mod: spec(m.mod, [2, 2], [1, 1], 10),
+  Min: spec(m.variadic, [1, Infinity]),
+  Max: spec(m.variadic, [1, Infinity]),
+  Sum: spec(m.variadic, [1, Infinity]),
+  Mean: spec(m.variadic, [1, Infinity]),
+  // Reductions and normalization (rules-reduce.ts).
+  ReduceMean: spec(rd.reduce, [1, 2]),
+  ReduceSum: spec(rd.reduce, [1, 2]),
+  ReduceMax: spec(rd.reduce, [1, 2]),
+  ReduceMin: spec(rd.reduce, [1, 2]),
+  ReduceProd: spec(rd.reduce, [1, 2]),
+  ReduceL1: spec(rd.reduce, [1, 2]),
+  ReduceL2: spec(rd.reduce, [1, 2]),
+  ReduceSumSquare: spec(rd.reduce, [1, 2]),
+  ReduceLogSumExp: spec(rd.reduce, [1, 2]),
+  LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3], 17),
+  // Tensor construction and indexing (rules-shape.ts).
+  ConstantOfShape: spec(sh.constantOfShape, [1, 1], [1, 1], 9),
+  Range: spec(sh.range, [3, 3], [1, 1], 11),
+  Expand: spec(sh.expand, [2, 2], [1, 1], 8),
+  Tile: spec(sh.tile, [2, 2]),
+  Split: spec(sh.split, [1, 2], [1, Infinity]),
+  Trilu: spec(sh.trilu, [1, 2], [1, 1], 14),
+  CumSum: spec(sh.cumsum, [2, 2], [1, 1], 11),
+  GatherElements: spec(sh.gatherElements, [2, 2], [1, 1], 11),
+  ScatterND: spec(sh.scatterND, [3, 3], [1, 1], 11),
+  Einsum: spec(sh.einsum, [1, Infinity], [1, 1], 12),
 };
 
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */
 export const FUSED_OPS: Record<string, OpSpec> = {
   FusedConv: spec(nn.conv, [2, 4]),
   EfficientNMS: spec(v.efficientNms, [2, 3], [4, 4]),
+  // Gelu and LayerNormalization for opsets that lack them (found by the fusion passes).
+  Gelu: spec(m.unary, [1, 1]),
+  LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3]),
 };
 
 function lookup(node: Node, opset: number): OpSpec | undefined {

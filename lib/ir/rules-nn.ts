@@ -86,32 +86,6 @@ export function batchNorm(ctx: NodeContext): InferResult {
   return same(ctx, x);
 }
 
-/** Axes of a reduction: an attribute before opset 18, an optional input from 18 on. */
-export function reduceAxes(ctx: NodeContext, rank: number): number[] | undefined {
-  if (ctx.opset < 18 && ctx.node.inputs.length > 1) ctx.invalid(`axes is an attribute before opset 18, not an input`);
-  const raw = ctx.opset >= 18 ? (ctx.has(1) ? ctx.ints(1, 'axes') : undefined) : attrInts(ctx.node, 'axes');
-  if (raw === undefined) return undefined;
-  return raw.map((a) => normAxis(a, rank) ?? ctx.invalid(`axis ${a} out of range for rank ${rank}`));
-}
-
-export function reduceMean(ctx: NodeContext): InferResult {
-  const x = ctx.float(0);
-  const rank = x.shape.length;
-  let axes = reduceAxes(ctx, rank);
-  if (axes !== undefined && axes.length === 0) {
-    if (attrInt(ctx.node, 'noop_with_empty_axes', 0)) return same(ctx, x);
-    axes = undefined;
-  }
-  const set = new Set(axes ?? x.shape.map((_, i) => i));
-  const keep = attrInt(ctx.node, 'keepdims', 1) !== 0;
-  const shape: Dim[] = [];
-  x.shape.forEach((d, i) => {
-    if (!set.has(i)) shape.push(d);
-    else if (keep) shape.push(1);
-  });
-  return { types: [{ dtype: x.dtype, shape }] };
-}
-
 export function gemm(ctx: NodeContext): InferResult {
   const a = ctx.rank(0, 2);
   const b = ctx.rank(1, 2);

@@ -3,7 +3,7 @@
 // batch is dynamic.
 import { attrInt, attrInts, attrString, attrTensor } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
-import { allStatic, broadcast, dimProduct, divideDims, normAxis, sameProduct } from './dims.js';
+import { allStatic, broadcast, dimProduct, divideDims, multiplyDims, normAxis, sameProduct } from './dims.js';
 import { isInt, numel, shapeToString, type Constant, type DataType, type Dim } from './types.js';
 
 /** ONNX TensorProto.DataType numbers of the dtypes the IR supports. */
@@ -17,7 +17,7 @@ export function onnxDtypeName(n: number): string {
 
 /** The (possibly symbolic) values of an int constant, when small enough to track. */
 export function constantValues(c: Constant): Dim[] | undefined {
-  if (!isInt(c.dtype) || c.data.length > MAX_VALUE_ELEMENTS) return undefined;
+  if (!(isInt(c.dtype) || c.dtype === 'bool') || c.data.length > MAX_VALUE_ELEMENTS) return undefined;
   return Array.from(c.data as ArrayLike<number | bigint>, (v) => Number(v));
 }
 
@@ -87,11 +87,12 @@ function binaryValue(op: string, x: Dim, y: Dim): Dim | undefined {
         return y === 0 ? undefined : Math.trunc(x / y);
     }
   }
-  // Symbolic identities only: x+0, x-0, x*1, x/1, 0+x, 1*x.
+  // Symbolic: products and exact quotients of dims, and the additive identities.
   if ((op === 'Add' || op === 'Sub') && y === 0) return x;
-  if ((op === 'Mul' || op === 'Div') && y === 1) return x;
   if (op === 'Add' && x === 0) return y;
-  if (op === 'Mul' && x === 1) return y;
+  if (op === 'Sub' && x === y) return 0;
+  if (op === 'Mul') return (typeof x === 'number' && x < 0) || (typeof y === 'number' && y < 0) ? undefined : multiplyDims([x, y]);
+  if (op === 'Div') return typeof y === 'number' && y <= 0 ? undefined : divideDims(dimProduct([x]), dimProduct([y]));
   return undefined;
 }
 
@@ -107,7 +108,9 @@ export function cast(ctx: NodeContext): InferResult {
   const dtype = ONNX_DTYPES[to];
   if (!dtype) ctx.unsupported(`Cast to ${onnxDtypeName(to)}`);
   const v = ctx.values[0];
-  return out(dtype, [...x.shape], v && isInt(dtype) ? [...v] : undefined);
+  if (!v || !(isInt(dtype) || dtype === 'bool')) return out(dtype, [...x.shape]);
+  if (dtype === 'bool') return out(dtype, [...x.shape], allStatic(v) ? v.map((d) => (d ? 1 : 0)) : undefined);
+  return out(dtype, [...x.shape], [...v]);
 }
 
 export function constant(ctx: NodeContext): InferResult {
@@ -233,7 +236,13 @@ export function transpose(ctx: NodeContext): InferResult {
   const r = x.shape.length;
   const perm = attrInts(ctx.node, 'perm') ?? x.shape.map((_, i) => r - 1 - i);
   if (perm.length !== r || new Set(perm).size !== r || perm.some((p) => p < 0 || p >= r)) ctx.invalid(`perm [${perm.join(', ')}] is no permutation of rank ${r}`);
-  return out(x.dtype, perm.map((p) => x.shape[p]), r <= 1 ? pass(ctx.values[0]) : undefined);
+  const shape = perm.map((p) => x.shape[p]);
+  const xv = ctx.values[0];
+  if (!xv || r <= 1 || !allStatic(x.shape)) return out(x.dtype, shape, r <= 1 ? pass(xv) : undefined);
+  // Small static int tensors (e.g. Swin's pads computed as a [2, n] matrix) keep their values.
+  const xs = x.shape;
+  const strides = xs.map((_, i) => xs.slice(i + 1).reduce((a, b) => a * b, 1));
+  return out(x.dtype, shape, mapValues(xv, shape as number[], (c) => c.reduce((j, v, d) => j + v * strides[perm[d]], 0)));
 }
 
 export function concat(ctx: NodeContext): InferResult {
@@ -256,7 +265,8 @@ export function concat(ctx: NodeContext): InferResult {
   let size: Dim;
   if (allStatic(parts)) size = parts.reduce((p, q) => p + q, 0);
   else if (parts.filter((p) => p !== 0).length === 1) size = parts.find((p) => p !== 0)!;
-  else ctx.unsupported(`concatenating along the dynamic dimension (${parts.join(' + ')})`);
+  // A sum of dynamic sizes has no Dim form: a symbol that the run-time shapes resolve.
+  else size = `${ctx.node.outputs[0]}:${axis}`;
   const shape = [...first.shape];
   shape[axis] = size;
   let value: Dim[] | undefined;
@@ -285,14 +295,46 @@ export function gather(ctx: NodeContext): InferResult {
 
 const INT_BIG = 2 ** 53;
 
+/** Values of a small static output whose element at coords c is xv[index(c)]. */
+function mapValues(xv: Dim[], shape: number[], index: (c: number[]) => number): Dim[] | undefined {
+  const n = numel(shape);
+  if (n > MAX_VALUE_ELEMENTS) return undefined;
+  const res: Dim[] = [];
+  const c = shape.map(() => 0);
+  for (let i = 0; i < n; i++) {
+    res.push(xv[index(c)]);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++c[d] < shape[d]) break;
+      c[d] = 0;
+    }
+  }
+  return res;
+}
+
+/** Slice's starts/ends/axes/steps: attributes before opset 10, inputs from 10 on (possibly symbolic). */
+export function sliceArgs(ctx: NodeContext): { starts: Dim[]; ends: Dim[]; axes: number[]; steps: number[] } {
+  if (ctx.opset < 10) {
+    const starts = attrInts(ctx.node, 'starts');
+    const ends = attrInts(ctx.node, 'ends');
+    if (!starts || !ends) ctx.invalid(`'starts' and 'ends' are required`);
+    return { starts, ends, axes: attrInts(ctx.node, 'axes') ?? starts.map((_, i) => i), steps: starts.map(() => 1) };
+  }
+  if (ctx.node.inputs.length < 3) ctx.invalid('Slice takes starts and ends as inputs from opset 10');
+  const starts = ctx.dims(1, 'starts');
+  const ends = ctx.dims(2, 'ends');
+  return {
+    starts,
+    ends,
+    axes: ctx.has(3) ? ctx.ints(3, 'axes') : starts.map((_, i) => i),
+    steps: ctx.has(4) ? ctx.ints(4, 'steps') : starts.map(() => 1),
+  };
+}
+
 export function slice(ctx: NodeContext): InferResult {
   const x = ctx.input(0);
   const r = x.shape.length;
-  const starts = ctx.ints(1, 'starts');
-  const ends = ctx.ints(2, 'ends');
+  const { starts, ends, axes, steps } = sliceArgs(ctx);
   if (starts.length !== ends.length) ctx.invalid(`starts and ends differ in length`);
-  const axes = ctx.has(3) ? ctx.ints(3, 'axes') : starts.map((_, i) => i);
-  const steps = ctx.has(4) ? ctx.ints(4, 'steps') : starts.map(() => 1);
   if (axes.length !== starts.length || steps.length !== starts.length) ctx.invalid(`starts, ends, axes and steps differ in length`);
   const shape = [...x.shape];
   const ranges: { axis: number; start: number; step: number; len: number }[] = [];
@@ -304,20 +346,28 @@ export function slice(ctx: NodeContext): InferResult {
     const step = steps[i];
     if (step === 0) ctx.invalid('a slice step is 0');
     const dim = x.shape[axis];
-    if (typeof dim !== 'number') {
-      if (starts[i] === 0 && ends[i] >= 2 ** 31 - 1 && step === 1) return;
-      ctx.unsupported(`slicing the dynamic dimension '${dim}'`);
+    const st = starts[i], en = ends[i];
+    if (typeof dim === 'number' && typeof st === 'number' && typeof en === 'number') {
+      const res = sliceRange(st, en, step, dim);
+      shape[axis] = res.len;
+      ranges.push({ axis, ...res });
+      return;
     }
-    const res = sliceRange(starts[i], ends[i], step, dim);
-    shape[axis] = res.len;
-    ranges.push({ axis, ...res });
+    // The whole dim, or [0, s) with s a symbolic size that the profile keeps within the dim.
+    if (st === 0 && step === 1 && (en === dim || (typeof en === 'number' && en >= 2 ** 31 - 1))) return;
+    if (st === 0 && step === 1 && typeof en === 'string') {
+      shape[axis] = en;
+      return;
+    }
+    shape[axis] = `${ctx.node.outputs[0]}:${axis}`;
   });
   let value: Dim[] | undefined;
   const xv = ctx.values[0];
-  if (xv && r === 1) {
-    const rg = ranges[0] ?? { start: 0, step: 1, len: xv.length };
-    value = [];
-    for (let k = 0; k < rg.len; k++) value.push(xv[rg.start + k * rg.step]);
+  if (xv && allStatic(x.shape) && allStatic(shape)) {
+    const xs = x.shape;
+    const strides = xs.map((_, i) => xs.slice(i + 1).reduce((a, b) => a * b, 1));
+    const rg = xs.map((_, d) => ranges.find((q) => q.axis === d) ?? { start: 0, step: 1 });
+    value = mapValues(xv, shape, (c) => c.reduce((j, v, d) => j + (rg[d].start + v * rg[d].step) * strides[d], 0));
   }
   return out(x.dtype, shape, value);
 }
@@ -362,7 +412,10 @@ export function pad(ctx: NodeContext): InferResult {
     const add = pads[i] + pads[i + k];
     if (add === 0) return;
     const d = shape[axis];
-    if (typeof d !== 'number') ctx.unsupported(`padding the dynamic dimension '${d}'`);
+    if (typeof d !== 'number') {
+      shape[axis] = `${ctx.node.outputs[0]}:${axis}`;
+      return;
+    }
     if (mode === 'reflect' && (pads[i] >= d || pads[i + k] >= d)) ctx.mismatch(`reflect pads [${pads.join(', ')}] must be smaller than dimension ${axis} (${d})`);
     if (mode === 'edge' && d === 0) ctx.mismatch(`edge padding of an empty dimension`);
     shape[axis] = d + add;

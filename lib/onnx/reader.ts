@@ -9,8 +9,8 @@ import type { AttrValue, Dim, Node, TensorType, ValueInfo } from '../ir/types.js
 import { AttrType, modelProto, type AttributeProtoMsg, type ModelProtoMsg, type ValueInfoProtoMsg } from './schema.js';
 import { has, invalidModel, tensorToConstant, toInt, type TensorReadOptions } from './tensor.js';
 
-export const MIN_OPSET = 11;
-export const MAX_OPSET = 21;
+export const MIN_OPSET = 9;
+export const MAX_OPSET = 24;
 /** Largest dimension accepted in a declared shape. */
 const MAX_DIM = 2 ** 31 - 1;
 
@@ -105,7 +105,7 @@ function attrValue(a: AttributeProtoMsg, opts: TensorReadOptions, where: string)
 
 /**
  * Turns a decoded ModelProto into a Graph without inferring shapes (so even an unsupported model
- * can be inspected). `checkOpset` refuses opsets outside 11..21.
+ * can be inspected). `checkOpset` refuses opsets outside MIN_OPSET..MAX_OPSET.
  */
 export function protoToGraph(m: ModelProtoMsg, opts: ParseOptions = {}, check = true): Graph {
   const opset = modelOpset(m);

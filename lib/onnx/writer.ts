@@ -15,7 +15,8 @@ function irVersionFor(opset: number): number {
   if (opset <= 14) return 7;
   if (opset <= 18) return 8;
   if (opset <= 20) return 9;
-  return 10;
+  if (opset <= 22) return 10;
+  return 11;
 }
 
 function attribute(node: Node, name: string, v: AttrValue): AttributeProtoMsg {

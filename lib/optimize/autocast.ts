@@ -9,7 +9,7 @@ import { float32ToHalf } from '../util/half.js';
 import { eliminateDeadNodes } from './util.js';
 
 /** Ops kept in float32: their accumulations over many values lose too much in float16. */
-export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'ReduceMean', 'GlobalAveragePool', 'NonMaxSuppression', 'EfficientNMS']);
+export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'GlobalAveragePool', 'NonMaxSuppression', 'EfficientNMS']);
 
 /** Inputs left as they are (no cast): Shape's data, Cast's input, and Resize's roi and scales (float32 by the spec). */
 function typeAgnostic(n: Node, i: number): boolean {
@@ -60,6 +60,11 @@ export function autocastFp16(g: Graph): void {
       return castTo(v, want);
     });
     if (n.op === 'Cast' && n.attrs.to === ONNX_DTYPE_NUMBER.float32) n.attrs.to = ONNX_DTYPE_NUMBER.float16;
+    // A float fill that stayed an op (its shape is dynamic) fills in float16 instead.
+    const fill = n.op === 'ConstantOfShape' ? n.attrs.value : undefined;
+    if (fill && typeof fill === 'object' && !Array.isArray(fill) && fill.dtype === 'float32') {
+      n.attrs.value = { ...fill, dtype: 'float16', data: float32ToHalf(fill.data as Float32Array) };
+    }
     for (const o of n.outputs) {
       if (o && cur.get(o) === 'float32') cur.set(o, fp16 ? 'float16' : 'float32');
     }

@@ -1,6 +1,7 @@
 // Constant folding and graph cleanup: evaluates nodes whose inputs are all constant (with the
 // reference kernels), replaces shape computations whose values inference resolved, rewrites
 // Reshapes with symbolic targets, drops Identity/Dropout/no-op Casts, and removes dead nodes.
+import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { allStatic } from '../ir/dims.js';
@@ -52,6 +53,20 @@ function staticTarget(target: Dim[], inShape: Dim[]): number[] | undefined {
   return out;
 }
 
+/** Outputs above this many elements are folded only when the node does not grow its data (a Transpose of a weight). */
+const MAX_GROWN_ELEMENTS = 1 << 20;
+
+/** Whether folding would materialize a large tensor out of smaller inputs (Expand, Tile, ConstantOfShape, …). */
+function grows(g: Graph, n: Node): boolean {
+  const count = (v: string) => {
+    const t = g.types.get(v);
+    return t && allStatic(t.shape) ? t.shape.reduce((a, b) => a * b, 1) : Infinity;
+  };
+  const out = n.outputs.filter((o) => o).reduce((a, o) => a + count(o), 0);
+  const inp = n.inputs.filter((i) => i).reduce((a, i) => a + count(i), 0);
+  return out > MAX_GROWN_ELEMENTS && out > inp;
+}
+
 /**
  * Folds constants, resolves shape computations and removes pass-through and dead nodes, in place.
  * @example
@@ -73,15 +88,22 @@ export function foldConstants(g: Graph): void {
     if (outs.length === 1 && n.outputs.length === 1 && !g.isOutput(outs[0]) && n.domain === '') {
       const v = values.get(outs[0]);
       const ty = g.types.get(outs[0]);
-      if (v && ty && allStatic(v) && allStatic(ty.shape) && (ty.dtype === 'int64' || ty.dtype === 'int32')) {
-        const data = ty.dtype === 'int64' ? BigInt64Array.from(v, (x) => BigInt(x)) : Int32Array.from(v);
+      if (v && ty && allStatic(v) && allStatic(ty.shape) && (ty.dtype === 'int64' || ty.dtype === 'int32' || ty.dtype === 'bool')) {
+        const data = ty.dtype === 'int64' ? BigInt64Array.from(v, (x) => BigInt(x)) : ty.dtype === 'bool' ? Uint8Array.from(v, (x) => (x ? 1 : 0)) : Int32Array.from(v);
         g.initializers.set(outs[0], { name: outs[0], dtype: ty.dtype, dims: ty.shape, data });
         continue;
       }
     }
     const allConst = n.inputs.every((i) => !i || g.initializers.has(i)) && n.inputs.some((i) => i) && n.domain === '';
-    if (allConst && !outs.some((o) => g.isOutput(o))) {
-      const res = runNode(n, g.opset, n.inputs.map((i) => (i ? fromConstant(g.initializers.get(i)!) : undefined)));
+    if (allConst && !outs.some((o) => g.isOutput(o)) && !grows(g, n)) {
+      let res: ReturnType<typeof runNode>;
+      try {
+        res = runNode(n, g.opset, n.inputs.map((i) => (i ? fromConstant(g.initializers.get(i)!) : undefined)));
+      } catch (e) {
+        // Bad values in constants (an index out of range) are the model's fault, not the caller's input.
+        if (e instanceof TensorRTError && e.code === ErrorCode.INVALID_INPUT) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Invalid constant computation at node '${n.name}' (${n.op}): ${e.message}`, { cause: e });
+        throw e;
+      }
       n.outputs.forEach((o, k) => o && g.initializers.set(o, toConstant(o, res[k])));
       continue;
     }

@@ -6,12 +6,15 @@ import { foldBatchNorm } from './batchnorm.js';
 import { canonicalize } from './canonicalize.js';
 import { foldConstants } from './fold.js';
 import { fuseConv } from './fuse.js';
+import { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 
 export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
 export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
+export { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
+export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
@@ -22,7 +25,7 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) Conv fusion and (fp16) float16 autocast. The input is not modified.
+ * BatchNorm folding, then (fuse) LayerNorm, GELU and Conv fusion and (fp16) float16 autocast. The input is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
  */
@@ -36,7 +39,11 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   canonicalize(g);
   foldBatchNorm(g);
   foldConstants(g);
-  if (fuse) fuseConv(g);
+  if (fuse) {
+    fuseLayerNorm(g);
+    fuseGelu(g);
+    fuseConv(g);
+  }
   if (precision === 'fp16') autocastFp16(g);
   return g;
 }

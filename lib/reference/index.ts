@@ -6,9 +6,14 @@ import { inferNode } from '../ir/infer.js';
 import { MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS } from '../ir/context.js';
 import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
+import { bindInputDims, type FeedShape } from '../shapes.js';
 import { describe, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
+import { einsum } from './einsum.js';
+import * as mt from './ops-math.js';
 import * as nn from './ops-nn.js';
+import * as no from './ops-norm.js';
+import * as sh from './ops-shape.js';
 import * as tn from './ops-tensor.js';
 import * as vn from './ops-vision.js';
 import { fromConstant, halfBitsToFloat, size, toNumbers, type RData, type RTensor } from './tensor.js';
@@ -18,8 +23,10 @@ export type { RTensor } from './tensor.js';
 export type TensorData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
 export interface ReferenceOptions {
-  /** The value of the dynamic batch dimension; derived from the feeds' lengths when omitted. */
+  /** The value of the dynamic batch dimension (axis 0 of every input); derived from the feeds' lengths when omitted. */
   batch?: number;
+  /** Values of other symbolic dimensions by name, e.g. { sequence: 12 }. */
+  dims?: Record<string, number>;
 }
 
 const KERNELS: Record<string, nn.Kernel> = {
@@ -30,10 +37,10 @@ const KERNELS: Record<string, nn.Kernel> = {
   AveragePool: nn.pool,
   GlobalAveragePool: nn.globalPool,
   GlobalMaxPool: nn.globalPool,
-  ReduceMean: nn.reduceMean,
   Gemm: nn.gemm,
   MatMul: nn.matmul,
   Softmax: nn.softmax,
+  LogSoftmax: nn.softmax,
   Relu: nn.activation,
   Sigmoid: nn.activation,
   Tanh: nn.activation,
@@ -67,10 +74,72 @@ const KERNELS: Record<string, nn.Kernel> = {
   ArgMin: vn.argReduce,
   NonMaxSuppression: vn.nonMaxSuppression,
   EfficientNMS: vn.efficientNms,
+  // Element-wise math, comparisons and logic.
+  Erf: mt.unary,
+  Gelu: mt.unary,
+  Sqrt: mt.unary,
+  Exp: mt.unary,
+  Log: mt.unary,
+  Reciprocal: mt.unary,
+  Floor: mt.unary,
+  Ceil: mt.unary,
+  Neg: mt.unary,
+  Abs: mt.unary,
+  Sin: mt.unary,
+  Cos: mt.unary,
+  Round: mt.unary,
+  Sign: mt.unary,
+  Softplus: mt.unary,
+  Softsign: mt.unary,
+  Mish: mt.unary,
+  Elu: mt.unary,
+  Celu: mt.unary,
+  Selu: mt.unary,
+  ThresholdedRelu: mt.unary,
+  IsNaN: mt.unary,
+  IsInf: mt.unary,
+  Not: mt.unary,
+  Equal: mt.compare,
+  Less: mt.compare,
+  Greater: mt.compare,
+  LessOrEqual: mt.compare,
+  GreaterOrEqual: mt.compare,
+  And: mt.compare,
+  Or: mt.compare,
+  Xor: mt.compare,
+  Where: mt.where,
+  Pow: mt.pow,
+  Mod: mt.mod,
+  Min: mt.variadic,
+  Max: mt.variadic,
+  Sum: mt.variadic,
+  Mean: mt.variadic,
+  // Reductions and normalization.
+  ReduceMean: no.reduce,
+  ReduceSum: no.reduce,
+  ReduceMax: no.reduce,
+  ReduceMin: no.reduce,
+  ReduceProd: no.reduce,
+  ReduceL1: no.reduce,
+  ReduceL2: no.reduce,
+  ReduceSumSquare: no.reduce,
+  ReduceLogSumExp: no.reduce,
+  LayerNormalization: no.layerNorm,
+  // Construction and indexing.
+  ConstantOfShape: sh.constantOfShape,
+  Range: sh.range,
+  Expand: sh.expand,
+  Tile: sh.tile,
+  Split: sh.split,
+  Trilu: sh.trilu,
+  CumSum: sh.cumsum,
+  GatherElements: sh.gatherElements,
+  ScatterND: sh.scatterND,
+  Einsum: einsum,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */
-const MOVES_ONLY = new Set(['Identity', 'Dropout', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Concat', 'Gather', 'Slice', 'Pad', 'MaxPool', 'GlobalMaxPool', 'Constant', 'Shape']);
+const MOVES_ONLY = new Set(['Identity', 'Dropout', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Concat', 'Gather', 'Slice', 'Pad', 'MaxPool', 'GlobalMaxPool', 'Constant', 'Shape', 'Expand', 'Tile', 'Split', 'GatherElements', 'ScatterND', 'Where', 'ConstantOfShape', 'Trilu']);
 
 function valuesOf(t: RTensor | undefined): Dim[] | undefined {
   if (!t || (t.dtype !== 'int64' && t.dtype !== 'int32') || t.data.length > MAX_VALUE_ELEMENTS) return undefined;
@@ -89,7 +158,14 @@ function floatsOf(t: RTensor | undefined): number[] | undefined {
  */
 export function runNode(node: Node, opset: number, inputs: (RTensor | undefined)[]): RTensor[] {
   const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined));
-  const inferred = inferNode(node, opset, types, inputs.map(valuesOf), inputs.map(floatsOf));
+  // Run-time ids of a data gather (an embedding lookup) are checked by the kernel, as bad input.
+  const values = inputs.map((t, i) => {
+    if (node.op === 'Gather' && i === 1 && (inputs[0]?.dims.length ?? 0) > 1) return undefined;
+    // A float Range's length comes from its scalar operands.
+    if (node.op === 'Range' && t && t.data.length === 1 && !(t.data instanceof BigInt64Array)) return [Number(t.data[0])];
+    return valuesOf(t);
+  });
+  const inferred = inferNode(node, opset, types, values, inputs.map(floatsOf));
   const kernel = KERNELS[node.op];
   if (!kernel) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${node.op}' (node '${node.name}') at opset ${opset}`);
   const outs = kernel(node, inputs, inferred.types, opset);
@@ -139,36 +215,35 @@ const FEED_TYPES: Record<DataType, { name: string; ctor: abstract new (...args: 
   bool: { name: 'Uint8Array', ctor: Uint8Array },
 };
 
+/** A feed: a flat typed array, or one with its shape (which binds every symbolic dim it has). */
+export type Feed = TensorData | { data: TensorData; dims: number[] };
+
+function feedData(f: Feed): TensorData {
+  return ArrayBuffer.isView(f) ? (f as TensorData) : (f as { data: TensorData }).data;
+}
+
 /**
- * Values of the symbolic dims (e.g. { batch: 4 }) implied by the feeds' lengths, or by `batch`.
+ * Values of the symbolic dims (e.g. { batch: 4, sequence: 12 }). They come from, in order: options.dims,
+ * options.batch (every input's axis-0 symbol), the shapes of feeds given as { data, dims }, and then the
+ * flat feeds' lengths, each of which can solve one unknown symbol. Inputs that share a symbol must agree
+ * (ERR_SHAPE_MISMATCH naming both); a symbol that nothing determines is ERR_INVALID_INPUT.
  * @example
  * bindDims(g, { input: new Float32Array(2 * 3 * 224 * 224) }); // Map { 'batch' => 2 }
+ * bindDims(bert, { input_ids: ids, attention_mask: mask }, { dims: { sequence: 12 } }); // batch from the length
  */
-export function bindDims(graph: Graph, feeds: Record<string, { length: number }>, options: ReferenceOptions = {}): Map<string, number> {
-  const bound = new Map<string, number>();
+export function bindDims(graph: Graph, feeds: Record<string, Feed>, options: ReferenceOptions = {}): Map<string, number> {
+  const given: Record<string, number> = {};
+  if (options.dims !== undefined) Object.assign(given, plainObject(options.dims, 'options.dims'));
   if (options.batch !== undefined) {
     positiveInteger(options.batch, 'batch');
-    for (const i of graph.inputs) if (typeof i.type.shape[0] === 'string') bound.set(i.type.shape[0], options.batch);
+    for (const i of graph.inputs) if (typeof i.type.shape[0] === 'string') given[i.type.shape[0]] = options.batch;
   }
+  const shapes: Record<string, FeedShape | undefined> = {};
   for (const i of graph.inputs) {
     const f = feeds[i.name];
-    if (!f) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${i.name}'`);
-    const known = i.type.shape.filter((d): d is number => typeof d === 'number').reduce((a, b) => a * b, 1);
-    const free = [...new Set(i.type.shape.filter((d): d is string => typeof d === 'string' && !bound.has(d)))];
-    const fixed = i.type.shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : (bound.get(d) ?? 1)), 1);
-    if (free.length > 1) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has several dynamic dimensions (${free.join(', ')}); cannot derive them from its length`);
-    if (free.length === 1) {
-      const count = i.type.shape.filter((d) => d === free[0]).length;
-      const v = count === 1 ? f.length / fixed : Math.round((f.length / fixed) ** (1 / count));
-      if (!Number.isInteger(v) || v < 1 || fixed * v ** count !== f.length) {
-        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has ${f.length} elements, which is no whole multiple of ${known} (shape [${i.type.shape.join(', ')}])`);
-      }
-      bound.set(free[0], v);
-    } else if (fixed !== f.length) {
-      throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${i.name}' has ${f.length} elements; shape [${i.type.shape.map((d) => bound.get(d as string) ?? d).join(', ')}] needs ${fixed}`);
-    }
+    shapes[i.name] = f === undefined ? undefined : ArrayBuffer.isView(f) ? { length: (f as TensorData).length } : { dims: (f as { dims: number[] }).dims };
   }
-  return bound;
+  return bindInputDims(graph.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), shapes, given);
 }
 
 function concreteShape(t: TensorType, bound: Map<string, number>): number[] {
@@ -176,30 +251,33 @@ function concreteShape(t: TensorType, bound: Map<string, number>): number[] {
 }
 
 /**
- * Runs the graph on the CPU: feeds are flat typed arrays (float16 as Uint16Array bits), the dynamic
- * batch is taken from their lengths. Returns flat outputs the same way.
+ * Runs the graph on the CPU. Feeds are flat typed arrays (float16 as Uint16Array bits), or { data, dims }
+ * to give their shape; symbolic dims are bound as bindDims describes. Returns flat outputs the same way.
  * @example
  * const { logits } = runReference(graph, { input: new Float32Array(3 * 224 * 224).fill(0.5) });
+ * const { last_hidden_state } = runReference(bert, { input_ids: { data: ids, dims: [2, 12] }, attention_mask: { data: mask, dims: [2, 12] } });
  */
-export function runReference(graph: Graph, feeds: Record<string, TensorData>, options: ReferenceOptions = {}): Record<string, TensorData> {
+export function runReference(graph: Graph, feeds: Record<string, Feed>, options: ReferenceOptions = {}): Record<string, TensorData> {
   plainObject(feeds, 'feeds');
   plainObject(options, 'options');
-  knownKeys(options as Record<string, unknown>, 'options', ['batch']);
+  knownKeys(options as Record<string, unknown>, 'options', ['batch', 'dims']);
   const names = graph.inputs.map((i) => i.name);
   for (const k of Object.keys(feeds)) {
     if (!names.includes(k)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${k}'; the model's inputs are ${names.map((n) => `'${n}'`).join(', ')}`);
   }
   for (const i of graph.inputs) {
-    const f = feeds[i.name];
+    const raw = feeds[i.name];
+    if (raw === undefined) continue;
+    const f = ArrayBuffer.isView(raw) || typeof raw !== 'object' || raw === null ? raw : (raw as { data: unknown }).data;
     const expect = FEED_TYPES[i.type.dtype];
-    if (f !== undefined && !(f instanceof expect.ctor)) {
+    if (!(f instanceof expect.ctor)) {
       throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${expect.name} for input '${i.name}' (${i.type.dtype}) but received ${describe(f)}`);
     }
   }
   const bound = bindDims(graph, feeds, options);
   const inputs = new Map<string, RTensor>();
   for (const i of graph.inputs) {
-    const f = feeds[i.name];
+    const f = feedData(feeds[i.name]);
     const data = i.type.dtype === 'float16' ? halfBitsToFloat(f as Uint16Array) : (f as RData);
     inputs.set(i.name, { dtype: i.type.dtype, dims: concreteShape(i.type, bound), data });
   }

@@ -2,7 +2,7 @@
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { windowGeometry } from '../ir/geometry.js';
-import { reduceAxes, type Activation } from '../ir/rules-nn.js';
+import type { Activation } from '../ir/rules-nn.js';
 import type { Node, TensorType } from '../ir/types.js';
 import { applyActivation, opActivation } from './activations.js';
 import { conv2d, type ConvParams } from './conv.js';
@@ -146,42 +146,6 @@ export const globalPool: Kernel = (node, inputs, out) => {
   return [result(out[0], y)];
 };
 
-export const reduceMean: Kernel = (node, inputs, out, opset) => {
-  const x = inputs[0]!;
-  const r = x.dims.length;
-  const ctx = new NodeContext(node, opset, inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined)), inputs.map((t) => (t && t.dtype === 'int64' ? Array.from(t.data as BigInt64Array, Number) : undefined)));
-  let axes = reduceAxes(ctx, r);
-  if (axes && axes.length === 0) axes = attrInt(node, 'noop_with_empty_axes', 0) ? [] : undefined;
-  const set = new Set(axes ?? x.dims.map((_, i) => i));
-  const xd = f32(x);
-  // Output strides over the input's rank: 0 on reduced axes.
-  const os: number[] = new Array(r).fill(0);
-  let s = 1;
-  for (let i = r - 1; i >= 0; i--) {
-    if (!set.has(i)) {
-      os[i] = s;
-      s *= x.dims[i];
-    }
-  }
-  const acc = new Float64Array(s);
-  const idx = new Array(r).fill(0);
-  let o = 0;
-  for (let i = 0; i < xd.length; i++) {
-    acc[o] += xd[i];
-    for (let d = r - 1; d >= 0; d--) {
-      idx[d]++;
-      o += os[d];
-      if (idx[d] < x.dims[d]) break;
-      o -= os[d] * idx[d];
-      idx[d] = 0;
-    }
-  }
-  const count = xd.length / Math.max(1, s);
-  const y = new Float32Array(s);
-  for (let i = 0; i < s; i++) y[i] = acc[i] / count;
-  return [result(out[0], y)];
-};
-
 const packedB = new WeakMap<Float32Array, { trans: boolean; panels: Float32Array }>();
 
 function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -259,6 +223,7 @@ export const softmax: Kernel = (node, inputs, out, opset) => {
   const xd = f32(x);
   const y = new Float32Array(xd.length);
   const tmp = new Float64Array(len);
+  const log = node.op === 'LogSoftmax';
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;
@@ -266,7 +231,10 @@ export const softmax: Kernel = (node, inputs, out, opset) => {
       for (let j = 0; j < len; j++) mx = Math.max(mx, xd[base + j * inner]);
       let sum = 0;
       for (let j = 0; j < len; j++) sum += tmp[j] = Math.exp(xd[base + j * inner] - mx);
-      for (let j = 0; j < len; j++) y[base + j * inner] = tmp[j] / sum;
+      if (log) {
+        const ls = Math.log(sum);
+        for (let j = 0; j < len; j++) y[base + j * inner] = xd[base + j * inner] - mx - ls;
+      } else for (let j = 0; j < len; j++) y[base + j * inner] = tmp[j] / sum;
     }
   }
   return [result(out[0], y)];

@@ -256,8 +256,10 @@ export const gather: Kernel = (node, inputs, out) => {
 export const slice: Kernel = (_node, inputs, out) => {
   const [x, starts, ends, axesT, stepsT] = inputs;
   const r = x!.dims.length;
-  const st = toNumbers(starts!), en = toNumbers(ends!);
-  const axes = axesT ? toNumbers(axesT) : st.map((_, i) => i);
+  // Opset < 10 carries starts/ends/axes as attributes.
+  const st = starts ? toNumbers(starts) : attrInts(_node, 'starts')!;
+  const en = ends ? toNumbers(ends) : attrInts(_node, 'ends')!;
+  const axes = axesT ? toNumbers(axesT) : (attrInts(_node, 'axes') ?? st.map((_, i) => i));
   const steps = stepsT ? toNumbers(stepsT) : st.map(() => 1);
   const yd = dimsOf(out[0]);
   const maps = x!.dims.map((d) => Int32Array.from({ length: d }, (_, i) => i));

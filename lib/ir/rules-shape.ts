@@ -1,0 +1,260 @@
+// Shape/dtype rules for the operators that build, expand, split and index tensors: ConstantOfShape,
+// Range, Expand, Tile, Split, Trilu, CumSum, GatherElements, ScatterND and Einsum.
+import { attrInt, attrInts, attrString, attrTensor } from './attrs.js';
+import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
+import { allStatic, broadcast, multiplyDims, normAxis } from './dims.js';
+import { broadcastIndex } from './rules-math.js';
+import { isInt, numel, shapeToString, type DataType, type Dim } from './types.js';
+
+const out = (dtype: DataType, shape: Dim[], value?: Dim[]): InferResult => ({ types: [{ dtype, shape }], values: [value] });
+
+function intInput(ctx: NodeContext, i: number, what: string): void {
+  const t = ctx.input(i);
+  if (t.dtype !== 'int64' && t.dtype !== 'int32') ctx.invalid(`${what} must be int64 or int32, got ${t.dtype}`);
+}
+
+/** ConstantOfShape: a tensor of the shape given by input 0's values, filled with the value attribute. */
+export function constantOfShape(ctx: NodeContext): InferResult {
+  const s = ctx.input(0);
+  if (s.dtype !== 'int64') ctx.invalid(`the shape input must be int64, got ${s.dtype}`);
+  if (s.shape.length !== 1) ctx.invalid(`the shape input must be 1-D, got ${shapeToString(s.shape)}`);
+  const shape = ctx.dims(0, 'the shape');
+  if (shape.some((d) => typeof d === 'number' && d < 0)) ctx.invalid(`negative dimension in [${shape.join(', ')}]`);
+  const t = attrTensor(ctx.node, 'value');
+  if (t && t.data.length !== 1) ctx.invalid(`value must hold one element, got ${t.data.length}`);
+  const dtype = t?.dtype ?? 'float32';
+  let value: Dim[] | undefined;
+  if ((isInt(dtype) || dtype === 'bool') && allStatic(shape) && numel(shape) <= MAX_VALUE_ELEMENTS) {
+    value = new Array(numel(shape)).fill(t ? Number(t.data[0]) : 0);
+  }
+  return out(dtype, [...shape], value);
+}
+
+/** Range(start, limit, delta): 1-D, max(ceil((limit − start) / delta), 0) elements. */
+export function range(ctx: NodeContext): InferResult {
+  const dtype = ctx.sameDtype(0, 1, 2);
+  if (dtype === 'bool' || dtype === 'float16') ctx.invalid(`Range of ${dtype}`);
+  for (const i of [0, 1, 2]) if (numel(ctx.input(i).shape) !== 1 || ctx.input(i).shape.length > 1) ctx.invalid(`input ${i} must be a scalar, got ${shapeToString(ctx.input(i).shape)}`);
+  const [s, l, d] = [0, 1, 2].map((i) => ctx.values[i]?.[0]);
+  if (typeof s === 'number' && typeof l === 'number' && typeof d === 'number') {
+    if (d === 0) ctx.invalid('delta is 0');
+    const n = Math.max(Math.ceil((l - s) / d), 0);
+    const value = isInt(dtype) && n <= MAX_VALUE_ELEMENTS ? Array.from({ length: n }, (_, k) => s + k * d) : undefined;
+    return out(dtype, [n], value);
+  }
+  // 0 .. limit step 1 over a symbolic limit is limit long; anything else depends on data.
+  if (s === 0 && d === 1 && l !== undefined) return out(dtype, [l]);
+  return out(dtype, [dataDim(ctx, 0)]);
+}
+
+/** A symbol for a dimension that only the data decides (e.g. Range over runtime scalars). */
+function dataDim(ctx: NodeContext, k: number): string {
+  return `${ctx.node.outputs[k] || ctx.node.name}:${k}`;
+}
+
+/** Expand(x, shape): numpy broadcast of x's shape with the target. */
+export function expand(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const st = ctx.input(1);
+  if (st.dtype !== 'int64') ctx.invalid(`the shape input must be int64, got ${st.dtype}`);
+  if (st.shape.length !== 1) ctx.invalid(`the shape input must be 1-D, got ${shapeToString(st.shape)}`);
+  const target = ctx.dims(1, 'the target shape');
+  const shape = broadcast(x.shape, target);
+  if (typeof shape === 'string') ctx.mismatch(shape);
+  let value: Dim[] | undefined;
+  const xv = ctx.values[0];
+  if (xv && allStatic(shape) && allStatic(x.shape) && numel(shape) <= MAX_VALUE_ELEMENTS) {
+    const m = broadcastIndex(shape, x.shape);
+    value = Array.from({ length: numel(shape) }, (_, i) => xv[m(i)]);
+  }
+  return out(x.dtype, shape, value);
+}
+
+/** Tile(x, repeats): each dim times its repeat count. */
+export function tile(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const reps = ctx.dims(1, 'repeats');
+  if (reps.length !== x.shape.length) ctx.mismatch(`repeats has ${reps.length} entries for rank ${x.shape.length}`);
+  const shape = x.shape.map((d, i) => multiplyDims([d, reps[i]]));
+  let value: Dim[] | undefined;
+  const xv = ctx.values[0];
+  if (xv && x.shape.length === 1 && allStatic(reps) && reps[0] * xv.length <= MAX_VALUE_ELEMENTS) value = Array.from({ length: reps[0] }, () => xv).flat();
+  return out(x.dtype, shape, value);
+}
+
+/** The split sizes of a Split node for a static dim (attribute, input or num_outputs forms). */
+export function splitSizes(ctx: NodeContext, dim: number, n: number): number[] {
+  let sizes: number[] | undefined;
+  if (ctx.opset >= 13 && ctx.has(1)) sizes = ctx.ints(1, 'split');
+  else if (ctx.opset < 13) sizes = attrInts(ctx.node, 'split');
+  if (sizes) {
+    if (sizes.length !== n) ctx.invalid(`split has ${sizes.length} entries for ${n} outputs`);
+    if (sizes.some((s) => s < 0) || sizes.reduce((a, b) => a + b, 0) !== dim) ctx.mismatch(`split [${sizes.join(', ')}] does not add up to ${dim}`);
+    return sizes;
+  }
+  const parts = ctx.opset >= 18 ? attrInt(ctx.node, 'num_outputs', n) : n;
+  if (parts !== n) ctx.invalid(`num_outputs is ${parts} but the node has ${n} outputs`);
+  // Opset 18: ceil(dim / n) each, the last one smaller; before that the dim must divide evenly.
+  const each = Math.ceil(dim / n);
+  if (ctx.opset < 18 && dim % n !== 0) ctx.mismatch(`dimension ${dim} does not split evenly into ${n}`);
+  return Array.from({ length: n }, (_, i) => Math.max(0, Math.min(each, dim - i * each)));
+}
+
+export function split(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const r = x.shape.length;
+  const a = attrInt(ctx.node, 'axis', 0);
+  const axis = normAxis(a, r) ?? ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  const dim = x.shape[axis];
+  const n = ctx.node.outputs.length;
+  if (typeof dim !== 'number') {
+    if (n === 1) return { types: [{ dtype: x.dtype, shape: [...x.shape] }] };
+    ctx.unsupported(`splitting the dynamic dimension '${dim}'`);
+  }
+  const sizes = splitSizes(ctx, dim, n);
+  const xv = ctx.values[0];
+  let off = 0;
+  const values: (Dim[] | undefined)[] = [];
+  const types = sizes.map((s) => {
+    const shape = [...x.shape];
+    shape[axis] = s;
+    values.push(xv && r === 1 ? xv.slice(off, off + s) : undefined);
+    off += s;
+    return { dtype: x.dtype, shape };
+  });
+  return { types, values };
+}
+
+/** Trilu(x, k?): same shape, rank ≥ 2. */
+export function trilu(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  if (x.shape.length < 2) ctx.mismatch(`input must have rank ≥ 2, got ${shapeToString(x.shape)}`);
+  if (ctx.has(1)) {
+    intInput(ctx, 1, 'k');
+    if (numel(ctx.input(1).shape) !== 1) ctx.mismatch('k must be a scalar');
+  }
+  return out(x.dtype, [...x.shape]);
+}
+
+/** CumSum(x, axis): same shape. */
+export function cumsum(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  if (x.dtype === 'bool') ctx.invalid('CumSum of a bool tensor');
+  intInput(ctx, 1, 'axis');
+  const a = ctx.ints(1, 'axis');
+  if (a.length !== 1 || normAxis(a[0], x.shape.length) === undefined) ctx.invalid(`axis [${a.join(', ')}] is not one axis of rank ${x.shape.length}`);
+  return out(x.dtype, [...x.shape]);
+}
+
+/** GatherElements(data, indices, axis): the indices' shape, data's dtype. */
+export function gatherElements(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const idx = ctx.input(1);
+  intInput(ctx, 1, 'indices');
+  const r = x.shape.length;
+  if (idx.shape.length !== r) ctx.mismatch(`indices ${shapeToString(idx.shape)} must have the data's rank ${r}`);
+  const a = attrInt(ctx.node, 'axis', 0);
+  if (normAxis(a, r) === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  let value: Dim[] | undefined;
+  const [xv, iv] = ctx.values;
+  if (xv && iv && r === 1 && allStatic(iv)) {
+    const n = xv.length;
+    if (iv.every((i) => i >= -n && i < n)) value = iv.map((i) => xv[i < 0 ? i + n : i]);
+  }
+  return out(x.dtype, [...idx.shape], value);
+}
+
+/** ScatterND(data, indices, updates): data's shape and dtype. */
+export function scatterND(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const idx = ctx.input(1);
+  const upd = ctx.input(2);
+  if (idx.dtype !== 'int64') ctx.invalid(`indices must be int64, got ${idx.dtype}`);
+  if (upd.dtype !== x.dtype) ctx.invalid(`updates are ${upd.dtype} but the data is ${x.dtype}`);
+  const red = attrString(ctx.node, 'reduction', 'none');
+  if (!['none', 'add', 'mul', 'max', 'min'].includes(red)) ctx.invalid(`unknown reduction '${red}'`);
+  const q = idx.shape.length;
+  const k = idx.shape[q - 1];
+  if (q < 1 || typeof k !== 'number' || k > x.shape.length) ctx.mismatch(`indices ${shapeToString(idx.shape)} do not index data ${shapeToString(x.shape)}`);
+  const want = [...idx.shape.slice(0, -1), ...x.shape.slice(k)];
+  const same = upd.shape.length === want.length && upd.shape.every((d, i) => d === want[i] || typeof d !== 'number' || typeof want[i] !== 'number');
+  if (!same) ctx.mismatch(`updates ${shapeToString(upd.shape)} must be ${shapeToString(want)}`);
+  return out(x.dtype, [...x.shape]);
+}
+
+export interface EinsumSpec {
+  /** Labels per input, ellipsis dims as '0', '1', … (right-aligned). */
+  inputs: string[][];
+  output: string[];
+}
+
+/**
+ * Parses an einsum equation for inputs of the given ranks ('bij,bjk->bik'; '...' and the implicit
+ * output form included).
+ * @example
+ * parseEinsum('bhqd,bhkd->bhqk', [4, 4]).output; // ['b', 'h', 'q', 'k']
+ */
+export function parseEinsum(eq: string, ranks: number[], fail: (msg: string) => never): EinsumSpec {
+  const [lhs, rhs] = eq.replace(/\s+/g, '').split('->');
+  const terms = lhs.split(',');
+  if (terms.length !== ranks.length) fail(`the equation has ${terms.length} operands but the node has ${ranks.length} inputs`);
+  let ell = 0;
+  const expand = (term: string, rank?: number): string[] => {
+    const parts = term.split('...');
+    if (parts.length > 2) fail(`'${term}' has more than one ellipsis`);
+    for (const c of parts.join('')) if (!/[a-zA-Z]/.test(c)) fail(`invalid label '${c}' in '${eq}'`);
+    if (parts.length === 1) {
+      if (rank !== undefined && term.length !== rank) fail(`'${term}' has ${term.length} labels for an input of rank ${rank}`);
+      return [...term];
+    }
+    const n = rank === undefined ? ell : rank - parts[0].length - parts[1].length;
+    if (n < 0) fail(`'${term}' has too many labels for an input of rank ${rank}`);
+    ell = Math.max(ell, n);
+    return [...parts[0], ...Array.from({ length: n }, (_, i) => String(ell - n + i)), ...parts[1]];
+  };
+  const inputs = terms.map((t, i) => expand(t, ranks[i]));
+  // Ellipsis labels are numbered from the right, so shorter ellipses broadcast against longer ones.
+  for (const t of inputs) {
+    const e = t.filter((l) => /\d/.test(l)).length;
+    let k = ell - e;
+    for (let i = 0; i < t.length; i++) if (/\d/.test(t[i])) t[i] = String(k++);
+  }
+  let output: string[];
+  if (rhs !== undefined) output = expand(rhs);
+  else {
+    const count = new Map<string, number>();
+    for (const t of inputs) for (const l of t) if (!/\d/.test(l)) count.set(l, (count.get(l) ?? 0) + 1);
+    output = [...Array.from({ length: ell }, (_, i) => String(i)), ...[...count].filter(([, n]) => n === 1).map(([l]) => l).sort()];
+  }
+  const all = new Set(inputs.flat());
+  for (const l of output) if (!all.has(l)) fail(`output label '${l}' appears in no input`);
+  if (new Set(output).size !== output.length) fail(`an output label repeats in '${eq}'`);
+  return { inputs, output };
+}
+
+/** The size of every einsum label; ellipsis dims of 1 broadcast. */
+export function einsumSizes(spec: EinsumSpec, shapes: Dim[][], fail: (msg: string) => never): Map<string, Dim> {
+  const size = new Map<string, Dim>();
+  spec.inputs.forEach((t, i) =>
+    t.forEach((l, k) => {
+      const d = shapes[i][k];
+      const had = size.get(l);
+      if (had === undefined || had === 1) size.set(l, d);
+      else if (d !== had && !(d === 1 && /\d/.test(l))) fail(`label '${/\d/.test(l) ? '...' : l}' is ${had} in one operand and ${d} in another`);
+    }),
+  );
+  return size;
+}
+
+export function einsum(ctx: NodeContext): InferResult {
+  const eq = attrString(ctx.node, 'equation', '');
+  if (!eq) ctx.invalid(`'equation' is required`);
+  const idx = ctx.node.inputs.map((_, i) => i);
+  const dtype = ctx.sameDtype(...idx);
+  if (dtype === 'bool') ctx.invalid('Einsum of bool tensors');
+  const shapes = idx.map((i) => ctx.input(i).shape);
+  const fail = (m: string): never => ctx.invalid(m);
+  const spec = parseEinsum(eq, shapes.map((s) => s.length), fail);
+  const size = einsumSizes(spec, shapes, fail);
+  return out(dtype, spec.output.map((l) => size.get(l)!));
+}

@@ -1,0 +1,215 @@
+// Reference kernels for tensor construction and indexing: ConstantOfShape, Range, Expand, Tile,
+// Split, Trilu, CumSum, GatherElements, ScatterND. Indices are bounds-checked: a bad index is a
+// coded ERR_INVALID_INPUT naming the value, never an out-of-bounds read.
+import { attrInt, attrString, attrTensor } from '../ir/attrs.js';
+import { NodeContext } from '../ir/context.js';
+import { splitSizes } from '../ir/rules-shape.js';
+import { ErrorCode, TensorRTError } from '../errors.js';
+import type { TensorType } from '../ir/types.js';
+import type { Kernel } from './ops-nn.js';
+import { alloc, asFloat64, fromConstant, fromFloat64, size, toNumbers, type RTensor } from './tensor.js';
+
+const dimsOf = (t: TensorType) => t.shape as number[];
+
+type Elems = { [i: number]: number | bigint; length: number };
+
+/** Row-major strides. */
+export function stridesOf(dims: number[]): number[] {
+  const s = new Array(dims.length);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
+  return s;
+}
+
+/** A new tensor whose element i is x's element map(coords of i); map returns a flat index of x. */
+function gatherCopy(x: RTensor, outDims: number[], map: (coords: number[]) => number): RTensor {
+  const y = alloc(x.dtype, outDims);
+  const src = x.data as unknown as Elems, dst = y.data as unknown as Elems;
+  const n = size(outDims);
+  const r = outDims.length;
+  const idx = new Array(r).fill(0);
+  for (let i = 0; i < n; i++) {
+    dst[i] = src[map(idx)];
+    for (let d = r - 1; d >= 0; d--) {
+      if (++idx[d] < outDims[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return y;
+}
+
+function badIndex(node: Parameters<Kernel>[0], value: number, dim: number, axis: number): never {
+  throw new TensorRTError(ErrorCode.INVALID_INPUT, `Index ${value} is out of range for axis ${axis} of size ${dim} (node '${node.name}', ${node.op})`);
+}
+
+export const constantOfShape: Kernel = (node, _inputs, out) => {
+  const t = attrTensor(node, 'value');
+  const y = alloc(out[0].dtype, dimsOf(out[0]));
+  if (t) {
+    const v = fromConstant(t).data[0];
+    (y.data as unknown as { fill(v: unknown): void }).fill(v);
+  }
+  return [y];
+};
+
+export const range: Kernel = (_node, inputs, out) => {
+  const [s, , d] = inputs as RTensor[];
+  const n = dimsOf(out[0])[0];
+  const y = alloc(out[0].dtype, [n]);
+  if (y.data instanceof BigInt64Array) {
+    const start = (s.data as BigInt64Array)[0], delta = (d.data as BigInt64Array)[0];
+    for (let i = 0; i < n; i++) y.data[i] = start + BigInt(i) * delta;
+  } else {
+    const start = Number(s.data[0]), delta = Number(d.data[0]);
+    const dst = y.data as Float32Array;
+    for (let i = 0; i < n; i++) dst[i] = start + i * delta;
+  }
+  return [y];
+};
+
+/** Expand: broadcast x onto the output shape. */
+export const expand: Kernel = (_node, inputs, out) => {
+  const x = inputs[0]!;
+  const yd = dimsOf(out[0]);
+  const off = yd.length - x.dims.length;
+  const xs = stridesOf(x.dims);
+  return [gatherCopy(x, yd, (c) => {
+    let j = 0;
+    for (let d = 0; d < x.dims.length; d++) if (x.dims[d] !== 1) j += c[d + off] * xs[d];
+    return j;
+  })];
+};
+
+export const tile: Kernel = (_node, inputs, out) => {
+  const x = inputs[0]!;
+  const xs = stridesOf(x.dims);
+  return [gatherCopy(x, dimsOf(out[0]), (c) => c.reduce((j, v, d) => j + (v % x.dims[d]) * xs[d], 0))];
+};
+
+export const split: Kernel = (node, inputs, out, opset) => {
+  const x = inputs[0]!;
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', 0);
+  if (axis < 0) axis += r;
+  const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.dims } : undefined));
+  const values = inputs.map((t) => (t && t.dtype === 'int64' ? toNumbers(t) : undefined));
+  const sizes = splitSizes(new NodeContext(node, opset, types, values), x.dims[axis], out.length);
+  const outer = size(x.dims.slice(0, axis));
+  const inner = size(x.dims.slice(axis + 1));
+  const src = x.data as Float32Array;
+  let start = 0;
+  return sizes.map((len, k) => {
+    const y = alloc(x.dtype, dimsOf(out[k]));
+    const dst = y.data as Float32Array;
+    for (let o = 0; o < outer; o++) dst.set(src.subarray((o * x.dims[axis] + start) * inner, (o * x.dims[axis] + start + len) * inner), o * len * inner);
+    start += len;
+    return y;
+  });
+};
+
+export const trilu: Kernel = (node, inputs, out) => {
+  const [x, kT] = inputs as (RTensor | undefined)[];
+  const k = kT ? Number(kT.data[0]) : 0;
+  const upper = attrInt(node, 'upper', 1) !== 0;
+  const X = x!;
+  const r = X.dims.length;
+  const rows = X.dims[r - 2], cols = X.dims[r - 1];
+  const y = alloc(X.dtype, dimsOf(out[0]));
+  const src = X.data as unknown as Elems, dst = y.data as unknown as Elems;
+  const mats = size(X.dims.slice(0, -2));
+  for (let m = 0; m < mats; m++) {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const keep = upper ? j - i >= k : j - i <= k;
+        const o = (m * rows + i) * cols + j;
+        if (keep) dst[o] = src[o];
+      }
+    }
+  }
+  return [y];
+};
+
+export const cumsum: Kernel = (node, inputs, out) => {
+  const [x, a] = inputs as RTensor[];
+  const r = x.dims.length;
+  let axis = Number(a.data[0]);
+  if (axis < 0) axis += r;
+  const exclusive = attrInt(node, 'exclusive', 0) !== 0;
+  const reverse = attrInt(node, 'reverse', 0) !== 0;
+  const outer = size(x.dims.slice(0, axis));
+  const len = x.dims[axis];
+  const inner = size(x.dims.slice(axis + 1));
+  const xv = asFloat64(x);
+  const y = new Float64Array(xv.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = 0;
+      for (let t = 0; t < len; t++) {
+        const j = reverse ? len - 1 - t : t;
+        const p = (o * len + j) * inner + i;
+        if (exclusive) {
+          y[p] = acc;
+          acc += xv[p];
+        } else {
+          acc += xv[p];
+          y[p] = acc;
+        }
+      }
+    }
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+export const gatherElements: Kernel = (node, inputs, out) => {
+  const [x, ind] = inputs as RTensor[];
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', 0);
+  if (axis < 0) axis += r;
+  const iv = toNumbers(ind);
+  const xs = stridesOf(x.dims);
+  const dim = x.dims[axis];
+  for (const v of iv) if (v < -dim || v >= dim) badIndex(node, v, dim, axis);
+  let k = 0;
+  return [gatherCopy(x, dimsOf(out[0]), (c) => {
+    let j = 0;
+    const v = iv[k++];
+    for (let d = 0; d < r; d++) j += (d === axis ? (v < 0 ? v + dim : v) : c[d]) * xs[d];
+    return j;
+  })];
+};
+
+export const scatterND: Kernel = (node, inputs) => {
+  const [x, ind, upd] = inputs as RTensor[];
+  const red = attrString(node, 'reduction', 'none');
+  const k = ind.dims[ind.dims.length - 1];
+  const tuples = size(ind.dims.slice(0, -1));
+  const slice = size(x.dims.slice(k));
+  const xs = stridesOf(x.dims);
+  const iv = toNumbers(ind);
+  const y: RTensor = { dtype: x.dtype, dims: [...x.dims], data: x.data.slice() };
+  const dst = y.data as unknown as Elems, src = upd.data as unknown as Elems;
+  const big = y.data instanceof BigInt64Array;
+  const combine = (a: number | bigint, b: number | bigint): number | bigint => {
+    if (red === 'none') return b;
+    if (big) {
+      const p = a as bigint, q = b as bigint;
+      return red === 'add' ? p + q : red === 'mul' ? p * q : red === 'max' ? (q > p ? q : p) : q < p ? q : p;
+    }
+    const p = a as number, q = b as number;
+    return red === 'add' ? p + q : red === 'mul' ? p * q : red === 'max' ? Math.max(p, q) : Math.min(p, q);
+  };
+  for (let t = 0; t < tuples; t++) {
+    let off = 0;
+    for (let d = 0; d < k; d++) {
+      const v = iv[t * k + d];
+      const dim = x.dims[d];
+      if (v < -dim || v >= dim) badIndex(node, v, dim, d);
+      off += (v < 0 ? v + dim : v) * xs[d];
+    }
+    for (let i = 0; i < slice; i++) dst[off + i] = combine(dst[off + i], src[t * slice + i]);
+  }
+  return [y];
+};
