@@ -6,3 +6,4 @@ export { classColour, drawDetections, drawMask, encodePng } from './draw.js';
 export { builtinLabels, labelsForClasses, LABEL_SETS, type LabelSet } from './labels.js';
 export { detectionMetrics, type ClassMetrics, type DetectionMetrics, type GroundTruth, type ScoredBox } from './metrics.js';
 export { appendNms, resolvePostprocess, NMS_OUTPUTS, type NmsOptions, type PostprocessOptions } from './postprocess.js';
+export { evaluateDetector, loadDetectionSet, SHAPES_FORMAT, type DetectionSet } from './evaluate.js';

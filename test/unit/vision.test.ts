@@ -14,6 +14,8 @@ import { writeModel } from '../../lib/onnx/writer.js';
 import { builtinLabels, labelsForClasses } from '../../lib/vision/labels.js';
 import { letterbox, letterboxGeometry, unletterbox } from '../../lib/vision/letterbox.js';
 import { detectionMetrics, type GroundTruth, type ScoredBox } from '../../lib/vision/metrics.js';
+import { evaluateDetector, loadDetectionSet, SHAPES_FORMAT } from '../../lib/vision/evaluate.js';
+import { gzipSync } from 'node:zlib';
 import { detect, segment } from '../../lib/vision/pipeline.js';
 import { drawDetections, drawMask, encodePng } from '../../lib/vision/draw.js';
 
@@ -160,6 +162,32 @@ describe('detection metrics', () => {
     const m = detectionMetrics(dets, gts, t.classes.length, { scoreThreshold: t.torch.scoreThreshold });
     expect(m.map50).toBeCloseTo(t.torch.map50, 9);
     t.classes.forEach((name: string, i: number) => expect(m.perClass[i].precision).toBeCloseTo(t.torch.perClass[name].precision, 9));
+  });
+});
+
+describe('evaluateDetector', () => {
+  it('scores a detection set through an engine, with or without the NMS stage', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-shapes-'));
+    writeFileSync(path.join(dir, 'imgs.u8.gz'), gzipSync(new Uint8Array(3 * 32 * 32 * 3).fill(90)));
+    const nms = { scoreThreshold: 0.001, iouThreshold: 0.5, maxDetections: 100 };
+    writeFileSync(path.join(dir, 'test.json'), JSON.stringify({
+      format: SHAPES_FORMAT, count: 3, shape: [32, 32, 3], images: 'imgs.u8.gz', classes: ['ring', 'block'],
+      boxes: [[[0, 12, 14, 20, 18]], [[0, 12, 14, 20, 18]], [[0, 0, 0, 5, 5]]], nms, torch: { map50: 0.5, scoreThreshold: 0.25 },
+    }));
+    const set = await loadDetectionSet(dir);
+    expect(set.count).toBe(3);
+    for (const postprocess of [undefined, { nms: { scoreThreshold: nms.scoreThreshold, iouThreshold: nms.iouThreshold, maxOutput: 100 } }]) {
+      const e = await buildEngine(detector(), { backend: 'reference', precision: 'fp32', postprocess });
+      const m = await evaluateDetector(e, set, { batch: 2 });
+      // Class 0: three detections at 0.9, two hits of three truths → AP 2/3, precision 2/3, recall 2/3.
+      expect(m.perClass[0].ap50).toBeCloseTo(2 / 3, 10);
+      expect(m.perClass[0]).toMatchObject({ instances: 3 });
+      expect(m.perClass[0].precision).toBeCloseTo(2 / 3, 10);
+      expect(m.perClass[1]).toMatchObject({ ap50: null, precision: 0, instances: 0 });
+      expect(m.map50).toBeCloseTo(2 / 3, 10);
+      e.dispose({ contexts: true });
+    }
+    await expect(loadDetectionSet(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'ERR_IO' });
   });
 });
 
