@@ -16,6 +16,7 @@ Writes into --out (default test/fixtures/shapes):
   test.json              format, classes, boxes and labels of the held-out split, the torch detections on it and
                          the mAP@0.5 / per-class precision and recall measured here (lib/vision/metrics.ts rules)
   sample.png             one held-out image, for the README's detect picture
+  labels.txt             the class names, one per line (for --labels)
 With --imgsz-export 640 it also writes shapes_yolo_640.onnx (same weights at 640x640) for benchmarks.
 Deterministic data; training on the GPU when there is one (about two minutes on an H200).
 """
@@ -425,6 +426,8 @@ def main():
         Image.fromarray(test_images[0]).save(os.path.join(args.out, "sample.png"))
     except ImportError:
         pass
+    with open(os.path.join(args.out, "labels.txt"), "w") as f:
+        f.write("\n".join(CLASSES) + "\n")
     sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
     report = {
         "format": FORMAT, "count": len(test_set), "shape": [IMG, IMG, 3], "dtype": "uint8", "layout": "NHWC RGB",
