@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { OP_NAMES } from '../../lib/builtin/program.js';
 import { ErrorCode } from '../../lib/errors.js';
-import type { Graph } from '../../lib/ir/graph.js';
+import { Graph } from '../../lib/ir/graph.js';
+import { inferShapes } from '../../lib/ir/infer.js';
 import { parseModel } from '../../lib/onnx/index.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
@@ -105,6 +106,26 @@ describe('builtin lowering of vision ops (CPU simulation vs reference)', () => {
       if (!['ArgMax', 'ArgMin', 'TopK'].includes(c.op)) expect(check(opGraph(c), batch, 'fp16').err).toBeLessThan(1e-2);
     });
   }
+
+  it('refuses a Resize whose scales are only known at run time (a dynamic spatial dimension), with a coded error', () => {
+    const g = new Graph({
+      opset: 17,
+      inputs: [{ name: 'x', type: { dtype: 'float32', shape: [1, 2, 4, 4] } }, { name: 'ref', type: { dtype: 'float32', shape: [1, 2, 'S', 'S'] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [
+        { name: 'sr', op: 'Shape', domain: '', inputs: ['ref'], outputs: ['sr'], attrs: {} },
+        { name: 'sx', op: 'Shape', domain: '', inputs: ['x'], outputs: ['sx'], attrs: {} },
+        { name: 'cr', op: 'Cast', domain: '', inputs: ['sr'], outputs: ['srf'], attrs: { to: 1 } },
+        { name: 'cx', op: 'Cast', domain: '', inputs: ['sx'], outputs: ['sxf'], attrs: { to: 1 } },
+        { name: 'div', op: 'Div', domain: '', inputs: ['srf', 'sxf'], outputs: ['scales'], attrs: {} },
+        { name: 'resize', op: 'Resize', domain: '', inputs: ['x', '', 'scales'], outputs: ['y'], attrs: { mode: 'nearest' } },
+      ],
+      initializers: new Map(),
+    });
+    inferShapes(g);
+    const opt = optimize(g, { fuse: true, precision: 'fp32' });
+    expect(() => lowerGraph(opt, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: ErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/dynamic dimension/) }));
+  });
 
   it('refuses tf_crop_and_resize and resizing the channels, with coded errors', () => {
     const crop: OpCase = { ...resize({ mode: 'linear', coordinate_transformation_mode: 'tf_crop_and_resize' }, { sizes: [1, 3, 4, 4] }), nodeInputs: ['x', 'roi', '', 'sizes'], constants: [f32('roi', [8], [0, 0, 0, 0, 1, 1, 1, 1]), int64('sizes', [1, 3, 4, 4])] };
