@@ -149,6 +149,74 @@ void topkCase(const std::string& label, DType t, bool largest, int64_t outer, in
   check(name + " indices", compare(download(di.ptr, refI.size(), DType::I64), refI, DType::I64), 0);
 }
 
+//! The NMS stage's rules on the CPU (lib/reference/efficient-nms.ts): corners only, no anchors.
+void nmsCase(const std::string& label, int batch, int n, int c, int k, bool agnostic, float scoreThr, float iouThr, bool coarse) {
+  harness::Rng rng(uint64_t(n) * 31 + c);
+  std::vector<float> boxes(size_t(batch) * n * 4), scores(size_t(batch) * n * c);
+  for (int i = 0; i < batch * n; ++i) {
+    float cx = std::floor((rng.next() + 1) * 4) * 20 + rng.next() * 6, cy = std::floor((rng.next() + 1) * 3) * 20 + rng.next() * 6;
+    float w = 10 + (rng.next() + 1) * 8, h = 10 + (rng.next() + 1) * 8;
+    boxes[i * 4] = cx - w / 2, boxes[i * 4 + 1] = cy - h / 2, boxes[i * 4 + 2] = cx + w / 2, boxes[i * 4 + 3] = cy + h / 2;
+  }
+  for (auto& v : scores) v = coarse ? std::round((rng.next() + 1) * 2) / 4 : (rng.next() + 1) / 2;
+  auto iouAbove = [&](const float* a, const float* b) {
+    float iw = std::min(a[2], b[2]) - std::max(a[0], b[0]), ih = std::min(a[3], b[3]) - std::max(a[1], b[1]);
+    float inter = std::max(iw, 0.f) * std::max(ih, 0.f);
+    float areaA = (a[2] - a[0]) * (a[3] - a[1]), areaB = (b[2] - b[0]) * (b[3] - b[1]);
+    float uni = (areaA + areaB) - inter;
+    return uni > 0.f && inter / uni > iouThr;
+  };
+  std::vector<float> refCount(batch), refBoxes(size_t(batch) * k * 4, 0.f), refScores(size_t(batch) * k, 0.f), refCls(size_t(batch) * k, -1.f);
+  for (int b = 0; b < batch; ++b) {
+    struct Cand { float s; int64_t pair; int box, cls; };
+    std::vector<Cand> cand;
+    for (int i = 0; i < n; ++i) {
+      const float* s = &scores[(size_t(b) * n + i) * c];
+      if (agnostic) {
+        int best = 0;
+        for (int j = 1; j < c; ++j) if (s[j] > s[best]) best = j;
+        if (s[best] > scoreThr) cand.push_back({s[best], i, i, best});
+      } else {
+        for (int j = 0; j < c; ++j) if (s[j] > scoreThr) cand.push_back({s[j], int64_t(i) * c + j, i, j});
+      }
+    }
+    std::sort(cand.begin(), cand.end(), [](const Cand& x, const Cand& y) { return x.s != y.s ? x.s > y.s : x.pair < y.pair; });
+    if (cand.size() > size_t(k::kNmsMaxCandidates)) cand.resize(k::kNmsMaxCandidates);
+    int kept = 0;
+    for (const Cand& cd : cand) {
+      if (kept >= k) break;
+      const float* bx = &boxes[(size_t(b) * n + cd.box) * 4];
+      bool sup = false;
+      for (int j = 0; j < kept && !sup; ++j)
+        sup = (agnostic || int(refCls[b * k + j]) == cd.cls) && iouAbove(bx, &refBoxes[(size_t(b) * k + j) * 4]);
+      if (sup) continue;
+      for (int q = 0; q < 4; ++q) refBoxes[(size_t(b) * k + kept) * 4 + q] = bx[q];
+      refScores[b * k + kept] = cd.s;
+      refCls[b * k + kept] = float(cd.cls);
+      ++kept;
+    }
+    refCount[b] = float(kept);
+  }
+  k::NmsParams p{};
+  p.batch = batch, p.n = n, p.c = c, p.k = k, p.cxcywh = false, p.agnostic = agnostic, p.scoreThreshold = scoreThr, p.iouThreshold = iouThr;
+  DevBuf db, ds, dc, dob, dos, doc, dscr;
+  upload(db, boxes, DType::F32);
+  upload(ds, scores, DType::F32);
+  poison(dc, batch, DType::I32);
+  poison(dob, refBoxes.size(), DType::F32);
+  poison(dos, refScores.size(), DType::F32);
+  poison(doc, refCls.size(), DType::I32);
+  poison(dscr, size_t(batch) * k::nmsScratchPerImage(p), DType::I64);
+  k::efficientNms(p, static_cast<const float*>(db.ptr), static_cast<const float*>(ds.ptr), nullptr, static_cast<int32_t*>(dc.ptr),
+                  static_cast<float*>(dob.ptr), static_cast<float*>(dos.ptr), static_cast<int32_t*>(doc.ptr), static_cast<int64_t*>(dscr.ptr), nullptr);
+  H_CUDA(cudaDeviceSynchronize());
+  std::string name = "nms " + label;
+  check(name + " count", compareEach(download(dc.ptr, batch, DType::I32), refCount), 0);
+  check(name + " boxes", compareEach(download(dob.ptr, refBoxes.size(), DType::F32), refBoxes), 0);
+  check(name + " scores", compareEach(download(dos.ptr, refScores.size(), DType::F32), refScores), 0);
+  check(name + " classes", compareEach(download(doc.ptr, refCls.size(), DType::I32), refCls), 0);
+}
+
 void run() {
   for (DType t : {DType::F32, DType::F16}) {
     {
@@ -187,6 +255,15 @@ void run() {
         topkCase("[1, 8400, 1] k 100", t, largest, 1, 8400, 1, 100);
       }
     }
+  }
+  {
+    Group g("nms");
+    nmsCase("per class [2, 500, 3] k 50", 2, 500, 3, 50, false, 0.3f, 0.5f, false);
+    nmsCase("per class, ties [1, 400, 2] k 100", 1, 400, 2, 100, false, 0.1f, 0.45f, true);
+    nmsCase("agnostic [3, 300, 5] k 20", 3, 300, 5, 20, true, 0.2f, 0.5f, false);
+    nmsCase("> 4096 candidates [2, 3000, 3] k 300", 2, 3000, 3, 300, false, 0.05f, 0.6f, true);
+    nmsCase("none above the threshold [2, 100, 2]", 2, 100, 2, 10, false, 2.f, 0.5f, false);
+    nmsCase("zero boxes [2, 0, 3]", 2, 0, 3, 10, false, 0.1f, 0.5f, false);
   }
   expectError("resize taps 5", "ERR_INVALID_ARGUMENT", [] { k::resize(1, 2, 2, 1, 2, 2, 5, DType::F32, nullptr, nullptr, nullptr, nullptr); });
   expectError("resize int32", "ERR_INVALID_ARGUMENT", [] { k::resize(1, 2, 2, 1, 2, 2, 1, DType::I32, nullptr, nullptr, nullptr, nullptr); });
