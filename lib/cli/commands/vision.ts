@@ -53,6 +53,17 @@ async function engineFor(model: string, flags: VisionFlags, io: CliIO, extra: Pa
   }
 }
 
+/** A shipped label set for an ONNX detector's raw [batch, 4+classes, boxes] output (the NMS stage hides the count). */
+async function labelsFromModel(model: string): Promise<string[] | undefined> {
+  const bytes = await readInputFile(model, 'model');
+  if (isPlan(bytes)) return undefined;
+  const { parseModel } = await import('../../onnx/index.js');
+  const { labelsForClasses } = await import('../../vision/labels.js');
+  const s = parseModel(bytes).outputs[0]?.type.shape ?? [];
+  if (s.length !== 3 || typeof s[1] !== 'number' || typeof s[2] !== 'number') return undefined;
+  return labelsForClasses(Math.min(s[1], s[2]) - 4);
+}
+
 function common(cmd: Command): Command {
   cmd
     .option('-o, --output <file>', 'write the picture (PNG) here')
@@ -84,7 +95,7 @@ export function detectCommand(io: CliIO): Command {
     const max = parseIntegerArg(flags.max ?? '100', '--max');
     if (flags.nms !== 'device' && flags.nms !== 'host' && flags.nms !== undefined) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected 'device' or 'host' for --nms but received '${flags.nms}'`);
     const rgba = await decodeImage(image);
-    const labels = flags.labels === undefined ? undefined : await loadLabels(flags.labels);
+    const labels = flags.labels === undefined ? await labelsFromModel(model) : await loadLabels(flags.labels);
     const onDevice = (flags.nms ?? 'device') === 'device';
     const extra: Partial<BuildOptions> = onDevice ? { postprocess: { nms: { maxOutput: Math.min(max, 1024), scoreThreshold, iouThreshold } } } : {};
     const t0 = performance.now();
