@@ -4,10 +4,11 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 /** Must match native/builtin/program.h kFormatVersion. */
 export const BUILTIN_FORMAT_VERSION = 1;
 
-/** Layer ops, numbered as native/builtin/program.h `Op`. */
-export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9, resize: 10, deconv: 11, argmax: 12, nms: 13, topk: 14 } as const;
+/** Layer ops, numbered as native/builtin/program.h `Op`; families take their own ranges (vision: 20–29). */
+export const Op = { conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9, resize: 20, deconv: 21, argmax: 22, nms: 23, topk: 24 } as const;
 export type OpName = keyof typeof Op;
-export const OP_NAMES = Object.keys(Op) as OpName[];
+/** Op name by number (the numbering has gaps between families). */
+export const OP_NAMES: Readonly<Record<number, OpName>> = Object.fromEntries(Object.entries(Op).map(([name, n]) => [n, name])) as Record<number, OpName>;
 
 /** Activations, numbered as native/builtin/kernels/kernels.h `Act`. */
 export const Act = { none: 0, relu: 1, clip: 2, leakyrelu: 3, sigmoid: 4, hardsigmoid: 5, hardswish: 6, tanh: 7 } as const;

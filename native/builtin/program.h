@@ -27,7 +27,14 @@ struct TensorDesc {
   int64_t bytes = 0;
 };
 
-enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul, Resize, Deconv, ArgMax, Nms, TopK };
+//! Layer ops; families take their own ranges (vision: 20-29), so their numbers never collide.
+enum class Op : int32_t { Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul, Resize = 20, Deconv, ArgMax, Nms, TopK };
+
+//! Whether `op` names a layer op this build knows.
+inline bool knownOp(int64_t op) {
+  return (op >= 0 && op <= static_cast<int64_t>(Op::MatMul)) ||
+         (op >= static_cast<int64_t>(Op::Resize) && op <= static_cast<int64_t>(Op::TopK));
+}
 
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {

@@ -79,7 +79,7 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
     builtin::LayerDesc d;
     d.name = l.Get("name").ToString().Utf8Value();
     int64_t op = i64(l, "op");
-    if (op < 0 || op > static_cast<int64_t>(builtin::Op::TopK)) corrupt("unknown op " + std::to_string(op));
+    if (!builtin::knownOp(op)) corrupt("unknown op " + std::to_string(op));
     d.op = static_cast<builtin::Op>(op);
     d.inputs = ids(l, "inputs");
     d.outputs = ids(l, "outputs");
