@@ -8,6 +8,7 @@ import type { Graph } from './ir/graph.js';
 import { loadModel, parseModel, writeModel } from './onnx/index.js';
 import { optimize } from './optimize/index.js';
 import { checkLibraryVersion, readPlan, writePlan, type PlanHeader } from './plan.js';
+import { appendNms, resolvePostprocess } from './vision/postprocess.js';
 import { foldStaticDims } from './optimize/shape-fold.js';
 import { resolveShapeProfile } from './shapes.js';
 import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
@@ -18,7 +19,7 @@ import { buildBuiltin, loadBuiltin } from './backends/builtin.js';
 import { ReferenceEngine } from './backends/reference.js';
 import { buildTrtPlan, loadTrtEngine } from './trt/index.js';
 
-const BUILD_KEYS = ['backend', 'precision', 'shapes', 'tacticCache', 'workspace', 'device', 'onProgress', 'optimizationLevel'] as const;
+const BUILD_KEYS = ['backend', 'precision', 'shapes', 'tacticCache', 'workspace', 'device', 'onProgress', 'optimizationLevel', 'postprocess'] as const;
 
 /** The backend `auto` resolves to on this machine, or a coded error saying why none can run. */
 export function resolveBackend(backend: 'auto' | BackendName): BackendName {
@@ -74,7 +75,10 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
   const optimizationLevel = o.optimizationLevel === undefined ? undefined : positiveInteger(Number(o.optimizationLevel) + 1, 'optimizationLevel') - 1;
 
   onProgress?.({ phase: 'parse', done: 0, total: 1 });
-  const source = await readModel(model as string | Uint8Array);
+  const post = o.postprocess === undefined ? {} : resolvePostprocess(o.postprocess);
+  if (post.nms && backend === 'tensorrt') throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, 'postprocess.nms is available on the builtin and reference backends, not yet on tensorrt');
+  let source = await readModel(model as string | Uint8Array);
+  if (post.nms) source = appendNms(source, post.nms);
   const resolved = resolveShapeProfile(source.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), o.shapes as BuildOptions['shapes']);
   const profile = resolved.batch;
   onProgress?.({ phase: 'optimize', done: 0, total: 1 });

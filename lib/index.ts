@@ -17,4 +17,5 @@ export type { NativeDeviceInfo, NativeTacticSourceInfo } from './native.js';
 export type { Triple } from './image/normalize.js';
 export type { Values } from './image/topk.js';
 export * from './image/index.js';
+export * from './vision/index.js';
 export * from './text/index.js';

@@ -1,5 +1,6 @@
 // Public types shared by the API classes (engine.ts, context.ts, builder.ts) and their users.
 import type { BackendName } from './capabilities.js';
+import type { PostprocessOptions } from './vision/postprocess.js';
 
 export type Precision = 'fp16' | 'fp32';
 export type TensorDType = 'float32' | 'float16' | 'int32' | 'int64' | 'uint8' | 'int8' | 'bool';
@@ -58,6 +59,8 @@ export interface BuildOptions {
   onProgress?: (p: BuildProgress) => void;
   /** TensorRT builder optimization level (0..5). */
   optimizationLevel?: number;
+  /** Stages appended to the model: `nms` (EfficientNMS-style, fixed-size outputs) for detectors' raw boxes and scores. */
+  postprocess?: PostprocessOptions;
 }
 
 export interface LayerChoice {

@@ -11,6 +11,7 @@ import { SHAPE_LOWERINGS } from './lower/shape.js';
 import { broadcastStrides, constFloats, constInts, FLT_MAX, ints, num, out, str } from './lower/util.js';
 import { mbconv } from './lower-mbconv.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
+import { VISION_LOWERINGS } from './lower/vision.js';
 
 // ---- convolution and fully connected ------------------------------------------------------------
 
@@ -415,6 +416,7 @@ export const LOWERINGS: Record<string, (cx: LowerContext, n: Node) => void> = {
   ...NORM_LOWERINGS,
   ...SHAPE_LOWERINGS,
   ...ATTENTION_LOWERINGS,
+  ...VISION_LOWERINGS,
 };
 
 export function lowerNode(cx: LowerContext, n: Node): void {

@@ -4,13 +4,15 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 /** Must match native/builtin/program.h kFormatVersion. */
 export const BUILTIN_FORMAT_VERSION = 2;
 
-/** Layer ops, numbered as native/builtin/program.h `Op`. */
+/** Layer ops, numbered as native/builtin/program.h `Op`; families take their own ranges (vision: 20–29). */
 export const Op = {
   conv: 0, pool: 1, reduce: 2, softmax: 3, binary: 4, unary: 5, copy: 6, fill: 7, pad: 8, matmul: 9,
   layernorm: 10, gather: 11, compare: 12, predicate: 13, where: 14, attention: 15, mbconv: 16,
+  resize: 20, deconv: 21, argmax: 22, nms: 23, topk: 24,
 } as const;
 export type OpName = keyof typeof Op;
-export const OP_NAMES = Object.keys(Op) as OpName[];
+/** Op name by number (the numbering has gaps between families). */
+export const OP_NAMES: Readonly<Record<number, OpName>> = Object.fromEntries(Object.entries(Op).map(([name, n]) => [n, name])) as Record<number, OpName>;
 
 /** Activations, numbered as native/builtin/kernels/kernels.h `Act`. */
 export const Act = {
@@ -65,6 +67,12 @@ export interface ProgramTensor {
  *   (the chain tactic's intermediates, NHWC); n,h,w,c (input), e (expanded),
  *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),
  *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual)
+ * - resize: inputs [x, taps]; n,h,w,c,p,q, taps (per-axis taps: H indexes, H weights, W indexes, W weights, float32)
+ * - deconv: inputs [x, w (MRSC), bias|-1]; n,h,w,c,k,r,s,p,q,sh,sw,ph,pw,dh,dw,g
+ * - argmax: outer, len, inner, max (1 ArgMax, 0 ArgMin), last (select_last_index); int64 output
+ * - topk: outer, len, inner, k, largest; outputs [values (input dtype), indices int64], best first, ties to the lower index
+ * - nms: inputs [boxes [b,n,4], scores [b,n,c], anchors|-1] (float32); outputs [count int32 [b,1], boxes [b,k,4],
+ *   scores [b,k], classes int32 [b,k], scratch int64 [1 + pairs]]; b, n, c, k, fmt (0 xyxy, 1 cxcywh), agnostic, score, iou
  * A layer with `perBatch` runs with every listed parameter at value + (batch − 1) · increment (element-wise for
  * lists): every extent, stride and offset of a lowered layer is affine in the batch.
  */

@@ -9,6 +9,7 @@ import { classifyCommand } from './commands/classify.js';
 import { embedCommand } from './commands/embed.js';
 import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
+import { detectCommand, segmentCommand } from './commands/vision.js';
 import { processIO, type CliIO } from './io.js';
 
 /** Commander's settings for a command and all its subcommands: throw instead of exiting, write to `io`. */
@@ -29,6 +30,8 @@ export function createProgram(io: CliIO = processIO()): Command {
     .addCommand(inspectCommand(io))
     .addCommand(buildCommand(io))
     .addCommand(classifyCommand(io))
+    .addCommand(detectCommand(io))
+    .addCommand(segmentCommand(io))
     .addCommand(embedCommand(io))
     .addCommand(serveCommand(io))
     .addCommand(capabilitiesCommand(io));

@@ -19,6 +19,9 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   Celu: ['alpha'],
   ThresholdedRelu: ['alpha'],
   Pad: ['value'],
+  Resize: ['cubic_coeff_a', 'extrapolation_value'],
+  Upsample: ['scales'],
+  EfficientNMS: ['score_threshold', 'iou_threshold'],
 };
 
 /** Whether an op's numeric attribute is a FLOAT (else INT), e.g. isFloatAttr('Gemm', 'alpha') === true. */

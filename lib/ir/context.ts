@@ -5,6 +5,8 @@ import { isFloat, shapeToString, type DataType, type Dim, type Node, type Tensor
 
 /** Int tensors up to this many elements carry their (possibly symbolic) values through inference. */
 export const MAX_VALUE_ELEMENTS = 1024;
+/** Float tensors up to this many elements carry their values (scales, thresholds) through inference. */
+export const MAX_FLOAT_VALUES = 16;
 
 export interface InferResult {
   types: TensorType[];
@@ -23,6 +25,8 @@ export class NodeContext {
     readonly opset: number,
     readonly inputs: (TensorType | undefined)[],
     readonly values: (Dim[] | undefined)[],
+    /** Known values of small float inputs (Resize scales, NMS thresholds), where constant. */
+    readonly floats: (number[] | undefined)[] = [],
   ) {}
 
   get op(): string {
@@ -63,6 +67,11 @@ export class NodeContext {
     if (!v) this.unsupported(`${what} ('${this.node.inputs[i]}') must be a constant or computable from static shapes`);
     if (!allStatic(v)) this.unsupported(`${what} depends on the dynamic dimension(s) ${[...new Set(v.filter((d) => typeof d === 'string'))].join(', ')}`);
     return v;
+  }
+
+  /** The known values of float input i (a constant or a float Constant node), or undefined. */
+  floatValues(i: number): number[] | undefined {
+    return this.floats[i];
   }
 
   /** The known (possibly symbolic) values of input i. */

@@ -1,14 +1,15 @@
 // Shape and dtype inference over a whole graph: the operator registry and the driver.
 import { fusedAttention } from './rules-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
-import { NodeContext, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
+import { NodeContext, MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
 import type { Graph } from './graph.js';
 import * as m from './rules-math.js';
 import * as nn from './rules-nn.js';
 import * as rd from './rules-reduce.js';
 import * as sh from './rules-shape.js';
 import * as t from './rules-tensor.js';
-import { FUSED_DOMAIN, shapeToString, type Dim, type Node, type TensorType } from './types.js';
+import * as v from './rules-vision.js';
+import { FUSED_DOMAIN, shapeToString, type Constant, type Dim, type Node, type TensorType } from './types.js';
 
 interface OpSpec {
   infer: (ctx: NodeContext) => InferResult;
@@ -57,6 +58,13 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   Gather: spec(t.gather, [2, 2]),
   Slice: spec(t.slice, [1, 5]),
   Pad: spec(t.pad, [1, 4]),
+  Resize: spec(v.resize, [1, 4], [1, 1], 10),
+  Upsample: spec(v.resize, [1, 2]),
+  ConvTranspose: spec(v.convTranspose, [2, 3]),
+  TopK: spec(v.topk, [1, 2], [2, 2]),
+  ArgMax: spec(v.argReduce, [1, 1]),
+  ArgMin: spec(v.argReduce, [1, 1]),
+  NonMaxSuppression: spec(v.nonMaxSuppression, [2, 5], [1, 1], 10),
   // Element-wise math, comparisons and logic (rules-math.ts).
   Erf: spec(m.unary, [1, 1], [1, 1], 9),
   Gelu: spec(m.unary, [1, 1], [1, 1], 20),
@@ -124,6 +132,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */
 export const FUSED_OPS: Record<string, OpSpec> = {
   FusedConv: spec(nn.conv, [2, 4]),
+  EfficientNMS: spec(v.efficientNms, [2, 3], [4, 4]),
   // Gelu and LayerNormalization for opsets that lack them (found by the fusion passes).
   Gelu: spec(m.unary, [1, 1]),
   LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3]),
@@ -148,7 +157,7 @@ export function isSupported(node: Node, opset: number): boolean {
  * @example
  * const { types } = inferNode(node, 17, [{ dtype: 'float32', shape: [1, 3, 8, 8] }], []);
  */
-export function inferNode(node: Node, opset: number, inputs: (TensorType | undefined)[], values: (Dim[] | undefined)[]): InferResult {
+export function inferNode(node: Node, opset: number, inputs: (TensorType | undefined)[], values: (Dim[] | undefined)[], floats: (number[] | undefined)[] = []): InferResult {
   const s = lookup(node, opset);
   const where = `(node '${node.name}') at opset ${opset}`;
   if (!s) {
@@ -159,7 +168,7 @@ export function inferNode(node: Node, opset: number, inputs: (TensorType | undef
   const no = node.outputs.length;
   if (ni < s.inputs[0] || ni > s.inputs[1]) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Operator '${node.op}' ${where} has ${ni} inputs; expected ${fmtRange(s.inputs)}`);
   if (no < s.outputs[0] || no > s.outputs[1]) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Operator '${node.op}' ${where} has ${no} outputs; expected ${fmtRange(s.outputs)}`);
-  const ctx = new NodeContext(node, opset, inputs, values);
+  const ctx = new NodeContext(node, opset, inputs, values, floats);
   const r = s.infer(ctx);
   for (const ty of r.types) {
     for (const d of ty.shape) {
@@ -167,6 +176,22 @@ export function inferNode(node: Node, opset: number, inputs: (TensorType | undef
     }
   }
   return r;
+}
+
+/** The values of a small float32/float64 constant (float16 ones are rare in scales and thresholds). */
+export function floatConstantValues(c: Constant): number[] | undefined {
+  if ((c.dtype !== 'float32' && c.dtype !== 'float64') || c.data.length > MAX_FLOAT_VALUES) return undefined;
+  return Array.from(c.data as Float32Array);
+}
+
+/** A float Constant node's values (Upsample-9 and older exports carry scales this way). */
+function constantNodeFloats(node: Node): number[] | undefined {
+  if (node.op !== 'Constant' || (node.domain !== '' && node.domain !== 'ai.onnx')) return undefined;
+  const v = node.attrs.value;
+  if (v && typeof v === 'object' && !Array.isArray(v)) return floatConstantValues(v);
+  if (typeof node.attrs.value_float === 'number') return [node.attrs.value_float];
+  const fs = node.attrs.value_floats;
+  return Array.isArray(fs) && fs.length <= MAX_FLOAT_VALUES ? (fs as number[]) : undefined;
 }
 
 function fmtRange([a, b]: [number, number]): string {
@@ -183,12 +208,15 @@ export function inferShapes(graph: Graph): Map<string, Dim[]> {
   graph.topoSort();
   const types = new Map<string, TensorType>();
   const values = new Map<string, Dim[]>();
+  const floats = new Map<string, number[]>();
   for (const i of graph.inputs) types.set(i.name, { dtype: i.type.dtype, shape: [...i.type.shape] });
   for (const [name, c] of graph.initializers) {
     if (types.has(name)) continue; // an input with a default: the input's type wins
     types.set(name, { dtype: c.dtype, shape: [...c.dims] });
     const v = t.constantValues(c);
     if (v) values.set(name, v);
+    const f = floatConstantValues(c);
+    if (f) floats.set(name, f);
   }
   for (const node of graph.nodes) {
     const r = inferNode(
@@ -196,7 +224,10 @@ export function inferShapes(graph: Graph): Map<string, Dim[]> {
       graph.opset,
       node.inputs.map((n) => (n ? types.get(n) : undefined)),
       node.inputs.map((n) => (n ? values.get(n) : undefined)),
+      node.inputs.map((n) => (n ? floats.get(n) : undefined)),
     );
+    const fv = constantNodeFloats(node);
+    if (fv) floats.set(node.outputs[0], fv);
     node.outputs.forEach((o, k) => {
       if (!o) return;
       if (types.has(o)) throw new TensorRTError(ErrorCode.INVALID_MODEL, `Value '${o}' is produced twice (again by node '${node.name}')`);

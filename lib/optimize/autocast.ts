@@ -9,11 +9,11 @@ import { float32ToHalf } from '../util/half.js';
 import { eliminateDeadNodes } from './util.js';
 
 /** Ops kept in float32: their accumulations over many values lose too much in float16. */
-export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'GlobalAveragePool']);
+export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'GlobalAveragePool', 'NonMaxSuppression', 'EfficientNMS']);
 
-/** Inputs that accept any dtype as they are (no cast): Shape's data, Cast's input. */
+/** Inputs left as they are (no cast): Shape's data, Cast's input, and Resize's roi and scales (float32 by the spec). */
 function typeAgnostic(n: Node, i: number): boolean {
-  return (n.op === 'Shape' || n.op === 'Cast') && i === 0;
+  return ((n.op === 'Shape' || n.op === 'Cast') && i === 0) || ((n.op === 'Resize' || n.op === 'Upsample') && i > 0);
 }
 
 /**

@@ -4,7 +4,7 @@ import { fusedAttention } from './ops-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferNode } from '../ir/infer.js';
-import { MAX_VALUE_ELEMENTS } from '../ir/context.js';
+import { MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS } from '../ir/context.js';
 import type { DataType, Dim, Node, TensorType } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
 import { bindInputDims, type FeedShape } from '../shapes.js';
@@ -16,6 +16,7 @@ import * as nn from './ops-nn.js';
 import * as no from './ops-norm.js';
 import * as sh from './ops-shape.js';
 import * as tn from './ops-tensor.js';
+import * as vn from './ops-vision.js';
 import { fromConstant, halfBitsToFloat, size, toNumbers, type RData, type RTensor } from './tensor.js';
 
 export type { RTensor } from './tensor.js';
@@ -68,6 +69,14 @@ const KERNELS: Record<string, nn.Kernel> = {
   Gather: tn.gather,
   Slice: tn.slice,
   Pad: tn.pad,
+  Resize: vn.resize,
+  Upsample: vn.resize,
+  ConvTranspose: vn.convTranspose,
+  TopK: vn.topk,
+  ArgMax: vn.argReduce,
+  ArgMin: vn.argReduce,
+  NonMaxSuppression: vn.nonMaxSuppression,
+  EfficientNMS: vn.efficientNms,
   // Element-wise math, comparisons and logic.
   Erf: mt.unary,
   Gelu: mt.unary,
@@ -140,6 +149,11 @@ function valuesOf(t: RTensor | undefined): Dim[] | undefined {
   return toNumbers(t);
 }
 
+function floatsOf(t: RTensor | undefined): number[] | undefined {
+  if (!t || (t.dtype !== 'float32' && t.dtype !== 'float64') || t.data.length > MAX_FLOAT_VALUES) return undefined;
+  return Array.from(t.data as Float32Array);
+}
+
 /**
  * Runs one node on runtime tensors (shapes are re-inferred from the concrete inputs).
  * @example
@@ -154,7 +168,7 @@ export function runNode(node: Node, opset: number, inputs: (RTensor | undefined)
     if (node.op === 'Range' && t && t.data.length === 1 && !(t.data instanceof BigInt64Array)) return [Number(t.data[0])];
     return valuesOf(t);
   });
-  const inferred = inferNode(node, opset, types, values);
+  const inferred = inferNode(node, opset, types, values, inputs.map(floatsOf));
   const kernel = KERNELS[node.op];
   if (!kernel) throw new TensorRTError(ErrorCode.UNSUPPORTED_OP, `Unsupported operator '${node.op}' (node '${node.name}') at opset ${opset}`);
   const outs = kernel(node, inputs, inferred.types, opset);

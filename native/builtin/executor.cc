@@ -185,6 +185,40 @@ void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, c
   runConv(p, prog_.tensors[l.inputs[0]].dtype, tactic, x, in(1 + 2 * stage), y, ep, b, b.workspace, b.workspaceBytes, s);
 }
 
+kernels::DeconvParams Executor::deconvParams(const LayerDesc& l, int batch) const {
+  kernels::DeconvParams d{};
+  d.n = l.i("n") * (l.batched ? batch : 1);
+  d.h = l.i("h");
+  d.w = l.i("w");
+  d.c = l.i("c");
+  d.k = l.i("k");
+  d.r = l.i("r");
+  d.s = l.i("s");
+  d.p = l.i("p");
+  d.q = l.i("q");
+  d.strideH = l.i("sh");
+  d.strideW = l.i("sw");
+  d.padH = l.i("ph");
+  d.padW = l.i("pw");
+  d.dilH = l.i("dh");
+  d.dilW = l.i("dw");
+  d.groups = l.i("g");
+  return d;
+}
+
+kernels::NmsParams Executor::nmsParams(const LayerDesc& l, int batch) const {
+  kernels::NmsParams p{};
+  p.batch = l.i("b") * (l.batched ? batch : 1);
+  p.n = l.i("n");
+  p.c = l.i("c");
+  p.k = l.i("k");
+  p.cxcywh = l.i("fmt") != 0;
+  p.agnostic = l.i("agnostic") != 0;
+  p.scoreThreshold = static_cast<float>(l.num("score"));
+  p.iouThreshold = static_cast<float>(l.num("iou"));
+  return p;
+}
+
 char* Executor::address(int id, const Bindings& b) const {
   if (id < 0) return nullptr;
   const TensorDesc& t = prog_.tensors[id];
@@ -268,6 +302,9 @@ size_t Executor::workspaceBytes(int capacity) const {
 }
 
 void Executor::prepare(int batch) const {
+  for (const LayerDesc& l : prog_.layers) {
+    if (l.op == Op::Nms) kernels::nmsPrepare();  // raises the NMS kernel's shared-memory limit, before any capture
+  }
   for (size_t i = 0; i < prog_.layers.size(); ++i) {
     LayerDesc scratch;
     const LayerDesc& l = layerAt(i, batch, scratch);
@@ -445,6 +482,31 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       const int maskId = l.inputs.size() > 3 ? l.inputs[3] : -1;
       kernels::attention(tactic, attentionDesc(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), in(2),
                          maskId >= 0 ? dtypeOf(maskId) : DType::F32, in(3), out, b.workspace, b.workspaceBytes, s);
+      break;
+    }
+    case Op::Resize:
+      kernels::resize(l.i("n") * scale, l.i("h"), l.i("w"), l.i("c"), l.i("p"), l.i("q"), l.i("taps"),
+                      dtypeOf(l.inputs[0]), in(0), static_cast<const float*>(in(1)), out, s);
+      break;
+    case Op::Deconv:
+      kernels::deconv(deconvParams(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), static_cast<const float*>(in(2)),
+                      out, s);
+      break;
+    case Op::ArgMax:
+      kernels::argReduce(l.i("max") != 0, l.i("last") != 0, static_cast<int64_t>(l.num("outer")) * scale,
+                         static_cast<int64_t>(l.num("len")), static_cast<int64_t>(l.num("inner")),
+                         dtypeOf(l.inputs[0]), in(0), static_cast<int64_t*>(out), s);
+      break;
+    case Op::TopK:
+      kernels::topk(l.i("largest") != 0, static_cast<int64_t>(l.num("outer")) * scale, static_cast<int64_t>(l.num("len")),
+                    static_cast<int64_t>(l.num("inner")), l.i("k"), dtypeOf(l.inputs[0]), in(0), out,
+                    reinterpret_cast<int64_t*>(address(l.outputs[1], b)), s);
+      break;
+    case Op::Nms: {
+      auto o = [&](int j) { return address(l.outputs[j], b); };
+      kernels::efficientNms(nmsParams(l, batch), static_cast<const float*>(in(0)), static_cast<const float*>(in(1)),
+                            static_cast<const float*>(in(2)), reinterpret_cast<int32_t*>(o(0)), reinterpret_cast<float*>(o(1)),
+                            reinterpret_cast<float*>(o(2)), reinterpret_cast<int32_t*>(o(3)), reinterpret_cast<int64_t*>(o(4)), s);
       break;
     }
   }

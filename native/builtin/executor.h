@@ -76,6 +76,8 @@ class Executor {
   size_t convWorkspace(const LayerDesc& l, const kernels::ConvParams& p, const std::string& tactic) const;
   void runConv(const kernels::ConvParams& p, DType t, const std::string& tactic, const void* x, const void* w, void* y,
                const kernels::Epilogue& ep, const Bindings& b, void* ws, size_t wsBytes, cudaStream_t s) const;
+  kernels::DeconvParams deconvParams(const LayerDesc& l, int batch) const;
+  kernels::NmsParams nmsParams(const LayerDesc& l, int batch) const;
   ProgramDesc prog_;
 };
 

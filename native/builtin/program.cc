@@ -62,6 +62,11 @@ const char* opName(Op op) {
     case Op::Where: return "where";
     case Op::Attention: return "attention";
     case Op::MBConv: return "mbconv";
+    case Op::Resize: return "resize";
+    case Op::Deconv: return "deconv";
+    case Op::ArgMax: return "argmax";
+    case Op::Nms: return "nms";
+    case Op::TopK: return "topk";
   }
   return "?";
 }

@@ -27,12 +27,18 @@ struct TensorDesc {
   int64_t bytes = 0;
 };
 
+//! Layer ops; families take their own ranges (vision: 20-29), so their numbers never collide.
 enum class Op : int32_t {
   Conv, Pool, Reduce, Softmax, Binary, Unary, Copy, Fill, Pad, MatMul,
   LayerNorm, Gather, Compare, Predicate, Where, Attention, MBConv,
+  Resize = 20, Deconv, ArgMax, Nms, TopK,
 };
-//! The last Op value (the addon refuses larger ones).
-constexpr Op kLastOp = Op::MBConv;
+
+//! Whether `op` names a layer op this build knows.
+inline bool knownOp(int64_t op) {
+  return (op >= 0 && op <= static_cast<int64_t>(Op::MBConv)) ||
+         (op >= static_cast<int64_t>(Op::Resize) && op <= static_cast<int64_t>(Op::TopK));
+}
 
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {

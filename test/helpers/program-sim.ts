@@ -3,6 +3,7 @@
 import { Act, OP_NAMES, type Program, type ProgramLayer } from '../../lib/builtin/program.js';
 import { matmulNd, simulateTransformerOp } from './program-sim-nd.js';
 import { erf } from '../../lib/reference/ops-math.js';
+import { efficientNms } from '../../lib/reference/efficient-nms.js';
 import { fromHalfBits, roundToHalf } from '../../lib/util/half.js';
 
 type Store = Map<number, Float64Array>;
@@ -215,6 +216,41 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
             for (let kk = 0; kk < p.k; kk++) acc += x[bi * p.sa + i * p.k + kk] * b[bi * p.sb + kk * p.n + j];
             put(y, bi * p.sc + i * p.n + j, acc);
           }
+    } else if (op === 'resize') {
+      simulateResize(p, sc, x, get(l.inputs[1]), (i, v) => put(y, i, v));
+    } else if (op === 'deconv') {
+      simulateDeconv(p, sc, x, get(l.inputs[1]), l.inputs[2] >= 0 ? get(l.inputs[2]) : null, (i, v) => put(y, i, v));
+    } else if (op === 'nms') {
+      const anchors = l.inputs[2] >= 0 ? get(l.inputs[2]) : undefined;
+      const r = efficientNms(x, get(l.inputs[1]), anchors, p.b * sc, p.n, p.c, {
+        boxFormat: p.fmt ? 'cxcywh' : 'xyxy', maxOutput: p.k, scoreThreshold: p.score, iouThreshold: p.iou, classAgnostic: p.agnostic !== 0,
+      });
+      [r.count, r.boxes, r.scores, r.classes].forEach((a, k) => a.forEach((v, i) => put(l.outputs[k], i, v)));
+    } else if (op === 'topk') {
+      const order = Array.from({ length: p.len }, (_, j) => j);
+      for (let o = 0; o < p.outer * sc; o++)
+        for (let i = 0; i < p.inner; i++) {
+          const at = (j: number) => x[(o * p.len + j) * p.inner + i];
+          const sorted = [...order].sort((a, b) => (at(a) === at(b) ? a - b : p.largest ? at(b) - at(a) : at(a) - at(b)));
+          for (let j = 0; j < p.k; j++) {
+            put(y, (o * p.k + j) * p.inner + i, at(sorted[j]));
+            put(l.outputs[1], (o * p.k + j) * p.inner + i, sorted[j]);
+          }
+        }
+    } else if (op === 'argmax') {
+      for (let o = 0; o < p.outer * sc; o++)
+        for (let i = 0; i < p.inner; i++) {
+          let best = 0;
+          let bv = x[o * p.len * p.inner + i];
+          for (let j = 1; j < p.len; j++) {
+            const v = x[(o * p.len + j) * p.inner + i];
+            if (p.max ? v > bv || (p.last && v === bv) : v < bv || (p.last && v === bv)) {
+              best = j;
+              bv = v;
+            }
+          }
+          put(y, o * p.inner + i, best);
+        }
     } else {
       throw new Error(`simulate: op ${op} not simulated`);
     }
@@ -233,6 +269,55 @@ export function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params']
     out[k] = Array.isArray(v) ? v.map((x, i) => x + (batch - 1) * (inc as number[])[i]) : (v as number) + (batch - 1) * (inc as number);
   }
   return out;
+}
+
+type Params = Record<string, number & number[]>;
+
+/** resize: NHWC gather over per-axis taps [H idx | H weights | W idx | W weights]. */
+function simulateResize(p: Params, sc: number, x: Float64Array, tab: Float64Array, put: (i: number, v: number) => void): void {
+  const { h, w: W, c, p: P, q: Q, taps: T } = p;
+  const hw = P * T;
+  const ww = 2 * P * T;
+  for (let ni = 0; ni < p.n * sc; ni++)
+    for (let oy = 0; oy < P; oy++)
+      for (let ox = 0; ox < Q; ox++)
+        for (let ci = 0; ci < c; ci++) {
+          let acc = 0;
+          for (let ky = 0; ky < T; ky++) {
+            const iy = tab[oy * T + ky];
+            const wy = tab[hw + oy * T + ky];
+            for (let kx = 0; kx < T; kx++) {
+              const ix = tab[ww + ox * T + kx];
+              const wx = tab[ww + Q * T + ox * T + kx];
+              acc += wy * wx * x[((ni * h + iy) * W + ix) * c + ci];
+            }
+          }
+          put(((ni * P + oy) * Q + ox) * c + ci, acc);
+        }
+}
+
+/** deconv: gather form of the transposed convolution, NHWC, weights [M][R][S][C/g]. */
+function simulateDeconv(p: Params, sc: number, x: Float64Array, w: Float64Array, bias: Float64Array | null, put: (i: number, v: number) => void): void {
+  const { h, w: W, c, k, r, s, p: P, q: Q, sh, sw, ph, pw, dh, dw, g } = p;
+  const cg = c / g;
+  const kg = k / g;
+  for (let ni = 0; ni < p.n * sc; ni++)
+    for (let oy = 0; oy < P; oy++)
+      for (let ox = 0; ox < Q; ox++)
+        for (let mi = 0; mi < k; mi++) {
+          const gi = Math.floor(mi / kg);
+          let acc = bias ? bias[mi] : 0;
+          for (let ky = 0; ky < r; ky++) {
+            const ty = oy + ph - ky * dh;
+            if (ty < 0 || ty % sh !== 0 || ty / sh >= h) continue;
+            for (let kx = 0; kx < s; kx++) {
+              const tx = ox + pw - kx * dw;
+              if (tx < 0 || tx % sw !== 0 || tx / sw >= W) continue;
+              for (let ci = 0; ci < cg; ci++) acc += x[((ni * h + ty / sh) * W + tx / sw) * c + gi * cg + ci] * w[((mi * r + ky) * s + kx) * cg + ci];
+            }
+          }
+          put(((ni * P + oy) * Q + ox) * k + mi, acc);
+        }
 }
 
 /** Checks the memory plan: tensors alive at the same time never share arena bytes. */

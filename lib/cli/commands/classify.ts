@@ -10,6 +10,7 @@ import { imageInputSpec } from '../../image/preprocess.js';
 import { topK, type Prediction } from '../../image/topk.js';
 import { RESAMPLES, resolveResizeCrop, transform, type Resample } from '../../image/transform.js';
 import { isPlan } from '../../plan.js';
+import { labelsForClasses } from '../../vision/labels.js';
 import { rowElements } from '../../tensor.js';
 import { readInputFile } from '../../util/fs.js';
 import { parseChoice, parseIntegerArg } from '../args.js';
@@ -166,6 +167,8 @@ export async function classifyImages(
   const geometry = resolveResizeCrop({ size: spec.size, resize: o.resize, resample: o.resample });
   const output = engine.outputs[0];
   const classes = rowElements(output.shape);
+  // Without --labels, a shipped set that fits the class count (1000 or 1001: ImageNet).
+  o = { ...o, labels: o.labels ?? labelsForClasses(classes) };
   let labelOffset = 0;
   if (o.labels && o.labels.length !== classes) {
     if (o.labels.length === classes - 1) labelOffset = 1;

@@ -213,4 +213,49 @@ void attention(const std::string& tactic, const AttentionDesc& p, DType t, const
 void rgbaToTensor(int n, int h, int w, const uint8_t* rgba, const float mean[3], const float stdv[3], bool nhwc,
                   DType outT, void* y, cudaStream_t stream);
 
+//! Separable resize of NHWC [n][h][w][c] → [n][p][q][c] over per-axis taps: `taps` entries per output row/column in
+//! one float32 table laid out [p·taps H indexes][p·taps H weights][q·taps W indexes][q·taps W weights], so nearest,
+//! linear and cubic share one kernel and the coordinate arithmetic is the host's (exactly the reference's).
+void resize(int n, int h, int w, int c, int p, int q, int taps, DType t, const void* x, const float* table, void* y,
+            cudaStream_t stream);
+
+//! Transposed 2-D convolution, NHWC in and out, weights [K][R][S][C/groups]; y = deconv(x, w) + bias.
+struct DeconvParams {
+  int n, h, w, c;  //!< input
+  int k, r, s;     //!< output channels, filter height/width
+  int p, q;        //!< output height/width
+  int strideH, strideW, padH, padW, dilH, dilW;
+  int groups;
+};
+void deconv(const DeconvParams& p, DType t, const void* x, const void* w, const float* bias, void* y,
+            cudaStream_t stream);
+
+//! ArgMax (max) or ArgMin over the middle axis of [outer, len, inner] → int64 [outer, inner]; ties take the first
+//! index, or the last with `last` (select_last_index).
+void argReduce(bool max, bool last, int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t* y,
+               cudaStream_t stream);
+
+//! TopK over the middle axis of [outer, len, inner]: values (input dtype) and int64 indices [outer, k, inner],
+//! best first (largest or smallest), ties to the lower index, as onnxruntime orders them.
+void topk(bool largest, int64_t outer, int64_t len, int64_t inner, int k, DType t, const void* x, void* values,
+          int64_t* indices, cudaStream_t stream);
+
+//! EfficientNMS-style stage: boxes [batch][n][4] and scores [batch][n][c] (float32) → count [batch] (int32),
+//! boxes [batch][k][4] (corners), scores [batch][k], classes [batch][k] (int32, -1 past the count). Candidates score
+//! strictly above the threshold, best first (ties: lower box·c + class first), at most kNmsMaxCandidates per image.
+struct NmsParams {
+  int batch, n, c, k;
+  bool cxcywh;    //!< boxes (and anchors) are [cx, cy, w, h], else [x1, y1, x2, y2]
+  bool agnostic;  //!< one candidate per box (best class); every class suppresses every other
+  float scoreThreshold, iouThreshold;
+};
+constexpr int kNmsMaxCandidates = 4096;
+constexpr int kNmsMaxOutput = 1024;
+//! Raises the stage's shared-memory limit on the current device (once); call before capturing a CUDA graph.
+void nmsPrepare();
+//! int64 scratch elements the stage needs per image (a counter and one key per candidate pair).
+int64_t nmsScratchPerImage(const NmsParams& p);
+void efficientNms(const NmsParams& p, const float* boxes, const float* scores, const float* anchors, int32_t* count,
+                  float* outBoxes, float* outScores, int32_t* outClasses, int64_t* scratch, cudaStream_t stream);
+
 }  // namespace ntrt::kernels
