@@ -8,6 +8,7 @@ namespace ntrt::builtin::validation {
 OpRule convRule();                      // validate_conv.cc
 std::vector<OpRule> transformerRules();  // validate_transformer.cc
 OpRule mbconvRule();                     // validate_mbconv.cc
+std::vector<OpRule> visionRules();       // validate_vision.cc
 
 namespace {
 
@@ -201,6 +202,7 @@ const std::vector<OpRule>& opRules() {
     std::vector<OpRule> v = rules;
     for (const OpRule& r : transformerRules()) v.push_back(r);
     v.push_back(mbconvRule());
+    for (const OpRule& r : visionRules()) v.push_back(r);
     return v;
   }();
   return all;

@@ -53,7 +53,7 @@ describe.skipIf(!cxx)('plan validator as plain C++', () => {
   it('compiles, links and runs with no CUDA include path or library', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ntrt-validate-cc-'));
     writeFileSync(path.join(dir, 'main.cc'), DRIVER);
-    const sources = ['validate.cc', 'validate_ops.cc', 'validate_conv.cc', 'validate_transformer.cc', 'validate_mbconv.cc', 'program.cc'].map((f) => path.join('native/builtin', f));
+    const sources = ['validate.cc', 'validate_ops.cc', 'validate_conv.cc', 'validate_transformer.cc', 'validate_mbconv.cc', 'validate_vision.cc', 'program.cc'].map((f) => path.join('native/builtin', f));
     const exe = path.join(dir, 'validate');
     execFileSync(cxx!, ['-std=c++17', '-O0', '-Inative', '-o', exe, path.join(dir, 'main.cc'), ...sources], { stdio: 'pipe' });
     const out = execFileSync(exe, { encoding: 'utf8' }).trim().split('\n');

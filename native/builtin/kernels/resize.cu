@@ -36,11 +36,14 @@ __global__ void resizeKernel(ResizeArgs a, const T* __restrict__ x, const float*
     for (int ky = 0; ky < a.taps; ++ky) {
       float wy = hWgt[op * a.taps + ky];
       if (wy == 0.f) continue;
-      const T* row = base + int64_t(hIdx[op * a.taps + ky]) * a.w * a.c;
+      // The taps come from the plan's weights: clamped, so no table can make the kernel read outside the image.
+      const int iy = min(max(static_cast<int>(hIdx[op * a.taps + ky]), 0), a.h - 1);
+      const T* row = base + int64_t(iy) * a.w * a.c;
       for (int kx = 0; kx < a.taps; ++kx) {
         float wgt = wy * wWgt[oq * a.taps + kx];
         if (wgt == 0.f) continue;
-        Vt v = *reinterpret_cast<const Vt*>(row + int64_t(wIdx[oq * a.taps + kx]) * a.c);
+        const int ix = min(max(static_cast<int>(wIdx[oq * a.taps + kx]), 0), a.w - 1);
+        Vt v = *reinterpret_cast<const Vt*>(row + int64_t(ix) * a.c);
 #pragma unroll
         for (int j = 0; j < V; ++j) acc[j] += wgt * toFloat(v.v[j]);
       }
