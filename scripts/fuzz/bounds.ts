@@ -158,6 +158,82 @@ function boxes(p: Program, i: number, batch: number): Box[] {
       out.push({ tensor: y, es: t, offset: 0n, dims: [b, h, sq, dv], strides: q.os.map(big), what: 'attention o' });
       break;
     }
+    case 'mbconv': {
+      // kernels/mbconv.cuh (fused): x, the three weights (read in x's dtype), float32 biases, residual and y, each
+      // guarded by its own extent; the chain tactic runs three convolutions through the intermediates.
+      const n = big(q.n) * sc;
+      const [h, ww, c, e, k, ks, P, Q] = [q.h, q.w, q.c, q.e, q.k, q.ks, q.p, q.q].map(big);
+      const t = es(x);
+      const [, w1, b1, wd, bd, w2, b2, r] = l.inputs;
+      const [expanded, depthwise] = [l.outputs[1], l.outputs[2]];
+      out.push({ tensor: x, es: t, offset: 0n, dims: [n, h, ww, c], strides: [h * ww * c, ww * c, c, 1n], what: 'mbconv x' });
+      out.push(contiguous(w1, t, e * c, 'mbconv expand w'), contiguous(wd, t, ks * ks * e, 'mbconv depthwise w'), contiguous(w2, t, k * e, 'mbconv project w'));
+      if (b1 >= 0) out.push(contiguous(b1, 4, e, 'mbconv expand bias'));
+      if (bd >= 0) out.push(contiguous(bd, 4, e, 'mbconv depthwise bias'));
+      if (b2 >= 0) out.push(contiguous(b2, 4, k, 'mbconv project bias'));
+      if (r >= 0) out.push(contiguous(r, t, n * P * Q * k, 'mbconv residual'));
+      out.push(contiguous(y, t, n * P * Q * k, 'mbconv y'));
+      if ((l.tactics ?? []).some((c) => c.tactic.startsWith('chain:'))) {
+        // Expand writes [n, h, w, e], the depthwise stage reads it and writes [n, p, q, e], project reads that.
+        out.push(contiguous(expanded, t, n * h * ww * e, 'mbconv expanded'), contiguous(depthwise, t, n * P * Q * e, 'mbconv depthwise out'));
+      }
+      break;
+    }
+    case 'resize': {
+      // kernels/resize.cu: taps clamped into the image, so a whole image per batch row; the four tap arrays.
+      const n = big(q.n) * sc;
+      const [h, ww, c, P, Q, taps] = [q.h, q.w, q.c, q.p, q.q, q.taps].map(big);
+      if (n * P * Q * c === 0n) break;
+      out.push(contiguous(x, es(x), n * h * ww * c, 'resize x'));
+      out.push(contiguous(w, 4, 2n * taps * (P + Q), 'resize taps'));
+      out.push(contiguous(y, es(x), n * P * Q * c, 'resize y'));
+      break;
+    }
+    case 'deconv': {
+      // kernels/deconv.cu: x[((n·h + iy)·w + ix)·c + g·c/g + ci] with iy < h, ix < w; w[((m·r + ky)·s + kx)·c/g + ci].
+      const n = big(q.n) * sc;
+      const [h, ww, c, k, r, s, P, Q, g] = [q.h, q.w, q.c, q.k, q.r, q.s, q.p, q.q, q.g].map(big);
+      const t = es(x);
+      if (n * P * Q * k === 0n) break;
+      out.push({ tensor: x, es: t, offset: 0n, dims: [n, h, ww, c], strides: [h * ww * c, ww * c, c, 1n], what: 'deconv x' });
+      out.push(contiguous(w, t, k * r * s * (c / g), 'deconv w'));
+      if (bias >= 0) out.push(contiguous(bias, 4, k, 'deconv bias'));
+      out.push(contiguous(y, t, n * P * Q * k, 'deconv y'));
+      break;
+    }
+    case 'argmax': {
+      // kernels/select.cu argKernel: x[o·len·inner + j·inner + i], y[o·inner + i] as int64.
+      const o = big(q.outer) * sc;
+      const [len, inner] = [big(q.len), big(q.inner)];
+      if (o * inner === 0n) break;
+      out.push({ tensor: x, es: es(x), offset: 0n, dims: [o, len, inner], strides: [len * inner, inner, 1n], what: 'argmax x' });
+      out.push(contiguous(y, 8, o * inner, 'argmax y'));
+      break;
+    }
+    case 'topk': {
+      // kernels/select.cu topkKernel: the same reads; values (x's dtype) and int64 indices at (o·k + j)·inner + i.
+      const o = big(q.outer) * sc;
+      const [len, inner, k] = [big(q.len), big(q.inner), big(q.k)];
+      if (o * inner * k === 0n) break;
+      out.push({ tensor: x, es: es(x), offset: 0n, dims: [o, len, inner], strides: [len * inner, inner, 1n], what: 'topk x' });
+      out.push(contiguous(y, es(x), o * k * inner, 'topk values'));
+      out.push(contiguous(l.outputs[1], 8, o * k * inner, 'topk indices'));
+      break;
+    }
+    case 'nms': {
+      // kernels/nms.cu: per image, boxes [n, 4], scores [n, c] and anchors [n, 4] (float32); outputs count (int32),
+      // boxes [k, 4], scores [k], classes [k] (int32); scratch int64 [1 + pairs] per image (a counter, then keys).
+      const b = big(q.b) * sc;
+      const [n, c, k] = [big(q.n), big(q.c), big(q.k)];
+      if (b === 0n) break;
+      const [count, boxesOut, scoresOut, classes, scratch] = l.outputs;
+      out.push(contiguous(x, 4, b * n * 4n, 'nms boxes'), contiguous(w, 4, b * n * c, 'nms scores'));
+      if (bias >= 0) out.push(contiguous(bias, 4, n * 4n, 'nms anchors'));
+      out.push(contiguous(count, 4, b, 'nms count'), contiguous(boxesOut, 4, b * k * 4n, 'nms boxes out'));
+      out.push(contiguous(scoresOut, 4, b * k, 'nms scores out'), contiguous(classes, 4, b * k, 'nms classes out'));
+      out.push(contiguous(scratch, 8, b * (1n + (q.agnostic ? n : n * c)), 'nms scratch'));
+      break;
+    }
     default:
       throw new Error(`plan-bounds: op ${l.op} has no access model`);
   }

@@ -1,7 +1,7 @@
 // Structure-aware mutations of builtin plans: program fields, tensors (dtype, place, size), layer inputs, outputs,
 // parameters (shapes, strides, offsets), tactics, I/O and header fields; the container is rewritten with a fresh
 // checksum, so only the validator stands between a mutant and the kernels.
-import { encodePayload, type Program } from '../../lib/builtin/program.js';
+import { Op, encodePayload, type Program } from '../../lib/builtin/program.js';
 import { validateBuiltinPlan } from '../../lib/builtin/validate.js';
 import { TensorRTError } from '../../lib/errors.js';
 import { writePlan, type PlanHeader } from '../../lib/plan.js';
@@ -20,6 +20,11 @@ function interesting(r: Rng, v: number): number {
     2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 40, 2 ** 53 - 1, -(2 ** 31), 1.5, 1e300,
   ]);
 }
+
+/** Every op of the format, and a few numbers that are none. */
+const OPS = [...Object.values(Op), 12, 17, 19, 25, 63];
+/** The inverted-residual layer's own tactics: fused tiles (float16 only) and chains of conv tactics, some malformed. */
+const MBCONV_TACTICS = ['mbconv_8x8', 'mbconv_4x4', 'mbconv_2x2', 'chain:direct+direct+direct', 'chain:gemv+dw_b16_px4+gemv', 'chain:direct+direct', 'chain:direct+tc_64x64x64_s3_sk16+direct', 'chain:'];
 
 const TENSOR_KEYS = ['dtype', 'loc', 'batched', 'offset', 'bytes'] as const;
 const PROGRAM_KEYS = ['fixedArenaBytes', 'batchedArenaBytes', 'weightsBytes', 'minBatch', 'optBatch', 'maxBatch', 'formatVersion'] as const;
@@ -77,11 +82,11 @@ function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>):
       return `layer ${layer} batched`;
     case 6:
       if (!l) return 'none';
-      l.op = r() < 0.8 ? Math.floor(r() * 12) : interesting(r, l.op);
+      l.op = r() < 0.8 ? pick(r, OPS) : interesting(r, l.op);
       return `layer ${layer} op`;
     case 7: {
       if (!l) return 'none';
-      const names = ['direct', 'gemv', 'default', 'simt_64x64_sk16', 'tc_64x64x64_s3_sk16', 'tcg_64x64x32', 'dw_b16_px4', 'dw_b4_px1', 'cudnn_fft_fused', 'cublaslt_0_' + '0'.repeat(128), 'flash_wmma', 'flash_warp', 'unfused', 'bogus', ''];
+      const names = ['direct', 'gemv', 'default', 'simt_64x64_sk16', 'tc_64x64x64_s3_sk16', 'tcg_64x64x32', 'dw_b16_px4', 'dw_b4_px1', 'cudnn_fft_fused', 'cublaslt_0_' + '0'.repeat(128), 'flash_wmma', 'flash_warp', 'unfused', 'bogus', '', ...MBCONV_TACTICS];
       l.tactics = r() < 0.2 ? [] : [{ upTo: interesting(r, p.maxBatch), tactic: pick(r, names) }];
       return `layer ${layer} tactic`;
     }

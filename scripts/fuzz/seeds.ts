@@ -8,6 +8,7 @@ import type { Constant, Dim, Node } from '../../lib/ir/types.js';
 import { optimize } from '../../lib/optimize/index.js';
 import type { PlanHeader } from '../../lib/plan.js';
 import { uniformRandom } from '../../lib/util/random.js';
+import { appendNms, resolvePostprocess } from '../../lib/vision/postprocess.js';
 
 export interface Seed {
   name: string;
@@ -122,15 +123,86 @@ function encoder() {
   return g;
 }
 
+const scalar = (name: string, v: number): Constant => ({ name, dtype: 'float32', dims: [], data: new Float32Array([v]) });
+
+/** A MobileNetV2 inverted-residual block: 1×1 expand + relu6 (Clip), 3×3 depthwise + relu6, 1×1 project + residual;
+ * the optimizer's fusion makes it one FusedMBConv (an 'mbconv' layer). */
+function mbconv() {
+  const [c, e] = [8, 16];
+  return graphOf(
+    [
+      node('Conv', ['x', 'w1', 'b1'], ['e'], { kernel_shape: [1, 1] }),
+      node('Clip', ['e', 'lo', 'hi'], ['ea']),
+      node('Conv', ['ea', 'wd', 'bd'], ['d'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: e }),
+      node('Clip', ['d', 'lo', 'hi'], ['da']),
+      node('Conv', ['da', 'w2', 'b2'], ['p'], { kernel_shape: [1, 1] }),
+      node('Add', ['p', 'x'], ['y']),
+    ],
+    [['x', [B, c, 5, 6]]],
+    ['y'],
+    [
+      constant('w1', [e, c, 1, 1], 13),
+      constant('b1', [e], 14),
+      constant('wd', [e, 1, 3, 3], 15),
+      constant('bd', [e], 16),
+      constant('w2', [c, e, 1, 1], 17),
+      constant('b2', [c], 18),
+      scalar('lo', 0),
+      scalar('hi', 6),
+    ],
+  );
+}
+
+/** Vision layers: Resize (linear up, nearest down), ConvTranspose (stride 2, groups), ArgMax over the
+ * channels, TopK over the width. */
+function vision() {
+  const g = graphOf(
+    [
+      node('Resize', ['x', '', 'scales'], ['up'], { mode: 'linear' }),
+      node('ConvTranspose', ['up', 'wt', 'bt'], ['dc'], { strides: [2, 2], pads: [1, 1, 1, 1], group: 2 }),
+      node('Resize', ['dc', '', 'down'], ['rs'], { mode: 'nearest' }),
+      node('ArgMax', ['rs'], ['am'], { axis: 1, keepdims: 1 }),
+      node('TopK', ['rs', 'k'], ['tv', 'ti'], { axis: -1, largest: 1 }),
+    ],
+    [['x', [B, 4, 3, 4]]],
+    ['am', 'tv', 'ti'],
+    [constant('scales', [4], 19, 0), constant('wt', [4, 3, 3, 3], 20), constant('bt', [6], 21), constant('down', [4], 23, 0), ints('k', [3])],
+  );
+  (g.initializers.get('scales')!.data as Float32Array).set([1, 1, 2, 1.5]);
+  (g.initializers.get('down')!.data as Float32Array).set([1, 1, 0.5, 0.7]);
+  for (const o of g.outputs) if (o.name !== 'tv') o.type.dtype = 'int64';
+  return g;
+}
+
+/** A detection head ([B, 4+C, N] channels first, YOLO-style) with the EfficientNMS stage appended as buildEngine's
+ * `postprocess: { nms }` does: per class in the fp32 seed, class-agnostic with anchors in the fp16 one. */
+function detector(precision: 'fp32' | 'fp16') {
+  const n = 12;
+  const g = graphOf(
+    [
+      node('Conv', ['x', 'wh'], ['h'], { kernel_shape: [1, 1] }),
+      node('Reshape', ['h', 'shape'], ['r']),
+      node('Sigmoid', ['r'], ['y']),
+    ],
+    [['x', [B, 3, 3, 4]]],
+    ['y'],
+    [constant('wh', [7, 3, 1, 1], 22), ints('shape', [0, 7, n])],
+  );
+  const anchors = Float32Array.from({ length: n * 4 }, (_, i) => (i % 4 < 2 ? (i >> 2) / n : 0.25));
+  const options = precision === 'fp32' ? { maxOutput: 5, scoreThreshold: 0.3 } : { maxOutput: 4, classAgnostic: true, anchors, layout: 'channels-first' };
+  return appendNms(g, resolvePostprocess({ nms: options }).nms!);
+}
+
 /**
  * The seeds, each assembled at a dynamic batch profile of 1..3, for a device of compute capability `cc`.
  * @example const [cnn] = seeds('9.0'); await loadEngine(cnn.plan)
  */
 export function seeds(cc = '9.0'): Seed[] {
   const out: Seed[] = [];
-  for (const [name, make] of [['cnn', cnn], ['mixer', mixer], ['encoder', encoder]] as const) {
+  const families: [string, (precision: 'fp32' | 'fp16') => Graph][] = [['cnn', cnn], ['mixer', mixer], ['encoder', encoder], ['mbconv', mbconv], ['vision', vision], ['detector', detector]];
+  for (const [name, make] of families) {
     for (const precision of ['fp32', 'fp16'] as const) {
-      const g = make();
+      const g = make(precision);
       inferShapes(g);
       const a = assembleBuiltinPlan(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 3 }, precision, cc);
       out.push({ name: `${name}-${precision}`, ...a });
