@@ -17,6 +17,8 @@ void checkResize(const LayerCheck& c) {
   c.floatType(x, "input");
   c.dtypeIs(y, c.dtype(x), "output");
   c.dtypeIs(tab, DType::F32, "taps");
+  // ResizeArgs are int: the batch-scaled n, and the tap table's offsets (2·p·taps, q·taps) computed in int.
+  if (n > M || c.mul(c.mul(2, taps), c.add(p, q)) > M) c.fail("is too large for 32-bit indexing");
   // The taps' indexes are data: the kernel clamps each into [0, h) and [0, w), so the whole image is the bound.
   c.contiguous(x, c.mul(c.mul(c.mul(n, h), w), ch), "input");
   c.contiguous(tab, c.mul(c.mul(2, taps), c.add(p, q)), "taps");
@@ -67,6 +69,15 @@ void checkTopK(const LayerCheck& c) {
   c.contiguous(c.out(1), c.mul(c.mul(outer, k), inner), "indices");
 }
 
+//! Whether tensors a and b share bytes (same region; batched tensors sit at offset · capacity, so disjoint offset
+//! ranges stay disjoint at every batch).
+bool overlaps(const LayerCheck& c, int a, int b) {
+  const TensorDesc& x = c.program().tensors[a];
+  const TensorDesc& y = c.program().tensors[b];
+  if (x.loc != y.loc || x.batched != y.batched || x.bytes == 0 || y.bytes == 0) return false;
+  return x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes;
+}
+
 void checkNms(const LayerCheck& c) {
   const int64_t b = c.mul(c.integer("b", 0, M), c.scale());
   const int64_t n = c.integer("n", 0, M), cls = c.integer("c", 1, M), k = c.integer("k", 1, 1024);  // kNmsMaxOutput
@@ -87,6 +98,12 @@ void checkNms(const LayerCheck& c) {
   c.contiguous(c.out(3), c.mul(b, k), "classes out");
   // kernels/nms.cu nmsScratchPerImage: a counter and one key per candidate pair.
   c.contiguous(c.out(4), c.mul(b, c.add(1, agnostic ? n : c.mul(n, cls))), "scratch");
+  // The selection reads each image's counter and keys from the scratch and indexes the boxes and scores with them,
+  // while other images' blocks already write their outputs: an output sharing the scratch's bytes would turn into
+  // candidate indexes outside the boxes.
+  for (int j = 0; j < 4; ++j) {
+    if (overlaps(c, c.out(4), c.out(j))) c.fail(std::string("has its scratch overlapping its ") + role[j]);
+  }
 }
 
 }  // namespace

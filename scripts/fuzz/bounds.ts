@@ -16,6 +16,14 @@ interface Box {
 }
 
 const big = (v: unknown) => BigInt(Math.trunc(Number(v)));
+const INT32_MAX = 2n ** 31n - 1n;
+
+/** Whether two tensors share bytes: same region, offset ranges intersecting (batched ones sit at offset · capacity). */
+function shareBytes(p: Program, a: number, b: number): boolean {
+  const [x, y] = [p.tensors[a], p.tensors[b]];
+  if (!x || !y || x.loc !== y.loc || x.batched !== y.batched || x.bytes <= 0 || y.bytes <= 0) return false;
+  return x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes;
+}
 
 /** A layer's parameters at `batch`: value + (batch − 1) · increment for those in perBatch (program.ts). */
 function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params'] {
@@ -184,6 +192,8 @@ function boxes(p: Program, i: number, batch: number): Box[] {
       const n = big(q.n) * sc;
       const [h, ww, c, P, Q, taps] = [q.h, q.w, q.c, q.p, q.q, q.taps].map(big);
       if (n * P * Q * c === 0n) break;
+      // ResizeArgs are int: n, and the table offsets 2·p·taps and q·taps, which would wrap to negative reads.
+      if (n > INT32_MAX || 2n * taps * (P + Q) > INT32_MAX) out.push({ ...contiguous(w, 4, 1n, 'resize: int32 overflow of n or the taps offsets'), offset: -1n });
       out.push(contiguous(x, es(x), n * h * ww * c, 'resize x'));
       out.push(contiguous(w, 4, 2n * taps * (P + Q), 'resize taps'));
       out.push(contiguous(y, es(x), n * P * Q * c, 'resize y'));
@@ -232,6 +242,10 @@ function boxes(p: Program, i: number, batch: number): Box[] {
       out.push(contiguous(count, 4, b, 'nms count'), contiguous(boxesOut, 4, b * k * 4n, 'nms boxes out'));
       out.push(contiguous(scoresOut, 4, b * k, 'nms scores out'), contiguous(classes, 4, b * k, 'nms classes out'));
       out.push(contiguous(scratch, 8, b * (1n + (q.agnostic ? n : n * c)), 'nms scratch'));
+      // The keys read back from the scratch index the boxes and scores: no output written meanwhile may share its bytes.
+      for (const o of [count, boxesOut, scoresOut, classes]) {
+        if (shareBytes(p, scratch, o)) out.push({ ...contiguous(scratch, 8, 1n, `nms scratch shares bytes with output ${o}`), offset: -1n });
+      }
       break;
     }
     default:

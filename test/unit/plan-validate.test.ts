@@ -157,6 +157,68 @@ describe('builtin plan validator', () => {
     refused({ ...clone(s.program), maxBatch: 2 ** 21 }, s.weights, undefined, /bad batch profile/);
   });
 
+  describe('inverted-residual and vision layers', () => {
+    const layerOf = (p: Program, op: keyof typeof Op) => p.layers.find((l) => l.op === Op[op])!;
+    // Tensor `id` moved to fresh room in the fixed arena at its batch-1 size, as a lowering that sized it for one row would.
+    const unbatch = (p: Program, id: number) => {
+      Object.assign(p.tensors[id], { batched: false, offset: p.fixedArenaBytes });
+      p.fixedArenaBytes += Math.ceil(p.tensors[id].bytes / 256) * 256;
+    };
+    const edit = (name: string, f: (p: Program) => void) => {
+      const s = seed(name);
+      const p = clone(s.program);
+      f(p);
+      return [p, s.weights] as const;
+    };
+
+    it('mbconv: the chain tactic needs its intermediates for the whole batch; the fused tiles run float16 blocks only', () => {
+      for (const name of ['mbconv-fp32', 'mbconv-fp16']) {
+        const [p, w] = edit(name, (q) => unbatch(q, layerOf(q, 'mbconv').outputs[1]));
+        refused(p, w, undefined, /\(mbconv\) touches elements .* of its expanded .* at batch 3/);
+      }
+      const fused = (name: string) => edit(name, (q) => (layerOf(q, 'mbconv').tactics = [{ upTo: 3, tactic: 'mbconv_8x8' }]));
+      expect(() => validateBuiltinProgram(...fused('mbconv-fp16'))).not.toThrow();
+      refused(...fused('mbconv-fp32'), undefined, /uses tactic 'mbconv_8x8', which cannot run this block and dtype/);
+      refused(...edit('mbconv-fp16', (q) => (layerOf(q, 'mbconv').tactics = [{ upTo: 3, tactic: 'chain:direct+direct' }])), undefined, /malformed chain tactic/);
+      refused(...edit('mbconv-fp16', (q) => (layerOf(q, 'mbconv').params.e = 32)), undefined, /touches elements .* of its expand weights/);
+    });
+
+    it('resize: a tap table as long as the output, and int32 offsets into it', () => {
+      refused(...edit('vision-fp32', (q) => (layerOf(q, 'resize').params.q = 12)), undefined, /resize\) touches elements .* of its taps/);
+      refused(...edit('vision-fp32', (q) => (layerOf(q, 'resize').params.taps = 5)), undefined, /parameter 'taps' = 5.* outside 1\.\.4/);
+      // 2·taps·(p + q) past int32 would wrap the kernel's table offsets to negative reads, whatever the tensors hold.
+      refused(...edit('vision-fp16', (q) => Object.assign(layerOf(q, 'resize').params, { p: 2 ** 28, taps: 4 })), undefined, /too large for 32-bit indexing/);
+    });
+
+    it('deconv, argmax and topk: groups, output dtypes and k', () => {
+      refused(...edit('vision-fp32', (q) => (layerOf(q, 'deconv').params.g = 3)), undefined, /groups that do not divide/);
+      refused(...edit('vision-fp32', (q) => (layerOf(q, 'deconv').params.s = 4)), undefined, /deconv\) touches elements .* of its weights/);
+      const argmaxAsFloat = edit('vision-fp16', (q) => {
+        const y = layerOf(q, 'argmax').outputs[0];
+        q.tensors[y].dtype = 0;
+        q.io = q.io.filter((io) => io.tensor !== y);
+      });
+      refused(...argmaxAsFloat, undefined, /reads its output .* as int64/);
+      refused(...edit('vision-fp16', (q) => (layerOf(q, 'topk').params.k = 8)), undefined, /parameter 'k' = 8.* outside 0\.\.7/);
+      refused(...edit('vision-fp16', (q) => (layerOf(q, 'topk').params.inner = 2)), undefined, /topk\) touches elements .* of its input/);
+    });
+
+    it('nms: a scratch of one counter and key per candidate for every image, apart from the outputs', () => {
+      for (const name of ['detector-fp32', 'detector-fp16']) {
+        refused(...edit(name, (q) => unbatch(q, layerOf(q, 'nms').outputs[4])), undefined, /touches elements .* of its scratch .* at batch 3/);
+      }
+      // Class-agnostic keeps one key per box, so the per-class count of keys does not fit its scratch.
+      refused(...edit('detector-fp16', (q) => (layerOf(q, 'nms').params.agnostic = 0)), undefined, /of its scratch/);
+      refused(...edit('detector-fp32', (q) => (layerOf(q, 'nms').params.k = 1025)), undefined, /parameter 'k' = 1025/);
+      // Keys read back from the scratch index the boxes while other images' blocks already write their outputs.
+      const [p, w] = edit('detector-fp32', (q) => {
+        const [count, , , , scratch] = layerOf(q, 'nms').outputs;
+        q.tensors[count].offset = q.tensors[scratch].offset;
+      });
+      refused(p, w, undefined, /has its scratch overlapping its count/);
+    });
+  });
+
   it('refuses tactics the kernels do not offer for the layer', () => {
     const s = seed('cnn-fp32');
     const conv = s.program.layers.findIndex((l) => l.op === Op.conv);
