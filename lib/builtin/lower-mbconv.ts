@@ -49,8 +49,8 @@ export function mbconv(cx: LowerContext, n: Node): void {
   const y = cx.define(n.outputs[0], dtype, t.shape, t.batched, 'nhwc');
   // The chain tactic's intermediates, planned like any activation (live during this layer only): the fused kernel
   // never touches them, and a chain needs no workspace, so no workspace limit can leave the layer without a tactic.
-  const expanded = cx.newTensor(`${n.name}:expanded`, dtype, [1, e, h, w], x.batched, 'nhwc');
-  const depthwise = cx.newTensor(`${n.name}:depthwise`, dtype, [1, e, p, q], x.batched, 'nhwc');
+  const expanded = cx.newTensor(`${n.name}:expanded`, dtype, [x.shape[0], e, h, w], x.batched, 'nhwc');
+  const depthwise = cx.newTensor(`${n.name}:depthwise`, dtype, [x.shape[0], e, p, q], x.batched, 'nhwc');
   const strides = ints(n, 'strides', [1, 1]);
   const pads = ints(n, 'pads', [0, 0, 0, 0]);
   cx.emit(n.name, 'mbconv', [x.tensor, w1t, bias(2, e), wdt, bias(4, e), w2t, bias(6, k), r], [y.tensor, expanded, depthwise], {

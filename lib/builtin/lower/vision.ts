@@ -150,7 +150,7 @@ function efficientNms(cx: LowerContext, n: Node): void {
     return cx.define(o, t.dtype, t.shape, t.batched, 'rowmajor').tensor;
   });
   const pairs = p.classAgnostic ? boxCount : boxCount * classes;
-  const scratch = cx.newTensor(`${n.name}:scratch`, 'int64', [1 + pairs], boxes.batched, 'rowmajor');
+  const scratch = cx.newTensor(`${n.name}:scratch`, 'int64', [b, 1 + pairs], boxes.batched, 'rowmajor');
   cx.emit(n.name, 'nms', [boxes.tensor, scores.tensor, anchors], [...outs, scratch], {
     b, n: boxCount, c: classes, k: p.maxOutput, fmt: p.boxFormat === 'cxcywh' ? 1 : 0, agnostic: p.classAgnostic ? 1 : 0,
     score: p.scoreThreshold, iou: p.iouThreshold,
