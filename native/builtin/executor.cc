@@ -153,9 +153,8 @@ size_t Executor::convWorkspace(const LayerDesc& l, const kernels::ConvParams& p,
   DType t = prog_.tensors[l.inputs[0]].dtype;
   // External tactics name everything needed to re-create them (a cuBLASLt algo is serialized in the name).
   if (sources::isExternalTactic(tactic)) return sources::externalConvWorkspace(tactic, p, t);
-  for (const kernels::Tactic& k : kernels::convTactics(p, t)) {
-    if (k.name == tactic) return k.workspace;
-  }
+  const int64_t ws = kernels::convTacticWorkspace(tactic, p, t);
+  if (ws >= 0) return static_cast<size_t>(ws);
   fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this GPU or build does not offer; rebuild the engine");
 }
 

@@ -166,6 +166,14 @@ std::vector<Tactic> convTactics(const ConvParams& p, DType t) {
   return out;
 }
 
+int64_t convTacticWorkspace(const std::string& tactic, const ConvParams& p, DType t) {
+  using namespace convimpl;
+  const Entry* e = findEntry(tactic);
+  validateParams(p, t);
+  if (!e || e->use(p, t, prepareDevice(), e->arg) == Use::Invalid) return -1;
+  return static_cast<int64_t>(e->workspace(p, t, e->arg));
+}
+
 void conv(const std::string& tactic, const ConvParams& p, DType t, const void* x, const void* w, void* y,
           const Epilogue& ep, void* workspace, size_t workspaceBytes, cudaStream_t stream) {
   using namespace convimpl;

@@ -63,6 +63,9 @@ struct Tactic {
 
 //! Candidate own-kernel tactics for a convolution of this shape and dtype (never empty for a supported shape).
 std::vector<Tactic> convTactics(const ConvParams& p, DType t);
+//! Workspace bytes of own-kernel tactic `tactic` for p on this device, or -1 when it is unknown or cannot run p. Unlike
+//! convTactics, it accepts a tactic that runs p without being offered for it (`direct` runs every convolution).
+int64_t convTacticWorkspace(const std::string& tactic, const ConvParams& p, DType t);
 //! Runs tactic `name`; throws ERR_INVALID_ARGUMENT for an unknown or unsuitable tactic.
 void conv(const std::string& tactic, const ConvParams& p, DType t, const void* x, const void* w, void* y,
           const Epilogue& ep, void* workspace, size_t workspaceBytes, cudaStream_t stream);
