@@ -307,6 +307,7 @@ void Executor::prepare(int batch) const {
   for (size_t i = 0; i < prog_.layers.size(); ++i) {
     LayerDesc scratch;
     const LayerDesc& l = layerAt(i, batch, scratch);
+    if (l.op != Op::Conv && l.op != Op::MBConv) continue;  // the only layers with per-thread preparation
     const DType t = prog_.tensors[l.inputs[0]].dtype;
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
       sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), t);
