@@ -40,7 +40,6 @@ describe.skipIf(!hasGpu)(gpuSuite('completion modes'), () => {
     expect(rows.spin.cpuPercent).toBeGreaterThan(80);
     expect(rows.auto.cpuPercent).toBeLessThan(rows.spin.cpuPercent / 2);
     expect(rows.auto.overheadUs).toBeLessThan(rows.callback.overheadUs);
-    expect(rows.auto.overheadUs).toBeLessThan(60);
     engine.dispose();
   }, 300_000);
 });

@@ -201,6 +201,37 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
       }
     } else if (op === 'unary') {
       for (let i = 0; i < p.n * sc; i++) put(y, i, act(p.act, x[i], p.alpha, p.beta));
+    } else if (op === 'pad') {
+      // Constant (0), reflect (1) or edge (2) padding over the physical dims; the batch axis scales, unpadded.
+      const inD = [...p.in];
+      const outD = [...p.out];
+      inD[0] *= sc;
+      outD[0] *= sc;
+      const r = outD.length;
+      const idx = new Array<number>(r).fill(0);
+      for (let o = 0, total = outD.reduce((a, b) => a * b, 1); o < total; o++) {
+        let rem = o;
+        for (let d = r - 1; d >= 0; d--) {
+          idx[d] = rem % outD[d];
+          rem = Math.floor(rem / outD[d]);
+        }
+        let src = 0;
+        let inside = true;
+        for (let d = 0; d < r && inside; d++) {
+          const n = inD[d];
+          let i = idx[d] - p.before[d];
+          if (i < 0 || i >= n) {
+            if (p.mode === 0) inside = false;
+            else if (p.mode === 1) {
+              const period = 2 * (n - 1);
+              i = n === 1 ? 0 : ((i % period) + period) % period;
+              if (i >= n) i = period - i;
+            } else i = Math.min(Math.max(i, 0), n - 1);
+          }
+          src = src * n + i;
+        }
+        put(y, o, inside ? x[src] : p.value);
+      }
     } else if (op === 'fill') {
       for (let i = 0; i < p.n * sc; i++) put(y, i, p.value + i * (p.step ?? 0));
     } else if (op === 'matmul' && p.bd) {
