@@ -45,11 +45,18 @@ describe.skipIf(!hasGpu)(gpuSuite('accepted plan mutants on the GPU'), () => {
     for (const s of seeds(cc)) {
       const engine = await loadEngine(s.plan);
       const ctx = await engine.createContext();
-      const name = s.program.io.find((io) => io.isInput)!.name;
       const out = s.program.io.find((io) => !io.isInput)!.name;
-      const x = fillUniform(new Float32Array(ctx.inputs[name].length), 5);
-      const got = await ctx.infer({ [name]: x });
-      const want = simulate(s.program, s.weights, { [name]: x }, engine.profile.max)[out];
+      // Every input at the maximum batch: floats uniform, ids small (inside any table of the seeds).
+      const feeds: Record<string, Float32Array | BigInt64Array | Int32Array | Uint8Array> = {};
+      for (const io of s.program.io.filter((v) => v.isInput)) {
+        const view = ctx.inputs[io.name];
+        if (view instanceof Float32Array) feeds[io.name] = fillUniform(new Float32Array(view.length), 5);
+        else if (view instanceof BigInt64Array) feeds[io.name] = BigInt64Array.from({ length: view.length }, (_, i) => BigInt(i % 3));
+        else if (view instanceof Int32Array) feeds[io.name] = Int32Array.from({ length: view.length }, (_, i) => i % 3);
+        else feeds[io.name] = Uint8Array.from({ length: view.length }, (_, i) => i % 2);
+      }
+      const got = await ctx.infer(feeds as never);
+      const want = simulate(s.program, s.weights, feeds as never, engine.profile.max)[out];
       const y = got[out] as Float32Array;
       let err = 0;
       for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(y[i] - want[i]));
