@@ -5,7 +5,7 @@ import type { InferenceContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { TensorInfo } from '../types.js';
-import { encodeTexts, type EncodedBatch, type Tokenizer } from './tokenize.js';
+import { encodeTexts, type EncodedBatch, type TextTokenizer } from './tokenize.js';
 
 /** Where a text encoder's inputs and output are, and the range its sequence may take. */
 export interface TextModelSpec {
@@ -122,7 +122,7 @@ export interface EmbedResult {
  * @example
  * const { vectors } = await embedTexts(ctx, tok, ['a cat', 'a dog']); cosineMatrix(vectors);
  */
-export async function embedTexts(ctx: InferenceContext, tok: Tokenizer, texts: readonly string[], options: { maxLength?: number } = {}): Promise<EmbedResult> {
+export async function embedTexts(ctx: InferenceContext, tok: TextTokenizer, texts: readonly string[], options: { maxLength?: number } = {}): Promise<EmbedResult> {
   const spec = textModelSpec(ctx.engine);
   const fixed = spec.minSequence === spec.maxSequence;
   // A shorter maxLength truncates further; it cannot go below what a fixed-sequence engine takes.

@@ -5,14 +5,21 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { nonEmptyString, positiveInteger } from '../validate.js';
 
-export { Tokenizer };
+/**
+ * What the text helpers need of a tokenizer. `loadTokenizer` returns @huggingface/tokenizers' Tokenizer, which fits
+ * it; the library's own types stay out of ours, so a strict consumer compiles without them.
+ */
+export interface TextTokenizer {
+  encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
+  token_to_id(token: string): number | undefined | null;
+}
 
 /**
  * Loads a Hugging Face tokenizer.json (a path, or its parsed JSON).
  * @example
  * const tok = await loadTokenizer('tokenizer.json');
  */
-export async function loadTokenizer(source: string | object): Promise<Tokenizer> {
+export async function loadTokenizer(source: string | object): Promise<TextTokenizer> {
   let json: unknown = source;
   if (typeof source === 'string') {
     nonEmptyString(source, 'tokenizer');
@@ -66,7 +73,7 @@ export interface EncodeOptions {
  * The ids of `text` with the tokenizer's special tokens, keeping at most `max`: the text's own tokens are
  * cut from the end, the special tokens around them stay (what transformers' truncation does).
  */
-function encodeTruncated(tok: Tokenizer, text: string, max: number): { ids: number[]; truncated: boolean } {
+function encodeTruncated(tok: TextTokenizer, text: string, max: number): { ids: number[]; truncated: boolean } {
   const full = tok.encode(text).ids;
   if (full.length <= max) return { ids: full, truncated: false };
   const body = tok.encode(text, { add_special_tokens: false }).ids;
@@ -87,7 +94,7 @@ function encodeTruncated(tok: Tokenizer, text: string, max: number): { ids: numb
  * @example
  * const enc = encodeTexts(tok, ['a cat', 'a dog sat'], { maxLength: 128 }); // enc.sequence === 5
  */
-export function encodeTexts(tok: Tokenizer, texts: readonly string[], options: EncodeOptions): EncodedBatch {
+export function encodeTexts(tok: TextTokenizer, texts: readonly string[], options: EncodeOptions): EncodedBatch {
   if (!Array.isArray(texts) || texts.length === 0 || !texts.every((t) => typeof t === 'string')) {
     throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, 'Expected a non-empty array of strings for texts');
   }

@@ -2,6 +2,7 @@
 // it produces, driven through CUDA_CHECK itself with calls that do nothing, so it runs without a GPU.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { capabilities } from '../../lib/capabilities.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { packageRoot, tryLoadAddon, addonLoadError } from '../../lib/native.js';
 
@@ -18,7 +19,9 @@ const codeOf = (f: () => unknown) => {
 
 // Loads the addon in a fresh process with NODE_TENSORRT_FAULT set, and prints its switch state (or the load error).
 function childState(spec: string): string {
-  const script = `try { const a = require('node-gyp-build')(process.cwd()); console.log(JSON.stringify(a.faultInjection())); } catch (e) { console.log('LOAD ' + e.message); }`;
+  // The same binary this process loaded (platform package, build/ or prebuilds/), required directly.
+  const file = JSON.stringify(capabilities().addon.path ?? '');
+  const script = `try { const a = require(${file}); console.log(JSON.stringify(a.faultInjection())); } catch (e) { console.log('LOAD ' + e.message); }`;
   return execFileSync(process.execPath, ['-e', script], { cwd: packageRoot(), env: { ...process.env, NODE_TENSORRT_FAULT: spec }, encoding: 'utf8' }).trim();
 }
 
