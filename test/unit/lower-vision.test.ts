@@ -133,6 +133,9 @@ describe('builtin lowering of vision ops (CPU simulation vs reference)', () => {
     expect(() => lowerGraph(g, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: ErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/tf_crop_and_resize/) }));
     const chans = optimize(opGraph(resize({ mode: 'nearest' }, { scales: [1, 2, 2, 2] })), { fuse: true, precision: 'fp32' });
     expect(() => lowerGraph(chans, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: ErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/batch or channel/) }));
+    // Doubling the batch axis would write twice the rows the output holds: refused at lowering, before the validator.
+    const batch = optimize(opGraph(resize({ mode: 'nearest' }, { scales: [2, 1, 2, 2] })), { fuse: true, precision: 'fp32' });
+    expect(() => lowerGraph(batch, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: ErrorCode.UNSUPPORTED_OP, message: expect.stringMatching(/batch or channel/) }));
   });
 });
 

@@ -33,9 +33,9 @@ function resize(cx: LowerContext, n: Node): void {
   const ctx = staticCtx(cx, n);
   const a = resizeAttrs(ctx);
   if (a.coord === 'tf_crop_and_resize') cx.unsupported(n, `coordinate_transformation_mode 'tf_crop_and_resize'`);
-  const [, c, h, w] = xIn.shape;
-  const [, oc, p, q] = t.shape;
-  if (oc !== c || xIn.batched !== t.batched) cx.unsupported(n, 'resizing the batch or channel axis');
+  const [nb, c, h, w] = xIn.shape;
+  const [ob, oc, p, q] = t.shape;
+  if (ob !== nb || oc !== c || xIn.batched !== t.batched) cx.unsupported(n, 'resizing the batch or channel axis');
   // The scales the coordinate transform uses: given ones when constant, else out / in (sizes or shape-computed).
   const sv = n.op === 'Upsample' || cx.graph.opset < 11 ? ctx.floatValues(1) : ctx.floatValues(2);
   const given = sv && sv.length === 4 ? sv.map(Math.fround) : undefined;
