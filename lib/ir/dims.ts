@@ -102,3 +102,23 @@ export function normAxis(axis: number, rank: number): number | undefined {
 export function allStatic(dims: readonly Dim[]): dims is number[] {
   return dims.every((d) => typeof d === 'number');
 }
+
+/** Flat index map for broadcasting a static `from` shape onto a static `to` shape. */
+export function broadcastIndex(to: number[], from: number[]): (i: number) => number {
+  const r = to.length;
+  const strides: number[] = new Array(r).fill(0);
+  let s = 1;
+  for (let i = from.length - 1; i >= 0; i--) {
+    strides[r - from.length + i] = from[i] === 1 ? 0 : s;
+    s *= from[i];
+  }
+  return (flat) => {
+    let j = 0;
+    for (let d = r - 1; d >= 0; d--) {
+      const c = flat % to[d];
+      flat = (flat - c) / to[d];
+      j += c * strides[d];
+    }
+    return j;
+  };
+}

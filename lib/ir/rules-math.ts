@@ -2,30 +2,10 @@
 // carry their (possibly symbolic) values, so mask and shape subgraphs resolve during inference.
 import { attrInt, attrString } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
-import { allStatic, broadcast } from './dims.js';
+import { allStatic, broadcast, broadcastIndex } from './dims.js';
 import { isFloat, numel, type DataType, type Dim } from './types.js';
 
 const out = (dtype: DataType, shape: Dim[], value?: Dim[]): InferResult => ({ types: [{ dtype, shape }], values: [value] });
-
-/** Flat index map for broadcasting a static `from` shape onto a static `to` shape. */
-export function broadcastIndex(to: number[], from: number[]): (i: number) => number {
-  const r = to.length;
-  const strides: number[] = new Array(r).fill(0);
-  let s = 1;
-  for (let i = from.length - 1; i >= 0; i--) {
-    strides[r - from.length + i] = from[i] === 1 ? 0 : s;
-    s *= from[i];
-  }
-  return (flat) => {
-    let j = 0;
-    for (let d = r - 1; d >= 0; d--) {
-      const c = flat % to[d];
-      flat = (flat - c) / to[d];
-      j += c * strides[d];
-    }
-    return j;
-  };
-}
 
 /** The broadcast shape of every present input; ERR_SHAPE_MISMATCH when they don't broadcast. */
 export function broadcastAll(ctx: NodeContext, idx: number[]): Dim[] {

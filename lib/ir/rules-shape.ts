@@ -3,7 +3,7 @@
 import { attrInt, attrInts, attrString, attrTensor } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
 import { allStatic, broadcast, multiplyDims, normAxis } from './dims.js';
-import { broadcastIndex } from './rules-math.js';
+import { broadcastIndex } from './dims.js';
 import { isInt, numel, shapeToString, type DataType, type Dim } from './types.js';
 
 const out = (dtype: DataType, shape: Dim[], value?: Dim[]): InferResult => ({ types: [{ dtype, shape }], values: [value] });

@@ -3,7 +3,7 @@
 // batch is dynamic.
 import { attrInt, attrInts, attrString, attrTensor } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
-import { allStatic, broadcast, dimProduct, divideDims, multiplyDims, normAxis, sameProduct } from './dims.js';
+import { allStatic, broadcast, broadcastIndex, dimProduct, divideDims, multiplyDims, normAxis, sameProduct } from './dims.js';
 import { isInt, numel, shapeToString, type Constant, type DataType, type Dim } from './types.js';
 
 /** ONNX TensorProto.DataType numbers of the dtypes the IR supports. */
@@ -27,26 +27,6 @@ const pass = (v: Dim[] | undefined): Dim[] | undefined => (v ? [...v] : undefine
 /** The one dim equal to a product of dims, or undefined when symbols would have to be multiplied. */
 function productDim(dims: Dim[]): Dim | undefined {
   return divideDims(dimProduct(dims), dimProduct([]));
-}
-
-/** Flat index map for broadcasting a static `from` shape onto a static `to` shape. */
-function broadcastIndex(to: number[], from: number[]): (i: number) => number {
-  const r = to.length;
-  const strides: number[] = new Array(r).fill(0);
-  let s = 1;
-  for (let i = from.length - 1; i >= 0; i--) {
-    strides[r - from.length + i] = from[i] === 1 ? 0 : s;
-    s *= from[i];
-  }
-  return (flat) => {
-    let j = 0;
-    for (let d = r - 1; d >= 0; d--) {
-      const c = flat % to[d];
-      flat = (flat - c) / to[d];
-      j += c * strides[d];
-    }
-    return j;
-  };
 }
 
 export function binary(ctx: NodeContext): InferResult {

@@ -4,22 +4,9 @@ import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { modValue } from '../ir/rules-math.js';
 import type { DataType, TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
-import { alloc, size, type RData, type RTensor } from './tensor.js';
+import { alloc, bcastStrides, size, type RData, type RTensor } from './tensor.js';
 
 const dimsOf = (t: TensorType) => t.shape as number[];
-
-/** Element strides of `dims` broadcast onto `outDims` (0 where a dim broadcasts). */
-export function bcastStrides(dims: number[], outDims: number[]): number[] {
-  const r = outDims.length;
-  const s = new Array(r).fill(0);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const o = r - dims.length + i;
-    s[o] = dims[i] === 1 && outDims[o] !== 1 ? 0 : acc;
-    acc *= dims[i];
-  }
-  return s;
-}
 
 /** Reads element i of any tensor data as a number. */
 function reader(d: RData): (i: number) => number {

@@ -4,22 +4,9 @@ import { fullPads, sliceRange } from '../ir/rules-tensor.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { isFloat, type TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
-import { alloc, asFloat64, fromConstant, fromFloat64, size, toNumbers, type RData, type RTensor } from './tensor.js';
+import { alloc, asFloat64, bcastStrides, fromConstant, fromFloat64, size, toNumbers, type RData, type RTensor } from './tensor.js';
 
 const dimsOf = (t: TensorType) => t.shape as number[];
-
-/** Row-major strides of `dims` aligned right to `rank`, with 0 where a dim broadcasts. */
-function bstrides(dims: number[], outDims: number[]): number[] {
-  const r = outDims.length;
-  const s = new Array(r).fill(0);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const o = r - dims.length + i;
-    s[o] = dims[i] === 1 && outDims[o] !== 1 ? 0 : acc;
-    acc *= dims[i];
-  }
-  return s;
-}
 
 /** Merges adjacent output dims where both operands stay contiguous (or both broadcast). */
 function coalesce(dims: number[], sa: number[], sb: number[]): { dims: number[]; sa: number[]; sb: number[] } {
@@ -79,7 +66,7 @@ function binaryRows(op: string, A: Num, B: Num, Y: Num, dims: number[], sa: numb
 export const binary: Kernel = (node, inputs, out) => {
   const [a, b] = inputs as RTensor[];
   const yd = dimsOf(out[0]);
-  const c = coalesce(yd, bstrides(a.dims, yd), bstrides(b.dims, yd));
+  const c = coalesce(yd, bcastStrides(a.dims, yd), bcastStrides(b.dims, yd));
   if (isFloat(a.dtype)) {
     const y = alloc(out[0].dtype, yd);
     binaryRows(node.op, a.data as Num, b.data as Num, y.data as Num, c.dims, c.sa, c.sb);

@@ -95,3 +95,16 @@ export function fromFloat64(dtype: DataType, dims: number[], v: Float64Array): R
   else for (let i = 0; i < v.length; i++) (d as Int32Array)[i] = Math.trunc(v[i]);
   return t;
 }
+
+/** Element strides of `dims` broadcast onto `outDims` (0 where a dim broadcasts). */
+export function bcastStrides(dims: number[], outDims: number[]): number[] {
+  const r = outDims.length;
+  const s = new Array(r).fill(0);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const o = r - dims.length + i;
+    s[o] = dims[i] === 1 && outDims[o] !== 1 ? 0 : acc;
+    acc *= dims[i];
+  }
+  return s;
+}
