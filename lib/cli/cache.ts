@@ -10,9 +10,12 @@ import type { Engine } from '../engine.js';
 import { ErrorCode, hasCode } from '../errors.js';
 import { externalDataLocations } from '../onnx/reader.js';
 import { externalDataPath } from '../onnx/tensor.js';
+import { isPlan } from '../plan.js';
 import type { BuildOptions } from '../types.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { libraryVersion } from '../version.js';
+import type { CliIO } from './io.js';
+import { buildProgressReporter } from './progress.js';
 
 /**
  * The cache root: `--cache-dir`, else $NODE_TENSORRT_CACHE, else $XDG_CACHE_HOME/node-tensorrt, else
@@ -110,4 +113,31 @@ export async function cachedEngine(
     throw e;
   }
   return { engine, planPath, hit: false };
+}
+
+/**
+ * A command's engine: a plan file is loaded; an ONNX model is built with a progress bar, through the engine cache
+ * unless `cache` is false. `fromPath` builds from the model's path, so that external data beside it is read.
+ * @example const { engine, source } = await openEngine('model.onnx', bytes, options, { quiet: true }, io);
+ */
+export async function openEngine(
+  model: string,
+  bytes: Uint8Array,
+  options: BuildOptions,
+  flags: { cache?: boolean; cacheDir?: string; quiet?: boolean },
+  io: CliIO,
+  fromPath = false,
+): Promise<{ engine: Engine; source: string }> {
+  // Loaded here so that other commands and --help do not pay for the compiler and its backends.
+  const { buildEngine, loadEngine } = await import('../builder.js');
+  if (isPlan(bytes)) return { engine: await loadEngine(bytes, { device: options.device }), source: `loaded ${model}` };
+  const progress = buildProgressReporter(io.err, { quiet: flags.quiet });
+  try {
+    const o = { ...options, onProgress: progress.onProgress };
+    if (flags.cache === false) return { engine: await buildEngine(fromPath ? model : bytes, o), source: 'built, not cached' };
+    const c = await cachedEngine(bytes, o, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine }, fromPath ? model : undefined);
+    return { engine: c.engine, source: `${c.hit ? 'cached' : 'built and cached'} at ${c.planPath}` };
+  } finally {
+    progress.stop();
+  }
 }

@@ -9,16 +9,14 @@ import { normalize, PRESETS, type Preset } from '../../image/normalize.js';
 import { imageInputSpec } from '../../image/preprocess.js';
 import { topK, type Prediction } from '../../image/topk.js';
 import { RESAMPLES, resolveResizeCrop, transform, type Resample } from '../../image/transform.js';
-import { isPlan } from '../../plan.js';
 import { labelsForClasses } from '../../vision/labels.js';
 import { rowElements } from '../../tensor.js';
 import { readInputFile } from '../../util/fs.js';
 import { parseChoice, parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
-import { cacheRoot, cachedEngine } from '../cache.js';
+import { openEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
-import { buildProgressReporter } from '../progress.js';
 
 interface ClassifyFlags extends RawBuildFlags {
   labels?: string;
@@ -71,30 +69,9 @@ export function classifyCommand(io: CliIO): Command {
     // Refuse files that are not images before spending a build on them.
     for (const image of images) await sniffImage(image);
 
-    // Loaded here so that other commands and --help do not pay for the compiler and its backends.
-    const { buildEngine, loadEngine } = await import('../../builder.js');
     const t0 = performance.now();
-    let engine: Engine;
-    let source: string;
-    if (isPlan(modelBytes)) {
-      engine = await loadEngine(modelBytes, { device: buildOptions.device });
-      source = `loaded ${model}`;
-    } else {
-      const progress = buildProgressReporter(io.err, { quiet: flags.quiet || flags.json });
-      try {
-        const options = { ...buildOptions, onProgress: progress.onProgress };
-        if (flags.cache === false) {
-          engine = await buildEngine(model, options); // from its path: external data beside it is read
-          source = 'built, not cached';
-        } else {
-          const c = await cachedEngine(modelBytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine }, model);
-          engine = c.engine;
-          source = `${c.hit ? 'cached' : 'built and cached'} at ${c.planPath}`;
-        }
-      } finally {
-        progress.stop();
-      }
-    }
+    // From the model's path: external data beside it is read.
+    const { engine, source } = await openEngine(model, modelBytes, buildOptions, { ...flags, quiet: flags.quiet || flags.json }, io, true);
     const engineMs = performance.now() - t0;
     try {
       const results = await classifyImages(engine, images, { k, preset, resample, resize, batch: batchFlag, labels, warn: (m) => println(io.err, `warning: ${m}`) });

@@ -1,17 +1,15 @@
 // `node-tensorrt embed model --tokenizer tokenizer.json text…`: tokenize, run a text encoder, mean-pool,
 // print the vectors and the cosine similarity between the texts.
 import { Command } from 'commander';
-import type { Engine } from '../../engine.js';
 import { ErrorCode, TensorRTError } from '../../errors.js';
 import { isPlan } from '../../plan.js';
 import type { BuildOptions, ShapeProfile } from '../../types.js';
 import { readInputFile } from '../../util/fs.js';
 import { parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
-import { cacheRoot, cachedEngine } from '../cache.js';
+import { openEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
-import { buildProgressReporter } from '../progress.js';
 
 interface EmbedFlags extends RawBuildFlags {
   tokenizer: string;
@@ -68,34 +66,13 @@ export function embedCommand(io: CliIO): Command {
     // Loaded here so that other commands and --help do not pay for them.
     const { loadTokenizer, embedTexts, cosineMatrix } = await import('../../text/index.js');
     const tok = await loadTokenizer(flags.tokenizer);
-    const { buildEngine, loadEngine } = await import('../../builder.js');
     const t0 = performance.now();
-    let engine: Engine;
-    let source: string;
-    if (isPlan(modelBytes)) {
-      engine = await loadEngine(modelBytes, { device: buildOptions.device });
-      source = `loaded ${model}`;
-    } else {
-      if (!buildOptions.shapes) {
-        const { parseModel } = await import('../../onnx/reader.js');
-        const shapes = textShapes(parseModel(modelBytes).inputs.map((i) => ({ name: i.name, shape: i.type.shape })), maxLength ?? 128);
-        if (shapes) buildOptions.shapes = shapes;
-      }
-      const progress = buildProgressReporter(io.err, { quiet: flags.quiet || flags.json });
-      try {
-        const options = { ...buildOptions, onProgress: progress.onProgress };
-        if (flags.cache === false) {
-          engine = await buildEngine(modelBytes, options);
-          source = 'built, not cached';
-        } else {
-          const c = await cachedEngine(modelBytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine });
-          engine = c.engine;
-          source = `${c.hit ? 'cached' : 'built and cached'} at ${c.planPath}`;
-        }
-      } finally {
-        progress.stop();
-      }
+    if (!buildOptions.shapes && !isPlan(modelBytes)) {
+      const { parseModel } = await import('../../onnx/reader.js');
+      const shapes = textShapes(parseModel(modelBytes).inputs.map((i) => ({ name: i.name, shape: i.type.shape })), maxLength ?? 128);
+      if (shapes) buildOptions.shapes = shapes;
     }
+    const { engine, source } = await openEngine(model, modelBytes, buildOptions, { ...flags, quiet: flags.quiet || flags.json }, io);
     const engineMs = performance.now() - t0;
     try {
       const ctx = await engine.createContext();

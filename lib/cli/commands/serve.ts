@@ -2,7 +2,6 @@
 // SIGTERM or SIGINT (then it stops taking requests, finishes the queued ones and exits 0).
 import path from 'node:path';
 import { Command } from 'commander';
-import type { Engine } from '../../engine.js';
 import { ErrorCode, TensorRTError } from '../../errors.js';
 import { isPlan } from '../../plan.js';
 import type { Pool } from '../../pool.js';
@@ -11,9 +10,8 @@ import { readInputFile } from '../../util/fs.js';
 import { describe } from '../../validate.js';
 import { BACKEND_CHOICES, parseIntegerArg } from '../args.js';
 import { resolveBuildFlags } from '../build-flags.js';
-import { cacheRoot, cachedEngine } from '../cache.js';
+import { openEngine } from '../cache.js';
 import { println, type CliIO } from '../io.js';
-import { buildProgressReporter } from '../progress.js';
 
 interface ServeFlags {
   name?: string;
@@ -96,22 +94,10 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
       const bytes = await readInputFile(model, 'model');
 
       // Loaded here so that other commands and --help do not pay for the compiler, the backends and fastify.
-      const { buildEngine, loadEngine } = await import('../../builder.js');
       const { createPool } = await import('../../pool.js');
       const { startServer } = await import('../../serve/http.js');
-      let engine: Engine;
-      if (isPlan(bytes)) {
-        engine = await loadEngine(bytes, { device: build.device });
-      } else {
-        build.shapes ??= await defaultShapes(bytes, maxBatch ?? 32);
-        const progress = buildProgressReporter(io.err, { quiet: flags.quiet });
-        try {
-          const options = { ...build, onProgress: progress.onProgress };
-          engine = flags.cache === false ? await buildEngine(bytes, options) : (await cachedEngine(bytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine })).engine;
-        } finally {
-          progress.stop();
-        }
-      }
+      if (!isPlan(bytes)) build.shapes ??= await defaultShapes(bytes, maxBatch ?? 32);
+      const { engine } = await openEngine(model, bytes, build, flags, io);
       let pool: Pool | undefined;
       try {
         if (all && engine.backend !== 'reference') pool = await createPool(engine, { devices: 'all', contextsPerDevice: contexts, maxBatch });

@@ -12,10 +12,9 @@ import { readInputFile } from '../../util/fs.js';
 import { drawDetections, drawMask, encodePng } from '../../vision/draw.js';
 import { parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
-import { cacheRoot, cachedEngine } from '../cache.js';
+import { openEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
-import { buildProgressReporter } from '../progress.js';
 
 interface VisionFlags extends RawBuildFlags {
   output?: string;
@@ -38,19 +37,8 @@ function unitArg(v: string, name: string): number {
 
 /** The engine for `model`: a plan is loaded; ONNX is built (with `extra` options) through the cache. */
 async function engineFor(model: string, flags: VisionFlags, io: CliIO, extra: Partial<BuildOptions>): Promise<{ engine: Engine; source: string }> {
-  const buildOptions = resolveBuildFlags(flags);
   const bytes = await readInputFile(model, 'model');
-  const { buildEngine, loadEngine } = await import('../../builder.js');
-  if (isPlan(bytes)) return { engine: await loadEngine(bytes, { device: buildOptions.device }), source: `loaded ${model}` };
-  const progress = buildProgressReporter(io.err, { quiet: flags.quiet || flags.json });
-  try {
-    const options = { ...buildOptions, ...extra, onProgress: progress.onProgress };
-    if (flags.cache === false) return { engine: await buildEngine(bytes, options), source: 'built, not cached' };
-    const c = await cachedEngine(bytes, options, { dir: cacheRoot(flags.cacheDir), buildEngine, loadEngine });
-    return { engine: c.engine, source: `${c.hit ? 'cached' : 'built and cached'} at ${c.planPath}` };
-  } finally {
-    progress.stop();
-  }
+  return openEngine(model, bytes, { ...resolveBuildFlags(flags), ...extra }, { ...flags, quiet: flags.quiet || flags.json }, io);
 }
 
 /** A shipped label set for an ONNX detector's raw [batch, 4+classes, boxes] output (the NMS stage hides the count). */
