@@ -12,16 +12,19 @@ export interface WindowGeometry {
   out: number[];
 }
 
+/** A per-spatial-axis int attribute (strides, dilations, output_padding…): `def` on every axis when absent, each ≥ `min`. */
+export function spatialInts(ctx: NodeContext, name: string, n: number, def: number, min: number): number[] {
+  const v = attrInts(ctx.node, name) ?? new Array<number>(n).fill(def);
+  if (v.length !== n) ctx.invalid(`'${name}' has ${v.length} entries for ${n} spatial dimensions`);
+  if (v.some((x) => x < min)) ctx.invalid(`'${name}' must be ≥ ${min}, got [${v.join(', ')}]`);
+  return v;
+}
+
 /** Resolves a node's window attributes against a static spatial input size. */
 export function windowGeometry(ctx: NodeContext, inSpatial: number[], kernel: number[]): WindowGeometry {
   const n = inSpatial.length;
   const node = ctx.node;
-  const list = (name: string, def: number, min: number): number[] => {
-    const v = attrInts(node, name) ?? new Array(n).fill(def);
-    if (v.length !== n) ctx.invalid(`'${name}' has ${v.length} entries for ${n} spatial dimensions`);
-    if (v.some((x) => x < min)) ctx.invalid(`'${name}' must be ≥ ${min}, got [${v.join(', ')}]`);
-    return v;
-  };
+  const list = (name: string, def: number, min: number): number[] => spatialInts(ctx, name, n, def, min);
   if (kernel.length !== n) ctx.mismatch(`kernel has ${kernel.length} spatial dimensions but the input has ${n}`);
   if (kernel.some((k) => !Number.isSafeInteger(k) || k < 1)) ctx.invalid(`invalid kernel shape [${kernel.join(', ')}]`);
   const strides = list('strides', 1, 1);

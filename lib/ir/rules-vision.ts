@@ -3,6 +3,7 @@
 import { attrFloat, attrInt, attrInts, attrFloats, attrString } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
 import { allStatic, normAxis } from './dims.js';
+import { spatialInts } from './geometry.js';
 import { numel, shapeToString, type Dim, type Node } from './types.js';
 
 export const COORDINATE_MODES = ['half_pixel', 'half_pixel_symmetric', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nn', 'tf_crop_and_resize'] as const;
@@ -202,12 +203,7 @@ export interface DeconvGeometry {
 export function deconvGeometry(ctx: NodeContext, inSpatial: number[], kernel: number[]): DeconvGeometry {
   const n = inSpatial.length;
   const node = ctx.node;
-  const list = (name: string, def: number, min: number): number[] => {
-    const v = attrInts(node, name) ?? new Array(n).fill(def);
-    if (v.length !== n) ctx.invalid(`'${name}' has ${v.length} entries for ${n} spatial dimensions`);
-    if (v.some((x) => x < min)) ctx.invalid(`'${name}' must be ≥ ${min}, got [${v.join(', ')}]`);
-    return v;
-  };
+  const list = (name: string, def: number, min: number): number[] => spatialInts(ctx, name, n, def, min);
   const strides = list('strides', 1, 1);
   const dilations = list('dilations', 1, 1);
   const outputPadding = list('output_padding', 0, 0);

@@ -9,6 +9,7 @@ import { writeModel } from '../../lib/onnx/writer.js';
 import { runReference } from '../../lib/reference/index.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { gpuSuite, hasGpu } from '../helpers/gpu.js';
+import { relL2 } from '../helpers/metrics.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import type { AttrValue, Constant, Dim } from '../../lib/ir/types.js';
@@ -34,16 +35,6 @@ function opGraph(c: OpCase): Graph {
   });
   inferShapes(g);
   return g;
-}
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i])) return Infinity;
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / (den || 1));
 }
 
 /** Share of pixels whose argmax over channels (NCHW) agrees. */
@@ -88,8 +79,8 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin vision operators on the GPU'), () => 
         const got16 = await c16.infer({ [input]: x });
         for (const o of g.outputs) {
           const w = want[o.name] as Float32Array;
-          const e32r = relErr(got32[o.name] as Float32Array, w);
-          const e16r = relErr(got16[o.name] as Float32Array, w);
+          const e32r = relL2(got32[o.name] as Float32Array, w);
+          const e16r = relL2(got16[o.name] as Float32Array, w);
           const agree = argmaxAgreement(got16[o.name] as Float32Array, w, [batch, w.length / (batch * 96 * 96), 96, 96]);
           console.log(`${name} ${o.name} batch ${batch}: fp32 ${e32r.toExponential(2)}, fp16 ${e16r.toExponential(2)}, fp16 argmax agreement ${(agree * 100).toFixed(2)}%`);
           expect(e32r).toBeLessThan(1e-4);
@@ -157,7 +148,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin vision operators on the GPU'), () => 
         const e = await build(bytes, precision);
         const ctx = await e.createContext();
         const got = (await ctx.infer({ x })).y as Float32Array;
-        expect(relErr(got, want)).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
+        expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
         ctx.dispose();
       }
     }, 120_000);

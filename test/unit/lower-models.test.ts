@@ -8,17 +8,7 @@ import { runReference } from '../../lib/reference/index.js';
 import { mobilenetV2, smallCnn } from '../../scripts/gen-models.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { overlappingTensors, simulate } from '../helpers/program-sim.js';
-
-const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i])) return Infinity;
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-};
+import { relL2 } from '../helpers/metrics.js';
 
 // The lowered program, run by a CPU simulator of the kernels, must compute what the reference interpreter computes
 // on the original model: this checks layouts, strides, weight packing and memory planning without a GPU.

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { argmaxRows } from '../../lib/bench/accuracy.js';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { OP_NAMES } from '../../lib/builtin/program.js';
 import { parseModel } from '../../lib/onnx/index.js';
@@ -8,26 +9,9 @@ import { foldStaticDims } from '../../lib/optimize/shape-fold.js';
 import { runReference } from '../../lib/reference/index.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { overlappingTensors, simulate } from '../helpers/program-sim.js';
+import { relL2 } from '../helpers/metrics.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(`test/fixtures/models/${name}.onnx`));
-
-const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (!Number.isFinite(a[i])) return Infinity;
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-};
-
-const argmaxRows = (v: ArrayLike<number>, classes: number) =>
-  Array.from({ length: v.length / classes }, (_, r) => {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (v[r * classes + c] > v[r * classes + best]) best = c;
-    return best;
-  });
 
 const count = (layers: { op: number }[], op: string) => layers.filter((l) => OP_NAMES[l.op] === op).length;
 
@@ -53,7 +37,7 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
         expect(got.length).toBe(want.length);
         expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
         const classes = want.length / batch;
-        expect(argmaxRows(got, classes)).toEqual(argmaxRows(want, classes));
+        expect(argmaxRows(got, got.length / classes, classes)).toEqual(argmaxRows(want, want.length / classes, classes));
       }, 120_000);
     }
   }

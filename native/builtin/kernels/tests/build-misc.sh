@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the GPU tests of the non-convolution kernels (test_misc), of the transformer kernels (test_transformer) and
-# of the cuDNN / cuBLASLt tactic sources (test_sources), and with --run runs them. The sources need no cuDNN / cuBLAS
+# Builds the GPU tests of the non-convolution kernels (test_misc), of the transformer kernels (test_transformer), of the
+# vision kernels (test_vision) and of the cuDNN / cuBLASLt tactic sources (test_sources), and with --run runs them. The sources need no cuDNN / cuBLAS
 # headers (shim/ declares their API).
 #   native/builtin/kernels/tests/build-misc.sh [--run]
 # Environment: NODE_TENSORRT_CUDA_ARCHS (default 90), NVCC, OUT_DIR (default build/kernel-tests),
@@ -15,12 +15,12 @@ nvcc=${NVCC:-$(command -v nvcc || echo "$cuda/bin/nvcc")}
 mkdir -p "$out/obj-misc"
 
 flags=(-std=c++17 -O3 --expt-relaxed-constexpr "-arch=sm_$arch" "-I$root/native" -Xcompiler=-Wall,-Wno-unused-parameter)
-kernels=(elementwise copy pool reduce softmax pad matmul image norm logic gather attention)
+kernels=(elementwise copy pool reduce softmax pad matmul image norm logic gather attention resize deconv select nms)
 
 # Python wheels may carry the libraries (used by --run).
 py_dir() { python3 -c "import importlib, os; m = importlib.import_module('$1'); print(os.path.dirname(m.__file__))" 2>/dev/null || true; }
 
-# Compile every translation unit, $(nproc) at a time, then link the two tests.
+# Compile every translation unit, $(nproc) at a time, then link the tests.
 jobs_max=$(nproc 2>/dev/null || echo 4)
 rm -f "$out/obj-misc/FAILED"
 compile() {  # src obj extra-flags...
@@ -45,6 +45,7 @@ compile "$root/native/builtin/sources/epilogue.cu" "$out/obj-misc/epilogue.o"
 src_objs+=("$out/obj-misc/epilogue.o")
 compile "$here/test_misc.cu" "$out/obj-misc/test_misc.o"
 compile "$here/test_transformer.cu" "$out/obj-misc/test_transformer.o"
+compile "$here/test_vision.cu" "$out/obj-misc/test_vision.o"
 compile "$root/native/builtin/sources/tests/test_sources.cu" "$out/obj-misc/test_sources.o"
 wait
 if [[ -f "$out/obj-misc/FAILED" ]]; then
@@ -53,8 +54,9 @@ if [[ -f "$out/obj-misc/FAILED" ]]; then
 fi
 "$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_misc.o" "${objs[@]}" -o "$out/test_misc"
 "$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_transformer.o" "${objs[@]}" -o "$out/test_transformer"
+"$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_vision.o" "${objs[@]}" -o "$out/test_vision"
 "$nvcc" "-arch=sm_$arch" "$out/obj-misc/test_sources.o" "${src_objs[@]}" "${objs[@]}" -ldl -o "$out/test_sources"
-echo "built $out/test_misc, $out/test_transformer and $out/test_sources"
+echo "built $out/test_misc, $out/test_transformer, $out/test_vision and $out/test_sources"
 
 if [[ "${1:-}" == "--run" ]]; then
   # Libraries shipped only in Python wheels: let the loader find them (system copies win when present).
@@ -71,6 +73,8 @@ if [[ "${1:-}" == "--run" ]]; then
   "$out/test_misc" || rc=1
   echo
   "$out/test_transformer" || rc=1
+  echo
+  "$out/test_vision" || rc=1
   echo
   "$out/test_sources" || rc=1
   exit $rc

@@ -1,6 +1,6 @@
 // GPU tests of the vision kernels (resize, deconv, argReduce) against CPU references, FP32 and FP16, aligned and
 // unaligned, plus bad-argument errors and a timing line for the segmentation-sized resize.
-//   native/builtin/kernels/tests/build-vision.sh --run
+//   native/builtin/kernels/tests/build-misc.sh --run
 #include <cmath>
 
 #include "misc_util.h"
