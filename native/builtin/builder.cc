@@ -123,7 +123,7 @@ std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch
     if (tmp.tactic.empty()) return all;  // no chain: the fused kernels alone
     parts[j] = tmp.tactic;
   }
-  const std::string chain = Executor::chainTactic(parts[0], parts[1], parts[2]);
+  const std::string chain = chainTactic(parts[0], parts[1], parts[2]);
   all = agreeingWithChain(exec, i, batch, chain, fused, b, check, stream, out);
   all.push_back({chain, exec.workspaceFor(i, chain, batch)});
   return all;

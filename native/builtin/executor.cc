@@ -39,19 +39,10 @@ Executor::Executor(ProgramDesc program, Stage stage) : prog_(std::move(program))
 
 namespace {
 
-constexpr const char* kChain = "chain:";
-
-bool isChain(const std::string& tactic) { return tactic.rfind(kChain, 0) == 0; }
-
 //! The three conv tactics of a chain tactic; ERR_PLAN_MISMATCH when malformed.
 std::vector<std::string> chainParts(const LayerDesc& l, const std::string& tactic) {
   std::vector<std::string> parts;
-  size_t at = std::char_traits<char>::length(kChain);
-  for (size_t plus; (plus = tactic.find('+', at)) != std::string::npos; at = plus + 1) parts.push_back(tactic.substr(at, plus - at));
-  parts.push_back(tactic.substr(at));
-  if (parts.size() != 3 || parts[0].empty() || parts[1].empty() || parts[2].empty()) {
-    fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' has a malformed chain tactic '" + tactic + "'");
-  }
+  if (!chainTacticParts(tactic, parts)) fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' has a malformed chain tactic '" + tactic + "'");
   return parts;
 }
 
@@ -131,10 +122,6 @@ kernels::ConvParams Executor::stageParams(const LayerDesc& l, int stage, int bat
     ep.act = m.act3, ep.alpha = m.alpha3, ep.beta = m.beta3;
   }
   return c;
-}
-
-std::string Executor::chainTactic(const std::string& expand, const std::string& dw, const std::string& project) {
-  return kChain + expand + "+" + dw + "+" + project;
 }
 
 std::vector<Candidate> Executor::stageCandidates(size_t i, int stage, int batch) const {
@@ -269,7 +256,7 @@ size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) co
     fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' uses tactic '" + tactic + "', which this build does not offer; rebuild the engine");
   }
   if (l.op == Op::MBConv) {
-    if (isChain(tactic)) {
+    if (isChainTactic(tactic)) {
       const std::vector<std::string> parts = chainParts(l, tactic);
       size_t stages = 0;
       for (int j = 0; j < 3; ++j) {
@@ -301,17 +288,15 @@ size_t Executor::workspaceBytes(int capacity) const {
 }
 
 void Executor::prepare(int batch) const {
-  for (const LayerDesc& l : prog_.layers) {
-    if (l.op == Op::Nms) kernels::nmsPrepare();  // raises the NMS kernel's shared-memory limit, before any capture
-  }
   for (size_t i = 0; i < prog_.layers.size(); ++i) {
+    if (prog_.layers[i].op == Op::Nms) kernels::nmsPrepare();  // raises its shared-memory limit, before any capture
+    if (prog_.layers[i].op != Op::Conv && prog_.layers[i].op != Op::MBConv) continue;  // nothing else to prepare
     LayerDesc scratch;
     const LayerDesc& l = layerAt(i, batch, scratch);
-    if (l.op != Op::Conv && l.op != Op::MBConv) continue;  // the only layers with per-thread preparation
     const DType t = prog_.tensors[l.inputs[0]].dtype;
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
       sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), t);
-    } else if (l.op == Op::MBConv && isChain(l.tacticFor(batch))) {
+    } else if (l.op == Op::MBConv && isChainTactic(l.tacticFor(batch))) {
       const std::vector<std::string> parts = chainParts(l, l.tacticFor(batch));
       for (int j = 0; j < 3; ++j) {
         kernels::Epilogue ep;
@@ -355,7 +340,7 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
     }
     case Op::MBConv: {
       const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
-      if (isChain(tactic)) {
+      if (isChainTactic(tactic)) {
         const std::vector<std::string> parts = chainParts(l, tactic);
         for (int j = 0; j < 3; ++j) enqueueStage(i, j, batch, b, s, parts[j]);
       } else {

@@ -58,8 +58,6 @@ class Executor {
   std::vector<Candidate> stageCandidates(size_t i, int stage, int batch) const;
   //! Enqueues stage j of inverted-residual layer i with conv tactic `tactic` (through the layer's intermediates).
   void enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic) const;
-  //! The chain tactic running stages with these conv tactics: "chain:<expand>+<depthwise>+<project>".
-  static std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project);
 
   //! Creates what external tactic sources need on this thread (handles), outside any graph capture.
   void prepare(int batch) const;

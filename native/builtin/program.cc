@@ -71,4 +71,23 @@ const char* opName(Op op) {
   return "?";
 }
 
+namespace {
+constexpr const char* kChain = "chain:";
+}  // namespace
+
+bool isChainTactic(const std::string& tactic) { return tactic.rfind(kChain, 0) == 0; }
+
+bool chainTacticParts(const std::string& tactic, std::vector<std::string>& parts) {
+  parts.clear();
+  if (!isChainTactic(tactic)) return false;
+  size_t at = std::char_traits<char>::length(kChain);
+  for (size_t plus; (plus = tactic.find('+', at)) != std::string::npos; at = plus + 1) parts.push_back(tactic.substr(at, plus - at));
+  parts.push_back(tactic.substr(at));
+  return parts.size() == 3 && !parts[0].empty() && !parts[1].empty() && !parts[2].empty();
+}
+
+std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project) {
+  return kChain + expand + "+" + dw + "+" + project;
+}
+
 }  // namespace ntrt::builtin

@@ -34,12 +34,6 @@ enum class Op : int32_t {
   Resize = 20, Deconv, ArgMax, Nms, TopK,
 };
 
-//! Whether `op` names a layer op this build knows.
-inline bool knownOp(int64_t op) {
-  return (op >= 0 && op <= static_cast<int64_t>(Op::MBConv)) ||
-         (op >= static_cast<int64_t>(Op::Resize) && op <= static_cast<int64_t>(Op::TopK));
-}
-
 //! The tactic a layer runs for batches up to `upTo` (and above the previous choice's `upTo`).
 struct TacticChoice {
   int upTo = 1;
@@ -91,5 +85,12 @@ struct ProgramDesc {
 
 //! Name of an op, for logs and profiles.
 const char* opName(Op op);
+
+//! Whether `tactic` is an inverted-residual layer's chain tactic, "chain:<expand>+<depthwise>+<project>".
+bool isChainTactic(const std::string& tactic);
+//! The three conv tactics of a chain tactic; false when it does not name exactly three (non-empty) ones.
+bool chainTacticParts(const std::string& tactic, std::vector<std::string>& parts);
+//! The chain tactic that runs these three conv tactics.
+std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project);
 
 }  // namespace ntrt::builtin

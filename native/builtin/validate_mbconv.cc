@@ -63,13 +63,9 @@ ConvShape stage(const Block& b, int j) {
 int64_t blockTactic(const LayerCheck& c, const std::string& name) {
   const Block b = blockOf(c);
   const DType t = c.dtype(c.in(0));
-  const std::string chain = "chain:";
-  if (name.rfind(chain, 0) == 0) {
+  if (isChainTactic(name)) {
     std::vector<std::string> parts;
-    size_t at = chain.size();
-    for (size_t plus; (plus = name.find('+', at)) != std::string::npos; at = plus + 1) parts.push_back(name.substr(at, plus - at));
-    parts.push_back(name.substr(at));
-    if (parts.size() != 3) c.fail("has a malformed chain tactic '" + name + "'");
+    if (!chainTacticParts(name, parts)) c.fail("has a malformed chain tactic '" + name + "'");
     int64_t ws = 0;
     for (int j = 0; j < 3; ++j) {
       const int64_t need = convTacticOf(c, stage(b, j), t, parts[j]);
