@@ -173,6 +173,37 @@ export class InferenceContext extends Resource {
     return this.#schedule(() => this.#gpu(() => this.#nativeRun(batch, transfers, dims)));
   }
 
+  /**
+   * @internal The batcher's run: each part (one request's rows of one input, `offset` in elements) is copied into
+   * the pinned inputs, off the JS thread where the backend can (builtin: on the thread pool, so that gathering a
+   * batch of many requests does not hold the event loop), then the batch runs with transfers. Parts must not change
+   * until it settles.
+   */
+  async runRows(batch: number, parts: readonly { name: string; offset: number; data: TypedArray }[]): Promise<void> {
+    this.#usable();
+    const b = this.#batch({ batch });
+    this.#idle();
+    const native = this.#native.runRows?.bind(this.#native);
+    const io = this.engine.native.io();
+    if (!native || Object.keys(this.engine.dims).length > 0) {
+      for (const p of parts) (this.inputs[p.name] as unknown as { set(a: ArrayLike<number | bigint>, at: number): void }).set(p.data as never, p.offset);
+      return this.#schedule(() => this.#gpu(() => this.#nativeRun(b, true, {})));
+    }
+    const triples = parts.map((p): [number, number, ArrayBufferView] => {
+      const index = io.findIndex((t) => t.isInput && t.name === p.name);
+      if (index < 0) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${p.name}'`);
+      const view = this.inputs[p.name];
+      if (!(p.data instanceof (view.constructor as new () => TypedArray))) {
+        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${view.constructor.name} for input '${p.name}' but received ${describe(p.data)}`);
+      }
+      if (!Number.isSafeInteger(p.offset) || p.offset < 0 || p.offset + p.data.length > view.length) {
+        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Rows of input '${p.name}' at element ${p.offset} (${p.data.length} elements) do not fit its ${view.length}-element buffer`);
+      }
+      return [index, p.offset * view.BYTES_PER_ELEMENT, p.data];
+    });
+    return this.#schedule(() => this.#gpu(() => native(b, triples)));
+  }
+
   /** Engines without named dims keep the two-argument call their native contexts expect. */
   #nativeRun(batch: number, transfers: boolean, dims: Record<string, number>): Promise<void> {
     return Object.keys(dims).length ? this.#native.run(batch, transfers, dims) : this.#native.run(batch, transfers);

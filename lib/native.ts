@@ -107,6 +107,11 @@ export interface NativeContext {
   readonly buffers: ArrayBuffer[];
   /** `dims`: values of the dynamic dims other than the batch, for backends whose engines have them. */
   run(batch: number, transfers: boolean, dims?: Record<string, number>): Promise<void>;
+  /**
+   * Copies each [io, byteOffset, view] into that pinned buffer off the JS thread, then runs as run(batch, true),
+   * where the backend can (the batcher's gather).
+   */
+  runRows?(batch: number, parts: [number, number, ArrayBufferView][]): Promise<void>;
   /** [h2dMs, computeMs, d2hMs] of the last completed run, from device events. */
   timings(): number[];
   /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */

@@ -378,13 +378,11 @@ export class Batcher implements AsyncDisposable {
     const { ctx } = slot;
     const queueMs = batch.map((r) => started - r.enqueuedAt);
     let rows = 0;
+    const parts: { name: string; offset: number; data: TypedArray }[] = [];
     for (const req of batch) {
       clearTimeout(req.timer); // the timeout bounds the wait in the queue only
       req.timer = undefined;
-      for (const info of this.inputs) {
-        const row = this.#rowOf.get(info.name)!;
-        (ctx.inputs[info.name] as Uint8Array).set(req.feeds[info.name] as unknown as Uint8Array, rows * row);
-      }
+      for (const info of this.inputs) parts.push({ name: info.name, offset: rows * this.#rowOf.get(info.name)!, data: req.feeds[info.name] });
       rows += req.rows;
     }
     // A batch below the engine's minimum runs padded with zero rows whose outputs are dropped.
@@ -393,7 +391,14 @@ export class Batcher implements AsyncDisposable {
     const t0 = performance.now();
     let error: unknown;
     try {
-      await ctx.run({ batch: runBatch });
+      if (batch.length === 1) {
+        // One request: copied here, as run() callers do (a hop to the thread pool would only add latency).
+        for (const p of parts) (ctx.inputs[p.name] as Uint8Array).set(p.data as unknown as Uint8Array, p.offset);
+        await ctx.run({ batch: runBatch });
+      } else {
+        // Many: gathered off the JS thread, where the backend can, so the loop keeps taking requests meanwhile.
+        await ctx.runRows(runBatch, parts);
+      }
     } catch (e) {
       error = e;
       if (ctx.disposed) slot.dead = true;

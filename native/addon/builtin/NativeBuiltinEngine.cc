@@ -1,6 +1,8 @@
 #include "NativeBuiltinEngine.h"
 
 #include <array>
+#include <cstring>
+#include <vector>
 
 #include "../../builtin/builder.h"
 #include "../../cuda/device.h"
@@ -141,6 +143,7 @@ Napi::Function NativeBuiltinContext::Init(Napi::Env env) {
   Napi::Function f = DefineClass(env, "NativeBuiltinContext",
                                  {InstanceAccessor<&NativeBuiltinContext::Buffers>("buffers"),
                                   InstanceMethod<&NativeBuiltinContext::Run>("run"),
+                                  InstanceMethod<&NativeBuiltinContext::RunRows>("runRows"),
                                   InstanceMethod<&NativeBuiltinContext::Timings>("timings"),
                                   InstanceMethod<&NativeBuiltinContext::Profile>("profile"),
                                   InstanceMethod<&NativeBuiltinContext::ImageBuffer>("imageBuffer"),
@@ -244,6 +247,66 @@ Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
     int batch = info[0].As<Napi::Number>().Int32Value();
     bool transfers = info[1].ToBoolean().Value();
     return afterCapture(env, batch, [this, batch, transfers](Napi::Env e) -> Napi::Value { return enqueue(e, batch, transfers); });
+  }
+  NTRT_CATCH(env)
+}
+
+// runRows(batch, parts: [io, byteOffset, view][]) → Promise<void>: the batcher's run. Each view (a request's rows)
+// is copied into pinned I/O buffer `io` at `byteOffset` on the thread pool, so that gathering many requests does
+// not hold the JS thread (one core copies about 11 GB/s: 54 µs per 224×224 float image); then it runs as
+// run(batch, true). Every copy is bounds-checked here, before the worker starts. The context (and with it the
+// pinned buffers) and the views are held until the copies are done, even if the context is disposed meanwhile.
+Napi::Value NativeBuiltinContext::RunRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    requireUsable(env);
+    int batch = info[0].As<Napi::Number>().Int32Value();
+    if (batch < 1 || batch > ctx_->capacity()) {
+      throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
+    }
+    if (!info[1].IsArray()) fail("ERR_INVALID_ARGUMENT", "runRows: expected an array of [io, byteOffset, view]");
+    Napi::Array parts = info[1].As<Napi::Array>();
+    struct Copy {
+      uint8_t* dst;
+      const uint8_t* src;
+      size_t bytes;
+    };
+    std::vector<Copy> copies;
+    std::vector<Napi::Value> keep{info.This()};
+    copies.reserve(parts.Length());
+    keep.reserve(parts.Length() + 1);
+    for (uint32_t i = 0; i < parts.Length(); ++i) {
+      Napi::Value pv = parts.Get(i);
+      if (!pv.IsArray()) fail("ERR_INVALID_ARGUMENT", "runRows: expected an array of [io, byteOffset, view]");
+      Napi::Array p = pv.As<Napi::Array>();
+      Napi::Value io = p.Get(0u), off = p.Get(1u), view = p.Get(2u);
+      if (!io.IsNumber() || !off.IsNumber() || !view.IsTypedArray()) {
+        fail("ERR_INVALID_ARGUMENT", "runRows: expected an array of [io, byteOffset, view]");
+      }
+      int64_t index = io.As<Napi::Number>().Int64Value();
+      double at = off.As<Napi::Number>().DoubleValue();
+      if (index < 0 || index >= static_cast<int64_t>(ctx_->ioCount())) fail("ERR_INVALID_ARGUMENT", "runRows: no I/O tensor " + std::to_string(index));
+      const auto& mem = ctx_->pinned(static_cast<size_t>(index));
+      Napi::TypedArray t = view.As<Napi::TypedArray>();
+      size_t bytes = t.ByteLength(), cap = mem->bytes();
+      if (!(at >= 0) || at > static_cast<double>(cap) || at != static_cast<double>(static_cast<size_t>(at)) || bytes > cap - static_cast<size_t>(at)) {
+        fail("ERR_INVALID_ARGUMENT", "runRows: " + std::to_string(bytes) + " bytes at offset " + std::to_string(at) + " do not fit in the " + std::to_string(cap) + "-byte buffer of I/O tensor " + std::to_string(index));
+      }
+      if (bytes == 0) continue;
+      copies.push_back({static_cast<uint8_t*>(mem->get()) + static_cast<size_t>(at), static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), bytes});
+      keep.push_back(view);
+    }
+    auto ctx = ctx_;
+    return PromiseWorker<bool>::Run(
+        env,
+        [ctx, copies = std::move(copies)]() {
+          for (const Copy& c : copies) std::memcpy(c.dst, c.src, c.bytes);
+          return true;
+        },
+        [this, batch](Napi::Env e, bool&) -> Napi::Value {
+          return afterCapture(e, batch, [this, batch](Napi::Env e2) -> Napi::Value { return enqueue(e2, batch, true); });
+        },
+        keep);
   }
   NTRT_CATCH(env)
 }

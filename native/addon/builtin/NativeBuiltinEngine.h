@@ -40,6 +40,7 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
  private:
   Napi::Value Buffers(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);
+  Napi::Value RunRows(const Napi::CallbackInfo& info);
   Napi::Value Timings(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value ImageBuffer(const Napi::CallbackInfo& info);
