@@ -8,7 +8,8 @@ import type { Pool } from '../pool.js';
 import { describe, knownKeys, nonEmptyString, nonNegativeInteger, plainObject, positiveInteger } from '../validate.js';
 import { libraryVersion } from '../version.js';
 import { createBatcher, type Batcher, type BatcherOptions } from './batcher.js';
-import { decodeInferRequest, encodeInferResponse, modelConfig, modelMetadata, type ModelSpec } from './kserve.js';
+import { DecodePool } from './decode-pool.js';
+import { encodeInferResponse, modelConfig, modelMetadata, type ModelSpec } from './kserve.js';
 import { PROMETHEUS_CONTENT_TYPE, ServeMetrics } from './metrics.js';
 
 export interface ServerOptions extends Pick<BatcherOptions, 'maxBatch' | 'maxDelayMs' | 'maxQueue' | 'timeoutMs' | 'contexts'> {
@@ -20,6 +21,11 @@ export interface ServerOptions extends Pick<BatcherOptions, 'maxBatch' | 'maxDel
   port?: number;
   /** Largest request body in bytes (default 64 MiB); larger ones get 413 before they are read. */
   bodyLimit?: number;
+  /**
+   * Threads that parse large JSON bodies off the event loop (default: the cores less one, at most 8; 0 parses
+   * them on the loop). Binary-data requests are read on the loop either way.
+   */
+  decodeThreads?: number;
 }
 
 /** A running server. */
@@ -69,7 +75,7 @@ function classify(e: unknown): { status: number; reason: string; message: string
  */
 export async function startServer(source: Engine | Pool | InferenceContext | readonly InferenceContext[], options: ServerOptions = {}): Promise<InferenceServer> {
   const o = plainObject(options, 'options');
-  knownKeys(o, 'startServer options', ['name', 'host', 'port', 'bodyLimit', 'maxBatch', 'maxDelayMs', 'maxQueue', 'timeoutMs', 'contexts']);
+  knownKeys(o, 'startServer options', ['name', 'host', 'port', 'bodyLimit', 'maxBatch', 'maxDelayMs', 'maxQueue', 'timeoutMs', 'contexts', 'decodeThreads']);
   const name = nonEmptyString(o.name ?? 'model', 'name');
   if (/[/?#\s]/.test(name)) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected a model name without '/', '?', '#' or spaces for name but received ${describe(name)}`);
   const host = nonEmptyString(o.host ?? '127.0.0.1', 'host');
@@ -87,6 +93,7 @@ export async function startServer(source: Engine | Pool | InferenceContext | rea
   const engine = batcher.contexts[0].engine;
   const spec: ModelSpec = { name, version: '1', platform: `node-tensorrt_${engine.backend}`, inputs: batcher.inputs, outputs: batcher.outputs, maxBatch: batcher.maxBatch };
 
+  const decoder = new DecodePool(spec, { threads: o.decodeThreads === undefined ? undefined : nonNegativeInteger(o.decodeThreads, 'decodeThreads') });
   let closing = false;
   let closed: Promise<void> | undefined;
   // While closing, requests still reach the routes, which answer 503 in the protocol's error format.
@@ -158,7 +165,7 @@ export async function startServer(source: Engine | Pool | InferenceContext | rea
         headerLength = typeof h === 'string' && /^\d+$/.test(h) ? Number(h) : NaN;
         if (Number.isNaN(headerLength)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Inference-Header-Content-Length must be a byte count but is ${describe(h)}`);
       }
-      const request = decodeInferRequest(body, headerLength, spec);
+      const request = await decoder.decode(body, headerLength);
       const outputs = await batcher.infer(request.feeds, { signal: ac.signal, priority: request.priority, timeoutMs: request.timeoutMs });
       const { header, binary } = encodeInferResponse(spec, request, outputs);
       metrics.success(reply.elapsedTime / 1000);
@@ -175,6 +182,7 @@ export async function startServer(source: Engine | Pool | InferenceContext | rea
     await app.listen({ host, port });
   } catch (e) {
     await batcher.dispose();
+    await decoder.close();
     throw new TensorRTError(ErrorCode.IO, `Could not listen on ${host}:${port}: ${(e as Error).message}`, { cause: e });
   }
   const address = app.server.address();
@@ -196,6 +204,7 @@ export async function startServer(source: Engine | Pool | InferenceContext | rea
         await batcher.drain();
         await app.close();
         await batcher.dispose();
+        await decoder.close();
       })();
       return closed;
     },

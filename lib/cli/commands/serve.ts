@@ -23,6 +23,7 @@ interface ServeFlags {
   maxQueue?: string;
   timeoutMs?: string;
   bodyLimit: string;
+  decodeThreads?: string;
   device: string;
   backend?: string;
   fp32?: boolean;
@@ -72,6 +73,7 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
     .option('--max-queue <n>', 'most requests waiting; more get 503 (default: unbounded)')
     .option('--timeout-ms <ms>', 'longest wait in the queue per request; longer gets 503 (default: none)')
     .option('--body-limit <MiB>', 'largest request body; larger gets 413', '64')
+    .option('--decode-threads <n>', 'threads that parse large JSON bodies off the event loop (default: cores − 1, at most 8; 0: none)')
     .option('--device <N|all>', "GPU index, or 'all' for every GPU", '0')
     .option('--backend <name>', `engine backend: ${BACKEND_CHOICES.join(', ')}`, 'auto')
     .option('--fp32', 'keep FP32 precision when building from ONNX (default: FP16 with FP32 I/O)')
@@ -88,6 +90,7 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
       const maxQueue = flags.maxQueue === undefined ? undefined : parseIntegerArg(flags.maxQueue, '--max-queue');
       const timeoutMs = flags.timeoutMs === undefined ? undefined : parseMs(flags.timeoutMs, '--timeout-ms');
       const bodyLimit = parseIntegerArg(flags.bodyLimit, '--body-limit') * 1024 * 1024;
+      const decodeThreads = flags.decodeThreads === undefined ? undefined : parseIntegerArg(flags.decodeThreads, '--decode-threads', 0);
       const all = flags.device === 'all';
       const build = resolveBuildFlags({ backend: flags.backend, fp32: flags.fp32, shapes: flags.shapes, tacticCache: flags.tacticCache, device: all ? '0' : flags.device });
       const name = flags.name ?? path.basename(model, path.extname(model));
@@ -101,7 +104,7 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
       let pool: Pool | undefined;
       try {
         if (all && engine.backend !== 'reference') pool = await createPool(engine, { devices: 'all', contextsPerDevice: contexts, maxBatch });
-        const server = await startServer(pool ?? engine, { name, host: flags.host, port, bodyLimit, maxBatch, maxDelayMs, maxQueue, timeoutMs, contexts: pool ? undefined : contexts });
+        const server = await startServer(pool ?? engine, { name, host: flags.host, port, bodyLimit, maxBatch, maxDelayMs, maxQueue, timeoutMs, decodeThreads, contexts: pool ? undefined : contexts });
         const where = pool ? `${pool.devices.length} GPU${pool.devices.length === 1 ? '' : 's'}` : engine.device >= 0 ? `GPU ${engine.device}` : 'CPU';
         println(io.out, `serving '${name}' (${engine.backend} ${engine.precision.toUpperCase()} on ${where}, ${server.batcher.contexts.length} contexts, max batch ${server.batcher.maxBatch}, max delay ${maxDelayMs} ms)`);
         if (server.batcher.maxBatch === 1 && engine.profile.max === 1) {
