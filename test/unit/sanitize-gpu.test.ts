@@ -81,7 +81,7 @@ describe('scripts/sanitize-gpu.ts', () => {
     const f16 = feedsFor([{ name: 'x', dtype: 'float16', shape: ['B', 4] }], { kind: 'float', rows: { x: 4 } }, 2, 1, false).x;
     expect(f16).toBeInstanceOf(Uint16Array);
     expect(f16.length).toBe(8);
-    expect(Array.from(f16).includes(0)).toBe(false);
+    expect(Array.from(f16 as Uint16Array).includes(0)).toBe(false);
   });
 
   it('every plan it prepares lowers and passes the validator on the CPU, and the fused variant forces fused blocks', () => {
