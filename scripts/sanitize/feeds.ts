@@ -108,5 +108,5 @@ export function feedsFor(inputs: readonly TensorInfo[], p: FeedPlan, batch: numb
   return out;
 }
 
-/** Whether a plan kind has hostile inputs worth a run of their own. */
+/** Whether a plan kind has hostile inputs worth a run of their own. @example hasHostileFeeds('bert') // true */
 export const hasHostileFeeds = (kind: FeedKind) => kind !== 'float';

@@ -56,7 +56,10 @@ function graph(nodes: Node[], inputs: [string, Dim[]][], outputs: [string, 'floa
   return writeModel(g);
 }
 
-/** TopK (largest over the channels, smallest over a whole row: k = its length), ArgMax and ArgMin (last index). */
+/**
+ * TopK (largest over the channels, smallest over a whole row: k = its length), ArgMax and ArgMin (last index).
+ * @example const bytes = selectModel(); // input x [B, 7, 6, 5]
+ */
 export function selectModel(): Uint8Array {
   return graph(
     [
@@ -71,7 +74,10 @@ export function selectModel(): Uint8Array {
   );
 }
 
-/** test/gpu/vision.test.ts's Resize and ConvTranspose cases in one graph, at a dynamic batch. */
+/**
+ * test/gpu/vision.test.ts's Resize and ConvTranspose cases in one graph, at a dynamic batch.
+ * @example const bytes = visionOpsModel(); // inputs r1, r2, r3 (Resize), d1, d2 (ConvTranspose)
+ */
 export function visionOpsModel(): Uint8Array {
   const f = (name: string, v: number[]): Constant => ({ name, dtype: 'float32', dims: [v.length], data: Float32Array.from(v) });
   return graph(
@@ -96,7 +102,10 @@ function nmsHead(): Uint8Array {
   return graph([node('Identity', ['x'], ['y'])], [['x', [B, 4 + NMS_CLASSES, NMS_BOXES]]], [['y', 'float32']]);
 }
 
-/** The fixture directory (test/fixtures), from the repository root or from dist/. */
+/**
+ * The fixture directory (test/fixtures), from the repository root or from dist/.
+ * @example fixturesDir() // '/repo/test/fixtures'
+ */
 export function fixturesDir(root = process.cwd()): string {
   for (const dir of [path.join(root, 'test/fixtures'), path.join(root, '../test/fixtures')]) if (existsSync(dir)) return dir;
   return path.join(root, 'test/fixtures');
@@ -162,7 +171,10 @@ export interface Manifest {
   skipped: { name: string; reason: string }[];
 }
 
-/** Whether a --only filter lets `name` through (a comma-separated list of substrings; empty lets all through). */
+/**
+ * Whether a --only filter lets `name` through (a comma-separated list of substrings; empty lets all through).
+ * @example selected('bert_tiny-fp16', 'vit,bert') // true
+ */
 export function selected(name: string, only: string | undefined): boolean {
   if (!only) return true;
   return only.split(',').some((s) => s.trim() !== '' && name.includes(s.trim()));
