@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { buildEngine } from '../lib/builder.js';
 import { capabilities } from '../lib/capabilities.js';
 import type { InferenceContext } from '../lib/context.js';
-import { ErrorCode } from '../lib/errors.js';
+import { ErrorCode, TensorRTError } from '../lib/errors.js';
 import { memoryInfo } from '../lib/memory.js';
 import { parseModel } from '../lib/onnx/index.js';
 import { rowElements } from '../lib/tensor.js';
@@ -112,9 +112,12 @@ async function settled<T>(what: string, p: Promise<T>): Promise<T> {
 }
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-/** run() and runImages() refuse a busy context (infer() queues): give queued work up to ~20 ms to drain first. */
-async function idle(ctx: InferenceContext): Promise<void> {
+/** run() and runImages() refuse a busy context (infer() queues): give queued work up to ~20 ms to drain first.
+ * Throws ERR_DISPOSED when another caller disposed the context meanwhile (its pinned views are detached then). */
+async function idle(ctx: InferenceContext, slot: number): Promise<void> {
   for (let i = 0; i < 20 && ctx.busy; i++) await sleep(1);
+  // A context is live while it is in its slot: a re-create empties the slot before it disposes.
+  if (slots[slot] !== ctx) throw new TensorRTError(ErrorCode.DISPOSED, 'The context was disposed by another caller');
 }
 
 /** Runs one random operation; rejections with an allowed code are counted, anything else is a failure. */
@@ -130,10 +133,11 @@ async function step(): Promise<void> {
       await sleep(1);
     } else if (op === 'run') {
       const batch = 1 + Math.floor(rand() * MAX_BATCH);
-      await idle(ctx);
+      await idle(ctx, i);
       fillUniform((ctx.inputs[INPUT.name] as Float32Array).subarray(0, batch * ROW), Math.floor(rand() * 1e6));
       await settled('run', ctx.run({ batch }));
-      const out = (ctx.outputs[OUTPUT] as Float32Array).subarray(0, batch * CLASSES);
+      // Read only while the context is live (a dispose detaches its pinned views); another call may have run since.
+      const out = slots[i] === ctx ? (ctx.outputs[OUTPUT] as Float32Array).subarray(0, batch * CLASSES) : new Float32Array(0);
       if (!out.every(Number.isFinite)) failures.push('run: a non-finite output');
     } else if (op === 'infer') {
       const k = Math.floor(rand() * feeds.length);
@@ -141,10 +145,10 @@ async function step(): Promise<void> {
       if (!Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(expected[k].buffer))) failures.push(`infer: wrong result for feed ${k}`);
     } else if (op === 'runImages') {
       const batch = 1 + Math.floor(rand() * MAX_BATCH);
-      await idle(ctx);
+      await idle(ctx, i);
       ctx.imagePixels().fill(Math.floor(rand() * 256), 0, batch * H * W * 4);
       await settled('runImages', ctx.runImages({ batch, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }));
-      const out = (ctx.outputs[OUTPUT] as Float32Array).subarray(0, batch * CLASSES);
+      const out = slots[i] === ctx ? (ctx.outputs[OUTPUT] as Float32Array).subarray(0, batch * CLASSES) : new Float32Array(0);
       if (!out.every(Number.isFinite)) failures.push('runImages: a non-finite output');
     } else if (op === 'bad') {
       const bad = pick([
