@@ -61,7 +61,7 @@ echo "---- kernels-misc";  grep -E "FAIL|passed|failed|cuDNN|cuBLASLt|error" "$o
 [[ -f "$out/gpu-tests.log" ]] && { echo "---- gpu-tests"; grep -E "FAIL|×|✗|Error:|passed, .* failed" "$out/gpu-tests.log" | head -40; }
 for k in kernels memcheck racecheck; do
   f="$out/sanitize-$k.log"
-  [[ -f "$f" ]] && { echo "---- sanitize $k"; grep -E "ERROR SUMMARY|^ERROR |sanitize-gpu run:|cases, " "$f" | tail -12; }
+  [[ -f "$f" ]] && { echo "---- sanitize $k"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|^ERROR |sanitize-gpu run:|cases, " "$f" | tail -12; }
 done
 echo "---- summary"
 for k in "${!status[@]}"; do printf '%-14s rc=%s\n' "$k" "${status[$k]}"; done
