@@ -71,6 +71,7 @@ export interface ProgramTensor {
  * - deconv: inputs [x, w (MRSC), bias|-1]; n,h,w,c,k,r,s,p,q,sh,sw,ph,pw,dh,dw,g
  * - argmax: outer, len, inner, max (1 ArgMax, 0 ArgMin), last (select_last_index); int64 output
  * - topk: outer, len, inner, k, largest; outputs [values (input dtype), indices int64], best first, ties to the lower index
+ *   (NaN ranks above +Inf, as in lib/reference/ops-vision.ts rankCompare; argmax too)
  * - nms: inputs [boxes [b,n,4], scores [b,n,c], anchors|-1] (float32); outputs [count int32 [b,1], boxes [b,k,4],
  *   scores [b,k], classes int32 [b,k], scratch int64 [1 + pairs]]; b, n, c, k, fmt (0 xyxy, 1 cxcywh), agnostic, score, iou
  * A layer with `perBatch` runs with every listed parameter at value + (batch − 1) · increment (element-wise for

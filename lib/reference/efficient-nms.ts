@@ -1,6 +1,8 @@
 // The EfficientNMS-style post-processing stage on the CPU, step for step as the CUDA kernel
 // (native/builtin/kernels/nms.cu) computes it: float32 arithmetic in the same order, the same candidate cap and the
-// same tie-breaking, so GPU and reference detections are identical.
+// same tie-breaking, so GPU and reference detections are identical. Hostile values behave the same on both: a NaN
+// score is never a candidate, a class-agnostic box takes its best non-NaN class, −0 scores as +0, and a box with a
+// NaN coordinate neither suppresses nor is suppressed.
 
 /** Candidates per image kept for the greedy pass (the best ones), as EfficientNMS caps them. */
 export const NMS_MAX_CANDIDATES = 4096;
@@ -32,6 +34,9 @@ export interface NmsResult {
 }
 
 const fr = Math.fround;
+/** CUDA's fminf / fmaxf: a NaN operand yields the other one (Math.min and Math.max would yield NaN). */
+const fmin = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.min(a, b));
+const fmax = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b));
 
 /** Box `i` of `boxes` (offset in boxes) decoded to corners, anchors applied. */
 export function decodeBox(boxes: ArrayLike<number>, at: number, format: EfficientNmsParams['boxFormat'], anchors?: ArrayLike<number>, anchorAt = 0): [number, number, number, number] {
@@ -49,9 +54,9 @@ export function decodeBox(boxes: ArrayLike<number>, at: number, format: Efficien
 
 /** Whether IoU(a, b) > threshold, in float32 steps (an empty union never suppresses). */
 export function suppresses(a: readonly number[], b: readonly number[], threshold: number): boolean {
-  const iw = fr(Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const ih = fr(Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = fr(Math.max(iw, 0) * Math.max(ih, 0));
+  const iw = fr(fmin(a[2], b[2]) - fmax(a[0], b[0]));
+  const ih = fr(fmin(a[3], b[3]) - fmax(a[1], b[1]));
+  const inter = fr(fmax(iw, 0) * fmax(ih, 0));
   const areaA = fr(fr(a[2] - a[0]) * fr(a[3] - a[1]));
   const areaB = fr(fr(b[2] - b[0]) * fr(b[3] - b[1]));
   const union = fr(fr(areaA + areaB) - inter);
@@ -72,10 +77,10 @@ export function efficientNms(boxes: ArrayLike<number>, scores: ArrayLike<number>
     for (let box = 0; box < n; box++) {
       if (p.classAgnostic) {
         let cls = 0;
-        for (let j = 1; j < c; j++) if (s(box, j) > s(box, cls)) cls = j;
-        if (c > 0 && s(box, cls) > p.scoreThreshold) cand.push({ score: s(box, cls), pair: box, box, cls });
+        for (let j = 1; j < c; j++) if (s(box, j) > s(box, cls) || (Number.isNaN(s(box, cls)) && !Number.isNaN(s(box, j)))) cls = j;
+        if (c > 0 && s(box, cls) > p.scoreThreshold) cand.push({ score: s(box, cls) || 0, pair: box, box, cls });
       } else {
-        for (let cls = 0; cls < c; cls++) if (s(box, cls) > p.scoreThreshold) cand.push({ score: s(box, cls), pair: box * c + cls, box, cls });
+        for (let cls = 0; cls < c; cls++) if (s(box, cls) > p.scoreThreshold) cand.push({ score: s(box, cls) || 0, pair: box * c + cls, box, cls });
       }
     }
     cand.sort((x, y) => (x.score === y.score ? x.pair - y.pair : y.score - x.score));

@@ -1,5 +1,6 @@
 // Reference kernels for the vision operators: Resize / Upsample (separable passes of per-axis taps),
-// ConvTranspose, TopK, ArgMax / ArgMin and NonMaxSuppression, with onnxruntime's tie-breaking and rounding.
+// ConvTranspose, TopK, ArgMax / ArgMin and NonMaxSuppression, with onnxruntime's tie-breaking and rounding, and one
+// defined order for NaN where onnxruntime has none (rankCompare).
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
@@ -190,6 +191,19 @@ function around(dims: number[], axis: number): [number, number, number] {
   return [size(dims.slice(0, axis)), dims[axis], size(dims.slice(axis + 1))];
 }
 
+/**
+ * The order TopK, ArgMax and ArgMin rank values by (the builtin kernels' too): NumPy's and PyTorch's sort order,
+ * where NaN is above +Infinity and equal to another NaN, and −0 equals +0. Negative, 0 or positive as a < b, a = b,
+ * a > b. (onnxruntime leaves NaN unordered: its TopK results with NaN depend on k.)
+ * @example [3, NaN, 1].sort(rankCompare) // [1, 3, NaN]
+ */
+export function rankCompare(a: number, b: number): number {
+  const na = Number.isNaN(a);
+  const nb = Number.isNaN(b);
+  if (na || nb) return na === nb ? 0 : na ? 1 : -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export const topk: Kernel = (node, inputs, _out, opset) => {
   const x = inputs[0]!;
   const ctx = runtimeCtx(node, inputs, opset);
@@ -208,7 +222,7 @@ export const topk: Kernel = (node, inputs, _out, opset) => {
       const at = (j: number) => v[(o * len + j) * inner + i];
       for (let j = 0; j < len; j++) order[j] = j;
       // Ties keep the lower index first, as onnxruntime does.
-      order.sort((p, q) => (at(p) === at(q) ? p - q : largest ? at(q) - at(p) : at(p) - at(q)));
+      order.sort((p, q) => (largest ? rankCompare(at(q), at(p)) : rankCompare(at(p), at(q))) || p - q);
       for (let j = 0; j < k; j++) {
         vals[(o * k + j) * inner + i] = at(order[j]);
         (idx.data as BigInt64Array)[(o * k + j) * inner + i] = BigInt(order[j]);
@@ -232,13 +246,9 @@ export const argReduce: Kernel = (node, inputs, out) => {
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       let best = 0;
-      let bv = v[o * len * inner + i];
       for (let j = 1; j < len; j++) {
-        const c = v[(o * len + j) * inner + i];
-        if (max ? c > bv || (last && c === bv) : c < bv || (last && c === bv)) {
-          best = j;
-          bv = c;
-        }
+        const c = rankCompare(v[(o * len + j) * inner + i], v[(o * len + best) * inner + i]);
+        if ((max ? c > 0 : c < 0) || (last && c === 0)) best = j;
       }
       yd[o * inner + i] = BigInt(best);
     }
@@ -270,12 +280,12 @@ export function iouAbove(a: readonly number[], b: readonly number[], threshold: 
 
 /**
  * Greedy NMS of one class: candidates above `scoreThreshold` by descending score (ties: lower index first),
- * each kept unless it overlaps a kept box by more than `iouThreshold`.
+ * each kept unless it overlaps a kept box by more than `iouThreshold`. A NaN score is never a candidate.
  * @example greedyNms(corners, scores, 10, 0.5, -Infinity) // [3, 0, 7]
  */
 export function greedyNms(corners: number[][], scores: ArrayLike<number>, maxKeep: number, iouThreshold: number, scoreThreshold: number | undefined): number[] {
   const cand: number[] = [];
-  for (let i = 0; i < scores.length; i++) if (scoreThreshold === undefined || scores[i] > scoreThreshold) cand.push(i);
+  for (let i = 0; i < scores.length; i++) if (scoreThreshold === undefined ? !Number.isNaN(scores[i]) : scores[i] > scoreThreshold) cand.push(i);
   cand.sort((p, q) => (scores[p] === scores[q] ? p - q : scores[q] - scores[p]));
   const kept: number[] = [];
   for (const i of cand) {

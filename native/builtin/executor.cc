@@ -35,6 +35,8 @@ kernels::NdStrides stridesOf(const LayerDesc& l, const std::vector<double>& v, i
 Executor::Executor(ProgramDesc program, Stage stage) : prog_(std::move(program)) {
   // Every access of every layer is checked (validate.cc) before anything is allocated or launched.
   validateProgram(prog_, stage);
+  int slots = 0;
+  for (const LayerDesc& l : prog_.layers) affineSlot_.push_back(l.perBatch.empty() ? -1 : slots++);
 }
 
 namespace {
@@ -69,11 +71,31 @@ kernels::ConvParams Executor::convParams(const LayerDesc& l, int batch) const {
   return c;
 }
 
-const LayerDesc& Executor::layerAt(size_t i, int batch, LayerDesc& scratch) const {
+Executor::Held Executor::evaluatedAt(int batch) const {
+  // Outside 1..maxBatch the validator's two-end check says nothing about a layer's accesses.
+  NTRT_REQUIRE(batch >= 1 && batch <= prog_.maxBatch, "ERR_BATCH_OUT_OF_RANGE",
+               "Batch " + std::to_string(batch) + " is outside the program's range 1.." + std::to_string(prog_.maxBatch));
+  std::lock_guard<std::mutex> lock(cacheMu_);
+  auto hit = std::find_if(cache_.begin(), cache_.end(), [&](const Held& e) { return e->batch == batch; });
+  if (hit != cache_.end()) {
+    std::rotate(cache_.begin(), hit, hit + 1);  // most recently used first
+    return cache_.front();
+  }
+  auto e = std::make_shared<Evaluated>();
+  e->batch = batch;
+  for (size_t i = 0; i < prog_.layers.size(); ++i)
+    if (affineSlot_[i] >= 0) e->layers.push_back(prog_.layers[i].at(batch));
+  // Callers hold evicted entries as long as they use them; the cache only bounds what it keeps.
+  if (cache_.size() >= kCachedBatches) cache_.pop_back();
+  cache_.insert(cache_.begin(), std::move(e));
+  return cache_.front();
+}
+
+const LayerDesc& Executor::layerAt(size_t i, int batch, Held& hold) const {
   const LayerDesc& l = prog_.layers.at(i);
-  if (l.perBatch.empty()) return l;
-  scratch = l.at(batch);
-  return scratch;
+  if (affineSlot_[i] < 0) return l;
+  if (!hold || hold->batch != batch) hold = evaluatedAt(batch);
+  return hold->layers[static_cast<size_t>(affineSlot_[i])];
 }
 
 kernels::MBConvParams Executor::mbParams(const LayerDesc& l, int batch) const {
@@ -125,8 +147,8 @@ kernels::ConvParams Executor::stageParams(const LayerDesc& l, int stage, int bat
 }
 
 std::vector<Candidate> Executor::stageCandidates(size_t i, int stage, int batch) const {
-  LayerDesc scratch;
-  const LayerDesc& l = layerAt(i, batch, scratch);
+  Held hold;
+  const LayerDesc& l = layerAt(i, batch, hold);
   kernels::Epilogue ep;
   const kernels::ConvParams p = stageParams(l, stage, batch, ep);
   const DType t = prog_.tensors[l.inputs[0]].dtype;
@@ -156,8 +178,13 @@ void Executor::runConv(const kernels::ConvParams& p, DType t, const std::string&
 }
 
 void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic) const {
-  LayerDesc scratch;
-  const LayerDesc& l = layerAt(i, batch, scratch);
+  Held hold;
+  enqueueStage(i, stage, batch, b, s, tactic, hold);
+}
+
+void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic,
+                            Held& hold) const {
+  const LayerDesc& l = layerAt(i, batch, hold);
   if (l.op != Op::MBConv || stage < 0 || stage > 2) fail("ERR_INTERNAL", "enqueueStage on a layer without stages");
   void* eBuf = address(l.outputs[1], b);
   void* dBuf = address(l.outputs[2], b);
@@ -221,8 +248,8 @@ int64_t Executor::bytesAt(int id, int batch) const {
 int64_t Executor::arenaBytes(int capacity) const { return prog_.fixedArenaBytes + prog_.batchedArenaBytes * capacity; }
 
 std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
-  LayerDesc scratch;
-  const LayerDesc& l = layerAt(i, batch, scratch);
+  Held hold;
+  const LayerDesc& l = layerAt(i, batch, hold);
   std::vector<Candidate> out;
   if (l.op == Op::Attention) {
     for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
@@ -248,8 +275,8 @@ std::vector<Candidate> Executor::candidates(size_t i, int batch) const {
 }
 
 size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) const {
-  LayerDesc scratch;
-  const LayerDesc& l = layerAt(i, batch, scratch);
+  Held hold;
+  const LayerDesc& l = layerAt(i, batch, hold);
   if (l.op == Op::Attention) {
     for (const kernels::Tactic& k : kernels::attentionTactics(attentionDesc(l, batch), prog_.tensors[l.inputs[0]].dtype))
       if (k.name == tactic) return k.workspace;
@@ -288,11 +315,11 @@ size_t Executor::workspaceBytes(int capacity) const {
 }
 
 void Executor::prepare(int batch) const {
+  Held hold;
   for (size_t i = 0; i < prog_.layers.size(); ++i) {
     if (prog_.layers[i].op == Op::Nms) kernels::nmsPrepare();  // raises its shared-memory limit, before any capture
     if (prog_.layers[i].op != Op::Conv && prog_.layers[i].op != Op::MBConv) continue;  // nothing else to prepare
-    LayerDesc scratch;
-    const LayerDesc& l = layerAt(i, batch, scratch);
+    const LayerDesc& l = layerAt(i, batch, hold);
     const DType t = prog_.tensors[l.inputs[0]].dtype;
     if (l.op == Op::Conv && sources::isExternalTactic(l.tacticFor(batch))) {
       sources::prepareExternalConv(l.tacticFor(batch), convParams(l, batch), t);
@@ -311,11 +338,18 @@ void Executor::prepare(int batch) const {
 void Executor::setTactics(const std::vector<std::vector<TacticChoice>>& tactics) {
   if (tactics.size() != prog_.layers.size()) fail("ERR_INTERNAL", "tactic list does not match the layers");
   for (size_t i = 0; i < tactics.size(); ++i) prog_.layers[i].tactics = tactics[i];
+  std::lock_guard<std::mutex> lock(cacheMu_);
+  cache_.clear();  // the evaluated copies carry the old tactics
 }
 
 void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tacticOverride) const {
-  LayerDesc scratch;
-  const LayerDesc& l = layerAt(i, batch, scratch);
+  Held hold;
+  enqueueLayer(i, batch, b, s, tacticOverride, hold);
+}
+
+void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tacticOverride,
+                            Held& hold) const {
+  const LayerDesc& l = layerAt(i, batch, hold);
   auto in = [&](size_t k) -> const void* { return k < l.inputs.size() ? address(l.inputs[k], b) : nullptr; };
   void* out = address(l.outputs[0], b);
   auto dtypeOf = [&](int id) { return prog_.tensors[id].dtype; };
@@ -342,7 +376,7 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
       if (isChainTactic(tactic)) {
         const std::vector<std::string> parts = chainParts(l, tactic);
-        for (int j = 0; j < 3; ++j) enqueueStage(i, j, batch, b, s, parts[j]);
+        for (int j = 0; j < 3; ++j) enqueueStage(i, j, batch, b, s, parts[j], hold);
       } else {
         const kernels::MBConvTensors io{in(0), in(1), static_cast<const float*>(in(2)), in(3), static_cast<const float*>(in(4)),
                                         in(5), static_cast<const float*>(in(6)), in(7), out};
@@ -498,9 +532,10 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
 }
 
 void Executor::enqueue(int batch, const Bindings& b, cudaStream_t s, const std::function<void(size_t)>& between) const {
+  Held hold;  // one cache look-up for the whole pass
   for (size_t i = 0; i < prog_.layers.size(); ++i) {
     if (between) between(i);
-    enqueueLayer(i, batch, b, s);
+    enqueueLayer(i, batch, b, s, "", hold);
   }
   if (between) between(prog_.layers.size());
 }

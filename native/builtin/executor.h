@@ -3,6 +3,8 @@
 #include <cuda_runtime_api.h>
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,7 +29,8 @@ struct Candidate {
   size_t workspace = 0;
 };
 
-//! Launches the layers of one program. Stateless across calls; safe to share between contexts.
+//! Launches the layers of one program. Safe to share between contexts on several threads: its only mutable state is
+//! the cache of layers evaluated at a batch, behind a mutex.
 class Executor {
  public:
   //! Validates `program` (validate.h): a plan being loaded must carry its tactics, a program being built not yet.
@@ -64,10 +67,25 @@ class Executor {
   //! Sets the chosen tactics of each layer (from a build, or a plan).
   void setTactics(const std::vector<std::vector<TacticChoice>>& tactics);
 
+  //! Batches whose evaluated layers are cached at most (least recently used ones go first).
+  static constexpr size_t kCachedBatches = 32;
+
  private:
+  //! The layers affine in the batch (perBatch), evaluated at one batch by LayerDesc::at: the function the validator
+  //! checked them with at batch 1 and maxBatch.
+  struct Evaluated {
+    int batch = 0;
+    std::vector<LayerDesc> layers;  //!< by affineSlot_
+  };
+  using Held = std::shared_ptr<const Evaluated>;
+  //! The evaluated layers at `batch` (1..maxBatch), from the cache or evaluated once and cached.
+  Held evaluatedAt(int batch) const;
+  //! Layer `i` with its parameters at `batch`; `hold` keeps an evaluated copy alive (and is reused when it matches).
+  const LayerDesc& layerAt(size_t i, int batch, Held& hold) const;
+  void enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic, Held& hold) const;
+  void enqueueStage(size_t i, int stage, int batch, const Bindings& b, cudaStream_t s, const std::string& tactic,
+                    Held& hold) const;
   kernels::ConvParams convParams(const LayerDesc& l, int batch) const;
-  //! Layer `i` with its parameters at `batch`; `scratch` holds the copy when one is needed.
-  const LayerDesc& layerAt(size_t i, int batch, LayerDesc& scratch) const;
   kernels::MBConvParams mbParams(const LayerDesc& l, int batch) const;
   //! Stage j of an inverted-residual layer as a convolution with its epilogue (pointers left null).
   kernels::ConvParams stageParams(const LayerDesc& l, int stage, int batch, kernels::Epilogue& ep) const;
@@ -77,6 +95,9 @@ class Executor {
   kernels::DeconvParams deconvParams(const LayerDesc& l, int batch) const;
   kernels::NmsParams nmsParams(const LayerDesc& l, int batch) const;
   ProgramDesc prog_;
+  std::vector<int> affineSlot_;  //!< per layer: its index in Evaluated::layers, or -1 when nothing depends on the batch
+  mutable std::mutex cacheMu_;
+  mutable std::vector<Held> cache_;  //!< most recently used first, at most kCachedBatches
 };
 
 }  // namespace ntrt::builtin

@@ -271,7 +271,8 @@ ValidationReport validateProgram(const ProgramDesc& p, Stage stage) {
       }
     }
     // A layer affine in the batch (perBatch) is checked with its parameters at each end of the profile: its extents
-    // are convex in the batch and its tensors' sizes linear in it, so both ends in bounds means every batch is.
+    // are convex in the batch and its tensors' sizes linear in it, so both ends in bounds means every batch is. The
+    // executor runs the same evaluation (LayerDesc::at, cached per batch) and only for batches 1..maxBatch.
     for (const auto& [key, inc] : l.perBatch) {
       auto it = l.params.find(key);
       if (it == l.params.end() || it->second.size() != inc.size()) corrupt(validation::layerName(l, i) + " has a bad increment of '" + key + "'");

@@ -1,5 +1,6 @@
 // The builtin backend on the vision operators: the torchvision segmentation fixtures (LRASPP, DeepLabV3) and small
-// Resize / ConvTranspose / ArgMax graphs, FP32 and FP16, against the reference interpreter.
+// Resize / ConvTranspose / ArgMax graphs, FP32 and FP16, against the reference interpreter; TopK / ArgMax / ArgMin on
+// hostile values (NaN, ±Inf, ±0).
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
@@ -11,6 +12,8 @@ import { fillUniform } from '../../lib/util/random.js';
 import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 import { relL2 } from '../helpers/metrics.js';
 import { Graph } from '../../lib/ir/graph.js';
+import { hostileRows } from '../../scripts/sanitize/feeds.js';
+import { selectModel } from '../../scripts/sanitize/specs.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import type { AttrValue, Constant, Dim } from '../../lib/ir/types.js';
 
@@ -136,6 +139,24 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin vision operators on the GPU'), () => 
       cr.dispose();
     }
   }, 300_000);
+
+  it('TopK / ArgMax / ArgMin on NaN, ±Inf, all-NaN and signed-zero rows pick exactly what the reference picks', async () => {
+    // Values exact in float16 (quarters, ±Inf, NaN, ±0), so both precisions must agree with the reference bit for bit.
+    const bytes = selectModel();
+    const g = parseModel(bytes);
+    const want = (x: Float32Array) => runReference(g, { x });
+    for (const precision of ['fp32', 'fp16'] as const) {
+      const e = await build(bytes, precision, { x: { min: [1, 7, 6, 5], opt: [4, 7, 6, 5], max: [4, 7, 6, 5] } });
+      const ctx = await e.createContext();
+      for (const batch of [1, 4]) {
+        const x = hostileRows(fillUniform(new Float32Array(batch * 210), 6 + batch).map((v) => Math.round(v * 4) / 4), 5);
+        const got = await ctx.infer({ x });
+        const ref = want(x);
+        for (const o of g.outputs) expect(Array.from(got[o.name] as ArrayLike<number | bigint>, Number), `${precision} batch ${batch} ${o.name}`).toEqual(Array.from(ref[o.name] as ArrayLike<number | bigint>, Number));
+      }
+      ctx.dispose();
+    }
+  }, 120_000);
 
   for (const [label, c] of Object.entries(SMALL)) {
     it(`${label}: fp32 within 1e-4, fp16 within 1e-2`, async () => {

@@ -4,6 +4,7 @@ import { Act, OP_NAMES, type Program, type ProgramLayer } from '../../lib/builti
 import { matmulNd, simulateTransformerOp } from './program-sim-nd.js';
 import { erf } from '../../lib/reference/ops-math.js';
 import { efficientNms } from '../../lib/reference/efficient-nms.js';
+import { rankCompare } from '../../lib/reference/ops-vision.js';
 import { fromHalfBits, roundToHalf } from '../../lib/util/half.js';
 
 type Store = Map<number, Float64Array>;
@@ -262,7 +263,7 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
       for (let o = 0; o < p.outer * sc; o++)
         for (let i = 0; i < p.inner; i++) {
           const at = (j: number) => x[(o * p.len + j) * p.inner + i];
-          const sorted = [...order].sort((a, b) => (at(a) === at(b) ? a - b : p.largest ? at(b) - at(a) : at(a) - at(b)));
+          const sorted = [...order].sort((a, b) => (p.largest ? rankCompare(at(b), at(a)) : rankCompare(at(a), at(b))) || a - b);
           for (let j = 0; j < p.k; j++) {
             put(y, (o * p.k + j) * p.inner + i, at(sorted[j]));
             put(l.outputs[1], (o * p.k + j) * p.inner + i, sorted[j]);
@@ -272,13 +273,9 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
       for (let o = 0; o < p.outer * sc; o++)
         for (let i = 0; i < p.inner; i++) {
           let best = 0;
-          let bv = x[o * p.len * p.inner + i];
           for (let j = 1; j < p.len; j++) {
-            const v = x[(o * p.len + j) * p.inner + i];
-            if (p.max ? v > bv || (p.last && v === bv) : v < bv || (p.last && v === bv)) {
-              best = j;
-              bv = v;
-            }
+            const c = rankCompare(x[(o * p.len + j) * p.inner + i], x[(o * p.len + best) * p.inner + i]);
+            if ((p.max ? c > 0 : c < 0) || (p.last && c === 0)) best = j;
           }
           put(y, o * p.inner + i, best);
         }

@@ -107,6 +107,19 @@ describe('builtin lowering of vision ops (CPU simulation vs reference)', () => {
     });
   }
 
+  it('TopK / ArgMax / ArgMin on NaN, ±Inf, all-NaN and signed-zero rows pick what the reference picks', () => {
+    const special = [NaN, Infinity, -Infinity, -0, 0, 1, NaN, -1];
+    for (const name of ['TopK largest, channels (k 3)', 'TopK smallest, last axis (k 4)', 'ArgMax channels keepdims', 'ArgMin last axis, no keepdims']) {
+      const g = opGraph(CASES[name]);
+      const dims = g.inputs[0].type.shape.map((d) => (typeof d === 'number' ? d : 2));
+      const x = fillUniform(new Float32Array(dims.reduce((a, b) => a * b, 1)), 8).map((v, i) => (i % 5 === 0 || i < 40 ? special[i % 8] : Math.round(v * 4)));
+      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp32' }), { min: 1, opt: 2, max: 4 });
+      const got = simulate(program, weights, { x }, 2);
+      const want = runReference(g, { x });
+      for (const o of g.outputs) expect(Array.from(got[o.name], Number), `${name} ${o.name}`).toEqual(Array.from(want[o.name] as ArrayLike<number | bigint>, Number));
+    }
+  });
+
   it('refuses a Resize whose scales are only known at run time (a dynamic spatial dimension), with a coded error', () => {
     const g = new Graph({
       opset: 17,

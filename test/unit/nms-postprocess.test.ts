@@ -108,6 +108,27 @@ describe('EfficientNMS reference vs onnxruntime NonMaxSuppression', () => {
     expect(Array.from(r.scores)).toEqual(sorted.slice(0, 1024));
   });
 
+  it('hostile values: NaN scores are never detections, NaN boxes neither suppress nor are suppressed, -0 scores as +0', () => {
+    // Box 0 and 1 overlap fully; box 2 has a NaN corner; box 3 an infinite one. Scores [N, C = 2].
+    const boxes = Float32Array.from([0, 0, 10, 10, 0, 0, 10, 10, 0, NaN, 10, 10, -Infinity, 0, 10, 10, 20, 20, 30, 30]);
+    const scores = Float32Array.from([NaN, 0.9, 0.8, NaN, 0.95, 0.7, Infinity, NaN, -0, 0]);
+    const p = { ...P, maxOutput: 10, scoreThreshold: -1, iouThreshold: 0.5 };
+    const per = efficientNms(boxes, scores, undefined, 1, 5, 2, p);
+    // Candidates: (3,0) Inf, (2,0) .95, (0,1) .9, (1,0) .8, (2,1) .7, (4,0) 0 and (4,1) 0 (the -0 first by index).
+    expect(per.count[0]).toBe(7);
+    expect(Array.from(per.scores.subarray(0, 7))).toEqual([Infinity, 0.95, 0.9, 0.8, 0.7, 0, 0].map(Math.fround));
+    expect(Object.is(per.scores[5], -0)).toBe(false);
+    expect(Array.from(per.classes.subarray(0, 8))).toEqual([0, 0, 1, 0, 1, 0, 1, -1]);
+    // Class-agnostic: each box's best non-NaN class; box 1 (0.8) is suppressed by box 0 (0.9), box 2 by nothing.
+    const agn = efficientNms(boxes, scores, undefined, 1, 5, 2, { ...p, classAgnostic: true });
+    expect(agn.count[0]).toBe(4);
+    expect(Array.from(agn.scores.subarray(0, 4))).toEqual([Infinity, 0.95, 0.9, 0].map(Math.fround));
+    expect(Array.from(agn.classes.subarray(0, 5))).toEqual([0, 0, 1, 0, -1]);
+    // All-NaN scores: nothing, whatever the threshold.
+    const none = efficientNms(boxes, new Float32Array(10).fill(NaN), undefined, 1, 5, 2, { ...p, scoreThreshold: -Infinity });
+    expect(none.count[0]).toBe(0);
+  });
+
   it('decodes centre-size boxes and anchors', () => {
     const boxes = Float32Array.from([10, 10, 4, 6, 0.5, -0.5, 0, Math.log(2)]);
     const scores = Float32Array.from([0.9, 0.8]);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../lib/errors.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { runReference, type TensorData } from '../../lib/reference/index.js';
+import { rankCompare } from '../../lib/reference/ops-vision.js';
 import type { Constant } from '../../lib/ir/types.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { f32, int64, opGraph, randn, relErr, runOrt, type OpCase } from './reference-helpers.js';
@@ -76,6 +77,82 @@ describe('TopK / ArgMax / ArgMin reference vs onnxruntime-node', () => {
   it('refuses K larger than the axis', () => {
     const c = { ...SELECT['TopK K = axis length'], constants: [int64('k', [6])] };
     expect(() => opGraph(c)).toThrow(expect.objectContaining({ code: ErrorCode.SHAPE_MISMATCH, message: expect.stringMatching(/K = 6 exceeds/) }));
+  });
+});
+
+const N = NaN;
+const I = Infinity;
+/** Rows of hostile values [6, 8]: NaNs among numbers, all NaN, NaN at the start, ±Inf with NaN, signed zeros, ties. */
+const HOSTILE = [
+  [1, N, 3, 2, N, -I, I, 0],
+  [N, N, N, N, N, N, N, N],
+  [N, 1, N, 1, 2, N, 2, N],
+  [I, -I, N, I, -I, N, 0, -0],
+  [5, 4, 3, 2, 1, 0, -1, N],
+  [-0, 0, 0, -0, 0, -0, 0, 0],
+];
+
+/** The documented rule by selection (not by sorting, as the reference does): NaN above +Inf, ties to the lower index. */
+function selectByRule(row: number[], k: number, largest: boolean): number[] {
+  const key = (v: number) => (Number.isNaN(v) ? 2 : v === I ? 1 : v === -I ? -1 : Math.tanh(v) * 0.5);
+  const left = row.map((_, j) => j);
+  const out: number[] = [];
+  for (let j = 0; j < k; j++) {
+    let best = 0;
+    for (let q = 1; q < left.length; q++) if (largest ? key(row[left[q]]) > key(row[left[best]]) : key(row[left[q]]) < key(row[left[best]])) best = q;
+    out.push(left.splice(best, 1)[0]);
+  }
+  return out;
+}
+
+describe('TopK / ArgMax / ArgMin with NaN, ±Inf and signed zeros', () => {
+  const topkCase = (k: number, largest: number): OpCase => ({ op: 'TopK', inputs: [{ name: 'x', shape: [6, 8] }], nodeInputs: ['x', 'k'], constants: [int64('k', [k])], attrs: { largest }, outputs: [{ name: 'v' }, { name: 'i', dtype: 'int64' }] });
+  const argCase = (op: string, last: number): OpCase => ({ op, opset: 13, inputs: [{ name: 'x', shape: [6, 8] }], attrs: { axis: 1, select_last_index: last }, outputs: [{ name: 'y', dtype: 'int64' }] });
+  const data = Float32Array.from(HOSTILE.flat());
+
+  it('rankCompare orders NaN above +Infinity and -0 equal to +0', () => {
+    expect([3, NaN, -Infinity, Infinity, 1].sort(rankCompare)).toEqual([-Infinity, 1, 3, Infinity, NaN]);
+    expect(rankCompare(NaN, NaN)).toBe(0);
+    expect(rankCompare(-0, 0)).toBe(0);
+  });
+
+  for (const largest of [1, 0]) {
+    for (const k of [1, 3, 8]) {
+      it(`TopK largest=${largest} k=${k} follows the rule (NaN ${largest ? 'first' : 'last'})`, () => {
+        const r = runReference(opGraph(topkCase(k, largest)), { x: data });
+        const idx = Array.from(r.i as BigInt64Array, Number);
+        const vals = Array.from(r.v as Float32Array);
+        HOSTILE.forEach((row, o) => {
+          const want = selectByRule(row, k, largest === 1);
+          expect(idx.slice(o * k, (o + 1) * k), `row ${o}`).toEqual(want);
+          // Values are the picked elements themselves (NaN stays NaN, -0 stays -0).
+          want.forEach((j, q) => expect(Object.is(vals[o * k + q], Math.fround(row[j])), `row ${o} pick ${q}`).toBe(true));
+        });
+      });
+    }
+  }
+
+  it('ArgMax / ArgMin agree with TopK k=1, first or last among equals', () => {
+    const y = (op: string, last: number) => Array.from(runReference(opGraph(argCase(op, last)), { x: data }).y as BigInt64Array, Number);
+    expect(y('ArgMax', 0)).toEqual(HOSTILE.map((r) => selectByRule(r, 1, true)[0]));
+    expect(y('ArgMin', 0)).toEqual(HOSTILE.map((r) => selectByRule(r, 1, false)[0]));
+    expect(y('ArgMax', 0)).toEqual([1, 0, 0, 2, 7, 0]);
+    expect(y('ArgMax', 1)).toEqual([4, 7, 7, 5, 7, 7]);
+    expect(y('ArgMin', 0)).toEqual([5, 0, 1, 1, 6, 0]);
+    expect(y('ArgMin', 1)).toEqual([5, 7, 3, 4, 6, 7]);
+  });
+
+  it('without NaN, matches onnxruntime on ±Inf, signed zeros and ties', async () => {
+    const finite = Float32Array.from(HOSTILE.flat().map((v, i) => (Number.isNaN(v) ? (i % 3) - 1 : v)));
+    const cases = [[1, 1], [3, 1], [8, 1], [1, 0], [3, 0], [8, 0]].map(([k, largest]) => topkCase(k, largest));
+    for (const op of ['ArgMax', 'ArgMin']) for (const last of [0, 1]) cases.push(argCase(op, last));
+    for (const c of cases) {
+      const g = opGraph(c);
+      const mine = runReference(g, { x: finite });
+      const theirs = await runOrt(writeModel(g), { x: { data: finite, dims: [6, 8] } });
+      // Exact, infinities and the sign of zero included.
+      for (const o of g.outputs) expect(Array.from(mine[o.name] as Float32Array), `${c.op} ${o.name}`).toEqual(Array.from(theirs[o.name] as Float32Array));
+    }
   });
 });
 

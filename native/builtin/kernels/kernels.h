@@ -234,12 +234,14 @@ void deconv(const DeconvParams& p, DType t, const void* x, const void* w, const 
             cudaStream_t stream);
 
 //! ArgMax (max) or ArgMin over the middle axis of [outer, len, inner] → int64 [outer, inner]; ties take the first
-//! index, or the last with `last` (select_last_index).
+//! index, or the last with `last` (select_last_index). NaN ranks above +Inf (NumPy's sort order): ArgMax picks a
+//! NaN, ArgMin only in an all-NaN row; −0 equals +0.
 void argReduce(bool max, bool last, int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t* y,
                cudaStream_t stream);
 
 //! TopK over the middle axis of [outer, len, inner]: values (input dtype) and int64 indices [outer, k, inner],
-//! best first (largest or smallest), ties to the lower index, as onnxruntime orders them.
+//! best first (largest or smallest), ties to the lower index, as onnxruntime orders them. NaN ranks above +Inf
+//! (first when largest, last when smallest), as NumPy and PyTorch sort; −0 equals +0. Every row fills all k picks.
 void topk(bool largest, int64_t outer, int64_t len, int64_t inner, int k, DType t, const void* x, void* values,
           int64_t* indices, cudaStream_t stream);
 

@@ -3,6 +3,9 @@
 // pair index, so a larger key is a better candidate and ties go to the lower index); then one block per image keeps
 // the best kNmsMaxCandidates (radix select when there are more), sorts them (bitonic, shared memory) and runs the
 // greedy pass against the kept boxes. Float arithmetic uses _rn intrinsics in lib/reference/efficient-nms.ts order.
+// Hostile values: a NaN score is never a candidate (it is above no threshold), a class-agnostic box takes its best
+// non-NaN class, −0 scores as +0, and a box with a NaN coordinate has a NaN area, so it neither suppresses nor is
+// suppressed (every comparison with NaN is false); the greedy pass only ever reads candidates' boxes.
 #include <mutex>
 #include <set>
 
@@ -22,12 +25,12 @@ __device__ __forceinline__ float fromOrdered(uint32_t o) {
   return __uint_as_float((o & 0x80000000u) ? (o & 0x7fffffffu) : ~o);
 }
 
-//! Best class of box `box` (first on ties) and its score.
+//! Best class of a box (first on ties; NaN scores skipped) and its score (NaN when every score is).
 __device__ __forceinline__ int bestClass(const float* s, int c, float& best) {
   int cls = 0;
   best = s[0];
   for (int j = 1; j < c; ++j)
-    if (s[j] > best) best = s[j], cls = j;
+    if (s[j] > best || (best != best && s[j] == s[j])) best = s[j], cls = j;
   return cls;
 }
 
@@ -78,7 +81,8 @@ __global__ void gatherCandidates(NmsParams p, const float* __restrict__ scores, 
     float score;
     if (p.agnostic) bestClass(s + pair * p.c, p.c, score);
     else score = s[pair];
-    if (!(score > p.scoreThreshold)) continue;
+    if (!(score > p.scoreThreshold)) continue;  // NaN scores too
+    if (score == 0.f) score = 0.f;                // −0 ties with +0 by index, as the reference's sort has it
     unsigned long long at = atomicAdd(counter, 1ull);
     keys[at] = (uint64_t(orderedBits(score)) << 32) | uint64_t(0xffffffffu - uint32_t(pair));
   }

@@ -1,6 +1,8 @@
-// GPU tests of the vision kernels (resize, deconv, argReduce) against CPU references, FP32 and FP16, aligned and
-// unaligned, plus bad-argument errors and a timing line for the segmentation-sized resize.
+// GPU tests of the vision kernels (resize, deconv, argReduce, topk, nms) against CPU references, FP32 and FP16, aligned
+// and unaligned, with hostile values (NaN, ±Inf, −0) for the selection kernels, plus bad-argument errors and a timing
+// line for the segmentation-sized resize.
 //   native/builtin/kernels/tests/build-misc.sh --run
+//   compute-sanitizer --tool memcheck build/kernel-tests/test_vision --no-timing
 #include <cmath>
 
 #include "misc_util.h"
@@ -102,17 +104,51 @@ k::DeconvParams dp(int n, int h, int w, int c, int kk, int r, int s, int st, int
   return p;
 }
 
-void argCase(const std::string& label, DType t, bool max, bool last, int64_t outer, int64_t len, int64_t inner) {
+//! The selection order of select.cu (lib/reference/ops-vision.ts rankCompare): NaN above +Inf, −0 equal to +0.
+int rankCmp(float a, float b) {
+  bool na = std::isnan(a), nb = std::isnan(b);
+  if (na || nb) return na == nb ? 0 : na ? 1 : -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+//! Hostile rows: row r (of outer·inner) by r mod 7 is untouched, all NaN, NaN every third, ±Inf among NaN, NaN first
+//! then ties, signed zeros, or all +Inf. The reads of a pick that finds no candidate would show under memcheck.
+void hostileRows(std::vector<float>& x, int64_t outer, int64_t len, int64_t inner) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i)
+      for (int64_t j = 0; j < len; ++j) {
+        float& v = x[(o * len + j) * inner + i];
+        switch ((o * inner + i) % 7) {
+          case 1: v = NAN; break;
+          case 2: if (j % 3 == 1) v = NAN; break;
+          case 3: v = j % 4 == 0 ? INFINITY : j % 4 == 1 ? -INFINITY : j % 4 == 2 ? NAN : v; break;
+          case 4: v = j == 0 ? NAN : float(j % 2); break;
+          case 5: v = j % 2 ? -0.f : 0.f; break;
+          case 6: v = INFINITY; break;
+          default: break;
+        }
+      }
+}
+
+//! 0 when every element is equal or both are NaN, else +inf (exact: picks are elements, not arithmetic).
+double sameValues(const std::vector<float>& got, const std::vector<float>& ref) {
+  for (size_t i = 0; i < ref.size(); ++i)
+    if (!(got[i] == ref[i] || (std::isnan(got[i]) && std::isnan(ref[i])))) return INFINITY;
+  return 0;
+}
+
+void argCase(const std::string& label, DType t, bool max, bool last, int64_t outer, int64_t len, int64_t inner, bool hostile = false) {
   auto x = randomVec(size_t(outer * len * inner), 11 + len);
   for (auto& v : x) v = std::round(v * 3) / 3;  // coarse values: ties decide by first/last index
+  if (hostile) hostileRows(x, outer, len, inner);
   x = asStored(x, t);
   std::vector<float> ref(size_t(outer * inner));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i) {
       int64_t best = 0;
       for (int64_t j = 1; j < len; ++j) {
-        float v = x[(o * len + j) * inner + i], bv = x[(o * len + best) * inner + i];
-        if (max ? (v > bv || (last && v == bv)) : (v < bv || (last && v == bv))) best = j;
+        int c = rankCmp(x[(o * len + j) * inner + i], x[(o * len + best) * inner + i]);
+        if ((max ? c > 0 : c < 0) || (last && c == 0)) best = j;
       }
       ref[o * inner + i] = float(best);
     }
@@ -125,9 +161,10 @@ void argCase(const std::string& label, DType t, bool max, bool last, int64_t out
         compare(download(dy.ptr, ref.size(), DType::I64), ref, DType::I64), 0);
 }
 
-void topkCase(const std::string& label, DType t, bool largest, int64_t outer, int64_t len, int64_t inner, int kk) {
+void topkCase(const std::string& label, DType t, bool largest, int64_t outer, int64_t len, int64_t inner, int kk, bool hostile = false) {
   auto x = randomVec(size_t(outer * len * inner), 13 + len);
   for (auto& v : x) v = std::round(v * 4) / 4;  // ties: the lower index first
+  if (hostile) hostileRows(x, outer, len, inner);
   x = asStored(x, t);
   std::vector<float> refV(size_t(outer * kk * inner)), refI(refV.size());
   for (int64_t o = 0; o < outer; ++o)
@@ -135,7 +172,7 @@ void topkCase(const std::string& label, DType t, bool largest, int64_t outer, in
       std::vector<int64_t> ord(len);
       for (int64_t j = 0; j < len; ++j) ord[j] = j;
       auto at = [&](int64_t j) { return x[(o * len + j) * inner + i]; };
-      std::stable_sort(ord.begin(), ord.end(), [&](int64_t a, int64_t b) { return largest ? at(a) > at(b) : at(a) < at(b); });
+      std::stable_sort(ord.begin(), ord.end(), [&](int64_t a, int64_t b) { return largest ? rankCmp(at(a), at(b)) > 0 : rankCmp(at(a), at(b)) < 0; });
       for (int j = 0; j < kk; ++j) refV[(o * kk + j) * inner + i] = at(ord[j]), refI[(o * kk + j) * inner + i] = float(ord[j]);
     }
   DevBuf dx, dv, di;
@@ -145,12 +182,14 @@ void topkCase(const std::string& label, DType t, bool largest, int64_t outer, in
   k::topk(largest, outer, len, inner, kk, t, dx.ptr, dv.ptr, static_cast<int64_t*>(di.ptr), nullptr);
   H_CUDA(cudaDeviceSynchronize());
   std::string name = std::string("topk ") + label + (largest ? " largest " : " smallest ") + dtName(t);
-  check(name + " values", compare(download(dv.ptr, refV.size(), t), refV, t), 0);
+  check(name + " values", sameValues(download(dv.ptr, refV.size(), t), refV), 0);
   check(name + " indices", compare(download(di.ptr, refI.size(), DType::I64), refI, DType::I64), 0);
 }
 
-//! The NMS stage's rules on the CPU (lib/reference/efficient-nms.ts): corners only, no anchors.
-void nmsCase(const std::string& label, int batch, int n, int c, int k, bool agnostic, float scoreThr, float iouThr, bool coarse) {
+//! The NMS stage's rules on the CPU (lib/reference/efficient-nms.ts): corners only, no anchors. `hostile` puts NaN,
+//! +Inf and −0 among the scores and NaN / ±Inf into some boxes' corners.
+void nmsCase(const std::string& label, int batch, int n, int c, int k, bool agnostic, float scoreThr, float iouThr, bool coarse,
+             bool hostile = false) {
   harness::Rng rng(uint64_t(n) * 31 + c);
   std::vector<float> boxes(size_t(batch) * n * 4), scores(size_t(batch) * n * c);
   for (int i = 0; i < batch * n; ++i) {
@@ -159,9 +198,19 @@ void nmsCase(const std::string& label, int batch, int n, int c, int k, bool agno
     boxes[i * 4] = cx - w / 2, boxes[i * 4 + 1] = cy - h / 2, boxes[i * 4 + 2] = cx + w / 2, boxes[i * 4 + 3] = cy + h / 2;
   }
   for (auto& v : scores) v = coarse ? std::round((rng.next() + 1) * 2) / 4 : (rng.next() + 1) / 2;
+  if (hostile) {
+    for (size_t i = 0; i < scores.size(); ++i) scores[i] = i % 7 == 3 ? NAN : i % 11 == 5 ? INFINITY : i % 13 == 6 ? -0.f : scores[i];
+    for (size_t i = 0; i < boxes.size() / 4; ++i) {
+      if (i % 17 == 2) boxes[i * 4 + 1] = NAN;
+      if (i % 19 == 4) boxes[i * 4 + 2] = INFINITY;
+      if (i % 23 == 9) boxes[i * 4] = -INFINITY;
+    }
+    for (int i = 0; i < batch * n; i += 29) std::fill(&scores[size_t(i) * c], &scores[size_t(i) * c] + c, NAN);  // a box of NaN scores
+  }
+  // fminf / fmaxf as the kernel has them: a NaN operand yields the other one.
   auto iouAbove = [&](const float* a, const float* b) {
-    float iw = std::min(a[2], b[2]) - std::max(a[0], b[0]), ih = std::min(a[3], b[3]) - std::max(a[1], b[1]);
-    float inter = std::max(iw, 0.f) * std::max(ih, 0.f);
+    float iw = std::fmin(a[2], b[2]) - std::fmax(a[0], b[0]), ih = std::fmin(a[3], b[3]) - std::fmax(a[1], b[1]);
+    float inter = std::fmax(iw, 0.f) * std::fmax(ih, 0.f);
     float areaA = (a[2] - a[0]) * (a[3] - a[1]), areaB = (b[2] - b[0]) * (b[3] - b[1]);
     float uni = (areaA + areaB) - inter;
     return uni > 0.f && inter / uni > iouThr;
@@ -174,10 +223,10 @@ void nmsCase(const std::string& label, int batch, int n, int c, int k, bool agno
       const float* s = &scores[(size_t(b) * n + i) * c];
       if (agnostic) {
         int best = 0;
-        for (int j = 1; j < c; ++j) if (s[j] > s[best]) best = j;
-        if (s[best] > scoreThr) cand.push_back({s[best], i, i, best});
+        for (int j = 1; j < c; ++j) if (s[j] > s[best] || (std::isnan(s[best]) && !std::isnan(s[j]))) best = j;
+        if (s[best] > scoreThr) cand.push_back({s[best] + 0.f, i, i, best});  // + 0: −0 scores as +0
       } else {
-        for (int j = 0; j < c; ++j) if (s[j] > scoreThr) cand.push_back({s[j], int64_t(i) * c + j, i, j});
+        for (int j = 0; j < c; ++j) if (s[j] > scoreThr) cand.push_back({s[j] + 0.f, int64_t(i) * c + j, i, j});
       }
     }
     std::sort(cand.begin(), cand.end(), [](const Cand& x, const Cand& y) { return x.s != y.s ? x.s > y.s : x.pair < y.pair; });
@@ -211,13 +260,13 @@ void nmsCase(const std::string& label, int batch, int n, int c, int k, bool agno
                   static_cast<float*>(dob.ptr), static_cast<float*>(dos.ptr), static_cast<int32_t*>(doc.ptr), static_cast<int64_t*>(dscr.ptr), nullptr);
   H_CUDA(cudaDeviceSynchronize());
   std::string name = "nms " + label;
-  check(name + " count", compareEach(download(dc.ptr, batch, DType::I32), refCount), 0);
-  check(name + " boxes", compareEach(download(dob.ptr, refBoxes.size(), DType::F32), refBoxes), 0);
-  check(name + " scores", compareEach(download(dos.ptr, refScores.size(), DType::F32), refScores), 0);
-  check(name + " classes", compareEach(download(doc.ptr, refCls.size(), DType::I32), refCls), 0);
+  check(name + " count", sameValues(download(dc.ptr, batch, DType::I32), refCount), 0);
+  check(name + " boxes", sameValues(download(dob.ptr, refBoxes.size(), DType::F32), refBoxes), 0);
+  check(name + " scores", sameValues(download(dos.ptr, refScores.size(), DType::F32), refScores), 0);
+  check(name + " classes", sameValues(download(doc.ptr, refCls.size(), DType::I32), refCls), 0);
 }
 
-void run() {
+void run(bool timing) {
   for (DType t : {DType::F32, DType::F16}) {
     {
       Group g("resize");
@@ -245,6 +294,8 @@ void run() {
           argCase("channels NHWC [2·96·96, 21, 1]", t, max, last, 2 * 96 * 96, 21, 1);
           argCase("NCHW [2, 21, 96·96]", t, max, last, 2, 21, 96 * 96);
           argCase("len 1", t, max, last, 5, 1, 3);
+          argCase("hostile NaN/Inf/±0 rows [3, 12, 7]", t, max, last, 3, 12, 7, true);
+          argCase("hostile NaN/Inf/±0 rows NHWC [50, 21, 1]", t, max, last, 50, 21, 1, true);
         }
     }
     {
@@ -253,6 +304,11 @@ void run() {
         topkCase("[4, 80, 1] k 5", t, largest, 4, 80, 1, 5);
         topkCase("[2, 9, 7] k 9", t, largest, 2, 9, 7, 9);
         topkCase("[1, 8400, 1] k 100", t, largest, 1, 8400, 1, 100);
+        // NaN, all-NaN, ±Inf, signed-zero and all-Inf rows; k = len, k = 1, and k between.
+        topkCase("hostile [3, 9, 7] k 9", t, largest, 3, 9, 7, 9, true);
+        topkCase("hostile [14, 10, 1] k 1", t, largest, 14, 10, 1, 1, true);
+        topkCase("hostile [2, 33, 7] k 5", t, largest, 2, 33, 7, 5, true);
+        topkCase("hostile len 1 [7, 1, 2] k 1", t, largest, 7, 1, 2, 1, true);
       }
     }
   }
@@ -264,6 +320,9 @@ void run() {
     nmsCase("> 4096 candidates [2, 3000, 3] k 300", 2, 3000, 3, 300, false, 0.05f, 0.6f, true);
     nmsCase("none above the threshold [2, 100, 2]", 2, 100, 2, 10, false, 2.f, 0.5f, false);
     nmsCase("zero boxes [2, 0, 3]", 2, 0, 3, 10, false, 0.1f, 0.5f, false);
+    nmsCase("hostile NaN/Inf scores and boxes, per class [2, 300, 3] k 100", 2, 300, 3, 100, false, -1.f, 0.5f, true, true);
+    nmsCase("hostile NaN/Inf scores and boxes, agnostic [2, 300, 4] k 100", 2, 300, 4, 100, true, -1.f, 0.5f, false, true);
+    nmsCase("hostile, threshold above the finite scores [1, 200, 2] k 50", 1, 200, 2, 50, false, 2.f, 0.5f, false, true);
   }
   expectError("resize taps 5", "ERR_INVALID_ARGUMENT", [] { k::resize(1, 2, 2, 1, 2, 2, 5, DType::F32, nullptr, nullptr, nullptr, nullptr); });
   expectError("resize int32", "ERR_INVALID_ARGUMENT", [] { k::resize(1, 2, 2, 1, 2, 2, 1, DType::I32, nullptr, nullptr, nullptr, nullptr); });
@@ -271,6 +330,7 @@ void run() {
   expectError("argReduce empty axis", "ERR_INVALID_ARGUMENT", [] { k::argReduce(true, false, 1, 0, 1, DType::F32, nullptr, nullptr, nullptr); });
   // Timing: the LRASPP / DeepLabV3 head at 512×512, batch 16 (bilinear ×8 of 21 classes).
   for (DType t : {DType::F32, DType::F16}) {
+    if (!timing) break;
     int n = 16, h = 64, w = 64, c = 21, p = 512, q = 512;
     std::vector<float> hi, wi, hw = linearTaps(h, p, hi), ww = linearTaps(w, q, wi), table;
     for (auto* v : {&hi, &hw, &wi, &ww}) table.insert(table.end(), v->begin(), v->end());
@@ -286,14 +346,16 @@ void run() {
 
 }  // namespace vision
 
-int main() {
+int main(int argc, char** argv) {
+  // --no-timing: the checks only (under compute-sanitizer, where timing means nothing and takes long).
+  bool timing = !(argc > 1 && std::string(argv[1]) == "--no-timing");
   int dev = 0;
   cudaDeviceProp prop{};
   H_CUDA(cudaGetDevice(&dev));
   H_CUDA(cudaGetDeviceProperties(&prop, dev));
   std::printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
   try {
-    vision::run();
+    vision::run(timing);
   } catch (const std::exception& e) {
     std::printf("FAIL uncaught exception: %s\n", e.what());
     ++harness::failures();
