@@ -2,9 +2,10 @@
 """Trains a small YOLO-style detector (anchor-free, decoupled head, as YOLOv8 has) on a seeded synthetic data set of
 shapes drawn on cluttered backgrounds, and writes the detection fixture.
 
-Data: 160x160 RGB images; 1-4 objects of 4 classes (circle, square, triangle, cross) with random colours, sizes and
-positions (their extents never overlap) over smooth gradients, random lines and blobs (sensor noise is added during
-training only, so that the held-out split compresses). Boxes are the tight bounds of each drawn mask. make_image() also gives the class mask (scripts/train_shapes_segmenters.py uses it).
+Data: 160x160 RGB images; 1-4 objects of 4 classes (circle, square, triangle, cross) and 0-2 decoys (ellipses and
+rings, of no class) with random colours, sizes (14-60 px) and positions (their extents never overlap) over smooth
+gradients, random lines and blobs, with thin lines over them (sensor noise is added during training only, so that
+the held-out split compresses). Boxes are the tight bounds of each drawn mask. make_image() also gives the class mask (scripts/train_shapes_segmenters.py uses it).
 Model: SiLU conv/BN backbone with C2f-style blocks and SPPF, an FPN/PAN neck, and per level (strides 8, 16, 32) a box
 branch (l, t, r, b distances = sigmoid * 8 strides) and a class branch (sigmoid scores). Output 'output0' is
 [batch, 4 + classes, 525]: cx, cy, w, h in input pixels, then class scores (what YOLOv8 exports give).
@@ -84,9 +85,12 @@ def make_image(index, seed, size=IMG, with_mask=False):
     mask = np.zeros((size, size), dtype=np.uint8)
     objects = []
     placed = []  # (cx, cy, half size) of the shapes drawn so far: extents never overlap, so every box is visible
-    for _ in range(rng.integers(1, 5)):
-        cls = int(rng.integers(0, len(CLASSES)))
-        s = rng.uniform(10, 30) * k  # half size: every shape lies within [cx - s, cx + s] x [cy - s, cy + s]
+    # 1-4 objects and 0-2 decoys (an ellipse or a ring: shapes of no class, to be told apart from circles), in a
+    # random order.
+    kinds = [int(rng.integers(0, len(CLASSES))) for _ in range(rng.integers(1, 5))]
+    kinds += [len(CLASSES) + int(rng.integers(0, 2)) for _ in range(rng.integers(0, 3))]
+    for kind in rng.permutation(kinds).tolist():
+        s = rng.uniform(7, 30) * k  # half size: every shape lies within [cx - s, cx + s] x [cy - s, cy + s]
         for _attempt in range(20):
             cx, cy = rng.uniform(s, size - s), rng.uniform(s, size - s)
             gap = 2 * k
@@ -95,11 +99,11 @@ def make_image(index, seed, size=IMG, with_mask=False):
         else:
             continue  # no free place for it
         dx, dy = xx - cx, yy - cy
-        if cls == 0:
+        if kind == 0:  # circle
             m = dx * dx + dy * dy <= s * s
-        elif cls == 1:
+        elif kind == 1:  # square (or nearly)
             m = (np.abs(dx) <= s) & (np.abs(dy) <= s * rng.uniform(0.7, 1.0))
-        elif cls == 2:
+        elif kind == 2:  # triangle, any rotation
             a0 = rng.uniform(0, 2 * math.pi)
             pts = [(cx + s * math.cos(a0 + j * 2 * math.pi / 3), cy + s * math.sin(a0 + j * 2 * math.pi / 3)) for j in range(3)]
             m = np.ones_like(xx, dtype=bool)
@@ -108,19 +112,32 @@ def make_image(index, seed, size=IMG, with_mask=False):
                 side = (x1 - x0) * (yy - y0) - (y1 - y0) * (xx - x0)
                 sign = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
                 m &= side * sign >= 0
-        else:
+        elif kind == 3:  # cross
             arm = s * rng.uniform(0.25, 0.4)
             m = ((np.abs(dx) <= s) & (np.abs(dy) <= arm)) | ((np.abs(dy) <= s) & (np.abs(dx) <= arm))
+        elif kind == 4:  # decoy: an ellipse, lying or standing
+            b = s * rng.uniform(0.35, 0.6)
+            ex, ey = (s, b) if rng.random() < 0.5 else (b, s)
+            m = (dx / ex) ** 2 + (dy / ey) ** 2 <= 1
+        else:  # decoy: a ring
+            r2 = dx * dx + dy * dy
+            m = (r2 <= s * s) & (r2 >= (s * rng.uniform(0.45, 0.7)) ** 2)
         if m.sum() < 30 * k * k:
             continue
         placed.append((cx, cy, s))
         colour = rng.uniform(0, 255, 3)
         colour[rng.integers(0, 3)] = rng.choice([20.0, 235.0])  # saturated, so shapes stand out from clutter
         img[m] = colour
-        mask[m] = cls + 1
-        ys, xs = np.nonzero(m)
-        # Pixel i covers [i, i + 1): the box of the drawn mask.
-        objects.append((cls, float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)))
+        if kind < len(CLASSES):
+            mask[m] = kind + 1
+            ys, xs = np.nonzero(m)
+            # Pixel i covers [i, i + 1): the box of the drawn mask.
+            objects.append((kind, float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)))
+    for _ in range(rng.integers(0, 3)):  # thin lines over everything (the boxes keep the shapes' whole extent)
+        a, d, w = rng.uniform(0, math.pi), rng.uniform(-size, size), rng.uniform(0.5, 1.5) * k
+        m = np.abs(xx * math.cos(a) + yy * math.sin(a) - d) < w
+        img[m] = img[m] * 0.3 + rng.uniform(0, 255, 3) * 0.7
+        mask[m] = 0
     img = img.clip(0, 255).astype(np.uint8)
     return (img, objects, mask) if with_mask else (img, objects)
 
