@@ -1,5 +1,6 @@
-// Accuracy on real data (--accuracy): the digits test split through the reference, FP32 and FP16 engines and
-// onnxruntime-node, with accuracy and per-class precision and recall side by side.
+// Accuracy on real data (--accuracy): a held-out split through the reference, FP32 and FP16 engines and
+// onnxruntime-node. The digits (classification: accuracy, per-class precision and recall) live here; a detection
+// set (mAP@0.5) is recognised by its test.json format and scored by accuracy-detect.ts.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, TensorRTError } from '../errors.js';
@@ -10,6 +11,8 @@ import type { Precision } from '../types.js';
 import { batchProfiles } from './engines.js';
 import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 import { loadOrt } from './peers/ort.js';
+import { runDetectionAccuracy, type DetectionAccuracyReport } from './accuracy-detect.js';
+import { SHAPES_FORMAT } from '../vision/evaluate.js';
 
 /** The format test.json declares. */
 export const DIGITS_FORMAT = 'node-tensorrt-digits/1';
@@ -143,14 +146,48 @@ export interface AccuracyRun {
   skipped?: string;
 }
 
-export interface AccuracyReport {
+export interface ClassificationAccuracyReport {
+  kind: 'classification';
   dataset: { dir: string; count: number; shape: number[]; classes: number; meta: Record<string, unknown> };
   runs: Omit<AccuracyRun, 'predictions'>[];
   /** Fraction of samples on which two runs predict the same class. */
   agreement: { a: string; b: string; fraction: number }[];
 }
 
+/** What --accuracy reports: a classification set's or a detection set's figures. */
+export type AccuracyReport = ClassificationAccuracyReport | DetectionAccuracyReport;
+
 const CHUNK = 64;
+
+/** The fixture folders --dataset names. @example datasetDir('shapes') // '…/test/fixtures/shapes' */
+export function datasetDir(name: string): string {
+  return name === 'digits' || name === 'shapes' ? path.join(packageRoot(), 'test', 'fixtures', name) : name;
+}
+
+/**
+ * The --accuracy set: --dataset when given, else the model's own folder when it holds a test.json this module
+ * reads (the shapes detector's), else the digits.
+ * @example await resolveDatasetDir(undefined, 'test/fixtures/shapes/shapes_yolo.onnx') // 'test/fixtures/shapes'
+ */
+export async function resolveDatasetDir(dataset: string | undefined, modelPath: string | undefined): Promise<string> {
+  if (dataset !== undefined) return datasetDir(dataset);
+  if (modelPath !== undefined) {
+    const dir = path.dirname(modelPath);
+    const format = await datasetFormat(dir);
+    if (format === DIGITS_FORMAT || format === SHAPES_FORMAT) return dir;
+  }
+  return defaultDigitsDir();
+}
+
+/** The format a data set folder's test.json declares, or undefined when it has none (or not JSON). @example await datasetFormat(dir) // 'node-tensorrt-shapes/1' */
+export async function datasetFormat(dir: string): Promise<string | undefined> {
+  try {
+    const t = JSON.parse((await readFile(path.join(dir, 'test.json'))).toString('utf8')) as { format?: unknown };
+    return typeof t.format === 'string' ? t.format : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function predictWithEngine(engine: Engine, set: DigitsSet): Promise<number[]> {
   const ctx = await engine.createContext({ maxBatch: Math.min(CHUNK, engine.profile.max) });
@@ -182,11 +219,13 @@ async function predictWithOrt(set: DigitsSet): Promise<number[] | string> {
 }
 
 /**
- * Classifies the digits test split with the reference backend, FP32 and FP16 engines of `backend` (GPU only)
- * and onnxruntime-node, and reports each one's metrics and their pairwise agreement.
+ * Scores the held-out split in `dir` with the reference backend, FP32 and FP16 engines of `backend` (GPU only) and
+ * onnxruntime-node: a detection set (its test.json says node-tensorrt-shapes/1) by mAP@0.5, else the digits by
+ * accuracy, per-class precision and recall, and the runs' pairwise agreement.
  * @example const acc = await runAccuracy({ dir: defaultDigitsDir(), backend: 'auto', hasGpu: true, device: 0, log: console.error });
  */
 export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendName; hasGpu: boolean; device: number; log: (l: string) => void }): Promise<AccuracyReport> {
+  if ((await datasetFormat(o.dir)) === SHAPES_FORMAT) return runDetectionAccuracy(o);
   const set = await loadDigits(o.dir);
   const shapes = batchProfiles(set.io, CHUNK, CHUNK);
   const runs: AccuracyRun[] = [];
@@ -217,7 +256,7 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
   if (typeof ortPred === 'string') runs.push({ name: 'onnxruntime-node (CPU)', skipped: ortPred });
   else runs.push({ name: 'onnxruntime-node (CPU)', backend: 'onnxruntime', precision: 'fp32', predictions: ortPred, metrics: classificationMetrics(ortPred, set.labels, set.classes) });
 
-  const agreement: AccuracyReport['agreement'] = [];
+  const agreement: ClassificationAccuracyReport['agreement'] = [];
   const done = runs.filter((r) => r.predictions);
   for (let i = 0; i < done.length; i++) {
     for (let j = i + 1; j < done.length; j++) {
@@ -227,6 +266,7 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
     }
   }
   return {
+    kind: 'classification',
     dataset: { dir: set.dir, count: set.count, shape: set.shape, classes: set.classes, meta: set.meta },
     runs: runs.map(({ predictions: _p, ...r }) => r),
     agreement,

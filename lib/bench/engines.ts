@@ -10,6 +10,7 @@ import type { BackendName } from '../capabilities.js';
 import { isPlan } from '../plan.js';
 import type { BuildInfo, BuildProgress, Precision, ShapeProfile, ValidationReport } from '../types.js';
 import { readInputFile } from '../util/fs.js';
+import type { PostprocessOptions } from '../vision/postprocess.js';
 import { nowMs } from './harness.js';
 import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 
@@ -93,6 +94,8 @@ export interface BuildRequest {
   device: number;
   tacticCache?: string;
   onProgress?: (precision: Precision, p: BuildProgress) => void;
+  /** e.g. --nms: the NMS stage appended to every engine. */
+  postprocess?: PostprocessOptions;
 }
 
 /**
@@ -118,6 +121,7 @@ export async function buildEngines(model: PreparedModel, req: BuildRequest): Pro
         shapes,
         device: req.device,
         ...(req.tacticCache ? { tacticCache: req.tacticCache } : {}),
+        ...(req.postprocess ? { postprocess: req.postprocess } : {}),
         ...(req.onProgress ? { onProgress: (p: BuildProgress) => req.onProgress!(precision, p) } : {}),
       });
       const buildMs = engine.buildInfo?.buildMs ?? nowMs() - t0;

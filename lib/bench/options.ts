@@ -46,9 +46,21 @@ export interface BenchOptions {
   cacheDir: string;
   tacticCache?: string;
   python: string;
-  /** Folder of the digits test set (digits.onnx, test.json, test.bin) for --accuracy. */
-  digits?: string;
+  /** --dataset (or --digits): 'digits', 'shapes' or a folder with a test.json; undefined: chosen from the model. */
+  dataset?: string;
+  /** --nms: the engines end with postprocess.nms, and the PyTorch peer runs batched_nms after the network. */
+  nms?: BenchNms;
 }
+
+/** The NMS stage --nms appends (YOLO-style outputs: one [B, 4+C, N] or [B, N, 4+C], boxes cx, cy, w, h). */
+export interface BenchNms {
+  scoreThreshold: number;
+  iouThreshold: number;
+  maxOutput: number;
+}
+
+/** What --nms alone means: the usual YOLO deployment settings. */
+export const DEFAULT_BENCH_NMS: BenchNms = { scoreThreshold: 0.25, iouThreshold: 0.45, maxOutput: 100 };
 
 /** The option values as commander gives them: strings, booleans, or undefined. */
 export type RawBenchOptions = Record<string, string | boolean | undefined>;
@@ -99,6 +111,24 @@ const percentItem = (s: string): number | undefined => {
   const n = /^[0-9]*\.?[0-9]+$/.test(s) ? Number(s) : NaN;
   return n >= 0 && n <= 100 ? n : undefined;
 };
+
+/**
+ * --nms as given: `true` (the flag alone) for the defaults, or 'SCORE,IOU,MAX'.
+ * @example parseNmsArg('0.3,0.5,300') // { scoreThreshold: 0.3, iouThreshold: 0.5, maxOutput: 300 }
+ */
+export function parseNmsArg(value: string | true): BenchNms {
+  if (value === true) return { ...DEFAULT_BENCH_NMS };
+  const parts = value.split(',').map((p) => p.trim());
+  const what = 'SCORE,IOU,MAX (two numbers from 0 to 1 and a detection count from 1 to 1024, e.g. 0.25,0.45,100)';
+  if (parts.length !== 3) bad('--nms', what, value);
+  const unit = (p: string): number => {
+    const n = /^[0-9]*\.?[0-9]+$/.test(p) ? Number(p) : NaN;
+    return n >= 0 && n <= 1 ? n : bad('--nms', what, value);
+  };
+  const max = /^\d+$/.test(parts[2]) ? Number(parts[2]) : NaN;
+  if (!(max >= 1 && max <= 1024)) bad('--nms', what, value);
+  return { scoreThreshold: unit(parts[0]), iouThreshold: unit(parts[1]), maxOutput: max };
+}
 
 /** The default model cache: $XDG_CACHE_HOME/node-tensorrt or ~/.cache/node-tensorrt. @example defaultCacheDir() // '/home/me/.cache/node-tensorrt' */
 export function defaultCacheDir(): string {
@@ -161,8 +191,12 @@ export function resolveBenchOptions(raw: RawBenchOptions, model?: string): Bench
     cacheDir: str(raw, 'cacheDir') ?? defaultCacheDir(),
     tacticCache: str(raw, 'tacticCache'),
     python: str(raw, 'python') ?? 'python3',
-    digits: str(raw, 'digits'),
+    dataset: str(raw, 'dataset') ?? str(raw, 'digits'),
+    ...(raw.nms === undefined || raw.nms === false ? {} : { nms: parseNmsArg(raw.nms as string | true) }),
   };
+  if (str(raw, 'dataset') !== undefined && str(raw, 'digits') !== undefined) {
+    throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, '--dataset and --digits name the same thing; pass one of them');
+  }
   if (model !== undefined && model.length === 0) bad('the model argument', 'a path to an ONNX or plan file', model);
   return opts;
 }

@@ -3,6 +3,7 @@
 import { fmtBytes, fmtMs, fmtPct, fmtRate, fmtS, fmtSci, fmtX } from './format.js';
 import type { BenchReport, ConfigResult, ProfileReport } from './report.js';
 import type { PeerRun } from './peers/types.js';
+import { accuracyHtml } from './report-accuracy.js';
 import { barChart, esc, histogramChart, lineChart, type Series } from './svg.js';
 
 /** Colours: ours solid blues, peers dashed warm/green/purple. */
@@ -188,24 +189,6 @@ function peersHtml(report: BenchReport): string {
   return `${status}<h3>Ratios (time ours/peer: below 1 means node-tensorrt is faster)</h3>${ratios}`;
 }
 
-function accuracyHtml(report: BenchReport): string {
-  const a = report.accuracy;
-  if (!a) return '';
-  const ran = a.runs.filter((r) => r.metrics);
-  const summary = table(
-    ['run', 'accuracy', 'macro precision', 'macro recall', 'correct'],
-    a.runs.map((r) => (r.metrics ? [esc(r.name), fmtPct(r.metrics.accuracy), fmtPct(r.metrics.macroPrecision), fmtPct(r.metrics.macroRecall), `${r.metrics.correct}/${r.metrics.total}`] : [esc(r.name), esc(r.skipped ?? '–'), '', '', ''])),
-  );
-  const perClass = ran.length
-    ? table(
-        ['class', 'support', ...ran.flatMap((r) => [`${r.name} precision`, `${r.name} recall`])],
-        ran[0].metrics!.perClass.map((c) => [String(c.class), String(c.support), ...ran.flatMap((r) => [fmtPct(r.metrics!.perClass[c.class].precision, 1), fmtPct(r.metrics!.perClass[c.class].recall, 1)])]),
-      )
-    : '';
-  const agree = a.agreement.map((g) => `<li>${esc(g.a)} and ${esc(g.b)}: same class on ${fmtPct(g.fraction)} of samples</li>`).join('');
-  return `<section id="accuracy"><h2>Accuracy on real data: digits test split (${a.dataset.count} samples, ${a.dataset.classes} classes)</h2>${summary}<h3>Per class</h3>${perClass}${agree ? `<h3>Agreement</h3><ul>${agree}</ul>` : ''}</section>`;
-}
-
 function profileHtml(p: ProfileReport | { skipped: string }): string {
   if ('skipped' in p) return `<section id="profile"><h2>Per-layer profile</h2><p class="muted">Skipped: ${esc(p.skipped)}</p></section>`;
   const top = [...p.layers].sort((a, b) => b.ms - a.ms);
@@ -264,7 +247,7 @@ export function formatHtmlReport(report: BenchReport): string {
       ? `<section id="fp16"><h2>FP16 against FP32</h2>${table(['batch', 'streams', 'GPU compute speed-up', 'e2e speed-up', 'throughput ratio'], report.fp16VsFp32.map((r) => [String(r.batch), String(r.streams), fmtX(r.compute), fmtX(r.e2e), fmtX(r.throughput)]))}</section>`
       : '',
     `<section id="peers"><h2>Peers</h2>${peersHtml(report)}</section>`,
-    accuracyHtml(report),
+    accuracyHtml(report.accuracy, table),
     profileHtml(report.profile),
     repeatsHtml(report),
     `<section id="definitions"><h2>Definitions</h2><dl>${DEFINITIONS.map(([t, d]) => `<dt>${esc(t)}</dt><dd>${esc(d)}</dd>`).join('')}</dl></section>`,

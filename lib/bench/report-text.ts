@@ -3,6 +3,7 @@
 import type { Summary } from './stats.js';
 import { fmtBytes, fmtMs, fmtPct, fmtRate, fmtS, fmtSci, fmtX, textTable } from './format.js';
 import type { BenchReport, ConfigResult, PeerRatioRow, ProfileReport } from './report.js';
+import { accuracyText } from './report-accuracy.js';
 
 /** trtexec's statistics line. @example formatStats(r.computeMs, [90, 99]) // "min = 0.41 ms, max = …, percentile(99%) = 0.52 ms, CoV = 0.80%" */
 export function formatStats(s: Summary, percentiles: readonly number[]): string {
@@ -124,7 +125,7 @@ export function formatTextReport(report: BenchReport, show: { profile: boolean }
     out.push(textTable(['batch', 'streams', 'compute speed-up', 'e2e speed-up', 'throughput ratio'], report.fp16VsFp32.map((r) => [String(r.batch), String(r.streams), fmtX(r.compute), fmtX(r.e2e), fmtX(r.throughput)])));
   }
   out.push('', '=== Peers ===', peersText(report));
-  if (report.accuracy) out.push('', ...accuracyText(report));
+  if (report.accuracy) out.push('', ...accuracyText(report.accuracy));
   if (report.repeats.length) {
     out.push('', `=== Repeat agreement (${o.repeat} runs; agree = spread of medians ≤ largest interquartile range) ===`);
     out.push(
@@ -143,20 +144,6 @@ export function formatTextReport(report: BenchReport, show: { profile: boolean }
   if (report.peerRatios.length) out.push('vs peers: peer median ÷ our median, GPU compute / end-to-end; above 1× node-tensorrt is faster.');
   if (report.fp16VsFp32.length) out.push('FP16 speed-up: FP32 median ÷ FP16 median, GPU compute / end-to-end.');
   return out.join('\n') + '\n';
-}
-
-function accuracyText(report: BenchReport): string[] {
-  const a = report.accuracy!;
-  const out = [`=== Accuracy (digits test split: ${a.dataset.count} samples, ${a.dataset.classes} classes) ===`];
-  const ran = a.runs.filter((r) => r.metrics);
-  out.push(textTable(['run', 'accuracy', 'macro precision', 'macro recall', 'correct'], a.runs.map((r) => (r.metrics ? [r.name, fmtPct(r.metrics.accuracy), fmtPct(r.metrics.macroPrecision), fmtPct(r.metrics.macroRecall), `${r.metrics.correct}/${r.metrics.total}`] : [r.name, r.skipped ?? '–', '', '', '']))));
-  if (ran.length) {
-    out.push('', 'Per class, precision / recall:');
-    const classes = ran[0].metrics!.perClass.map((c) => c.class);
-    out.push(textTable(['class', 'support', ...ran.map((r) => r.name)], classes.map((c) => [String(c), String(ran[0].metrics!.perClass[c].support), ...ran.map((r) => `${fmtPct(r.metrics!.perClass[c].precision, 1)} / ${fmtPct(r.metrics!.perClass[c].recall, 1)}`)])));
-  }
-  for (const g of a.agreement) out.push(`${g.a} and ${g.b} predict the same class on ${fmtPct(g.fraction)} of samples`);
-  return out;
 }
 
 function profileText(p: ProfileReport): string[] {

@@ -3,6 +3,7 @@
 import type { BackendName } from '../capabilities.js';
 import type { Precision, ValidationReport } from '../types.js';
 import type { AccuracyReport } from './accuracy.js';
+import type { BenchNms } from './options.js';
 import { column, type Trace } from './harness.js';
 import type { PeerReport } from './peers/types.js';
 import { agreement, histogram, summarize, type Agreement, type Histogram, type Summary } from './stats.js';
@@ -280,6 +281,8 @@ export interface BenchReport {
     percentiles: number[];
     repeat: number;
     seed: number;
+    /** --nms: the NMS stage the engines end with (and the PyTorch peer's batched_nms settings). */
+    nms?: BenchNms;
   };
   model: { path: string; description: string; kind: 'onnx' | 'plan'; onnxBytes: number | null; inputs: { name: string; dims: (number | string)[] }[] };
   engines: EngineReport[];

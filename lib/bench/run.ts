@@ -9,7 +9,7 @@ import type { Engine } from '../engine.js';
 import type { InferenceContext } from '../context.js';
 import type { BuildProgress, Precision } from '../types.js';
 import { libraryVersion } from '../version.js';
-import { defaultDigitsDir, runAccuracy } from './accuracy.js';
+import { resolveDatasetDir, runAccuracy } from './accuracy.js';
 import { batchesFor, buildEngines, prepareModel, validateEngines, type BuiltEngine, type PreparedModel } from './engines.js';
 import { fillInputs, measure } from './harness.js';
 import type { BenchOptions } from './options.js';
@@ -72,6 +72,12 @@ export function planRun(opts: BenchOptions, caps: Pick<Capabilities, 'cuda'>): P
     backend = 'reference';
     notes.push(
       `No CUDA device (${caps.cuda.reason ?? 'none found'}): running the reference backend (CPU, FP32) against onnxruntime-node on the CPU. These numbers say nothing about GPU speed.`,
+    );
+  }
+  if (opts.nms) {
+    const n = opts.nms;
+    notes.push(
+      `--nms: the engines end with the postprocess.nms stage (score > ${n.scoreThreshold}, IoU ${n.iouThreshold}, max ${n.maxOutput} per image) and the PyTorch peer decodes and runs torchvision's batched_nms per image after the network; onnxruntime and trtexec would time the network alone, so they are skipped.`,
     );
   }
   if (!gpu) {
@@ -191,10 +197,22 @@ export async function runBench(opts: BenchOptions, io: BenchIO = stdio): Promise
   for (const n of plan.notes) io.err(`NOTE: ${n}`);
   const model: PreparedModel = await prepareModel(opts.model, { cacheDir: opts.cacheDir, seed: opts.seed });
   io.err(`[model] ${model.description}: ${model.path}`);
+  if (opts.nms && model.kind === 'plan') {
+    throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, '--nms appends the NMS stage when the engines are built, but a plan file was given; benchmark the ONNX model, or a plan built with postprocess.nms without --nms');
+  }
   const progress = buildProgress(io);
   let engines: BuiltEngine[];
   try {
-    engines = await buildEngines(model, { backend: plan.backend, precisions: plan.precisions, batches: plan.batches, optBatch: plan.optBatch, device: opts.device, tacticCache: opts.tacticCache, onProgress: progress.onProgress });
+    engines = await buildEngines(model, {
+      backend: plan.backend,
+      precisions: plan.precisions,
+      batches: plan.batches,
+      optBatch: plan.optBatch,
+      device: opts.device,
+      tacticCache: opts.tacticCache,
+      onProgress: progress.onProgress,
+      ...(opts.nms ? { postprocess: { nms: { ...opts.nms } } } : {}),
+    });
   } finally {
     progress.stop();
   }
@@ -235,12 +253,13 @@ export async function runBench(opts: BenchOptions, io: BenchIO = stdio): Promise
             device: opts.device,
             python: opts.python,
             hasGpu: plan.gpu,
+            ...(opts.nms ? { nms: opts.nms } : {}),
             noGpuReason: caps.cuda.available ? 'this run uses the reference backend on the CPU' : `no CUDA device (${caps.cuda.reason ?? 'none found'})`,
             log: io.err,
           },
       opts.peers,
     );
-    const accuracy = opts.accuracy ? await runAccuracy({ dir: opts.digits ?? defaultDigitsDir(), backend: plan.backend, hasGpu: plan.gpu, device: opts.device, log: io.err }) : undefined;
+    const accuracy = opts.accuracy ? await runAccuracy({ dir: await resolveDatasetDir(opts.dataset, opts.model), backend: plan.backend, hasGpu: plan.gpu, device: opts.device, log: io.err }) : undefined;
 
     const report: BenchReport = {
       schema: REPORT_SCHEMA,
@@ -262,6 +281,7 @@ export async function runBench(opts: BenchOptions, io: BenchIO = stdio): Promise
         percentiles: opts.percentiles,
         repeat: opts.repeat,
         seed: opts.seed,
+        ...(opts.nms ? { nms: opts.nms } : {}),
       },
       model: { path: model.path, description: model.description, kind: model.kind, onnxBytes: model.onnxBytes, inputs: (model.io?.inputs ?? []).map((i) => ({ name: i.name, dims: i.dims })) },
       engines: engineReports,

@@ -30,6 +30,20 @@ class Reshape(nn.Module):
         return x.reshape([x.shape[i] if s == 0 else s for i, s in enumerate(self.shape)])
 
 
+class Slice(nn.Module):
+    """ONNX Slice with constant starts, ends, axes and (positive) steps: Python slicing has the same clamping."""
+
+    def __init__(self, axes, starts, ends, steps):
+        super().__init__()
+        self.spec = list(zip(axes, starts, ends, steps))
+
+    def forward(self, x):
+        index = [slice(None)] * x.dim()
+        for axis, start, end, step in self.spec:
+            index[axis if axis >= 0 else x.dim() + axis] = slice(start, end, step)
+        return x[tuple(index)]
+
+
 class OnnxFlatten(nn.Module):
     """ONNX Flatten(axis): a 2-D result [prod(d[:axis]), prod(d[axis:])]."""
 
@@ -319,6 +333,44 @@ class Converter:
         for d in reversed(range(n)):
             torch_pads += [pads[d], pads[d + n]]
         return self.graph.call_function(F.pad, (self._value(node.input[0]), tuple(torch_pads)), {'value': value})
+
+    def op_Slice(self, node, a):
+        if 'starts' in a:  # opset < 10: attributes
+            starts, ends = a['starts'], a['ends']
+            axes = a.get('axes', list(range(len(starts))))
+            steps = [1] * len(starts)
+        else:
+            starts = [int(v) for v in self._need_const(node, 1)]
+            ends = [int(v) for v in self._need_const(node, 2)]
+            axes = [int(v) for v in self._need_const(node, 3)] if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
+            steps = [int(v) for v in self._need_const(node, 4)] if len(node.input) > 4 and node.input[4] else [1] * len(starts)
+        if any(st <= 0 for st in steps):
+            raise UnsupportedOp(f"Slice with a negative step (node '{node.name}')")
+        return self._module('slice', Slice(axes, starts, ends, steps), self._value(node.input[0]))
+
+    def op_Resize(self, node, a):
+        """Resize over H and W with constant scales or sizes: nearest as nn.Upsample exports it (asymmetric, floor),
+        or linear (half_pixel, pytorch_half_pixel, align_corners)."""
+        scales = self._const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        sizes = self._const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        if scales is not None and scales.size == 0:
+            scales = None
+        kw = {}
+        if sizes is not None and sizes.size == 4:
+            kw['size'] = (int(sizes[2]), int(sizes[3]))
+        elif scales is not None and scales.size == 4 and float(scales[0]) == 1 and float(scales[1]) == 1:
+            kw['scale_factor'] = (float(scales[2]), float(scales[3]))
+        else:
+            raise UnsupportedOp(f"Resize without constant 4-D scales or sizes over H and W (node '{node.name}')")
+        mode = a.get('mode', 'nearest')
+        ctm = a.get('coordinate_transformation_mode', 'half_pixel')
+        if mode == 'nearest' and ctm == 'asymmetric' and a.get('nearest_mode', 'round_prefer_floor') == 'floor':
+            kw['mode'] = 'nearest'
+        elif mode == 'linear' and ctm in ('half_pixel', 'pytorch_half_pixel', 'align_corners'):
+            kw.update(mode='bilinear', align_corners=ctm == 'align_corners')
+        else:
+            raise UnsupportedOp(f"Resize mode '{mode}' with coordinate_transformation_mode '{ctm}' (node '{node.name}')")
+        return self.graph.call_function(F.interpolate, (self._value(node.input[0]),), kw)
 
     def op_Identity(self, node, a):
         c = self._const(node.input[0])

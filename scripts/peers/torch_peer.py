@@ -8,6 +8,12 @@ channels_last, cudnn.benchmark=True, torch.inference_mode, in eager mode and as 
 FP32 (TF32 off, so FP32 means FP32). Each query copies a pinned FP32 input in, runs, and copies
 the FP32 output back, with CUDA events between the steps; the host clock gives end-to-end latency.
 
+With --nms SCORE,IOU,MAX the network's first output is a detector's raw boxes and scores ([B, 4 + C, N] as YOLOv8
+exports it, or [B, N, 4 + C]; boxes cx, cy, w, h): each query then also decodes the boxes and runs
+torchvision.ops.batched_nms per image, eagerly (its output size depends on the data, so it cannot be captured), after
+the network (eager or replayed as a CUDA graph), into fixed-size results [B, MAX] copied back, and the compute time
+covers both; this is the PyTorch side of an engine built with postprocess.nms.
+
 Prints exactly one JSON object on stdout (progress goes to stderr):
   {"status": "ok" | "skipped" | "failed", "reason"?, "info": {...}, "check": {...},
    "runs": [{"mode", "precision", "batch", "walltimeMs", "warmUpQueries",
@@ -44,7 +50,47 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", type=int, default=0)
     p.add_argument("--check-only", action="store_true", help="convert and compare with onnxruntime on the CPU, no timing")
+    p.add_argument("--nms", default="", help="SCORE,IOU,MAX: decode + torchvision batched_nms per image after the network")
     return p.parse_args(argv)
+
+
+def parse_nms(spec):
+    """(score threshold, IoU threshold, detections per image) from 'SCORE,IOU,MAX'."""
+    parts = spec.split(",")
+    if len(parts) != 3:
+        raise ValueError(f"--nms expects SCORE,IOU,MAX but received '{spec}'")
+    return float(parts[0]), float(parts[1]), int(parts[2])
+
+
+def make_nms(torch, torchvision, score, iou, max_det):
+    """The post-processing a PyTorch user writes for a YOLO-style output: per image, boxes cx, cy, w, h -> corners,
+    every (box, class) pair above the score threshold a candidate, batched_nms per class, the best max_det kept, into
+    fixed-size tensors (count [B], boxes [B, K, 4], scores [B, K], classes [B, K]) like the engine's NMS outputs."""
+
+    def post(out):
+        out = out.float()
+        if out.shape[1] < out.shape[2]:  # [B, 4 + C, N] (YOLOv8) -> [B, N, 4 + C]
+            out = out.transpose(1, 2)
+        b = out.shape[0]
+        num = torch.zeros(b, dtype=torch.int32, device=out.device)
+        boxes_out = torch.zeros(b, max_det, 4, device=out.device)
+        scores_out = torch.zeros(b, max_det, device=out.device)
+        classes_out = torch.full((b, max_det), -1, dtype=torch.int32, device=out.device)
+        for i in range(b):
+            r = out[i]
+            xy, wh = r[:, 0:2], r[:, 2:4]
+            boxes = torch.cat([xy - wh * 0.5, xy + wh * 0.5], 1)
+            bi, ci = (r[:, 4:] > score).nonzero(as_tuple=True)
+            s = r[bi, ci + 4]
+            keep = torchvision.ops.batched_nms(boxes[bi], s, ci, iou)[:max_det]
+            n = int(keep.numel())
+            num[i] = n
+            boxes_out[i, :n] = boxes[bi[keep]]
+            scores_out[i, :n] = s[keep]
+            classes_out[i, :n] = ci[keep].to(torch.int32)
+        return num, boxes_out, scores_out, classes_out
+
+    return post
 
 
 def rel_l2(a, b):
@@ -134,7 +180,7 @@ def build_variant(base, precision, torch):
     return Deployed().eval()
 
 
-def time_config(base, model_proto, precision, batch, mode, args, torch, np):
+def time_config(base, model_proto, precision, batch, mode, args, torch, np, post=None):
     fmt = torch.channels_last
     model = build_variant(base, precision, torch)
     rng = np.random.default_rng(args.seed + batch)
@@ -179,7 +225,8 @@ def time_config(base, model_proto, precision, batch, mode, args, torch, np):
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
                 outs = forward()
-        host_outs = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True) for o in outs]
+        results = post(outs[0]) if post else outs
+        host_outs = [torch.empty(o.shape, dtype=o.dtype, pin_memory=True) for o in results]
         ev = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
 
         def query():
@@ -194,9 +241,10 @@ def time_config(base, model_proto, precision, batch, mode, args, torch, np):
                 graph.replay()
             else:
                 outs = forward()
+            res = post(outs[0]) if post else outs  # the NMS runs eagerly after the network, in the timed region
             ev[2].record()
             if transfers:
-                for h, o in zip(host_outs, outs):
+                for h, o in zip(host_outs, res):
                     h.copy_(o, non_blocking=True)
             ev[3].record()
             ev[3].synchronize()
@@ -215,10 +263,12 @@ def time_config(base, model_proto, precision, batch, mode, args, torch, np):
             if (time.perf_counter() - t0) >= args.duration_s and len(samples) >= args.iterations:
                 break
         wall = (time.perf_counter() - t0) * 1000
-    del graph, model, run, devs, hosts, outs, host_outs
+    del graph, model, run, devs, hosts, outs, host_outs, results
     torch.cuda.empty_cache()
     r6 = lambda xs: [round(x, 6) for x in xs]  # noqa: E731
     extra = {"compileMs": round(compile_ms, 3)} if compile_ms is not None else {}
+    if post:
+        extra["nms"] = True
     return {
         **extra,
         "mode": mode,
@@ -267,6 +317,18 @@ def main(argv):
             base = onnx_to_torch(model_proto)
     except UnsupportedOp as e:
         return emit({"status": "failed", "reason": f"cannot build the PyTorch module: {e}", "info": info})
+    post = None
+    if args.nms:
+        try:
+            import torchvision
+
+            score, iou, max_det = parse_nms(args.nms)
+        except Exception as e:  # noqa: BLE001
+            return emit({"status": "skipped", "reason": f"--nms needs torchvision ({type(e).__name__}: {e})", "info": info})
+        info["torchvision"] = torchvision.__version__
+        info["nms"] = {"scoreThreshold": score, "iouThreshold": iou, "maxOutput": max_det,
+                       "implementation": "decode + torchvision.ops.batched_nms per image, eager, after the network"}
+        post = make_nms(torch, torchvision, score, iou, max_det)
     torch.backends.cudnn.benchmark = True
     # FP32 means FP32 here, as in the FP32 engine: no TF32 in convolutions or matmuls.
     torch.backends.cudnn.allow_tf32 = False
@@ -285,7 +347,7 @@ def main(argv):
             for mode in [m for m in args.modes.split(",") if m]:
                 log(f"{mode} {precision} batch {batch}")
                 try:
-                    runs.append(time_config(base, model_proto, precision, batch, mode, args, torch, np))
+                    runs.append(time_config(base, model_proto, precision, batch, mode, args, torch, np, post))
                 except torch.cuda.OutOfMemoryError as e:
                     torch.cuda.empty_cache()
                     runs.append({"mode": mode, "precision": precision, "batch": batch, "error": f"out of memory: {str(e).splitlines()[0]}"})

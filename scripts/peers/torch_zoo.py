@@ -4,6 +4,7 @@ rebuilt in PyTorch by the peer (scripts/peers/torch_peer.py reads the ONNX metad
 
   python3 scripts/peers/torch_zoo.py --model vit_b_16 --out models/vit_b_16.onnx
   python3 scripts/peers/torch_zoo.py --model bert_base --seq 128 --out models/bert_base.onnx
+  python3 scripts/peers/torch_zoo.py --model deeplabv3_mobilenet_v3_large --out models/deeplabv3_mbv3_512.onnx
 
 Weights are seeded, with realistic statistics: LayerNorm affine parameters and BatchNorm running statistics are
 calibrated (a freshly initialised model's activations underflow FP16 and prove nothing), and heads that torchvision
@@ -59,6 +60,22 @@ def build(name, seed=0, seq=128):
                     m.weight.normal_(0, 0.05)
         mk = lambda b: [torch.randn(b, 3, 224, 224)]  # noqa: E731
         return _calibrate(model, torch, mk), mk(2), ["input"], ["logits"], None
+    if name == "deeplabv3_mobilenet_v3_large":
+        # The whole torchvision network (dilated MobileNetV3-Large, ASPP head, 21 classes) at 512x512, returning its
+        # 'out' map [B, 21, 512, 512] (torchvision returns a dict).
+        seg = torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21, aux_loss=False)
+
+        class Segmenter(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = seg
+
+            def forward(self, x):
+                return self.net(x)["out"]
+
+        # BatchNorm statistics from 256x256 batches: per-channel statistics, four times cheaper than 512x512.
+        model = _calibrate(Segmenter(), torch, lambda b: [torch.randn(b, 3, 256, 256)])
+        return model, [torch.randn(2, 3, 512, 512)], ["input"], ["out"], None
     if name.startswith("bert_"):
         from transformers import BertConfig, BertModel
 

@@ -64,6 +64,10 @@ describe('bench options', () => {
       [['--device', '-1'], "Expected a non-negative integer for --device but received '-1' of type string"],
       [['--useCudaGraph', '--noCudaGraph'], '--useCudaGraph and --noCudaGraph contradict each other; pass one of them'],
       [['--report', 'a.html', '--noReport'], '--report and --noReport contradict each other; pass one of them'],
+      [['--nms', '0.25,0.45'], "Expected SCORE,IOU,MAX (two numbers from 0 to 1 and a detection count from 1 to 1024, e.g. 0.25,0.45,100) for --nms but received '0.25,0.45' of type string"],
+      [['--nms', '1.5,0.45,100'], "Expected SCORE,IOU,MAX (two numbers from 0 to 1 and a detection count from 1 to 1024, e.g. 0.25,0.45,100) for --nms but received '1.5,0.45,100' of type string"],
+      [['--nms', '0.25,0.45,2000'], "Expected SCORE,IOU,MAX (two numbers from 0 to 1 and a detection count from 1 to 1024, e.g. 0.25,0.45,100) for --nms but received '0.25,0.45,2000' of type string"],
+      [['--dataset', 'a', '--digits', 'b'], '--dataset and --digits name the same thing; pass one of them'],
     ];
     for (const [argv, msg] of bad) {
       let err: unknown;
@@ -74,6 +78,14 @@ describe('bench options', () => {
       }
       expect(err, argv.join(' ')).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: msg });
     }
+  });
+
+  it('takes --nms alone (YOLO defaults) or SCORE,IOU,MAX, and --dataset or the older --digits', () => {
+    expect(parseBenchArgs([]).nms).toBeUndefined();
+    expect(parseBenchArgs(['m.onnx', '--nms']).nms).toEqual({ scoreThreshold: 0.25, iouThreshold: 0.45, maxOutput: 100 });
+    expect(parseBenchArgs(['--nms', '0.3,0.5,300', 'm.onnx'])).toMatchObject({ model: 'm.onnx', nms: { scoreThreshold: 0.3, iouThreshold: 0.5, maxOutput: 300 } });
+    expect(parseBenchArgs(['--dataset', 'shapes']).dataset).toBe('shapes');
+    expect(parseBenchArgs(['--digits', 'd']).dataset).toBe('d');
   });
 
   it('leaves choices and unknown flags to commander', () => {
@@ -115,5 +127,11 @@ describe('bench plan on the machine', () => {
   it('keeps the options on a GPU machine; the opt batch defaults to the largest batch', () => {
     expect(planRun(parseBenchArgs([]), gpu)).toMatchObject({ gpu: true, backend: 'auto', precisions: ['fp32', 'fp16'], batches: [1, 32, 256], optBatch: 256, notes: [] });
     expect(planRun(parseBenchArgs(['--optBatch', '32']), gpu).optBatch).toBe(32);
+  });
+
+  it('says what --nms changes', () => {
+    expect(planRun(parseBenchArgs(['--nms']), gpu).notes).toEqual([
+      "--nms: the engines end with the postprocess.nms stage (score > 0.25, IoU 0.45, max 100 per image) and the PyTorch peer decodes and runs torchvision's batched_nms per image after the network; onnxruntime and trtexec would time the network alone, so they are skipped.",
+    ]);
   });
 });

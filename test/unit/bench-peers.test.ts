@@ -83,6 +83,23 @@ describe('PyTorch peer', () => {
     expect(torchReportFrom({ status: 'failed', reason: "ONNX op 'Foo' (node 'n1') is not supported" }, [90])).toMatchObject({ status: 'failed' });
   });
 
+  it('asks the script for decode + batched_nms under --nms, and labels those runs', async () => {
+    const fake = path.join(tmp, 'fake-python');
+    writeFileSync(fake, '#!/bin/sh\nprintf \'{"status":"skipped","reason":"%s"}\\n\' "$*"\n');
+    chmodSync(fake, 0o755);
+    const nms = { scoreThreshold: 0.25, iouThreshold: 0.45, maxOutput: 100 };
+    expect((await torchPeer(request({ python: fake, nms }))).reason).toMatch(/ --nms 0\.25,0\.45,100$/);
+    expect((await torchPeer(request({ python: fake }))).reason).not.toMatch(/--nms/);
+    const r = torchReportFrom({ status: 'ok', runs: [{ mode: 'cudagraph', precision: 'fp16', batch: 1, nms: true, walltimeMs: 10, e2eMs: [1], computeMs: [1] }] }, [50]);
+    expect(r.runs[0].label).toBe('PyTorch CUDA graph + batched_nms');
+    const peers = await runPeers(request({ nms }), ['torch', 'ort', 'trtexec']);
+    expect(peers.map((p) => [p.name, p.status, p.reason])).toEqual([
+      ['torch', 'skipped', 'no CUDA device'],
+      ['ort', 'skipped', '--nms: this peer would time the network without the NMS stage, which is not comparable'],
+      ['trtexec', 'skipped', '--nms: this peer would time the network without the NMS stage, which is not comparable'],
+    ]);
+  });
+
   it('reads the last JSON object from mixed output', () => {
     expect(lastJsonObject('noise\n{"a":1}\n{"status":"ok"}\n')).toEqual({ status: 'ok' });
     expect(lastJsonObject('{"a":1}\n{broken\n')).toEqual({ a: 1 });

@@ -16,6 +16,8 @@ interface RawRun {
   batch: number;
   walltimeMs?: number;
   compileMs?: number;
+  /** The query ran decode + batched_nms after the network (--nms). */
+  nms?: boolean;
   h2dMs?: number[];
   computeMs?: number[];
   d2hMs?: number[];
@@ -102,7 +104,8 @@ export function torchReportFrom(raw: RawOutput, percentiles: readonly number[], 
   if (raw.status === 'skipped') return skipped(name, raw.reason ?? 'skipped by the script', info);
   if (raw.status !== 'ok') return failed(name, raw.reason ?? 'the script failed', info);
   const runs: PeerRun[] = (raw.runs ?? []).map((r) => {
-    const base = { peer: name, label: LABELS[r.mode] ?? `PyTorch ${String(r.mode)}`, mode: r.mode, precision: r.precision, batch: r.batch };
+    const label = `${LABELS[r.mode] ?? `PyTorch ${String(r.mode)}`}${r.nms ? ' + batched_nms' : ''}`;
+    const base = { peer: name, label, mode: r.mode, precision: r.precision, batch: r.batch };
     const compile = typeof r.compileMs === 'number' ? { compileMs: r.compileMs } : {};
     if (r.error || !r.e2eMs) return { ...runFromSamples(base, { walltimeMs: 0, e2eMs: [] }, percentiles), ...compile, error: r.error ?? 'no samples' };
     return { ...runFromSamples(base, { walltimeMs: r.walltimeMs ?? 0, e2eMs: r.e2eMs, computeMs: r.computeMs, h2dMs: r.h2dMs, d2hMs: r.d2hMs }, percentiles), ...compile };
@@ -142,6 +145,7 @@ async function runTorch(req: PeerRequest, name: 'torch' | 'torch-compile', modes
     '--seed', String(req.seed),
     '--device', String(req.device),
     ...(req.transfers ? [] : ['--no-transfers']),
+    ...(req.nms ? ['--nms', `${req.nms.scoreThreshold},${req.nms.iouThreshold},${req.nms.maxOutput}`] : []),
   ];
   const r = await runProcess(req.python, args, {
     timeoutMs: 120_000 + configs * perConfigMs,

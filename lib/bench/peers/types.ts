@@ -1,7 +1,7 @@
 // What every peer reports: timed runs in the harness's own terms, or the reason it was skipped.
 import type { Precision } from '../../types.js';
 import type { OnnxGraphIO } from '../onnx-io.js';
-import type { PeerName } from '../options.js';
+import type { BenchNms, PeerName } from '../options.js';
 import { summarize, type Summary } from '../stats.js';
 
 export interface PeerRun {
@@ -55,6 +55,8 @@ export interface PeerRequest {
   device: number;
   python: string;
   hasGpu: boolean;
+  /** --nms: the engines end with an NMS stage; the PyTorch peer then runs batched_nms after the network. */
+  nms?: BenchNms;
   /** Why GPU peers are skipped when `hasGpu` is false, e.g. "no CUDA device (…)". */
   noGpuReason?: string;
   /** Progress lines (stderr). */
