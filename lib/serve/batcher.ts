@@ -108,6 +108,8 @@ interface Slot {
 }
 
 const SAMPLES = 65536;
+/** infer()'s default options: recognised by identity, so a call without options parses nothing. */
+const NO_OPTIONS: InferOptions = Object.freeze({});
 
 /** A fixed-size ring of the latest samples. */
 class Samples {
@@ -146,6 +148,9 @@ export class Batcher implements AsyncDisposable {
   readonly #owned: InferenceContext[];
   readonly #minBatch: number;
   readonly #rowOf = new Map<string, number>();
+  /** What infer() checks of each input, worked out once. */
+  readonly #checks: { name: string; dtype: string; shape: readonly unknown[]; row: number; Ctor: new (n: number) => TypedArray }[];
+  readonly #inputNames: Set<string>;
   readonly #maxQueue: number;
   readonly #timeoutMs: number | undefined;
   readonly #onBatch: BatcherOptions['onBatch'];
@@ -167,6 +172,8 @@ export class Batcher implements AsyncDisposable {
     this.inputs = engine.inputs;
     this.outputs = engine.outputs;
     for (const t of [...engine.inputs, ...engine.outputs]) this.#rowOf.set(t.name, rowElements(t.shape));
+    this.#checks = engine.inputs.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, row: rowElements(t.shape), Ctor: arrayTypeFor(t.dtype) as unknown as new (n: number) => TypedArray }));
+    this.#inputNames = new Set(engine.inputs.map((t) => t.name));
     this.#slots = contexts.map((ctx, index) => ({ ctx, index, busy: false, dead: false }));
     this.#owned = owned;
     this.#minBatch = engine.profile.min;
@@ -192,23 +199,16 @@ export class Batcher implements AsyncDisposable {
    * output rows, as fresh arrays. Do not modify `feeds` until it settles: rows are copied when the batch starts.
    * @example const { logits } = await batcher.infer({ input }, { timeoutMs: 50, priority: 1, signal });
    */
-  async infer(feeds: Feeds, options: InferOptions = {}): Promise<Outputs> {
-    if (this.#disposed) throw new TensorRTError(ErrorCode.DISPOSED, 'Batcher has been disposed');
-    const o = plainObject(options, 'options');
-    knownKeys(o, 'infer options', ['signal', 'timeoutMs', 'priority']);
-    const priority = o.priority === undefined ? 0 : isInteger(o.priority) && Number.isSafeInteger(o.priority) ? o.priority : invalid('an integer', 'priority', o.priority);
-    const timeoutMs = o.timeoutMs === undefined ? this.#timeoutMs : nonNegativeNumber(o.timeoutMs, 'timeoutMs');
-    const signal = o.signal === undefined ? undefined : o.signal instanceof AbortSignal ? o.signal : invalid('an AbortSignal', 'signal', o.signal);
-    const rows = this.#checkFeeds(feeds);
-    if (signal?.aborted) {
-      this.#counts.aborted++;
-      throw abortError(signal);
+  infer(feeds: Feeds, options: InferOptions = NO_OPTIONS): Promise<Outputs> {
+    // A plain method, not async: its promise is the request's own, with no wrapper to resolve through. Checks
+    // that fail still reject rather than throw.
+    let request: { rows: number; priority: number; timeoutMs?: number; signal?: AbortSignal };
+    try {
+      request = this.#admit(feeds, options);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    if (this.#queue.size >= this.#maxQueue) {
-      this.#counts.rejected++;
-      throw new TensorRTError(ErrorCode.QUEUE_FULL, `The batcher's queue is full (${this.#maxQueue} requests waiting)`);
-    }
-    this.#counts.requests++;
+    const { rows, priority, timeoutMs, signal } = request;
     return new Promise<Outputs>((resolve, reject) => {
       // One shape per engine today; requests of other non-batch shapes would get their own key.
       const req: Pending = { rows, key: '', priority, seq: 0, queued: false, feeds, enqueuedAt: performance.now(), settled: false, resolve, reject };
@@ -230,6 +230,15 @@ export class Batcher implements AsyncDisposable {
           if (wasQueued) this.#pump();
         };
         signal.addEventListener('abort', req.onAbort, { once: true });
+      }
+      // Nothing waiting and a context free, with no delay asked for: the request would be taken at once, so it
+      // skips the queue (the lone caller's path, kept short).
+      if (this.maxDelayMs === 0 && this.#queue.size === 0) {
+        const slot = this.#freeSlot();
+        if (slot) {
+          this.#launch(slot, [req], req.enqueuedAt);
+          return;
+        }
       }
       this.#queue.push(req);
       this.#pump();
@@ -282,24 +291,48 @@ export class Batcher implements AsyncDisposable {
     return this.dispose();
   }
 
+  /** infer()'s checks and counters before a request is queued; throws its coded errors. */
+  #admit(feeds: Feeds, options: InferOptions): { rows: number; priority: number; timeoutMs?: number; signal?: AbortSignal } {
+    if (this.#disposed) throw new TensorRTError(ErrorCode.DISPOSED, 'Batcher has been disposed');
+    let priority = 0;
+    let timeoutMs = this.#timeoutMs;
+    let signal: AbortSignal | undefined;
+    if (options !== NO_OPTIONS) {
+      const o = plainObject(options, 'options');
+      knownKeys(o, 'infer options', ['signal', 'timeoutMs', 'priority']);
+      if (o.priority !== undefined) priority = isInteger(o.priority) && Number.isSafeInteger(o.priority) ? o.priority : invalid('an integer', 'priority', o.priority);
+      if (o.timeoutMs !== undefined) timeoutMs = nonNegativeNumber(o.timeoutMs, 'timeoutMs');
+      if (o.signal !== undefined) signal = o.signal instanceof AbortSignal ? o.signal : invalid('an AbortSignal', 'signal', o.signal);
+    }
+    const rows = this.#checkFeeds(feeds);
+    if (signal?.aborted) {
+      this.#counts.aborted++;
+      throw abortError(signal);
+    }
+    if (this.#queue.size >= this.#maxQueue) {
+      this.#counts.rejected++;
+      throw new TensorRTError(ErrorCode.QUEUE_FULL, `The batcher's queue is full (${this.#maxQueue} requests waiting)`);
+    }
+    this.#counts.requests++;
+    return { rows, priority, timeoutMs, signal };
+  }
+
   #checkFeeds(feeds: Feeds): number {
     const f = plainObject(feeds, 'feeds');
-    const names = this.inputs.map((t) => `'${t.name}'`).join(', ');
+    const names = () => this.inputs.map((t) => `'${t.name}'`).join(', ');
     let rows = -1;
-    for (const info of this.inputs) {
-      const data = f[info.name];
-      if (data === undefined) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${info.name}'; the model's inputs are ${names}`);
-      const Ctor = arrayTypeFor(info.dtype);
-      if (!(data instanceof Ctor)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${Ctor.name} for input '${info.name}' (${info.dtype}) but received ${describe(data)}`);
-      const row = this.#rowOf.get(info.name)!;
+    for (const c of this.#checks) {
+      const data = f[c.name];
+      if (data === undefined) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Missing input '${c.name}'; the model's inputs are ${names()}`);
+      if (!(data instanceof c.Ctor)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${c.Ctor.name} for input '${c.name}' (${c.dtype}) but received ${describe(data)}`);
       const len = (data as TypedArray).length;
-      if (len === 0 || len % row !== 0) {
-        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${info.name}' has ${len} elements, which is not a whole number of rows of ${row} (shape [${info.shape.join(', ')}])`);
+      if (len === 0 || len % c.row !== 0) {
+        throw new TensorRTError(ErrorCode.INVALID_INPUT, `Input '${c.name}' has ${len} elements, which is not a whole number of rows of ${c.row} (shape [${c.shape.join(', ')}])`);
       }
-      if (rows !== -1 && len / row !== rows) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Inputs disagree on the batch: ${rows} vs ${len / row} ('${info.name}')`);
-      rows = len / row;
+      if (rows !== -1 && len / c.row !== rows) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Inputs disagree on the batch: ${rows} vs ${len / c.row} ('${c.name}')`);
+      rows = len / c.row;
     }
-    for (const k of Object.keys(f)) if (!this.#rowOf.has(k) || !this.inputs.some((t) => t.name === k)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${k}'; the model's inputs are ${names}`);
+    for (const k in f) if (!this.#inputNames.has(k)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${k}'; the model's inputs are ${names()}`);
     if (rows > this.maxBatch) throw new TensorRTError(ErrorCode.BATCH_OUT_OF_RANGE, `The request has ${rows} rows; this batcher runs at most ${this.maxBatch} per batch`);
     return rows;
   }
