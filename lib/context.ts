@@ -209,6 +209,11 @@ export class InferenceContext extends Resource {
     return Object.keys(dims).length ? this.#native.run(batch, transfers, dims) : this.#native.run(batch, transfers);
   }
 
+  /** After an await: ERR_DISPOSED when the context was disposed while `what` ran (its outputs went with it). */
+  #notDisposedDuring(what: string): void {
+    if (this.disposed) throw new TensorRTError(ErrorCode.DISPOSED, `InferenceContext was disposed while ${what}() ran; its outputs are gone`);
+  }
+
   /** Throws ERR_DISPOSED, or ERR_CUDA_FAULT once a run failed on the GPU. */
   #usable(): void {
     this.live();
@@ -274,6 +279,8 @@ export class InferenceContext extends Resource {
       // Straight into the pinned inputs, batch rows only: the one copy a caller's array needs.
       for (const f of this.#feeds) (f.view as unknown as { set(a: ArrayLike<number | bigint>): void }).set(feeds[f.name] as never);
       await this.#gpu(() => this.#nativeRun(batch, true, dims));
+      // Disposed while it ran: the pinned views are detached, the outputs gone with them.
+      this.#notDisposedDuring('infer');
       const out: Record<string, TypedArray> = {};
       for (const o of this.#outs) out[o.name] = o.view.slice(0, this.#elements(o.name, batch, dims));
       return out;

@@ -113,11 +113,15 @@ async function settled<T>(what: string, p: Promise<T>): Promise<T> {
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 /** run() and runImages() refuse a busy context (infer() queues): give queued work up to ~20 ms to drain first.
- * Throws ERR_DISPOSED when another caller disposed the context meanwhile (its pinned views are detached then). */
+ * Throws ERR_DISPOSED when another caller disposed the context meanwhile (its pinned views are detached then), and
+ * ERR_CONTEXT_BUSY when it is still busy. */
 async function idle(ctx: InferenceContext, slot: number): Promise<void> {
   for (let i = 0; i < 20 && ctx.busy; i++) await sleep(1);
   // A context is live while it is in its slot: a re-create empties the slot before it disposes.
   if (slots[slot] !== ctx) throw new TensorRTError(ErrorCode.DISPOSED, 'The context was disposed by another caller');
+  // Still busy: writing its pinned inputs now would change what the queued infer() calls read (the contract is
+  // to touch ctx.inputs only while the context is idle), so this caller gives up as run() itself would.
+  if (ctx.busy) throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'The context stayed busy; its inputs are not ours to write');
 }
 
 /** Runs one random operation; rejections with an allowed code are counted, anything else is a failure. */

@@ -432,6 +432,8 @@ export class Batcher implements AsyncDisposable {
         // Many: gathered off the JS thread, where the backend can, so the loop keeps taking requests meanwhile.
         await ctx.runRows(runBatch, parts);
       }
+      // Disposed from outside while the batch ran: its pinned outputs are detached and cannot be read.
+      if (ctx.disposed) throw new TensorRTError(ErrorCode.DISPOSED, 'A context of the batcher was disposed while a batch ran on it; dispose() the batcher, not its contexts');
     } catch (e) {
       error = e;
       if (ctx.disposed) slot.dead = true;

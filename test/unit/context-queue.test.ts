@@ -82,6 +82,31 @@ describe('InferenceContext queue (reference backend)', () => {
     engine.dispose();
   });
 
+  it('an infer() whose context is disposed while it runs rejects with ERR_DISPOSED, never an uncoded error', async () => {
+    const engine = await buildEngine(smallCnn({ seed: 7 }), { backend: 'reference' });
+    const ctx = await engine.createContext({ maxBatch: 1 });
+    const running = ctx.infer({ input: fillUniform(new Float32Array(ROW), 4) });
+    ctx.dispose();
+    expect(await code(running)).toBe(ErrorCode.DISPOSED);
+    engine.dispose();
+  });
+
+  it("a batch whose context is disposed from outside while it runs rejects its requests with ERR_DISPOSED, and the batcher goes on with its other contexts", async () => {
+    const { createBatcher } = await import('../../lib/serve/batcher.js');
+    const engine = await buildEngine(smallCnn({ seed: 7 }), { backend: 'reference' });
+    const [a, b] = [await engine.createContext({ maxBatch: 2 }), await engine.createContext({ maxBatch: 2 })];
+    const batcher = await createBatcher([a, b], { maxDelayMs: 0 });
+    const x = fillUniform(new Float32Array(ROW), 5);
+    const first = batcher.infer({ input: x });
+    a.dispose();
+    expect(await code(first)).toBe(ErrorCode.DISPOSED);
+    const next = await batcher.infer({ input: x });
+    expect((next.logits as Float32Array).length).toBe(10);
+    await batcher.dispose();
+    b.dispose();
+    engine.dispose();
+  });
+
   it('reports its completion mode and why CUDA graphs are off', async () => {
     const engine = await buildEngine(smallCnn({ seed: 8 }), { backend: 'reference' });
     const ctx = await engine.createContext();
