@@ -124,6 +124,15 @@ async function idle(ctx: InferenceContext, slot: number): Promise<void> {
   if (ctx.busy) throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'The context stayed busy; its inputs are not ours to write');
 }
 
+/**
+ * Right before a caller writes a context's pinned inputs: idle() resolved a microtask ago, in which another caller
+ * may have started an infer() that now reads those inputs. (A soak on the H200 caught exactly that: 3 infers in
+ * 170 s got another caller's rows.)
+ */
+function ownIdle(ctx: InferenceContext): void {
+  if (ctx.busy) throw new TensorRTError(ErrorCode.CONTEXT_BUSY, 'Another call started on the context; its inputs are not ours to write');
+}
+
 /** Runs one random operation; rejections with an allowed code are counted, anything else is a failure. */
 async function step(): Promise<void> {
   const i = Math.floor(rand() * slots.length);
@@ -138,6 +147,7 @@ async function step(): Promise<void> {
     } else if (op === 'run') {
       const batch = 1 + Math.floor(rand() * MAX_BATCH);
       await idle(ctx, i);
+      ownIdle(ctx);
       fillUniform((ctx.inputs[INPUT.name] as Float32Array).subarray(0, batch * ROW), Math.floor(rand() * 1e6));
       await settled('run', ctx.run({ batch }));
       // Read only while the context is live (a dispose detaches its pinned views); another call may have run since.
@@ -150,6 +160,7 @@ async function step(): Promise<void> {
     } else if (op === 'runImages') {
       const batch = 1 + Math.floor(rand() * MAX_BATCH);
       await idle(ctx, i);
+      ownIdle(ctx);
       ctx.imagePixels().fill(Math.floor(rand() * 256), 0, batch * H * W * 4);
       await settled('runImages', ctx.runImages({ batch, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }));
       const out = slots[i] === ctx ? (ctx.outputs[OUTPUT] as Float32Array).subarray(0, batch * CLASSES) : new Float32Array(0);

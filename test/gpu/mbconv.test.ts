@@ -42,20 +42,24 @@ describe.skipIf(!hasGpu)(gpuSuite('fused inverted-residual blocks on the GPU'), 
     for (const b of fp32.buildInfo!.layers.filter((l) => l.op === 'mbconv')) expect(b.tactic).toMatch(CHAIN);
   });
 
-  // FP16 storage alone costs this small-input network more than 1e-2: the reference backend, emulating float16
-  // wherever a value is stored, gives 1.38e-2 at worst over these 64 inputs (1.1e-2 median). So FP16 is held to
-  // 1e-2 or, where storage alone exceeds it, to 1.2× what storage alone gives: a fused kernel that added error
-  // of its own would fail either way.
-  it('matches the reference: fp16 within 1e-2 (or 1.2× FP16 storage alone), fp32 within 1e-4, top-1 ≥ 99%', async () => {
+  // FP16 storage alone costs this small-input network more than 1e-2 and near-tied classes: the reference
+  // backend, emulating float16 wherever a value is stored, gives 1.33e-2 at worst over these 64 inputs and top-1
+  // agreement 96.9% (62 of 64). So FP16 is held to 1e-2, or 1.2× what storage alone gives where that is more, and
+  // to top-1 ≥ 99%, or what storage alone keeps where that is less: a fused kernel that added error of its own
+  // would fail either way.
+  it('matches the reference: fp16 within 1e-2 and top-1 ≥ 99% (or what FP16 storage alone allows), fp32 within 1e-4', async () => {
     const emulated = await buildEngine(model, { backend: 'reference', precision: 'fp16', shapes });
     const e16 = await validateEngine(emulated, { samples: 64, batch: 32 });
     emulated.dispose();
     const r16 = await validateEngine(fp16, { samples: 64, batch: 32 });
     const r32 = await validateEngine(fp32, { samples: 64, batch: 32 });
-    console.log(`fp16 max rel ${r16.outputs[0].maxRel.toExponential(2)} (float16 storage alone ${e16.outputs[0].maxRel.toExponential(2)}), fp32 ${r32.outputs[0].maxRel.toExponential(2)}`);
+    console.log(
+      `fp16 max rel ${r16.outputs[0].maxRel.toExponential(2)}, top-1 ${(100 * r16.top1Agreement).toFixed(1)}% ` +
+        `(float16 storage alone ${e16.outputs[0].maxRel.toExponential(2)}, ${(100 * e16.top1Agreement).toFixed(1)}%), fp32 ${r32.outputs[0].maxRel.toExponential(2)}`,
+    );
     expect(r16.outputs[0].maxRel).toBeLessThan(Math.max(1e-2, 1.2 * e16.outputs[0].maxRel));
     expect(r32.outputs[0].maxRel).toBeLessThan(1e-4);
-    expect(r16.top1Agreement).toBeGreaterThanOrEqual(0.99);
+    expect(r16.top1Agreement).toBeGreaterThanOrEqual(Math.min(0.99, e16.top1Agreement));
     expect(r32.top1Agreement).toBe(1);
   }, 180_000);
 
