@@ -11,6 +11,7 @@ import { detectionMetrics, type DetectionMetrics } from '../vision/metrics.js';
 import { batchProfiles } from './engines.js';
 import { onnxGraphIO } from './onnx-io.js';
 import { loadOrt } from './peers/ort.js';
+import { forEachAccuracyEngine } from './accuracy-engines.js';
 
 export interface DetectionRun {
   /** e.g. "PyTorch FP32 (training script)", "reference (CPU FP32)", "builtin FP16". */
@@ -91,12 +92,7 @@ export async function runDetectionAccuracy(o: { dir: string; backend: 'auto' | B
       engine?.dispose({ contexts: true });
     }
   };
-  await withEngine('reference (CPU FP32)', 'reference', 'fp32');
-  for (const precision of ['fp32', 'fp16'] as const) {
-    const name = `${o.backend === 'auto' || o.backend === 'reference' ? 'GPU engine' : o.backend} ${precision.toUpperCase()}`;
-    if (!o.hasGpu || o.backend === 'reference') runs.push({ name, precision, skipped: o.hasGpu ? 'the reference backend was asked for' : 'no CUDA device' });
-    else await withEngine(name, o.backend, precision);
-  }
+  await forEachAccuracyEngine(o, (r) => runs.push(r), withEngine);
   o.log('[accuracy] onnxruntime-node (CPU)');
   const ortMetrics = await ortDetections(set).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
   if (typeof ortMetrics === 'string') runs.push({ name: 'onnxruntime-node (CPU)', skipped: ortMetrics });

@@ -13,6 +13,7 @@ import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 import { loadOrt } from './peers/ort.js';
 import { runDetectionAccuracy, type DetectionAccuracyReport } from './accuracy-detect.js';
 import { SHAPES_FORMAT } from '../vision/evaluate.js';
+import { forEachAccuracyEngine } from './accuracy-engines.js';
 
 /** The format test.json declares. */
 export const DIGITS_FORMAT = 'node-tensorrt-digits/1';
@@ -245,12 +246,7 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
       engine?.dispose({ contexts: true });
     }
   };
-  await withEngine('reference (CPU FP32)', 'reference', 'fp32');
-  for (const precision of ['fp32', 'fp16'] as const) {
-    const name = `${o.backend === 'auto' || o.backend === 'reference' ? 'GPU engine' : o.backend} ${precision.toUpperCase()}`;
-    if (!o.hasGpu || o.backend === 'reference') runs.push({ name, precision, skipped: o.hasGpu ? 'the reference backend was asked for' : 'no CUDA device' });
-    else await withEngine(name, o.backend, precision);
-  }
+  await forEachAccuracyEngine(o, (r) => runs.push(r), withEngine);
   o.log('[accuracy] onnxruntime-node (CPU)');
   const ortPred = await predictWithOrt(set).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
   if (typeof ortPred === 'string') runs.push({ name: 'onnxruntime-node (CPU)', skipped: ortPred });

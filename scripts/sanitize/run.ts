@@ -120,8 +120,11 @@ async function runPlan(dir: string, e: ManifestEntry, o: RunOptions, errors: str
 
 const describe = (e: unknown) => (e instanceof TensorRTError ? `${e.code}: ${e.message}` : String((e as Error)?.stack ?? e));
 
-/** Loads and runs an accepted mutant at batch 1 and its maximum: 'ran', or the code it was refused with. */
-async function runMutant(plan: Uint8Array): Promise<string> {
+/**
+ * Loads and runs an accepted mutant at batch 1 and its maximum: 'ran', or the code it was refused with (also what
+ * test/gpu/plan-mutants.test.ts runs).
+ */
+export async function runMutant(plan: Uint8Array): Promise<string> {
   try {
     const engine = await loadEngine(plan);
     try {

@@ -6,37 +6,19 @@ import { loadEngine } from '../../lib/builder.js';
 import { decodePayload, Op } from '../../lib/builtin/program.js';
 import { validateBuiltinPlan, validateBuiltinProgram } from '../../lib/builtin/validate.js';
 import { capabilities } from '../../lib/capabilities.js';
-import { TensorRTError } from '../../lib/errors.js';
 import { readPlan } from '../../lib/plan.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { fuzzPlans } from '../../scripts/fuzz/mutate.js';
 import { seeds } from '../../scripts/fuzz/seeds.js';
 import { buildEngine } from '../../lib/builder.js';
 import { smallCnn } from '../../scripts/gen-models.js';
+import { runMutant } from '../../scripts/sanitize/run.js';
 import { simulate } from '../helpers/program-sim.js';
 import { gpuSuite, hasGpu } from '../helpers/gpu.js';
 
 const SAMPLE = Number(process.env.NTRT_MUTANTS ?? 200);
 
-/** Loads and runs a plan at batch 1 and its maximum; returns the coded error, if any. */
-async function runPlan(plan: Uint8Array): Promise<string> {
-  try {
-    const engine = await loadEngine(plan);
-    try {
-      const ctx = await engine.createContext();
-      for (const batch of new Set([1, engine.profile.max])) {
-        for (const [i, view] of Object.values(ctx.inputs).entries()) if (view instanceof Float32Array) fillUniform(view, 3 + i);
-        await ctx.run({ batch });
-      }
-    } finally {
-      engine.dispose({ contexts: true });
-    }
-    return 'ran';
-  } catch (e) {
-    if (e instanceof TensorRTError) return e.code;
-    throw e;
-  }
-}
+const runPlan = runMutant;
 
 describe.skipIf(!hasGpu)(gpuSuite('accepted plan mutants on the GPU'), () => {
   const cc = hasGpu ? capabilities().cuda.devices[0].computeCapability : '0.0';
