@@ -22,7 +22,7 @@ export interface BatcherOptions {
   maxQueue?: number;
   /** Default per-request queue timeout in ms (see InferOptions.timeoutMs; default: none). */
   timeoutMs?: number;
-  /** With an Engine: contexts to create and keep busy (default 2). */
+  /** With an Engine: contexts to create and keep busy (default 4: on an H200, MobileNetV2 batch-1 requests reach 15,329 images/s over 2 contexts, 18,624 over 3 and 22,423–23,968 over 4). */
   contexts?: number;
   /** Called after every batch run, e.g. to feed metrics. */
   onBatch?: (batch: BatchInfo) => void;
@@ -508,7 +508,7 @@ export async function createBatcher(source: Engine | Pool | InferenceContext | r
   let contexts: InferenceContext[];
   const owned: InferenceContext[] = [];
   if (source instanceof Engine) {
-    const n = positiveInteger(o.contexts ?? 2, 'contexts');
+    const n = positiveInteger(o.contexts ?? 4, 'contexts');
     const ctxBatch = Math.min(maxBatch ?? source.profile.max, source.profile.max);
     try {
       for (let i = 0; i < n; i++) owned.push(await source.createContext({ maxBatch: ctxBatch }));

@@ -69,7 +69,7 @@ describe('node-tensorrt serve', () => {
     engine.dispose();
     const built = serve(plan, '--port', '0', '--name', 'm2');
     const url = await built.listening();
-    expect(built.out()).toContain("serving 'm2' (reference FP16 on CPU, 2 contexts, max batch 2, max delay 0 ms)");
+    expect(built.out()).toContain("serving 'm2' (reference FP16 on CPU, 4 contexts, max batch 2, max delay 0 ms)");
     expect((await fetch(`${url}/v2/models/m2/ready`)).status).toBe(200);
     expect((await fetch(`${url}/v2/models/mixed/ready`)).status).toBe(404);
     built.stop('SIGINT');

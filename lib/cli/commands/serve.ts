@@ -69,7 +69,7 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
     .option('--port <n>', 'TCP port (0: any free port)', '8000')
     .option('--max-batch <n>', 'most rows per batch run (default: the engine profile max; 1 turns batching off)')
     .option('--max-delay-ms <ms>', 'longest wait for a fuller batch while a context is free', '0')
-    .option('--contexts <k>', 'contexts per GPU', '2')
+    .option('--contexts <k>', 'contexts per GPU', '4')
     .option('--max-queue <n>', 'most requests waiting; more get 503 (default: unbounded)')
     .option('--timeout-ms <ms>', 'longest wait in the queue per request; longer gets 503 (default: none)')
     .option('--body-limit <MiB>', 'largest request body; larger gets 413', '64')
