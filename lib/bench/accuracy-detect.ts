@@ -4,14 +4,13 @@
 // and scored by lib/vision/metrics.ts.
 import { readFile } from 'node:fs/promises';
 import type { BackendName } from '../capabilities.js';
-import type { Engine } from '../engine.js';
 import type { Precision } from '../types.js';
 import { evaluateDetector, fillImages, loadDetectionSet, rawDetections, type DetectionSet } from '../vision/evaluate.js';
 import { detectionMetrics, type DetectionMetrics } from '../vision/metrics.js';
 import { batchProfiles } from './engines.js';
 import { onnxGraphIO } from './onnx-io.js';
 import { loadOrt } from './peers/ort.js';
-import { forEachAccuracyEngine } from './accuracy-engines.js';
+import { scoreAccuracyEngines } from './accuracy-engines.js';
 
 export interface DetectionRun {
   /** e.g. "PyTorch FP32 (training script)", "reference (CPU FP32)", "builtin FP16". */
@@ -77,22 +76,7 @@ export async function runDetectionAccuracy(o: { dir: string; backend: 'auto' | B
   } else runs.push({ name: 'PyTorch FP32 (test.json)', skipped: 'test.json holds no per-class figures' });
   const shapes = batchProfiles(onnxGraphIO(await readFile(set.onnxPath)), CHUNK, CHUNK);
   const postprocess = { nms: { scoreThreshold: set.nms.scoreThreshold, iouThreshold: set.nms.iouThreshold, maxOutput: set.nms.maxDetections } };
-  const withEngine = async (name: string, backend: 'auto' | BackendName, precision: Precision): Promise<void> => {
-    o.log(`[accuracy] ${name}`);
-    let engine: Engine | undefined;
-    try {
-      const { buildEngine } = await import('../builder.js');
-      engine = await buildEngine(set.onnxPath, { backend, precision, shapes, postprocess, ...(backend === 'reference' ? {} : { device: o.device }) });
-      const metrics = await evaluateDetector(engine, set, { batch: CHUNK, scoreThreshold: set.torch.scoreThreshold });
-      const label = backend === 'reference' ? name : `${engine.backend} ${precision.toUpperCase()}`;
-      runs.push({ name: label, backend: engine.backend, precision, metrics });
-    } catch (e) {
-      runs.push({ name, precision, skipped: `failed: ${(e as Error).message.split('\n')[0]}` });
-    } finally {
-      engine?.dispose({ contexts: true });
-    }
-  };
-  await forEachAccuracyEngine(o, (r) => runs.push(r), withEngine);
+  runs.push(...(await scoreAccuracyEngines(o, set.onnxPath, { shapes, postprocess }, async (engine) => ({ metrics: await evaluateDetector(engine, set, { batch: CHUNK, scoreThreshold: set.torch.scoreThreshold }) }))));
   o.log('[accuracy] onnxruntime-node (CPU)');
   const ortMetrics = await ortDetections(set).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
   if (typeof ortMetrics === 'string') runs.push({ name: 'onnxruntime-node (CPU)', skipped: ortMetrics });

@@ -13,7 +13,7 @@ import { onnxGraphIO, type OnnxGraphIO } from './onnx-io.js';
 import { loadOrt } from './peers/ort.js';
 import { runDetectionAccuracy, type DetectionAccuracyReport } from './accuracy-detect.js';
 import { SHAPES_FORMAT } from '../vision/evaluate.js';
-import { forEachAccuracyEngine } from './accuracy-engines.js';
+import { scoreAccuracyEngines } from './accuracy-engines.js';
 
 /** The format test.json declares. */
 export const DIGITS_FORMAT = 'node-tensorrt-digits/1';
@@ -230,23 +230,12 @@ export async function runAccuracy(o: { dir: string; backend: 'auto' | BackendNam
   const set = await loadDigits(o.dir);
   const shapes = batchProfiles(set.io, CHUNK, CHUNK);
   const runs: AccuracyRun[] = [];
-  const withEngine = async (name: string, backend: 'auto' | BackendName, precision: Precision): Promise<void> => {
-    o.log(`[accuracy] ${name}`);
-    let engine: Engine | undefined;
-    try {
-      // Imported on first use: `node-tensorrt bench --help` must not pay for the compiler.
-      const { buildEngine } = await import('../builder.js');
-      engine = await buildEngine(set.onnxPath, { backend, precision, shapes, ...(backend === 'reference' ? {} : { device: o.device }) });
+  runs.push(
+    ...(await scoreAccuracyEngines(o, set.onnxPath, { shapes }, async (engine) => {
       const predictions = await predictWithEngine(engine, set);
-      const label = backend === 'reference' ? name : `${engine.backend} ${precision.toUpperCase()}`;
-      runs.push({ name: label, backend: engine.backend, precision, predictions, metrics: classificationMetrics(predictions, set.labels, set.classes) });
-    } catch (e) {
-      runs.push({ name, precision, skipped: `failed: ${(e as Error).message.split('\n')[0]}` });
-    } finally {
-      engine?.dispose({ contexts: true });
-    }
-  };
-  await forEachAccuracyEngine(o, (r) => runs.push(r), withEngine);
+      return { predictions, metrics: classificationMetrics(predictions, set.labels, set.classes) };
+    })),
+  );
   o.log('[accuracy] onnxruntime-node (CPU)');
   const ortPred = await predictWithOrt(set).catch((e: Error) => `failed: ${e.message.split('\n')[0]}`);
   if (typeof ortPred === 'string') runs.push({ name: 'onnxruntime-node (CPU)', skipped: ortPred });
