@@ -90,6 +90,21 @@ export interface ProgramLayer {
   tactics?: { upTo: number; tactic: string }[];
 }
 
+/**
+ * A layer's parameters at `batch`: value + (batch − 1) · increment for those listed in perBatch (the rule above;
+ * the native LayerDesc::at is the same).
+ * @example paramsAt(layer, 8).n
+ */
+export function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params'] {
+  if (!l.perBatch) return l.params;
+  const out = { ...l.params };
+  for (const [k, inc] of Object.entries(l.perBatch)) {
+    const v = l.params[k];
+    out[k] = Array.isArray(v) ? v.map((x, i) => x + (batch - 1) * (inc as number[])[i]) : (v as number) + (batch - 1) * (inc as number);
+  }
+  return out;
+}
+
 export interface ProgramIO {
   name: string;
   tensor: number;

@@ -1,7 +1,7 @@
 // An independent bounds checker for builtin programs, written from the kernels' indexing (kernels.h and each
 // kernel's loops), not from native/builtin/validate.cc: every access is an affine map over a box of loop indices,
 // so its extreme elements sit at the box's corners. Each corner is evaluated with exact BigInt arithmetic.
-import { OP_NAMES, type Program, type ProgramLayer } from '../../lib/builtin/program.js';
+import { OP_NAMES, paramsAt, type Program } from '../../lib/builtin/program.js';
 
 const SIZE = [4, 2, 4, 8, 1, 1, 1];
 
@@ -25,16 +25,6 @@ function shareBytes(p: Program, a: number, b: number): boolean {
   return x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes;
 }
 
-/** A layer's parameters at `batch`: value + (batch − 1) · increment for those in perBatch (program.ts). */
-function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params'] {
-  if (!l.perBatch) return l.params;
-  const out = { ...l.params };
-  for (const [k, inc] of Object.entries(l.perBatch)) {
-    const v = l.params[k];
-    out[k] = Array.isArray(v) ? v.map((x, i) => x + (batch - 1) * (inc as number[])[i]) : (v as number) + (batch - 1) * (inc as number);
-  }
-  return out;
-}
 const contiguous = (tensor: number, es: number, count: bigint, what: string): Box => ({ tensor, es, offset: 0n, dims: [count], strides: [1n], what });
 
 /** The accesses of layer `i` at `batch`, in the kernel's element units. */

@@ -1,6 +1,6 @@
 // A CPU simulator of the builtin program: runs the lowered layers with plain loops, so CI checks the lowering
 // (layouts, strides, offsets, weight packing) against the reference interpreter without a GPU.
-import { Act, OP_NAMES, type Program, type ProgramLayer } from '../../lib/builtin/program.js';
+import { Act, OP_NAMES, paramsAt, type Program } from '../../lib/builtin/program.js';
 import { matmulNd, simulateTransformerOp } from './program-sim-nd.js';
 import { erf } from '../../lib/reference/ops-math.js';
 import { efficientNms } from '../../lib/reference/efficient-nms.js';
@@ -285,17 +285,6 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
   }
   const out: Record<string, Float64Array> = {};
   for (const io of program.io.filter((x) => !x.isInput)) out[io.name] = get(io.tensor);
-  return out;
-}
-
-/** A layer's parameters at `batch`: value + (batch − 1) · increment for those listed in perBatch. */
-export function paramsAt(l: ProgramLayer, batch: number): ProgramLayer['params'] {
-  if (!l.perBatch) return l.params;
-  const out = { ...l.params };
-  for (const [k, inc] of Object.entries(l.perBatch)) {
-    const v = l.params[k];
-    out[k] = Array.isArray(v) ? v.map((x, i) => x + (batch - 1) * (inc as number[])[i]) : (v as number) + (batch - 1) * (inc as number);
-  }
   return out;
 }
 
