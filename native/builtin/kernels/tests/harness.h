@@ -146,6 +146,15 @@ float timeMs(F&& f, int warm = 3, int reps = 20, cudaStream_t s = nullptr) {
   return ms;
 }
 
+//! Prints the device the tests run on (the first line of every test program).
+inline void printDevice() {
+  int dev = 0;
+  cudaDeviceProp prop{};
+  H_CUDA(cudaGetDevice(&dev));
+  H_CUDA(cudaGetDeviceProperties(&prop, dev));
+  std::printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+}
+
 //! Prints the totals and returns the process exit code.
 inline int finish() {
   std::printf("\n%d cases, %d failed\n", cases(), failures());

@@ -212,11 +212,7 @@ inline void timingTable() {
 }  // namespace misc
 
 int main() {
-  int dev = 0;
-  cudaDeviceProp prop{};
-  H_CUDA(cudaGetDevice(&dev));
-  H_CUDA(cudaGetDeviceProperties(&prop, dev));
-  std::printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+  harness::printDevice();
   try {
     { misc::Group g("unary"); misc::testUnary(); }
     { misc::Group g("fill"); misc::testFill(); }

@@ -427,11 +427,7 @@ void timing() {
 }  // namespace tf
 
 int main() {
-  int dev = 0;
-  cudaDeviceProp prop{};
-  H_CUDA(cudaGetDevice(&dev));
-  H_CUDA(cudaGetDeviceProperties(&prop, dev));
-  std::printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+  harness::printDevice();
   try {
     tf::testActivations();
     tf::testLayerNorm();

@@ -349,11 +349,7 @@ void run(bool timing) {
 int main(int argc, char** argv) {
   // --no-timing: the checks only (under compute-sanitizer, where timing means nothing and takes long).
   bool timing = !(argc > 1 && std::string(argv[1]) == "--no-timing");
-  int dev = 0;
-  cudaDeviceProp prop{};
-  H_CUDA(cudaGetDevice(&dev));
-  H_CUDA(cudaGetDeviceProperties(&prop, dev));
-  std::printf("device: %s (sm_%d%d, %d SMs)\n", prop.name, prop.major, prop.minor, prop.multiProcessorCount);
+  harness::printDevice();
   try {
     vision::run(timing);
   } catch (const std::exception& e) {
