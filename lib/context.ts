@@ -36,6 +36,8 @@ export class InferenceContext extends Resource {
   readonly #shapes = new Map<string, Dim[]>();
   readonly #feeds: { name: string; view: TypedArray; info: TensorInfo }[] = [];
   readonly #outs: { name: string; view: TypedArray }[] = [];
+  /** Each input's index among the native I/O buffers. */
+  readonly #inputIndex = new Map<string, number>();
   readonly #options: { sync: SyncMode; cudaGraph: boolean };
   /** Calls in flight or queued. */
   #pending = 0;
@@ -69,8 +71,10 @@ export class InferenceContext extends Resource {
       const view = new Ctor(native.buffers[i]);
       (t.isInput ? inputs : outputs)[t.name] = view;
       this.#shapes.set(t.name, info.shape);
-      if (t.isInput) this.#feeds.push({ name: t.name, view, info });
-      else this.#outs.push({ name: t.name, view });
+      if (t.isInput) {
+        this.#feeds.push({ name: t.name, view, info });
+        this.#inputIndex.set(t.name, i);
+      } else this.#outs.push({ name: t.name, view });
     });
     this.inputs = Object.freeze(inputs);
     this.outputs = Object.freeze(outputs);
@@ -183,15 +187,9 @@ export class InferenceContext extends Resource {
     this.#usable();
     const b = this.#batch({ batch });
     this.#idle();
-    const native = this.#native.runRows?.bind(this.#native);
-    const io = this.engine.native.io();
-    if (!native || Object.keys(this.engine.dims).length > 0) {
-      for (const p of parts) (this.inputs[p.name] as unknown as { set(a: ArrayLike<number | bigint>, at: number): void }).set(p.data as never, p.offset);
-      return this.#schedule(() => this.#gpu(() => this.#nativeRun(b, true, {})));
-    }
     const triples = parts.map((p): [number, number, ArrayBufferView] => {
-      const index = io.findIndex((t) => t.isInput && t.name === p.name);
-      if (index < 0) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${p.name}'`);
+      const index = this.#inputIndex.get(p.name);
+      if (index === undefined) throw new TensorRTError(ErrorCode.INVALID_INPUT, `Unknown input '${p.name}'`);
       const view = this.inputs[p.name];
       if (!(p.data instanceof (view.constructor as new () => TypedArray))) {
         throw new TensorRTError(ErrorCode.INVALID_INPUT, `Expected a ${view.constructor.name} for input '${p.name}' but received ${describe(p.data)}`);
@@ -201,6 +199,11 @@ export class InferenceContext extends Resource {
       }
       return [index, p.offset * view.BYTES_PER_ELEMENT, p.data];
     });
+    const native = this.#native.runRows?.bind(this.#native);
+    if (!native || Object.keys(this.engine.dims).length > 0) {
+      for (const p of parts) (this.inputs[p.name] as unknown as { set(a: ArrayLike<number | bigint>, at: number): void }).set(p.data as never, p.offset);
+      return this.#schedule(() => this.#gpu(() => this.#nativeRun(b, true, {})));
+    }
     return this.#schedule(() => this.#gpu(() => native(b, triples)));
   }
 
@@ -350,7 +353,7 @@ export class InferenceContext extends Resource {
     const runImages = this.#native.runImages?.bind(this.#native);
     if (!runImages) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `The ${this.engine.backend} backend has no device-side image preprocessing`);
     this.#idle();
-    const index = this.engine.native.io().findIndex((t) => t.name === info.name);
+    const index = this.#inputIndex.get(info.name)!;
     return this.#schedule(() => this.#gpu(() => runImages(batch, index, mean, std)));
   }
 
