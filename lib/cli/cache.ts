@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Command } from 'commander';
 import type { buildEngine, loadEngine } from '../builder.js';
 import { capabilities } from '../capabilities.js';
 import type { Engine } from '../engine.js';
@@ -16,6 +17,17 @@ import { writeFileAtomic } from '../util/fs.js';
 import { libraryVersion } from '../version.js';
 import type { CliIO } from './io.js';
 import { buildProgressReporter } from './progress.js';
+
+/**
+ * Adds the engine-cache flags of the commands that build through openEngine: --cache-dir, --no-cache, -q.
+ * @example addCacheFlags(new Command('classify'))
+ */
+export function addCacheFlags(cmd: Command): Command {
+  return cmd
+    .option('--cache-dir <dir>', 'engine cache root (default: $NODE_TENSORRT_CACHE or ~/.cache/node-tensorrt)')
+    .option('--no-cache', 'build the engine without reading or writing the cache')
+    .option('-q, --quiet', 'no build progress');
+}
 
 /**
  * The cache root: `--cache-dir`, else $NODE_TENSORRT_CACHE, else $XDG_CACHE_HOME/node-tensorrt, else

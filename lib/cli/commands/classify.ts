@@ -14,7 +14,7 @@ import { rowElements } from '../../tensor.js';
 import { readInputFile } from '../../util/fs.js';
 import { parseChoice, parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
-import { openEngine } from '../cache.js';
+import { addCacheFlags, openEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
 
@@ -52,11 +52,9 @@ export function classifyCommand(io: CliIO): Command {
     .option('--resize <px>', 'shorter side before the centre crop (default: crop / 0.875, e.g. 256 for 224)')
     .option('--resample <filter>', `resize filter: ${RESAMPLES.join(', ')}`, 'bilinear')
     .option('--batch <n>', 'images per inference (default: as many as the engine takes)')
-    .option('--cache-dir <dir>', 'engine cache root (default: $NODE_TENSORRT_CACHE or ~/.cache/node-tensorrt)')
-    .option('--no-cache', 'build the engine without reading or writing the cache')
-    .option('-q, --quiet', 'no build progress')
     .option('--json', 'print JSON');
   addBuildFlags(cmd);
+  addCacheFlags(cmd);
   return cmd.action(async (model: string, images: string[], flags: ClassifyFlags) => {
     const k = parseIntegerArg(flags.top ?? '5', '--top');
     const preset = parseChoice(flags.preset ?? 'imagenet', '--preset', PRESETS) as Preset;

@@ -7,7 +7,7 @@ import type { BuildOptions, ShapeProfile } from '../../types.js';
 import { readInputFile } from '../../util/fs.js';
 import { parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
-import { openEngine } from '../cache.js';
+import { addCacheFlags, openEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
 
@@ -53,11 +53,9 @@ export function embedCommand(io: CliIO): Command {
     .requiredOption('--tokenizer <file>', "the model's tokenizer.json")
     .option('--max-length <n>', 'longest token sequence; longer texts are truncated (default: 128, or what the engine allows)')
     .option('--show <n>', 'vector values to print per text', '8')
-    .option('--cache-dir <dir>', 'engine cache root (default: $NODE_TENSORRT_CACHE or ~/.cache/node-tensorrt)')
-    .option('--no-cache', 'build the engine without reading or writing the cache')
-    .option('-q, --quiet', 'no build progress')
     .option('--json', 'print JSON (full vectors and the similarity matrix)');
   addBuildFlags(cmd);
+  addCacheFlags(cmd);
   return cmd.action(async (model: string, texts: string[], flags: EmbedFlags) => {
     const maxLength = flags.maxLength === undefined ? undefined : parseIntegerArg(flags.maxLength, '--max-length');
     const show = parseIntegerArg(flags.show ?? '8', '--show', 0);

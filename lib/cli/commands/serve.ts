@@ -10,7 +10,7 @@ import { readInputFile } from '../../util/fs.js';
 import { describe } from '../../validate.js';
 import { BACKEND_CHOICES, parseIntegerArg } from '../args.js';
 import { resolveBuildFlags } from '../build-flags.js';
-import { openEngine } from '../cache.js';
+import { addCacheFlags, openEngine } from '../cache.js';
 import { println, type CliIO } from '../io.js';
 
 interface ServeFlags {
@@ -61,7 +61,7 @@ const waitForSignal: SignalWaiter = () =>
  * @example program.addCommand(serveCommand(processIO()));
  */
 export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): Command {
-  return new Command('serve')
+  return addCacheFlags(new Command('serve'))
     .description('serve a model over HTTP with the KServe v2 inference protocol (as Triton does), through a dynamic batcher')
     .argument('<model>', 'ONNX model (built and cached) or plan file')
     .option('--name <name>', 'model name in URLs (default: the file name without its extension)')
@@ -79,9 +79,6 @@ export function serveCommand(io: CliIO, signal: SignalWaiter = waitForSignal): C
     .option('--fp32', 'keep FP32 precision when building from ONNX (default: FP16 with FP32 I/O)')
     .option('--shapes <name:min,opt,max>', 'batch profile of an input when building from ONNX (default: 1..max-batch, or 1..32)', collect)
     .option('--tactic-cache <dir>', 'directory of the tactic timing cache')
-    .option('--cache-dir <dir>', 'engine cache root (default: $NODE_TENSORRT_CACHE or ~/.cache/node-tensorrt)')
-    .option('--no-cache', 'build the engine without reading or writing the cache')
-    .option('-q, --quiet', 'no build progress')
     .action(async (model: string, flags: ServeFlags) => {
       const port = parseIntegerArg(flags.port, '--port', 0);
       const maxBatch = flags.maxBatch === undefined ? undefined : parseIntegerArg(flags.maxBatch, '--max-batch');

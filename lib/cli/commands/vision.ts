@@ -12,7 +12,7 @@ import { readInputFile } from '../../util/fs.js';
 import { drawDetections, drawMask, encodePng } from '../../vision/draw.js';
 import { parseIntegerArg } from '../args.js';
 import { addBuildFlags, resolveBuildFlags, type RawBuildFlags } from '../build-flags.js';
-import { openEngine } from '../cache.js';
+import { addCacheFlags, openEngine } from '../cache.js';
 import { formatMs, table } from '../format.js';
 import { println, type CliIO } from '../io.js';
 
@@ -56,11 +56,9 @@ function common(cmd: Command): Command {
   cmd
     .option('-o, --output <file>', 'write the picture (PNG) here')
     .option('--labels <file>', 'class labels (default: COCO, VOC or ImageNet, chosen by the class count)')
-    .option('--cache-dir <dir>', 'engine cache root (default: $NODE_TENSORRT_CACHE or ~/.cache/node-tensorrt)')
-    .option('--no-cache', 'build the engine without reading or writing the cache')
-    .option('-q, --quiet', 'no build progress')
     .option('--json', 'print JSON');
   addBuildFlags(cmd);
+  addCacheFlags(cmd);
   return cmd;
 }
 
