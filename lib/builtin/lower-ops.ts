@@ -2,7 +2,7 @@
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Constant, Node } from '../ir/types.js';
 import { Act, BinaryOp, ReduceOp, type ActName } from './program.js';
-import { LowerContext, logicalStrides, physicalOrder, prod, type Val } from './lower-context.js';
+import { LowerContext, logicalStrides, physicalOrder, prod, rowStrides, type Val } from './lower-context.js';
 import { ATTENTION_LOWERINGS, lowerMatMul } from './lower/attention.js';
 import { foldBiasAdd } from './lower/epilogue.js';
 import { MATH_LOWERINGS } from './lower/math.js';
@@ -12,6 +12,7 @@ import { broadcastStrides, constFloats, constInts, FLT_MAX, ints, num, out, str 
 import { mbconv } from './lower-mbconv.js';
 import { floatValues, toKRSC, toRSC, transpose2d } from './weights.js';
 import { VISION_LOWERINGS } from './lower/vision.js';
+import { stridedView } from './lower/view.js';
 
 // ---- convolution and fully connected ------------------------------------------------------------
 
@@ -26,11 +27,25 @@ const ACTS: Record<string, ActName> = {
   tanh: 'tanh',
 };
 
+/** A convolution's float32 bias tensor (or -1) and its fused activation's parameters. */
+function convEpilogue(cx: LowerContext, n: Node, k: number): { bias: number; act: number; alpha: number; beta: number } {
+  const bias = constFloats(cx, n.inputs[2]);
+  if (n.inputs[2] && !bias) cx.unsupported(n, 'the bias must be constant');
+  const actName = n.op === 'FusedConv' ? str(n, 'activation', 'none') : 'none';
+  const act = ACTS[actName];
+  if (!act) cx.unsupported(n, `activation '${actName}'`);
+  return {
+    bias: bias ? cx.packWeights(`${n.inputs[2]}:bias32`, bias, 'float32', [k]) : -1,
+    act: Act[act], alpha: num(n, 'act_alpha', 0), beta: num(n, 'act_beta', 0),
+  };
+}
+
 function conv(cx: LowerContext, n: Node): void {
   const xIn = cx.value(n.inputs[0], n);
   if (xIn.shape.length !== 4) cx.unsupported(n, `only 2-D convolutions (4-D tensors) are supported, got rank ${xIn.shape.length}`);
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   if (dtype !== 'float16' && dtype !== 'float32') cx.unsupported(n, `dtype ${dtype}`);
+  if (patchify(cx, n, xIn, dtype)) return;
   const x = cx.convert(xIn, 'nhwc', dtype);
   const w = cx.constant(n.inputs[1]);
   if (!w) cx.unsupported(n, 'the weights must be constant');
@@ -57,19 +72,52 @@ function conv(cx: LowerContext, n: Node): void {
     dtype,
     depthwise ? [r, s, c] : [k, r, s, cg],
   );
-  const bias = constFloats(cx, n.inputs[2]);
-  if (n.inputs[2] && !bias) cx.unsupported(n, 'the bias must be constant');
-  const bTensor = bias ? cx.packWeights(`${n.inputs[2]}:bias32`, bias, 'float32', [k]) : -1;
+  const ep = convEpilogue(cx, n, k);
   let rTensor = -1;
   if (n.inputs[3]) rTensor = cx.convert(cx.value(n.inputs[3], n, dtype), 'nhwc', dtype).tensor;
-  const actName = n.op === 'FusedConv' ? str(n, 'activation', 'none') : 'none';
-  const act = ACTS[actName];
-  if (!act) cx.unsupported(n, `activation '${actName}'`);
-  cx.emit(n.name, 'conv', [x.tensor, wTensor, bTensor, rTensor], [y.tensor], {
+  cx.emit(n.name, 'conv', [x.tensor, wTensor, ep.bias, rTensor], [y.tensor], {
     n: x.shape[0], h, w: wd, c, k, r, s, p, q,
     sh: strides[0], sw: strides[1], ph: pads[0], pw: pads[1], dh: dil[0], dw: dil[1], g,
-    act: Act[act], alpha: num(n, 'act_alpha', 0), beta: num(n, 'act_beta', 0),
+    act: ep.act, alpha: ep.alpha, beta: ep.beta,
   }, x.batched);
+}
+
+/**
+ * A patch-embedding convolution (kernel = stride, no padding, dilation or groups: ViT's and Swin's stem) as one
+ * strided copy that gathers each patch into a row (converting layout and dtype at once) and a 1×1 convolution over
+ * those rows, a plain GEMM for the tensor-core and cuBLASLt tactics. The patch row is ordered (r, s, c), as the
+ * KRSC weights are, so the weights are the convolution's own.
+ */
+function patchify(cx: LowerContext, n: Node, xIn: Val, dtype: 'float16' | 'float32'): boolean {
+  const w = cx.constant(n.inputs[1]);
+  if (!w || w.dims.length !== 4 || n.inputs[3] || xIn.batched) return false;
+  const [k, cg, r, s] = w.dims;
+  const [N, c, h, wd] = xIn.shape;
+  const strides = ints(n, 'strides') ?? [1, 1];
+  const pads = ints(n, 'pads') ?? [0, 0, 0, 0];
+  const dil = ints(n, 'dilations') ?? [1, 1];
+  const autoPad = str(n, 'auto_pad', 'NOTSET');
+  if (num(n, 'group', 1) !== 1 || cg !== c || r * s < 4 || strides[0] !== r || strides[1] !== s) return false;
+  if (pads.some((v) => v !== 0) || dil.some((v) => v !== 1) || (autoPad !== 'NOTSET' && autoPad !== 'VALID')) return false;
+  if (h % r || wd % s) return false;
+  const [p, q] = [h / r, wd / s];
+  // Read through a Cast in front (FP16 autocast's input cast): the copy converts the dtype itself.
+  const cast = cx.graph.producers().get(n.inputs[0]);
+  const before = cast && cast.op === 'Cast' && cast.domain === '' ? cx.values.get(cast.inputs[0]) : undefined;
+  const src = before && (before.dtype === 'float32' || before.dtype === 'float16') && before.shape.join() === xIn.shape.join() ? before : xIn;
+  const xs = logicalStrides(src);
+  const patches = cx.newTensor(`${n.name}:patches`, dtype, [N, p, q, r * s * c], false, 'nhwc');
+  cx.emit(`${n.name}:patchify`, 'copy', [src.tensor], [patches], {
+    dims: [N, p, q, r, s, c], xs: [xs[0], r * xs[2], s * xs[3], xs[2], xs[3], xs[1]], ys: rowStrides([N, p, q, r, s, c]), xoff: 0, yoff: 0,
+  }, false);
+  const y = out(cx, n);
+  const wTensor = cx.packWeights(`${w.name}:krsc`, toKRSC(floatValues(w.dtype, w.data), k, cg, r, s), dtype, [k, 1, 1, r * s * c]);
+  const ep = convEpilogue(cx, n, k);
+  cx.emit(n.name, 'conv', [patches, wTensor, ep.bias, -1], [y.tensor], {
+    n: N, h: p, w: q, c: r * s * c, k, r: 1, s: 1, p, q, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, g: 1,
+    act: ep.act, alpha: ep.alpha, beta: ep.beta,
+  }, false);
+  return true;
 }
 
 /** A fully connected layer as a 1×1 convolution over rows: y[M,N] = x[M,K] · Wᵀ + bias. */
@@ -293,6 +341,13 @@ function transpose(cx: LowerContext, n: Node): void {
   const perm = ints(n, 'perm') ?? x.shape.map((_, i) => x.shape.length - 1 - i);
   if (x.batched && perm[0] !== 0) cx.unsupported(n, 'a transpose that moves the batch dimension');
   const t = cx.typeOf(n.outputs[0], n);
+  // Nothing to move when the result, read through the reshapes before it, is already the row-major order of a
+  // stored tensor (ViT's NHWC patch embedding → Reshape → Transpose to tokens).
+  const v = stridedView(cx, n.outputs[0], t.dtype);
+  if (v && v.offset === 0 && prod(v.shape) === prod(v.root.shape) && v.shape.every((d, i) => d === 1 || v.strides[i] === prod(v.shape.slice(i + 1)))) {
+    cx.alias(n.outputs[0], { ...v.root, shape: t.shape, layout: 'rowmajor', batched: t.batched });
+    return;
+  }
   const y = cx.define(n.outputs[0], t.dtype, t.shape, t.batched, 'nhwc');
   const xs = logicalStrides(x);
   // Present x as a value whose logical axis i is x's axis perm[i].

@@ -62,7 +62,8 @@ export interface ProgramTensor {
  * - compare: op (CompareOp), dims[], sa[], sb[] → bool · predicate: mode (PredicateOp), n → bool
  * - where: inputs [cond, a, b]; dims[], sc[], sa[], sb[]
  * - attention: inputs [q, k, v, mask|-1]; b, h, sq, sk, d, dv, qs[4], ks[4], vs[4], os[4], ms[4] (strides over
- *   batch, head, sequence, feature; the mask's over batch, head, query, key), scale
+ *   batch, head, sequence, feature; the mask's over batch, head, query, key), scale; qo?, ko?, vo? (element offsets
+ *   of Q, K and V in their tensors, 0 when absent: views into one fused QKV projection)
  * - mbconv: inputs [x, w1 KRSC, b1|-1, wd RSC, bd|-1, w2 KRSC, b2|-1, residual|-1], outputs [y, expanded, depthwise]
  *   (the chain tactic's intermediates, NHWC); n,h,w,c (input), e (expanded),
  *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),

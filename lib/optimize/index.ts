@@ -9,6 +9,7 @@ import { fuseAttention } from './attention.js';
 import { fuseConv } from './fuse.js';
 import { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 import { fuseInvertedResidual } from './mbconv.js';
+import { mergeParallelGemms } from './merge-gemm.js';
 
 export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
@@ -19,12 +20,14 @@ export { fuseAttention } from './attention.js';
 export { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
 export { fuseInvertedResidual } from './mbconv.js';
+export { mergeParallelGemms } from './merge-gemm.js';
 export { eliminateDeadNodes } from './util.js';
 
 export interface OptimizeOptions {
   /**
    * Fuse Conv + bias + residual + activation into FusedConv, expand → depthwise → project chains into
-   * FusedMBConv, and attention into FusedAttention (the builtin backend); TensorRT fuses itself.
+   * FusedMBConv, parallel biased MatMuls of one input into one, and attention into FusedAttention (the builtin
+   * backend); TensorRT fuses itself.
    */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
@@ -32,7 +35,8 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) LayerNorm, GELU, Conv, attention and inverted-residual fusion and (fp16) float16
+ * BatchNorm folding, then (fuse) LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
+ * attention and inverted-residual fusion and (fp16) float16
  * autocast. The input is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
@@ -51,6 +55,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
     fuseLayerNorm(g);
     fuseGelu(g);
     fuseConv(g);
+    mergeParallelGemms(g);
     fuseAttention(g);
     fuseInvertedResidual(g);
   }

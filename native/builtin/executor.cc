@@ -499,7 +499,12 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
     case Op::Attention: {
       const std::string& tactic = tacticOverride.empty() ? l.tacticFor(batch) : tacticOverride;
       const int maskId = l.inputs.size() > 3 ? l.inputs[3] : -1;
-      kernels::attention(tactic, attentionDesc(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), in(2),
+      // Q, K and V may be views into a larger tensor (the fused QKV projection): element offsets from its start.
+      const size_t es = dtypeSize(dtypeOf(l.inputs[0]));
+      auto at = [&](size_t k, const char* key) -> const void* {
+        return static_cast<const char*>(in(k)) + static_cast<int64_t>(l.num(key, 0)) * es;
+      };
+      kernels::attention(tactic, attentionDesc(l, batch), dtypeOf(l.inputs[0]), at(0, "qo"), at(1, "ko"), at(2, "vo"),
                          maskId >= 0 ? dtypeOf(maskId) : DType::F32, in(3), out, b.workspace, b.workspaceBytes, s);
       break;
     }

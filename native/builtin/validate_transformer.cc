@@ -114,9 +114,11 @@ void checkAttention(const LayerCheck& c) {
   c.dtypeIs(y, c.dtype(q), "output");
   if (mask >= 0) c.floatType(mask, "mask");
   if (y == q) c.fail("writes over its queries");
-  c.strided(q, {a.b, a.h, a.sq, a.d}, strides("qs"), 0, "queries");
-  c.strided(k, {a.b, a.h, a.sk, a.d}, strides("ks"), 0, "keys");
-  c.strided(v, {a.b, a.h, a.sk, a.dv}, strides("vs"), 0, "values");
+  // Element offsets of Q, K and V inside their tensors (views into one fused projection).
+  auto offset = [&](const char* key) { return c.integerOr(key, 0, 0, kMaxExtent); };
+  c.strided(q, {a.b, a.h, a.sq, a.d}, strides("qs"), offset("qo"), "queries");
+  c.strided(k, {a.b, a.h, a.sk, a.d}, strides("ks"), offset("ko"), "keys");
+  c.strided(v, {a.b, a.h, a.sk, a.dv}, strides("vs"), offset("vo"), "values");
   const std::vector<int64_t> ms = strides("ms");
   if (mask >= 0) c.strided(mask, {a.b, a.h, a.sq, a.sk}, ms, 0, "mask");
   c.strided(y, {a.b, a.h, a.sq, a.dv}, strides("os"), 0, "output");
@@ -125,6 +127,20 @@ void checkAttention(const LayerCheck& c) {
 // kernels::attentionTactics: the same names, conditions and workspace.
 int64_t attentionTactic(const LayerCheck& c, const std::string& name) {
   const Attn a = attnOf(c);
+  if (name == "flash_mma" || name == "flash_mma_w2") {
+    if (c.dtype(c.in(0)) != DType::F16 || a.d != a.dv || (a.d != 16 && a.d != 32 && a.d != 64 && a.d != 128))
+      c.fail("uses " + name + " for head sizes or a dtype it does not run");
+    if (c.mul(a.b, a.h) > 65535) c.fail("has more batch·heads than " + name + "'s grid");
+    for (const char* key : {"qs", "ks", "vs"}) {
+      const std::vector<int64_t> s = c.ints(key, 4, 4, -kMaxExtent, kMaxExtent);
+      if (s[3] != 1 || s[0] % 8 || s[1] % 8 || s[2] % 8) c.fail("uses " + name + " with strides it does not load");
+    }
+    for (const char* key : {"qo", "ko", "vo"})
+      if (c.integerOr(key, 0, 0, kMaxExtent) % 8) c.fail("uses " + name + " with an offset off 16-byte alignment");
+    const std::vector<int64_t> os = c.ints("os", 4, 4, -kMaxExtent, kMaxExtent);
+    if (os[3] != 1 || os[0] % 2 || os[1] % 2 || os[2] % 2) c.fail("uses " + name + " with output strides it does not store");
+    return 0;
+  }
   if (name == "flash_wmma") {
     if (c.dtype(c.in(0)) != DType::F16 || a.d % 16 || a.dv % 16 || a.d > 128 || a.dv > 128 || a.d == 0 || a.dv == 0)
       c.fail("uses flash_wmma for head sizes or a dtype it does not run");

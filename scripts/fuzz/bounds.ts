@@ -149,9 +149,9 @@ function boxes(p: Program, i: number, batch: number): Box[] {
     case 'attention': {
       const [b, h, sq, sk, d, dv] = [big(q.b) * sc, big(q.h), big(q.sq), big(q.sk), big(q.d), big(q.dv)];
       const t = es(x);
-      out.push({ tensor: x, es: t, offset: 0n, dims: [b, h, sq, d], strides: q.qs.map(big), what: 'attention q' });
-      out.push({ tensor: w, es: t, offset: 0n, dims: [b, h, sk, d], strides: q.ks.map(big), what: 'attention k' });
-      out.push({ tensor: bias, es: t, offset: 0n, dims: [b, h, sk, dv], strides: q.vs.map(big), what: 'attention v' });
+      out.push({ tensor: x, es: t, offset: big(q.qo ?? 0), dims: [b, h, sq, d], strides: q.qs.map(big), what: 'attention q' });
+      out.push({ tensor: w, es: t, offset: big(q.ko ?? 0), dims: [b, h, sk, d], strides: q.ks.map(big), what: 'attention k' });
+      out.push({ tensor: bias, es: t, offset: big(q.vo ?? 0), dims: [b, h, sk, dv], strides: q.vs.map(big), what: 'attention v' });
       if (res >= 0) out.push({ tensor: res, es: es(res), offset: 0n, dims: [b, h, sq, sk], strides: q.ms.map(big), what: 'attention mask' });
       out.push({ tensor: y, es: t, offset: 0n, dims: [b, h, sq, dv], strides: q.os.map(big), what: 'attention o' });
       break;

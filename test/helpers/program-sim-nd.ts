@@ -87,6 +87,7 @@ export function simulateTransformerOp(op: string, p: P, ins: (Float64Array | nul
     walk(p.dims, [p.sc, p.sa, p.sb], (e, [oc, oa, ob]) => put(e, x![oc] !== 0 ? ins[1]![oa] : ins[2]![ob]));
   } else if (op === 'attention') {
     const [q, k, v, mask] = ins;
+    const [qo, ko, vo] = [p.qo ?? 0, p.ko ?? 0, p.vo ?? 0];
     const s = new Float64Array(p.sk);
     for (let b = 0; b < p.b; b++)
       for (let h = 0; h < p.h; h++)
@@ -94,7 +95,7 @@ export function simulateTransformerOp(op: string, p: P, ins: (Float64Array | nul
           let mx = -Infinity;
           for (let j = 0; j < p.sk; j++) {
             let acc = 0;
-            for (let d = 0; d < p.d; d++) acc += q![b * p.qs[0] + h * p.qs[1] + i * p.qs[2] + d * p.qs[3]] * k![b * p.ks[0] + h * p.ks[1] + j * p.ks[2] + d * p.ks[3]];
+            for (let d = 0; d < p.d; d++) acc += q![qo + b * p.qs[0] + h * p.qs[1] + i * p.qs[2] + d * p.qs[3]] * k![ko + b * p.ks[0] + h * p.ks[1] + j * p.ks[2] + d * p.ks[3]];
             s[j] = acc * p.scale + (mask ? mask[b * p.ms[0] + h * p.ms[1] + i * p.ms[2] + j * p.ms[3]] : 0);
             mx = Math.max(mx, s[j]);
           }
@@ -102,7 +103,7 @@ export function simulateTransformerOp(op: string, p: P, ins: (Float64Array | nul
           for (let j = 0; j < p.sk; j++) sum += s[j] === -Infinity ? 0 : Math.exp(s[j] - mx);
           for (let d = 0; d < p.dv; d++) {
             let acc = 0;
-            if (mx !== -Infinity) for (let j = 0; j < p.sk; j++) if (s[j] !== -Infinity) acc += (Math.exp(s[j] - mx) / sum) * v![b * p.vs[0] + h * p.vs[1] + j * p.vs[2] + d * p.vs[3]];
+            if (mx !== -Infinity) for (let j = 0; j < p.sk; j++) if (s[j] !== -Infinity) acc += (Math.exp(s[j] - mx) / sum) * v![vo + b * p.vs[0] + h * p.vs[1] + j * p.vs[2] + d * p.vs[3]];
             put(b * p.os[0] + h * p.os[1] + i * p.os[2] + d * p.os[3], acc);
           }
         }

@@ -27,6 +27,18 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
         const { program, weights } = lowerGraph(graph, { min: 1, opt: 2, max: 4 });
         expect(overlappingTensors(program, 4)).toEqual([]);
         if (name !== 'convnext_tiny') expect(count(program.layers, 'attention')).toBe(fused);
+        if (name === 'vit_tiny') {
+          // Q, K and V are read in place from the fused QKV projection (element offsets 0, 64, 128 into its rows):
+          // the head-split Transpose/Squeeze/Gather/Reshape chain leaves no copy and no gather behind.
+          const attention = program.layers.filter((l) => OP_NAMES[l.op] === 'attention');
+          expect(attention.map((l) => [l.params.qo ?? 0, l.params.ko, l.params.vo])).toEqual([[0, 64, 128], [0, 64, 128]]);
+          expect(program.layers.filter((l) => /self_attention\/(Gather|Transpose_[1-5])/.test(l.name)).map((l) => l.name)).toEqual([]);
+          // The 16×16 stride-16 stem is one patch-gathering copy (float32 NCHW in, float16 rows out) and a GEMM, and
+          // the NHWC patch grid is already the token order: no layout conversion and no token transpose follow it.
+          const stem = program.layers.filter((l) => l.name.startsWith('/conv_proj') || l.name === '/Transpose' || l.name.startsWith('cast(input'));
+          expect(stem.map((l) => [l.name, OP_NAMES[l.op]])).toEqual([['/conv_proj/Conv:patchify', 'copy'], ['/conv_proj/Conv', 'conv']]);
+          expect(stem[1].params).toMatchObject({ r: 1, s: 1, c: 16 * 16 * 3, h: 4, w: 4 });
+        }
         expect(count(program.layers, 'layernorm')).toBeGreaterThan(0);
         const batch = 3;
         const x = fillUniform(new Float32Array(batch * 3 * 64 * 64), 17);
@@ -57,6 +69,13 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
       expect(program.layers.filter((l) => l.name.endsWith('+residual')).length).toBe(4);
       // Attention reads Q, Kᵀ, V through the head-split transposes and writes the head merge itself: no copies.
       expect(program.layers.filter((l) => /attention\/self\/Transpose/.test(l.name))).toEqual([]);
+      // Query, key and value are one GEMM of N = 3·64 per layer, and attention reads its three slices in place.
+      const qkv = program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && l.name.includes(':merged'));
+      expect(qkv.map((l) => l.params.k)).toEqual([192, 192]);
+      expect(program.layers.filter((l) => /self\/(query|key|value)/.test(l.name) && !l.name.includes(':merged')).map((l) => l.name)).toEqual([]);
+      const attention = program.layers.filter((l) => OP_NAMES[l.op] === 'attention');
+      expect(attention.map((l) => [l.inputs[0], l.inputs[1], l.inputs[2]].every((t) => t === qkv[0].outputs[0] || t === qkv[1].outputs[0]))).toEqual([true, true]);
+      expect(attention.map((l) => [l.params.qo ?? 0, l.params.ko, l.params.vo])).toEqual([[0, 64, 128], [0, 64, 128]]);
       const batch = 2;
       const vocab = source.initializers.get('bert.embeddings.word_embeddings.weight')!.dims[0];
       const ids = new BigInt64Array(batch * seq);

@@ -4,6 +4,7 @@
 import type { DataType, Node } from '../../ir/types.js';
 import { LowerContext, logicalStrides, prod, type Val } from '../lower-context.js';
 import { broadcastStrides, num } from './util.js';
+import { stridedView } from './view.js';
 
 /** Leading (batch) levels of a broadcast matmul, merged where contiguous in all three operands; at most 3. */
 function batchLevels(dims: number[], strides: number[][]): { bd: number[]; s: number[][] } | null {
@@ -52,23 +53,19 @@ export function lowerMatMul(cx: LowerContext, n: Node, alpha = 1): void {
   }, t.batched);
 }
 
-/** An operand as stored plus its logical strides, read through a Transpose that produced it (no copy needed). */
+/** An operand as stored plus its logical strides and element offset, read in place where it can be. */
 interface Operand {
   v: Val;
   strides: number[];
+  /** Element offset of the view in v's tensor. */
+  offset?: number;
 }
 
 function operand(cx: LowerContext, n: Node, i: number, dtype: DataType): Operand {
   const name = n.inputs[i];
-  const t = cx.graph.producers().get(name);
-  if (t && t.op === 'Transpose' && (t.domain === '' || t.domain === 'ai.onnx')) {
-    const src = cx.values.get(t.inputs[0]);
-    if (src && src.dtype === dtype && cx.tensors[src.tensor].loc === 0) {
-      const perm = (t.attrs.perm as number[] | undefined) ?? src.shape.map((_, k) => src.shape.length - 1 - k);
-      const ls = logicalStrides(src);
-      return { v: { ...src, shape: perm.map((p) => src.shape[p]) }, strides: perm.map((p) => ls[p]) };
-    }
-  }
+  // Through the whole chain of head-split reshapes, transposes and gathers to the projection that made it.
+  const view = stridedView(cx, name, dtype);
+  if (view && view.shape.length >= 3) return { v: { ...view.root, shape: view.shape }, strides: view.strides, offset: view.offset };
   const v = cx.convert(cx.value(name, n, dtype), 'rowmajor', dtype);
   return { v, strides: logicalStrides(v) };
 }
@@ -132,6 +129,7 @@ function attention(cx: LowerContext, n: Node): void {
     b, h, sq, sk, d, dv,
     qs: bhsf(qo, n, cx), ks: bhsf(ko, n, cx, true), vs: bhsf(vo, n, cx), os: bhsf(yo, n, cx), ms,
     scale: num(n, 'scale', 1),
+    ...(qo.offset ? { qo: qo.offset } : {}), ...(ko.offset ? { ko: ko.offset } : {}), ...(vo.offset ? { vo: vo.offset } : {}),
   }, t.batched);
 }
 

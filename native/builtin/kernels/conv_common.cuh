@@ -155,6 +155,13 @@ __device__ __forceinline__ void ldsmX4(uint32_t (&r)[4], uint32_t addr) {
                : "r"(addr));
 }
 
+//! ldmatrix.x4.trans: each 8×8 matrix transposed on the way, so a k-major [k][n] block gives B fragments.
+__device__ __forceinline__ void ldsmX4T(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
 //! d += a·b for one m16n8k16 tile, f16 inputs, f32 accumulators; two m16n8k8 on sm_75.
 __device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
 #if __CUDA_ARCH__ >= 800

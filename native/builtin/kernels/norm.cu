@@ -2,8 +2,11 @@
 //   h = x + residual;  sum = h (when asked);  y = (h − mean(h)) / sqrt(var(h) + eps) · gamma + beta
 // Statistics in float32, two passes over the row (mean, then squared deviations) so rows with a large mean keep
 // their precision.
+//   float16, cols % 8 == 0, cols <= 2048: a warp per row, 16-byte loads and stores, the row in registers
 //   cols <= 1024  a warp per row, the row held in registers: one read, one or two writes
 //   longer rows   a block per row, the row read three times from global (L2-resident at these sizes)
+#include <type_traits>
+
 #include "common.cuh"
 
 namespace ntrt::kernels {
@@ -66,6 +69,106 @@ __global__ void layerNormWarpKernel(int64_t rows, int cols, const T* __restrict_
   }
 }
 
+// float16 rows whose length is a multiple of 8: 16-byte loads and stores (8 halves a lane at a time, gamma and beta
+// as float4 pairs), kChunks such chunks per lane held in registers. The same arithmetic as the scalar warp kernel.
+template <int kChunks>
+__global__ void __launch_bounds__(256)
+    layerNormHalf8Kernel(int64_t rows, int cols, const __half* __restrict__ x, const __half* __restrict__ res,
+                         const float* __restrict__ gamma, const float* __restrict__ beta, float eps,
+                         __half* __restrict__ y, __half* __restrict__ sum) {
+  const int lane = threadIdx.x % 32;
+  const int chunks = cols / 8;
+  const int64_t warps = globalThreads() / 32;
+  for (int64_t r = globalThread() / 32; r < rows; r += warps) {
+    const int64_t base = r * cols;
+    float v[kChunks][8];
+    float s = 0.f;
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      const int ch = lane + 32 * c;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) v[c][e] = 0.f;
+      if (ch >= chunks) continue;
+      uint4 a = *reinterpret_cast<const uint4*>(x + base + ch * 8);
+      const __half* ah = reinterpret_cast<const __half*>(&a);
+      if (res) {
+        uint4 b = *reinterpret_cast<const uint4*>(res + base + ch * 8);
+        const __half* bh = reinterpret_cast<const __half*>(&b);
+        uint4 hs;
+        __half* hh = reinterpret_cast<__half*>(&hs);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          hh[e] = __float2half_rn(__half2float(ah[e]) + __half2float(bh[e]));  // rounded as the unfused Add stores it
+          v[c][e] = __half2float(hh[e]);
+        }
+        if (sum) *reinterpret_cast<uint4*>(sum + base + ch * 8) = hs;
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) v[c][e] = __half2float(ah[e]);
+        if (sum) *reinterpret_cast<uint4*>(sum + base + ch * 8) = a;
+      }
+#pragma unroll
+      for (int e = 0; e < 8; ++e) s += v[c][e];
+    }
+    const float mean = warpSum(s) / cols;
+    float q = 0.f;
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      if (lane + 32 * c >= chunks) continue;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        const float d = v[c][e] - mean;
+        q += d * d;
+      }
+    }
+    const float rstd = rsqrtf(warpSum(q) / cols + eps);
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      const int ch = lane + 32 * c;
+      if (ch >= chunks) continue;
+      float g[8], bt[8];
+#pragma unroll
+      for (int e = 0; e < 8; ++e) g[e] = 1.f, bt[e] = 0.f;
+      if (gamma) {
+        *reinterpret_cast<float4*>(g) = *reinterpret_cast<const float4*>(gamma + ch * 8);
+        *reinterpret_cast<float4*>(g + 4) = *reinterpret_cast<const float4*>(gamma + ch * 8 + 4);
+      }
+      if (beta) {
+        *reinterpret_cast<float4*>(bt) = *reinterpret_cast<const float4*>(beta + ch * 8);
+        *reinterpret_cast<float4*>(bt + 4) = *reinterpret_cast<const float4*>(beta + ch * 8 + 4);
+      }
+      uint4 o;
+      __half* oh = reinterpret_cast<__half*>(&o);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) oh[e] = __float2half_rn((v[c][e] - mean) * rstd * g[e] + bt[e]);
+      *reinterpret_cast<uint4*>(y + base + ch * 8) = o;
+    }
+  }
+}
+
+inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+//! Launches the 16-byte kernel when the row length and every pointer allow it; false when they do not.
+bool half8Launch(int64_t rows, int cols, const __half* x, const __half* res, const float* g, const float* b, float eps,
+                 __half* y, __half* sum, cudaStream_t stream) {
+  if (cols % 8 || cols > 8 * 32 * 8) return false;
+  for (const void* p : {static_cast<const void*>(x), static_cast<const void*>(res), static_cast<const void*>(g),
+                        static_cast<const void*>(b), static_cast<const void*>(y), static_cast<const void*>(sum)})
+    if (p && !aligned16(p)) return false;
+  const int per = (cols / 8 + 31) / 32;
+  const unsigned grid = gridFor(rows * 32, 256);
+  auto go = [&](auto n) {
+    layerNormHalf8Kernel<decltype(n)::value><<<grid, 256, 0, stream>>>(rows, cols, x, res, g, b, eps, y, sum);
+  };
+  if (per <= 1) go(std::integral_constant<int, 1>{});
+  else if (per <= 2) go(std::integral_constant<int, 2>{});
+  else if (per <= 3) go(std::integral_constant<int, 3>{});
+  else if (per <= 4) go(std::integral_constant<int, 4>{});
+  else if (per <= 6) go(std::integral_constant<int, 6>{});
+  else go(std::integral_constant<int, 8>{});
+  return true;
+}
+
 __device__ float blockSum(float v, float* scratch) {
   v = warpSum(v);
   if (threadIdx.x % 32 == 0) scratch[threadIdx.x / 32] = v;
@@ -121,6 +224,12 @@ void layerNorm(int64_t rows, int cols, DType t, const void* x, const void* resid
     const T* rs = static_cast<const T*>(residual);
     T* ys = static_cast<T*>(y);
     T* ss = static_cast<T*>(sum);
+    if constexpr (std::is_same_v<T, __half>) {
+      if (half8Launch(rows, cols, xs, rs, gamma, beta, eps, ys, ss, stream)) {
+        CUDA_CHECK_LAUNCH();
+        return;
+      }
+    }
     if (cols <= 64) warpLaunch<T, 2>(rows, cols, xs, rs, gamma, beta, eps, ys, ss, stream);
     else if (cols <= 128) warpLaunch<T, 4>(rows, cols, xs, rs, gamma, beta, eps, ys, ss, stream);
     else if (cols <= 256) warpLaunch<T, 8>(rows, cols, xs, rs, gamma, beta, eps, ys, ss, stream);

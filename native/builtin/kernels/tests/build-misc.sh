@@ -15,7 +15,7 @@ nvcc=${NVCC:-$(command -v nvcc || echo "$cuda/bin/nvcc")}
 mkdir -p "$out/obj-misc"
 
 flags=(-std=c++17 -O3 --expt-relaxed-constexpr "-arch=sm_$arch" "-I$root/native" -Xcompiler=-Wall,-Wno-unused-parameter)
-kernels=(elementwise copy pool reduce softmax pad matmul image norm logic gather attention resize deconv select nms)
+kernels=(elementwise copy pool reduce softmax pad matmul image norm logic gather attention attention_mma resize deconv select nms)
 
 # Python wheels may carry the libraries (used by --run).
 py_dir() { python3 -c "import importlib, os; m = importlib.import_module('$1'); print(os.path.dirname(m.__file__))" 2>/dev/null || true; }

@@ -87,6 +87,12 @@ void testLayerNorm() {
     layerNormCase(t, 64, 768, true, true, true);
     layerNormCase(t, 5, 33, true, false, false);
     layerNormCase(t, 3, 4000, true, true, true);  // block path
+    // float16 16-byte path: 1, 2 (partly idle lanes), 4, 6 and 8 chunks of 8 per lane
+    layerNormCase(t, 9, 64, true, false, true);
+    layerNormCase(t, 11, 392, false, true, true);
+    layerNormCase(t, 1000, 1024, true, true, true);
+    layerNormCase(t, 7, 1536, true, false, false);
+    layerNormCase(t, 5, 2048, false, false, true);
   }
 }
 
@@ -373,6 +379,10 @@ void testAttention() {
       {2, 2, 77, 77, 64, 64, true, true, true, true},        // fp16 mask, one batch fully masked
       {1, 1, 5, 130, 16, 48, true, false, false, false},     // uneven tiles, dv != d
       {1, 2, 70, 33, 128, 128, false, false, false, false},  // largest wmma head
+      {3, 4, 17, 17, 16, 16, false, false, true, false},     // ViT-tiny heads, packed
+      {2, 3, 49, 49, 32, 32, true, true, true, false},       // Swin window with an fp16 mask
+      {1, 2, 300, 513, 64, 64, true, false, false, false},   // many key tiles, ragged last tile
+      {2, 1, 1, 200, 128, 128, true, false, true, true},     // one query row, fully masked batch
   };
   for (DType t : {DType::F32, DType::F16}) {
     for (const AttnCase& c : cases) {
@@ -387,15 +397,19 @@ void testAttention() {
   expectError("flash_wmma refuses d = 72", "ERR_INVALID_ARGUMENT", [&] {
     k::attention("flash_wmma", p, DType::F16, nullptr, nullptr, nullptr, DType::F32, nullptr, nullptr, nullptr, 0, nullptr);
   });
+  expectError("flash_mma refuses d = 72", "ERR_INVALID_ARGUMENT", [&] {
+    k::attention("flash_mma", p, DType::F16, nullptr, nullptr, nullptr, DType::F32, nullptr, nullptr, nullptr, 0, nullptr);
+  });
   expectError("unfused without workspace", "ERR_INVALID_ARGUMENT", [&] {
     k::attention("unfused", p, DType::F16, nullptr, nullptr, nullptr, DType::F32, nullptr, nullptr, nullptr, 0, nullptr);
   });
 }
 
-//! Attention kernel time per tactic at a BERT-base-like shape, with the FLOP rate (4·b·h·sq·sk·d flops).
-void timing() {
+//! Attention kernel time per tactic at BERT-base (s 128) and ViT-B/16 (s 197) shapes, with the FLOP rate
+//! (4·b·h·sq·sk·d flops).
+void timing(int batch, int seq) {
   k::AttentionDesc p{};
-  p.batch = 32, p.heads = 12, p.sq = 128, p.sk = 128, p.d = 64, p.dv = 64, p.scale = 0.125f;
+  p.batch = batch, p.heads = 12, p.sq = seq, p.sk = seq, p.d = 64, p.dv = 64, p.scale = 0.125f;
   int64_t n = int64_t(p.batch) * p.heads * p.sq * p.d;
   int64_t st[4] = {int64_t(p.heads) * p.sq * p.d, int64_t(p.sq) * p.d, p.d, 1};
   for (int i = 0; i < 4; ++i) p.q[i] = p.k[i] = p.v[i] = p.o[i] = st[i];
@@ -437,7 +451,8 @@ int main() {
     tf::testMatmul();
     tf::testAttention();
     H_CUDA(cudaDeviceSynchronize());
-    tf::timing();
+    tf::timing(32, 128);
+    tf::timing(256, 197);
   } catch (const std::exception& e) {
     std::printf("FAIL uncaught exception: %s\n", e.what());
     ++harness::failures();

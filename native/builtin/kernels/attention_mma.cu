@@ -1,0 +1,283 @@
+// flash_mma: FP16 multi-head attention on mma.sync tensor cores, FlashAttention-2's structure.
+//   A block of W warps owns 16·W query rows of one (batch, head); each warp keeps its 16 rows' Q fragments, the
+//   scores of a 64-key tile, the running max/sum and the whole O accumulator in registers. Per tile:
+//   S = Q·Kᵀ (ldmatrix + m16n8k16), scale and mask in the log2 domain, online softmax on the accumulator fragments,
+//   P re-packed as A fragments without touching shared memory, O += P·V (V through ldmatrix.trans).
+//   K/V tiles are double-buffered with cp.async, so the next tile loads while this one computes.
+// Conditions (attentionMmaFits): d == dv ∈ {16, 32, 64, 128}; Q, K, V rows contiguous (feature stride 1) with every
+// other stride a multiple of 8 elements and 16-byte aligned bases (cp.async moves 16 bytes); O rows contiguous with
+// even strides (half2 stores). A fully masked query row gives zeros, as the other tactics do.
+#include <cuda_fp16.h>
+
+#include <atomic>
+
+#include "common.cuh"
+#include "conv_common.cuh"
+
+namespace ntrt::kernels {
+namespace {
+
+using convimpl::cpAsync16;
+using convimpl::cpAsyncCommit;
+using convimpl::cpAsyncWait;
+using convimpl::ldsmX4;
+using convimpl::ldsmX4T;
+using convimpl::mma16816;
+using convimpl::smemAddr;
+
+constexpr int kKeyTile = 64;
+constexpr float kLog2e = 1.4426950408889634f;
+
+__device__ __forceinline__ float fastExp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ uint32_t packHalf2(float lo, float hi) {
+  __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&h);
+}
+
+struct MmaMask {
+  const void* p;
+  bool half;
+  int64_t s[4];
+  __device__ __forceinline__ float at(int64_t b, int64_t h, int64_t q, int64_t k) const {
+    int64_t off = b * s[0] + h * s[1] + q * s[2] + k * s[3];
+    return half ? __half2float(static_cast<const __half*>(p)[off]) : static_cast<const float*>(p)[off];
+  }
+};
+
+template <int D, int W>
+constexpr size_t mmaSmemBytes() {
+  return size_t(16 * W + 4 * kKeyTile) * (D + 8) * sizeof(__half);
+}
+
+template <int D, int W>
+__global__ void __launch_bounds__(W * 32)
+    flashMmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
+                   const __half* __restrict__ V, MmaMask mask, __half* __restrict__ O) {
+  constexpr int R = 16 * W;    // query rows per block
+  constexpr int LD = D + 8;    // shared row pitch in halves: 16 bytes of padding keep ldmatrix conflict-free
+  constexpr int C = D / 8;     // 16-byte chunks per row
+  constexpr int NT = kKeyTile / 8;
+  extern __shared__ __align__(16) unsigned char smem[];
+  __half* qs = reinterpret_cast<__half*>(smem);
+  __half* ks = qs + R * LD;                 // [2][kKeyTile][LD]
+  __half* vs = ks + 2 * kKeyTile * LD;      // [2][kKeyTile][LD]
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int64_t bh = blockIdx.y;
+  const int64_t b = bh / p.heads, h = bh % p.heads;
+  const int q0 = blockIdx.x * R;
+  const __half* qb = Q + b * p.q[0] + h * p.q[1];
+  const __half* kb = K + b * p.k[0] + h * p.k[1];
+  const __half* vb = V + b * p.v[0] + h * p.v[1];
+
+  // Rows [row0, row0 + n) of a [rows][D] operand into shared memory; rows at or past `limit` become zeros.
+  auto load = [&](__half* dst, const __half* src, int64_t stride, int row0, int n, int limit) {
+    for (int i = tid; i < n * C; i += W * 32) {
+      const int r = i / C, c = i % C, g = row0 + r;
+      const bool ok = g < limit;
+      cpAsync16(smemAddr(dst + r * LD + c * 8), ok ? src + g * stride + c * 8 : src, ok);
+    }
+  };
+  const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;
+  load(qs, qb, p.q[2], q0, R, p.sq);
+  if (tiles > 0) {
+    load(ks, kb, p.k[2], 0, kKeyTile, p.sk);
+    load(vs, vb, p.v[2], 0, kKeyTile, p.sk);
+  }
+  cpAsyncCommit();
+
+  const float scaleLog2 = p.scale * kLog2e;
+  // This thread's two rows of the warp's 16 (accumulator rows lane/4 and lane/4 + 8) and its column pair.
+  const int rowA = q0 + warp * 16 + lane / 4, rowB = rowA + 8;
+  const int colPair = 2 * (lane % 4);
+  float o[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  uint32_t qf[D / 16][4];
+
+  for (int t = 0; t < tiles; ++t) {
+    if (t + 1 < tiles) {
+      const int nb = (t + 1) & 1;
+      load(ks + nb * kKeyTile * LD, kb, p.k[2], (t + 1) * kKeyTile, kKeyTile, p.sk);
+      load(vs + nb * kKeyTile * LD, vb, p.v[2], (t + 1) * kKeyTile, kKeyTile, p.sk);
+      cpAsyncCommit();
+      cpAsyncWait<1>();
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    if (t == 0) {
+#pragma unroll
+      for (int kk = 0; kk < D / 16; ++kk)
+        ldsmX4(qf[kk], smemAddr(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + ((lane >> 4) << 3)));
+    }
+    const __half* kt = ks + (t & 1) * kKeyTile * LD;
+    const __half* vt = vs + (t & 1) * kKeyTile * LD;
+    // Work skipped where it cannot count: a warp whose 16 rows all lie past the sequence (the last block of a
+    // ragged sq) only helps load, and 16-key steps past sk in the last tile are not multiplied (their P is 0).
+    const bool rowsLive = q0 + warp * 16 < p.sq;
+    const int liveKeys = min(kKeyTile, p.sk - t * kKeyTile);
+
+    float s[NT][4];
+#pragma unroll
+    for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+      for (int np = 0; np < NT / 2; ++np) {
+        if (!rowsLive || np * 16 >= liveKeys) continue;
+        uint32_t r[4];
+        ldsmX4(r, smemAddr(kt + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 + (((lane >> 3) & 1) << 3)));
+        const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+        mma16816(s[2 * np], qf[kk], b0);
+        mma16816(s[2 * np + 1], qf[kk], b1);
+      }
+    }
+
+    // Scale into the log2 domain, mask, and drop keys past the end; then the online softmax per row.
+    const int key0 = t * kKeyTile + colPair;
+#pragma unroll
+    for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = key0 + nt * 8 + (e & 1);
+        float x = s[nt][e] * scaleLog2;
+        if (key >= p.sk) {
+          x = -INFINITY;
+        } else if (mask.p) {
+          const int row = min(e < 2 ? rowA : rowB, p.sq - 1);
+          x += mask.at(b, h, row, key) * kLog2e;
+        }
+        s[nt][e] = x;
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * i], s[nt][2 * i + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float mNew = fmaxf(m[i], mx);
+      // Nothing unmasked yet in this row: keep everything at zero (no −inf − −inf).
+      const float alpha = mNew == -INFINITY ? 1.f : fastExp2(m[i] - mNew);
+      float sum = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) {
+        const float e0 = mNew == -INFINITY ? 0.f : fastExp2(s[nt][2 * i] - mNew);
+        const float e1 = mNew == -INFINITY ? 0.f : fastExp2(s[nt][2 * i + 1] - mNew);
+        s[nt][2 * i] = e0, s[nt][2 * i + 1] = e1;
+        sum += e0 + e1;
+      }
+      l[i] = l[i] * alpha + sum;  // this thread's share; the quad's shares are added at the end
+      m[i] = mNew;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) o[dn][2 * i] *= alpha, o[dn][2 * i + 1] *= alpha;
+    }
+
+    // O += P·V: the score accumulators of n-tiles 2j and 2j+1 are exactly the A fragment of key step j.
+#pragma unroll
+    for (int j = 0; j < kKeyTile / 16; ++j) {
+      if (!rowsLive || j * 16 >= liveKeys) continue;
+      const uint32_t a[4] = {packHalf2(s[2 * j][0], s[2 * j][1]), packHalf2(s[2 * j][2], s[2 * j][3]),
+                             packHalf2(s[2 * j + 1][0], s[2 * j + 1][1]), packHalf2(s[2 * j + 1][2], s[2 * j + 1][3])};
+#pragma unroll
+      for (int dp = 0; dp < D / 16; ++dp) {
+        uint32_t r[4];
+        ldsmX4T(r, smemAddr(vt + (j * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * LD + dp * 16 + ((lane >> 4) << 3)));
+        const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+        mma16816(o[2 * dp], a, b0);
+        mma16816(o[2 * dp + 1], a, b1);
+      }
+    }
+    __syncthreads();  // every warp is done with this buffer before the next iteration refills it
+  }
+  cpAsyncWait<0>();  // nothing left in flight at exit (sk = 0 loads only Q)
+
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+  }
+  __half* ob = O + b * p.o[0] + h * p.o[1];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int row = i == 0 ? rowA : rowB;
+    if (row >= p.sq) continue;
+    const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
+    __half* orow = ob + int64_t(row) * p.o[2];
+#pragma unroll
+    for (int dn = 0; dn < D / 8; ++dn)
+      *reinterpret_cast<__half2*>(orow + dn * 8 + colPair) =
+          __floats2half2_rn(o[dn][2 * i] * inv, o[dn][2 * i + 1] * inv);
+  }
+}
+
+bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
+
+template <int D, int W>
+void launch(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, MmaMask mask, __half* o,
+            cudaStream_t stream) {
+  constexpr size_t bytes = mmaSmemBytes<D, W>();
+  if constexpr (bytes > 48 * 1024) {
+    // A host-side setting, made once per device (and per instantiation) before the first launch there.
+    static std::atomic<uint64_t> done{0};
+    int dev = 0;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    const uint64_t bit = uint64_t(1) << (dev & 63);
+    if (!(done.load() & bit)) {
+      CUDA_CHECK(cudaFuncSetAttribute(flashMmaKernel<D, W>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(bytes)));
+      done.fetch_or(bit);
+    }
+  }
+  dim3 grid((p.sq + 16 * W - 1) / (16 * W), static_cast<unsigned>(int64_t(p.batch) * p.heads));
+  flashMmaKernel<D, W><<<grid, W * 32, bytes, stream>>>(p, q, k, v, mask, o);
+}
+
+template <int W>
+void byHead(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, MmaMask mask, __half* o,
+            cudaStream_t stream) {
+  switch (p.d) {
+    case 16: return launch<16, W>(p, q, k, v, mask, o, stream);
+    case 32: return launch<32, W>(p, q, k, v, mask, o, stream);
+    case 64: return launch<64, W>(p, q, k, v, mask, o, stream);
+    default: return launch<128, W>(p, q, k, v, mask, o, stream);
+  }
+}
+
+}  // namespace
+
+bool attentionMmaFits(const AttentionDesc& p, DType t) {
+  if (t != DType::F16 || p.d != p.dv || (p.d != 16 && p.d != 32 && p.d != 64 && p.d != 128)) return false;
+  if (int64_t(p.batch) * p.heads > 65535) return false;
+  for (const int64_t* s : {p.q, p.k, p.v})
+    if (s[3] != 1 || s[0] % 8 || s[1] % 8 || s[2] % 8) return false;
+  return p.o[3] == 1 && p.o[0] % 2 == 0 && p.o[1] % 2 == 0 && p.o[2] % 2 == 0;
+}
+
+void attentionMma(int warps, const AttentionDesc& p, const void* q, const void* k, const void* v, DType maskT,
+                  const void* mask, const int64_t* maskStrides, void* o, cudaStream_t stream) {
+  if (!attentionMmaFits(p, DType::F16))
+    fail("ERR_INVALID_ARGUMENT", "attention: flash_mma needs float16, d == dv in {16, 32, 64, 128}, contiguous rows "
+                                 "and strides in multiples of 8");
+  if (!aligned16(q) || !aligned16(k) || !aligned16(v) || reinterpret_cast<uintptr_t>(o) % 4)
+    fail("ERR_INVALID_ARGUMENT", "attention: flash_mma needs 16-byte aligned Q, K, V and a 4-byte aligned output");
+  if (int64_t(p.batch) * p.heads == 0 || p.sq == 0) return;
+  MmaMask mk{mask, maskT == DType::F16, {maskStrides[0], maskStrides[1], maskStrides[2], maskStrides[3]}};
+  const auto* qh = static_cast<const __half*>(q);
+  const auto* kh = static_cast<const __half*>(k);
+  const auto* vh = static_cast<const __half*>(v);
+  auto* oh = static_cast<__half*>(o);
+  if (warps == 2) byHead<2>(p, qh, kh, vh, mk, oh, stream);
+  else byHead<4>(p, qh, kh, vh, mk, oh, stream);
+  CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace ntrt::kernels
