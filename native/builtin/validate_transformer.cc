@@ -127,7 +127,7 @@ void checkAttention(const LayerCheck& c) {
 // kernels::attentionTactics: the same names, conditions and workspace.
 int64_t attentionTactic(const LayerCheck& c, const std::string& name) {
   const Attn a = attnOf(c);
-  if (name == "flash_mma" || name == "flash_mma_w2") {
+  if (name == "flash_mma" || name == "flash_mma_w2" || name == "flash_mma_w8") {
     if (c.dtype(c.in(0)) != DType::F16 || a.d != a.dv || (a.d != 16 && a.d != 32 && a.d != 64 && a.d != 128))
       c.fail("uses " + name + " for head sizes or a dtype it does not run");
     if (c.mul(a.b, a.h) > 65535) c.fail("has more batch·heads than " + name + "'s grid");

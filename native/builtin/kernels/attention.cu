@@ -1,7 +1,8 @@
 // Fused multi-head attention, O = softmax(scale · Q·Kᵀ + mask) · V, with an online softmax so the Sq×Sk scores are
 // never written to memory (FlashAttention's recurrence: running max m, running sum l, O rescaled by exp(m_old − m)).
-//   flash_mma   FP16, FlashAttention-2 on mma.sync with everything in registers (attention_mma.cu); flash_mma_w2
-//               the same with 32 query rows per block instead of 64, for short sequences and few heads
+//   flash_mma   FP16, FlashAttention-2 on mma.sync with everything in registers (attention_mma.cu), 64 query rows
+//               per block; flash_mma_w2 and flash_mma_w8 the same with 32 and 128 rows (fewer idle rows on short
+//               sequences; K/V tiles shared by more rows on long ones)
 //   flash_wmma  FP16: a block of 4 warps takes 64 query rows; per 64-key tile, Q·Kᵀ and P·V on tensor cores
 //               (wmma 16x16x16, float32 accumulation), the softmax in float32 on the scores of the tile
 //   flash_warp  any float type: a warp per query row, 32 keys at a time (a lane per key), O in registers
@@ -315,6 +316,7 @@ std::vector<Tactic> attentionTactics(const AttentionDesc& p, DType t) {
   if (attentionMmaFits(p, t)) {
     out.push_back({"flash_mma", 0});
     out.push_back({"flash_mma_w2", 0});
+    out.push_back({"flash_mma_w8", 0});
   }
   if (wmmaFits(p, t)) out.push_back({"flash_wmma", 0});
   if (p.d <= kMaxHead && p.dv <= kMaxHead) out.push_back({"flash_warp", 0});
@@ -339,9 +341,9 @@ void attention(const std::string& tactic, const AttentionDesc& p, DType t, const
     const T* kt = static_cast<const T*>(k);
     const T* vt = static_cast<const T*>(v);
     T* ot = static_cast<T*>(o);
-    if (tactic == "flash_mma" || tactic == "flash_mma_w2") {
+    if (tactic == "flash_mma" || tactic == "flash_mma_w2" || tactic == "flash_mma_w8") {
       if constexpr (std::is_same_v<T, __half>) {
-        attentionMma(tactic == "flash_mma" ? 4 : 2, p, q, k, v, maskT, mask, p.mask, o, stream);
+        attentionMma(tactic == "flash_mma" ? 4 : tactic == "flash_mma_w2" ? 2 : 8, p, q, k, v, maskT, mask, p.mask, o, stream);
         return;
       } else {
         fail("ERR_INVALID_ARGUMENT", "attention: flash_mma runs float16 only");

@@ -43,8 +43,10 @@ struct MmaMask {
   const void* p;
   bool half;
   int64_t s[4];
-  __device__ __forceinline__ float at(int64_t b, int64_t h, int64_t q, int64_t k) const {
-    int64_t off = b * s[0] + h * s[1] + q * s[2] + k * s[3];
+  //! Offset of (b, h, q, key 0); the key's term is added per score.
+  __device__ __forceinline__ int64_t row(int64_t b, int64_t h, int64_t q) const { return b * s[0] + h * s[1] + q * s[2]; }
+  __device__ __forceinline__ float at(int64_t rowOff, int key) const {
+    const int64_t off = rowOff + key * s[3];
     return half ? __half2float(static_cast<const __half*>(p)[off]) : static_cast<const float*>(p)[off];
   }
 };
@@ -100,6 +102,9 @@ __global__ void __launch_bounds__(W * 32)
   for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
   uint32_t qf[D / 16][4];
+  // The mask rows of this thread's two query rows (a row past the sequence reads the last one; it is not written).
+  const int64_t maskRow[2] = {mask.p ? mask.row(b, h, min(rowA, p.sq - 1)) : 0,
+                              mask.p ? mask.row(b, h, min(rowB, p.sq - 1)) : 0};
 
   for (int t = 0; t < tiles; ++t) {
     if (t + 1 < tiles) {
@@ -151,8 +156,7 @@ __global__ void __launch_bounds__(W * 32)
         if (key >= p.sk) {
           x = -INFINITY;
         } else if (mask.p) {
-          const int row = min(e < 2 ? rowA : rowB, p.sq - 1);
-          x += mask.at(b, h, row, key) * kLog2e;
+          x += mask.at(maskRow[e >> 1], key) * kLog2e;
         }
         s[nt][e] = x;
       }
@@ -276,6 +280,7 @@ void attentionMma(int warps, const AttentionDesc& p, const void* q, const void* 
   const auto* vh = static_cast<const __half*>(v);
   auto* oh = static_cast<__half*>(o);
   if (warps == 2) byHead<2>(p, qh, kh, vh, mk, oh, stream);
+  else if (warps == 8) byHead<8>(p, qh, kh, vh, mk, oh, stream);
   else byHead<4>(p, qh, kh, vh, mk, oh, stream);
   CUDA_CHECK_LAUNCH();
 }

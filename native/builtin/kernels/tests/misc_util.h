@@ -220,6 +220,10 @@ inline float actRef(Act a, float x, float al, float be) {
       return x * std::min(std::max(x / 6.f + 0.5f, 0.f), 1.f);
     case Act::Tanh:
       return std::tanh(x);
+    case Act::Gelu:
+      return 0.5f * x * (1.f + std::erf(x * 0.70710678f));
+    case Act::GeluTanh:
+      return 0.5f * x * (1.f + std::tanh(0.7978845608f * (x + 0.044715f * x * x * x)));
     default:
       return x;
   }

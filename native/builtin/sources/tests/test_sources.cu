@@ -80,6 +80,9 @@ const EpilogueCase kEpilogues[] = {
     {"bias+relu6", true, false, Act::Clip, 0, 6},
     {"bias", true, false, Act::None, 0, 0},
     {"res+hswish", false, true, Act::HardSwish, 0, 0},
+    // cuBLASLt's GELU epilogue (tanh form): exact for GeluTanh; for erf GELU only in F16, F32 runs the exact erf
+    {"bias+gelu", true, false, Act::Gelu, 0, 0},
+    {"bias+gelu_tanh", true, false, Act::GeluTanh, 0, 0},
 };
 
 bool fusable(const std::string& tactic, const EpilogueCase& e) {
