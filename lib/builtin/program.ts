@@ -68,7 +68,8 @@ export interface ProgramTensor {
  *   (the chain tactic's intermediates, NHWC); n,h,w,c (input), e (expanded),
  *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),
  *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual)
- * - resize: inputs [x, taps]; n,h,w,c,p,q, taps (per-axis taps: H indexes, H weights, W indexes, W weights, float32)
+ * - resize: inputs [x, taps]; n,h,w,c,p,q, taps (per-axis taps: H indexes, H weights, W indexes, W weights, float32);
+ *   nchw? (1: the output is row-major NCHW, in x's dtype or float32)
  * - deconv: inputs [x, w (MRSC), bias|-1]; n,h,w,c,k,r,s,p,q,sh,sw,ph,pw,dh,dw,g
  * - argmax: outer, len, inner, max (1 ArgMax, 0 ArgMin), last (select_last_index); int64 output
  * - topk: outer, len, inner, k, largest; outputs [values (input dtype), indices int64], best first, ties to the lower index

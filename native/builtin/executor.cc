@@ -509,8 +509,12 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       break;
     }
     case Op::Resize:
-      kernels::resize(l.i("n") * scale, l.i("h"), l.i("w"), l.i("c"), l.i("p"), l.i("q"), l.i("taps"),
-                      dtypeOf(l.inputs[0]), in(0), static_cast<const float*>(in(1)), out, s);
+      if (l.num("nchw", 0) != 0)
+        kernels::resizeToNchw(l.i("n") * scale, l.i("h"), l.i("w"), l.i("c"), l.i("p"), l.i("q"), l.i("taps"),
+                              dtypeOf(l.inputs[0]), in(0), static_cast<const float*>(in(1)), dtypeOf(l.outputs[0]), out, s);
+      else
+        kernels::resize(l.i("n") * scale, l.i("h"), l.i("w"), l.i("c"), l.i("p"), l.i("q"), l.i("taps"),
+                        dtypeOf(l.inputs[0]), in(0), static_cast<const float*>(in(1)), out, s);
       break;
     case Op::Deconv:
       kernels::deconv(deconvParams(l, batch), dtypeOf(l.inputs[0]), in(0), in(1), static_cast<const float*>(in(2)),

@@ -148,7 +148,7 @@ int64_t convTacticOf(const LayerCheck& c, const ConvShape& v, DType t, const std
     case Family::Depthwise: {
       const int vec = t == DType::F16 ? (2 << own->slot) : (1 << own->slot);
       ok = depthwise(v) && v.r == v.s && (v.r == 3 || v.r == 5) && v.sh == v.sw && (v.sh == 1 || v.sh == 2) &&
-           v.dh == 1 && v.dw == 1 && v.c % vec == 0;
+           v.dh >= 1 && v.dw >= 1 && v.c % vec == 0;
       break;
     }
     case Family::Direct:

@@ -14,8 +14,10 @@ void checkResize(const LayerCheck& c) {
   const int64_t h = c.integer("h", 1, M), w = c.integer("w", 1, M), ch = c.integer("c", 0, M);
   const int64_t p = c.integer("p", 0, M), q = c.integer("q", 0, M), taps = c.integer("taps", 1, 4);
   const int x = c.in(0), tab = c.in(1), y = c.out();
+  const bool nchw = c.integerOr("nchw", 0, 0, 1) != 0;
   c.floatType(x, "input");
-  c.dtypeIs(y, c.dtype(x), "output");
+  // kernels::resizeToNchw may also write float32 from float16 input.
+  if (!(nchw && c.dtype(y) == DType::F32)) c.dtypeIs(y, c.dtype(x), "output");
   c.dtypeIs(tab, DType::F32, "taps");
   // ResizeArgs are int: the batch-scaled n, and the tap table's offsets (2·p·taps, q·taps) computed in int.
   if (n > M || c.mul(c.mul(2, taps), c.add(p, q)) > M) c.fail("is too large for 32-bit indexing");

@@ -309,7 +309,7 @@ function simulateResize(p: Params, sc: number, x: Float64Array, tab: Float64Arra
               acc += wy * wx * x[((ni * h + iy) * W + ix) * c + ci];
             }
           }
-          put(((ni * P + oy) * Q + ox) * c + ci, acc);
+          put(p.nchw ? ((ni * c + ci) * P + oy) * Q + ox : ((ni * P + oy) * Q + ox) * c + ci, acc);
         }
 }
 

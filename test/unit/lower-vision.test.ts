@@ -7,6 +7,7 @@ import { OP_NAMES } from '../../lib/builtin/program.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
+import { DType } from '../../lib/native.js';
 import { parseModel } from '../../lib/onnx/index.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
@@ -163,6 +164,10 @@ describe('builtin lowering of the segmentation fixtures (CPU simulation vs refer
         expect(errSame).toBeLessThan(precision === 'fp32' ? 1e-5 : 5e-3);
         expect(agree).toBeGreaterThanOrEqual(precision === 'fp32' ? 1 : 0.99);
         expect(program.layers.some((l) => OP_NAMES[l.op] === 'resize')).toBe(true);
+        // The last upsample writes the output itself, NCHW in the output's float32: no copy of the largest tensor after it.
+        const last = program.layers[program.layers.length - 1];
+        expect([OP_NAMES[last.op], last.params.nchw]).toEqual(['resize', 1]);
+        expect(program.tensors[last.outputs[0]].dtype).toBe(DType.float32);
       }, 300_000);
     }
   }

@@ -51,8 +51,30 @@ function resize(cx: LowerContext, n: Node): void {
   table.set(Float32Array.from(tw.weight), 2 * p * taps + q * taps);
   const tabTensor = cx.packWeights(`${n.name}:taps`, table, 'float32', [table.length]);
   const x = cx.convert(xIn, 'nhwc', t.dtype);
+  // A resize that is the model's output (maybe through FP16 autocast's output Cast) writes it as ONNX lays it out,
+  // NCHW and in the output's dtype, instead of NHWC followed by a layout-and-dtype copy of the largest tensor.
+  const out = nchwOutput(cx, n);
+  if (out) {
+    const y = cx.define(out.name, out.dtype, t.shape, t.batched, 'rowmajor');
+    cx.emit(n.name, 'resize', [x.tensor, tabTensor], [y.tensor], { n: x.shape[0], h, w, c, p, q, taps, nchw: 1 }, x.batched);
+    return;
+  }
   const y = cx.define(n.outputs[0], t.dtype, t.shape, t.batched, 'nhwc');
   cx.emit(n.name, 'resize', [x.tensor, tabTensor], [y.tensor], { n: x.shape[0], h, w, c, p, q, taps }, x.batched);
+}
+
+/** The graph output a resize's result becomes: itself, or through the one Cast (to float32 or its own dtype) reading it. */
+function nchwOutput(cx: LowerContext, n: Node): { name: string; dtype: 'float32' | 'float16' } | undefined {
+  const name = n.outputs[0];
+  const t = cx.typeOf(name, n);
+  const isOutput = (v: string) => cx.graph.outputs.some((o) => o.name === v);
+  if (isOutput(name)) return cx.readers(name) === 1 ? { name, dtype: t.dtype as 'float32' | 'float16' } : undefined;
+  const next = cx.graph.consumers().get(name) ?? [];
+  if (cx.readers(name) !== 1 || next.length !== 1 || next[0].op !== 'Cast' || next[0].domain !== '') return undefined;
+  const cast = next[0];
+  const to = cx.typeOf(cast.outputs[0], cast).dtype;
+  if (!isOutput(cast.outputs[0]) || cx.readers(cast.outputs[0]) !== 1 || (to !== 'float32' && to !== t.dtype)) return undefined;
+  return { name: cast.outputs[0], dtype: to as 'float32' | 'float16' };
 }
 
 /** ConvTranspose (2-D, or 1-D as a height of 1), NHWC; weights packed [M][R][S][C/group]. */

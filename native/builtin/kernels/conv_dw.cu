@@ -61,8 +61,9 @@ struct Vec {
   }
 };
 
-//! grid: x covers one image's P·ceil(Q/PX)·(C/V) items, y strides over images.
-template <typename T, int V, int PX, int R, int S, int ST>
+//! grid: x covers one image's P·ceil(Q/PX)·(C/V) items, y strides over images. DIL: dilated taps (DeepLab's atrous
+//! backbone), each input vector loaded per tap instead of once per window.
+template <typename T, int V, int PX, int R, int S, int ST, bool DIL>
 __global__ void __launch_bounds__(kDwThreads, 1) dwKernel(const ConvArgs a) {
   const int groups = a.C / V, qBlocks = (a.Q + PX - 1) / PX;
   const int item = blockIdx.x * kDwThreads + threadIdx.x;
@@ -85,29 +86,43 @@ __global__ void __launch_bounds__(kDwThreads, 1) dwKernel(const ConvArgs a) {
     const T* xImg = x + int64_t(img) * a.H * a.W * a.C + c0;
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const int ih = pp * ST - a.padH + r;
+      const int ih = pp * ST - a.padH + r * (DIL ? a.dilH : 1);
       if (unsigned(ih) >= unsigned(a.H)) continue;
       float wv[S][V];
 #pragma unroll
       for (int s = 0; s < S; ++s) Vec<T, V>::load(w + (r * S + s) * a.C + c0, wv[s]);
       const T* xRow = xImg + int64_t(ih) * a.W * a.C;
-      float in[kIn][V];
+      if constexpr (DIL) {
 #pragma unroll
-      for (int j = 0; j < kIn; ++j) {
-        const int iw = iw0 + j;
-        if (unsigned(iw) < unsigned(a.W)) {
-          Vec<T, V>::load(xRow + int64_t(iw) * a.C, in[j]);
-        } else {
+        for (int px = 0; px < PX; ++px)
 #pragma unroll
-          for (int v = 0; v < V; ++v) in[j][v] = 0.f;
+          for (int s = 0; s < S; ++s) {
+            const int iw = (q0 + px) * ST - a.padW + s * a.dilW;
+            if (unsigned(iw) >= unsigned(a.W)) continue;
+            float in[V];
+            Vec<T, V>::load(xRow + int64_t(iw) * a.C, in);
+#pragma unroll
+            for (int v = 0; v < V; ++v) acc[px][v] = fmaf(in[v], wv[s][v], acc[px][v]);
+          }
+      } else {
+        float in[kIn][V];
+#pragma unroll
+        for (int j = 0; j < kIn; ++j) {
+          const int iw = iw0 + j;
+          if (unsigned(iw) < unsigned(a.W)) {
+            Vec<T, V>::load(xRow + int64_t(iw) * a.C, in[j]);
+          } else {
+#pragma unroll
+            for (int v = 0; v < V; ++v) in[j][v] = 0.f;
+          }
         }
+#pragma unroll
+        for (int px = 0; px < PX; ++px)
+#pragma unroll
+          for (int s = 0; s < S; ++s)
+#pragma unroll
+            for (int v = 0; v < V; ++v) acc[px][v] = fmaf(in[px * ST + s][v], wv[s][v], acc[px][v]);
       }
-#pragma unroll
-      for (int px = 0; px < PX; ++px)
-#pragma unroll
-        for (int s = 0; s < S; ++s)
-#pragma unroll
-          for (int v = 0; v < V; ++v) acc[px][v] = fmaf(in[px * ST + s][v], wv[s][v], acc[px][v]);
     }
     float bias[V];
 #pragma unroll
@@ -139,7 +154,8 @@ template <typename T, int V, int PX, int R, int ST>
 void dwLaunch(const ConvArgs& a, cudaStream_t stream) {
   const int items = a.P * ((a.Q + PX - 1) / PX) * (a.C / V);
   const dim3 grid((items + kDwThreads - 1) / kDwThreads, std::min(a.N, 65535));
-  dwKernel<T, V, PX, R, R, ST><<<grid, kDwThreads, 0, stream>>>(a);
+  if (a.dilH != 1 || a.dilW != 1) dwKernel<T, V, PX, R, R, ST, true><<<grid, kDwThreads, 0, stream>>>(a);
+  else dwKernel<T, V, PX, R, R, ST, false><<<grid, kDwThreads, 0, stream>>>(a);
 }
 
 template <typename T, int V, int PX>
@@ -162,7 +178,7 @@ Use dwUse(const ConvParams& p, DType t, const Device&, int arg) {
   const bool depthwise = p.groups == p.c && p.groups == p.k && p.groups > 1;
   if (!depthwise || (t != DType::F16 && t != DType::F32)) return Use::Invalid;
   if (p.r != p.s || (p.r != 3 && p.r != 5) || p.strideH != p.strideW || (p.strideH != 1 && p.strideH != 2) ||
-      p.dilH != 1 || p.dilW != 1) {
+      p.dilH < 1 || p.dilW < 1) {
     return Use::Invalid;
   }
   const int v = t == DType::F16 ? kVF16[arg / 3] : kVF32[arg / 3];

@@ -222,6 +222,10 @@ void rgbaToTensor(int n, int h, int w, const uint8_t* rgba, const float mean[3],
 //! linear and cubic share one kernel and the coordinate arithmetic is the host's (exactly the reference's).
 void resize(int n, int h, int w, int c, int p, int q, int taps, DType t, const void* x, const float* table, void* y,
             cudaStream_t stream);
+//! The same resize writing NCHW (row-major) [n][c][p][q] in dtype yt (t or float32): a segmentation head's last
+//! upsample straight into the model's output, with no layout or dtype pass after it.
+void resizeToNchw(int n, int h, int w, int c, int p, int q, int taps, DType t, const void* x, const float* table,
+                  DType yt, void* y, cudaStream_t stream);
 
 //! Transposed 2-D convolution, NHWC in and out, weights [K][R][S][C/groups]; y = deconv(x, w) + bias.
 struct DeconvParams {

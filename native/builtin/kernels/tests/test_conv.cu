@@ -80,6 +80,8 @@ std::vector<Case> cases() {
       {"dw3-c6", makeParams(1, 7, 9, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6), false},
       {"dw3-c5", makeParams(1, 7, 9, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5), false},
       {"dw3-dil2", makeParams(1, 12, 12, 32, 32, 3, 3, 1, 1, 2, 2, 2, 2, 32), false},
+      {"dw5-dil2", makeParams(2, 13, 14, 48, 48, 5, 5, 1, 1, 4, 4, 2, 2, 48), true},  // DeepLab's atrous backbone
+      {"dw3-s2-dil3", makeParams(1, 17, 16, 16, 16, 3, 3, 2, 2, 3, 3, 3, 3, 16), false},
       {"gemm-m1", makeParams(1, 1, 1, 1280, 1000, 1, 1, 1, 1, 0, 0), true},
       {"gemm-m7", makeParams(7, 1, 1, 256, 72, 1, 1, 1, 1, 0, 0), false},
       {"gemm-m256", makeParams(256, 1, 1, 1280, 1000, 1, 1, 1, 1, 0, 0), false},

@@ -60,6 +60,20 @@ void resizeCase(const std::string& label, DType t, int n, int h, int w, int c, i
   H_CUDA(cudaDeviceSynchronize());
   check("resize " + label + (nearest ? " nearest " : " linear ") + dtName(t) + (shift ? " unaligned" : ""),
         compare(download(dy.ptr, ref.size(), t), ref, t), tol(t));
+  // The NCHW writer, in the input's dtype and in float32: the same values transposed to [n][c][p][q].
+  std::vector<float> nchw(ref.size());
+  for (int b = 0; b < n; ++b)
+    for (int oy = 0; oy < p; ++oy)
+      for (int ox = 0; ox < q; ++ox)
+        for (int ch = 0; ch < c; ++ch) nchw[((size_t(b) * c + ch) * p + oy) * q + ox] = ref[((size_t(b) * p + oy) * q + ox) * c + ch];
+  for (DType yt : {t, DType::F32}) {
+    DevBuf dn;
+    poison(dn, ref.size(), yt);
+    k::resizeToNchw(n, h, w, c, p, q, taps, t, dx.ptr, static_cast<const float*>(dt.ptr), yt, dn.ptr, nullptr);
+    H_CUDA(cudaDeviceSynchronize());
+    check("resize " + label + (nearest ? " nearest " : " linear ") + dtName(t) + " -> nchw " + dtName(yt),
+          compare(download(dn.ptr, ref.size(), yt), nchw, yt), tol(t));
+  }
 }
 
 void deconvCase(const std::string& label, DType t, k::DeconvParams p, int shift = 0) {
