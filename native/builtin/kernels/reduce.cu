@@ -141,6 +141,10 @@ template <typename Ti, typename To, int kOp, int V>
 void colsLaunch(int64_t outer, int64_t len, int64_t inner, float scale, const Ti* x, To* y, cudaStream_t stream) {
   int64_t innerV = inner / V;
   int bx = std::min(32, pow2Ceil(innerV));
+  // Few blocks (one image's pooling over many pixels): narrower blocks, so more of them share the columns, down to
+  // one 32-byte sector of a row per block row.
+  const int64_t want = 2 * int64_t(smCount());
+  while (bx > 1 && size_t(bx) * V * sizeof(Ti) > 32 && (innerV + bx - 1) / bx * std::min<int64_t>(outer, 65535) < want) bx /= 2;
   int by = 256 / bx;
   while (by > 1 && by / 2 >= len) by /= 2;  // no idle rows of threads for short len
   dim3 block(bx, by);
@@ -160,9 +164,8 @@ void reduceTyped(int64_t outer, int64_t len, int64_t inner, float scale, const T
     }
     return;
   }
-  // Wide vectors unless that leaves too few blocks to cover the GPU (small batch, e.g. one image's pooling).
-  int64_t sms = smCount();
-  bool wide = inner % V == 0 && aligned(x, 16) && outer * ((inner / V + 31) / 32) >= sms;
+  // 16-byte vectors wherever they fit; colsLaunch narrows the blocks when there are too few of them.
+  bool wide = inner % V == 0 && aligned(x, 16);
   if (wide) {
     colsLaunch<Ti, To, kOp, V>(outer, len, inner, scale, x, y, stream);
   } else if (inner % 2 == 0 && aligned(x, 2 * sizeof(Ti))) {

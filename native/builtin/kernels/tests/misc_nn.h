@@ -101,6 +101,8 @@ inline void testReduce() {
       {4, 1, 8},       // len 1
       {2, 300, 2},     // long columns, narrow inner
       {1, 64, 3000},   // one row of columns
+      {1, 4096, 960},  // a squeeze-excitation pool of one 64×64 image: narrow blocks, many of them
+      {3, 1024, 72},   // few columns, long: blocks two sectors wide
   };
   for (auto& s : shapes)
     for (int op = 0; op < 4; ++op)
