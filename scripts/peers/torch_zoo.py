@@ -5,6 +5,7 @@ rebuilt in PyTorch by the peer (scripts/peers/torch_peer.py reads the ONNX metad
   python3 scripts/peers/torch_zoo.py --model vit_b_16 --out models/vit_b_16.onnx
   python3 scripts/peers/torch_zoo.py --model bert_base --seq 128 --out models/bert_base.onnx
   python3 scripts/peers/torch_zoo.py --model deeplabv3_mobilenet_v3_large --out models/deeplabv3_mbv3_512.onnx
+  python3 scripts/peers/torch_zoo.py --model fcn_resnet50 --out models/fcn_resnet50_320.onnx
 
 Weights are seeded, with realistic statistics: LayerNorm affine parameters and BatchNorm running statistics are
 calibrated (a freshly initialised model's activations underflow FP16 and prove nothing), and heads that torchvision
@@ -60,10 +61,12 @@ def build(name, seed=0, seq=128):
                     m.weight.normal_(0, 0.05)
         mk = lambda b: [torch.randn(b, 3, 224, 224)]  # noqa: E731
         return _calibrate(model, torch, mk), mk(2), ["input"], ["logits"], None
-    if name == "deeplabv3_mobilenet_v3_large":
-        # The whole torchvision network (dilated MobileNetV3-Large, ASPP head, 21 classes) at 512x512, returning its
-        # 'out' map [B, 21, 512, 512] (torchvision returns a dict).
-        seg = torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=21, aux_loss=False)
+    if name in ("deeplabv3_mobilenet_v3_large", "fcn_resnet50"):
+        # The whole torchvision network (DeepLabV3: dilated MobileNetV3-Large and ASPP, at 512x512; FCN: dilated
+        # ResNet-50 and its FCN head, at 320x320, the size the issue exported it at), 21 classes, returning its 'out'
+        # map [B, 21, H, W] (torchvision returns a dict).
+        seg = getattr(torchvision.models.segmentation, name)(weights=None, weights_backbone=None, num_classes=21, aux_loss=False)
+        size = 512 if name.startswith("deeplab") else 320
 
         class Segmenter(nn.Module):
             def __init__(self):
@@ -73,9 +76,9 @@ def build(name, seed=0, seq=128):
             def forward(self, x):
                 return self.net(x)["out"]
 
-        # BatchNorm statistics from 256x256 batches: per-channel statistics, four times cheaper than 512x512.
+        # BatchNorm statistics from 256x256 batches: per-channel statistics, cheaper than the full size.
         model = _calibrate(Segmenter(), torch, lambda b: [torch.randn(b, 3, 256, 256)])
-        return model, [torch.randn(2, 3, 512, 512)], ["input"], ["out"], None
+        return model, [torch.randn(2, 3, size, size)], ["input"], ["out"], None
     if name.startswith("bert_"):
         from transformers import BertConfig, BertModel
 
