@@ -67,7 +67,7 @@ export class LowerContext {
   readonly batchSymbol: string | null;
   /** The graph being lowered; read only (derived constants and types live in this context). */
   readonly graph: Graph;
-  /** Conversions already made: `${tensor}:${layout}:${dtype}` → value. */
+  /** Conversions already made: `${tensor}:${from layout}:${to layout}:${dtype}:${shape}` → value. */
   readonly #conversions = new Map<string, Val>();
   /** Constants and value types a lowering derives (e.g. BatchNormalization's folded scale and shift). */
   readonly #constants = new Map<string, Constant>();
@@ -235,7 +235,9 @@ export class LowerContext {
   convert(v: Val, layout: Layout, dtype: DataType = v.dtype, label = 'convert'): Val {
     const want: Layout = v.shape.length === 4 ? layout : 'rowmajor';
     if (dtype === v.dtype && (want === v.layout || layoutsCoincide(v.shape))) return { ...v, layout: want };
-    const key = `${v.tensor}:${want}:${dtype}:${v.shape.join('x')}`;
+    // The source layout is part of the key: two values may share a tensor and a shape with different layouts (an
+    // NHWC tensor and the transpose aliased to its row-major bytes when C = H = W).
+    const key = `${v.tensor}:${v.layout}:${want}:${dtype}:${v.shape.join('x')}`;
     const hit = this.#conversions.get(key);
     if (hit) return hit;
     const out: Val = { ...v, dtype, layout: want, tensor: this.newTensor(`${this.tensors[v.tensor].name}:${want}`, dtype, v.shape, v.batched, want) };

@@ -83,7 +83,7 @@ export function mergeParallelGemms(g: Graph): number {
       const name = `${b.add.name}:slice`;
       if (g.opset >= 10) {
         const int64 = (v: number) => addConstant(g, `${name}_${v}`, { dtype: 'int64', dims: [1], data: BigInt64Array.of(BigInt(v)) });
-        nodes.push({ name, op: 'Slice', domain: '', inputs: [zName, int64(off), int64(off + b.n), int64(-1)], outputs: [b.add.outputs[0]], attrs: {} });
+        nodes.push({ name, op: 'Slice', domain: '', inputs: [zName, int64(off), int64(off + b.n), int64(shape.length - 1)], outputs: [b.add.outputs[0]], attrs: {} });
       } else {
         nodes.push({ name, op: 'Slice', domain: '', inputs: [zName], outputs: [b.add.outputs[0]], attrs: { starts: [off], ends: [off + b.n], axes: [shape.length - 1] } });
       }

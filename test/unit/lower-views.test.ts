@@ -80,3 +80,36 @@ describe('attention operands read in place through data-movement views', () => {
     }
   }
 });
+
+// Two values that share one tensor through an aliased transpose must stay distinct downstream (review findings).
+describe('values aliased through a transpose that moves no bytes', () => {
+  const run = (g: ReturnType<typeof graphOf>, dims: number[], outs: string[]) => {
+    const { program, weights } = lowerGraph(optimize(g, { fuse: false, precision: 'fp32' }), { min: 1, opt: 1, max: 1 });
+    const x = fillUniform(new Float32Array(dims.reduce((a, b) => a * b, 1)), 4).map((v) => v * 2 - 1);
+    const want = runReference(g, { x: { data: x, dims } });
+    const got = simulate(program, weights, { x }, 1);
+    for (const o of outs) expect(relL2(got[o], want[o] as Float32Array), o).toBeLessThan(1e-3);
+  };
+
+  it('an NHWC tensor and its row-major transpose of the same shape (C = H = W) convert separately', () => {
+    // The conv writes NHWC; Transpose [0, 2, 3, 1] of it is its row-major bytes, aliased. Both are then cast: a
+    // conversion cache keyed without the source layout would hand the second cast the first one's copy.
+    const g = graphOf(
+      [node('Conv', ['x', 'w'], ['c']), node('Transpose', ['c'], ['t'], { perm: [0, 2, 3, 1] }), node('Cast', ['c'], ['c16'], { to: 10 }), node('Cast', ['t'], ['t16'], { to: 10 }), node('Cast', ['c16'], ['a'], { to: 1 }), node('Cast', ['t16'], ['b'], { to: 1 })],
+      [['x', [1, 8, 8, 8]]],
+      ['a', 'b'],
+      [f32('w', [8, 8, 1, 1], 7)],
+    );
+    run(g, [1, 8, 8, 8], ['a', 'b']);
+  });
+
+  it('a bias is not folded into a GEMM whose output another node reads through the alias', () => {
+    const g = graphOf(
+      [node('MatMul', ['x', 'w'], ['y']), node('Transpose', ['y'], ['t'], { perm: [0, 1, 2] }), node('Add', ['t', 'b'], ['z']), node('Relu', ['y'], ['r'])],
+      [['x', [1, 4, 6]]],
+      ['z', 'r'],
+      [f32('w', [6, 5], 8), f32('b', [5], 9)],
+    );
+    run(g, [1, 4, 6], ['z', 'r']);
+  });
+});

@@ -6,12 +6,15 @@ import type { LowerContext, Val } from '../lower-context.js';
 import { Act, Op, type ActName } from '../program.js';
 import { constFloats } from './util.js';
 
-/** The last layer when it is a 1×1 "fully connected" conv writing `v` with no activation, and `name` has one reader. */
+/** The last layer when it is a 1×1 "fully connected" conv writing `v` with no activation, read only through `name`. */
 function lastFc(cx: LowerContext, name: string, v: Val) {
   const l = cx.layers[cx.layers.length - 1];
   if (!l || l.op !== Op.conv || l.outputs[0] !== v.tensor || l.params.act !== Act.none) return undefined;
   if (l.params.r !== 1 || l.params.s !== 1 || l.params.h !== 1 || l.params.w !== 1 || l.inputs[3] !== -1) return undefined;
   if (cx.readers(name) !== 1) return undefined;
+  // Every IR value bound to the layer's output bytes (the MatMul's own output, and the reshapes and transposes
+  // aliased to it on the way to this node) must have this chain as its only reader: any other would see the fold.
+  for (const [other, val] of cx.values) if (val.tensor === v.tensor && cx.readers(other) !== 1) return undefined;
   return l;
 }
 

@@ -62,7 +62,14 @@ function reshape(axes: Atom[][], shape: number[]): Atom[][] | undefined {
 function step(cx: LowerContext, n: Node, inner: AtomView): AtomView | undefined {
   const outShape = cx.graph.types.get(n.outputs[0])?.shape;
   if (!outShape || outShape.some((d) => typeof d !== 'number')) return undefined;
-  const shape = outShape as number[];
+  const v = stepTo(cx, n, inner, outShape as number[]);
+  // Whatever the step computed must have the shape inference gave the node's output, axis by axis (a Slice with
+  // non-constant axes, or a Gather whose index shape keeps axes, are refused here rather than misread).
+  const sizes = v?.axes.map((a) => a.reduce((x, t) => x * t.size, 1));
+  return v && sizes!.length === outShape.length && sizes!.every((d, i) => d === outShape[i]) ? v : undefined;
+}
+
+function stepTo(cx: LowerContext, n: Node, inner: AtomView, shape: number[]): AtomView | undefined {
   switch (n.op) {
     case 'Reshape':
     case 'Flatten':

@@ -10,6 +10,7 @@
 #include <cuda_fp16.h>
 
 #include <atomic>
+#include <cfloat>
 
 #include "common.cuh"
 #include "conv_common.cuh"
@@ -156,7 +157,11 @@ __global__ void __launch_bounds__(W * 32)
         if (key >= p.sk) {
           x = -INFINITY;
         } else if (mask.p) {
-          x += mask.at(maskRow[e >> 1], key) * kLog2e;
+          // In the natural domain first, as the other tactics add it; a finite sum that overflows on the way to
+          // log2 (a mask of torch.finfo(float32).min) stays finite, so a row masked that way averages V as they do.
+          const float nat = fmaf(s[nt][e], p.scale, mask.at(maskRow[e >> 1], key));
+          x = nat * kLog2e;
+          if (x == -INFINITY && nat != -INFINITY) x = -FLT_MAX;
         }
         s[nt][e] = x;
       }

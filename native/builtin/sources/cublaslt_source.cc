@@ -158,9 +158,9 @@ Descs& descsFor(const ConvParams& p, DType t) {
 }
 
 // Whether cuBLASLt's GELU epilogue may stand for `act` in dtype t. Its GELU is the tanh form, exactly GeluTanh. From
-// the erf form it differs by at most 4.7e-4 in absolute value (at x = -2.70, where GELU is -0.0094): about half an
-// ulp of float16 values between 1 and 2, accepted in float16 engines (held to 1e-2 relative) and nowhere else, so a
-// float32 engine keeps the exact erf, run as a separate pass.
+// the erf form it differs by at most 4.7e-4 in absolute value (at x = ±2.70; relatively large only in the negative
+// tail, where GELU is near 0): about half an ulp of float16 values between 1 and 2, accepted in float16 engines (held
+// to 1e-2 relative) and nowhere else, so a float32 engine keeps the exact erf, run as a separate pass.
 bool geluEpilogue(Act act, DType t) { return act == Act::GeluTanh || (act == Act::Gelu && t == DType::F16); }
 
 // Epilogue of the cublasLtMatmul call; other activations run afterwards as a separate kernel.

@@ -1,6 +1,7 @@
 // GPU test of the transformer kernels (layerNorm, gather, compare/predicate/where, integer arithmetic and range,
 // strided matmul, attention and the new activations) against CPU double references, outputs poisoned with NaN so unwritten elements fail.
 // F32 within 1e-5 (attention/matmul 1e-4), F16 within 1e-2. Exits 1 on any failure. --quick skips the timings.
+#include <cfloat>
 #include <cmath>
 
 #include "misc_util.h"
@@ -301,6 +302,7 @@ void testMatmul() {
 struct AttnCase {
   int b, h, sq, sk, d, dv;
   bool mask, maskHalf, packed, fullyMasked;
+  bool finfoMin = false;  //!< masked keys at -FLT_MAX (torch.finfo(float32).min), not -inf: a fully masked row averages V
 };
 
 void attentionCase(DType t, const AttnCase& c, const std::string& tactic) {
@@ -326,7 +328,7 @@ void attentionCase(DType t, const AttnCase& c, const std::string& tactic) {
   for (int b = 0; b < c.b; ++b)
     for (int j = 0; j < c.sk; ++j) {
       int valid = c.fullyMasked && b == 0 ? 0 : c.sk - (b * 7) % std::max(1, c.sk / 2);
-      mask[b * c.sk + j] = j < valid ? storedAs(0.25f * std::sin(float(j)), mt) : -INFINITY;
+      mask[b * c.sk + j] = j < valid ? storedAs(0.25f * std::sin(float(j)), mt) : c.finfoMin ? -FLT_MAX : -INFINITY;
     }
   size_t on = size_t(c.b) * c.h * c.sq * c.dv;
   std::vector<float> ref(on);
@@ -383,6 +385,7 @@ void testAttention() {
       {2, 3, 49, 49, 32, 32, true, true, true, false},       // Swin window with an fp16 mask
       {1, 2, 300, 513, 64, 64, true, false, false, false},   // many key tiles, ragged last tile
       {2, 1, 1, 200, 128, 128, true, false, true, true},     // one query row, fully masked batch
+      {2, 2, 40, 70, 64, 64, true, false, false, true, true},  // float32 finfo.min mask, one batch fully masked
   };
   for (DType t : {DType::F32, DType::F16}) {
     for (const AttnCase& c : cases) {
