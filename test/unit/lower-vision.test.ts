@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { OP_NAMES } from '../../lib/builtin/program.js';
+import { validateBuiltinProgram } from '../../lib/builtin/validate.js';
 import { ErrorCode } from '../../lib/errors.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
@@ -25,6 +26,7 @@ interface Checked {
   /** Share of pixels whose argmax over channels (axis 1) agrees with the float32 reference, first output. */
   argmaxAgreement: number;
   program: ReturnType<typeof lowerGraph>['program'];
+  weights: Uint8Array;
 }
 
 function argmaxAgreement(a: ArrayLike<number>, b: ArrayLike<number>, dims: number[]): number {
@@ -67,7 +69,7 @@ function check(g: Graph, batch: number, precision: 'fp32' | 'fp16', seed = 5): C
   const o0 = g.outputs[0];
   const shape = o0.type.shape.map((d) => (typeof d === 'number' ? d : batch));
   const agree = shape.length === 4 && o0.type.dtype === 'float32' ? argmaxAgreement(got[o0.name], want[o0.name] as Float32Array, shape) : 1;
-  return { err, errSame, argmaxAgreement: agree, program };
+  return { err, errSame, argmaxAgreement: agree, program, weights };
 }
 
 const resize = (attrs: OpCase['attrs'], t: { scales?: number[]; sizes?: number[] }, opset = 19): OpCase => ({
@@ -158,7 +160,7 @@ describe('builtin lowering of the segmentation fixtures (CPU simulation vs refer
     for (const precision of ['fp32', 'fp16'] as const) {
       it(`${name}, ${precision}, batch 2`, () => {
         const g = parseModel(new Uint8Array(readFileSync(`test/fixtures/models/${name}.onnx`)));
-        const { err, errSame, argmaxAgreement: agree, program } = check(g, 2, precision, 21);
+        const { err, errSame, argmaxAgreement: agree, program, weights } = check(g, 2, precision, 21);
         // float16 storage costs the model itself about 1% (relative L2); the lowering adds next to nothing.
         expect(err).toBeLessThan(precision === 'fp32' ? 1e-5 : 2e-2);
         expect(errSame).toBeLessThan(precision === 'fp32' ? 1e-5 : 5e-3);
@@ -168,6 +170,7 @@ describe('builtin lowering of the segmentation fixtures (CPU simulation vs refer
         const last = program.layers[program.layers.length - 1];
         expect([OP_NAMES[last.op], last.params.nchw]).toEqual(['resize', 1]);
         expect(program.tensors[last.outputs[0]].dtype).toBe(DType.float32);
+        expect(validateBuiltinProgram(program, weights, undefined, 'build').layers).toBe(program.layers.length);
       }, 300_000);
     }
   }

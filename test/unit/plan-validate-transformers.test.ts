@@ -64,6 +64,32 @@ describe('validator rules of the transformer layers', () => {
     refused(p, bert.weights, /layernorm.*at batch 16/);
   });
 
+  it('holds flash_mma and the in-place operand offsets to what the kernel loads', () => {
+    // The lowered ViT reads K and V at offsets 64 and 128 of its QKV projection: accepted as lowered, with flash_mma.
+    const ok = structuredClone(vit.program);
+    const a0 = layer(ok, 'attention');
+    expect([a0.params.ko, a0.params.vo]).toEqual([64, 128]);
+    a0.tactics = [{ upTo: 16, tactic: 'flash_mma_w8' }];
+    expect(validateBuiltinProgram(ok, vit.weights, undefined, "build").layers).toBe(ok.layers.length);
+    const crafted: [string, (a: Program['layers'][number]) => void, RegExp][] = [
+      ['an offset past the projection', (a) => (a.params.vo = (a.params.vo as number) * 1000), /attention.*touches elements .* of its values/],
+      ['an offset off 16-byte alignment', (a) => (a.params.ko = 68), /offset off 16-byte alignment/],
+      ['a feature stride the kernel does not load', (a) => ((a.params.qs as number[])[3] = 2), /strides it does not load|touches elements/],
+      ['a negative offset', (a) => (a.params.qo = -8), /qo/],
+    ];
+    for (const [, change, message] of crafted) {
+      const p = structuredClone(vit.program);
+      const a = layer(p, 'attention');
+      a.tactics = [{ upTo: 16, tactic: 'flash_mma' }];
+      change(a);
+      refused(p, vit.weights, message);
+    }
+    // float32 engines cannot name it (it runs float16 only).
+    const q = structuredClone(bert.program);
+    layer(q, 'attention').tactics = [{ upTo: 16, tactic: 'flash_mma' }];
+    refused(q, bert.weights, /uses flash_mma for head sizes or a dtype it does not run/);
+  });
+
   it('refuses an unknown attention tactic and a mask of the wrong type', () => {
     const p = structuredClone(vit.program);
     layer(p, 'attention').tactics = [{ upTo: 16, tactic: 'flash_fast' }];

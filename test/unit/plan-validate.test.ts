@@ -188,6 +188,18 @@ describe('builtin plan validator', () => {
       refused(...edit('vision-fp32', (q) => (layerOf(q, 'resize').params.taps = 5)), undefined, /parameter 'taps' = 5.* outside 1\.\.4/);
       // 2·taps·(p + q) past int32 would wrap the kernel's table offsets to negative reads, whatever the tensors hold.
       refused(...edit('vision-fp16', (q) => Object.assign(layerOf(q, 'resize').params, { p: 2 ** 28, taps: 4 })), undefined, /too large for 32-bit indexing/);
+      // Only the NCHW writer may change the dtype, and only to float32 (kernels::resizeToNchw).
+      const retyped = (nchw: boolean, dtype: number) =>
+        edit('vision-fp16', (q) => {
+          const r = layerOf(q, 'resize');
+          if (nchw) r.params.nchw = 1;
+          const y = r.outputs[0];
+          q.tensors[y].dtype = dtype;
+          q.io = q.io.filter((io) => io.tensor !== y);
+        });
+      expect(() => validateBuiltinProgram(...retyped(true, 1))).not.toThrow();
+      refused(...retyped(false, 0), undefined, /resize\) reads its output \(tensor \d+, float32\) as float16/);
+      refused(...retyped(true, 2), undefined, /resize\) reads its output \(tensor \d+, int32\) as float16/);
     });
 
     it('deconv, argmax and topk: groups, output dtypes and k', () => {
