@@ -295,6 +295,16 @@ def assign(torch, anchors, strides, targets):
     return owner
 
 
+def pick_device(torch, log):
+    """'cuda' with cuDNN autotuning when a GPU is there, else 'cpu' (the time budget then ends training early)."""
+    if torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True
+        log(f"training on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
+        return "cuda"
+    log("no CUDA device: training on the CPU (slow; the time budget will end it early)")
+    return "cpu"
+
+
 def lr_factor(progress):
     """Linear warm-up over the first 5 %, then cosine down to 2 % of the peak."""
     if progress < 0.05:
@@ -468,12 +478,7 @@ def main():
     import torch
     import torchvision
     torch.manual_seed(args.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        torch.backends.cudnn.benchmark = True
-        log(f"training on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
-    else:
-        log("no CUDA device: training on the CPU (slow; the time budget will end it early)")
+    device = pick_device(torch, log)
     model = build_model(torch, len(CLASSES)).to(device)
     log(f"model: {sum(p.numel() for p in model.parameters())} parameters")
     epochs, steps, secs = train(args, torch, model, train_set, device, log)

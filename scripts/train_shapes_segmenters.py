@@ -206,12 +206,8 @@ def main():
 
     import torch
     import torchvision
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        torch.backends.cudnn.benchmark = True
-        log(f"training on {torch.cuda.get_device_name(0)}, torch {torch.__version__}")
-    else:
-        log("no CUDA device: training on the CPU (the time budget will stop it early)")
+    from train_shapes_detector import pick_device
+    device = pick_device(torch, log)
 
     def tensors(items, dev):
         imgs = torch.from_numpy(np.stack([d[0] for d in items])).permute(0, 3, 1, 2).contiguous().to(dev)
