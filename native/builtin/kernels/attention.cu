@@ -20,16 +20,6 @@ namespace {
 
 using namespace detail;
 
-struct Mask {
-  const void* p;
-  bool half;
-  int64_t s[4];
-  __device__ __forceinline__ float at(int64_t b, int64_t h, int64_t q, int64_t k) const {
-    if (!p) return 0.f;
-    int64_t off = b * s[0] + h * s[1] + q * s[2] + k * s[3];
-    return half ? __half2float(static_cast<const __half*>(p)[off]) : static_cast<const float*>(p)[off];
-  }
-};
 
 __device__ __forceinline__ float expDiff(float x, float m) { return x == -INFINITY ? 0.f : __expf(x - m); }
 
@@ -61,7 +51,7 @@ __host__ __device__ inline WmmaLayout wmmaLayout(int d, int dv) {
 
 __global__ void __launch_bounds__(kWarps * 32)
     flashWmmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
-                    const __half* __restrict__ V, Mask mask, __half* __restrict__ O) {
+                    const __half* __restrict__ V, AttentionMask mask, __half* __restrict__ O) {
   using namespace nvcuda;
   extern __shared__ __align__(128) unsigned char smem[];
   const WmmaLayout L = wmmaLayout(p.d, p.dv);
@@ -190,7 +180,7 @@ constexpr int kMaxHead = 256;
 template <typename T, int kPer>
 __global__ void __launch_bounds__(kWarpRows * 32)
     flashWarpKernel(AttentionDesc p, const T* __restrict__ Q, const T* __restrict__ K, const T* __restrict__ V,
-                    Mask mask, T* __restrict__ O) {
+                    AttentionMask mask, T* __restrict__ O) {
   __shared__ float qsm[kWarpRows][kMaxHead];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int64_t rows = int64_t(p.batch) * p.heads * p.sq;
@@ -251,7 +241,7 @@ __global__ void __launch_bounds__(kWarpRows * 32)
 
 // In place over scores [batch·heads·sq][sk]: x = x + mask, softmax over the row; a fully masked row becomes zeros.
 template <typename T>
-__global__ void maskedSoftmaxKernel(AttentionDesc p, Mask mask, T* s) {
+__global__ void maskedSoftmaxKernel(AttentionDesc p, AttentionMask mask, T* s) {
   const int lane = threadIdx.x % 32;
   const int64_t rows = int64_t(p.batch) * p.heads * p.sq;
   const int64_t warps = globalThreads() / 32;
@@ -279,7 +269,7 @@ bool wmmaFits(const AttentionDesc& p, DType t) {
   return t == DType::F16 && p.d % 16 == 0 && p.dv % 16 == 0 && p.d <= 128 && p.dv <= 128 && p.d > 0 && p.dv > 0;
 }
 
-void unfused(const AttentionDesc& p, DType t, const void* q, const void* k, const void* v, Mask mask, void* o,
+void unfused(const AttentionDesc& p, DType t, const void* q, const void* k, const void* v, AttentionMask mask, void* o,
              void* ws, cudaStream_t stream) {
   MatmulDesc s{};
   s.m = p.sq, s.n = p.sk, s.k = p.d;
@@ -332,7 +322,7 @@ void attention(const std::string& tactic, const AttentionDesc& p, DType t, const
     fail("ERR_INVALID_ARGUMENT", "attention: the mask must be float32 or float16, not " + dtypeName(maskT));
   if (o != nullptr && o == q) fail("ERR_INVALID_ARGUMENT", "attention: the output may not alias Q");
   if (p.o[3] != 1 && tactic == "unfused") fail("ERR_INVALID_ARGUMENT", "attention: unfused needs contiguous output rows");
-  Mask mk{mask, maskT == DType::F16, {p.mask[0], p.mask[1], p.mask[2], p.mask[3]}};
+  AttentionMask mk{mask, maskT == DType::F16, {p.mask[0], p.mask[1], p.mask[2], p.mask[3]}};
   const int64_t rows = int64_t(p.batch) * p.heads * p.sq;
   dispatchFloat(t, "attention", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -343,7 +333,7 @@ void attention(const std::string& tactic, const AttentionDesc& p, DType t, const
     T* ot = static_cast<T*>(o);
     if (tactic == "flash_mma" || tactic == "flash_mma_w2" || tactic == "flash_mma_w8") {
       if constexpr (std::is_same_v<T, __half>) {
-        attentionMma(tactic == "flash_mma" ? 4 : tactic == "flash_mma_w2" ? 2 : 8, p, q, k, v, maskT, mask, p.mask, o, stream);
+        attentionMma(tactic == "flash_mma" ? 4 : tactic == "flash_mma_w2" ? 2 : 8, p, q, k, v, mk, o, stream);
         return;
       } else {
         fail("ERR_INVALID_ARGUMENT", "attention: flash_mma runs float16 only");

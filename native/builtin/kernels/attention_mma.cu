@@ -9,11 +9,11 @@
 // even strides (half2 stores). A fully masked query row gives zeros, as the other tactics do.
 #include <cuda_fp16.h>
 
-#include <atomic>
 #include <cfloat>
 
+#include "attention_mma.cuh"
 #include "common.cuh"
-#include "conv_common.cuh"
+#include "conv_registry.cuh"
 
 namespace ntrt::kernels {
 namespace {
@@ -40,18 +40,6 @@ __device__ __forceinline__ uint32_t packHalf2(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&h);
 }
 
-struct MmaMask {
-  const void* p;
-  bool half;
-  int64_t s[4];
-  //! Offset of (b, h, q, key 0); the key's term is added per score.
-  __device__ __forceinline__ int64_t row(int64_t b, int64_t h, int64_t q) const { return b * s[0] + h * s[1] + q * s[2]; }
-  __device__ __forceinline__ float at(int64_t rowOff, int key) const {
-    const int64_t off = rowOff + key * s[3];
-    return half ? __half2float(static_cast<const __half*>(p)[off]) : static_cast<const float*>(p)[off];
-  }
-};
-
 template <int D, int W>
 constexpr size_t mmaSmemBytes() {
   return size_t(16 * W + 4 * kKeyTile) * (D + 8) * sizeof(__half);
@@ -60,7 +48,7 @@ constexpr size_t mmaSmemBytes() {
 template <int D, int W>
 __global__ void __launch_bounds__(W * 32)
     flashMmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
-                   const __half* __restrict__ V, MmaMask mask, __half* __restrict__ O) {
+                   const __half* __restrict__ V, AttentionMask mask, __half* __restrict__ O) {
   constexpr int R = 16 * W;    // query rows per block
   constexpr int LD = D + 8;    // shared row pitch in halves: 16 bytes of padding keep ldmatrix conflict-free
   constexpr int C = D / 8;     // 16-byte chunks per row
@@ -228,30 +216,17 @@ __global__ void __launch_bounds__(W * 32)
   }
 }
 
-bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
-
 template <int D, int W>
-void launch(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, MmaMask mask, __half* o,
+void launch(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask, __half* o,
             cudaStream_t stream) {
   constexpr size_t bytes = mmaSmemBytes<D, W>();
-  if constexpr (bytes > 48 * 1024) {
-    // A host-side setting, made once per device (and per instantiation) before the first launch there.
-    static std::atomic<uint64_t> done{0};
-    int dev = 0;
-    CUDA_CHECK(cudaGetDevice(&dev));
-    const uint64_t bit = uint64_t(1) << (dev & 63);
-    if (!(done.load() & bit)) {
-      CUDA_CHECK(cudaFuncSetAttribute(flashMmaKernel<D, W>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(bytes)));
-      done.fetch_or(bit);
-    }
-  }
+  convimpl::ensureSmem(reinterpret_cast<const void*>(&flashMmaKernel<D, W>), static_cast<int>(bytes));
   dim3 grid((p.sq + 16 * W - 1) / (16 * W), static_cast<unsigned>(int64_t(p.batch) * p.heads));
   flashMmaKernel<D, W><<<grid, W * 32, bytes, stream>>>(p, q, k, v, mask, o);
 }
 
 template <int W>
-void byHead(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, MmaMask mask, __half* o,
+void byHead(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask, __half* o,
             cudaStream_t stream) {
   switch (p.d) {
     case 16: return launch<16, W>(p, q, k, v, mask, o, stream);
@@ -271,22 +246,21 @@ bool attentionMmaFits(const AttentionDesc& p, DType t) {
   return p.o[3] == 1 && p.o[0] % 2 == 0 && p.o[1] % 2 == 0 && p.o[2] % 2 == 0;
 }
 
-void attentionMma(int warps, const AttentionDesc& p, const void* q, const void* k, const void* v, DType maskT,
-                  const void* mask, const int64_t* maskStrides, void* o, cudaStream_t stream) {
+void attentionMma(int warps, const AttentionDesc& p, const void* q, const void* k, const void* v,
+                  const AttentionMask& mask, void* o, cudaStream_t stream) {
   if (!attentionMmaFits(p, DType::F16))
     fail("ERR_INVALID_ARGUMENT", "attention: flash_mma needs float16, d == dv in {16, 32, 64, 128}, contiguous rows "
                                  "and strides in multiples of 8");
-  if (!aligned16(q) || !aligned16(k) || !aligned16(v) || reinterpret_cast<uintptr_t>(o) % 4)
+  if (!detail::aligned(q, 16) || !detail::aligned(k, 16) || !detail::aligned(v, 16) || !detail::aligned(o, 4))
     fail("ERR_INVALID_ARGUMENT", "attention: flash_mma needs 16-byte aligned Q, K, V and a 4-byte aligned output");
   if (int64_t(p.batch) * p.heads == 0 || p.sq == 0) return;
-  MmaMask mk{mask, maskT == DType::F16, {maskStrides[0], maskStrides[1], maskStrides[2], maskStrides[3]}};
   const auto* qh = static_cast<const __half*>(q);
   const auto* kh = static_cast<const __half*>(k);
   const auto* vh = static_cast<const __half*>(v);
   auto* oh = static_cast<__half*>(o);
-  if (warps == 2) byHead<2>(p, qh, kh, vh, mk, oh, stream);
-  else if (warps == 8) byHead<8>(p, qh, kh, vh, mk, oh, stream);
-  else byHead<4>(p, qh, kh, vh, mk, oh, stream);
+  if (warps == 2) byHead<2>(p, qh, kh, vh, mask, oh, stream);
+  else if (warps == 8) byHead<8>(p, qh, kh, vh, mask, oh, stream);
+  else byHead<4>(p, qh, kh, vh, mask, oh, stream);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -146,15 +146,13 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-inline bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-
 //! Launches the 16-byte kernel when the row length and every pointer allow it; false when they do not.
 bool half8Launch(int64_t rows, int cols, const __half* x, const __half* res, const float* g, const float* b, float eps,
                  __half* y, __half* sum, cudaStream_t stream) {
   if (cols % 8 || cols > 8 * 32 * 8) return false;
   for (const void* p : {static_cast<const void*>(x), static_cast<const void*>(res), static_cast<const void*>(g),
                         static_cast<const void*>(b), static_cast<const void*>(y), static_cast<const void*>(sum)})
-    if (p && !aligned16(p)) return false;
+    if (p && !aligned(p, 16)) return false;
   const int per = (cols / 8 + 31) / 32;
   const unsigned grid = gridFor(rows * 32, 256);
   auto go = [&](auto n) {
