@@ -9,9 +9,12 @@ import { loadModel, parseModel, writeModel } from './onnx/index.js';
 import { optimize } from './optimize/index.js';
 import { checkLibraryVersion, readPlan, writePlan, type PlanHeader } from './plan.js';
 import { appendNms, resolvePostprocess } from './vision/postprocess.js';
-import { foldStaticDims } from './optimize/shape-fold.js';
-import { resolveShapeProfile } from './shapes.js';
-import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
+import { foldShapes, foldStaticDims } from './optimize/shape-fold.js';
+import { resolveShapeProfile, type ResolvedProfile } from './shapes.js';
+import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorDType, TensorInfo } from './types.js';
+import type { Dim } from './ir/types.js';
+import { lowerGraph, type Lowered } from './builtin/lower.js';
+import { lowerWithDim } from './builtin/lower-dims.js';
 import { readInputFile } from './util/fs.js';
 import { func, knownKeys, nonEmptyString, nonNegativeInteger, oneOf, plainObject, positiveInteger } from './validate.js';
 import { libraryVersion } from './version.js';
@@ -85,9 +88,7 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
 
   let engine: Engine;
   if (backend === 'builtin') {
-    // Dims the profile fixes (min = max) become static, so their shape subgraphs fold away.
-    const graph = optimize(foldStaticDims(source, resolved.dims), { fuse: true, precision });
-    const built = await buildBuiltin(graph, { precision, profile, device, workspace, tacticCache, onProgress });
+    const built = await buildBuiltin(lowerForBuiltin(source, resolved, precision), { precision, profile, device, workspace, tacticCache, onProgress });
     const { header, payload } = readPlan(built.plan);
     const buildInfo: BuildInfo = { ...built.buildInfo, buildMs: performance.now() - t0 };
     engine = await loadBuiltin(header, payload, built.plan, device, buildInfo);
@@ -117,6 +118,26 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
   sources.set(engine, source);
   onProgress?.({ phase: 'done', done: 1, total: 1 });
   return engine;
+}
+
+/**
+ * The builtin backend's program for a profile. Dims the profile fixes (min = max) become static, so their shape
+ * subgraphs fold away; one dim that varies besides the batch (a sequence length) is lowered at several of its values
+ * and merged (lower-dims.ts).
+ */
+export function lowerForBuiltin(source: Graph, resolved: ResolvedProfile, precision: Precision): Lowered {
+  const fixed = foldStaticDims(source, resolved.dims);
+  const dynamic = Object.entries(resolved.dims).filter(([, r]) => r.min !== r.max);
+  if (dynamic.length > 1) {
+    throw new TensorRTError(
+      ErrorCode.UNSUPPORTED_OP,
+      `The builtin backend varies one dimension besides the batch, and this profile varies ${dynamic.map(([k]) => `'${k}'`).join(' and ')}; pin all but one (min == max), or use the tensorrt backend`,
+    );
+  }
+  if (!dynamic.length) return lowerGraph(optimize(fixed, { fuse: true, precision }), resolved.batch);
+  const [name, range] = dynamic[0];
+  const info = (list: readonly { name: string; type: { shape: Dim[]; dtype: string } }[]) => list.map((v) => ({ name: v.name, shape: [...v.type.shape], dtype: v.type.dtype as TensorDType }));
+  return lowerWithDim((s) => optimize(foldShapes(fixed, { [name]: s }), { fuse: true, precision }), name, range, resolved.batch, { inputs: info(source.inputs), outputs: info(source.outputs) });
 }
 
 /** The model an engine was built from in this process, for validateEngine. */

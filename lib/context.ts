@@ -378,13 +378,18 @@ export class InferenceContext extends Resource {
   /**
    * Per-layer GPU time (median over `iterations`), like trtexec's --exportProfile.
    * @example const layers = await ctx.profileLayers({ batch: 1, iterations: 50 });
+   * @example const layers = await ctx.profileLayers({ batch: 8, dims: { sequence: 128 } });
    */
-  async profileLayers(options: { batch?: number; iterations?: number } = {}): Promise<LayerProfile[]> {
+  async profileLayers(options: { batch?: number; iterations?: number; dims?: Record<string, number> } = {}): Promise<LayerProfile[]> {
     this.#usable();
+    const o = plainObject(options, 'options');
+    knownKeys(o, 'profileLayers options', ['batch', 'iterations', 'dims']);
     const batch = this.#batch({ batch: options.batch });
     const iterations = positiveInteger(options.iterations ?? 20, 'iterations');
+    // Dims the engine lets vary default to their opt here: a profile is of one shape.
+    const dims = this.#dims({ ...Object.fromEntries(Object.entries(this.engine.dims).map(([k, r]) => [k, r.opt])), ...(o.dims === undefined ? {} : plainObject(o.dims, 'dims')) });
     this.#idle();
-    return this.#schedule(() => this.#gpu(() => this.#native.profile(batch, iterations)));
+    return this.#schedule(() => this.#gpu(() => (Object.keys(dims).length ? this.#native.profile(batch, iterations, dims) : this.#native.profile(batch, iterations))));
   }
 
   protected release(): void {

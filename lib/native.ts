@@ -115,7 +115,7 @@ export interface NativeContext {
   /** [h2dMs, computeMs, d2hMs] of the last completed run, from device events. */
   timings(): number[];
   /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */
-  profile(batch: number, iterations: number): Promise<NativeLayerTime[]>;
+  profile(batch: number, iterations: number, dims?: Record<string, number>): Promise<NativeLayerTime[]>;
   /** Pinned RGBA8 staging for maxBatch images of height×width (device-side preprocessing), where supported. */
   imageBuffer?(height: number, width: number): ArrayBuffer;
   /** A run whose input `input` is filled on the device from the staged RGBA8 images: (px/255 − mean) / std. */

@@ -9,9 +9,8 @@ import type { BatchProfile, BuildInfo, BuildProgress, Precision } from '../types
 import { libraryVersion } from '../version.js';
 import { withGuardedCallback } from '../util/progress.js';
 import { withStack } from '../util/stack.js';
-import type { Graph } from '../ir/graph.js';
-import { lowerGraph } from '../builtin/lower.js';
-import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload } from '../builtin/program.js';
+import type { Lowered } from '../builtin/lower.js';
+import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
 import { validateBuiltinProgram } from '../builtin/validate.js';
 import { builtinHeader } from '../builtin/assemble.js';
 
@@ -37,9 +36,8 @@ export interface BuiltinBuildOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
-/** Builds a builtin plan from an optimized graph. */
-export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
-  const lowered = lowerGraph(graph, o.profile);
+/** Builds a builtin plan from a lowered program (lowerGraph, or lowerWithDim for a dynamic dim besides the batch). */
+export async function buildBuiltin(lowered: Lowered, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
   const { program, weights } = lowered;
   const dev = deviceInfo(o.device);
   // Tactics are chosen at every distinct batch of the profile (min, opt, max): each batch range runs the kernels
@@ -47,7 +45,11 @@ export async function buildBuiltin(graph: Graph, o: BuiltinBuildOptions): Promis
   const buckets = [...new Set([program.minBatch, program.optBatch, program.maxBatch])].sort((a, b) => a - b);
   const keys = program.layers.map((l) =>
     buckets.map((batch) =>
-      layerSignature({ op: l.op, params: l.params, perBatch: l.perBatch, batched: l.batched, batch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)) }),
+      layerSignature({
+        op: l.op, params: l.params, perBatch: l.perBatch, batched: l.batched, batch, dtypes: [...l.inputs, ...l.outputs].map((t) => (t < 0 ? -1 : program.tensors[t].dtype)),
+        // With a dynamic dim, a tactic is timed at its opt and must run over its whole range.
+        ...(program.dim ? { perDim: l.perDim, dim: program.dim } : {}),
+      }),
     ),
   );
   const cache = o.tacticCache ? await TacticCache.open(o.tacticCache, cacheFileName('builtin', dev.name, dev.cc, libraryVersion())) : undefined;
@@ -102,6 +104,17 @@ export async function loadBuiltin(header: PlanHeader, payload: Uint8Array, plan:
   const { program, weights } = decodePayload(payload);
   // The whole program, and its agreement with the header, is checked before anything is allocated.
   validateBuiltinProgram(program, weights, header);
+  checkDimsAgree(program, header);
   const native = await withStack(builtinAddon().builtinLoad(program, weights, device));
   return new Engine({ native, header, plan, device, buildInfo });
+}
+
+/** The header's dynamic dims (what the context checks runs against) must be the program's one dim, or none. */
+function checkDimsAgree(program: Program, header: PlanHeader): void {
+  const declared = Object.entries(header.dims ?? {}).filter(([, r]) => r.min !== r.max);
+  const d = program.dim;
+  const same = d ? declared.length === 1 && declared[0][0] === d.name && declared[0][1].min === d.min && declared[0][1].opt === d.opt && declared[0][1].max === d.max : declared.length === 0;
+  if (!same) {
+    throw new TensorRTError(ErrorCode.PLAN_CORRUPT, `Corrupt builtin plan: the header's dynamic dims (${declared.map(([k, r]) => `${k} ${r.min}..${r.max}`).join(', ') || 'none'}) are not the program's (${d ? `${d.name} ${d.min}..${d.max}` : 'none'})`);
+  }
 }

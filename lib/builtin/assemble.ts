@@ -28,6 +28,7 @@ export function builtinHeader(
     inputs: lowered.inputs,
     outputs: lowered.outputs,
     profile: { min: p.minBatch, opt: p.optBatch, max: p.maxBatch },
+    ...(p.dim ? { dims: { [p.dim.name]: { min: p.dim.min, opt: p.dim.opt, max: p.dim.max } } } : {}),
     createdAt: new Date().toISOString(),
   };
 }

@@ -44,6 +44,11 @@ export interface ProgramTensor {
   name: string;
   shape: number[];
   layout: 'nhwc' | 'rowmajor';
+  /**
+   * Programs with a dynamic dim: the size at dim value S in Newton form at the dim's base,
+   * dimBytes[0] + dimBytes[1]·t + dimBytes[2]·t(t−1)/2 (t = S − base); `bytes` is then the planned, largest size.
+   */
+  dimBytes?: [number, number, number];
 }
 
 /**
@@ -88,6 +93,11 @@ export interface ProgramLayer {
   batched: boolean;
   /** Per-batch increments of parameters (see above); absent when nothing depends on the batch. */
   perBatch?: Record<string, number | number[]>;
+  /**
+   * Programs with a dynamic dim: per parameter, the coefficients [t, t(t−1)/2, (B−1)·t, (B−1)·t(t−1)/2] of its value
+   * at dim value S = base + t and batch B, each a number or list like the parameter (programAtDim).
+   */
+  perDim?: Record<string, [Param, Param, Param, Param]>;
   /** Chosen tactics by batch bucket: each runs batches up to `upTo` (above the previous one's). */
   tactics?: { upTo: number; tactic: string }[];
 }
@@ -112,8 +122,20 @@ export interface ProgramIO {
   tensor: number;
   isInput: boolean;
   dtype: number;
-  /** -1 for the dynamic batch. */
+  /** -1 for the dynamic batch, -2 (DIM_AXIS) for the program's dynamic dim. */
   shape: number[];
+}
+
+/** I/O shape entry of a program's dynamic dim (native kDimAxis). */
+export const DIM_AXIS = -2;
+
+/** The one dynamic dimension besides the batch that a program may have, and the value its `params` hold. */
+export interface ProgramDim {
+  name: string;
+  min: number;
+  opt: number;
+  max: number;
+  base: number;
 }
 
 export interface Program {
@@ -127,6 +149,51 @@ export interface Program {
   minBatch: number;
   optBatch: number;
   maxBatch: number;
+  /** A dynamic dim besides the batch (a sequence length): the program runs as programAtDim(program, S). */
+  dim?: ProgramDim;
+}
+
+type Param = number | number[];
+
+/**
+ * The plain program (affine in the batch only) at dim value `s`: the rule native ProgramDesc::atDim applies, with
+ * tensor sizes evaluated and I/O shapes filled in; offsets and arena sizes stay as planned.
+ * @example simulate(programAtDim(program, 12), weights, feeds, 2)
+ */
+export function programAtDim(program: Program, s: number): Program {
+  const d = program.dim;
+  if (!d) return program;
+  if (!Number.isSafeInteger(s) || s < d.min || s > d.max) {
+    throw new TensorRTError(ErrorCode.SHAPE_OUT_OF_RANGE, `Dimension '${d.name}' = ${s} is outside the engine's range ${d.min}..${d.max}`);
+  }
+  const t = s - d.base;
+  const t2 = (t * (t - 1)) / 2;
+  const add = (v: Param, c1: Param, c2: Param): Param =>
+    Array.isArray(v) ? v.map((x, i) => x + (c1 as number[])[i] * t + (c2 as number[])[i] * t2) : v + (c1 as number) * t + (c2 as number) * t2;
+  const tensors = program.tensors.map((x) => {
+    if (!x.dimBytes) return x;
+    const { dimBytes, ...rest } = x;
+    return { ...rest, bytes: dimBytes[0] + dimBytes[1] * t + dimBytes[2] * t2 };
+  });
+  const layers = program.layers.map((l) => {
+    if (!l.perDim) return l;
+    const { perDim, ...rest } = l;
+    const params = { ...l.params };
+    const perBatch: Record<string, Param> = { ...(l.perBatch ?? {}) };
+    for (const [key, [a, b, c, e]] of Object.entries(perDim)) {
+      const zero: Param = Array.isArray(params[key]) ? (params[key] as number[]).map(() => 0) : 0;
+      params[key] = add(params[key], a, b);
+      // A batched layer keeps no increments: only a growth that depends on the batch adds one.
+      const inc = add(zero, c, e);
+      if ((Array.isArray(inc) ? inc : [inc]).some((v) => v !== 0)) perBatch[key] = add(perBatch[key] ?? zero, c, e);
+    }
+    const out: ProgramLayer = { ...rest, params };
+    if (Object.keys(perBatch).length) out.perBatch = perBatch;
+    return out;
+  });
+  const io = program.io.map((x) => ({ ...x, shape: x.shape.map((v) => (v === DIM_AXIS ? s : v)) }));
+  const { dim: _dim, ...plain } = program;
+  return { ...plain, tensors, layers, io };
 }
 
 const WEIGHTS_ALIGN = 256;

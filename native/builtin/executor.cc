@@ -33,6 +33,8 @@ kernels::NdStrides stridesOf(const LayerDesc& l, const std::vector<double>& v, i
 }  // namespace
 
 Executor::Executor(ProgramDesc program, Stage stage) : prog_(std::move(program)) {
+  // A program with a dynamic dim runs as the plain program at one value of it (ProgramDesc::atDim).
+  if (prog_.hasDim) fail("ERR_PLAN_CORRUPT", "An executor takes a program evaluated at one value of its dynamic dim");
   // Every access of every layer is checked (validate.cc) before anything is allocated or launched.
   validateProgram(prog_, stage);
   int slots = 0;

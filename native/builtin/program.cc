@@ -1,5 +1,7 @@
 #include "program.h"
 
+#include <cmath>
+
 #include "../cuda/error.h"
 
 namespace ntrt::builtin {
@@ -41,6 +43,60 @@ LayerDesc LayerDesc::at(int batch) const {
   }
   l.perBatch.clear();
   return l;
+}
+
+namespace {
+bool whole(double v) { return std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 9.0e15; }
+}  // namespace
+
+ProgramDesc ProgramDesc::atDim(int s) const {
+  if (!hasDim) corrupt("atDim on a program without a dynamic dim");
+  NTRT_REQUIRE(s >= dim.min && s <= dim.max, "ERR_SHAPE_OUT_OF_RANGE",
+               "Dimension '" + dim.name + "' = " + std::to_string(s) + " is outside the engine's range " +
+                   std::to_string(dim.min) + ".." + std::to_string(dim.max));
+  const double t = double(s) - dim.base, t2 = t * (t - 1) / 2;
+  ProgramDesc p = *this;
+  p.hasDim = false;
+  for (TensorDesc& d : p.tensors) {
+    if (!d.hasDimBytes) continue;
+    const double b = double(d.dimBytes[0]) + double(d.dimBytes[1]) * t + double(d.dimBytes[2]) * t2;
+    if (!whole(b) || b < 0 || b > double(d.bytes)) {
+      corrupt("a tensor's size at " + dim.name + " = " + std::to_string(s) + " leaves its planned " + std::to_string(d.bytes) + " bytes");
+    }
+    d.bytes = static_cast<int64_t>(b);
+    d.hasDimBytes = false;
+  }
+  for (LayerDesc& l : p.layers) {
+    for (const auto& [key, c] : l.perDim) {
+      auto it = l.params.find(key);
+      const size_t n = it == l.params.end() ? 0 : it->second.size();
+      if (!n || c[0].size() != n || c[1].size() != n || c[2].size() != n || c[3].size() != n) {
+        corrupt("layer '" + l.name + "' has a bad dim form of '" + key + "'");
+      }
+      std::vector<double> inc(n, 0.0);
+      bool grows = false;
+      for (size_t i = 0; i < n; ++i) {
+        for (int k = 0; k < 4; ++k) {
+          if (!whole(c[k][i])) corrupt("layer '" + l.name + "' has a non-integral dim coefficient of '" + key + "'");
+        }
+        it->second[i] += c[0][i] * t + c[1][i] * t2;
+        inc[i] = c[2][i] * t + c[3][i] * t2;
+        grows = grows || inc[i] != 0;
+      }
+      if (!grows) continue;  // a batched layer keeps no increments (the validator refuses both)
+      std::vector<double>& have = l.perBatch[key];
+      if (have.empty()) have.assign(n, 0.0);
+      if (have.size() != n) corrupt("layer '" + l.name + "' has a bad increment of '" + key + "'");
+      for (size_t i = 0; i < n; ++i) have[i] += inc[i];
+    }
+    l.perDim.clear();
+  }
+  for (IODesc& io : p.io) {
+    for (int64_t& d : io.shape) {
+      if (d == kDimAxis) d = s;
+    }
+  }
+  return p;
 }
 
 const char* opName(Op op) {

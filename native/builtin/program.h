@@ -1,6 +1,7 @@
 // The lowered program the TS compiler hands to the builtin backend: tensors with planned memory, and layers.
 // N-API free: the addon converts the JS object into these structs on the JS thread.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -25,6 +26,10 @@ struct TensorDesc {
   bool batched = true;
   int64_t offset = 0;
   int64_t bytes = 0;
+  //! Programs with a dynamic dim: bytes at the dim's value S as the Newton form at its base,
+  //! dimBytes[0] + dimBytes[1]·t + dimBytes[2]·t(t−1)/2 with t = S − base; `bytes` is then the planned (largest) size.
+  bool hasDimBytes = false;
+  int64_t dimBytes[3] = {0, 0, 0};
 };
 
 //! Layer ops; families take their own ranges (vision: 20-29), so their numbers never collide.
@@ -51,6 +56,9 @@ struct LayerDesc {
   //! Increments per extra batch row of some parameters (same lengths as in `params`): every extent, stride and
   //! offset of a lowered layer is affine in the batch. A layer with increments has `batched` false.
   std::map<std::string, std::vector<double>> perBatch;
+  //! Programs with a dynamic dim: per parameter, the coefficients [t, t(t−1)/2, (B−1)·t, (B−1)·t(t−1)/2] of its value
+  //! at dim value S (t = S − base) and batch B, each list as long as the parameter (ProgramDesc::atDim).
+  std::map<std::string, std::array<std::vector<double>, 4>> perDim;
 
   //! This layer with its parameters evaluated at `batch` (itself when nothing depends on the batch).
   LayerDesc at(int batch) const;
@@ -69,8 +77,20 @@ struct IODesc {
   int tensor = -1;
   bool isInput = true;
   DType dtype = DType::F32;
-  std::vector<int64_t> shape;  //!< -1 for the dynamic batch
+  std::vector<int64_t> shape;  //!< -1 for the dynamic batch, -2 for the program's dynamic dim
 };
+
+//! The one dynamic dimension besides the batch (a sequence length), when the program has one.
+struct DimDesc {
+  std::string name;
+  int min = 1, opt = 1, max = 1;
+  int base = 1;  //!< the value the layers' `params` hold (t = S − base in the Newton forms)
+};
+
+//! Largest value a program's dynamic dim may take.
+constexpr int kMaxProgramDim = 1 << 20;
+//! I/O shape entry of the dynamic dim (the batch is -1).
+constexpr int64_t kDimAxis = -2;
 
 struct ProgramDesc {
   int formatVersion = kFormatVersion;
@@ -81,6 +101,14 @@ struct ProgramDesc {
   int64_t batchedArenaBytes = 0;  //!< per unit of batch capacity
   int64_t weightsBytes = 0;
   int minBatch = 1, optBatch = 1, maxBatch = 1;
+  bool hasDim = false;
+  DimDesc dim;
+
+  //! The plain program (affine in the batch only) at dim value `s`: parameters, perBatch increments, tensor sizes
+  //! and I/O shapes evaluated; offsets and arena sizes as planned. ERR_SHAPE_OUT_OF_RANGE outside min..max,
+  //! ERR_PLAN_CORRUPT when a size leaves its planned bytes or is not a whole number. The result still needs
+  //! validateProgram: only the program at `s` says whether every access at `s` stays in bounds.
+  ProgramDesc atDim(int s) const;
 };
 
 //! Name of an op, for logs and profiles.

@@ -8,31 +8,74 @@
 
 namespace ntrt::builtin {
 
-Engine::Engine(ProgramDesc program, const void* weights, int device)
-    : exec_(std::move(program), Stage::Load), device_(device) {
+Engine::Engine(ProgramDesc program, const void* weights, int device) : program_(std::move(program)), device_(device) {
+  // Everything is validated before anything is allocated: the plain program (by its executor), or the program with
+  // its dim and the plain programs at each end and the middle of the dim's range.
+  if (program_.hasDim) validateProgram(program_, Stage::Load);
+  for (int s : program_.hasDim ? std::vector<int>{program_.dim.min, program_.dim.opt, program_.dim.max} : std::vector<int>{0}) {
+    if (!execs_.count(s)) execs_.emplace(s, std::make_shared<const Executor>(program_.hasDim ? program_.atDim(s) : program_, Stage::Load));
+  }
   cuda::requireDevice(device);
   cuda::DeviceGuard guard(device);
-  weights_ = cuda::DeviceBuffer(static_cast<size_t>(exec_.program().weightsBytes));
+  weights_ = cuda::DeviceBuffer(static_cast<size_t>(program_.weightsBytes));
   if (weights_.bytes()) CUDA_CHECK(cudaMemcpy(weights_.get(), weights, weights_.bytes(), cudaMemcpyHostToDevice));
+}
+
+std::shared_ptr<const Executor> Engine::executorAt(int s) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = execs_.find(s);
+    if (it != execs_.end()) return it->second;
+  }
+  NTRT_REQUIRE(program_.hasDim, "ERR_INVALID_ARGUMENT", "This engine has no dynamic dimension besides the batch");
+  // Evaluated and validated outside the lock (atDim throws ERR_SHAPE_OUT_OF_RANGE outside the range).
+  auto x = std::make_shared<const Executor>(program_.atDim(s), Stage::Load);
+  std::lock_guard<std::mutex> lock(mu_);
+  return execs_.emplace(s, std::move(x)).first->second;
+}
+
+bool Engine::hasExecutor(int s) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return execs_.count(s) > 0;
+}
+
+std::vector<int> Engine::loadedDims() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int> out;
+  for (const auto& kv : execs_) out.push_back(kv.first);
+  return out;
+}
+
+int64_t plannedBytes(const ProgramDesc& p, int t, int batch) {
+  const TensorDesc& d = p.tensors.at(t);
+  return d.loc == Loc::Arena && d.batched ? d.bytes * batch : d.bytes;
 }
 
 Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs, bool blockingSync)
     : engine_(std::move(engine)), capacity_(capacity), graphs_(graphs) {
-  const Executor& x = engine_->executor();
+  const ProgramDesc& p = engine_->program();
   // The validator checked every access up to the program's maxBatch; a larger arena row count would go unchecked.
-  NTRT_REQUIRE(capacity >= 1 && capacity <= x.program().maxBatch, "ERR_BATCH_OUT_OF_RANGE",
+  NTRT_REQUIRE(capacity >= 1 && capacity <= p.maxBatch, "ERR_BATCH_OUT_OF_RANGE",
                "Context capacity " + std::to_string(capacity) + " is outside the engine's batch range 1.." +
-                   std::to_string(x.program().maxBatch));
+                   std::to_string(p.maxBatch));
   cuda::DeviceGuard guard(engine_->device());
   stream_ = std::make_unique<cuda::Stream>();
   evStart_ = std::make_unique<cuda::Event>();
   evH2D_ = std::make_unique<cuda::Event>();
   evCompute_ = std::make_unique<cuda::Event>();
   evEnd_ = std::make_unique<cuda::Event>(true, blockingSync);
-  arena_ = cuda::DeviceBuffer(static_cast<size_t>(x.arenaBytes(capacity)));
-  workspace_ = cuda::DeviceBuffer(x.workspaceBytes(capacity));
-  for (const IODesc& io : x.program().io) {
-    pinned_.push_back(std::make_shared<cuda::PinnedBuffer>(static_cast<size_t>(x.bytesAt(io.tensor, capacity))));
+  arena_ = cuda::DeviceBuffer(static_cast<size_t>(p.fixedArenaBytes + p.batchedArenaBytes * capacity));
+  // Scratch for every executor the engine has so far (a dim's min, opt and max); others grow it when first run.
+  size_t ws = 0;
+  for (int s : engine_->loadedDims()) {
+    auto x = engine_->executorAt(s);
+    ws = std::max(ws, x->workspaceBytes(capacity));
+    ready_.emplace(s, std::move(x));
+  }
+  workspace_ = cuda::DeviceBuffer(ws);
+  // Pinned I/O as planned: the largest size over the dim's range.
+  for (const IODesc& io : p.io) {
+    pinned_.push_back(std::make_shared<cuda::PinnedBuffer>(static_cast<size_t>(plannedBytes(p, io.tensor, capacity))));
   }
 }
 
@@ -42,7 +85,8 @@ Context::~Context() {
   int prev = -1;
   if (cudaGetDevice(&prev) == cudaSuccess && prev != engine_->device()) cudaSetDevice(engine_->device());
   cudaStreamSynchronize(stream_->get());
-  graphByBatch_.clear();
+  graphByKey_.clear();
+  ready_.clear();
   evStart_.reset();
   evH2D_.reset();
   evCompute_.reset();
@@ -73,15 +117,39 @@ void Context::requireHealthy() const {
                              " (" + cudaGetErrorString(e) + ")" + (cuda::isSticky(e) ? cuda::kStickyAdvice : ". Dispose it and create another"));
 }
 
-bool Context::needsCapture(int batch) const { return graphs_ && graphByBatch_.find(batch) == graphByBatch_.end(); }
+bool Context::needsCapture(int batch, int s) const {
+  return !ready_.count(s) || (graphs_ && !graphByKey_.count(graphKey(batch, s)));
+}
 
-void Context::capture(int batch) {
-  if (!needsCapture(batch)) return;
+const Executor& Context::at(int s) const {
+  auto it = ready_.find(s);
+  NTRT_REQUIRE(it != ready_.end(), "ERR_INVALID_ARGUMENT", "Dimension value " + std::to_string(s) + " is not ready on this context");
+  return *it->second;
+}
+
+const Executor& Context::ready(int s) {
+  auto it = ready_.find(s);
+  if (it != ready_.end()) return *it->second;
+  std::shared_ptr<const Executor> x = engine_->executorAt(s);
+  const size_t ws = x->workspaceBytes(capacity_);
+  if (ws > workspace_.bytes()) {
+    cuda::DeviceBuffer grown(ws);  // first: a failed allocation changes nothing
+    stream_->synchronize();        // earlier runs may still use the old scratch
+    graphByKey_.clear();           // graphs captured the old scratch's address
+    workspace_ = std::move(grown);
+  }
+  return *ready_.emplace(s, std::move(x)).first->second;
+}
+
+void Context::capture(int batch, int s) {
+  if (!needsCapture(batch, s)) return;
   cuda::DeviceGuard guard(engine_->device());
-  engine_->executor().prepare(batch);
+  const Executor& x = ready(s);
+  if (!graphs_ || graphByKey_.count(graphKey(batch, s))) return;
+  x.prepare(batch);
   cuda::Graph g;
   try {
-    g.capture(stream_->get(), [&] { engine_->executor().enqueue(batch, bindings(), stream_->get()); });
+    g.capture(stream_->get(), [&] { x.enqueue(batch, bindings(), stream_->get()); });
   } catch (const Error& e) {
     if (e.code() == "ERR_CUDA_FAULT") throw;  // the device is gone, not the capture
     // Something in the layer list refused capture (an external library): run those launches directly.
@@ -89,20 +157,19 @@ void Context::capture(int batch) {
     graphFallback_ = e.what();
     return;
   }
-  graphByBatch_.emplace(batch, std::move(g));
+  graphByKey_.emplace(graphKey(batch, s), std::move(g));
 }
 
-void Context::enqueueCompute(int batch, const Bindings& b) {
-  cudaStream_t s = stream_->get();
-  evH2D_->record(s);
-  auto g = graphs_ ? graphByBatch_.find(batch) : graphByBatch_.end();
-  if (g != graphByBatch_.end()) g->second.launch(s);
-  else engine_->executor().enqueue(batch, b, s);
-  evCompute_->record(s);
+void Context::enqueueCompute(const Executor& x, int batch, int s, const Bindings& b) {
+  cudaStream_t st = stream_->get();
+  evH2D_->record(st);
+  auto g = graphs_ ? graphByKey_.find(graphKey(batch, s)) : graphByKey_.end();
+  if (g != graphByKey_.end()) g->second.launch(st);
+  else x.enqueue(batch, b, st);
+  evCompute_->record(st);
 }
 
-void Context::enqueueOutputs(int batch, const Bindings& b) {
-  const Executor& x = engine_->executor();
+void Context::enqueueOutputs(const Executor& x, int batch, const Bindings& b) {
   const auto& io = x.program().io;
   for (size_t i = 0; i < io.size(); ++i) {
     if (io[i].isInput) continue;
@@ -111,24 +178,24 @@ void Context::enqueueOutputs(int batch, const Bindings& b) {
   }
 }
 
-void Context::enqueueRun(int batch, bool transfers) {
+void Context::enqueueRun(int batch, bool transfers, int s) {
   cuda::DeviceGuard guard(engine_->device());
-  const Executor& x = engine_->executor();
+  const Executor& x = at(s);
   const auto& io = x.program().io;
-  cudaStream_t s = stream_->get();
+  cudaStream_t st = stream_->get();
   Bindings b = bindings();
-  evStart_->record(s);
+  evStart_->record(st);
   if (transfers) {
     for (size_t i = 0; i < io.size(); ++i) {
       if (!io[i].isInput) continue;
       CUDA_CHECK(cudaMemcpyAsync(x.address(io[i].tensor, b), pinned_[i]->get(), x.bytesAt(io[i].tensor, batch),
-                                 cudaMemcpyHostToDevice, s));
+                                 cudaMemcpyHostToDevice, st));
     }
   }
-  enqueueCompute(batch, b);
-  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(s, 50);
-  if (transfers) enqueueOutputs(batch, b);
-  evEnd_->record(s);
+  enqueueCompute(x, batch, s, b);
+  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(st, 50);
+  if (transfers) enqueueOutputs(x, batch, b);
+  evEnd_->record(st);
   lastTransfers_ = transfers;
 }
 
@@ -149,9 +216,9 @@ const std::shared_ptr<cuda::PinnedBuffer>& Context::imageStaging(int h, int w) {
   return imagePinned_;
 }
 
-void Context::enqueueRunImages(int batch, size_t input, const float mean[3], const float stdv[3]) {
+void Context::enqueueRunImages(int batch, size_t input, const float mean[3], const float stdv[3], int s) {
   cuda::DeviceGuard guard(engine_->device());
-  const Executor& x = engine_->executor();
+  const Executor& x = at(s);
   const IODesc& io = x.program().io.at(input);
   NTRT_REQUIRE(imagePinned_ != nullptr, "ERR_INVALID_ARGUMENT", "No image staging buffer: call imageBuffer() first");
   NTRT_REQUIRE(io.isInput && io.shape.size() == 4 && io.shape[1] == 3 && io.shape[2] == imageH_ && io.shape[3] == imageW_,
@@ -163,17 +230,17 @@ void Context::enqueueRunImages(int batch, size_t input, const float mean[3], con
                    batch >= 1 && batch <= capacity_ && (t.batched ? need : need * batch) <= t.bytes,
                "ERR_INVALID_INPUT", "Input '" + io.name + "' cannot take " + std::to_string(batch) + " float images of 3×" +
                    std::to_string(imageH_) + "×" + std::to_string(imageW_));
-  cudaStream_t s = stream_->get();
+  cudaStream_t st = stream_->get();
   Bindings b = bindings();
-  evStart_->record(s);
+  evStart_->record(st);
   size_t bytes = static_cast<size_t>(batch) * imageH_ * imageW_ * 4;
-  CUDA_CHECK(cudaMemcpyAsync(imageDevice_.get(), imagePinned_->get(), bytes, cudaMemcpyHostToDevice, s));
+  CUDA_CHECK(cudaMemcpyAsync(imageDevice_.get(), imagePinned_->get(), bytes, cudaMemcpyHostToDevice, st));
   kernels::rgbaToTensor(batch, imageH_, imageW_, imageDevice_.as<const uint8_t>(), mean, stdv, false, io.dtype,
-                        x.address(io.tensor, b), s);
-  enqueueCompute(batch, b);
-  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(s, 50);
-  enqueueOutputs(batch, b);
-  evEnd_->record(s);
+                        x.address(io.tensor, b), st);
+  enqueueCompute(x, batch, s, b);
+  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(st, 50);
+  enqueueOutputs(x, batch, b);
+  evEnd_->record(st);
   lastTransfers_ = true;
 }
 
@@ -184,9 +251,9 @@ void Context::timings(float out[3]) const {
   out[2] = evEnd_->elapsedSince(*evCompute_);
 }
 
-std::vector<LayerTime> Context::profile(int batch, int iterations) {
+std::vector<LayerTime> Context::profile(int batch, int iterations, int s) {
   cuda::DeviceGuard guard(engine_->device());
-  const Executor& x = engine_->executor();
+  const Executor& x = ready(s);
   const size_t n = x.program().layers.size();
   std::vector<cuda::Event> ev(n + 1);
   std::vector<std::vector<float>> times(n);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,21 +14,37 @@
 
 namespace ntrt::builtin {
 
-//! A deserialized builtin engine: the executor and the weights on the device, shared by contexts.
+//! A deserialized builtin engine: its executors and the weights on the device, shared by contexts.
+//! A program with a dynamic dim (a sequence length) runs through one executor per value of the dim, each the plain
+//! program at that value (ProgramDesc::atDim), validated before its first use: at load for min, opt and max.
 class Engine {
  public:
-  //! Uploads `weights` (program.weightsBytes bytes) to `device`. Blocking: call it off the JS thread.
+  //! Validates `program` and uploads `weights` (program.weightsBytes bytes) to `device`. Blocking: off the JS thread.
   Engine(ProgramDesc program, const void* weights, int device);
-  const Executor& executor() const { return exec_; }
+  //! The program as loaded (with its dynamic dim, if any): I/O, arena sizes and the planned tensor sizes.
+  const ProgramDesc& program() const { return program_; }
+  //! The executor at dim value `s` (0 when the program has no dim), created and validated on first use: blocking,
+  //! so call it off the JS thread unless hasExecutor(s). ERR_SHAPE_OUT_OF_RANGE outside the dim's range.
+  std::shared_ptr<const Executor> executorAt(int s) const;
+  bool hasExecutor(int s) const;
+  //! The dim value runs take when none is given: the dim's opt, or 0 without a dim.
+  int defaultDim() const { return program_.hasDim ? program_.dim.opt : 0; }
+  //! The dim values whose executors were created at load.
+  std::vector<int> loadedDims() const;
   const char* weights() const { return weights_.as<const char>(); }
   size_t weightBytes() const { return weights_.bytes(); }
   int device() const { return device_; }
 
  private:
-  Executor exec_;
+  ProgramDesc program_;
   int device_;
   cuda::DeviceBuffer weights_;
+  mutable std::mutex mu_;
+  mutable std::map<int, std::shared_ptr<const Executor>> execs_;
 };
+
+//! Bytes of I/O or arena tensor `t` of `p` at `batch` rows, as planned (the largest size over a dynamic dim).
+int64_t plannedBytes(const ProgramDesc& p, int t, int batch);
 
 struct LayerTime {
   std::string name, op, tactic;
@@ -46,27 +63,31 @@ class Context {
   const std::shared_ptr<cuda::PinnedBuffer>& pinned(size_t i) const { return pinned_[i]; }
   size_t ioCount() const { return pinned_.size(); }
   int capacity() const { return capacity_; }
+  const Engine& engine() const { return *engine_; }
   int device() const { return engine_->device(); }
   cudaStream_t stream() const { return stream_->get(); }
   //! Recorded after the last operation of every run.
   cudaEvent_t endEvent() const { return evEnd_->get(); }
   size_t deviceBytes() const { return arena_.bytes() + workspace_.bytes(); }
 
-  //! True when a run at `batch` would first need a CUDA graph captured (do that off the JS thread).
-  bool needsCapture(int batch) const;
-  //! Captures the compute graph for `batch`; on failure, falls back to direct launches for good.
-  void capture(int batch);
-  //! Enqueues H2D (if transfers), compute and D2H (if transfers), with timing events. Non-blocking.
-  void enqueueRun(int batch, bool transfers);
+  //! True when a run at `batch` (and dim value `s`, 0 without a dim) would first need work off the JS thread: the
+  //! executor at `s` made ready for this context, or a CUDA graph captured.
+  bool needsCapture(int batch, int s = 0) const;
+  //! Readies the executor at `s` (growing the workspace if it needs more) and captures the compute graph for
+  //! (batch, s); a failed capture falls back to direct launches for good. Blocking: off the JS thread.
+  void capture(int batch, int s = 0);
+  //! Enqueues H2D (if transfers), compute and D2H (if transfers), with timing events. Non-blocking; `s` must be
+  //! ready (capture). I/O copies move the bytes of `batch` rows at `s`: the pinned buffers hold them packed.
+  void enqueueRun(int batch, bool transfers, int s = 0);
   //! Pinned RGBA8 staging for `capacity` images of h×w (reallocated when the size changes).
   const std::shared_ptr<cuda::PinnedBuffer>& imageStaging(int h, int w);
   //! Like enqueueRun, but input `io` is filled on the device from the staged RGBA8 images:
   //! (px/255 − mean) / std per channel, into the input's NCHW layout. 4× fewer bytes over PCIe than float32.
-  void enqueueRunImages(int batch, size_t io, const float mean[3], const float stdv[3]);
+  void enqueueRunImages(int batch, size_t io, const float mean[3], const float stdv[3], int s = 0);
   //! [h2d, compute, d2h] ms of the last run; call once it has completed.
   void timings(float out[3]) const;
   //! Per-layer median times over `iterations` direct runs. Blocking: call it off the JS thread.
-  std::vector<LayerTime> profile(int batch, int iterations);
+  std::vector<LayerTime> profile(int batch, int iterations, int s = 0);
   //! Why graphs are off for this context, if they are (set by a failed capture; empty when they were never asked for).
   const std::string& graphFallback() const { return graphFallback_; }
   //! True while runs replay CUDA graphs.
@@ -80,6 +101,11 @@ class Context {
 
  private:
   Bindings bindings() const;
+  //! The executor at `s`, readied (workspace grown) on first use. Blocking.
+  const Executor& ready(int s);
+  //! The executor at `s`, which must be ready.
+  const Executor& at(int s) const;
+  static int64_t graphKey(int batch, int s) { return (int64_t(s) << 32) | uint32_t(batch); }
   std::shared_ptr<const Engine> engine_;
   int capacity_;
   bool graphs_;
@@ -89,14 +115,15 @@ class Context {
   std::unique_ptr<cuda::Stream> stream_;
   cuda::DeviceBuffer arena_, workspace_;
   std::vector<std::shared_ptr<cuda::PinnedBuffer>> pinned_;
-  std::map<int, cuda::Graph> graphByBatch_;
+  std::map<int64_t, cuda::Graph> graphByKey_;  //!< by graphKey(batch, s)
+  std::map<int, std::shared_ptr<const Executor>> ready_;  //!< executors by dim value whose workspace fits
   std::unique_ptr<cuda::Event> evStart_, evH2D_, evCompute_, evEnd_;
   bool lastTransfers_ = true;
   std::shared_ptr<cuda::PinnedBuffer> imagePinned_;
   cuda::DeviceBuffer imageDevice_;
   int imageH_ = 0, imageW_ = 0;
-  void enqueueCompute(int batch, const Bindings& b);
-  void enqueueOutputs(int batch, const Bindings& b);
+  void enqueueCompute(const Executor& x, int batch, int s, const Bindings& b);
+  void enqueueOutputs(const Executor& x, int batch, const Bindings& b);
 };
 
 }  // namespace ntrt::builtin

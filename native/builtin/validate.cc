@@ -229,7 +229,48 @@ int64_t checkTactics(const LayerDesc& l, const OpRule& rule, const LayerCheck& a
 
 }  // namespace
 
+namespace {
+
+// A program with a dynamic dim: its own fields, its tensors as planned (the largest sizes), then the plain programs
+// at the ends and the middle of the range, each as any plan. The runtime validates the program at every other value
+// before its first run there (Engine::executorAt), so no value runs unchecked.
+ValidationReport validateDimProgram(const ProgramDesc& p, Stage stage) {
+  const DimDesc& d = p.dim;
+  if (d.name.empty() || d.min < 1 || d.min > d.opt || d.opt > d.max || d.max > kMaxProgramDim || d.base < 1 || d.base > kMaxProgramDim) {
+    corrupt("bad dynamic dim '" + d.name + "' " + std::to_string(d.min) + "/" + std::to_string(d.opt) + "/" + std::to_string(d.max) +
+            " (base " + std::to_string(d.base) + ")");
+  }
+  checkTensors(p);
+  bool marked = false;
+  int64_t pinned = 0;
+  for (const IODesc& io : p.io) {
+    if (io.tensor < 0 || io.tensor >= static_cast<int>(p.tensors.size())) corrupt("I/O '" + io.name + "' has no tensor");
+    const TensorDesc& t = p.tensors[io.tensor];
+    for (size_t k = 0; k < io.shape.size(); ++k) {
+      if (io.shape[k] == kDimAxis) {
+        if (k == 0 || !t.hasDimBytes) corrupt("I/O '" + io.name + "' has the dynamic dim at axis " + std::to_string(k) + " of a fixed-size tensor");
+        marked = true;
+      }
+    }
+    pinned = cadd(pinned, cmul(t.bytes, t.batched ? p.maxBatch : 1, "pinned I/O size"), "pinned I/O size");
+  }
+  if (!marked) corrupt("no input or output has the dynamic dim '" + d.name + "'");
+  ValidationReport r;
+  for (int s : {d.min, d.opt, d.max}) {
+    ValidationReport at = validateProgram(p.atDim(s), stage);
+    r.arenaBytes = std::max(r.arenaBytes, at.arenaBytes);
+    r.weightsBytes = at.weightsBytes;
+    r.workspaceBytes = std::max(r.workspaceBytes, at.workspaceBytes);
+    r.layers = at.layers;
+  }
+  r.pinnedBytes = pinned;
+  return r;
+}
+
+}  // namespace
+
 ValidationReport validateProgram(const ProgramDesc& p, Stage stage) {
+  if (p.hasDim) return validateDimProgram(p, stage);
   if (p.formatVersion != kFormatVersion) {
     fail("ERR_PLAN_MISMATCH", "Builtin program format " + std::to_string(p.formatVersion) + " is not " + std::to_string(kFormatVersion));
   }
@@ -244,6 +285,9 @@ ValidationReport validateProgram(const ProgramDesc& p, Stage stage) {
   r.arenaBytes = cadd(p.fixedArenaBytes, cmul(p.batchedArenaBytes, p.maxBatch, "the arena size"), "the arena size");
   r.weightsBytes = p.weightsBytes;
   checkTensors(p);
+  for (const TensorDesc& t : p.tensors) {
+    if (t.hasDimBytes) corrupt("a tensor has a dim-dependent size in a program without a dynamic dim");
+  }
   r.pinnedBytes = checkIO(p);
   const int n = static_cast<int>(p.tensors.size());
   for (size_t i = 0; i < p.layers.size(); ++i) {
@@ -280,6 +324,7 @@ ValidationReport validateProgram(const ProgramDesc& p, Stage stage) {
         if (!std::isfinite(d) || d != std::floor(d)) corrupt(validation::layerName(l, i) + " has a non-integral increment of '" + key + "'");
       }
     }
+    if (!l.perDim.empty()) corrupt(validation::layerName(l, i) + " has dim-dependent parameters in a program without a dynamic dim");
     if (!l.perBatch.empty() && l.batched) corrupt(validation::layerName(l, i) + " is both batched and affine in the batch");
     const LayerDesc l1 = l.perBatch.empty() ? LayerDesc{} : l.at(1);
     const LayerDesc lMax = l.perBatch.empty() ? LayerDesc{} : l.at(p.maxBatch);
@@ -310,7 +355,11 @@ void validateHeader(const ProgramDesc& p, const HeaderDesc& h) {
     if (!got) corrupt(name + " of the header is not in the program");
     if (got->isInput != want.isInput) corrupt(name + " is an input in one of header and program only");
     if (got->dtype != want.dtype) corrupt(name + " has another dtype in the header");
-    if (got->shape != want.shape) corrupt(name + " has another shape in the header");
+    std::vector<int64_t> shape = got->shape;  // the header marks every symbolic dim -1
+    for (int64_t& d : shape) {
+      if (d == kDimAxis && p.hasDim) d = -1;
+    }
+    if (shape != want.shape) corrupt(name + " has another shape in the header");
   }
 }
 

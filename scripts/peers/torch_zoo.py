@@ -9,7 +9,8 @@ rebuilt in PyTorch by the peer (scripts/peers/torch_peer.py reads the ONNX metad
 
 Weights are seeded, with realistic statistics: LayerNorm affine parameters and BatchNorm running statistics are
 calibrated (a freshly initialised model's activations underflow FP16 and prove nothing), and heads that torchvision
-initialises to zero get random weights. The ONNX file has a dynamic batch; every other dimension is fixed.
+initialises to zero get random weights. The ONNX file has a dynamic batch; every other dimension is fixed (with
+--dynamicSeq, a BERT model's sequence axis is dynamic too).
 """
 import argparse
 import sys
@@ -99,12 +100,14 @@ def build(name, seed=0, seq=128):
     raise ValueError(f"unknown model '{name}'")
 
 
-def export(name, out, seed, seq):
+def export(name, out, seed, seq, dynamic_seq=False):
     import onnx
     import torch
 
     model, inputs, in_names, out_names, vocab = build(name, seed, seq)
     axes = {n: {0: "batch"} for n in in_names + out_names}
+    if dynamic_seq and name.startswith("bert_"):
+        axes = {n: {0: "batch", 1: "sequence"} for n in in_names + out_names}
     torch.onnx.export(model, tuple(inputs), out, input_names=in_names, output_names=out_names, dynamic_axes=axes,
                       opset_version=17, dynamo=False)
     proto = onnx.load(out, load_external_data=False)
@@ -124,5 +127,6 @@ if __name__ == "__main__":
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--dynamicSeq", action="store_true", help="BERT models: the sequence axis dynamic too ('sequence')")
     a = ap.parse_args()
-    export(a.model, a.out, a.seed, a.seq)
+    export(a.model, a.out, a.seed, a.seq, a.dynamicSeq)

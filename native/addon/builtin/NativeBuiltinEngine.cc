@@ -1,6 +1,7 @@
 #include "NativeBuiltinEngine.h"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -88,7 +89,7 @@ Napi::Value NativeBuiltinEngine::Load(const Napi::CallbackInfo& info) {
 Napi::Value NativeBuiltinEngine::Io(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!engine_) throw makeError(env, "ERR_DISPOSED", "Engine has been disposed");
-  const auto& io = engine_->executor().program().io;
+  const auto& io = engine_->program().io;
   Napi::Array out = Napi::Array::New(env, io.size());
   for (size_t i = 0; i < io.size(); ++i) {
     Napi::Object o = Napi::Object::New(env);
@@ -96,7 +97,7 @@ Napi::Value NativeBuiltinEngine::Io(const Napi::CallbackInfo& info) {
     o.Set("isInput", io[i].isInput);
     o.Set("dtype", static_cast<int>(io[i].dtype));
     Napi::Array shape = Napi::Array::New(env, io[i].shape.size());
-    for (size_t j = 0; j < io[i].shape.size(); ++j) shape.Set(j, static_cast<double>(io[i].shape[j]));
+    for (size_t j = 0; j < io[i].shape.size(); ++j) shape.Set(j, static_cast<double>(io[i].shape[j] < 0 ? -1 : io[i].shape[j]));
     o.Set("shape", shape);
     out.Set(i, o);
   }
@@ -199,13 +200,27 @@ Napi::Value NativeBuiltinContext::Buffers(const Napi::CallbackInfo& info) {
   return buffers_.Value();
 }
 
-Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool transfers, int image, const float* mean,
+int NativeBuiltinContext::dimOf(Napi::Env env, const Napi::Value& dims) const {
+  const builtin::ProgramDesc& p = ctx_->engine().program();
+  if (!p.hasDim) return 0;
+  Napi::Value v = dims.IsObject() ? dims.As<Napi::Object>().Get(p.dim.name) : env.Undefined();
+  if (v.IsUndefined()) throw makeError(env, "ERR_INVALID_ARGUMENT", "This engine's runs need dims." + p.dim.name);
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(d == std::floor(d))) throw makeError(env, "ERR_INVALID_ARGUMENT", "dims." + p.dim.name + " must be an integer");
+  if (d < p.dim.min || d > p.dim.max) {
+    throw makeError(env, "ERR_SHAPE_OUT_OF_RANGE", "Dimension '" + p.dim.name + "' = " + std::to_string(static_cast<int64_t>(d)) +
+                                                       " is outside the engine's range " + std::to_string(p.dim.min) + ".." + std::to_string(p.dim.max));
+  }
+  return static_cast<int>(d);
+}
+
+Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool transfers, int s, int image, const float* mean,
                                             const float* stdv) {
   requireUsable(env);
   auto ctx = ctx_;
   try {
-    if (image >= 0) ctx_->enqueueRunImages(batch, static_cast<size_t>(image), mean, stdv);
-    else ctx_->enqueueRun(batch, transfers);
+    if (image >= 0) ctx_->enqueueRunImages(batch, static_cast<size_t>(image), mean, stdv, s);
+    else ctx_->enqueueRun(batch, transfers, s);
   } catch (const ntrt::Error& e) {
     if (e.code() == "ERR_CUDA_FAULT") {
       cudaError_t sticky = cudaPeekAtLastError();
@@ -217,22 +232,23 @@ Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool trans
   Settle settle = [ctx](Napi::Env e) -> Napi::Value { return e.Undefined(); };
   OnFault onFault = [ctx](cudaError_t e) { ctx->markFaulted(e); };
   // 'auto' learns each kind of run apart: a run without transfers, or from images, takes its own time.
-  int kind = batch * 4 + (image >= 0 ? 2 : 0) + (transfers ? 1 : 0);
+  // Runs at another dim value (a sequence length) are their own kind too.
+  int kind = (((s & 0x3FFF) << 15) + (batch & 0x7FFF)) * 4 + (image >= 0 ? 2 : 0) + (transfers ? 1 : 0);
   if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), kind, std::move(settle), std::move(onFault));
   return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle), std::move(onFault));
 }
 
 // The first run at a batch captures its CUDA graph on the thread pool, then enqueues from the JS thread.
-Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go) {
+Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, int s, std::function<Napi::Value(Napi::Env)> go) {
   requireUsable(env);
   if (batch < 1 || batch > ctx_->capacity()) {
     throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
   }
-  if (!ctx_->needsCapture(batch)) return go(env);
+  if (!ctx_->needsCapture(batch, s)) return go(env);
   auto ctx = ctx_;
   bool graphsBefore = ctx->graphsOn();
   return PromiseWorker<bool>::Run(
-      env, [ctx, batch]() { ctx->capture(batch); return true; },
+      env, [ctx, batch, s]() { ctx->capture(batch, s); return true; },
       [go, ctx, graphsBefore](Napi::Env e, bool&) -> Napi::Value {
         if (graphsBefore && !ctx->graphsOn()) warnGraphFallback(e, ctx->graphFallback());
         return go(e);
@@ -240,13 +256,15 @@ Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, std::fu
       {Value()});
 }
 
-// run(batch, transfers) → Promise<void>
+// run(batch, transfers, dims?) → Promise<void>; dims names the value of the engine's dynamic dim, if it has one.
 Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
+    requireUsable(env);
     int batch = info[0].As<Napi::Number>().Int32Value();
     bool transfers = info[1].ToBoolean().Value();
-    return afterCapture(env, batch, [this, batch, transfers](Napi::Env e) -> Napi::Value { return enqueue(e, batch, transfers); });
+    int s = dimOf(env, info[2]);
+    return afterCapture(env, batch, s, [this, batch, transfers, s](Napi::Env e) -> Napi::Value { return enqueue(e, batch, transfers, s); });
   }
   NTRT_CATCH(env)
 }
@@ -264,6 +282,8 @@ Napi::Value NativeBuiltinContext::RunRows(const Napi::CallbackInfo& info) {
     if (batch < 1 || batch > ctx_->capacity()) {
       throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
     }
+    // The batcher's runs take the engine's fixed shape (lib/context.ts copies and runs engines with dims itself).
+    const int s = ctx_->engine().defaultDim();
     if (!info[1].IsArray()) fail("ERR_INVALID_ARGUMENT", "runRows: expected an array of [io, byteOffset, view]");
     Napi::Array parts = info[1].As<Napi::Array>();
     struct Copy {
@@ -303,8 +323,8 @@ Napi::Value NativeBuiltinContext::RunRows(const Napi::CallbackInfo& info) {
           for (const Copy& c : copies) std::memcpy(c.dst, c.src, c.bytes);
           return true;
         },
-        [this, batch](Napi::Env e, bool&) -> Napi::Value {
-          return afterCapture(e, batch, [this, batch](Napi::Env e2) -> Napi::Value { return enqueue(e2, batch, true); });
+        [this, batch, s](Napi::Env e, bool&) -> Napi::Value {
+          return afterCapture(e, batch, s, [this, batch, s](Napi::Env e2) -> Napi::Value { return enqueue(e2, batch, true, s); });
         },
         keep);
   }
@@ -338,8 +358,9 @@ Napi::Value NativeBuiltinContext::RunImages(const Napi::CallbackInfo& info) {
       ms[i] = info[2].As<Napi::Array>().Get(i).As<Napi::Number>().FloatValue();
       ms[3 + i] = info[3].As<Napi::Array>().Get(i).As<Napi::Number>().FloatValue();
     }
-    return afterCapture(env, batch, [this, batch, input, ms](Napi::Env e) -> Napi::Value {
-      return enqueue(e, batch, true, input, ms.data(), ms.data() + 3);
+    const int s = ctx_ ? ctx_->engine().defaultDim() : 0;
+    return afterCapture(env, batch, s, [this, batch, input, ms, s](Napi::Env e) -> Napi::Value {
+      return enqueue(e, batch, true, s, input, ms.data(), ms.data() + 3);
     });
   }
   NTRT_CATCH(env)
@@ -358,17 +379,19 @@ Napi::Value NativeBuiltinContext::Timings(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// profile(batch, iterations) → Promise<{ name, op, tactic, ms }[]>
+// profile(batch, iterations, dims?) → Promise<{ name, op, tactic, ms }[]>; an engine with a dynamic dim profiles at
+// the value dims names, or at the dim's opt.
 Napi::Value NativeBuiltinContext::Profile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
     requireUsable(env);
     int batch = info[0].As<Napi::Number>().Int32Value();
     int iterations = info[1].As<Napi::Number>().Int32Value();
+    const int s = info[2].IsObject() ? dimOf(env, info[2]) : ctx_->engine().defaultDim();
     auto ctx = ctx_;
     using R = std::vector<builtin::LayerTime>;
     return PromiseWorker<R>::Run(
-        env, [ctx, batch, iterations]() { return ctx->profile(batch, iterations); },
+        env, [ctx, batch, iterations, s]() { return ctx->profile(batch, iterations, s); },
         [](Napi::Env e, R& rows) -> Napi::Value {
           Napi::Array out = Napi::Array::New(e, rows.size());
           for (size_t i = 0; i < rows.size(); ++i) {

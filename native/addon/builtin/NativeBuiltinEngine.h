@@ -50,9 +50,12 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   //! Throws ERR_DISPOSED, or ERR_CUDA_FAULT once a run has faulted.
   void requireUsable(Napi::Env env) const;
   //! Enqueues a run (`image` < 0) or an image run into input `image`, then settles on completion.
-  Napi::Promise enqueue(Napi::Env env, int batch, bool transfers, int image = -1, const float* mean = nullptr,
+  Napi::Promise enqueue(Napi::Env env, int batch, bool transfers, int s, int image = -1, const float* mean = nullptr,
                         const float* stdv = nullptr);
-  Napi::Value afterCapture(Napi::Env env, int batch, std::function<Napi::Value(Napi::Env)> go);
+  Napi::Value afterCapture(Napi::Env env, int batch, int s, std::function<Napi::Value(Napi::Env)> go);
+  //! The dim value a call's `dims` object names (0 for an engine without a dynamic dim); coded errors when it is
+  //! missing, not an integer or outside the engine's range.
+  int dimOf(Napi::Env env, const Napi::Value& dims) const;
   void release(Napi::Env env);
   std::shared_ptr<builtin::Context> ctx_;
   std::unique_ptr<EventWaiter> waiter_;  //!< set for the 'spin', 'blocking' and 'auto' completion modes

@@ -1,5 +1,6 @@
 #include "program_js.h"
 
+#include <array>
 #include <cmath>
 
 #include "../../cuda/error.h"
@@ -21,19 +22,22 @@ Napi::Array arr(const Napi::Object& o, const char* key) {
   return v.As<Napi::Array>();
 }
 
-double num(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
+double num(const Napi::Value& v, const char* key) {
   if (!v.IsNumber()) corrupt(std::string("'") + key + "' is not a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(d)) corrupt(std::string("'") + key + "' is not finite");
   return d;
 }
 
-int64_t i64(const Napi::Object& o, const char* key) {
-  double d = num(o, key);
+double num(const Napi::Object& o, const char* key) { return num(o.Get(key), key); }
+
+int64_t i64(const Napi::Value& v, const char* key) {
+  double d = num(v, key);
   if (d != std::floor(d) || std::fabs(d) > 9.0e15) corrupt(std::string("'") + key + "' is not an integer");
   return static_cast<int64_t>(d);
 }
+
+int64_t i64(const Napi::Object& o, const char* key) { return i64(o.Get(key), key); }
 
 // An int32 (tensor ids, batches, op numbers): a fraction or an out-of-range value is refused, never truncated.
 int i32(const Napi::Value& v, const char* key) {
@@ -84,6 +88,13 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
     d.batched = t.Get("batched").ToBoolean().Value();
     d.offset = i64(t, "offset");
     d.bytes = i64(t, "bytes");
+    Napi::Value db = t.Get("dimBytes");
+    if (!db.IsUndefined() && !db.IsNull()) {
+      Napi::Array a = arr(t, "dimBytes");
+      if (a.Length() != 3) corrupt("'dimBytes' is not three numbers");
+      for (uint32_t k = 0; k < 3; ++k) d.dimBytes[k] = i64(a.Get(k), "dimBytes");
+      d.hasDimBytes = true;
+    }
     p.tensors.push_back(d);
   }
   Napi::Array layers = arr(o, "layers");
@@ -137,9 +148,37 @@ builtin::ProgramDesc programFromJs(const Napi::Value& v) {
     readParams(obj(l.Get("params"), "params"), d.params);
     Napi::Value per = l.Get("perBatch");
     if (!per.IsUndefined() && !per.IsNull()) readParams(obj(per, "perBatch"), d.perBatch);
+    Napi::Value perDim = l.Get("perDim");
+    if (!perDim.IsUndefined() && !perDim.IsNull()) {
+      // { key: [c_t, c_tt, c_bt, c_btt] }, each a number or list like the parameter (ProgramDesc::atDim).
+      Napi::Object forms = obj(perDim, "perDim");
+      Napi::Array keys = forms.GetPropertyNames();
+      for (uint32_t k = 0; k < keys.Length(); ++k) {
+        const std::string key = keys.Get(k).ToString().Utf8Value();
+        Napi::Value fv = forms.Get(key);
+        if (!fv.IsArray() || fv.As<Napi::Array>().Length() != 4) corrupt("dim form '" + key + "' of layer '" + d.name + "' is not four coefficients");
+        Napi::Object four = Napi::Object::New(o.Env());
+        for (uint32_t j = 0; j < 4; ++j) four.Set(std::to_string(j), fv.As<Napi::Array>().Get(j));
+        std::map<std::string, std::vector<double>> read;
+        readParams(four, read);
+        std::array<std::vector<double>, 4> c;
+        for (uint32_t j = 0; j < 4; ++j) c[j] = read[std::to_string(j)];
+        d.perDim.emplace(key, std::move(c));
+      }
+    }
     p.layers.push_back(std::move(d));
   }
   p.io = ioFromJs(o);
+  Napi::Value dim = o.Get("dim");
+  if (!dim.IsUndefined() && !dim.IsNull()) {
+    Napi::Object d = obj(dim, "dim");
+    p.hasDim = true;
+    p.dim.name = d.Get("name").ToString().Utf8Value();
+    p.dim.min = i32(d, "min");
+    p.dim.opt = i32(d, "opt");
+    p.dim.max = i32(d, "max");
+    p.dim.base = i32(d, "base");
+  }
   return p;
 }
 
