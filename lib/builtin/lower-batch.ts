@@ -7,6 +7,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Dim } from '../ir/types.js';
 import { inferShapes } from '../ir/infer.js';
 import type { ProgramLayer, ProgramTensor } from './program.js';
+import { sameBytes } from '../util/bytes.js';
 
 /** A graph with its batch symbol bound to `batch`, types re-inferred, and the int values inference knows. */
 export function concretize(graph: Graph, symbol: string, batch: number): { graph: Graph; known: Map<string, Dim[]> } {
@@ -61,7 +62,7 @@ export function mergeSamples(samples: StaticLowering[]): StaticLowering {
   const [a] = samples;
   for (const s of samples) {
     if (s.layers.length !== a.layers.length || s.tensors.length !== a.tensors.length) differ('the lowered program');
-    if (s.weights.byteLength !== a.weights.byteLength || !s.weights.every((x, i) => x === a.weights[i])) differ('a constant');
+    if (!sameBytes(s.weights, a.weights)) differ('a constant');
   }
   const tensors = a.tensors.map((t, id): ProgramTensor => {
     const all = samples.map((s) => s.tensors[id]);

@@ -203,7 +203,7 @@ export class LowerContext {
     const storage: WeightDType | null = dtype === 'float32' || dtype === 'float16' ? dtype : null;
     let entry;
     if (storage) {
-      entry = this.weights.add(c.name, floatValues(c.dtype, c.data), storage);
+      entry = this.weights.addPacked(c.name, c.data, () => floatValues(c.dtype, c.data), storage);
     } else {
       if (dtype !== c.dtype) this.unsupported(node, `constant '${c.name}' of type ${c.dtype} used as ${dtype}`);
       entry = this.weights.addRaw(c.name, new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength));
@@ -221,9 +221,14 @@ export class LowerContext {
     return { tensor: this.tensors.length - 1, layout: 'rowmajor', dtype, shape: [...c.dims], batched: false };
   }
 
-  /** Packs transformed float weights (conv filters, biases) as a weights tensor. */
-  packWeights(key: string, values: Float32Array, dtype: 'float32' | 'float16', shape: number[]): number {
-    const entry = this.weights.add(key, values, dtype);
+  /**
+   * Packs transformed float weights (conv filters, biases) as a weights tensor. With `source` (the constant data they
+   * are computed from), `values` may be a function, called only when that source was not packed under `key` before.
+   */
+  packWeights(key: string, values: Float32Array | (() => Float32Array), dtype: 'float32' | 'float16', shape: number[], source?: object): number {
+    const entry = source && typeof values === 'function'
+      ? this.weights.addPacked(key, source, values, dtype)
+      : this.weights.add(key, typeof values === 'function' ? values() : values, dtype);
     this.tensors.push({ dtype: nativeDType(dtype), loc: 1, batched: false, offset: entry.offset, bytes: entry.bytes, name: key, shape, layout: 'rowmajor' });
     return this.tensors.length - 1;
   }

@@ -10,6 +10,7 @@ import type { DimRange } from '../optimize/shape-fold.js';
 import type { BatchProfile, TensorInfo } from '../types.js';
 import { lowerGraph, type Lowered } from './lower.js';
 import { DType } from '../native.js';
+import { sameBytes } from '../util/bytes.js';
 import { DIM_AXIS, Op, type Program, type ProgramLayer, type ProgramTensor } from './program.js';
 
 type Param = number | number[];
@@ -55,9 +56,7 @@ const sameList = (a: number[], b: number[]) => a.length === b.length && a.every(
 
 /** Whether sample tensor `u`'s bytes are the first bytes of the max's tensor `t`. */
 function isPrefix(mine: Uint8Array, u: ProgramTensor, theirs: Uint8Array, t: ProgramTensor): boolean {
-  const a = mine.subarray(u.offset, u.offset + u.bytes);
-  const b = theirs.subarray(t.offset, t.offset + u.bytes);
-  return u.bytes <= t.bytes && a.every((x, i) => x === b[i]);
+  return u.bytes <= t.bytes && sameBytes(mine.subarray(u.offset, u.offset + u.bytes), theirs.subarray(t.offset, t.offset + u.bytes));
 }
 
 /** Values of a constant as numbers (int32, int64, float32), or undefined for other dtypes. */

@@ -64,13 +64,13 @@ function conv(cx: LowerContext, n: Node): void {
     const tw = total(q, wd, strides[1], s, dil[1]);
     pads = autoPad === 'SAME_UPPER' ? [th >> 1, tw >> 1, th - (th >> 1), tw - (tw >> 1)] : [th - (th >> 1), tw - (tw >> 1), th >> 1, tw >> 1];
   }
-  const wv = floatValues(w.dtype, w.data);
   const depthwise = g === c && g === k && g > 1 && cg === 1;
   const wTensor = cx.packWeights(
     `${w.name}:${depthwise ? 'rsc' : 'krsc'}`,
-    depthwise ? toRSC(wv, c, r, s) : toKRSC(wv, k, cg, r, s),
+    () => (depthwise ? toRSC(floatValues(w.dtype, w.data), c, r, s) : toKRSC(floatValues(w.dtype, w.data), k, cg, r, s)),
     dtype,
     depthwise ? [r, s, c] : [k, r, s, cg],
+    w.data,
   );
   const ep = convEpilogue(cx, n, k);
   let rTensor = -1;
@@ -111,7 +111,7 @@ function patchify(cx: LowerContext, n: Node, xIn: Val, dtype: 'float16' | 'float
     dims: [N, p, q, r, s, c], xs: [xs[0], r * xs[2], s * xs[3], xs[2], xs[3], xs[1]], ys: rowStrides([N, p, q, r, s, c]), xoff: 0, yoff: 0,
   }, false);
   const y = out(cx, n);
-  const wTensor = cx.packWeights(`${w.name}:krsc`, toKRSC(floatValues(w.dtype, w.data), k, cg, r, s), dtype, [k, 1, 1, r * s * c]);
+  const wTensor = cx.packWeights(`${w.name}:krsc`, () => toKRSC(floatValues(w.dtype, w.data), k, cg, r, s), dtype, [k, 1, 1, r * s * c], w.data);
   const ep = convEpilogue(cx, n, k);
   cx.emit(n.name, 'conv', [patches, wTensor, ep.bias, -1], [y.tensor], {
     n: N, h: p, w: q, c: r * s * c, k, r: 1, s: 1, p, q, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, g: 1,
@@ -121,13 +121,16 @@ function patchify(cx: LowerContext, n: Node, xIn: Val, dtype: 'float16' | 'float
 }
 
 /** A fully connected layer as a 1×1 convolution over rows: y[M,N] = x[M,K] · Wᵀ + bias. */
-function fullyConnected(cx: LowerContext, n: Node, x: Val, wNK: Float32Array, bias: Float32Array | undefined, act: ActName, alpha: number, beta: number, key: string): void {
+function fullyConnected(
+  cx: LowerContext, n: Node, x: Val, w: { nk: () => Float32Array; count: number; source: object }, bias: Float32Array | undefined,
+  act: ActName, alpha: number, beta: number, key: string,
+): void {
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   const K = x.shape[x.shape.length - 1];
   const rows = prod(x.shape.slice(0, -1));
-  const N = wNK.length / K;
+  const N = w.count / K;
   const y = out(cx, n, 'rowmajor');
-  const wTensor = cx.packWeights(`${key}:nk`, wNK, dtype as 'float16' | 'float32', [N, 1, 1, K]);
+  const wTensor = cx.packWeights(`${key}:nk`, w.nk, dtype as 'float16' | 'float32', [N, 1, 1, K], w.source);
   const bTensor = bias ? cx.packWeights(`${key}:bias32`, bias, 'float32', [N]) : -1;
   cx.emit(n.name, 'conv', [x.tensor, wTensor, bTensor, -1], [y.tensor], {
     n: rows, h: 1, w: 1, c: K, k: N, r: 1, s: 1, p: 1, q: 1, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, g: 1,
@@ -143,10 +146,12 @@ function gemm(cx: LowerContext, n: Node): void {
   if (!b) return lowerMatMul(cx, n);
   const [d0, d1] = b.dims;
   const alpha = num(n, 'alpha', 1);
-  let w = floatValues(b.dtype, b.data);
-  if (num(n, 'transB', 0) === 0) w = transpose2d(w, d0, d1); // [K,N] → [N,K]
-  if (alpha !== 1) w = w.map((v) => v * alpha);
-  const N = w.length / x.shape[x.shape.length - 1];
+  const nk = () => {
+    let w = floatValues(b.dtype, b.data);
+    if (num(n, 'transB', 0) === 0) w = transpose2d(w, d0, d1); // [K,N] → [N,K]
+    return alpha !== 1 ? w.map((v) => v * alpha) : w;
+  };
+  const N = d0 * d1 / x.shape[x.shape.length - 1];
   let bias: Float32Array | undefined;
   if (n.inputs[2]) {
     const c = cx.constant(n.inputs[2]);
@@ -156,7 +161,7 @@ function gemm(cx: LowerContext, n: Node): void {
   }
   const act = n.op === 'FusedGemm' ? ACTS[str(n, 'activation', 'none')] : 'none';
   if (!act) cx.unsupported(n, `activation '${str(n, 'activation', '')}'`);
-  fullyConnected(cx, n, x, w, bias, act, num(n, 'act_alpha', 0), num(n, 'act_beta', 0), `${b.name}:${n.name}`);
+  fullyConnected(cx, n, x, { nk, count: d0 * d1, source: b.data }, bias, act, num(n, 'act_alpha', 0), num(n, 'act_beta', 0), `${b.name}:${n.name}`);
 }
 
 function matmul(cx: LowerContext, n: Node): void {
@@ -164,7 +169,8 @@ function matmul(cx: LowerContext, n: Node): void {
   if (!b || b.dims.length !== 2) return lowerMatMul(cx, n);
   const dtype = cx.typeOf(n.outputs[0], n).dtype;
   const x = cx.convert(cx.value(n.inputs[0], n), 'rowmajor', dtype);
-  fullyConnected(cx, n, x, transpose2d(floatValues(b.dtype, b.data), b.dims[0], b.dims[1]), undefined, 'none', 0, 0, `${b.name}:mm`);
+  const nk = () => transpose2d(floatValues(b.dtype, b.data), b.dims[0], b.dims[1]);
+  fullyConnected(cx, n, x, { nk, count: b.dims[0] * b.dims[1], source: b.data }, undefined, 'none', 0, 0, `${b.name}:mm`);
 }
 
 // ---- pooling and reductions ------------------------------------------------------------------

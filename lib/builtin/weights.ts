@@ -1,15 +1,38 @@
 // Packs constants into the builtin weights blob in the dtype a kernel reads, 256-byte aligned, deduplicated.
-import { toHalfBits, fromHalfBits } from '../util/half.js';
+import { float32ToHalf, fromHalfBits, halfToFloat32 } from '../util/half.js';
 
 const ALIGN = 256;
 export type WeightDType = 'float32' | 'float16';
 
 /** A constant's values as float32, whatever its stored type (float16 bits are decoded). */
 export function floatValues(dtype: string, data: ArrayLike<number | bigint>): Float32Array {
+  if (dtype === 'float16' && data instanceof Uint16Array) return halfToFloat32(data);
+  if (data instanceof Float32Array) return data.slice();
   const out = new Float32Array(data.length);
   if (dtype === 'float16') for (let i = 0; i < out.length; i++) out[i] = fromHalfBits(Number(data[i]));
   else for (let i = 0; i < out.length; i++) out[i] = Number(data[i]);
   return out;
+}
+
+/** Float values as stored: float32 bytes, or float16 bits. */
+function encode(values: Float32Array, dtype: WeightDType): Uint8Array {
+  if (dtype === 'float32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  return new Uint8Array(float32ToHalf(values).buffer);
+}
+
+/**
+ * Packed weights by the constant data they came from (constants are never written after parsing or folding): a
+ * build lowers the same graph at several batch sizes and dim values, and packing BERT-base's 110M weights costs
+ * seconds each time. Entries go with their source.
+ */
+const packedCache = new WeakMap<object, Map<string, Uint8Array>>();
+
+function packedBytes(source: object, key: string, make: () => Uint8Array): Uint8Array {
+  let bySource = packedCache.get(source);
+  if (!bySource) packedCache.set(source, (bySource = new Map()));
+  let bytes = bySource.get(key);
+  if (!bytes) bySource.set(key, (bytes = make()));
+  return bytes;
 }
 
 export class WeightsBlob {
@@ -25,14 +48,23 @@ export class WeightsBlob {
   add(key: string, values: Float32Array, dtype: WeightDType): { offset: number; bytes: number } {
     const hit = this.#byKey.get(`${key}|${dtype}`);
     if (hit) return hit;
-    let bytes: Uint8Array;
-    if (dtype === 'float32') {
-      bytes = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-    } else {
-      const h = new Uint16Array(values.length);
-      for (let i = 0; i < values.length; i++) h[i] = toHalfBits(values[i]);
-      bytes = new Uint8Array(h.buffer);
-    }
+    const bytes = encode(values, dtype);
+    const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
+    this.#chunks.push({ offset, bytes });
+    this.#size = offset + bytes.byteLength;
+    const entry = { offset, bytes: bytes.byteLength };
+    this.#byKey.set(`${key}|${dtype}`, entry);
+    return entry;
+  }
+
+  /**
+   * Adds weights packed from `source` (a constant's data): the encoded bytes are remembered per source, key and dtype
+   * (packedCache), so lowering the same constants again (each sample batch and dim value) packs them once.
+   */
+  addPacked(key: string, source: object, values: () => Float32Array, dtype: WeightDType): { offset: number; bytes: number } {
+    const hit = this.#byKey.get(`${key}|${dtype}`);
+    if (hit) return hit;
+    const bytes = packedBytes(source, `${key}|${dtype}`, () => encode(values(), dtype));
     const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
     this.#chunks.push({ offset, bytes });
     this.#size = offset + bytes.byteLength;
@@ -80,6 +112,13 @@ export function toRSC(w: Float32Array, c: number, r: number, s: number): Float32
 /** Row-major [rows][cols] → [cols][rows]. */
 export function transpose2d(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(w.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = w[i * cols + j];
+  // In 32×32 tiles: both sides stay in cache (a 768×3072 matrix transposed row by row misses on every write).
+  const T = 32;
+  for (let i0 = 0; i0 < rows; i0 += T) {
+    for (let j0 = 0; j0 < cols; j0 += T) {
+      const i1 = Math.min(i0 + T, rows), j1 = Math.min(j0 + T, cols);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = w[i * cols + j];
+    }
+  }
   return out;
 }

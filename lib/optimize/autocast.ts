@@ -21,6 +21,17 @@ function typeAgnostic(n: Node, i: number): boolean {
  * @example
  * autocastFp16(g); g.types.get('conv1_out').dtype; // 'float16'
  */
+/**
+ * The float16 copy of a float32 constant's data, made once per source array: a build optimizes the same model at
+ * several values of a dynamic dim, and the shared copy also lets lowering reuse what it packed from it (weights.ts).
+ */
+const halfCopies = new WeakMap<Float32Array, Uint16Array>();
+function halfOf(data: Float32Array): Uint16Array {
+  let h = halfCopies.get(data);
+  if (!h) halfCopies.set(data, (h = float32ToHalf(data)));
+  return h;
+}
+
 export function autocastFp16(g: Graph): void {
   inferShapes(g);
   const cur = new Map<string, DataType>([...g.types].map(([k, t]) => [k, t.dtype]));
@@ -43,7 +54,7 @@ export function autocastFp16(g: Graph): void {
     if (!name) {
       const c = g.initializers.get(v)!;
       name = g.uniqueName(`${v}_fp16`);
-      g.initializers.set(name, { name, dtype: 'float16', dims: [...c.dims], data: float32ToHalf(c.data as Float32Array) });
+      g.initializers.set(name, { name, dtype: 'float16', dims: [...c.dims], data: halfOf(c.data as Float32Array) });
       halves.set(v, name);
       cur.set(name, 'float16');
     }

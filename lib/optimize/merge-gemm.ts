@@ -17,6 +17,31 @@ interface Branch {
   n: number;
 }
 
+/**
+ * Merged weights and bias by the first projection's weight data and the group's inputs: the same source graph is
+ * optimized at several values of a dynamic dim, and one merged copy lets lowering reuse what it packed from it.
+ */
+const mergedCache = new WeakMap<object, Map<string, { w: Constant; bias: Constant }>>();
+
+function concatenated(group: Branch[], k: number, total: number, w0: Constant): { w: Constant; bias: Constant } {
+  const key = group.map((b) => `${b.matmul.inputs[1]}+${b.add.inputs.join(',')}`).join('|');
+  let bySource = mergedCache.get(w0.data);
+  if (!bySource) mergedCache.set(w0.data, (bySource = new Map()));
+  const hit = bySource.get(key);
+  if (hit) return hit;
+  const w = new Float32Array(k * total);
+  const bias = new Float32Array(total);
+  let off = 0;
+  for (const b of group) {
+    for (let r = 0; r < k; r++) w.set(b.weights.subarray(r * b.n, (r + 1) * b.n), r * total + off);
+    bias.set(b.bias, off);
+    off += b.n;
+  }
+  const made = { w: floatConstant('', w0.dtype, [k, total], w), bias: floatConstant('', w0.dtype, [total], bias) };
+  bySource.set(key, made);
+  return made;
+}
+
 /** The projection `m` as a branch: constant [K, N] weights, one reader, an Add of a constant [N] bias. */
 function branchOf(g: Graph, m: Node, readers: Map<string, Node[]>, outputs: Set<string>): Branch | undefined {
   const w = g.initializers.get(m.inputs[1]);
@@ -58,17 +83,10 @@ export function mergeParallelGemms(g: Graph): number {
     });
     if (group.length < 2) continue;
     const total = group.reduce((a, b) => a + b.n, 0);
-    const w = new Float32Array(k * total);
-    const bias = new Float32Array(total);
-    let off = 0;
-    for (const b of group) {
-      for (let r = 0; r < k; r++) w.set(b.weights.subarray(r * b.n, (r + 1) * b.n), r * total + off);
-      bias.set(b.bias, off);
-      off += b.n;
-    }
+    const { w, bias } = concatenated(group, k, total, w0);
     const base = group[0].matmul.name;
-    const wName = addConstant(g, `${base}:merged_weights`, floatConstant('', w0.dtype, [k, total], w));
-    const bName = addConstant(g, `${base}:merged_bias`, floatConstant('', w0.dtype, [total], bias));
+    const wName = addConstant(g, `${base}:merged_weights`, w);
+    const bName = addConstant(g, `${base}:merged_bias`, bias);
     const yName = g.uniqueName(`${base}:merged`);
     const zName = g.uniqueName(`${base}:merged_biased`);
     const shape = [...xt.shape.slice(0, -1), total];
@@ -78,7 +96,7 @@ export function mergeParallelGemms(g: Graph): number {
       { name: `${base}:merged`, op: 'MatMul', domain: '', inputs: [x, wName], outputs: [yName], attrs: {} },
       { name: `${base}:merged_bias`, op: 'Add', domain: '', inputs: [yName, bName], outputs: [zName], attrs: {} },
     ];
-    off = 0;
+    let off = 0;
     for (const b of group) {
       const name = `${b.add.name}:slice`;
       if (g.opset >= 10) {

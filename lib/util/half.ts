@@ -43,14 +43,39 @@ export function roundToHalf(value: number): number {
   return fromHalfBits(toHalfBits(value));
 }
 
-/** Converts a Float32Array to binary16 bits. */
+/** Every binary16 value as float32, by bits: decoding a weight is one load (lowering decodes hundreds of millions). */
+let halfTable: Float32Array | undefined;
+function halfValues(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = fromHalfBits(h);
+  }
+  return halfTable;
+}
+
+/**
+ * Converts float32 values to binary16 bits (as toHalfBits, element by element). Float32Array input is read through
+ * its bits; a value already representable in binary16 (a weight autocast stored as half) takes the short path.
+ */
 export function float32ToHalf(src: ArrayLike<number>, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
-  for (let i = 0; i < src.length; i++) dst[i] = toHalfBits(src[i]);
+  if (!(src instanceof Float32Array)) {
+    for (let i = 0; i < src.length; i++) dst[i] = toHalfBits(src[i]);
+    return dst;
+  }
+  const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const exp = (x >>> 23) & 0xff;
+    // Normal halves whose low 13 mantissa bits are zero convert exactly: sign, rebased exponent, top mantissa bits.
+    if (exp > 112 && exp < 143 && (x & 0x1fff) === 0) dst[i] = ((x >>> 16) & 0x8000) | ((exp - 112) << 10) | ((x >>> 13) & 0x3ff);
+    else dst[i] = toHalfBits(src[i]);
+  }
   return dst;
 }
 
 /** Converts binary16 bits to a Float32Array. */
 export function halfToFloat32(src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
-  for (let i = 0; i < src.length; i++) dst[i] = fromHalfBits(src[i]);
+  const table = halfValues();
+  for (let i = 0; i < src.length; i++) dst[i] = table[src[i]];
   return dst;
 }

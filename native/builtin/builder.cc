@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <functional>
-#include <memory>
 #include <string>
 
 #include "../cuda/check.h"
@@ -164,35 +163,12 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
 
 }  // namespace
 
-namespace {
-
-// The candidates of `listed` that every executor in `ends` also lists for layer i at `batch`: with a dynamic dim,
-// tactics are timed at its opt and must run at both ends of its range too.
-std::vector<Candidate> runningEverywhere(std::vector<Candidate> listed, const std::vector<std::unique_ptr<Executor>>& ends,
-                                         const std::function<std::vector<Candidate>(const Executor&)>& of) {
-  for (const auto& x : ends) {
-    const std::vector<Candidate> there = of(*x);
-    listed.erase(std::remove_if(listed.begin(), listed.end(), [&](const Candidate& c) {
-                   return std::none_of(there.begin(), there.end(), [&](const Candidate& t) { return t.tactic == c.tactic; });
-                 }),
-                 listed.end());
-  }
-  return listed;
-}
-
-}  // namespace
-
 BuildResult build(const ProgramDesc& program, const void* weights, const BuildOptions& o, const Progress& progress) {
   cuda::requireDevice(o.device);
   cuda::DeviceGuard guard(o.device);
-  // A program with a dynamic dim is timed at the dim's opt; its tactics serve every value of the dim.
+  // A program with a dynamic dim is timed at the dim's opt; its tactics serve every value of the dim where they can
+  // run (the runtime replaces those that cannot at a value, Engine::executorAt).
   Executor exec(program.hasDim ? program.atDim(program.dim.opt) : program, Stage::Build);
-  std::vector<std::unique_ptr<Executor>> ends;
-  if (program.hasDim) {
-    for (int s : {program.dim.min, program.dim.max}) {
-      if (s != program.dim.opt) ends.push_back(std::make_unique<Executor>(program.atDim(s), Stage::Build));
-    }
-  }
   const ProgramDesc& p = exec.program();
   std::vector<int> buckets = o.buckets.empty() ? std::vector<int>{p.optBatch} : o.buckets;
   for (size_t k = 0; k < buckets.size(); ++k) {
@@ -227,7 +203,7 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   size_t wsMax = 0;
   for (size_t i = 0; i < p.layers.size(); ++i) {
     for (int batch : buckets) {
-      all[i].push_back(runningEverywhere(exec.candidates(i, batch), ends, [&](const Executor& x) { return x.candidates(i, batch); }));
+      all[i].push_back(exec.candidates(i, batch));
       for (const Candidate& c : all[i].back()) {
         if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
       }
@@ -235,8 +211,7 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
       if (p.layers[i].op == Op::MBConv) {
         // Its chain tactic runs the stages' conv tactics, each with its own scratch.
         for (int j = 0; j < 3; ++j) {
-          stageAll[i].back()[j] = runningEverywhere(exec.stageCandidates(i, j, batch), ends,
-                                                    [&](const Executor& x) { return x.stageCandidates(i, j, batch); });
+          stageAll[i].back()[j] = exec.stageCandidates(i, j, batch);
           for (const Candidate& c : stageAll[i].back()[j]) {
             if (c.workspace <= o.workspaceLimit) wsMax = std::max(wsMax, c.workspace);
           }

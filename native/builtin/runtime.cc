@@ -8,15 +8,50 @@
 
 namespace ntrt::builtin {
 
-Engine::Engine(ProgramDesc program, const void* weights, int device) : program_(std::move(program)), device_(device) {
-  // Everything is validated before anything is allocated: the plain program (by its executor), or the program with
-  // its dim and the plain programs at each end and the middle of the dim's range.
-  if (program_.hasDim) validateProgram(program_, Stage::Load);
-  for (int s : program_.hasDim ? std::vector<int>{program_.dim.min, program_.dim.opt, program_.dim.max} : std::vector<int>{0}) {
-    if (!execs_.count(s)) execs_.emplace(s, std::make_shared<const Executor>(program_.hasDim ? program_.atDim(s) : program_, Stage::Load));
+namespace {
+
+// The program at one value of its dim, with each chosen tactic that cannot run there (tactics are timed at the dim's
+// opt: a cuBLASLt algorithm may not apply to other rows, a kernel may need a size the value lacks) replaced by the
+// first candidate that can, own kernels first. Inverted-residual chains are kept (their stages do not see the dim).
+ProgramDesc withRunnableTactics(ProgramDesc at) {
+  ProgramDesc bare = at;
+  for (LayerDesc& l : bare.layers) l.tactics.clear();
+  const Executor probe(std::move(bare), Stage::Build);
+  for (size_t i = 0; i < at.layers.size(); ++i) {
+    LayerDesc& l = at.layers[i];
+    if (l.op == Op::MBConv) continue;
+    int below = 0;
+    for (TacticChoice& c : l.tactics) {
+      const int hi = std::max(1, std::min(c.upTo, at.maxBatch)), lo = std::min(below + 1, hi);
+      below = c.upTo;
+      bool runs = true;
+      for (int b : {lo, hi}) {
+        try {
+          probe.workspaceFor(i, c.name, b);
+        } catch (const Error&) {
+          runs = false;
+        }
+      }
+      if (runs) continue;
+      const std::vector<Candidate> there = probe.candidates(i, hi);
+      if (!there.empty()) c.name = there.front().tactic;
+    }
   }
+  return at;
+}
+
+}  // namespace
+
+Engine::Engine(ProgramDesc program, const void* weights, int device) : program_(std::move(program)), device_(device) {
   cuda::requireDevice(device);
   cuda::DeviceGuard guard(device);
+  // Everything is validated before anything is allocated: the plain program (by its executor), or the program with
+  // its dim and the plain programs at each end and the middle of the dim's range (with tactics that run there).
+  if (program_.hasDim) validateProgram(program_, Stage::Load);
+  if (!program_.hasDim) execs_.emplace(0, std::make_shared<const Executor>(program_, Stage::Load));
+  for (int s : program_.hasDim ? std::vector<int>{program_.dim.min, program_.dim.opt, program_.dim.max} : std::vector<int>{}) {
+    if (!execs_.count(s)) execs_.emplace(s, std::make_shared<const Executor>(withRunnableTactics(program_.atDim(s)), Stage::Load));
+  }
   weights_ = cuda::DeviceBuffer(static_cast<size_t>(program_.weightsBytes));
   if (weights_.bytes()) CUDA_CHECK(cudaMemcpy(weights_.get(), weights, weights_.bytes(), cudaMemcpyHostToDevice));
 }
@@ -29,7 +64,8 @@ std::shared_ptr<const Executor> Engine::executorAt(int s) const {
   }
   NTRT_REQUIRE(program_.hasDim, "ERR_INVALID_ARGUMENT", "This engine has no dynamic dimension besides the batch");
   // Evaluated and validated outside the lock (atDim throws ERR_SHAPE_OUT_OF_RANGE outside the range).
-  auto x = std::make_shared<const Executor>(program_.atDim(s), Stage::Load);
+  cuda::DeviceGuard guard(device_);
+  auto x = std::make_shared<const Executor>(withRunnableTactics(program_.atDim(s)), Stage::Load);
   std::lock_guard<std::mutex> lock(mu_);
   return execs_.emplace(s, std::move(x)).first->second;
 }

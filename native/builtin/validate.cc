@@ -255,13 +255,13 @@ ValidationReport validateDimProgram(const ProgramDesc& p, Stage stage) {
     pinned = cadd(pinned, cmul(t.bytes, t.batched ? p.maxBatch : 1, "pinned I/O size"), "pinned I/O size");
   }
   if (!marked) corrupt("no input or output has the dynamic dim '" + d.name + "'");
-  ValidationReport r;
-  for (int s : {d.min, d.opt, d.max}) {
-    ValidationReport at = validateProgram(p.atDim(s), stage);
-    r.arenaBytes = std::max(r.arenaBytes, at.arenaBytes);
-    r.weightsBytes = at.weightsBytes;
-    r.workspaceBytes = std::max(r.workspaceBytes, at.workspaceBytes);
-    r.layers = at.layers;
+  // Tactics are timed at the opt and checked there; at other values the runtime first replaces those that cannot run
+  // (Engine::executorAt) and then validates that program with its tactics, as it does at every value it runs.
+  ValidationReport r = validateProgram(p.atDim(d.opt), stage);
+  for (int s : {d.min, d.max}) {
+    ProgramDesc at = p.atDim(s);
+    for (LayerDesc& l : at.layers) l.tactics.clear();
+    r.arenaBytes = std::max(r.arenaBytes, validateProgram(at, Stage::Build).arenaBytes);
   }
   r.pinnedBytes = pinned;
   return r;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromHalfBits, roundToHalf, toHalfBits } from '../../lib/util/half.js';
+import { float32ToHalf, fromHalfBits, halfToFloat32, roundToHalf, toHalfBits } from '../../lib/util/half.js';
 
 describe('float16 conversion', () => {
   it('converts exact values', () => {
@@ -40,5 +40,23 @@ describe('float16 conversion', () => {
       if (Math.abs(x) < 2 ** -14) continue;
       expect(Math.abs(roundToHalf(x) - x) / Math.abs(x)).toBeLessThanOrEqual(2 ** -11);
     }
+  });
+
+  it('converts whole arrays exactly as value by value (the bit-level short path and the decoding table)', () => {
+    const all = new Uint16Array(0x10000).map((_, h) => h);
+    const decoded = halfToFloat32(all);
+    for (let h = 0; h < 0x10000; h++) expect(Object.is(decoded[h], Math.fround(fromHalfBits(h)))).toBe(true);
+    // Every half (exact: the short path), their neighbours one float32 ulp away (rounded), and awkward values.
+    const values = new Float32Array(3 * 0x10000 + 8);
+    const bits = new Uint32Array(values.buffer);
+    for (let h = 0; h < 0x10000; h++) {
+      values[3 * h] = decoded[h];
+      bits[3 * h + 1] = bits[3 * h] + 1;
+      bits[3 * h + 2] = bits[3 * h] - 1;
+    }
+    values.set([65504, 65520, 2 ** -24, 2 ** -25, 2 ** -14, -0, Infinity, NaN], 3 * 0x10000);
+    const fast = float32ToHalf(values);
+    for (let i = 0; i < values.length; i++) expect(fast[i]).toBe(toHalfBits(values[i]));
+    expect(Array.from(float32ToHalf([1, -2, 0.1]))).toEqual([toHalfBits(1), toHalfBits(-2), toHalfBits(0.1)]);
   });
 });
