@@ -97,7 +97,7 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
     const graph = optimize(source, { fuse: false, precision });
     engine = new Engine(
       await buildTrtPlan(writeModel(graph), {
-        inputs: infoOf(source, 'inputs'), shapes: o.shapes as BuildOptions['shapes'], precision, autocast: precision === 'fp16',
+        inputs: infoOf(source, 'inputs'), outputs: infoOf(source, 'outputs'), shapes: o.shapes as BuildOptions['shapes'], precision, autocast: precision === 'fp16',
         tacticCache, workspace, optimizationLevel, device, onProgress,
       }),
     );

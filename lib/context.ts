@@ -207,9 +207,17 @@ export class InferenceContext extends Resource {
     return this.#schedule(() => this.#gpu(() => native(b, triples)));
   }
 
-  /** Engines without named dims keep the two-argument call their native contexts expect. */
+  /**
+   * Engines without named dims keep the two-argument call their native contexts expect; others get the dims and
+   * every input's full shape at this run (the tensorrt backend sets those shapes on its execution context).
+   */
   #nativeRun(batch: number, transfers: boolean, dims: Record<string, number>): Promise<void> {
-    return Object.keys(dims).length ? this.#native.run(batch, transfers, dims) : this.#native.run(batch, transfers);
+    return Object.keys(dims).length ? this.#native.run(batch, transfers, dims, this.#inputShapes(batch, dims)) : this.#native.run(batch, transfers);
+  }
+
+  /** Each input's shape at a batch and dims, in the native I/O order. */
+  #inputShapes(batch: number, dims: Record<string, number>): number[][] {
+    return this.#feeds.map((f) => f.info.shape.map((d, i) => (typeof d === 'number' ? d : i === 0 && !(d in dims) ? batch : (dims[d] ?? batch))));
   }
 
   /** After an await: ERR_DISPOSED when the context was disposed while `what` ran (its outputs went with it). */
@@ -389,7 +397,9 @@ export class InferenceContext extends Resource {
     // Dims the engine lets vary default to their opt here: a profile is of one shape.
     const dims = this.#dims({ ...Object.fromEntries(Object.entries(this.engine.dims).map(([k, r]) => [k, r.opt])), ...(o.dims === undefined ? {} : plainObject(o.dims, 'dims')) });
     this.#idle();
-    return this.#schedule(() => this.#gpu(() => (Object.keys(dims).length ? this.#native.profile(batch, iterations, dims) : this.#native.profile(batch, iterations))));
+    return this.#schedule(() =>
+      this.#gpu(() => (Object.keys(dims).length ? this.#native.profile(batch, iterations, dims, this.#inputShapes(batch, dims)) : this.#native.profile(batch, iterations))),
+    );
   }
 
   protected release(): void {

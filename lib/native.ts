@@ -105,8 +105,11 @@ export interface NativeLayerTime {
 export interface NativeContext {
   /** Pinned host buffers, one per I/O tensor in `engine.io()` order, each sized for maxBatch. */
   readonly buffers: ArrayBuffer[];
-  /** `dims`: values of the dynamic dims other than the batch, for backends whose engines have them. */
-  run(batch: number, transfers: boolean, dims?: Record<string, number>): Promise<void>;
+  /**
+   * `dims`: values of the dynamic dims other than the batch, for backends whose engines have them; `shapes`: every
+   * input's full shape at this run, in I/O order (the tensorrt backend sets them on its execution context).
+   */
+  run(batch: number, transfers: boolean, dims?: Record<string, number>, shapes?: number[][]): Promise<void>;
   /**
    * Copies each [io, byteOffset, view] into that pinned buffer off the JS thread, then runs as run(batch, true),
    * where the backend can (the batcher's gather).
@@ -115,7 +118,7 @@ export interface NativeContext {
   /** [h2dMs, computeMs, d2hMs] of the last completed run, from device events. */
   timings(): number[];
   /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */
-  profile(batch: number, iterations: number, dims?: Record<string, number>): Promise<NativeLayerTime[]>;
+  profile(batch: number, iterations: number, dims?: Record<string, number>, shapes?: number[][]): Promise<NativeLayerTime[]>;
   /** Pinned RGBA8 staging for maxBatch images of height×width (device-side preprocessing), where supported. */
   imageBuffer?(height: number, width: number): ArrayBuffer;
   /** A run whose input `input` is filled on the device from the staged RGBA8 images: (px/255 − mean) / std. */

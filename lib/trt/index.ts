@@ -23,6 +23,8 @@ export { TRT_FORMAT_VERSION, checkTrtPlan } from './plan.js';
 export interface TrtBuildOptions extends Omit<BuildOptions, 'backend' | 'onProgress'> {
   /** The model's inputs as the front end read them (symbolic dims as strings): shapes are validated against them. */
   inputs: readonly TensorInfo[];
+  /** The model's outputs, for the names of their open dimensions (a sequence length). */
+  outputs?: readonly TensorInfo[];
   /** The ONNX is already the front end's FP16 autocast graph (needed for FP16 on TensorRT 11). Default false. */
   autocast?: boolean;
   /** Progress; `trtPhase` is TensorRT's own phase path. */
@@ -77,7 +79,7 @@ export async function buildTrtPlan(onnx: Uint8Array, options: TrtBuildOptions): 
   const o = plainObject(options, 'options');
   if (!Array.isArray(o.inputs)) invalid("an array of the model's inputs", 'inputs', o.inputs);
   const inputs = o.inputs as TensorInfo[];
-  const { profiles, batch } = trtProfiles(inputs, o.shapes);
+  const { profiles, batch, dims } = trtProfiles(inputs, o.shapes);
   const precision = o.precision === undefined ? 'fp16' : oneOf(o.precision, 'precision', ['fp16', 'fp32'] as const);
   const autocast = o.autocast === undefined ? false : boolean(o.autocast, 'autocast');
   const workspace = o.workspace === undefined ? 0 : nonNegativeInteger(o.workspace, 'workspace');
@@ -114,13 +116,15 @@ export async function buildTrtPlan(onnx: Uint8Array, options: TrtBuildOptions): 
   const native = await withStack(trt.addon.trtLoadEngine(payload, device.index));
   try {
     const info = native.info();
-    const io = trtTensorInfo(native.io(), Object.fromEntries(inputs.map((t) => [t.name, t.shape])));
+    const outputs = Array.isArray(o.outputs) ? (o.outputs as TensorInfo[]) : [];
+    const io = trtTensorInfo(native.io(), Object.fromEntries([...inputs, ...outputs].map((t) => [t.name, t.shape])));
     const header = trtPlanHeader({
       tensorrtVersion: result.version,
       device,
       precision,
       ...io,
       profile: info.batch ?? (profiles.length ? batch : staticBatch(io)),
+      dims,
       extra: { versionCompatible: false, fp16: precision === 'fp32' ? 'none' : fp16Flag ? 'flag' : 'onnx' },
     });
     const plan = writePlan(header, payload);

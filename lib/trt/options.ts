@@ -2,7 +2,7 @@
 // `shapes` (validated against the model's inputs), FP16 strategy per TensorRT major, log level, progress phases.
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { NativeTrtProfile } from '../native.js';
-import type { BatchProfile, BuildProgress, Dim, Precision, ShapeProfile, TensorInfo } from '../types.js';
+import type { BatchProfile, BuildProgress, Dim, DimRange, Precision, ShapeProfile, TensorInfo } from '../types.js';
 import { describe, invalid, isInteger, knownKeys, plainObject } from '../validate.js';
 import { parseTrtVersion } from './version.js';
 
@@ -34,12 +34,15 @@ export interface TrtProfiles {
   profiles: NativeTrtProfile[];
   /** The batch range (dimension 0) the engine will accept. */
   batch: BatchProfile;
+  /** Other dimensions the profile lets vary, by their symbol (a sequence length, an image size). */
+  dims: Record<string, DimRange>;
 }
 
 /**
  * Validates `BuildOptions.shapes` against the model's inputs and maps it to an optimization profile.
  * Every input with a dynamic dimension needs min/opt/max shapes of its rank; fixed dimensions must match the model;
- * min ≤ opt ≤ max in every dimension; only dimension 0 (the batch) may vary, and all inputs share its range.
+ * min ≤ opt ≤ max in every dimension; all inputs share the batch range (dimension 0), and a symbolic dimension that
+ * varies has one range wherever it appears.
  * Throws ERR_INVALID_ARGUMENT with a message naming the input and dimension.
  * @example trtProfiles([{ name: 'x', shape: ['batch', 3], dtype: 'float32' }], { x: { min: [1, 3], opt: [4, 3], max: [8, 3] } })
  */
@@ -52,6 +55,7 @@ export function trtProfiles(inputs: readonly TensorInfo[], shapes: unknown): Trt
     }
   }
   const profiles: NativeTrtProfile[] = [];
+  const varying: Record<string, DimRange> = {};
   let batch: (BatchProfile & { from: string }) | undefined;
   for (const input of inputs) {
     const raw = given[input.name];
@@ -77,11 +81,15 @@ export function trtProfiles(inputs: readonly TensorInfo[], shapes: unknown): Trt
       if (!(min[i] <= opt[i] && opt[i] <= max[i])) {
         bad(`${name}: min ≤ opt ≤ max must hold in every dimension, but dimension ${i} has min ${min[i]}, opt ${opt[i]}, max ${max[i]}`);
       }
+      // Any dynamic dimension may vary, as in a TensorRT optimization profile; it is named for runs by its symbol.
       if (i > 0 && min[i] !== max[i]) {
-        bad(
-          `${name}: only the batch dimension (0) may vary, but dimension ${i}${typeof input.shape[i] === 'string' ? ` ('${input.shape[i]}')` : ''} ` +
-            `has min ${min[i]} and max ${max[i]}; give it one value (min = opt = max)`,
-        );
+        const sym = input.shape[i];
+        const range = { min: min[i], opt: opt[i], max: max[i] };
+        const seen = varying[sym as string];
+        if (seen && (seen.min !== range.min || seen.opt !== range.opt || seen.max !== range.max)) {
+          bad(`${name}: dimension ${i} ('${String(sym)}') has range ${range.min}/${range.opt}/${range.max}, but another input gives '${String(sym)}' ${seen.min}/${seen.opt}/${seen.max}`);
+        }
+        varying[sym as string] = range;
       }
     }
     profiles.push({ input: input.name, min, opt, max });
@@ -96,10 +104,10 @@ export function trtProfiles(inputs: readonly TensorInfo[], shapes: unknown): Trt
       batch = b;
     }
   }
-  if (batch) return { profiles, batch: { min: batch.min, opt: batch.opt, max: batch.max } };
+  if (batch) return { profiles, batch: { min: batch.min, opt: batch.opt, max: batch.max }, dims: varying };
   const first = inputs.find((t) => t.shape.length > 0);
   const fixed = first && typeof first.shape[0] === 'number' ? first.shape[0] : 1;
-  return { profiles, batch: { min: fixed, opt: fixed, max: fixed } };
+  return { profiles, batch: { min: fixed, opt: fixed, max: fixed }, dims: varying };
 }
 
 /**

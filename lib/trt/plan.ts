@@ -4,7 +4,7 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import type { NativeIOInfo } from '../native.js';
 import { checkPlanCompatibility, type PlanHeader } from '../plan.js';
 import { dtypeFromNative } from '../tensor.js';
-import type { BatchProfile, Dim, Precision, TensorInfo } from '../types.js';
+import type { BatchProfile, Dim, DimRange, Precision, TensorInfo } from '../types.js';
 import { libraryVersion } from '../version.js';
 import { checkTrtPlanVersion } from './version.js';
 
@@ -28,8 +28,13 @@ export function trtTensorInfo(io: NativeIOInfo[], names: Record<string, readonly
   const inputs: TensorInfo[] = [];
   const outputs: TensorInfo[] = [];
   for (const t of io) {
-    const sym = names[t.name]?.[0];
-    const shape: Dim[] = t.shape.map((d, i) => (d < 0 && i === 0 ? (typeof sym === 'string' ? sym : 'batch') : d));
+    // An open dimension takes the model's name for it (the batch defaults to 'batch', others to 'dim<i>').
+    const declared = names[t.name];
+    const shape: Dim[] = t.shape.map((d, i) => {
+      if (d >= 0) return d;
+      const sym = declared?.[i];
+      return typeof sym === 'string' ? sym : i === 0 ? 'batch' : `dim${i}`;
+    });
     (t.isInput ? inputs : outputs).push({ name: t.name, shape, dtype: dtypeFromNative(t.dtype) });
   }
   return { inputs, outputs };
@@ -46,6 +51,8 @@ export function trtPlanHeader(args: {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
   profile: BatchProfile;
+  /** Dynamic dims besides the batch, by name, with the range the optimization profile gives them. */
+  dims?: Record<string, DimRange>;
   extra: TrtPlanExtra;
   createdAt?: string;
 }): Omit<PlanHeader, 'payloadBytes'> {
@@ -60,6 +67,7 @@ export function trtPlanHeader(args: {
     inputs: args.inputs,
     outputs: args.outputs,
     profile: { ...args.profile },
+    ...(args.dims && Object.keys(args.dims).length ? { dims: args.dims } : {}),
     createdAt: args.createdAt ?? new Date().toISOString(),
     extra: { tensorrt: { ...args.extra } },
   };

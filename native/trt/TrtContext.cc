@@ -78,11 +78,12 @@ struct LayerTime {
 // (which would add per-layer events to every run and to captured graphs).
 class ProfileWorker final : public Napi::AsyncWorker {
  public:
-  ProfileWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, int iterations)
+  ProfileWorker(Napi::Env env, std::shared_ptr<ContextState> state, int batch, std::vector<nvinfer1::Dims> shapes, int iterations)
       : Napi::AsyncWorker(env, "node-tensorrt:profile"),
         deferred_(Napi::Promise::Deferred::New(env)),
         state_(std::move(state)),
         batch_(batch),
+        shapes_(std::move(shapes)),
         iterations_(iterations) {
     state_->profiling = true;
   }
@@ -131,7 +132,7 @@ class ProfileWorker final : public Napi::AsyncWorker {
     LogCapture log;
     LayerTimer timer;  // declared before the context that points at it
     Owned<nvinfer1::IExecutionContext> c = s.makeContext(log);
-    s.setBatch(*c, batch_, log);
+    s.setShapes(*c, batch_, shapes_, log);
     c->setProfiler(&timer);
     c->setEnqueueEmitsProfile(false);
     for (int i = 0; i <= iterations_; ++i) {  // the first run warms up and is not counted
@@ -157,10 +158,41 @@ class ProfileWorker final : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<ContextState> state_;
-  int batch_, iterations_;
+  int batch_;
+  std::vector<nvinfer1::Dims> shapes_;
+  int iterations_;
   std::string code_ = "ERR_TENSORRT";
   std::vector<LayerTime> result_;
 };
+
+// Input shapes from run(batch, transfers, dims, shapes): one list of integers per input, in I/O order; an engine
+// that varies only in the batch needs none (an empty result).
+std::vector<nvinfer1::Dims> shapesFromJs(const EngineState& e, const Napi::Value& v) {
+  if (!e.dynamicOther) return {};
+  NTRT_REQUIRE(v.IsArray(), "ERR_INVALID_ARGUMENT", "This engine varies in a dimension besides the batch: runs need every input's shape");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<nvinfer1::Dims> out(e.io.size());
+  uint32_t k = 0;
+  for (size_t i = 0; i < e.io.size(); ++i) {
+    if (!e.io[i].isInput) continue;
+    Napi::Value sv = k < a.Length() ? a.Get(k) : Napi::Value();
+    ++k;
+    const IOTensor& t = e.io[i];
+    NTRT_REQUIRE(!sv.IsEmpty() && sv.IsArray() && sv.As<Napi::Array>().Length() == static_cast<uint32_t>(t.dims.nbDims), "ERR_INVALID_ARGUMENT",
+                 "Expected a shape of rank " + std::to_string(t.dims.nbDims) + " for input '" + t.name + "'");
+    Napi::Array dims = sv.As<Napi::Array>();
+    nvinfer1::Dims d = t.dims;
+    for (int j = 0; j < d.nbDims; ++j) {
+      Napi::Value x = dims.Get(static_cast<uint32_t>(j));
+      const double n = x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : -1;
+      NTRT_REQUIRE(n >= 1 && n <= 2147483647.0 && n == static_cast<double>(static_cast<int64_t>(n)), "ERR_INVALID_ARGUMENT",
+                   "Dimension " + std::to_string(j) + " of input '" + t.name + "' must be a positive integer");
+      d.d[j] = static_cast<int64_t>(n);
+    }
+    out[i] = d;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -179,40 +211,63 @@ Owned<nvinfer1::IExecutionContext> ContextState::makeContext(const LogCapture& l
   return c;
 }
 
-void ContextState::setBatch(nvinfer1::IExecutionContext& c, int batch, const LogCapture& log) const {
-  for (const IOTensor& t : engine->io) {
+void ContextState::setShapes(nvinfer1::IExecutionContext& c, int batch, const std::vector<nvinfer1::Dims>& shapes,
+                             const LogCapture& log) const {
+  for (size_t i = 0; i < engine->io.size(); ++i) {
+    const IOTensor& t = engine->io[i];
     if (!t.isInput || !t.needsShape) continue;
     nvinfer1::Dims d = t.dims;
     if (t.dynamicBatch) d.d[0] = batch;
+    if (t.dynamicOther) {
+      NTRT_REQUIRE(i < shapes.size() && shapes[i].nbDims == d.nbDims, "ERR_INVALID_ARGUMENT", "No shape given for input '" + t.name + "'");
+      for (int j = 0; j < d.nbDims; ++j) {
+        // The batch and the fixed dimensions are the engine's; only the open ones come from the run.
+        NTRT_REQUIRE(d.d[j] < 0 || shapes[i].d[j] == d.d[j], "ERR_SHAPE_MISMATCH",
+                     "Input '" + t.name + "' has shape " + dimsText(shapes[i]) + " at batch " + std::to_string(batch) + "; the engine expects " + dimsText(d));
+        d.d[j] = shapes[i].d[j];
+      }
+    }
     if (!c.setInputShape(t.name.c_str(), d)) {
-      fail("ERR_BATCH_OUT_OF_RANGE", log.explain("TensorRT refused input shape " + dimsText(d) + " for '" + t.name + "'"));
+      fail(t.dynamicOther ? "ERR_SHAPE_OUT_OF_RANGE" : "ERR_BATCH_OUT_OF_RANGE",
+           log.explain("TensorRT refused input shape " + dimsText(d) + " for '" + t.name + "'"));
     }
   }
 }
 
-void ContextState::compute(int batch, const LogCapture& log) {
+ContextState::ShapeKey ContextState::keyOf(int batch, const std::vector<nvinfer1::Dims>& shapes) const {
+  ShapeKey key{batch};
+  for (size_t i = 0; i < engine->io.size() && i < shapes.size(); ++i) {
+    if (!engine->io[i].isInput || !engine->io[i].dynamicOther) continue;
+    for (int j = 1; j < shapes[i].nbDims; ++j) {
+      if (engine->io[i].dims.d[j] < 0) key.push_back(shapes[i].d[j]);
+    }
+  }
+  return key;
+}
+
+void ContextState::compute(const ShapeKey& key, const LogCapture& log) {
   cudaStream_t st = stream.get();
   auto enqueue = [&] {
     if (!ctx->enqueueV3(st)) failContext(log, "TensorRT could not enqueue the engine");
   };
-  if (useGraph && !ungraphable.count(batch)) {
-    auto g = graphs.find(batch);
+  if (useGraph && !ungraphable.count(key)) {
+    auto g = graphs.find(key);
     if (g != graphs.end()) return g->second.launch(st);
-    if (warmed.count(batch)) {
+    if (warmed.count(key)) {
       cuda::Graph graph;
       try {
         graph.capture(st, enqueue);
       } catch (const ntrt::Error&) {
-        ungraphable.insert(batch);  // some engines cannot be captured: they keep running through enqueueV3
+        ungraphable.insert(key);  // some engines cannot be captured: they keep running through enqueueV3
         return enqueue();
       }
       graph.launch(st);
-      graphs.emplace(batch, std::move(graph));
+      graphs.emplace(key, std::move(graph));
       return;
     }
   }
   enqueue();
-  warmed.insert(batch);
+  warmed.insert(key);
 }
 
 void ContextState::release() noexcept {
@@ -282,7 +337,8 @@ Napi::Value NativeTrtContext::Buffers(const Napi::CallbackInfo& info) {
   NTRT_CATCH(env)
 }
 
-// run(batch, transfers) → Promise<void>: H2D of the batch rows, compute, D2H, settled from a host callback.
+// run(batch, transfers, dims?, shapes?) → Promise<void>: H2D of the batch rows, compute, D2H, settled from a host
+// callback. An engine that varies besides the batch takes every input's shape (`shapes`, I/O order) at each run.
 Napi::Value NativeTrtContext::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
@@ -294,25 +350,41 @@ Napi::Value NativeTrtContext::Run(const Napi::CallbackInfo& info) {
     NTRT_REQUIRE(batch >= 1 && batch <= s.maxBatch && (!e.dynamicBatch || batch >= e.batchMin), "ERR_BATCH_OUT_OF_RANGE",
                  "Batch " + std::to_string(batch) + " is outside this context's range " + std::to_string(e.dynamicBatch ? e.batchMin : 1) +
                      ".." + std::to_string(s.maxBatch));
+    const std::vector<nvinfer1::Dims> shapes = shapesFromJs(e, info[3]);
     cuda::DeviceGuard guard(s.device);
     LogCapture log;
-    if (s.shapeBatch != batch) {
-      s.shapeBatch = 0;  // a refused shape may leave some inputs changed: set them all again next time
-      s.setBatch(*s.ctx, batch, log);
-      s.shapeBatch = batch;
+    const ContextState::ShapeKey key = s.keyOf(batch, shapes);
+    if (s.shapeSet != key) {
+      s.shapeSet.clear();  // a refused shape may leave some inputs changed: set them all again next time
+      s.setShapes(*s.ctx, batch, shapes, log);
+      s.shapeSet = key;
+    }
+    // Bytes each I/O tensor moves at this shape: packed rows of the run's shape, never past its buffer.
+    std::vector<size_t> bytes(e.io.size());
+    for (size_t i = 0; i < e.io.size(); ++i) {
+      const IOTensor& t = e.io[i];
+      if (!t.dynamicOther) {
+        bytes[i] = t.bytesFor(batch);
+        continue;
+      }
+      const nvinfer1::Dims d = s.ctx->getTensorShape(t.name.c_str());
+      NTRT_REQUIRE(d.nbDims == t.dims.nbDims && volume(d) >= 0, "ERR_TENSORRT", "TensorRT gave no shape for '" + t.name + "' at this run");
+      bytes[i] = t.bytesAt(d);
+      NTRT_REQUIRE(bytes[i] <= s.deviceBuffers[i].bytes(), "ERR_SHAPE_OUT_OF_RANGE",
+                   "'" + t.name + "' at shape " + dimsText(d) + " does not fit this context's buffer (" + std::to_string(s.deviceBuffers[i].bytes()) + " bytes)");
     }
     cudaStream_t st = s.stream.get();
     s.start.record(st);
     for (size_t i = 0; transfers && i < e.io.size(); ++i) {
       if (!e.io[i].isInput) continue;
-      CUDA_CHECK(cudaMemcpyAsync(s.deviceBuffers[i].get(), s.hostBuffers[i]->get(), e.io[i].bytesFor(batch), cudaMemcpyHostToDevice, st));
+      CUDA_CHECK(cudaMemcpyAsync(s.deviceBuffers[i].get(), s.hostBuffers[i]->get(), bytes[i], cudaMemcpyHostToDevice, st));
     }
     s.afterH2D.record(st);
-    s.compute(batch, log);
+    s.compute(key, log);
     s.afterCompute.record(st);
     for (size_t i = 0; transfers && i < e.io.size(); ++i) {
       if (e.io[i].isInput) continue;
-      CUDA_CHECK(cudaMemcpyAsync(s.hostBuffers[i]->get(), s.deviceBuffers[i].get(), e.io[i].bytesFor(batch), cudaMemcpyDeviceToHost, st));
+      CUDA_CHECK(cudaMemcpyAsync(s.hostBuffers[i]->get(), s.deviceBuffers[i].get(), bytes[i], cudaMemcpyDeviceToHost, st));
     }
     s.end.record(st);
     std::shared_ptr<ContextState> keep = state_;
@@ -342,7 +414,8 @@ Napi::Value NativeTrtContext::Timings(const Napi::CallbackInfo& info) {
   NTRT_CATCH(env)
 }
 
-// profile(batch, iterations) → Promise<NativeLayerTime[]>: per-layer median device time, off the JS thread.
+// profile(batch, iterations, dims?, shapes?) → Promise<NativeLayerTime[]>: per-layer median device time, off the JS
+// thread, at the shape `shapes` gives (engines that vary besides the batch).
 Napi::Value NativeTrtContext::Profile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
@@ -354,7 +427,7 @@ Napi::Value NativeTrtContext::Profile(const Napi::CallbackInfo& info) {
     NTRT_REQUIRE(batch >= 1 && batch <= s.maxBatch && (!e.dynamicBatch || batch >= e.batchMin), "ERR_BATCH_OUT_OF_RANGE",
                  "Batch " + std::to_string(batch) + " is outside this context's range");
     NTRT_REQUIRE(iterations >= 1, "ERR_INVALID_ARGUMENT", "iterations must be at least 1");
-    auto* w = new ProfileWorker(env, state_, batch, iterations);
+    auto* w = new ProfileWorker(env, state_, batch, shapesFromJs(e, info[3]), iterations);
     Napi::Promise p = w->promise();
     w->Queue();
     return p;

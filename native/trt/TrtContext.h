@@ -29,20 +29,25 @@ struct ContextState {
   Owned<nvinfer1::IExecutionContext> ctx;
   std::vector<cuda::DeviceBuffer> deviceBuffers;
   std::vector<std::shared_ptr<cuda::PinnedBuffer>> hostBuffers;
-  std::map<int, cuda::Graph> graphs;  // per batch size
-  std::set<int> warmed;               // batch sizes enqueued once (TensorRT needs that before a capture)
-  std::set<int> ungraphable;          // batch sizes whose capture failed: plain enqueueV3
-  int shapeBatch = 0;                 // the batch the input shapes are set for
+  //! A run's shape: the batch, then every input dimension that varies besides it (RunShape::key).
+  using ShapeKey = std::vector<int64_t>;
+  std::map<ShapeKey, cuda::Graph> graphs;  // per shape
+  std::set<ShapeKey> warmed;               // shapes enqueued once (TensorRT needs that before a capture)
+  std::set<ShapeKey> ungraphable;          // shapes whose capture failed: plain enqueueV3
+  ShapeKey shapeSet;                       // the shape the input shapes are set for (empty: none)
   float timings[3] = {0, 0, 0};
   bool running = false, profiling = false, disposed = false;
   bool viewsDetached = false;  // JS can no longer reach the pinned buffers, so release() may free them
 
   //! A TensorRT execution context over this state's activation memory and I/O buffers.
   Owned<nvinfer1::IExecutionContext> makeContext(const LogCapture& log) const;
-  //! Sets the input shapes of `c` for `batch`.
-  void setBatch(nvinfer1::IExecutionContext& c, int batch, const LogCapture& log) const;
-  //! enqueueV3, or a CUDA-graph replay of it for a batch already seen.
-  void compute(int batch, const LogCapture& log);
+  //! Sets the input shapes of `c` for `batch`, and for engines that vary besides the batch, from `shapes` (one per I/O
+  //! tensor, inputs filled: checked against the engine's fixed dimensions; TensorRT checks the profile).
+  void setShapes(nvinfer1::IExecutionContext& c, int batch, const std::vector<nvinfer1::Dims>& shapes, const LogCapture& log) const;
+  //! The key of a run at `batch` and `shapes`.
+  ShapeKey keyOf(int batch, const std::vector<nvinfer1::Dims>& shapes) const;
+  //! enqueueV3, or a CUDA-graph replay of it for a shape already seen.
+  void compute(const ShapeKey& key, const LogCapture& log);
   //! Frees the TensorRT context, graphs and device buffers after the stream drains (pinned ones too once JS's views
   //! are detached); keeps the stream and events for pending settles.
   void release() noexcept;

@@ -14,7 +14,8 @@ using nvinfer1::OptProfileSelector;
 
 std::string text(const char* s) { return s ? s : ""; }
 
-// Only the batch may vary at run time: other dynamic input dimensions must be pinned by the profile (min = max).
+// Open input dimensions: the batch (0), dimensions the profile pins (min = max, fixed here), and dimensions that vary
+// (left -1; each run gives the input's shape, and buffers hold the profile's max).
 IOTensor describeInput(const nvinfer1::ICudaEngine& e, const char* name, nvinfer1::Dims dims) {
   IOTensor t;
   t.name = name;
@@ -22,37 +23,46 @@ IOTensor describeInput(const nvinfer1::ICudaEngine& e, const char* name, nvinfer
   t.dtype = dtypeOf(e.getTensorDataType(name), name);
   const nvinfer1::Dims lo = e.getProfileShape(name, 0, OptProfileSelector::kMIN);
   const nvinfer1::Dims hi = e.getProfileShape(name, 0, OptProfileSelector::kMAX);
+  nvinfer1::Dims most = dims;
   for (int i = 0; i < dims.nbDims; ++i) {
     if (dims.d[i] >= 0) continue;
     t.needsShape = true;
+    if (lo.nbDims != dims.nbDims || hi.nbDims != dims.nbDims || lo.d[i] < 0 || hi.d[i] < lo.d[i]) {
+      fail("ERR_SHAPE_MISMATCH", "Engine input '" + t.name + "' " + dimsText(dims) + " has no profile range for dimension " + std::to_string(i));
+    }
+    most.d[i] = hi.d[i];
     if (i == 0) {
       t.dynamicBatch = true;
-      continue;
+    } else if (lo.d[i] == hi.d[i]) {
+      dims.d[i] = most.d[i] = lo.d[i];
+    } else {
+      t.dynamicOther = true;
     }
-    if (lo.nbDims != dims.nbDims || lo.d[i] != hi.d[i]) {
-      fail("ERR_SHAPE_MISMATCH", "Engine input '" + t.name + "' " + dimsText(dims) + " varies in dimension " + std::to_string(i) +
-                                     " (profile " + dimsText(lo) + " .. " + dimsText(hi) + "); only the batch dimension (0) may vary");
-    }
-    dims.d[i] = lo.d[i];
   }
   t.dims = dims;
+  t.maxDims = most;
   return t;
 }
 
-// Output shapes follow from the inputs: a context without device memory resolves the ones the engine leaves open.
-void resolveOutputs(EngineState& s, std::vector<std::pair<std::string, nvinfer1::Dims>>& outputs, const LogCapture& log) {
+// Output shapes follow from the inputs: a context without device memory resolves the ones the engine leaves open, with
+// every input at its largest shape. With inputs that vary besides the batch, an open output dimension varies too
+// (left -1, its largest size in `most`); otherwise it is fixed.
+void resolveOutputs(EngineState& s, std::vector<std::pair<std::string, nvinfer1::Dims>>& outputs,
+                    std::vector<nvinfer1::Dims>& most, const LogCapture& log) {
   bool open = false;
-  for (auto& [name, d] : outputs)
+  for (auto& [name, d] : outputs) {
+    most.push_back(d);
     for (int i = 1; i < d.nbDims; ++i) open |= d.d[i] < 0;
+  }
   if (!open) return;
   Owned<nvinfer1::IExecutionContext> probe(s.engine->createExecutionContext(nvinfer1::ExecutionContextAllocationStrategy::kUSER_MANAGED));
   if (!probe) fail("ERR_TENSORRT", log.explain("TensorRT could not create a context to resolve output shapes"));
   for (const IOTensor& t : s.io) {
-    nvinfer1::Dims d = t.dims;
-    if (t.dynamicBatch) d.d[0] = s.batchMax;
+    nvinfer1::Dims d = t.maxDims;
     if (!probe->setInputShape(t.name.c_str(), d)) fail("ERR_TENSORRT", log.explain("TensorRT refused input shape " + dimsText(d) + " for '" + t.name + "'"));
   }
-  for (auto& [name, d] : outputs) {
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    auto& [name, d] = outputs[k];
     nvinfer1::Dims r = probe->getTensorShape(name.c_str());
     for (int i = 1; i < d.nbDims; ++i) {
       if (d.d[i] >= 0) continue;
@@ -60,7 +70,8 @@ void resolveOutputs(EngineState& s, std::vector<std::pair<std::string, nvinfer1:
         fail("ERR_SHAPE_MISMATCH", "Engine output '" + name + "' " + dimsText(d) +
                                        " has a data-dependent shape, which node-tensorrt contexts do not support");
       }
-      d.d[i] = r.d[i];
+      most[k].d[i] = r.d[i];
+      if (!s.dynamicOther) d.d[i] = r.d[i];
     }
   }
 }
@@ -90,17 +101,22 @@ void describe(EngineState& s, const LogCapture& log) {
     break;
   }
   if (!s.dynamicBatch && !s.io.empty() && s.io[0].dims.nbDims > 0) s.batchMin = s.batchOpt = s.batchMax = static_cast<int>(s.io[0].dims.d[0]);
-  resolveOutputs(s, outputs, log);
-  for (auto& [name, d] : outputs) {
+  for (const IOTensor& t : s.io) s.dynamicOther |= t.dynamicOther;
+  std::vector<nvinfer1::Dims> most;
+  resolveOutputs(s, outputs, most, log);
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const auto& [name, d] = outputs[k];
     IOTensor t;
     t.name = name;
     t.dtype = dtypeOf(e.getTensorDataType(name.c_str()), name.c_str());
     t.dynamicBatch = d.nbDims > 0 && d.d[0] < 0;
     t.dims = d;
+    t.maxDims = most[k];
+    for (int i = 1; i < d.nbDims; ++i) t.dynamicOther |= d.d[i] < 0;
     s.io.push_back(t);
   }
   for (IOTensor& t : s.io) {
-    t.rowBytes = cuda::dtypeSize(t.dtype) * static_cast<size_t>(volume(t.dims, t.dynamicBatch ? 1 : 0));
+    t.rowBytes = cuda::dtypeSize(t.dtype) * static_cast<size_t>(volume(t.maxDims, t.dynamicBatch ? 1 : 0));
   }
   s.weightBytes = e.getEngineStat(nvinfer1::EngineStat::kTOTAL_WEIGHTS_SIZE);
   s.activationBytes = e.getDeviceMemorySizeV2();

@@ -22,6 +22,7 @@ struct EngineState {
   Owned<nvinfer1::ICudaEngine> engine;
   std::vector<IOTensor> io;
   bool dynamicBatch = false;
+  bool dynamicOther = false;  //!< some input varies in a dimension besides the batch: runs give the input shapes
   int batchMin = 1, batchOpt = 1, batchMax = 1;
   int64_t weightBytes = 0;      //!< device bytes of the weights
   int64_t activationBytes = 0;  //!< device bytes each execution context allocates

@@ -75,8 +75,13 @@ struct IOTensor {
   nvinfer1::Dims dims{};
   bool dynamicBatch = false;
   bool needsShape = false;  //!< an input with a dimension the engine leaves open: setInputShape before running
-  size_t rowBytes = 0;     //!< bytes per batch row (dynamic batch) or of the whole tensor (static)
+  //! A dimension besides the batch varies at run time (its entry in `dims` stays -1): the run gives the shape.
+  bool dynamicOther = false;
+  nvinfer1::Dims maxDims{};  //!< the largest shape (the profile's max, or the outputs at it): what buffers hold
+  size_t rowBytes = 0;     //!< bytes per batch row (dynamic batch) or of the whole tensor (static), at maxDims
   size_t bytesFor(int batch) const { return dynamicBatch ? rowBytes * static_cast<size_t>(batch) : rowBytes; }
+  //! Bytes of the tensor at shape `d`.
+  size_t bytesAt(const nvinfer1::Dims& d) const { return cuda::dtypeSize(dtype) * static_cast<size_t>(volume(d)); }
 };
 
 //! Reads a string field from one flat JSON object as printed by IEngineInspector; "" when absent.

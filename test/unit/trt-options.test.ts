@@ -28,7 +28,7 @@ describe('shapes → optimization profile', () => {
   });
 
   it('needs no shapes for a static model, whose batch is its first dimension', () => {
-    expect(trtProfiles([fixed], undefined)).toEqual({ profiles: [], batch: { min: 1, opt: 1, max: 1 } });
+    expect(trtProfiles([fixed], undefined)).toEqual({ profiles: [], batch: { min: 1, opt: 1, max: 1 }, dims: {} });
     expect(trtProfiles([{ name: 'x', shape: [16, 8], dtype: 'float16' }], {}).batch).toEqual({ min: 16, opt: 16, max: 16 });
   });
 
@@ -72,9 +72,16 @@ describe('shapes → optimization profile', () => {
     );
   });
 
-  it('lets only the batch vary', () => {
-    expect(message(() => trtProfiles([mask], { mask: { min: [1, 64, 64], opt: [1, 128, 64], max: [1, 256, 64] } }))).toBe(
-      "shapes.mask: only the batch dimension (0) may vary, but dimension 1 ('H') has min 64 and max 256; give it one value (min = opt = max)",
+  it('lets any dynamic dimension vary, one range per symbol across inputs', () => {
+    const r = trtProfiles([mask], { mask: { min: [1, 64, 64], opt: [1, 128, 64], max: [1, 256, 64] } });
+    expect(r.profiles).toEqual([{ input: 'mask', min: [1, 64, 64], opt: [1, 128, 64], max: [1, 256, 64] }]);
+    expect(r.dims).toEqual({ H: { min: 64, opt: 128, max: 256 } });
+    const ids: TensorInfo = { name: 'ids', shape: ['batch', 'sequence'], dtype: 'int64' };
+    const am: TensorInfo = { name: 'am', shape: ['batch', 'sequence'], dtype: 'int64' };
+    const seq = (lo: number, hi: number) => ({ min: [1, lo], opt: [4, hi], max: [8, hi] });
+    expect(trtProfiles([ids, am], { ids: seq(1, 128), am: seq(1, 128) }).dims).toEqual({ sequence: { min: 1, opt: 128, max: 128 } });
+    expect(message(() => trtProfiles([ids, am], { ids: seq(1, 128), am: seq(1, 64) }))).toBe(
+      "shapes.am: dimension 1 ('sequence') has range 1/64/64, but another input gives 'sequence' 1/128/128",
     );
   });
 

@@ -35,6 +35,21 @@ describe('tensorrt plan container', () => {
     expect(tensors.outputs).toEqual([{ name: 'logits', shape: ['batch', 1000], dtype: 'float16' }]);
   });
 
+  it('names open dimensions besides the batch after the model, and keeps the dims a profile lets vary', () => {
+    const bert: NativeIOInfo[] = [
+      { name: 'input_ids', isInput: true, dtype: 3, shape: [-1, -1] },
+      { name: 'last_hidden_state', isInput: false, dtype: 0, shape: [-1, -1, 768] },
+      { name: 'extra', isInput: false, dtype: 0, shape: [-1, -1] },
+    ];
+    const t = trtTensorInfo(bert, { input_ids: ['batch', 'sequence'], last_hidden_state: ['batch', 'sequence', 768] });
+    expect(t.inputs[0].shape).toEqual(['batch', 'sequence']);
+    expect(t.outputs.map((o) => o.shape)).toEqual([['batch', 'sequence', 768], ['batch', 'dim1']]);
+    const dims = { sequence: { min: 1, opt: 64, max: 128 } };
+    const h = readPlan(writePlan(trtPlanHeader({ ...t, tensorrtVersion: '11.1.0', device: h100, precision: 'fp16', profile: { min: 1, opt: 8, max: 32 }, dims, extra: { versionCompatible: false, fp16: 'onnx' } }), payload)).header;
+    expect(h.dims).toEqual(dims);
+    expect(() => checkTrtIo(h, bert)).not.toThrow();
+  });
+
   it('round-trips a tensorrt header and payload', () => {
     const plan = readPlan(writePlan(header, payload));
     expect(plan.header).toEqual({ ...header, payloadBytes: payload.byteLength });
