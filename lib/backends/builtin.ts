@@ -10,7 +10,7 @@ import { libraryVersion } from '../version.js';
 import { withGuardedCallback } from '../util/progress.js';
 import { withStack } from '../util/stack.js';
 import type { Lowered } from '../builtin/lower.js';
-import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload, type Program } from '../builtin/program.js';
+import { BUILTIN_FORMAT_VERSION, OP_NAMES, decodePayload, encodePayload } from '../builtin/program.js';
 import { validateBuiltinProgram } from '../builtin/validate.js';
 import { builtinHeader } from '../builtin/assemble.js';
 
@@ -104,17 +104,7 @@ export async function loadBuiltin(header: PlanHeader, payload: Uint8Array, plan:
   const { program, weights } = decodePayload(payload);
   // The whole program, and its agreement with the header, is checked before anything is allocated.
   validateBuiltinProgram(program, weights, header);
-  checkDimsAgree(program, header);
   const native = await withStack(builtinAddon().builtinLoad(program, weights, device));
   return new Engine({ native, header, plan, device, buildInfo });
 }
 
-/** The header's dynamic dims (what the context checks runs against) must be the program's one dim, or none. */
-function checkDimsAgree(program: Program, header: PlanHeader): void {
-  const declared = Object.entries(header.dims ?? {}).filter(([, r]) => r.min !== r.max);
-  const d = program.dim;
-  const same = d ? declared.length === 1 && declared[0][0] === d.name && declared[0][1].min === d.min && declared[0][1].opt === d.opt && declared[0][1].max === d.max : declared.length === 0;
-  if (!same) {
-    throw new TensorRTError(ErrorCode.PLAN_CORRUPT, `Corrupt builtin plan: the header's dynamic dims (${declared.map(([k, r]) => `${k} ${r.min}..${r.max}`).join(', ') || 'none'}) are not the program's (${d ? `${d.name} ${d.min}..${d.max}` : 'none'})`);
-  }
-}

@@ -57,7 +57,19 @@ export function assembleBuiltinPlan(
   precision: Precision,
   computeCapability: string | null = null,
 ): { plan: Uint8Array; program: Program; weights: Uint8Array; header: Omit<PlanHeader, 'payloadBytes'> } {
-  const lowered = lowerGraph(graph, profile);
+  return assembleLowered(lowerGraph(graph, profile), precision, computeCapability);
+}
+
+/**
+ * A builtin plan from a lowered program (lowerGraph, or lowerWithDim for a dim besides the batch), with default
+ * tactics, written without a GPU.
+ * @example assembleLowered(lowerForBuiltin(g, profile, 'fp16'), 'fp16', '9.0')
+ */
+export function assembleLowered(
+  lowered: Lowered,
+  precision: Precision,
+  computeCapability: string | null = null,
+): { plan: Uint8Array; program: Program; weights: Uint8Array; header: Omit<PlanHeader, 'payloadBytes'> } {
   withDefaultTactics(lowered.program);
   const header = builtinHeader(lowered, precision, { cc: computeCapability, name: null });
   return { plan: writePlan(header, encodePayload(lowered.program, lowered.weights)), program: lowered.program, weights: lowered.weights, header };

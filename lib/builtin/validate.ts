@@ -40,7 +40,24 @@ function validator(): NonNullable<ReturnType<typeof loadAddon>['validateBuiltinP
  * @example const report = validateBuiltinProgram(program, weights, header);
  */
 export function validateBuiltinProgram(program: Program, weights: Uint8Array, header?: PlanHeader, stage: 'load' | 'build' = 'load'): ValidationReport {
-  return validator()(program, weights.byteLength, header ? headerForValidation(header) : null, stage);
+  const report = validator()(program, weights.byteLength, header ? headerForValidation(header) : null, stage);
+  if (header) checkDimsAgree(program, header);
+  return report;
+}
+
+/** The header's dynamic dims (what contexts check runs against) must be the program's one dim, or none. */
+function checkDimsAgree(program: Program, header: PlanHeader): void {
+  const declared = Object.entries(header.dims ?? {}).filter(([, r]) => r.min !== r.max);
+  const d = program.dim;
+  const same = d
+    ? declared.length === 1 && declared[0][0] === d.name && declared[0][1].min === d.min && declared[0][1].opt === d.opt && declared[0][1].max === d.max
+    : declared.length === 0;
+  if (!same) {
+    throw new TensorRTError(
+      ErrorCode.PLAN_CORRUPT,
+      `Corrupt builtin plan: the header's dynamic dims (${declared.map(([k, r]) => `${k} ${r.min}..${r.max}`).join(', ') || 'none'}) are not the program's (${d ? `${d.name} ${d.min}..${d.max}` : 'none'})`,
+    );
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // An independent bounds checker for builtin programs, written from the kernels' indexing (kernels.h and each
 // kernel's loops), not from native/builtin/validate.cc: every access is an affine map over a box of loop indices,
 // so its extreme elements sit at the box's corners. Each corner is evaluated with exact BigInt arithmetic.
-import { OP_NAMES, paramsAt, type Program } from '../../lib/builtin/program.js';
+import { OP_NAMES, paramsAt, programAtDim, type Program } from '../../lib/builtin/program.js';
 
 const SIZE = [4, 2, 4, 8, 1, 1, 1];
 
@@ -256,6 +256,12 @@ function held(p: Program, id: number, batch: number): bigint {
  * @example expect(outOfBounds(program, weights.byteLength)).toEqual([])
  */
 export function outOfBounds(p: Program, weightsBytes: number): string[] {
+  // A program with a dim is checked where the validator vouches for it (its ends and opt); the runtime validates
+  // every other value before running it.
+  if (p.dim) {
+    const d = p.dim;
+    return [...new Set([d.min, d.opt, d.max])].flatMap((s) => outOfBounds(programAtDim(p, s), weightsBytes).map((b) => `${d.name} = ${s}: ${b}`));
+  }
   const bad: string[] = [];
   p.tensors.forEach((t, id) => {
     const region = t.loc === 1 ? weightsBytes : t.batched ? p.batchedArenaBytes : p.fixedArenaBytes;

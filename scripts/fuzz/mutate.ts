@@ -32,8 +32,40 @@ const PROGRAM_KEYS = ['fixedArenaBytes', 'batchedArenaBytes', 'weightsBytes', 'm
 function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>): string {
   const layer = p.layers.length ? Math.floor(r() * p.layers.length) : -1;
   const l = layer >= 0 ? p.layers[layer] : undefined;
-  const kind = Math.floor(r() * 14);
+  const kind = Math.floor(r() * (p.dim ? 16 : 14));
   switch (kind) {
+    case 14:
+    case 15: {
+      // Programs with a dim: its range and base, a tensor's size form, a layer's parameter forms.
+      const d = p.dim!;
+      const what = r();
+      if (what < 0.25) {
+        const k = pick(r, ['min', 'opt', 'max', 'base'] as const);
+        d[k] = interesting(r, d[k]);
+        // Half the time the header says the same (a consistent forgery), else only the program changed.
+        if (k !== 'base' && r() < 0.5 && h.dims?.[d.name]) h.dims = { [d.name]: { ...h.dims[d.name], [k]: d[k] } };
+        return `dim.${k} = ${d[k]}`;
+      }
+      if (what < 0.5) {
+        const t = pick(r, p.tensors.filter((x) => x.dimBytes));
+        if (!t) return 'none';
+        const k = Math.floor(r() * 3);
+        t.dimBytes![k] = interesting(r, t.dimBytes![k]);
+        return `tensor dimBytes[${k}]`;
+      }
+      const withForms = p.layers.filter((x) => x.perDim);
+      const ld = withForms.length ? pick(r, withForms) : l;
+      if (!ld) return 'none';
+      ld.perDim ??= {};
+      const key = pick(r, [...Object.keys(ld.perDim), ...Object.keys(ld.params)]);
+      const v = ld.params[key];
+      const k = Math.floor(r() * 4);
+      const form = ld.perDim[key] ?? [0, 0, 0, 0].map(() => (Array.isArray(v) ? v.map(() => 0) : 0)) as [number, number, number, number];
+      const c = form[k];
+      form[k] = Array.isArray(c) ? c.map((x) => (r() < 0.5 ? interesting(r, x) : x)) : interesting(r, c as number);
+      ld.perDim[key] = form;
+      return `layer perDim ${key}[${k}]`;
+    }
     case 0: {
       const k = pick(r, PROGRAM_KEYS);
       p[k] = interesting(r, p[k]);

@@ -1,6 +1,8 @@
 // Small real builtin plans made on the CPU (lowering + default tactics), covering every op the lowering emits:
 // the seeds of the plan fuzzer and of the validator's tests.
-import { assembleBuiltinPlan } from '../../lib/builtin/assemble.js';
+import { lowerForBuiltin } from '../../lib/builder.js';
+import { assembleBuiltinPlan, assembleLowered } from '../../lib/builtin/assemble.js';
+import { resolveShapeProfile } from '../../lib/shapes.js';
 import type { Program } from '../../lib/builtin/program.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import { Graph } from '../../lib/ir/graph.js';
@@ -97,7 +99,7 @@ function mixer() {
 
 /** Transformer layers: Gather of embeddings by int64 ids, residual Add + LayerNormalization, fused attention,
  * a comparison, Not and Where, and a matmul + softmax the attention fusion leaves alone. */
-function encoder() {
+function encoder(seq: Dim = 4) {
   const g = graphOf(
     [
       node('Gather', ['table', 'ids'], ['e'], { axis: 0 }),
@@ -115,11 +117,11 @@ function encoder() {
       node('MatMul', ['ln', 'lt'], ['s2']),
       node('Softmax', ['s2'], ['p2'], { axis: 1 }),
     ],
-    [['x', [B, 4, 8]]],
+    [['x', [B, seq, 8]]],
     ['y', 'p2'],
     [constant('table', [10, 8], 9), constant('gamma', [8], 10), constant('beta', [8], 11), constant('scale', [1], 12), { name: 'zero', dtype: 'float32', dims: [], data: new Float32Array([0]) }],
   );
-  g.inputs.push({ name: 'ids', type: { dtype: 'int64', shape: [B, 4] } });
+  g.inputs.push({ name: 'ids', type: { dtype: 'int64', shape: [B, seq] } });
   return g;
 }
 
@@ -199,7 +201,7 @@ function detector(precision: 'fp32' | 'fp16') {
  */
 export function seeds(cc = '9.0'): Seed[] {
   const out: Seed[] = [];
-  const families: [string, (precision: 'fp32' | 'fp16') => Graph][] = [['cnn', cnn], ['mixer', mixer], ['encoder', encoder], ['mbconv', mbconv], ['vision', vision], ['detector', detector]];
+  const families: [string, (precision: 'fp32' | 'fp16') => Graph][] = [['cnn', cnn], ['mixer', mixer], ['encoder', () => encoder()], ['mbconv', mbconv], ['vision', vision], ['detector', detector]];
   for (const [name, make] of families) {
     for (const precision of ['fp32', 'fp16'] as const) {
       const g = make(precision);
@@ -207,6 +209,16 @@ export function seeds(cc = '9.0'): Seed[] {
       const a = assembleBuiltinPlan(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 3 }, precision, cc);
       out.push({ name: `${name}-${precision}`, ...a });
     }
+  }
+  // The encoder with a dynamic sequence (1..6) besides the batch: a program with a dim (lower-dims.ts).
+  for (const precision of ['fp32', 'fp16'] as const) {
+    const g = encoder('S');
+    const range = (s: number, b: number) => [b, s];
+    const profile = resolveShapeProfile(g.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), {
+      x: { min: [1, 1, 8], opt: [2, 4, 8], max: [3, 6, 8] },
+      ids: { min: range(1, 1), opt: range(4, 2), max: range(6, 3) },
+    });
+    out.push({ name: `encoder-dim-${precision}`, ...assembleLowered(lowerForBuiltin(g, profile, precision), precision, cc) });
   }
   return out;
 }

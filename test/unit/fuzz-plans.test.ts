@@ -53,6 +53,20 @@ describe('plan fuzzer', () => {
     })).toMatch(/nms scratch shares bytes with output/);
   });
 
+  it('seeds programs with a dynamic dim, and checks them at the values the validator vouches for', () => {
+    const dim = seeds().filter((s) => s.program.dim);
+    expect(dim.map((s) => [s.name, s.program.dim])).toEqual([
+      ['encoder-dim-fp32', { name: 'S', min: 1, opt: 4, max: 6, base: 2 }],
+      ['encoder-dim-fp16', { name: 'S', min: 1, opt: 4, max: 6, base: 2 }],
+    ]);
+    const p = structuredClone(dim[0].program);
+    // A softmax whose row length grows one element per step of S faster than its tensors: out of bounds past the base.
+    const softmax = p.layers.find((l) => OP_NAMES[l.op] === 'softmax' && l.perDim?.len)!;
+    (softmax.perDim!.len as number[])[0] = (softmax.perDim!.len[0] as number) + 1;
+    expect(outOfBounds(dim[0].program, dim[0].weights.byteLength)).toEqual([]);
+    expect(outOfBounds(p, dim[0].weights.byteLength).join()).toMatch(/S = [46]: layer \d+ (softmax|reduce)/);
+  });
+
   it('refuses or safely accepts 3000 seeded mutants: no crash, no out-of-bounds acceptance', () => {
     // PLAN_FUZZ_SEED runs another stream of mutants (CI uses 1).
     const first = Number(process.env.PLAN_FUZZ_SEED ?? 1);
