@@ -7,7 +7,7 @@ import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
 import { batchIndependent, concretize, mergeSamples, SAMPLE_BATCHES, type StaticLowering } from './lower-batch.js';
 import { planMemory } from './memplan.js';
-import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO, type ProgramLayer } from './program.js';
+import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO, type ProgramLayer, type ProgramTensor } from './program.js';
 
 export interface Lowered {
   program: Program;
@@ -98,7 +98,49 @@ function lowerStatic(graph: Graph, known?: Map<string, Dim[]>, knownConst?: Set<
     io.push({ name: output.name, tensor: v.tensor, isInput: false, dtype: nativeDType(t.dtype), shape: output.type.shape.map((d) => (typeof d === 'number' ? d : -1)) });
     pinned.add(v.tensor);
   }
-  return { tensors: cx.tensors, layers: dropDeadLayers(cx.layers, pinned), weights: cx.weights.toBytes(), io, pinned };
+  return { tensors: cx.tensors, layers: dropDeadLayers(sharedLayers(cx.layers, cx.tensors, pinned), pinned), weights: cx.weights.toBytes(), io, pinned };
+}
+
+/**
+ * Common layers once: a layer that repeats an earlier one (same op, inputs, parameters) reads the earlier one's
+ * outputs instead, when every tensor involved has a single writer (so equal inputs are equal values) and its outputs
+ * are no model output. BERT's twelve identical attention-mask conversions become one.
+ */
+function sharedLayers(layers: ProgramLayer[], tensors: ProgramTensor[], pinned: Set<number>): ProgramLayer[] {
+  const writers = new Map<number, number>();
+  for (const l of layers) for (const t of l.outputs) writers.set(t, (writers.get(t) ?? 0) + 1);
+  const single = (t: number) => t < 0 || (writers.get(t) ?? 0) <= 1;
+  const same = (a: ProgramTensor, b: ProgramTensor) =>
+    a.dtype === b.dtype && a.loc === b.loc && a.batched === b.batched && a.bytes === b.bytes && a.layout === b.layout && a.shape.join() === b.shape.join();
+  const rename = new Map<number, number>();
+  // Weight tensors at the same bytes are one value (the blob shares small constants by content).
+  const weightAt = new Map<string, number>();
+  tensors.forEach((t, id) => {
+    if (t.loc !== 1) return;
+    const at = `${t.offset}|${t.bytes}|${t.dtype}|${t.shape.join()}`;
+    const first = weightAt.get(at);
+    if (first === undefined) weightAt.set(at, id);
+    else rename.set(id, first);
+  });
+  const seen = new Map<string, ProgramLayer>();
+  const out: ProgramLayer[] = [];
+  for (const l of layers) {
+    const inputs = l.inputs.map((t) => rename.get(t) ?? t);
+    const layer = inputs.every((t, i) => t === l.inputs[i]) ? l : { ...l, inputs };
+    if (!layer.outputs.length || ![...inputs, ...layer.outputs].every(single) || layer.outputs.some((t) => pinned.has(t) || inputs.includes(t))) {
+      out.push(layer);
+      continue;
+    }
+    const key = JSON.stringify([layer.op, inputs, layer.params, layer.batched, layer.outputs.map((t) => tensors[t].dtype)]);
+    const first = seen.get(key);
+    if (first && first.outputs.length === layer.outputs.length && first.outputs.every((t, k) => same(tensors[t], tensors[layer.outputs[k]]))) {
+      layer.outputs.forEach((t, k) => rename.set(t, first.outputs[k]));
+      continue;
+    }
+    seen.set(key, layer);
+    out.push(layer);
+  }
+  return out;
 }
 
 /** Layers whose outputs nothing reads (a transpose a fused layer reads through its strides instead) go. */

@@ -2,6 +2,8 @@
 import { float32ToHalf, fromHalfBits, halfToFloat32 } from '../util/half.js';
 
 const ALIGN = 256;
+/** Constants up to this many bytes are shared by content. */
+const SMALL = 64;
 export type WeightDType = 'float32' | 'float16';
 
 /** A constant's values as float32, whatever its stored type (float16 bits are decoded). */
@@ -39,6 +41,7 @@ export class WeightsBlob {
   #chunks: { offset: number; bytes: Uint8Array }[] = [];
   #size = 0;
   #byKey = new Map<string, { offset: number; bytes: number }>();
+  #byContent = new Map<string, { offset: number; bytes: number }>();
 
   get size(): number {
     return this.#size;
@@ -46,15 +49,7 @@ export class WeightsBlob {
 
   /** Adds float values stored as `dtype`; returns offset and size. Same key → same storage. */
   add(key: string, values: Float32Array, dtype: WeightDType): { offset: number; bytes: number } {
-    const hit = this.#byKey.get(`${key}|${dtype}`);
-    if (hit) return hit;
-    const bytes = encode(values, dtype);
-    const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
-    this.#chunks.push({ offset, bytes });
-    this.#size = offset + bytes.byteLength;
-    const entry = { offset, bytes: bytes.byteLength };
-    this.#byKey.set(`${key}|${dtype}`, entry);
-    return entry;
+    return this.#byKey.get(`${key}|${dtype}`) ?? this.#place(`${key}|${dtype}`, encode(values, dtype), dtype);
   }
 
   /**
@@ -62,26 +57,29 @@ export class WeightsBlob {
    * (packedCache), so lowering the same constants again (each sample batch and dim value) packs them once.
    */
   addPacked(key: string, source: object, values: () => Float32Array, dtype: WeightDType): { offset: number; bytes: number } {
-    const hit = this.#byKey.get(`${key}|${dtype}`);
-    if (hit) return hit;
-    const bytes = packedBytes(source, `${key}|${dtype}`, () => encode(values(), dtype));
-    const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
-    this.#chunks.push({ offset, bytes });
-    this.#size = offset + bytes.byteLength;
-    const entry = { offset, bytes: bytes.byteLength };
-    this.#byKey.set(`${key}|${dtype}`, entry);
-    return entry;
+    return this.#byKey.get(`${key}|${dtype}`) ?? this.#place(`${key}|${dtype}`, packedBytes(source, `${key}|${dtype}`, () => encode(values(), dtype)), dtype);
   }
 
   /** Adds raw bytes (integer constants) as-is. */
   addRaw(key: string, bytes: Uint8Array): { offset: number; bytes: number } {
-    const hit = this.#byKey.get(`${key}|raw`);
-    if (hit) return hit;
-    const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
-    this.#chunks.push({ offset, bytes });
-    this.#size = offset + bytes.byteLength;
-    const entry = { offset, bytes: bytes.byteLength };
-    this.#byKey.set(`${key}|raw`, entry);
+    return this.#byKey.get(`${key}|raw`) ?? this.#place(`${key}|raw`, bytes, 'raw');
+  }
+
+  /**
+   * Stores `bytes` under `key`. Small constants with equal bytes of one kind share storage (the scalars every encoder
+   * layer of an export repeats), so layers reading them read one tensor (lower.ts sharedLayers).
+   */
+  #place(key: string, bytes: Uint8Array, kind: string): { offset: number; bytes: number } {
+    const content = bytes.byteLength <= SMALL ? `${kind}|${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}` : undefined;
+    let entry = content === undefined ? undefined : this.#byContent.get(content);
+    if (!entry) {
+      const offset = Math.ceil(this.#size / ALIGN) * ALIGN;
+      this.#chunks.push({ offset, bytes });
+      this.#size = offset + bytes.byteLength;
+      entry = { offset, bytes: bytes.byteLength };
+      if (content !== undefined) this.#byContent.set(content, entry);
+    }
+    this.#byKey.set(key, entry);
     return entry;
   }
 

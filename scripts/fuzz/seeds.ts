@@ -213,6 +213,7 @@ export function seeds(cc = '9.0'): Seed[] {
   // The encoder with a dynamic sequence (1..6) besides the batch: a program with a dim (lower-dims.ts).
   for (const precision of ['fp32', 'fp16'] as const) {
     const g = encoder('S');
+    inferShapes(g);
     const range = (s: number, b: number) => [b, s];
     const profile = resolveShapeProfile(g.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), {
       x: { min: [1, 1, 8], opt: [2, 4, 8], max: [3, 6, 8] },

@@ -63,6 +63,10 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
       const { program, weights } = lowerGraph(graph, { min: 1, opt: 2, max: 4 });
       expect(count(program.layers, 'attention')).toBe(2);
       expect(count(program.layers, 'gather')).toBeGreaterThanOrEqual(3);
+      // Each encoder layer converts the same mask the same way: one conversion is kept, and both attentions read it.
+      expect(count(program.layers, 'where')).toBe(1);
+      const where = program.layers.find((l) => OP_NAMES[l.op] === 'where')!;
+      expect(program.layers.filter((l) => OP_NAMES[l.op] === 'attention').map((l) => l.inputs[3])).toEqual([where.outputs[0], where.outputs[0]]);
       // GEMM + bias + GELU in one epilogue; every projection's bias folded; LayerNorm fused with its residual Add.
       expect(program.layers.filter((l) => l.name.endsWith('+bias+gelu')).length).toBe(2);
       expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && !l.name.includes('+bias')).length).toBe(0);
