@@ -129,9 +129,14 @@ export async function runMutant(plan: Uint8Array): Promise<string> {
     const engine = await loadEngine(plan);
     try {
       const ctx = await engine.createContext();
+      // A dim besides the batch runs at its ends and opt too (each a program of its own, validated before it runs).
+      const varying = Object.entries(engine.dims).filter(([, r]) => r.min !== r.max);
+      const dimsList = varying.length ? [...new Set([varying[0][1].min, varying[0][1].opt, varying[0][1].max])].map((v) => ({ [varying[0][0]]: v })) : [undefined];
       for (const batch of new Set([1, engine.profile.max])) {
-        for (const [i, view] of Object.values(ctx.inputs).entries()) if (view instanceof Float32Array) fillUniform(view, 3 + i);
-        await ctx.run({ batch });
+        for (const dims of dimsList) {
+          for (const [i, view] of Object.values(ctx.inputs).entries()) if (view instanceof Float32Array) fillUniform(view, 3 + i);
+          await ctx.run({ batch, ...(dims ? { dims } : {}) });
+        }
       }
     } finally {
       engine.dispose({ contexts: true });

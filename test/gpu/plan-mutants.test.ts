@@ -3,7 +3,7 @@
 //   compute-sanitizer --tool memcheck --error-exitcode 1 npx vitest run test/gpu/plan-mutants.test.ts
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../../lib/builder.js';
-import { decodePayload, Op } from '../../lib/builtin/program.js';
+import { decodePayload, Op, programAtDim } from '../../lib/builtin/program.js';
 import { validateBuiltinPlan, validateBuiltinProgram } from '../../lib/builtin/validate.js';
 import { capabilities } from '../../lib/capabilities.js';
 import { readPlan } from '../../lib/plan.js';
@@ -28,21 +28,26 @@ describe.skipIf(!hasGpu)(gpuSuite('accepted plan mutants on the GPU'), () => {
       const engine = await loadEngine(s.plan);
       const ctx = await engine.createContext();
       const out = s.program.io.find((io) => !io.isInput)!.name;
-      // Every input at the maximum batch: floats uniform, ids small (inside any table of the seeds).
-      const feeds: Record<string, Float32Array | BigInt64Array | Int32Array | Uint8Array> = {};
-      for (const io of s.program.io.filter((v) => v.isInput)) {
-        const view = ctx.inputs[io.name];
-        if (view instanceof Float32Array) feeds[io.name] = fillUniform(new Float32Array(view.length), 5);
-        else if (view instanceof BigInt64Array) feeds[io.name] = BigInt64Array.from({ length: view.length }, (_, i) => BigInt(i % 3));
-        else if (view instanceof Int32Array) feeds[io.name] = Int32Array.from({ length: view.length }, (_, i) => i % 3);
-        else feeds[io.name] = Uint8Array.from({ length: view.length }, (_, i) => i % 2);
+      // A program with a dim runs at its max and at a value between its samples.
+      for (const len of s.program.dim ? [s.program.dim.max, 3] : [undefined]) {
+        const program = len === undefined ? s.program : programAtDim(s.program, len);
+        // Every input at the maximum batch: floats uniform, ids small (inside any table of the seeds).
+        const feeds: Record<string, Float32Array | BigInt64Array | Int32Array | Uint8Array> = {};
+        for (const io of program.io.filter((v) => v.isInput)) {
+          const view = ctx.inputs[io.name];
+          const n = io.shape.reduce((a, d) => a * (d < 0 ? engine.profile.max : d), 1);
+          if (view instanceof Float32Array) feeds[io.name] = fillUniform(new Float32Array(n), 5);
+          else if (view instanceof BigInt64Array) feeds[io.name] = BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3));
+          else if (view instanceof Int32Array) feeds[io.name] = Int32Array.from({ length: n }, (_, i) => i % 3);
+          else feeds[io.name] = Uint8Array.from({ length: n }, (_, i) => i % 2);
+        }
+        const got = await ctx.infer(feeds as never, len === undefined ? {} : { dims: { [s.program.dim!.name]: len } });
+        const want = simulate(program, s.weights, feeds as never, engine.profile.max)[out];
+        const y = got[out];
+        let err = 0;
+        for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(Number(y[i]) - want[i]));
+        expect(err, `${s.name}${len === undefined ? '' : ` at ${len}`}`).toBeLessThan(s.name.endsWith('fp16') ? 5e-2 : 1e-4);
       }
-      const got = await ctx.infer(feeds as never);
-      const want = simulate(s.program, s.weights, feeds as never, engine.profile.max)[out];
-      const y = got[out];
-      let err = 0;
-      for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(Number(y[i]) - want[i]));
-      expect(err, s.name).toBeLessThan(s.name.endsWith('fp16') ? 5e-2 : 1e-4);
       engine.dispose({ contexts: true });
     }
   });

@@ -127,6 +127,9 @@ struct Descs {
 using Key = std::array<int64_t, 5>;  // device, dtype, M, K, C
 
 cublasLtHandle_t createHandle() {
+  // cuBLASLt asks the driver for the current context: on a thread-pool thread that has not used CUDA yet, none is
+  // current until the runtime makes the device's primary context so (compute-sanitizer saw cuCtxGetLimit fail).
+  CUDA_CHECK(cudaFree(nullptr));
   cublasLtHandle_t h = nullptr;
   check(api().cublasLtCreate(&h), "handle creation");
   return h;

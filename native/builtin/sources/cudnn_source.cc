@@ -132,6 +132,7 @@ using Key = std::array<int, 18>;  // device, dtype, the 16 ConvParams fields
 static_assert(sizeof(ConvParams) == 16 * sizeof(int), "ConvParams is 16 ints");
 
 cudnnHandle_t createHandle() {
+  CUDA_CHECK(cudaFree(nullptr));  // the device's primary context current on this thread first (as for cuBLASLt)
   cudnnHandle_t h = nullptr;
   check(api().cudnnCreate(&h), "handle creation");
   return h;
