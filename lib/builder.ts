@@ -137,7 +137,8 @@ export function lowerForBuiltin(source: Graph, resolved: ResolvedProfile, precis
   if (!dynamic.length) return lowerGraph(optimize(fixed, { fuse: true, precision }), resolved.batch);
   const [name, range] = dynamic[0];
   const info = (list: readonly { name: string; type: { shape: Dim[]; dtype: string } }[]) => list.map((v) => ({ name: v.name, shape: [...v.type.shape], dtype: v.type.dtype as TensorDType }));
-  return lowerWithDim((s) => optimize(foldShapes(fixed, { [name]: s }), { fuse: true, precision }), name, range, resolved.batch, { inputs: info(source.inputs), outputs: info(source.outputs) });
+  // The plan's I/O as the header declares it: dims the profile pins are numbers there, as in the program.
+  return lowerWithDim((s) => optimize(foldShapes(fixed, { [name]: s }), { fuse: true, precision }), name, range, resolved.batch, { inputs: info(fixed.inputs), outputs: info(fixed.outputs) });
 }
 
 /** The model an engine was built from in this process, for validateEngine. */

@@ -4,6 +4,7 @@ import type { Engine } from './engine.js';
 import { ErrorCode, TensorRTError, hasCode } from './errors.js';
 import type { NativeContext } from './native.js';
 import { bindInputDims, checkDimsInProfile, type ResolvedProfile } from './shapes.js';
+import { evalDim } from './ir/dims.js';
 import { arrayTypeFor, type TypedArray } from './tensor.js';
 import type { ContextInfo, Dim, LayerProfile, RunOptions, RunTimings, SyncMode, TensorInfo } from './types.js';
 import { describe, knownKeys, plainObject, positiveInteger, boolean } from './validate.js';
@@ -157,8 +158,18 @@ export class InferenceContext extends Resource {
 
   /** Elements of a tensor at a batch and dims. */
   #elements(name: string, batch: number, dims: Record<string, number>): number {
-    const shape = this.#shapes.get(name)!;
-    return shape.reduce<number>((n, d, i) => n * (typeof d === 'number' ? d : i === 0 && !(d in dims) ? batch : (dims[d] ?? batch)), 1);
+    return this.#shapeAt(this.#shapes.get(name)!, batch, dims).reduce((n, d) => n * d, 1);
+  }
+
+  /**
+   * A declared shape at a batch and dims. Symbolic sizes are evaluated over the batch symbol and the dims, so an
+   * exporter's composite sizes ('batch*sequence', '4*sequence') resolve; a symbol neither names is the batch.
+   */
+  #shapeAt(shape: readonly Dim[], batch: number, dims: Record<string, number>): number[] {
+    const bound = new Map(Object.entries(dims));
+    const sym = this.#profile().batchSymbol;
+    if (sym !== undefined && !bound.has(sym)) bound.set(sym, batch);
+    return shape.map((d, i) => (typeof d === 'number' ? d : (evalDim(d, bound) ?? (i === 0 && !(d in dims) ? batch : (dims[d] ?? batch)))));
   }
 
   /**
@@ -217,7 +228,7 @@ export class InferenceContext extends Resource {
 
   /** Each input's shape at a batch and dims, in the native I/O order. */
   #inputShapes(batch: number, dims: Record<string, number>): number[][] {
-    return this.#feeds.map((f) => f.info.shape.map((d, i) => (typeof d === 'number' ? d : i === 0 && !(d in dims) ? batch : (dims[d] ?? batch))));
+    return this.#feeds.map((f) => this.#shapeAt(f.info.shape, batch, dims));
   }
 
   /** After an await: ERR_DISPOSED when the context was disposed while `what` ran (its outputs went with it). */

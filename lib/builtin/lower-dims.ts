@@ -8,7 +8,8 @@ import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { DimRange } from '../optimize/shape-fold.js';
 import type { BatchProfile, TensorInfo } from '../types.js';
-import { lowerGraph, type Lowered } from './lower.js';
+import { lowerGraph, sharedLayers, type Lowered } from './lower.js';
+import { planMemory } from './memplan.js';
 import { DType } from '../native.js';
 import { sameBytes } from '../util/bytes.js';
 import { DIM_AXIS, Op, type Program, type ProgramLayer, type ProgramTensor } from './program.js';
@@ -34,7 +35,8 @@ function quadratic(v: number[], atMax: number, tMax: number, what: () => string,
   const d1 = v[1] - v[0];
   const d2 = v[2] - 2 * v[1] + v[0];
   const at = (t: number) => v[0] + d1 * t + (d2 * t * (t - 1)) / 2;
-  if (at(3) !== v[3] || at(tMax) !== atMax) refuse(dim, what());
+  // The runtime evaluates whole coefficients only (a size, an extent, a stride); S / 2 as a value is refused here.
+  if (!Number.isSafeInteger(d1) || !Number.isSafeInteger(d2) || at(3) !== v[3] || at(tMax) !== atMax) refuse(dim, what());
   return [v[0], d1, d2];
 }
 
@@ -96,8 +98,8 @@ export function lowerWithDim(
   io: { inputs: TensorInfo[]; outputs: TensorInfo[] },
 ): Lowered {
   const samples = dimSamples(range);
-  const lowered = samples.map((s) => lowerGraph(graphAt(s), profile));
-  const top = samples.includes(range.max) ? lowered[samples.indexOf(range.max)] : lowerGraph(graphAt(range.max), profile);
+  const lowered = samples.map((s) => lowerGraph(graphAt(s), profile, { share: false }));
+  const top = samples.includes(range.max) ? lowered[samples.indexOf(range.max)] : lowerGraph(graphAt(range.max), profile, { share: false });
   const tMax = range.max - samples[0];
   const progs = lowered.map((l) => l.program);
   const [first] = progs;
@@ -162,21 +164,21 @@ export function lowerWithDim(
     return { ...x, shape };
   });
 
-  // Dim-valued constants live at the end of the fixed arena, written by a fill layer ahead of every other layer.
-  let fixedArenaBytes = skeleton.fixedArenaBytes;
-  const fills = filled.map(({ id, n, value, step }): ProgramLayer => {
-    tensors[id] = { ...tensors[id], offset: fixedArenaBytes };
-    fixedArenaBytes += Math.ceil(tensors[id].bytes / 256) * 256;
-    return {
-      name: `${tensors[id].name}:dim`, op: Op.fill, inputs: [], outputs: [id], batched: false,
-      params: { n, value: value[0], step: step[0] }, perDim: { value: [value[1], value[2], 0, 0], step: [step[1], step[2], 0, 0] },
-    };
-  });
+  // Dim-valued constants are written by a fill layer ahead of every other layer. Common layers merge now that the
+  // forms are known, and memory is planned again with every tensor at its largest (the max's) size.
+  const fills = filled.map(({ id, n, value, step }): ProgramLayer => ({
+    name: `${tensors[id].name}:dim`, op: Op.fill, inputs: [], outputs: [id], batched: false,
+    params: { n, value: value[0], step: step[0] }, perDim: { value: [value[1], value[2], 0, 0], step: [step[1], step[2], 0, 0] },
+  }));
+  const pinned = new Set(ioOut.map((x) => x.tensor));
+  const merged = sharedLayers([...fills, ...layers], tensors, pinned);
+  const mem = planMemory(tensors, merged, pinned);
   const program: Program = {
     ...skeleton,
-    fixedArenaBytes,
+    fixedArenaBytes: mem.fixedArenaBytes,
+    batchedArenaBytes: mem.batchedArenaBytes,
     tensors,
-    layers: [...fills, ...layers],
+    layers: merged,
     io: ioOut,
     dim: { name: dim, min: range.min, opt: range.opt, max: range.max, base: samples[0] },
   };

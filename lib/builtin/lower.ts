@@ -98,15 +98,17 @@ function lowerStatic(graph: Graph, known?: Map<string, Dim[]>, knownConst?: Set<
     io.push({ name: output.name, tensor: v.tensor, isInput: false, dtype: nativeDType(t.dtype), shape: output.type.shape.map((d) => (typeof d === 'number' ? d : -1)) });
     pinned.add(v.tensor);
   }
-  return { tensors: cx.tensors, layers: dropDeadLayers(sharedLayers(cx.layers, cx.tensors, pinned), pinned), weights: cx.weights.toBytes(), io, pinned };
+  return { tensors: cx.tensors, layers: dropDeadLayers(cx.layers, pinned), weights: cx.weights.toBytes(), io, pinned };
 }
 
 /**
- * Common layers once: a layer that repeats an earlier one (same op, inputs, parameters) reads the earlier one's
- * outputs instead, when every tensor involved has a single writer (so equal inputs are equal values) and its outputs
- * are no model output. BERT's twelve identical attention-mask conversions become one.
+ * Common layers once: a layer that repeats an earlier one (same op, inputs, parameters and their forms over the batch
+ * and a dim) reads the earlier one's outputs instead, when every tensor involved has a single writer (so equal inputs
+ * are equal values) and its outputs are no model output. BERT's twelve identical attention-mask conversions become
+ * one. It runs on merged programs only, before memory is planned: in a sampled lowering two layers could agree at
+ * one sample and not at the next.
  */
-function sharedLayers(layers: ProgramLayer[], tensors: ProgramTensor[], pinned: Set<number>): ProgramLayer[] {
+export function sharedLayers(layers: ProgramLayer[], tensors: ProgramTensor[], pinned: Set<number>): ProgramLayer[] {
   const writers = new Map<number, number>();
   for (const l of layers) for (const t of l.outputs) writers.set(t, (writers.get(t) ?? 0) + 1);
   const single = (t: number) => t < 0 || (writers.get(t) ?? 0) <= 1;
@@ -131,7 +133,7 @@ function sharedLayers(layers: ProgramLayer[], tensors: ProgramTensor[], pinned: 
       out.push(layer);
       continue;
     }
-    const key = JSON.stringify([layer.op, inputs, layer.params, layer.batched, layer.outputs.map((t) => tensors[t].dtype)]);
+    const key = JSON.stringify([layer.op, inputs, layer.params, layer.perBatch ?? null, layer.perDim ?? null, layer.batched, layer.outputs.map((t) => tensors[t].dtype)]);
     const first = seen.get(key);
     if (first && first.outputs.length === layer.outputs.length && first.outputs.every((t, k) => same(tensors[t], tensors[layer.outputs[k]]))) {
       layer.outputs.forEach((t, k) => rename.set(t, first.outputs[k]));
@@ -162,7 +164,7 @@ function dropDeadLayers(layers: ProgramLayer[], pinned: Set<number>): ProgramLay
  * layers are affine in the batch (lower-batch.ts). Every other dimension must be static.
  * @example const { program, weights } = lowerGraph(optimized, { min: 1, opt: 8, max: 32 });
  */
-export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
+export function lowerGraph(graph: Graph, profile: BatchProfile, options: { share?: boolean } = {}): Lowered {
   const symbol = batchSymbolOf(graph);
   let lowered: StaticResult;
   if (symbol === null) {
@@ -180,6 +182,8 @@ export function lowerGraph(graph: Graph, profile: BatchProfile): Lowered {
     const b = Number(graph.inputs[0]?.type.shape[0] ?? 1);
     return { min: b, opt: b, max: b };
   })();
+  // A sample of lower-dims.ts (share: false) leaves common layers to the merged program.
+  if (options.share !== false) lowered = { ...lowered, layers: sharedLayers(lowered.layers, lowered.tensors, lowered.pinned) };
   const mem = planMemory(lowered.tensors, lowered.layers, lowered.pinned);
   const program: Program = {
     formatVersion: BUILTIN_FORMAT_VERSION,

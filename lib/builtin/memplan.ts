@@ -11,7 +11,8 @@ export interface MemoryPlan {
 
 /**
  * Assigns `offset` to every arena tensor. Batched tensors are planned per unit of batch capacity (offsets scale
- * with the context's capacity), unbatched ones in a fixed region. `pinned` tensors (I/O) live for the whole run.
+ * with the context's capacity), unbatched ones in a fixed region. `pinned` tensors (I/O) live for the whole run;
+ * arena tensors no layer touches are emptied.
  */
 export function planMemory(tensors: ProgramTensor[], layers: ProgramLayer[], pinned: Set<number>): MemoryPlan {
   const first = new Map<number, number>();
@@ -53,5 +54,12 @@ export function planMemory(tensors: ProgramTensor[], layers: ProgramLayer[], pin
     }
     return top;
   };
+  // Arena tensors no layer touches (a merged layer's outputs, a dropped layer's) hold nothing: no bytes anywhere.
+  tensors.forEach((t, i) => {
+    if (t.loc !== 0 || first.has(i) || pinned.has(i)) return;
+    t.offset = 0;
+    t.bytes = 0;
+    delete t.dimBytes;
+  });
   return { batchedArenaBytes: plan(true), fixedArenaBytes: plan(false) };
 }

@@ -11,6 +11,9 @@ import { runReference } from '../../lib/reference/index.js';
 import { bindInputDims, resolveShapeProfile } from '../../lib/shapes.js';
 import { relErr } from './reference-helpers.js';
 import { thrownError } from '../helpers/errors.js';
+import { graphOf, node } from '../helpers/graphs.js';
+import { inferShapes } from '../../lib/ir/infer.js';
+import { writeModel } from '../../lib/onnx/writer.js';
 
 const bytes = readFileSync(fileURLToPath(new URL('../fixtures/models/bert_tiny.onnx', import.meta.url)));
 const range = (min: number[], opt: number[], max: number[]) => ({ min, opt, max });
@@ -132,5 +135,19 @@ describe('a BERT engine with dynamic batch and sequence (reference backend)', ()
     expect(out.last_hidden_state.length).toBe(2 * 8 * 64);
     ctx.dispose();
     engine.dispose();
+  });
+});
+
+describe('outputs whose size composes the dims', () => {
+  it("infer() sizes an output of ['batch*sequence', 4] from the batch and the sequence", async () => {
+    const g = graphOf([node('Reshape', ['x', 'shape'], ['y'])], [['x', ['batch', 'sequence', 4]]], ['y'], [{ name: 'shape', dtype: 'int64', dims: [2], data: BigInt64Array.of(-1n, 4n) }]);
+    inferShapes(g);
+    const r = (b: number, s: number) => [b, s, 4];
+    const engine = await buildEngine(writeModel(g), { backend: 'reference', precision: 'fp32', shapes: { x: { min: r(1, 1), opt: r(2, 4), max: r(3, 8) } } });
+    expect(engine.outputs[0].shape).toEqual(['batch*sequence', 4]);
+    const ctx = await engine.createContext();
+    const x = Float32Array.from({ length: 2 * 5 * 4 }, (_, i) => i);
+    const out = await ctx.infer({ x }, { dims: { sequence: 5 } });
+    expect(Array.from(out.y as Float32Array)).toEqual(Array.from(x));
   });
 });

@@ -4,10 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lowerForBuiltin } from '../../lib/builder.js';
-import { withDefaultTactics } from '../../lib/builtin/assemble.js';
+import { assembleLowered, withDefaultTactics } from '../../lib/builtin/assemble.js';
 import { DIM_AXIS, OP_NAMES, programAtDim, type Program } from '../../lib/builtin/program.js';
-import { validateBuiltinProgram } from '../../lib/builtin/validate.js';
+import { validateBuiltinPlan, validateBuiltinProgram } from '../../lib/builtin/validate.js';
 import { ErrorCode } from '../../lib/errors.js';
+import type { Graph } from '../../lib/ir/graph.js';
+import type { Constant, Node } from '../../lib/ir/types.js';
 import { parseModel } from '../../lib/onnx/index.js';
 import { runReference } from '../../lib/reference/index.js';
 import { resolveShapeProfile } from '../../lib/shapes.js';
@@ -135,5 +137,49 @@ describe('what the builtin backend refuses, with a coded error', () => {
     const e = thrownError(() => lowerForBuiltin(g, p, 'fp32'));
     expect(e.code).toBe(ErrorCode.UNSUPPORTED_OP);
     expect(e.message).toMatch(/cannot make .* follow the dynamic dimension 'H' \(it is not quadratic in it\); pin 'H'/);
+  });
+});
+
+describe('dims the lowering follows exactly, or refuses', () => {
+  const scalar = (name: string, v: number): Constant => ({ name, dtype: 'float32', dims: [], data: new Float32Array([v]) });
+  const idx = (name: string, v: number): Constant => ({ name, dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(v)) });
+  // y = x · f(S), with the sequence length read through Shape → Gather → Cast (folded to a constant per sample).
+  const scaledBy = (tail: Node[], constants: Constant[]) =>
+    graphOf(
+      [node('Shape', ['x'], ['sh']), node('Gather', ['sh', 'one'], ['s'], { axis: 0 }), node('Cast', ['s'], ['sf'], { to: 1 }), ...tail],
+      [['x', ['batch', 'S', 4]]],
+      ['y'],
+      [idx('one', 1), ...constants],
+    );
+  const profileFor = (g: Graph) => resolveShapeProfile(g.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), { x: range([1, 1, 4], [2, 8, 4], [3, 16, 4]) });
+
+  it('a value equal to a literal at one sampled length is still the length (x·S + x·k for k at a sample and at the max)', () => {
+    for (const k of [3, 16, 7]) {
+      const g = scaledBy([node('Mul', ['x', 'sf'], ['a']), node('Mul', ['x', 'k'], ['b']), node('Add', ['a', 'b'], ['y'])], [scalar('k', k)]);
+      const { program, weights } = lowerForBuiltin(g, profileFor(g), 'fp32');
+      withDefaultTactics(program);
+      expect(validateBuiltinProgram(program, weights).layers).toBe(program.layers.length);
+      for (const [batch, seq] of [[2, 3], [3, 16], [1, 7], [2, 1]]) {
+        const x = Float32Array.from({ length: batch * seq * 4 }, (_, i) => Math.sin(i));
+        const got = simulate(programAtDim(program, seq), weights, { x }, batch).y;
+        expect(Array.from(got), `k ${k} at ${batch}×${seq}`).toEqual(Array.from(x, (v) => Math.fround(Math.fround(v * seq) + Math.fround(v * k))));
+      }
+    }
+  });
+
+  it('a value with a fractional form (S / 2) is refused with a coded error, not written as a plan the runtime refuses', () => {
+    const g = scaledBy([node('Div', ['sf', 'two'], ['half']), node('Mul', ['x', 'half'], ['y'])], [scalar('two', 2)]);
+    const e = thrownError(() => lowerForBuiltin(g, profileFor(g), 'fp32'));
+    expect(e.code).toBe(ErrorCode.UNSUPPORTED_OP);
+    expect(e.message).toMatch(/follow the dynamic dimension 'S'/);
+  });
+
+  it('a dim the profile pins beside the varying one is a number in the plan header, as in the program', () => {
+    const g = graphOf([node('Relu', ['x'], ['y'])], [['x', ['batch', 'S', 'H']]], ['y']);
+    const p = resolveShapeProfile([{ name: 'x', shape: ['batch', 'S', 'H'] }], { x: range([1, 1, 8], [1, 4, 8], [2, 16, 8]) });
+    const a = assembleLowered(lowerForBuiltin(g, p, 'fp32'), 'fp32', '9.0');
+    expect(a.header.inputs[0].shape).toEqual(['batch', 'S', 8]);
+    expect(a.header.dims).toEqual({ S: { min: 1, opt: 4, max: 16 } });
+    expect(validateBuiltinPlan(a.plan).report.layers).toBe(a.program.layers.length);
   });
 });

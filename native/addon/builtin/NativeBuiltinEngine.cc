@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -206,10 +207,12 @@ int NativeBuiltinContext::dimOf(Napi::Env env, const Napi::Value& dims) const {
   Napi::Value v = dims.IsObject() ? dims.As<Napi::Object>().Get(p.dim.name) : env.Undefined();
   if (v.IsUndefined()) throw makeError(env, "ERR_INVALID_ARGUMENT", "This engine's runs need dims." + p.dim.name);
   const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
-  if (!(d == std::floor(d))) throw makeError(env, "ERR_INVALID_ARGUMENT", "dims." + p.dim.name + " must be an integer");
+  if (!std::isfinite(d) || d != std::floor(d)) throw makeError(env, "ERR_INVALID_ARGUMENT", "dims." + p.dim.name + " must be an integer");
   if (d < p.dim.min || d > p.dim.max) {
-    throw makeError(env, "ERR_SHAPE_OUT_OF_RANGE", "Dimension '" + p.dim.name + "' = " + std::to_string(static_cast<int64_t>(d)) +
-                                                       " is outside the engine's range " + std::to_string(p.dim.min) + ".." + std::to_string(p.dim.max));
+    char shown[32];
+    std::snprintf(shown, sizeof shown, "%.17g", d);  // any finite double: no integer conversion before the range check
+    throw makeError(env, "ERR_SHAPE_OUT_OF_RANGE", "Dimension '" + p.dim.name + "' = " + shown + " is outside the engine's range " +
+                                                       std::to_string(p.dim.min) + ".." + std::to_string(p.dim.max));
   }
   return static_cast<int>(d);
 }
