@@ -49,10 +49,10 @@ class ReferenceContext implements NativeContext {
     return this.#last;
   }
 
-  async profile(batch: number, iterations: number): Promise<{ name: string; op: string; tactic: string; ms: number }[]> {
+  async profile(batch: number, iterations: number, dims: Record<string, number> = {}): Promise<{ name: string; op: string; tactic: string; ms: number }[]> {
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) {
-      await this.run(batch);
+      await this.run(batch, true, dims);
       times.push(this.#last[1]);
     }
     times.sort((a, b) => a - b);

@@ -151,3 +151,34 @@ describe('outputs whose size composes the dims', () => {
     expect(Array.from(out.y as Float32Array)).toEqual(Array.from(x));
   });
 });
+
+describe('what a context hands its native backend for a run with dims', () => {
+  it('the dims and every input\'s full shape in I/O order (the tensorrt backend sets them on its execution context)', async () => {
+    const engine = await buildEngine(bytes, { backend: 'reference', precision: 'fp32', shapes: SHAPES });
+    const calls: unknown[][] = [];
+    const native = engine.native as unknown as { createContext: (...a: unknown[]) => Promise<{ run: (...a: unknown[]) => Promise<void>; profile: (...a: unknown[]) => Promise<unknown> }> };
+    const create = native.createContext.bind(native);
+    native.createContext = async (...a: unknown[]) => {
+      const c = await create(...a);
+      const run = c.run.bind(c);
+      const profile = c.profile.bind(c);
+      c.run = (...r: unknown[]) => (calls.push(['run', ...r]), run(...r));
+      c.profile = (...r: unknown[]) => (calls.push(['profile', ...r]), profile(...r));
+      return c;
+    };
+    const ctx = await engine.createContext();
+    const { ids, mask } = tokens(3, 7);
+    (ctx.inputs.input_ids as BigInt64Array).set(ids);
+    (ctx.inputs.attention_mask as BigInt64Array).set(mask);
+    await ctx.run({ batch: 3, dims: { sequence: 7 } });
+    await ctx.infer({ input_ids: ids.subarray(0, 14), attention_mask: mask.subarray(0, 14) }, { dims: { sequence: 7 } });
+    await ctx.profileLayers({ batch: 2, iterations: 1 });
+    // (The reference backend's profile runs the graph itself: its own run calls follow.)
+    expect(calls.slice(0, 3)).toEqual([
+      ['run', 3, true, { sequence: 7 }, [[3, 7], [3, 7]]],
+      ['run', 2, true, { sequence: 7 }, [[2, 7], [2, 7]]],
+      // A profile is of one shape: the dims' opt unless given.
+      ['profile', 2, 1, { sequence: 16 }, [[2, 16], [2, 16]]],
+    ]);
+  });
+});
