@@ -16,6 +16,7 @@ export function benchCommand(): Command {
     .argument('[model]', 'ONNX model or plan file (default: the generated MobileNetV2, cached)')
     .option('--batch <list>', 'batch sizes, comma-separated (default: 1,32,256; on a CPU-only machine: 1)')
     .option('--optBatch <n>', "batch of the build profile's opt shape (default: the largest batch)")
+    .option('--dims <list>', 'pin symbolic dims besides the batch, for engines and peers: name=value, comma-separated (e.g. sequence=128)')
     .option('--warmUp <ms>', 'warm-up time per configuration, excluded from the results (default: 200)')
     .option('--iterations <n>', 'least number of timed queries per configuration (default: 10)')
     .option('--duration <s>', 'least timed seconds per configuration (default: 3)')

@@ -30,7 +30,7 @@ export interface PreparedModel {
  * The model file to benchmark: the given path, or the generated MobileNetV2, written once to the cache folder.
  * @example const model = await prepareModel(undefined, { cacheDir, seed: 42 });
  */
-export async function prepareModel(file: string | undefined, o: { cacheDir: string; seed: number }): Promise<PreparedModel> {
+export async function prepareModel(file: string | undefined, o: { cacheDir: string; seed: number; dims?: Record<string, number> }): Promise<PreparedModel> {
   let p = file;
   let generated = false;
   if (p === undefined) {
@@ -49,8 +49,24 @@ export async function prepareModel(file: string | undefined, o: { cacheDir: stri
   const bytes = await readInputFile(p, 'model');
   const description = generated ? `MobileNetV2 (generated, seed ${o.seed})` : path.basename(p);
   if (isPlan(bytes)) return { path: p, kind: 'plan', onnxBytes: null, io: null, description, generated };
-  const io = onnxGraphIO(bytes);
+  const io = pinDims(onnxGraphIO(bytes), o.dims ?? {});
   return { path: p, kind: 'onnx', onnxBytes: (await stat(p)).size, io, description, generated };
+}
+
+/**
+ * The model's I/O with symbolic dims pinned (--dims): engines are built with those dims fixed, and peers feed inputs
+ * of that shape. A name no input has is ERR_INVALID_ARGUMENT.
+ * @example pinDims(io, { sequence: 128 }).inputs[0].dims // ['batch', 128]
+ */
+export function pinDims(io: OnnxGraphIO, dims: Record<string, number>): OnnxGraphIO {
+  const names = new Set(io.inputs.flatMap((i) => i.dims.filter((d): d is string => typeof d === 'string')));
+  for (const k of Object.keys(dims)) {
+    if (!names.has(k)) {
+      throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `--dims names '${k}', which no input of the model has (its symbolic dims: ${[...names].join(', ') || 'none'})`);
+    }
+  }
+  const pin = (v: OnnxGraphIO['inputs'][number]) => ({ ...v, dims: v.dims.map((d) => (typeof d === 'string' && Object.hasOwn(dims, d) ? dims[d] : d)) });
+  return { ...io, inputs: io.inputs.map(pin), outputs: io.outputs.map(pin) };
 }
 
 /**
@@ -65,7 +81,7 @@ export function batchProfiles(io: OnnxGraphIO, opt: number, max: number): Record
     if (rest.some((d) => typeof d !== 'number')) {
       throw new TensorRTError(
         ErrorCode.SHAPE_MISMATCH,
-        `Input '${input.name}' has dynamic dimensions besides the batch ([${input.dims.join(', ')}]); the benchmark varies only the batch`,
+        `Input '${input.name}' has dynamic dimensions besides the batch ([${input.dims.join(', ')}]); the benchmark varies only the batch: pin them with --dims (e.g. --dims ${input.dims.slice(1).filter((d) => typeof d === 'string').map((d) => `${d}=128`).join(',')})`,
       );
     }
     const r = rest as number[];

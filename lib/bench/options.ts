@@ -50,6 +50,8 @@ export interface BenchOptions {
   dataset?: string;
   /** --nms: the engines end with postprocess.nms, and the PyTorch peer runs batched_nms after the network. */
   nms?: BenchNms;
+  /** --dims: symbolic dims besides the batch pinned at a value (e.g. { sequence: 128 }) for engines and peers alike. */
+  dims?: Record<string, number>;
 }
 
 /** The NMS stage --nms appends (YOLO-style outputs: one [B, 4+C, N] or [B, N, 4+C], boxes cx, cy, w, h). */
@@ -111,6 +113,20 @@ const percentItem = (s: string): number | undefined => {
   const n = /^[0-9]*\.?[0-9]+$/.test(s) ? Number(s) : NaN;
   return n >= 0 && n <= 100 ? n : undefined;
 };
+
+/**
+ * --dims as given: `name=value` pairs, comma-separated.
+ * @example parseDimsArg('sequence=128,height=640') // { sequence: 128, height: 640 }
+ */
+export function parseDimsArg(value: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_.:-]*)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m || Number(m[2]) < 1 || Object.hasOwn(out, m[1])) bad('--dims', 'name=value pairs with positive integer values, each name once (e.g. sequence=128)', value);
+    out[m![1]] = Number(m![2]);
+  }
+  return out;
+}
 
 /**
  * --nms as given: `true` (the flag alone) for the defaults, or 'SCORE,IOU,MAX'.
@@ -193,6 +209,7 @@ export function resolveBenchOptions(raw: RawBenchOptions, model?: string): Bench
     python: str(raw, 'python') ?? 'python3',
     dataset: str(raw, 'dataset') ?? str(raw, 'digits'),
     ...(raw.nms === undefined || raw.nms === false ? {} : { nms: parseNmsArg(raw.nms as string | true) }),
+    ...(str(raw, 'dims') === undefined ? {} : { dims: parseDimsArg(str(raw, 'dims')!) }),
   };
   if (str(raw, 'dataset') !== undefined && str(raw, 'digits') !== undefined) {
     throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, '--dataset and --digits name the same thing; pass one of them');

@@ -195,7 +195,7 @@ export async function runBench(opts: BenchOptions, io: BenchIO = stdio): Promise
   const caps = capabilities();
   const plan = planRun(opts, caps);
   for (const n of plan.notes) io.err(`NOTE: ${n}`);
-  const model: PreparedModel = await prepareModel(opts.model, { cacheDir: opts.cacheDir, seed: opts.seed });
+  const model: PreparedModel = await prepareModel(opts.model, { cacheDir: opts.cacheDir, seed: opts.seed, dims: opts.dims });
   io.err(`[model] ${model.description}: ${model.path}`);
   if (opts.nms && model.kind === 'plan') {
     throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, '--nms appends the NMS stage when the engines are built, but a plan file was given; benchmark the ONNX model, or a plan built with postprocess.nms without --nms');

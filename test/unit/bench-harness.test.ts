@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchProfiles, batchesFor } from '../../lib/bench/engines.js';
+import { batchProfiles, batchesFor, pinDims } from '../../lib/bench/engines.js';
+import { parseDimsArg } from '../../lib/bench/options.js';
 import { fillInputs, measure } from '../../lib/bench/harness.js';
 import { onnxGraphIO } from '../../lib/bench/onnx-io.js';
 import { loadOrt, ortFeeds, OrtRunnable } from '../../lib/bench/peers/ort.js';
@@ -38,9 +39,19 @@ describe('ONNX graph I/O', () => {
     expect(batchProfiles(onnxGraphIO(digitsBytes), 4, 8)).toEqual({ input: { min: [1, 1, 8, 8], opt: [4, 1, 8, 8], max: [8, 1, 8, 8] } });
     expect(batchProfiles({ inputs: [{ name: 'x', elemType: 1, dims: [1, 3, 4, 4] }], outputs: [], opset: 17 }, 4, 8)).toEqual({});
     expect(() => batchProfiles({ inputs: [{ name: 'x', elemType: 1, dims: ['n', 3, 'h', 'w'] }], outputs: [], opset: 17 }, 1, 1)).toThrow(
-      expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: "Input 'x' has dynamic dimensions besides the batch ([n, 3, h, w]); the benchmark varies only the batch" }),
+      expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: "Input 'x' has dynamic dimensions besides the batch ([n, 3, h, w]); the benchmark varies only the batch: pin them with --dims (e.g. --dims h=128,w=128)" }),
     );
     expect(batchesFor({ profile: { min: 1, opt: 8, max: 16 } }, [1, 32, 8])).toEqual({ ok: [1, 8], skipped: [32] });
+  });
+
+  it('pins symbolic dims with --dims for engines and peers alike', () => {
+    expect(parseDimsArg('sequence=128, height = 640')).toEqual({ sequence: 128, height: 640 });
+    for (const bad of ['sequence', 'sequence=0', 'sequence=1.5', 'a=1,a=2', '=3']) expect(() => parseDimsArg(bad), bad).toThrow(/--dims/);
+    const io = { inputs: [{ name: 'ids', elemType: 7, dims: ['batch', 'sequence'] }, { name: 'mask', elemType: 7, dims: ['batch', 'sequence'] }], outputs: [{ name: 'h', elemType: 1, dims: ['batch', 'sequence', 64] }], opset: 17 };
+    const pinned = pinDims(io, { sequence: 128 });
+    expect([...pinned.inputs, ...pinned.outputs].map((v) => v.dims)).toEqual([['batch', 128], ['batch', 128], ['batch', 128, 64]]);
+    expect(batchProfiles(pinned, 4, 8)).toEqual({ ids: { min: [1, 128], opt: [4, 128], max: [8, 128] }, mask: { min: [1, 128], opt: [4, 128], max: [8, 128] } });
+    expect(() => pinDims(io, { seq: 128 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', message: "--dims names 'seq', which no input of the model has (its symbolic dims: batch, sequence)" }));
   });
 });
 
