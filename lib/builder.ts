@@ -11,8 +11,7 @@ import { checkLibraryVersion, readPlan, writePlan, type PlanHeader } from './pla
 import { appendNms, resolvePostprocess } from './vision/postprocess.js';
 import { foldShapes, foldStaticDims } from './optimize/shape-fold.js';
 import { resolveShapeProfile, type ResolvedProfile } from './shapes.js';
-import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorDType, TensorInfo } from './types.js';
-import type { Dim } from './ir/types.js';
+import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } from './types.js';
 import { lowerGraph, type Lowered } from './builtin/lower.js';
 import { lowerWithDim } from './builtin/lower-dims.js';
 import { readInputFile } from './util/fs.js';
@@ -136,9 +135,8 @@ export function lowerForBuiltin(source: Graph, resolved: ResolvedProfile, precis
   }
   if (!dynamic.length) return lowerGraph(optimize(fixed, { fuse: true, precision }), resolved.batch);
   const [name, range] = dynamic[0];
-  const info = (list: readonly { name: string; type: { shape: Dim[]; dtype: string } }[]) => list.map((v) => ({ name: v.name, shape: [...v.type.shape], dtype: v.type.dtype as TensorDType }));
   // The plan's I/O as the header declares it: dims the profile pins are numbers there, as in the program.
-  return lowerWithDim((s) => optimize(foldShapes(fixed, { [name]: s }), { fuse: true, precision }), name, range, resolved.batch, { inputs: info(fixed.inputs), outputs: info(fixed.outputs) });
+  return lowerWithDim((s) => optimize(foldShapes(fixed, { [name]: s }), { fuse: true, precision }), name, range, resolved.batch, { inputs: infoOf(fixed, 'inputs'), outputs: infoOf(fixed, 'outputs') });
 }
 
 /** The model an engine was built from in this process, for validateEngine. */

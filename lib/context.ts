@@ -40,6 +40,8 @@ export class InferenceContext extends Resource {
   /** Each input's index among the native I/O buffers. */
   readonly #inputIndex = new Map<string, number>();
   readonly #options: { sync: SyncMode; cudaGraph: boolean };
+  /** The symbol of the inputs' dynamic batch, if any (worked out once: runs read it). */
+  readonly #batchSymbol: string | undefined;
   /** Calls in flight or queued. */
   #pending = 0;
   #tail: Promise<unknown> = Promise.resolve();
@@ -61,6 +63,7 @@ export class InferenceContext extends Resource {
     this.#native = native;
     this.#onDispose = onDispose;
     this.#options = options;
+    this.#batchSymbol = engine.inputs.map((t) => t.shape[0]).find((d): d is string => typeof d === 'string');
     const io = engine.native.io();
     const inputs: Record<string, TypedArray> = {};
     const outputs: Record<string, TypedArray> = {};
@@ -132,8 +135,7 @@ export class InferenceContext extends Resource {
 
   /** The engine's profile in the form shapes.ts checks against. */
   #profile(): ResolvedProfile {
-    const sym = this.engine.inputs.map((t) => t.shape[0]).find((d): d is string => typeof d === 'string');
-    return { batch: this.engine.profile, batchSymbol: sym, dims: this.engine.dims as ResolvedProfile['dims'] };
+    return { batch: this.engine.profile, batchSymbol: this.#batchSymbol, dims: this.engine.dims as ResolvedProfile['dims'] };
   }
 
   /** Values of the engine's named dims for a run: given ones checked, fixed ones (min = max) filled in. */
@@ -167,7 +169,7 @@ export class InferenceContext extends Resource {
    */
   #shapeAt(shape: readonly Dim[], batch: number, dims: Record<string, number>): number[] {
     const bound = new Map(Object.entries(dims));
-    const sym = this.#profile().batchSymbol;
+    const sym = this.#batchSymbol;
     if (sym !== undefined && !bound.has(sym)) bound.set(sym, batch);
     return shape.map((d, i) => (typeof d === 'number' ? d : (evalDim(d, bound) ?? (i === 0 && !(d in dims) ? batch : (dims[d] ?? batch)))));
   }

@@ -1,5 +1,6 @@
 // Packs constants into the builtin weights blob in the dtype a kernel reads, 256-byte aligned, deduplicated.
 import { float32ToHalf, fromHalfBits, halfToFloat32 } from '../util/half.js';
+import { SourceMemo } from '../util/memo.js';
 
 const ALIGN = 256;
 /** Constants up to this many bytes are shared by content. */
@@ -22,20 +23,8 @@ function encode(values: Float32Array, dtype: WeightDType): Uint8Array {
   return new Uint8Array(float32ToHalf(values).buffer);
 }
 
-/**
- * Packed weights by the constant data they came from (constants are never written after parsing or folding): a
- * build lowers the same graph at several batch sizes and dim values, and packing BERT-base's 110M weights costs
- * seconds each time. Entries go with their source.
- */
-const packedCache = new WeakMap<object, Map<string, Uint8Array>>();
-
-function packedBytes(source: object, key: string, make: () => Uint8Array): Uint8Array {
-  let bySource = packedCache.get(source);
-  if (!bySource) packedCache.set(source, (bySource = new Map()));
-  let bytes = bySource.get(key);
-  if (!bytes) bySource.set(key, (bytes = make()));
-  return bytes;
-}
+/** Packed weights by the constant data they came from (util/memo.ts). */
+const packed = new SourceMemo<Uint8Array>();
 
 export class WeightsBlob {
   #chunks: { offset: number; bytes: Uint8Array }[] = [];
@@ -54,10 +43,10 @@ export class WeightsBlob {
 
   /**
    * Adds weights packed from `source` (a constant's data): the encoded bytes are remembered per source, key and dtype
-   * (packedCache), so lowering the same constants again (each sample batch and dim value) packs them once.
+   * (`packed`), so lowering the same constants again (each sample batch and dim value) packs them once.
    */
   addPacked(key: string, source: object, values: () => Float32Array, dtype: WeightDType): { offset: number; bytes: number } {
-    return this.#byKey.get(`${key}|${dtype}`) ?? this.#place(`${key}|${dtype}`, packedBytes(source, `${key}|${dtype}`, () => encode(values(), dtype)), dtype);
+    return this.#byKey.get(`${key}|${dtype}`) ?? this.#place(`${key}|${dtype}`, packed.get(source, `${key}|${dtype}`, () => encode(values(), dtype)), dtype);
   }
 
   /** Adds raw bytes (integer constants) as-is. */

@@ -6,6 +6,7 @@ import { inferShapes } from '../ir/infer.js';
 import { ONNX_DTYPE_NUMBER } from '../ir/rules-tensor.js';
 import type { DataType, Node } from '../ir/types.js';
 import { float32ToHalf } from '../util/half.js';
+import { SourceMemo } from '../util/memo.js';
 import { eliminateDeadNodes } from './util.js';
 
 /** Ops kept in float32: their accumulations over many values lose too much in float16. */
@@ -16,22 +17,16 @@ function typeAgnostic(n: Node, i: number): boolean {
   return ((n.op === 'Shape' || n.op === 'Cast') && i === 0) || ((n.op === 'Resize' || n.op === 'Upsample') && i > 0);
 }
 
+/** The float16 copy of a float32 constant's data, made once per source array (util/memo.ts): lowering then reuses
+ * what it packed from it too. */
+const halfCopies = new SourceMemo<Uint16Array>();
+const halfOf = (data: Float32Array): Uint16Array => halfCopies.get(data, '', () => float32ToHalf(data));
+
 /**
  * Rewrites the graph to float16 compute, in place (graph inputs and outputs stay float32).
  * @example
  * autocastFp16(g); g.types.get('conv1_out').dtype; // 'float16'
  */
-/**
- * The float16 copy of a float32 constant's data, made once per source array: a build optimizes the same model at
- * several values of a dynamic dim, and the shared copy also lets lowering reuse what it packed from it (weights.ts).
- */
-const halfCopies = new WeakMap<Float32Array, Uint16Array>();
-function halfOf(data: Float32Array): Uint16Array {
-  let h = halfCopies.get(data);
-  if (!h) halfCopies.set(data, (h = float32ToHalf(data)));
-  return h;
-}
-
 export function autocastFp16(g: Graph): void {
   inferShapes(g);
   const cur = new Map<string, DataType>([...g.types].map(([k, t]) => [k, t.dtype]));

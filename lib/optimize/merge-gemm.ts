@@ -6,6 +6,7 @@
 import type { Graph } from '../ir/graph.js';
 import type { Constant, Node } from '../ir/types.js';
 import { addConstant, floatConstant, floatValues } from './util.js';
+import { SourceMemo } from '../util/memo.js';
 
 const isDefault = (n: Node) => n.domain === '' || n.domain === 'ai.onnx';
 
@@ -21,14 +22,14 @@ interface Branch {
  * Merged weights and bias by the first projection's weight data and the group's inputs: the same source graph is
  * optimized at several values of a dynamic dim, and one merged copy lets lowering reuse what it packed from it.
  */
-const mergedCache = new WeakMap<object, Map<string, { w: Constant; bias: Constant }>>();
+const merged = new SourceMemo<{ w: Constant; bias: Constant }>();
 
 function concatenated(group: Branch[], k: number, total: number, w0: Constant): { w: Constant; bias: Constant } {
   const key = group.map((b) => `${b.matmul.inputs[1]}+${b.add.inputs.join(',')}`).join('|');
-  let bySource = mergedCache.get(w0.data);
-  if (!bySource) mergedCache.set(w0.data, (bySource = new Map()));
-  const hit = bySource.get(key);
-  if (hit) return hit;
+  return merged.get(w0.data, key, () => concatenate(group, k, total, w0));
+}
+
+function concatenate(group: Branch[], k: number, total: number, w0: Constant): { w: Constant; bias: Constant } {
   const w = new Float32Array(k * total);
   const bias = new Float32Array(total);
   let off = 0;
@@ -37,9 +38,7 @@ function concatenated(group: Branch[], k: number, total: number, w0: Constant): 
     bias.set(b.bias, off);
     off += b.n;
   }
-  const made = { w: floatConstant('', w0.dtype, [k, total], w), bias: floatConstant('', w0.dtype, [total], bias) };
-  bySource.set(key, made);
-  return made;
+  return { w: floatConstant('', w0.dtype, [k, total], w), bias: floatConstant('', w0.dtype, [total], bias) };
 }
 
 /** The projection `m` as a branch: constant [K, N] weights, one reader, an Add of a constant [N] bias. */
