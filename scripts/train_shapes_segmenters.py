@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Trains the two segmentation fixtures (LRASPP and DeepLabV3 on a half-width dilated MobileNetV3-Large, the same
-constructors, input size, I/O names and 21 output classes as scripts/export-fixtures.py) on the shapes data of
-scripts/train_shapes_detector.py, and re-exports them to the same paths.
+"""Trains the segmentation models of the three torchvision classes (LRASPP and DeepLabV3 on a half-width dilated
+MobileNetV3-Large, the same constructors, input size, I/O names and 21 output classes as scripts/export-fixtures.py;
+FCN on a dilated ResNet-50 at one-eighth width, and torchvision's full fcn_resnet50) on the shapes data of
+scripts/train_shapes_detector.py, and exports them.
 
 Why: seeded random heads give near-tied logits everywhere, so FP16 flips the argmax of 1-2 % of the pixels and the GPU
 test (test/gpu/vision.test.ts: FP16 argmax agreement >= 99 %) measures the ties, not the engine. A trained model is
@@ -10,10 +11,15 @@ RGB / 255 normalised with ImageNet's mean and std. The GPU test feeds uniform no
 are in distribution, 30 % of the training images get that noise as their background and 10 % are pure noise (all
 background).
 
-Writes test/fixtures/models/lraspp_mbv3.onnx and deeplabv3_mbv3.onnx (or --out), opset 17, dynamic batch, input
-'input' [batch, 3, 96, 96], output 'out' [batch, 21, 96, 96], and records their held-out pixel accuracy, mIoU and
-logit margins in fixtures-report.json. About 60 s of training each on an H200 (--max-seconds).
-Usage: python3 scripts/train_shapes_segmenters.py [--only lraspp_mbv3,deeplabv3_mbv3] [--max-seconds 60]
+Writes <name>.onnx into test/fixtures/models (or --out), opset 17, dynamic batch, input 'input' [batch, 3, 96, 96],
+output 'out' [batch, 21, 96, 96], and records their held-out pixel accuracy, mIoU and logit margins in
+fixtures-report.json there. About 60 s of training each on an H200 (--max-seconds).
+The fixtures (small enough for the repository and for CI's reference backend): lraspp_mbv3, deeplabv3_mbv3 and
+fcn_resnet50_slim (ResNet-50's 3-4-6-3 bottlenecks with one eighth of the channels, FCNHead, 2.1 MB).
+fcn_resnet50 is the whole torchvision network (35 M parameters, 132 MB): train it onto the GPU machine's models/
+for test/gpu/vision.test.ts, never into the repository.
+Usage: python3 scripts/train_shapes_segmenters.py [--only lraspp_mbv3,deeplabv3_mbv3,fcn_resnet50_slim] [--max-seconds 60]
+       python3 scripts/train_shapes_segmenters.py --only fcn_resnet50 --out models
 """
 import argparse
 import json
@@ -28,7 +34,10 @@ SIZE = 96
 CLASSES = 21
 SHAPE_CLASSES = 5  # background and the four shapes
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-NAMES = ("lraspp_mbv3", "deeplabv3_mbv3")
+FIXTURES = ("lraspp_mbv3", "deeplabv3_mbv3", "fcn_resnet50_slim")
+NAMES = FIXTURES + ("fcn_resnet50",)
+# The whole ResNet-50 trains from scratch more steadily at half the small models' rate.
+LR_SCALE = {"fcn_resnet50": 0.5}
 
 
 def log(msg):
@@ -38,7 +47,7 @@ def log(msg):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=os.path.join(HERE, "..", "test", "fixtures", "models"))
-    p.add_argument("--only", default=",".join(NAMES))
+    p.add_argument("--only", default=",".join(FIXTURES))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train", type=int, default=8000)
     p.add_argument("--test", type=int, default=256)
@@ -50,11 +59,27 @@ def parse_args():
 
 
 def build(torch, torchvision, name):
-    """The fixture architectures, constructed exactly as scripts/export-fixtures.py constructs them."""
+    """The architectures: LRASPP and DeepLabV3 constructed exactly as scripts/export-fixtures.py constructs them; FCN
+    from torchvision's own classes (FCN, FCNHead, a ResNet of Bottleneck blocks dilated to output stride 8, as
+    fcn_resnet50 builds it), at one eighth of ResNet-50's channels for the fixture."""
     from torch import nn
     from torchvision.models._utils import IntermediateLayerGetter
+    from torchvision.models.resnet import Bottleneck, ResNet
     from torchvision.models.segmentation.deeplabv3 import ASPP, DeepLabV3
+    from torchvision.models.segmentation.fcn import FCN, FCNHead
     from torchvision.models.segmentation.lraspp import _lraspp_mobilenetv3
+
+    if name == "fcn_resnet50":
+        return torchvision.models.segmentation.fcn_resnet50(weights=None, weights_backbone=None, num_classes=CLASSES,
+                                                            aux_loss=False)
+    if name == "fcn_resnet50_slim":
+        class EighthWidth(ResNet):
+            def _make_layer(self, block, planes, blocks, stride=1, dilate=False):
+                return super()._make_layer(block, planes // 8, blocks, stride, dilate)
+
+        backbone = EighthWidth(Bottleneck, [3, 4, 6, 3], replace_stride_with_dilation=[False, True, True])
+        out_ch = 512 // 8 * Bottleneck.expansion
+        return FCN(IntermediateLayerGetter(backbone, {"layer4": "out"}), FCNHead(out_ch, CLASSES))
 
     if name == "lraspp_mbv3":
         backbone = torchvision.models.mobilenet_v3_large(weights=None, dilated=True, width_mult=0.5)
@@ -90,7 +115,8 @@ def train(torch, model, data, args, device, name):
     images, masks = data
     mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    lr = args.lr * LR_SCALE.get(name, 1.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     gen = torch.Generator().manual_seed(args.seed)
     model.train()
     t0 = time.time()
@@ -100,7 +126,7 @@ def train(torch, model, data, args, device, name):
         if progress >= 1:
             break
         for group in opt.param_groups:
-            group["lr"] = args.lr * lr_factor(progress)
+            group["lr"] = lr * lr_factor(progress)
         idx = torch.randint(0, images.shape[0], (args.batch,), generator=gen).to(device)
         x, y = batch_of(torch, images, masks, idx, mean, std)
         loss = torch.nn.functional.cross_entropy(model(x)["out"], y)

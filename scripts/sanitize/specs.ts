@@ -129,7 +129,7 @@ export function planSpecs(fixtures = fixturesDir()): PlanSpec[] {
       extra: (m) => ({ vocab: parseModel(m).initializers.get('bert.embeddings.word_embeddings.weight')!.dims[0], sequence: seq }),
     },
     // Segmentation heads: Resize, ArgMax-free logits at 96×96; a batch of 2 keeps memcheck affordable.
-    ...['lraspp_mbv3', 'deeplabv3_mbv3'].map((name): PlanSpec => ({ name, model: file(`models/${name}.onnx`), precisions: both, shapes: image(96, 2), feed: 'float' })),
+    ...['lraspp_mbv3', 'deeplabv3_mbv3', 'fcn_resnet50_slim'].map((name): PlanSpec => ({ name, model: file(`models/${name}.onnx`), precisions: both, shapes: image(96, 2), feed: 'float' })),
     ...['oldops_opset9', 'oldops_opset10'].map((name): PlanSpec => ({ name, model: file(`models/${name}.onnx`), precisions: both, shapes: image(16), feed: 'float' })),
     { name: 'torchvision_mobilenet_v2', model: file('torchvision_mobilenet_v2.onnx'), precisions: both, shapes: image(224, 2), feed: 'float' },
     // The generated MobileNetV2 at 64×64 (test/gpu/mbconv.test.ts); its FP16 plan also with every block forced fused.

@@ -1,7 +1,7 @@
-// The builtin backend on the vision operators: the torchvision segmentation fixtures (LRASPP, DeepLabV3) and small
+// The builtin backend on the vision operators: the torchvision segmentation fixtures (LRASPP, DeepLabV3, FCN) and small
 // Resize / ConvTranspose / ArgMax graphs, FP32 and FP16, against the reference interpreter; TopK / ArgMax / ArgMin on
 // hostile values (NaN, ±Inf, ±0).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
 import type { Engine } from '../../lib/engine.js';
@@ -65,9 +65,16 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin vision operators on the GPU'), () => 
     return e;
   };
 
-  for (const name of ['lraspp_mbv3', 'deeplabv3_mbv3']) {
-    it(`${name}: fp32 within 1e-4, fp16 within 2e-2 and ≥ 99% argmax pixel agreement (batch 1 and 4)`, async () => {
-      const bytes = new Uint8Array(readFileSync(`test/fixtures/models/${name}.onnx`));
+  // The three torchvision segmentation classes as trained fixtures, and torchvision's whole fcn_resnet50 (132 MB, so
+  // never in the repository) where the GPU machine has trained it into models/.
+  const FULL_FCN = 'models/fcn_resnet50.onnx';
+  const segmenters = [
+    ...['lraspp_mbv3', 'deeplabv3_mbv3', 'fcn_resnet50_slim'].map((name) => ({ name, path: `test/fixtures/models/${name}.onnx`, why: '' })),
+    { name: 'fcn_resnet50', path: FULL_FCN, why: existsSync(FULL_FCN) ? '' : ` (skipped: no ${FULL_FCN}; make it with python3 scripts/train_shapes_segmenters.py --only fcn_resnet50 --out models)` },
+  ];
+  for (const { name, path, why } of segmenters) {
+    it.skipIf(why !== '')(`${name}: fp32 within 1e-4, fp16 within 1e-2 and ≥ 99% argmax pixel agreement (batch 1 and 4)${why}`, async () => {
+      const bytes = new Uint8Array(readFileSync(path));
       const g = parseModel(bytes);
       const input = g.inputs[0].name;
       const shapes = { [input]: { min: [1, 3, 96, 96], opt: [4, 3, 96, 96], max: [8, 3, 96, 96] } };
@@ -87,7 +94,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin vision operators on the GPU'), () => 
           const agree = argmaxAgreement(got16[o.name] as Float32Array, w, [batch, w.length / (batch * 96 * 96), 96, 96]);
           console.log(`${name} ${o.name} batch ${batch}: fp32 ${e32r.toExponential(2)}, fp16 ${e16r.toExponential(2)}, fp16 argmax agreement ${(agree * 100).toFixed(2)}%`);
           expect(e32r).toBeLessThan(1e-4);
-          expect(e16r).toBeLessThan(2e-2);
+          expect(e16r).toBeLessThan(1e-2);
           expect(agree).toBeGreaterThanOrEqual(0.99);
         }
         c32.dispose();

@@ -156,7 +156,7 @@ describe('builtin lowering of vision ops (CPU simulation vs reference)', () => {
 });
 
 describe('builtin lowering of the segmentation fixtures (CPU simulation vs reference)', () => {
-  for (const name of ['lraspp_mbv3', 'deeplabv3_mbv3']) {
+  for (const name of ['lraspp_mbv3', 'deeplabv3_mbv3', 'fcn_resnet50_slim']) {
     for (const precision of ['fp32', 'fp16'] as const) {
       it(`${name}, ${precision}, batch 2`, () => {
         const g = parseModel(new Uint8Array(readFileSync(`test/fixtures/models/${name}.onnx`)));

@@ -1,5 +1,5 @@
-// The torchvision segmentation fixtures (LRASPP and DeepLabV3 on MobileNetV3, 96×96, dynamic batch; Resize
-// with sizes computed from Shape) on the reference backend against onnxruntime-node.
+// The torchvision segmentation fixtures (LRASPP and DeepLabV3 on MobileNetV3, FCN on a one-eighth-width ResNet-50; 96×96,
+// dynamic batch; Resize with sizes computed from Shape) on the reference backend against onnxruntime-node.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseModel } from '../../lib/onnx/reader.js';
@@ -9,7 +9,7 @@ import { runReference } from '../../lib/reference/index.js';
 import { randn, relErr, runOrt } from './reference-helpers.js';
 
 describe('segmentation models: reference vs onnxruntime-node', () => {
-  for (const name of ['lraspp_mbv3', 'deeplabv3_mbv3']) {
+  for (const name of ['lraspp_mbv3', 'deeplabv3_mbv3', 'fcn_resnet50_slim']) {
     it(`${name}, batch 2, as exported and optimized (fp32)`, async () => {
       const bytes = new Uint8Array(readFileSync(`test/fixtures/models/${name}.onnx`));
       const g = parseModel(bytes);
