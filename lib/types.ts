@@ -116,6 +116,12 @@ export interface ContextInfo {
   cudaGraph: { active: boolean; reason?: string };
   /** Set once a run failed on the GPU: the CUDA error's name. The context then refuses every call (ERR_CUDA_FAULT). */
   fault?: string;
+  /**
+   * 'auto' completion on the builtin backend, so far: runs timed from a learned length (the first few of each kind
+   * are not), wakes that came after the run had ended, runs the JS thread settled by polling and the mean
+   * microseconds it polled for each, and runs that ended before it polled.
+   */
+  completion?: { runs: number; lateWakes: number; polled: number; notPolled: number; pollUs: number };
 }
 
 export interface RunOptions {

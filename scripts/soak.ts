@@ -28,7 +28,8 @@ const fill = (a: Float32Array) => {
 
 // 1. Overhead: host latency of `await run()` (and `infer()`) minus the device time of the same run, per completion
 // mode, with the CPU time the whole process used meanwhile (process.cpuUsage(): user + system), so the cost of
-// spinning shows: 100% means one core busy for the whole measurement.
+// spinning shows: 100% means one core busy for the whole measurement. `call` is the part spent before run()/infer()
+// returns its promise (checks, input copy, enqueue); the rest of the overhead is waking up after the GPU is done.
 const RUNS = 3000;
 for (const sync of ['auto', 'callback', 'spin', 'blocking'] as const) {
   const c = await engine.createContext({ maxBatch: 1, sync });
@@ -39,13 +40,16 @@ for (const sync of ['auto', 'callback', 'spin', 'blocking'] as const) {
     const once = () => (mode === 'infer' ? c.infer(feed) : c.run({ batch: 1, transfers: mode === 'run' }));
     for (let i = 0; i < 300; i++) await once();
     const host: number[] = [];
+    const call: number[] = [];
     const gap: number[] = [];
     const dev: number[] = [];
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
-      await once();
+      const pending = once();
+      call.push(performance.now() - t0);
+      await pending;
       const t = performance.now() - t0;
       const d = c.lastTimings;
       const gpu = d.h2dMs + d.computeMs + d.d2hMs;
@@ -61,6 +65,7 @@ for (const sync of ['auto', 'callback', 'spin', 'blocking'] as const) {
       deviceMs: median(dev),
       computeMs: c.lastTimings.computeMs,
       overheadMs: median(gap),
+      callMs: median(call),
       runs: RUNS,
       wallMs,
       cpuUserMs: cpu.user / 1000,
@@ -68,11 +73,16 @@ for (const sync of ['auto', 'callback', 'spin', 'blocking'] as const) {
       cpuPercentOfCore: (100 * cpuMs) / wallMs,
     };
     console.log(
-      `${sync.padEnd(9)} ${mode.padEnd(15)} host ${us(median(host))}  device (H2D+compute+D2H) ${us(median(dev))}  overhead ${us(median(gap))}` +
+      `${sync.padEnd(9)} ${mode.padEnd(15)} host ${us(median(host))}  device (H2D+compute+D2H) ${us(median(dev))}  overhead ${us(median(gap))} (call ${us(median(call))})` +
         `  CPU ${(cpuMs / 1000).toFixed(2)} s in ${(wallMs / 1000).toFixed(2)} s (${((100 * cpuMs) / wallMs).toFixed(0)}% of a core) for ${RUNS} runs`,
     );
   }
   out[sync] = row;
+  if (c.info.completion) {
+    const k = c.info.completion;
+    console.log(`${sync.padEnd(9)} timed runs ${k.runs}: late wakes ${k.lateWakes}, settled by the JS thread's poll ${k.polled} (polling ${k.pollUs.toFixed(1)} µs each), ended before it polled ${k.notPolled}`);
+    row.completion = k;
+  }
   c.dispose();
 }
 const ctx = await engine.createContext({ maxBatch: 1 });

@@ -1,7 +1,11 @@
 #include "addon.h"
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <new>
+#include <optional>
+#include <vector>
 
 #include "../cuda/check.h"
 #include "../cuda/device.h"
@@ -14,20 +18,108 @@ struct Pending;
 void settleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* p);
 using Completion = Napi::TypedThreadSafeFunction<std::nullptr_t, Pending, settleOnJsThread>;
 
+using Clock = std::chrono::steady_clock;
+
 struct State {
   Napi::FunctionReference errorClass;
   Constructors ctors;
   Completion completion;
   int pending = 0;
+  // Polling near a run's end (postHot): a native callback re-armed with setImmediate while runs are hot, so that
+  // the loop turns instead of sleeping in epoll, and each turn queries the hot runs' end events itself.
+  Napi::FunctionReference setImmediate, tick;
+  bool ticking = false;
+  std::vector<Pending*> hot;  //!< runs a wake-up was taken for and that are not yet settled
+  Clock::time_point hotUntil{};
 };
 
+//! A promise to settle once its work is done, or (`wakeFor` set, no deferred) a request to poll for that one.
 struct Pending {
-  Napi::Promise::Deferred deferred;
+  std::optional<Napi::Promise::Deferred> deferred;
   Settle settle;
   OnFault onFault;
-  State* state;
+  State* state = nullptr;
   cudaError_t status = cudaSuccess;
+  // A completion the JS thread may settle itself, before its poster hands it over (postHot).
+  cudaEvent_t event = nullptr;
+  int device = 0;
+  std::atomic<bool> settled{false};     //!< resolved or rejected already (by a poll): the handover only frees it
+  std::atomic<int64_t> pollFromNs{0};   //!< when the JS thread began polling for it (steady clock)
+  std::atomic<int64_t> sawEndNs{0};     //!< when its poll saw the event complete (set before `settled`)
+  // A wake-up request.
+  Pending* wakeFor = nullptr;
+  int64_t hotUs = 0;
 };
+
+int64_t nowNs() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
+
+//! Resolves (or, after a GPU fault, rejects) `p`'s promise with `status`; on the JS thread.
+void resolve(Napi::Env env, Pending* p, cudaError_t status) {
+  Napi::HandleScope scope(env);
+  try {
+    if (status != cudaSuccess) {
+      if (p->onFault) p->onFault(status);
+      throw asyncCudaError(status, "work on this stream");
+    }
+    p->deferred->Resolve(p->settle(env));
+  } catch (const Napi::Error& err) {
+    p->deferred->Reject(err.Value());
+  } catch (const ntrt::Error& err) {
+    p->deferred->Reject(makeError(env, err.code(), err.what()).Value());
+  } catch (const std::exception& err) {
+    p->deferred->Reject(makeError(env, "ERR_CUDA", err.what()).Value());
+  }
+}
+
+void unhot(State& s, Pending* p) {
+  for (size_t i = 0; i < s.hot.size(); ++i) {
+    if (s.hot[i] == p) {
+      s.hot[i] = s.hot.back();
+      s.hot.pop_back();
+      return;
+    }
+  }
+}
+
+// Each turn of the loop while runs are hot: settles those whose end event has completed, then re-arms itself while
+// any is left and the window lasts. A run that ends later than the window is settled by its poster's handover.
+Napi::Value HotTick(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  State& s = *static_cast<State*>(info.Data());
+  for (size_t i = 0; i < s.hot.size();) {
+    Pending* p = s.hot[i];
+    int current = -1;
+    if (cudaGetDevice(&current) == cudaSuccess && current != p->device) cudaSetDevice(p->device);
+    cudaError_t e = cudaEventQuery(p->event);
+    if (e == cudaErrorNotReady) {
+      ++i;
+      continue;
+    }
+    if (e != cudaSuccess) (void)cudaGetLastError();
+    s.hot[i] = s.hot.back();
+    s.hot.pop_back();
+    p->sawEndNs.store(nowNs(), std::memory_order_relaxed);
+    p->settled.store(true, std::memory_order_release);
+    resolve(env, p, e);
+  }
+  if (!s.hot.empty() && Clock::now() < s.hotUntil && !s.setImmediate.IsEmpty()) s.setImmediate.Call({s.tick.Value()});
+  else s.ticking = false;
+  return env.Undefined();
+}
+
+void keepHot(Napi::Env env, State& s, int64_t us) {
+  const Clock::time_point until = Clock::now() + std::chrono::microseconds(us);
+  if (until > s.hotUntil) s.hotUntil = until;
+  if (s.ticking || s.hot.empty()) return;
+  if (s.tick.IsEmpty()) {
+    Napi::Value si = env.Global().Get("setImmediate");
+    if (!si.IsFunction()) return;
+    s.setImmediate = Napi::Persistent(si.As<Napi::Function>());
+    s.tick = Napi::Persistent(Napi::Function::New(env, HotTick, "nodeTensorrtHotTick", &s));
+  }
+  s.ticking = true;
+  s.setImmediate.Call({s.tick.Value()});
+}
 
 State& state(Napi::Env env) {
   State* s = env.GetInstanceData<State>();
@@ -42,22 +134,22 @@ State& state(Napi::Env env) {
 
 void settleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* raw) {
   std::unique_ptr<Pending> p(raw);
-  if (--p->state->pending == 0 && env != nullptr) p->state->completion.Unref(env);
-  if (env == nullptr) return;  // environment is shutting down
-  Napi::HandleScope scope(env);
-  try {
-    if (p->status != cudaSuccess) {
-      if (p->onFault) p->onFault(p->status);
-      throw asyncCudaError(p->status, "work on this stream");
+  State& s = *p->state;
+  if (p->wakeFor) {  // a wake-up; it always arrives before the completion it is for (one queue)
+    Pending* run = p->wakeFor;
+    if (env == nullptr || run->settled.load(std::memory_order_relaxed)) return;
+    run->pollFromNs.store(nowNs(), std::memory_order_relaxed);
+    s.hot.push_back(run);
+    try {
+      keepHot(env, s, p->hotUs);
+    } catch (...) {  // never let a wake-up fail anything: the handover still settles the run
     }
-    p->deferred.Resolve(p->settle(env));
-  } catch (const Napi::Error& err) {
-    p->deferred.Reject(err.Value());
-  } catch (const ntrt::Error& err) {
-    p->deferred.Reject(makeError(env, err.code(), err.what()).Value());
-  } catch (const std::exception& err) {
-    p->deferred.Reject(makeError(env, "ERR_CUDA", err.what()).Value());
+    return;
   }
+  unhot(s, p.get());
+  if (--s.pending == 0 && env != nullptr) s.completion.Unref(env);
+  if (env == nullptr) return;  // environment is shutting down
+  if (!p->settled.load(std::memory_order_relaxed)) resolve(env, p.get(), p->status);
 }
 
 void post(Pending* p, cudaError_t status) {
@@ -109,8 +201,8 @@ ntrt::Error asyncCudaError(cudaError_t status, const std::string& what) {
 
 Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle, OnFault onFault) {
   State& s = state(env);
-  auto p = std::make_unique<Pending>(Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s});
-  Napi::Promise promise = p->deferred.Promise();
+  std::unique_ptr<Pending> p(new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s});
+  Napi::Promise promise = p->deferred->Promise();
   {
     cuda::DeviceGuard guard(device);
     CUDA_CHECK(cudaStreamAddCallback(stream, onStream, p.get(), 0));
@@ -129,12 +221,30 @@ Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, cudaSt
 void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise) {
   State& s = state(env);
   auto* p = new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s};
-  *promise = p->deferred.Promise();
+  *promise = p->deferred->Promise();
   if (s.pending++ == 0) s.completion.Ref(env);
   return p;
 }
 
 void postPending(void* pending, cudaError_t status) { post(static_cast<Pending*>(pending), status); }
+
+void postHot(void* pending, int device, cudaEvent_t event, int64_t us) {
+  Pending* run = static_cast<Pending*>(pending);
+  run->device = device;
+  run->event = event;
+  auto* p = new Pending{std::nullopt, nullptr, nullptr, run->state};
+  p->wakeFor = run;
+  p->hotUs = us;
+  if (run->state->completion.NonBlockingCall(p) != napi_ok) delete p;
+}
+
+PollOutcome pollOutcome(void* pending) {
+  const Pending* run = static_cast<const Pending*>(pending);
+  if (!run->settled.load(std::memory_order_acquire)) return {false, 0, 0};
+  return {true, run->pollFromNs.load(std::memory_order_relaxed), run->sawEndNs.load(std::memory_order_relaxed)};
+}
+
+
 
 int32_t intOption(const Napi::Object& o, const char* key, int32_t dflt) {
   Napi::Value v = o.Get(key);

@@ -3,8 +3,10 @@
 #include <cuda_runtime_api.h>
 #include <napi.h>
 
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "../cuda/error.h"
@@ -40,6 +42,22 @@ Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, cudaSt
 void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise);
 //! Hands a prepared pending promise to the JS thread; callable from any thread, once.
 void postPending(void* pending, cudaError_t status);
+
+//! Callable from any thread, before `pending` is posted: asks the JS thread to poll `event` (on `device`) on
+//! every turn of its event loop, instead of sleeping in epoll, for at most `us` microseconds, and to settle
+//! `pending` itself as soon as the event completes. Posted shortly before a run is expected to end, so that the
+//! JS thread is awake at the end and no thread hand-over (nor wake-up) lies between the GPU and the promise.
+//! Whoever polls, `pending` must still be posted (postPending) once its work is done: that frees it, and settles
+//! it if the JS thread has not.
+void postHot(void* pending, int device, cudaEvent_t event, int64_t us);
+//! Whether the JS thread settled `pending` by polling (read by its poster, before it posts it), and if so when it
+//! began polling and when it saw the event complete (std::chrono::steady_clock, nanoseconds since its epoch).
+struct PollOutcome {
+  bool settled;
+  int64_t fromNs, sawEndNs;
+};
+PollOutcome pollOutcome(void* pending);
+
 
 //! The coded error for a failure the GPU reported asynchronously (`what`: the work it was reported for).
 ntrt::Error asyncCudaError(cudaError_t status, const std::string& what);

@@ -9,7 +9,7 @@ namespace ntrt::addon {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr double kSpinBudgetUs = 200;  // after waking, poll at most this long (or 3 margins) before sleeping again
+constexpr double kPollWindowUs = 200;  // after the wake-up, the JS thread polls at most this long (or 3 margins)
 
 double since(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
 }  // namespace
@@ -55,21 +55,33 @@ cudaError_t EventWaiter::wait(const Item& item) {
     return e;
   }
   std::this_thread::sleep_until(item.enqueued + std::chrono::duration<double, std::micro>(sleep));
-  Clock::time_point woke = Clock::now();
+  runs_.fetch_add(1, std::memory_order_relaxed);
   cudaError_t e = cudaEventQuery(item.event);
   if (e != cudaErrorNotReady) {
+    lateWakes_.fetch_add(1, std::memory_order_relaxed);
     clock_.report(item.kind, since(item.enqueued), 0, true);
     return e;
   }
-  const double budget = std::max(kSpinBudgetUs, 3 * margin);
-  while ((e = cudaEventQuery(item.event)) == cudaErrorNotReady) {
-    if (since(woke) > budget) {
-      e = cudaEventSynchronize(item.event);  // far later than expected (a busy GPU): stop spinning
-      break;
-    }
+  // The JS thread polls from here (it settles the run itself, within a turn of its loop); this thread sleeps.
+  const double window = std::max(kPollWindowUs, 3 * margin);
+  postHot(item.pending, item.device, item.event, static_cast<int64_t>(window));
+  e = cudaEventSynchronize(item.event);
+  const PollOutcome o = pollOutcome(item.pending);
+  if (o.settled) {
+    const double enq = std::chrono::duration<double, std::nano>(item.enqueued.time_since_epoch()).count();
+    polled_.fetch_add(1, std::memory_order_relaxed);
+    polledNs_.fetch_add(o.sawEndNs - o.fromNs, std::memory_order_relaxed);
+    clock_.report(item.kind, (o.sawEndNs - enq) / 1e3, (o.sawEndNs - o.fromNs) / 1e3, false);
+  } else {
+    notPolled_.fetch_add(1, std::memory_order_relaxed);
+    // The JS thread was not polling yet (or any more) when the run ended: wake it earlier next time.
+    clock_.report(item.kind, since(item.enqueued), 0, false, true);
   }
-  clock_.report(item.kind, since(item.enqueued), since(woke), false);
   return e;
+}
+
+EventWaiter::Stats EventWaiter::stats() const {
+  return {runs_.load(), lateWakes_.load(), polled_.load(), notPolled_.load(), polledNs_.load() / 1e3};
 }
 
 void EventWaiter::loop() {

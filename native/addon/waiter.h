@@ -2,9 +2,11 @@
 // callbacks. Three ways to wait:
 // - spin: polls the event (trtexec's --useSpinWait); wakes within microseconds of the GPU, one busy core meanwhile;
 // - blocking: sleeps in cudaEventSynchronize on a blocking-sync event until the driver wakes it;
-// - auto: sleeps until just before the run's expected end, learned from earlier runs of the same kind, then polls
-//   briefly; when the run is later than that, it sleeps in cudaEventSynchronize like 'blocking'. What it learns is
-//   keyed by the kind of run (batch size, transfers, image input), which the caller folds into one int.
+// - auto: sleeps until just before the run's expected end, learned from earlier runs of the same kind, then asks
+//   the JS thread to poll the end event on each turn of its event loop (postHot) and sleeps in
+//   cudaEventSynchronize. The JS thread, awake by the end, settles the promise itself within a turn; the waiter's
+//   hand-over afterwards only frees it (or settles it, when the run ended outside the polling window). What it
+//   learns is keyed by the kind of run (batch size, transfers, image input), which the caller folds into one int.
 // Every way reads the event's status, so a run that faulted on the GPU settles too, with the error.
 #pragma once
 #include <cuda_runtime_api.h>
@@ -13,6 +15,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <thread>
 
@@ -35,6 +39,13 @@ class EventWaiter {
   //! GPU reported (after `onFault` ran). `kind` keys what 'auto' learns (runs of one kind take about as long).
   Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle, OnFault onFault);
   WaitMode mode() const { return mode_; }
+  //! What 'auto' did so far: runs waited for; wakes that came after the run had ended; runs the JS thread settled
+  //! by polling, and the microseconds it polled for them in all; runs whose end found it not polling.
+  struct Stats {
+    uint64_t runs, lateWakes, polled, notPolled;
+    double polledUs;
+  };
+  Stats stats() const;
 
  private:
   struct Item {
@@ -48,6 +59,8 @@ class EventWaiter {
   cudaError_t wait(const Item& item);
   WaitMode mode_;
   RunClock clock_;  // touched by the waiter thread only
+  std::atomic<uint64_t> runs_{0}, lateWakes_{0}, polled_{0}, notPolled_{0};
+  std::atomic<int64_t> polledNs_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Item> queue_;

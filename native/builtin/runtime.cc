@@ -153,8 +153,8 @@ void Context::requireHealthy() const {
                              " (" + cudaGetErrorString(e) + ")" + (cuda::isSticky(e) ? cuda::kStickyAdvice : ". Dispose it and create another"));
 }
 
-bool Context::needsCapture(int batch, int s) const {
-  return !ready_.count(s) || (graphs_ && !graphByKey_.count(graphKey(batch, s)));
+bool Context::needsCapture(int batch, int s, GraphKind kind) const {
+  return !ready_.count(s) || (graphs_ && !graphByKey_.count(graphKey(batch, s, kind)));
 }
 
 const Executor& Context::at(int s) const {
@@ -177,15 +177,19 @@ const Executor& Context::ready(int s) {
   return *ready_.emplace(s, std::move(x)).first->second;
 }
 
-void Context::capture(int batch, int s) {
-  if (!needsCapture(batch, s)) return;
+void Context::capture(int batch, int s, GraphKind kind) {
+  if (!needsCapture(batch, s, kind)) return;
   cuda::DeviceGuard guard(engine_->device());
   const Executor& x = ready(s);
-  if (!graphs_ || graphByKey_.count(graphKey(batch, s))) return;
+  const GraphKind k = kind;
+  if (!graphs_ || graphByKey_.count(graphKey(batch, s, k))) return;
   x.prepare(batch);
   cuda::Graph g;
   try {
-    g.capture(stream_->get(), [&] { x.enqueue(batch, bindings(), stream_->get()); });
+    g.capture(stream_->get(), [&] {
+      if (k == GraphKind::Compute) x.enqueue(batch, bindings(), stream_->get());
+      else enqueueWholeRun(x, batch, k == GraphKind::Transfers, bindings());
+    });
   } catch (const Error& e) {
     if (e.code() == "ERR_CUDA_FAULT") throw;  // the device is gone, not the capture
     // Something in the layer list refused capture (an external library): run those launches directly.
@@ -193,16 +197,29 @@ void Context::capture(int batch, int s) {
     graphFallback_ = e.what();
     return;
   }
-  graphByKey_.emplace(graphKey(batch, s), std::move(g));
+  graphByKey_.emplace(graphKey(batch, s, k), std::move(g));
+}
+
+void Context::recordEvent(const cuda::Event& e, cudaStream_t st, bool external) {
+  CUDA_CHECK(external ? cudaEventRecordWithFlags(e.get(), st, cudaEventRecordExternal) : cudaEventRecord(e.get(), st));
 }
 
 void Context::enqueueCompute(const Executor& x, int batch, int s, const Bindings& b) {
   cudaStream_t st = stream_->get();
   evH2D_->record(st);
-  auto g = graphs_ ? graphByKey_.find(graphKey(batch, s)) : graphByKey_.end();
+  auto g = graphs_ ? graphByKey_.find(graphKey(batch, s, GraphKind::Compute)) : graphByKey_.end();
   if (g != graphByKey_.end()) g->second.launch(st);
   else x.enqueue(batch, b, st);
   evCompute_->record(st);
+}
+
+void Context::enqueueInputs(const Executor& x, int batch, const Bindings& b) {
+  const auto& io = x.program().io;
+  for (size_t i = 0; i < io.size(); ++i) {
+    if (!io[i].isInput) continue;
+    CUDA_CHECK(cudaMemcpyAsync(x.address(io[i].tensor, b), pinned_[i]->get(), x.bytesAt(io[i].tensor, batch),
+                               cudaMemcpyHostToDevice, stream_->get()));
+  }
 }
 
 void Context::enqueueOutputs(const Executor& x, int batch, const Bindings& b) {
@@ -214,22 +231,36 @@ void Context::enqueueOutputs(const Executor& x, int batch, const Bindings& b) {
   }
 }
 
+void Context::enqueueWholeRun(const Executor& x, int batch, bool transfers, const Bindings& b) {
+  cudaStream_t st = stream_->get();
+  recordEvent(*evStart_, st, true);
+  if (transfers) enqueueInputs(x, batch, b);
+  recordEvent(*evH2D_, st, true);
+  x.enqueue(batch, b, st);
+  recordEvent(*evCompute_, st, true);
+  if (transfers) enqueueOutputs(x, batch, b);
+  recordEvent(*evEnd_, st, true);
+}
+
 void Context::enqueueRun(int batch, bool transfers, int s) {
   cuda::DeviceGuard guard(engine_->device());
   const Executor& x = at(s);
-  const auto& io = x.program().io;
   cudaStream_t st = stream_->get();
-  Bindings b = bindings();
-  evStart_->record(st);
-  if (transfers) {
-    for (size_t i = 0; i < io.size(); ++i) {
-      if (!io[i].isInput) continue;
-      CUDA_CHECK(cudaMemcpyAsync(x.address(io[i].tensor, b), pinned_[i]->get(), x.bytesAt(io[i].tensor, batch),
-                                 cudaMemcpyHostToDevice, st));
+  const bool fault = cuda::fault::hit(cuda::fault::Device);
+  if (graphs_ && !fault) {
+    // The common case: one launch for the copies, the layers and the timing events.
+    auto g = graphByKey_.find(graphKey(batch, s, transfers ? GraphKind::Transfers : GraphKind::Bare));
+    if (g != graphByKey_.end()) {
+      g->second.launch(st);
+      lastTransfers_ = transfers;
+      return;
     }
   }
+  Bindings b = bindings();
+  evStart_->record(st);
+  if (transfers) enqueueInputs(x, batch, b);
   enqueueCompute(x, batch, s, b);
-  if (cuda::fault::hit(cuda::fault::Device)) cuda::fault::launchDeviceFault(st, 50);
+  if (fault) cuda::fault::launchDeviceFault(st, 50);
   if (transfers) enqueueOutputs(x, batch, b);
   evEnd_->record(st);
   lastTransfers_ = transfers;

@@ -2,6 +2,7 @@
 #pragma once
 #include <atomic>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -70,14 +71,18 @@ class Context {
   cudaEvent_t endEvent() const { return evEnd_->get(); }
   size_t deviceBytes() const { return arena_.bytes() + workspace_.bytes(); }
 
+  //! What a CUDA graph of this context holds. `Compute`: the layers alone (runImages). `Bare` / `Transfers`: a whole
+  //! run, its timing events and (Transfers) its H2D and D2H copies too, so that a run is one cudaGraphLaunch.
+  enum class GraphKind : int { Compute = 0, Bare = 1, Transfers = 2 };
   //! True when a run at `batch` (and dim value `s`, 0 without a dim) would first need work off the JS thread: the
-  //! executor at `s` made ready for this context, or a CUDA graph captured.
-  bool needsCapture(int batch, int s = 0) const;
-  //! Readies the executor at `s` (growing the workspace if it needs more) and captures the compute graph for
+  //! executor at `s` made ready for this context, or a CUDA graph of `kind` captured.
+  bool needsCapture(int batch, int s = 0, GraphKind kind = GraphKind::Compute) const;
+  //! Readies the executor at `s` (growing the workspace if it needs more) and captures the graph of `kind` for
   //! (batch, s); a failed capture falls back to direct launches for good. Blocking: off the JS thread.
-  void capture(int batch, int s = 0);
-  //! Enqueues H2D (if transfers), compute and D2H (if transfers), with timing events. Non-blocking; `s` must be
-  //! ready (capture). I/O copies move the bytes of `batch` rows at `s`: the pinned buffers hold them packed.
+  void capture(int batch, int s = 0, GraphKind kind = GraphKind::Compute);
+  //! Enqueues H2D (if transfers), compute and D2H (if transfers), with timing events: one launch of the whole-run
+  //! graph of (batch, s) when one was captured. Non-blocking; `s` must be ready (capture). I/O copies move the bytes
+  //! of `batch` rows at `s`: the pinned buffers hold them packed.
   void enqueueRun(int batch, bool transfers, int s = 0);
   //! Pinned RGBA8 staging for `capacity` images of h×w (reallocated when the size changes).
   const std::shared_ptr<cuda::PinnedBuffer>& imageStaging(int h, int w);
@@ -105,7 +110,10 @@ class Context {
   const Executor& ready(int s);
   //! The executor at `s`, which must be ready.
   const Executor& at(int s) const;
-  static int64_t graphKey(int batch, int s) { return (int64_t(s) << 32) | uint32_t(batch); }
+  using GraphKey = std::tuple<int, int, int>;  //!< (dim value, batch, kind)
+  static GraphKey graphKey(int batch, int s, GraphKind k) { return {s, batch, static_cast<int>(k)}; }
+  //! Records `e` on the stream; `external` inside a capture, so that the graph records it on every replay.
+  static void recordEvent(const cuda::Event& e, cudaStream_t st, bool external);
   std::shared_ptr<const Engine> engine_;
   int capacity_;
   bool graphs_;
@@ -115,7 +123,7 @@ class Context {
   std::unique_ptr<cuda::Stream> stream_;
   cuda::DeviceBuffer arena_, workspace_;
   std::vector<std::shared_ptr<cuda::PinnedBuffer>> pinned_;
-  std::map<int64_t, cuda::Graph> graphByKey_;  //!< by graphKey(batch, s)
+  std::map<GraphKey, cuda::Graph> graphByKey_;
   std::map<int, std::shared_ptr<const Executor>> ready_;  //!< executors by dim value whose workspace fits
   std::unique_ptr<cuda::Event> evStart_, evH2D_, evCompute_, evEnd_;
   bool lastTransfers_ = true;
@@ -123,7 +131,10 @@ class Context {
   cuda::DeviceBuffer imageDevice_;
   int imageH_ = 0, imageW_ = 0;
   void enqueueCompute(const Executor& x, int batch, int s, const Bindings& b);
+  void enqueueInputs(const Executor& x, int batch, const Bindings& b);
   void enqueueOutputs(const Executor& x, int batch, const Bindings& b);
+  //! A whole run as one graph captures it: events (external), copies when `transfers`, the layers.
+  void enqueueWholeRun(const Executor& x, int batch, bool transfers, const Bindings& b);
 };
 
 }  // namespace ntrt::builtin

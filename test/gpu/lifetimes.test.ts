@@ -137,7 +137,11 @@ describe.skipIf(!hasGpu)(gpuSuite('lifetimes on the GPU'), () => {
     expect(warnings.map((w) => (w as Error & { code?: string }).code)).toContain('NODE_TENSORRT_GRAPH_FALLBACK');
     broken.dispose();
     const off = await engine.createContext({ cudaGraph: false });
-    expect(off.info).toEqual({ sync: 'auto', cudaGraph: { active: false, reason: 'cudaGraph: false was asked for' } });
+    expect(off.info).toEqual({
+      sync: 'auto',
+      cudaGraph: { active: false, reason: 'cudaGraph: false was asked for' },
+      completion: { runs: 0, lateWakes: 0, polled: 0, notPolled: 0, pollUs: 0 },
+    });
     off.dispose();
     engine.dispose();
   });

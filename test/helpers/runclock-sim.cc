@@ -1,6 +1,8 @@
 // Drives RunClock (native/addon/runclock.h) with simulated runs, the way EventWaiter's 'auto' mode does, and prints
 // what it would cost: for test/unit/runclock.test.ts.
-// Usage: runclock-sim <seed> <runs> <phase:durationUs:jitterUs>... [--wake minUs:maxUs] [--block us]
+// Usage: runclock-sim <seed> <runs> <phase:durationUs:jitterUs>... [--wake minUs:maxUs] [--js minUs:maxUs] [--block us]
+// --js: how long the JS thread takes to wake after the waiter asks it to (postHot); 0:0 (the default) is always
+// in time.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,9 +20,10 @@ int main(int argc, char** argv) {
     double d, jitter;
   };
   std::vector<Phase> phases;
-  double wakeMin = 3, wakeMax = 15, block = 40;
+  double wakeMin = 3, wakeMax = 15, block = 40, jsMin = 0, jsMax = 0;
   for (int i = 3; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--wake")) std::sscanf(argv[++i], "%lf:%lf", &wakeMin, &wakeMax);
+    else if (!std::strcmp(argv[i], "--js")) std::sscanf(argv[++i], "%lf:%lf", &jsMin, &jsMax);
     else if (!std::strcmp(argv[i], "--block")) block = std::atof(argv[++i]);
     else {
       Phase p{};
@@ -34,7 +37,7 @@ int main(int argc, char** argv) {
   for (size_t ph = 0; ph < phases.size(); ++ph) {
     std::vector<double> overhead;
     double spun = 0, busy = 0;
-    int late = 0;
+    int late = 0, jsLate = 0;
     for (int r = 0; r < runs; ++r) {
       double d = phases[ph].d + (2 * unit(rng) - 1) * phases[ph].jitter;
       double margin = 0, cpu = 0, observed;
@@ -52,7 +55,10 @@ int main(int argc, char** argv) {
           double budget = std::max(200.0, 3 * margin);
           cpu = std::min(d - wake, budget);
           observed = d - wake > budget ? d + block : d + 1;
-          clock.report(0, observed, cpu, false);
+          const double jsWake = jsMin + unit(rng) * (jsMax - jsMin);
+          const bool js = wake + jsWake > d;
+          jsLate += js;
+          clock.report(0, observed, cpu, false, js, js ? 0 : jsWake);
         }
       }
       overhead.push_back(observed - d);
@@ -60,9 +66,10 @@ int main(int argc, char** argv) {
       busy += d;
     }
     std::sort(overhead.begin(), overhead.end());
-    std::printf("%s{\"medianOverheadUs\":%.2f,\"p90OverheadUs\":%.2f,\"spinFraction\":%.4f,\"lateFraction\":%.4f}",
+    std::printf("%s{\"medianOverheadUs\":%.2f,\"p90OverheadUs\":%.2f,\"spinFraction\":%.4f,\"lateFraction\":%.4f,"
+                "\"jsLateFraction\":%.4f}",
                 ph ? "," : "", overhead[overhead.size() / 2], overhead[overhead.size() * 9 / 10], spun / busy,
-                double(late) / runs);
+                double(late) / runs, double(jsLate) / runs);
   }
   std::printf("]\n");
   return 0;

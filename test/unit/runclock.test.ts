@@ -17,10 +17,11 @@ interface Phase {
   p90OverheadUs: number;
   spinFraction: number;
   lateFraction: number;
+  jsLateFraction: number;
 }
 /** Phases of `runs` runs each, "durationUs:jitterUs"; wake-up latency of the sleeping thread in [min, max] µs. */
-function simulate(phases: string[], wake = '3:15', runs = 300, seed = 1): Phase[] {
-  return JSON.parse(execFileSync(bin, [String(seed), String(runs), ...phases, '--wake', wake], { encoding: 'utf8' })) as Phase[];
+function simulate(phases: string[], wake = '3:15', runs = 300, seed = 1, js = '0:0'): Phase[] {
+  return JSON.parse(execFileSync(bin, [String(seed), String(runs), ...phases, '--wake', wake, '--js', js], { encoding: 'utf8' })) as Phase[];
 }
 
 describe.skipIf(!haveCxx)(haveCxx ? "'auto' completion's run clock" : `'auto' completion's run clock [skipped: no C++ compiler (${cxx})]`, () => {
@@ -54,6 +55,17 @@ describe.skipIf(!haveCxx)(haveCxx ? "'auto' completion's run clock" : `'auto' co
     expect(shorter.spinFraction).toBeLessThan(0.2);
     expect(shorter.lateFraction).toBeLessThan(0.1);
     expect(shorter.medianOverheadUs).toBeLessThanOrEqual(2);
+  });
+
+  it('wakes early enough for the JS thread it wakes to be awake at the end, and no earlier than that needs', () => {
+    // The waiter asks the JS thread to keep its loop turning when it wakes; that thread takes 20-40 µs to wake.
+    const [p] = simulate(['800:10'], '3:15', 600, 1, '20:40');
+    expect(p.jsLateFraction).toBeLessThan(0.1);
+    expect(p.medianOverheadUs).toBeLessThanOrEqual(2);
+    expect(p.spinFraction).toBeLessThan(0.1);
+    // A JS thread that wakes at once needs no wider margin: the waiter then polls for less.
+    const [q] = simulate(['800:10'], '3:15', 600, 1, '0:0');
+    expect(q.spinFraction).toBeLessThan(p.spinFraction);
   });
 
   it('spins through at most about half of a very short run', () => {

@@ -10,6 +10,7 @@
 #include "../../cuda/device.h"
 #include "../NativeBuffers.h"
 #include "../addon.h"
+#include "../pinned_copy.h"
 #include "program_js.h"
 #include "../worker.h"
 
@@ -146,6 +147,7 @@ Napi::Function NativeBuiltinContext::Init(Napi::Env env) {
                                  {InstanceAccessor<&NativeBuiltinContext::Buffers>("buffers"),
                                   InstanceMethod<&NativeBuiltinContext::Run>("run"),
                                   InstanceMethod<&NativeBuiltinContext::RunRows>("runRows"),
+                                  InstanceMethod<&NativeBuiltinContext::CopyIn>("copyIn"),
                                   InstanceMethod<&NativeBuiltinContext::Timings>("timings"),
                                   InstanceMethod<&NativeBuiltinContext::Profile>("profile"),
                                   InstanceMethod<&NativeBuiltinContext::ImageBuffer>("imageBuffer"),
@@ -161,7 +163,9 @@ NativeBuiltinContext::NativeBuiltinContext(const Napi::CallbackInfo& info) : Nap
   if (!info[0].IsExternal()) throw makeError(env, "ERR_INVALID_ARGUMENT", "Use engine.createContext()");
   ctx_ = *info[0].As<Napi::External<std::shared_ptr<builtin::Context>>>().Data();
   sync_ = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
-  if (sync_ >= 1 && sync_ <= 3) waiter_ = std::make_unique<EventWaiter>(static_cast<WaitMode>(sync_));
+  if (sync_ >= 1 && sync_ <= 3) {
+    waiter_ = std::make_unique<EventWaiter>(static_cast<WaitMode>(sync_));
+  }
   Napi::Array buffers = Napi::Array::New(env, ctx_->ioCount());
   int64_t pinnedBytes = 0;
   for (size_t i = 0; i < ctx_->ioCount(); ++i) {
@@ -193,6 +197,16 @@ Napi::Value NativeBuiltinContext::Info(const Napi::CallbackInfo& info) {
   o.Set("cudaGraph", ctx_->graphsOn());
   if (!ctx_->graphFallback().empty()) o.Set("graphFallback", ctx_->graphFallback());
   if (ctx_->fault() != cudaSuccess) o.Set("fault", cudaGetErrorName(ctx_->fault()));
+  if (waiter_ && waiter_->mode() == WaitMode::Auto) {
+    const EventWaiter::Stats st = waiter_->stats();
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("runs", static_cast<double>(st.runs));
+    c.Set("lateWakes", static_cast<double>(st.lateWakes));
+    c.Set("polled", static_cast<double>(st.polled));
+    c.Set("notPolled", static_cast<double>(st.notPolled));
+    c.Set("pollUs", st.polled ? st.polledUs / static_cast<double>(st.polled) : 0.0);
+    o.Set("completion", c);
+  }
   return o;
 }
 
@@ -242,16 +256,16 @@ Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool trans
 }
 
 // The first run at a batch captures its CUDA graph on the thread pool, then enqueues from the JS thread.
-Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, int s, std::function<Napi::Value(Napi::Env)> go) {
+Napi::Value NativeBuiltinContext::afterCapture(Napi::Env env, int batch, int s, GraphKind kind, std::function<Napi::Value(Napi::Env)> go) {
   requireUsable(env);
   if (batch < 1 || batch > ctx_->capacity()) {
     throw makeError(env, "ERR_BATCH_OUT_OF_RANGE", "Batch " + std::to_string(batch) + " exceeds this context's capacity");
   }
-  if (!ctx_->needsCapture(batch, s)) return go(env);
+  if (!ctx_->needsCapture(batch, s, kind)) return go(env);
   auto ctx = ctx_;
   bool graphsBefore = ctx->graphsOn();
   return PromiseWorker<bool>::Run(
-      env, [ctx, batch, s]() { ctx->capture(batch, s); return true; },
+      env, [ctx, batch, s, kind]() { ctx->capture(batch, s, kind); return true; },
       [go, ctx, graphsBefore](Napi::Env e, bool&) -> Napi::Value {
         if (graphsBefore && !ctx->graphsOn()) warnGraphFallback(e, ctx->graphFallback());
         return go(e);
@@ -267,7 +281,32 @@ Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
     int batch = info[0].As<Napi::Number>().Int32Value();
     bool transfers = info[1].ToBoolean().Value();
     int s = dimOf(env, info[2]);
-    return afterCapture(env, batch, s, [this, batch, transfers, s](Napi::Env e) -> Napi::Value { return enqueue(e, batch, transfers, s); });
+    const GraphKind kind = transfers ? GraphKind::Transfers : GraphKind::Bare;
+    return afterCapture(env, batch, s, kind, [this, batch, transfers, s](Napi::Env e) -> Napi::Value { return enqueue(e, batch, transfers, s); });
+  }
+  NTRT_CATCH(env)
+}
+
+// copyIn(io, view, streaming) → undefined: copies the bytes of `view` to the start of pinned I/O buffer `io`, with
+// streaming stores when asked (they skip reading the destination first and leave the caches alone: the GPU reads
+// it next, not the CPU). Synchronous, on the JS thread: infer() copies its feeds in this way. The caller makes sure
+// the context is idle.
+Napi::Value NativeBuiltinContext::CopyIn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    requireUsable(env);
+    if (!info[0].IsNumber() || !info[1].IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "copyIn: expected (io, typedArray, streaming)");
+    const int64_t index = info[0].As<Napi::Number>().Int64Value();
+    if (index < 0 || index >= static_cast<int64_t>(ctx_->ioCount())) fail("ERR_INVALID_ARGUMENT", "copyIn: no I/O tensor " + std::to_string(index));
+    const auto& mem = ctx_->pinned(static_cast<size_t>(index));
+    Napi::TypedArray t = info[1].As<Napi::TypedArray>();
+    const size_t bytes = t.ByteLength();
+    if (bytes > mem->bytes()) {
+      fail("ERR_INVALID_ARGUMENT", "copyIn: " + std::to_string(bytes) + " bytes do not fit in the " + std::to_string(mem->bytes()) +
+                                       "-byte buffer of I/O tensor " + std::to_string(index));
+    }
+    if (bytes > 0) copyToPinned(mem->get(), static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), bytes, info[2].ToBoolean().Value());
+    return env.Undefined();
   }
   NTRT_CATCH(env)
 }
@@ -323,11 +362,11 @@ Napi::Value NativeBuiltinContext::RunRows(const Napi::CallbackInfo& info) {
     return PromiseWorker<bool>::Run(
         env,
         [ctx, copies = std::move(copies)]() {
-          for (const Copy& c : copies) std::memcpy(c.dst, c.src, c.bytes);
+          for (const Copy& c : copies) copyToPinned(c.dst, c.src, c.bytes, true);
           return true;
         },
         [this, batch, s](Napi::Env e, bool&) -> Napi::Value {
-          return afterCapture(e, batch, s, [this, batch, s](Napi::Env e2) -> Napi::Value { return enqueue(e2, batch, true, s); });
+          return afterCapture(e, batch, s, GraphKind::Transfers, [this, batch, s](Napi::Env e2) -> Napi::Value { return enqueue(e2, batch, true, s); });
         },
         keep);
   }
@@ -362,7 +401,7 @@ Napi::Value NativeBuiltinContext::RunImages(const Napi::CallbackInfo& info) {
       ms[3 + i] = info[3].As<Napi::Array>().Get(i).As<Napi::Number>().FloatValue();
     }
     const int s = ctx_ ? ctx_->engine().defaultDim() : 0;
-    return afterCapture(env, batch, s, [this, batch, input, ms, s](Napi::Env e) -> Napi::Value {
+    return afterCapture(env, batch, s, GraphKind::Compute, [this, batch, input, ms, s](Napi::Env e) -> Napi::Value {
       return enqueue(e, batch, true, s, input, ms.data(), ms.data() + 3);
     });
   }

@@ -41,6 +41,7 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   Napi::Value Buffers(const Napi::CallbackInfo& info);
   Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value RunRows(const Napi::CallbackInfo& info);
+  Napi::Value CopyIn(const Napi::CallbackInfo& info);
   Napi::Value Timings(const Napi::CallbackInfo& info);
   Napi::Value Profile(const Napi::CallbackInfo& info);
   Napi::Value ImageBuffer(const Napi::CallbackInfo& info);
@@ -52,7 +53,8 @@ class NativeBuiltinContext : public Napi::ObjectWrap<NativeBuiltinContext> {
   //! Enqueues a run (`image` < 0) or an image run into input `image`, then settles on completion.
   Napi::Promise enqueue(Napi::Env env, int batch, bool transfers, int s, int image = -1, const float* mean = nullptr,
                         const float* stdv = nullptr);
-  Napi::Value afterCapture(Napi::Env env, int batch, int s, std::function<Napi::Value(Napi::Env)> go);
+  using GraphKind = builtin::Context::GraphKind;
+  Napi::Value afterCapture(Napi::Env env, int batch, int s, GraphKind kind, std::function<Napi::Value(Napi::Env)> go);
   //! The dim value a call's `dims` object names (0 for an engine without a dynamic dim); coded errors when it is
   //! missing, not an integer or outside the engine's range.
   int dimOf(Napi::Env env, const Napi::Value& dims) const;
