@@ -86,10 +86,12 @@ void unhot(State& s, Pending* p) {
 Napi::Value HotTick(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   State& s = *static_cast<State*>(info.Data());
+  int before = -1;
+  (void)cudaGetDevice(&before);
+  int current = before;
   for (size_t i = 0; i < s.hot.size();) {
     Pending* p = s.hot[i];
-    int current = -1;
-    if (cudaGetDevice(&current) == cudaSuccess && current != p->device) cudaSetDevice(p->device);
+    if (current != p->device && cudaSetDevice(p->device) == cudaSuccess) current = p->device;
     cudaError_t e = cudaEventQuery(p->event);
     if (e == cudaErrorNotReady) {
       ++i;
@@ -102,6 +104,7 @@ Napi::Value HotTick(const Napi::CallbackInfo& info) {
     p->settled.store(true, std::memory_order_release);
     resolve(env, p, e);
   }
+  if (before >= 0 && current != before) cudaSetDevice(before);  // the JS thread's current device as it was
   if (!s.hot.empty() && Clock::now() < s.hotUntil && !s.setImmediate.IsEmpty()) s.setImmediate.Call({s.tick.Value()});
   else s.ticking = false;
   return env.Undefined();
@@ -111,12 +114,11 @@ void keepHot(Napi::Env env, State& s, int64_t us) {
   const Clock::time_point until = Clock::now() + std::chrono::microseconds(us);
   if (until > s.hotUntil) s.hotUntil = until;
   if (s.ticking || s.hot.empty()) return;
-  if (s.tick.IsEmpty()) {
-    Napi::Value si = env.Global().Get("setImmediate");
-    if (!si.IsFunction()) return;
-    s.setImmediate = Napi::Persistent(si.As<Napi::Function>());
-    s.tick = Napi::Persistent(Napi::Function::New(env, HotTick, "nodeTensorrtHotTick", &s));
-  }
+  // The global setImmediate as it is now (a test's fake timers come and go), for this stretch of polling.
+  Napi::Value si = env.Global().Get("setImmediate");
+  if (!si.IsFunction()) return;
+  s.setImmediate = Napi::Persistent(si.As<Napi::Function>());
+  if (s.tick.IsEmpty()) s.tick = Napi::Persistent(Napi::Function::New(env, HotTick, "nodeTensorrtHotTick", &s));
   s.ticking = true;
   s.setImmediate.Call({s.tick.Value()});
 }

@@ -42,15 +42,22 @@ ProgramDesc withRunnableTactics(ProgramDesc at) {
 
 }  // namespace
 
-Engine::Engine(ProgramDesc program, const void* weights, int device) : program_(std::move(program)), device_(device) {
+namespace {
+std::vector<int> pinnedValues(const ProgramDesc& p) {
+  return p.hasDim ? std::vector<int>{p.dim.min, p.dim.opt, p.dim.max} : std::vector<int>{0};
+}
+}  // namespace
+
+Engine::Engine(ProgramDesc program, const void* weights, int device)
+    : program_(std::move(program)), device_(device), pinnedDims_(pinnedValues(program_)), execs_(kKeptValues, pinnedDims_) {
   cuda::requireDevice(device);
   cuda::DeviceGuard guard(device);
   // Everything is validated before anything is allocated: the plain program (by its executor), or the program with
   // its dim and the plain programs at each end and the middle of the dim's range (with tactics that run there).
   if (program_.hasDim) validateProgram(program_, Stage::Load);
-  if (!program_.hasDim) execs_.emplace(0, std::make_shared<const Executor>(program_, Stage::Load));
-  for (int s : program_.hasDim ? std::vector<int>{program_.dim.min, program_.dim.opt, program_.dim.max} : std::vector<int>{}) {
-    if (!execs_.count(s)) execs_.emplace(s, std::make_shared<const Executor>(withRunnableTactics(program_.atDim(s)), Stage::Load));
+  if (!program_.hasDim) execs_.put(0, std::make_shared<const Executor>(program_, Stage::Load));
+  for (int s : program_.hasDim ? pinnedDims_ : std::vector<int>{}) {
+    if (!execs_.peek(s)) execs_.put(s, std::make_shared<const Executor>(withRunnableTactics(program_.atDim(s)), Stage::Load));
   }
   weights_ = cuda::DeviceBuffer(static_cast<size_t>(program_.weightsBytes));
   if (weights_.bytes()) CUDA_CHECK(cudaMemcpy(weights_.get(), weights, weights_.bytes(), cudaMemcpyHostToDevice));
@@ -59,28 +66,23 @@ Engine::Engine(ProgramDesc program, const void* weights, int device) : program_(
 std::shared_ptr<const Executor> Engine::executorAt(int s) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = execs_.find(s);
-    if (it != execs_.end()) return it->second;
+    if (auto* x = execs_.find(s)) return *x;
   }
   NTRT_REQUIRE(program_.hasDim, "ERR_INVALID_ARGUMENT", "This engine has no dynamic dimension besides the batch");
   // Evaluated and validated outside the lock (atDim throws ERR_SHAPE_OUT_OF_RANGE outside the range).
   cuda::DeviceGuard guard(device_);
   auto x = std::make_shared<const Executor>(withRunnableTactics(program_.atDim(s)), Stage::Load);
   std::lock_guard<std::mutex> lock(mu_);
-  return execs_.emplace(s, std::move(x)).first->second;
+  if (auto* had = execs_.find(s)) return *had;  // another thread made it meanwhile
+  return execs_.put(s, std::move(x));  // may drop the least recently used other value (contexts keep theirs)
 }
 
 bool Engine::hasExecutor(int s) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return execs_.count(s) > 0;
+  return execs_.peek(s) != nullptr;
 }
 
-std::vector<int> Engine::loadedDims() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<int> out;
-  for (const auto& kv : execs_) out.push_back(kv.first);
-  return out;
-}
+std::vector<int> Engine::loadedDims() const { return pinnedDims_; }
 
 int64_t plannedBytes(const ProgramDesc& p, int t, int batch) {
   const TensorDesc& d = p.tensors.at(t);
@@ -88,7 +90,7 @@ int64_t plannedBytes(const ProgramDesc& p, int t, int batch) {
 }
 
 Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs, bool blockingSync)
-    : engine_(std::move(engine)), capacity_(capacity), graphs_(graphs) {
+    : engine_(std::move(engine)), capacity_(capacity), graphs_(graphs), ready_(Engine::kKeptValues, engine_->loadedDims()) {
   const ProgramDesc& p = engine_->program();
   // The validator checked every access up to the program's maxBatch; a larger arena row count would go unchecked.
   NTRT_REQUIRE(capacity >= 1 && capacity <= p.maxBatch, "ERR_BATCH_OUT_OF_RANGE",
@@ -101,12 +103,12 @@ Context::Context(std::shared_ptr<const Engine> engine, int capacity, bool graphs
   evCompute_ = std::make_unique<cuda::Event>();
   evEnd_ = std::make_unique<cuda::Event>(true, blockingSync);
   arena_ = cuda::DeviceBuffer(static_cast<size_t>(p.fixedArenaBytes + p.batchedArenaBytes * capacity));
-  // Scratch for every executor the engine has so far (a dim's min, opt and max); others grow it when first run.
+  // Scratch for the executors the engine keeps for good (a dim's min, opt and max); others grow it when first run.
   size_t ws = 0;
   for (int s : engine_->loadedDims()) {
     auto x = engine_->executorAt(s);
     ws = std::max(ws, x->workspaceBytes(capacity));
-    ready_.emplace(s, std::move(x));
+    ready_.put(s, std::move(x));
   }
   workspace_ = cuda::DeviceBuffer(ws);
   // Pinned I/O as planned: the largest size over the dim's range.
@@ -154,18 +156,17 @@ void Context::requireHealthy() const {
 }
 
 bool Context::needsCapture(int batch, int s, GraphKind kind) const {
-  return !ready_.count(s) || (graphs_ && !graphByKey_.count(graphKey(batch, s, kind)));
+  return !ready_.peek(s) || (graphs_ && !graphByKey_.count(graphKey(batch, s, kind)));
 }
 
-const Executor& Context::at(int s) const {
-  auto it = ready_.find(s);
-  NTRT_REQUIRE(it != ready_.end(), "ERR_INVALID_ARGUMENT", "Dimension value " + std::to_string(s) + " is not ready on this context");
-  return *it->second;
+const Executor& Context::at(int s) {
+  auto* x = ready_.find(s);
+  NTRT_REQUIRE(x != nullptr, "ERR_INVALID_ARGUMENT", "Dimension value " + std::to_string(s) + " is not ready on this context");
+  return **x;
 }
 
 const Executor& Context::ready(int s) {
-  auto it = ready_.find(s);
-  if (it != ready_.end()) return *it->second;
+  if (auto* had = ready_.find(s)) return **had;
   std::shared_ptr<const Executor> x = engine_->executorAt(s);
   const size_t ws = x->workspaceBytes(capacity_);
   if (ws > workspace_.bytes()) {
@@ -174,7 +175,16 @@ const Executor& Context::ready(int s) {
     graphByKey_.clear();           // graphs captured the old scratch's address
     workspace_ = std::move(grown);
   }
-  return *ready_.emplace(s, std::move(x)).first->second;
+  // Keeps a bounded number of values: a dropped one loses its graphs too (a graph still in flight is freed by CUDA
+  // when it completes), and is readied again if it comes back.
+  std::vector<int> dropped;
+  const Executor& out = *ready_.put(s, std::move(x), &dropped);
+  for (int d : dropped) {
+    for (auto it = graphByKey_.begin(); it != graphByKey_.end();) {
+      it = std::get<0>(it->first) == d ? graphByKey_.erase(it) : std::next(it);
+    }
+  }
+  return out;
 }
 
 void Context::capture(int batch, int s, GraphKind kind) {

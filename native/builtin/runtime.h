@@ -2,22 +2,24 @@
 #pragma once
 #include <atomic>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../cuda/graph.h"
 #include "../cuda/memory.h"
 #include "../cuda/stream.h"
 #include "executor.h"
+#include "kept_values.h"
 
 namespace ntrt::builtin {
 
 //! A deserialized builtin engine: its executors and the weights on the device, shared by contexts.
 //! A program with a dynamic dim (a sequence length) runs through one executor per value of the dim, each the plain
-//! program at that value (ProgramDesc::atDim), validated before its first use: at load for min, opt and max.
+//! program at that value (ProgramDesc::atDim), validated before its first use: at load for min, opt and max. Those
+//! three are kept; of the others, the kKeptValues most recently used (a context holds on to those it uses).
 class Engine {
  public:
   //! Validates `program` and uploads `weights` (program.weightsBytes bytes) to `device`. Blocking: off the JS thread.
@@ -30,8 +32,10 @@ class Engine {
   bool hasExecutor(int s) const;
   //! The dim value runs take when none is given: the dim's opt, or 0 without a dim.
   int defaultDim() const { return program_.hasDim ? program_.dim.opt : 0; }
-  //! The dim values whose executors were created at load.
+  //! The dim values whose executors are kept for the engine's life (min, opt and max; 0 without a dim).
   std::vector<int> loadedDims() const;
+  //! Dim values besides min, opt and max whose executors an engine, and each context, keeps.
+  static constexpr size_t kKeptValues = 16;
   const char* weights() const { return weights_.as<const char>(); }
   size_t weightBytes() const { return weights_.bytes(); }
   int device() const { return device_; }
@@ -40,8 +44,9 @@ class Engine {
   ProgramDesc program_;
   int device_;
   cuda::DeviceBuffer weights_;
+  std::vector<int> pinnedDims_;
   mutable std::mutex mu_;
-  mutable std::map<int, std::shared_ptr<const Executor>> execs_;
+  mutable KeptValues<std::shared_ptr<const Executor>> execs_;
 };
 
 //! Bytes of I/O or arena tensor `t` of `p` at `batch` rows, as planned (the largest size over a dynamic dim).
@@ -108,8 +113,8 @@ class Context {
   Bindings bindings() const;
   //! The executor at `s`, readied (workspace grown) on first use. Blocking.
   const Executor& ready(int s);
-  //! The executor at `s`, which must be ready.
-  const Executor& at(int s) const;
+  //! The executor at `s`, which must be ready (marked as just used).
+  const Executor& at(int s);
   using GraphKey = std::tuple<int, int, int>;  //!< (dim value, batch, kind)
   static GraphKey graphKey(int batch, int s, GraphKind k) { return {s, batch, static_cast<int>(k)}; }
   //! Records `e` on the stream; `external` inside a capture, so that the graph records it on every replay.
@@ -124,7 +129,7 @@ class Context {
   cuda::DeviceBuffer arena_, workspace_;
   std::vector<std::shared_ptr<cuda::PinnedBuffer>> pinned_;
   std::map<GraphKey, cuda::Graph> graphByKey_;
-  std::map<int, std::shared_ptr<const Executor>> ready_;  //!< executors by dim value whose workspace fits
+  KeptValues<std::shared_ptr<const Executor>> ready_;  //!< executors by dim value whose workspace fits
   std::unique_ptr<cuda::Event> evStart_, evH2D_, evCompute_, evEnd_;
   bool lastTransfers_ = true;
   std::shared_ptr<cuda::PinnedBuffer> imagePinned_;

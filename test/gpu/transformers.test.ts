@@ -116,6 +116,18 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin backend on transformer fixtures'), ()
         expect(maxRel(got.last_hidden_state, want)).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
       }
       expect(ctx.info.cudaGraph.active).toBe(true);
+      // Every length of the range on one context: more values than an engine or a context keeps besides min, opt
+      // and max (16), so the early ones are dropped, with their graphs, and readied again when they come back.
+      for (let seq = 1; seq <= 48; seq++) {
+        const { ids, mask } = await run(1, seq);
+        await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: seq } });
+      }
+      for (const seq of [5, 2, 17]) {
+        const { ids, mask, want } = await run(2, seq);
+        const got = (await ctx.infer({ input_ids: ids, attention_mask: mask }, { dims: { sequence: seq } })) as Record<string, Float32Array>;
+        expect(maxRel(got.last_hidden_state, want), `sequence ${seq} after it was dropped`).toBeLessThan(precision === 'fp32' ? 1e-4 : 1e-2);
+      }
+      expect(ctx.info.cudaGraph.active).toBe(true);
       // Bad input keeps its coded errors: a length outside the profile, ids and mask of different lengths.
       const { ids, mask } = await run(1, 8);
       await expect(ctx.run({ batch: 1, dims: { sequence: 49 } })).rejects.toMatchObject({ code: 'ERR_SHAPE_OUT_OF_RANGE' });
