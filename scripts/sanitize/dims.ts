@@ -1,6 +1,7 @@
 // A dynamic-sequence engine under compute-sanitizer: one builtin engine per precision built for batch 1..4 ×
 // sequence 1..48, run at lengths the build never sampled, with ids outside the embedding table and padded masks,
-// through CUDA graphs and direct launches. Prints one line per engine; memcheck reports any bad access.
+// through CUDA graphs and direct launches, and (fp16, graphs) through more lengths than are kept, so that dropped
+// lengths come back. Prints one line per engine; memcheck reports any bad access.
 // Usage: compute-sanitizer --tool memcheck --error-exitcode 9 node dist/scripts/sanitize/dims.js model.onnx [--dim sequence]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,18 @@ for (const precision of ['fp16', 'fp32'] as const) {
       const out = await ctx.infer(feeds, { dims: { [values.dim]: seq } });
       for (const v of Object.values(out)) if (!(v as Float32Array).every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch}, ${values.dim} ${seq}`);
       runs++;
+    }
+    if (precision === 'fp16' && cudaGraph) {
+      // More lengths than an engine and a context keep besides min, opt and max (16): early ones are dropped with
+      // their graphs, then come back.
+      for (const seq of [...Array.from({ length: 24 }, (_, i) => 6 + i), 5, 17, 7]) {
+        const ids = BigInt64Array.from({ length: seq }, (_, i) => BigInt(1 + (i % 97)));
+        const feeds: Record<string, BigInt64Array> = {};
+        for (const i of inputs) feeds[i.name] = i.name.includes('mask') ? new BigInt64Array(seq).fill(1n) : ids;
+        const out = await ctx.infer(feeds, { dims: { [values.dim]: seq } });
+        for (const v of Object.values(out)) if (!(v as Float32Array).every(Number.isFinite)) throw new Error(`non-finite output at ${values.dim} ${seq}`);
+        runs++;
+      }
     }
     ctx.dispose();
   }
