@@ -314,7 +314,13 @@ export class InferenceContext extends Resource {
    * failure carries the caller's stack (withStack) and marks the context faulted when the GPU faulted.
    */
   #gpu<T>(work: () => Promise<T>): Promise<T> {
-    return withStack(work()).then(
+    let started: Promise<T>;
+    try {
+      started = work();
+    } catch (e) {
+      started = Promise.reject(e); // a synchronous throw (a faulted context, a failed launch) takes the same path
+    }
+    return withStack(started).then(
       (r) => {
         this.#timingsStale = true;
         return r;

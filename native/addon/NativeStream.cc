@@ -173,7 +173,7 @@ Napi::Value NativeStream::CopyFromHost(const Napi::CallbackInfo& info) {
     size_t dOff = sizeArg(info[1]);
     Napi::TypedArray src = info[2].As<Napi::TypedArray>();
     requireRange(env, dst, dOff, src.ByteLength(), "Destination");
-    const char* host = static_cast<const char*>(src.ArrayBuffer().Data()) + src.ByteOffset();
+    const char* host = reinterpret_cast<const char*>(viewBytes(src).first);
     auto* w = new PageableCopy(env, shared(), device_, NativeDeviceBuffer::Unwrap(info[0])->shared(), dOff,
                                src.As<Napi::Object>(), host, src.ByteLength());
     Napi::Promise p = w->promise();

@@ -27,8 +27,9 @@ struct State {
   int pending = 0;
   // Polling near a run's end (postHot): a native callback re-armed with setImmediate while runs are hot, so that
   // the loop turns instead of sleeping in epoll, and each turn queries the hot runs' end events itself.
-  Napi::FunctionReference setImmediate, tick;
-  bool ticking = false;
+  Napi::FunctionReference tick;
+  bool ticking = false;  //!< a HotTick is scheduled
+  Clock::time_point lastTick{};
   std::vector<Pending*> hot;  //!< runs a wake-up was taken for and that are not yet settled
   Clock::time_point hotUntil{};
 };
@@ -40,6 +41,7 @@ struct Pending {
   OnFault onFault;
   State* state = nullptr;
   cudaError_t status = cudaSuccess;
+  std::shared_ptr<void> owner;  //!< keeps what the work belongs to (its stream, its end event) alive until freed
   // A completion the JS thread may settle itself, before its poster hands it over (postHot).
   cudaEvent_t event = nullptr;
   int device = 0;
@@ -83,15 +85,16 @@ void unhot(State& s, Pending* p) {
 
 // Each turn of the loop while runs are hot: settles those whose end event has completed, then re-arms itself while
 // any is left and the window lasts. A run that ends later than the window is settled by its poster's handover.
+// (cudaEventQuery needs no particular current device.)
+void armTick(Napi::Env env, State& s);
+
 Napi::Value HotTick(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   State& s = *static_cast<State*>(info.Data());
-  int before = -1;
-  (void)cudaGetDevice(&before);
-  int current = before;
+  s.ticking = false;
+  s.lastTick = Clock::now();
   for (size_t i = 0; i < s.hot.size();) {
     Pending* p = s.hot[i];
-    if (current != p->device && cudaSetDevice(p->device) == cudaSuccess) current = p->device;
     cudaError_t e = cudaEventQuery(p->event);
     if (e == cudaErrorNotReady) {
       ++i;
@@ -104,23 +107,34 @@ Napi::Value HotTick(const Napi::CallbackInfo& info) {
     p->settled.store(true, std::memory_order_release);
     resolve(env, p, e);
   }
-  if (before >= 0 && current != before) cudaSetDevice(before);  // the JS thread's current device as it was
-  if (!s.hot.empty() && Clock::now() < s.hotUntil && !s.setImmediate.IsEmpty()) s.setImmediate.Call({s.tick.Value()});
-  else s.ticking = false;
+  if (!s.hot.empty() && Clock::now() < s.hotUntil) armTick(env, s);
   return env.Undefined();
 }
 
+// Schedules the next HotTick with the global setImmediate as it is now (a test's fake timers come and go). Never
+// throws: polling is only a faster path, the handover settles every run anyway.
+void armTick(Napi::Env env, State& s) {
+  try {
+    Napi::Value si = env.Global().Get("setImmediate");
+    if (!si.IsFunction()) return;
+    if (s.tick.IsEmpty()) s.tick = Napi::Persistent(Napi::Function::New(env, HotTick, "nodeTensorrtHotTick", &s));
+    si.As<Napi::Function>().Call({s.tick.Value()});
+    s.ticking = true;
+    s.lastTick = Clock::now();
+  } catch (...) {
+    s.ticking = false;
+    if (env.IsExceptionPending()) (void)env.GetAndClearPendingException();
+  }
+}
+
 void keepHot(Napi::Env env, State& s, int64_t us) {
-  const Clock::time_point until = Clock::now() + std::chrono::microseconds(us);
+  const Clock::time_point now = Clock::now();
+  const Clock::time_point until = now + std::chrono::microseconds(us);
   if (until > s.hotUntil) s.hotUntil = until;
-  if (s.ticking || s.hot.empty()) return;
-  // The global setImmediate as it is now (a test's fake timers come and go), for this stretch of polling.
-  Napi::Value si = env.Global().Get("setImmediate");
-  if (!si.IsFunction()) return;
-  s.setImmediate = Napi::Persistent(si.As<Napi::Function>());
-  if (s.tick.IsEmpty()) s.tick = Napi::Persistent(Napi::Function::New(env, HotTick, "nodeTensorrtHotTick", &s));
-  s.ticking = true;
-  s.setImmediate.Call({s.tick.Value()});
+  if (s.hot.empty()) return;
+  // A tick that never came (its immediate dropped, say by fake timers) must not stop polling for good.
+  if (s.ticking && now - s.lastTick < std::chrono::milliseconds(10)) return;
+  armTick(env, s);
 }
 
 State& state(Napi::Env env) {
@@ -203,7 +217,7 @@ ntrt::Error asyncCudaError(cudaError_t status, const std::string& what) {
 
 Napi::Promise whenStreamDone(Napi::Env env, int device, cudaStream_t stream, Settle settle, OnFault onFault) {
   State& s = state(env);
-  std::unique_ptr<Pending> p(new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s});
+  std::unique_ptr<Pending> p(new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s, cudaSuccess, nullptr});
   Napi::Promise promise = p->deferred->Promise();
   {
     cuda::DeviceGuard guard(device);
@@ -220,9 +234,9 @@ Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, cudaSt
   return whenStreamDone(env, device, helper, std::move(settle));
 }
 
-void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise) {
+void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise, std::shared_ptr<void> owner) {
   State& s = state(env);
-  auto* p = new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s};
+  auto* p = new Pending{Napi::Promise::Deferred::New(env), std::move(settle), std::move(onFault), &s, cudaSuccess, std::move(owner)};
   *promise = p->deferred->Promise();
   if (s.pending++ == 0) s.completion.Ref(env);
   return p;
@@ -234,7 +248,7 @@ void postHot(void* pending, int device, cudaEvent_t event, int64_t us) {
   Pending* run = static_cast<Pending*>(pending);
   run->device = device;
   run->event = event;
-  auto* p = new Pending{std::nullopt, nullptr, nullptr, run->state};
+  auto* p = new Pending{std::nullopt, nullptr, nullptr, run->state, cudaSuccess, nullptr};
   p->wakeFor = run;
   p->hotUs = us;
   if (run->state->completion.NonBlockingCall(p) != napi_ok) delete p;
@@ -242,11 +256,21 @@ void postHot(void* pending, int device, cudaEvent_t event, int64_t us) {
 
 PollOutcome pollOutcome(void* pending) {
   const Pending* run = static_cast<const Pending*>(pending);
-  if (!run->settled.load(std::memory_order_acquire)) return {false, 0, 0};
-  return {true, run->pollFromNs.load(std::memory_order_relaxed), run->sawEndNs.load(std::memory_order_relaxed)};
+  const bool settled = run->settled.load(std::memory_order_acquire);
+  return {settled, run->pollFromNs.load(std::memory_order_relaxed), settled ? run->sawEndNs.load(std::memory_order_relaxed) : 0};
 }
 
 
+
+std::pair<uint8_t*, size_t> viewBytes(const Napi::TypedArray& t) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  // The data pointer as N-API gives it (offset included): unlike ArrayBuffer().Data(), it works for shared memory.
+  NAPI_THROW_IF_FAILED(t.Env(), napi_get_typedarray_info(t.Env(), t, &type, &length, &data, nullptr, nullptr),
+                       (std::pair<uint8_t*, size_t>{nullptr, 0}));
+  return {static_cast<uint8_t*>(data), t.ByteLength()};
+}
 
 int32_t intOption(const Napi::Object& o, const char* key, int32_t dflt) {
   Napi::Value v = o.Get(key);

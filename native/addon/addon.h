@@ -4,10 +4,12 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "../cuda/error.h"
 
@@ -39,7 +41,9 @@ Napi::Promise whenEventDone(Napi::Env env, int device, cudaEvent_t event, cudaSt
 
 //! For completion paths other than host callbacks: a pending promise to post (from any thread) once its work is
 //! done, with the status the GPU reported for it.
-void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise);
+//! `owner` is kept alive until the pending promise is freed: what its work belongs to (a context, whose end event a
+//! poll may query).
+void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promise* promise, std::shared_ptr<void> owner);
 //! Hands a prepared pending promise to the JS thread; callable from any thread, once.
 void postPending(void* pending, cudaError_t status);
 
@@ -50,8 +54,9 @@ void postPending(void* pending, cudaError_t status);
 //! Whoever polls, `pending` must still be posted (postPending) once its work is done: that frees it, and settles
 //! it if the JS thread has not.
 void postHot(void* pending, int device, cudaEvent_t event, int64_t us);
-//! Whether the JS thread settled `pending` by polling (read by its poster, before it posts it), and if so when it
-//! began polling and when it saw the event complete (std::chrono::steady_clock, nanoseconds since its epoch).
+//! Whether the JS thread settled `pending` by polling (read by its poster, before it posts it); when it began
+//! polling (0 while it has not) and, once settled, when it saw the event complete (std::chrono::steady_clock,
+//! nanoseconds since its epoch).
 struct PollOutcome {
   bool settled;
   int64_t fromNs, sawEndNs;
@@ -70,6 +75,9 @@ Constructors& constructors(Napi::Env env);
 
 //! Reports memory held outside the V8 heap (GPU and pinned) so GC pressure reflects it.
 void adjustExternal(Napi::Env env, int64_t delta);
+
+//! The bytes a typed array views, whatever holds them (an ArrayBuffer or a SharedArrayBuffer).
+std::pair<uint8_t*, size_t> viewBytes(const Napi::TypedArray& t);
 
 //! Reads an int32 option from a plain options object, with a default.
 int32_t intOption(const Napi::Object& o, const char* key, int32_t dflt);

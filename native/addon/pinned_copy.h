@@ -6,8 +6,8 @@
 namespace ntrt::addon {
 
 //! Copies `bytes` from `src` to `dst`. `streaming`: non-temporal stores (x86 with AVX2, `dst` 32-byte aligned,
-//! at least 4 KiB); otherwise, and elsewhere, memcpy. Either way the bytes are globally visible on return (an
-//! sfence follows streaming stores), so a copy the GPU starts afterwards reads them.
+//! at least 4 KiB); otherwise, and elsewhere, memcpy; memmove when the two ranges overlap. Either way the bytes are
+//! globally visible on return (an sfence follows streaming stores), so a copy the GPU starts afterwards reads them.
 void copyToPinned(void* dst, const void* src, size_t bytes, bool streaming);
 
 }  // namespace ntrt::addon

@@ -26,14 +26,13 @@ double RunClock::sleepUs(int kind, double* marginUs) {
   return std::max(0.0, est - *marginUs);
 }
 
-void RunClock::report(int kind, double us, double spunUs, bool late, bool jsLate, double jsWakeUs) {
+void RunClock::report(int kind, double us, double spunUs, bool late, bool jsLate) {
   Stats& s = byKind_[kind];
   // A late wake only bounds the run from above, but it is recent: when runs got shorter, it pulls the estimate down.
   s.recent[s.count % 16] = us;
   ++s.count;
   if (late) s.marginUs = std::min(s.marginUs * 2, kMaxMarginUs);  // wake earlier next time
   else if (jsLate) s.marginUs = std::min(s.marginUs * 1.25, kMaxMarginUs);  // the JS thread needs longer to wake
-  // Woke needlessly early: polled longer than the JS thread took to wake, by more than the jitter allowance.
-  else if (spunUs - jsWakeUs > kMinMarginUs + 10) s.marginUs = std::max(kMinMarginUs, s.marginUs * 0.95);
+  else if (spunUs > kMinMarginUs + 10) s.marginUs = std::max(kMinMarginUs, s.marginUs * 0.95);  // woke needlessly early
 }
 }  // namespace ntrt::addon

@@ -11,10 +11,10 @@ class RunClock {
   //! Microseconds to sleep after enqueue before polling (-1 while nothing has been learned), and the margin kept.
   double sleepUs(int kind, double* marginUs);
   //! Reports a run: `us` from enqueue to observed completion; `spunUs`, how long it was polled for before it
-  //! ended; `late` when the first poll already found it done (so `us` only bounds the run from above); `jsLate`
+  //! ended; `late` when the first look already found it done (so `us` only bounds the run from above); `jsLate`
   //! when the JS thread asked to poll was not polling yet when the run ended (a wider margin lets it be awake at
-  //! the end); `jsWakeUs`, how long a wake-up took that had to come before polling (that much was needed).
-  void report(int kind, double us, double spunUs, bool late, bool jsLate = false, double jsWakeUs = 0);
+  //! the end).
+  void report(int kind, double us, double spunUs, bool late, bool jsLate = false);
 
  private:
   struct Stats {

@@ -10,6 +10,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 constexpr double kPollWindowUs = 200;  // after the wake-up, the JS thread polls at most this long (or 3 margins)
+constexpr double kSettleGraceUs = 50;  // how long to wait for a polling JS thread to see an end this thread saw
 
 double since(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
 }  // namespace
@@ -28,9 +29,9 @@ EventWaiter::~EventWaiter() {
 }
 
 Napi::Promise EventWaiter::whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle,
-                                    OnFault onFault) {
+                                    OnFault onFault, std::shared_ptr<void> owner) {
   Napi::Promise promise;
-  void* p = preparePending(env, std::move(settle), std::move(onFault), &promise);
+  void* p = preparePending(env, std::move(settle), std::move(onFault), &promise, std::move(owner));
   {
     std::lock_guard<std::mutex> lock(mu_);
     queue_.push_back({device, event, kind, Clock::now(), p});
@@ -65,16 +66,22 @@ cudaError_t EventWaiter::wait(const Item& item) {
   // The JS thread polls from here (it settles the run itself, within a turn of its loop); this thread sleeps.
   const double window = std::max(kPollWindowUs, 3 * margin);
   postHot(item.pending, item.device, item.event, static_cast<int64_t>(window));
-  e = cudaEventSynchronize(item.event);
-  const PollOutcome o = pollOutcome(item.pending);
+  // Settled by a poll already (the JS thread may even have re-recorded the event for its next run): nothing to wait for.
+  if (!pollOutcome(item.pending).settled) e = cudaEventSynchronize(item.event);
+  else e = cudaSuccess;
+  PollOutcome o = pollOutcome(item.pending);
+  // Polling, but not yet seen the end this thread woke for: give the JS thread's next turn a moment.
+  for (auto t0 = Clock::now(); !o.settled && o.fromNs != 0 && since(t0) < kSettleGraceUs; o = pollOutcome(item.pending)) {
+    std::this_thread::yield();
+  }
   if (o.settled) {
     const double enq = std::chrono::duration<double, std::nano>(item.enqueued.time_since_epoch()).count();
     polled_.fetch_add(1, std::memory_order_relaxed);
     polledNs_.fetch_add(o.sawEndNs - o.fromNs, std::memory_order_relaxed);
     clock_.report(item.kind, (o.sawEndNs - enq) / 1e3, (o.sawEndNs - o.fromNs) / 1e3, false);
   } else {
-    notPolled_.fetch_add(1, std::memory_order_relaxed);
     // The JS thread was not polling yet (or any more) when the run ended: wake it earlier next time.
+    notPolled_.fetch_add(1, std::memory_order_relaxed);
     clock_.report(item.kind, since(item.enqueued), 0, false, true);
   }
   return e;

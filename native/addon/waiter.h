@@ -37,7 +37,9 @@ class EventWaiter {
 
   //! A promise settled (on the JS thread, by `settle`) once `event` has completed, or rejected with the error the
   //! GPU reported (after `onFault` ran). `kind` keys what 'auto' learns (runs of one kind take about as long).
-  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle, OnFault onFault);
+  //! `owner` (the context the event belongs to) is kept alive until the promise is freed.
+  Napi::Promise whenDone(Napi::Env env, int device, cudaEvent_t event, int kind, Settle settle, OnFault onFault,
+                         std::shared_ptr<void> owner);
   WaitMode mode() const { return mode_; }
   //! What 'auto' did so far: runs waited for; wakes that came after the run had ended; runs the JS thread settled
   //! by polling, and the microseconds it polled for them in all; runs whose end found it not polling.

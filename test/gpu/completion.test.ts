@@ -1,7 +1,7 @@
 // Completion modes: 'auto' (the default) sleeps through most of a run and still wakes close to its end, so its CPU
 // cost is far below a spinning wait's while its latency stays near it: near the end the JS thread polls the run's
 // end event on each turn of its loop and settles the promise itself.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildEngine } from '../../lib/builder.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { mobilenetV2 } from '../../scripts/gen-models.js';
@@ -50,4 +50,29 @@ describe.skipIf(!hasGpu)(gpuSuite('completion modes'), () => {
     expect(rows.auto.overheadUs).toBeLessThan(rows.callback.overheadUs);
     engine.dispose();
   }, 300_000);
+
+  it("'auto' settles every run while fake timers hold setImmediate, and polls again once they are gone", async () => {
+    const engine = await buildEngine(mobilenetV2({ seed: 42 }), {
+      backend: 'builtin',
+      shapes: { input: { min: [1, 3, 224, 224], opt: [8, 3, 224, 224], max: [8, 3, 224, 224] } },
+    });
+    const ctx = await engine.createContext({ maxBatch: 8 });
+    fillUniform(ctx.inputs.input as Float32Array, 2);
+    for (let i = 0; i < 50; i++) await ctx.run({ batch: 8 });
+    vi.useFakeTimers({ toFake: ['setImmediate'] });
+    try {
+      // The JS thread's polling is scheduled with the fake setImmediate and never runs: the waiter's hand-over
+      // settles each run instead.
+      for (let i = 0; i < 30; i++) await ctx.run({ batch: 8 });
+    } finally {
+      vi.useRealTimers();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const before = ctx.info.completion!.polled;
+    for (let i = 0; i < 100; i++) await ctx.run({ batch: 8 });
+    const c = ctx.info.completion!;
+    console.log('auto completion after fake timers:', c);
+    expect(c.polled - before).toBeGreaterThan(50);
+    engine.dispose({ contexts: true });
+  }, 120_000);
 });

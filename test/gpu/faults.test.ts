@@ -1,4 +1,5 @@
-// Faults: every allocation, launch and copy point of build, load, context creation and run fails in turn
+// Faults: every allocation, launch and copy point of build, load, context creation and run (replaying graphs, where
+// a run is one launch, and launching directly, where its copies are points of their own) fails in turn
 // (NODE_TENSORRT_FAULT's switch) with a coded error, no leak and a working next call; and a run that faults on
 // the GPU settles in every completion mode, leaving the context refusing further calls with ERR_CUDA_FAULT.
 import { spawnSync } from 'node:child_process';
@@ -66,6 +67,24 @@ describe.skipIf(!hasGpu)(gpuSuite('fault injection and device faults'), () => {
           const { c } = s as { c: Awaited<ReturnType<Engine['createContext']>> };
           (c.inputs.input as Float32Array).set(x);
           await c.run({ batch: 64 }); // first run at a batch: graph capture, then replay
+          await c.run({ batch: 64 });
+          await c.infer({ input: x.subarray(0, 3 * 32 * 32) });
+          c.imagePixels().fill(7);
+          await c.runImages({ batch: 2, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
+          return c;
+        },
+        teardown: (s) => (s as { e: Engine }).e.dispose({ contexts: true }),
+      },
+      {
+        name: 'run-direct',
+        setup: async () => {
+          const e = await loadEngine(plan);
+          return { e, c: await e.createContext({ maxBatch: 64, cudaGraph: false }) };
+        },
+        act: async (s) => {
+          const { c } = s as { c: Awaited<ReturnType<Engine['createContext']>> };
+          (c.inputs.input as Float32Array).set(x);
+          await c.run({ batch: 64 }); // launches and copies made one by one
           await c.run({ batch: 64 });
           await c.infer({ input: x.subarray(0, 3 * 32 * 32) });
           c.imagePixels().fill(7);

@@ -103,6 +103,12 @@ describe.skipIf(!hasGpu)(gpuSuite('lifetimes on the GPU'), () => {
     const serial = await engine.createContext({ maxBatch: 2 });
     const wantA = Array.from((await serial.infer({ input: a })).logits as Float32Array);
     const wantB = Array.from((await serial.infer({ input: b })).logits as Float32Array);
+    // Feeds in shared memory (worker_threads), and a feed that is a view of the context's own pinned input.
+    const shared = new Float32Array(new SharedArrayBuffer(b.byteLength));
+    shared.set(b);
+    expect(Array.from((await serial.infer({ input: shared })).logits as Float32Array)).toEqual(wantB);
+    (serial.inputs.input as Float32Array).set(b);
+    expect(Array.from((await serial.infer({ input: (serial.inputs.input as Float32Array).subarray(0, row) })).logits as Float32Array)).toEqual(wantB);
     serial.dispose();
     for (let round = 0; round < 5; round++) {
       const ctx = await engine.createContext({ maxBatch: 2 }); // no graphs yet: both calls need a capture

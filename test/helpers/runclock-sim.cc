@@ -1,8 +1,8 @@
 // Drives RunClock (native/addon/runclock.h) with simulated runs, the way EventWaiter's 'auto' mode does, and prints
 // what it would cost: for test/unit/runclock.test.ts.
 // Usage: runclock-sim <seed> <runs> <phase:durationUs:jitterUs>... [--wake minUs:maxUs] [--js minUs:maxUs] [--block us]
-// --js: how long the JS thread takes to wake after the waiter asks it to (postHot); 0:0 (the default) is always
-// in time.
+// --js: how long the JS thread takes to start polling after the waiter wakes and asks it to (postHot); 0:0 (the
+// default) is at once. Spin fraction: the JS thread's polling.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -52,13 +52,19 @@ int main(int argc, char** argv) {
           ++late;
           clock.report(0, observed, 0, true);
         } else {
+          // The waiter asks the JS thread to poll, which it does from `wake + jsWake` until the end (within the
+          // window); a run that ends before the JS thread polls is settled when it gets there.
+          const double jsAt = wake + jsMin + unit(rng) * (jsMax - jsMin);
           double budget = std::max(200.0, 3 * margin);
-          cpu = std::min(d - wake, budget);
-          observed = d - wake > budget ? d + block : d + 1;
-          const double jsWake = jsMin + unit(rng) * (jsMax - jsMin);
-          const bool js = wake + jsWake > d;
-          jsLate += js;
-          clock.report(0, observed, cpu, false, js, js ? 0 : jsWake);
+          if (jsAt > d) {
+            ++jsLate;
+            observed = jsAt;
+            clock.report(0, observed, 0, false, true);
+          } else {
+            cpu = std::min(d - jsAt, budget);
+            observed = d - jsAt > budget ? d + block : d + 1;
+            clock.report(0, observed, cpu, false);
+          }
         }
       }
       overhead.push_back(observed - d);

@@ -32,8 +32,8 @@ void warnGraphFallback(Napi::Env env, const std::string& why) {
 // The weights argument as a span; the caller keeps the JS view alive while the worker reads it.
 std::pair<const uint8_t*, size_t> bytesOf(const Napi::Value& v) {
   if (!v.IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "Expected the weights as a Uint8Array");
-  Napi::TypedArray t = v.As<Napi::TypedArray>();
-  return {static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), t.ByteLength()};
+  const auto [data, bytes] = viewBytes(v.As<Napi::TypedArray>());
+  return {data, bytes};
 }
 
 }  // namespace
@@ -251,7 +251,7 @@ Napi::Promise NativeBuiltinContext::enqueue(Napi::Env env, int batch, bool trans
   // 'auto' learns each kind of run apart: a run without transfers, or from images, takes its own time.
   // Runs at another dim value (a sequence length) are their own kind too.
   int kind = (((s & 0x3FFF) << 15) + (batch & 0x7FFF)) * 4 + (image >= 0 ? 2 : 0) + (transfers ? 1 : 0);
-  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), kind, std::move(settle), std::move(onFault));
+  if (waiter_) return waiter_->whenDone(env, ctx->device(), ctx->endEvent(), kind, std::move(settle), std::move(onFault), ctx);
   return whenStreamDone(env, ctx->device(), ctx->stream(), std::move(settle), std::move(onFault));
 }
 
@@ -299,13 +299,12 @@ Napi::Value NativeBuiltinContext::CopyIn(const Napi::CallbackInfo& info) {
     const int64_t index = info[0].As<Napi::Number>().Int64Value();
     if (index < 0 || index >= static_cast<int64_t>(ctx_->ioCount())) fail("ERR_INVALID_ARGUMENT", "copyIn: no I/O tensor " + std::to_string(index));
     const auto& mem = ctx_->pinned(static_cast<size_t>(index));
-    Napi::TypedArray t = info[1].As<Napi::TypedArray>();
-    const size_t bytes = t.ByteLength();
+    const auto [data, bytes] = viewBytes(info[1].As<Napi::TypedArray>());
     if (bytes > mem->bytes()) {
       fail("ERR_INVALID_ARGUMENT", "copyIn: " + std::to_string(bytes) + " bytes do not fit in the " + std::to_string(mem->bytes()) +
                                        "-byte buffer of I/O tensor " + std::to_string(index));
     }
-    if (bytes > 0) copyToPinned(mem->get(), static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), bytes, info[2].ToBoolean().Value());
+    if (bytes > 0) copyToPinned(mem->get(), data, bytes, info[2].ToBoolean().Value());
     return env.Undefined();
   }
   NTRT_CATCH(env)
@@ -355,7 +354,7 @@ Napi::Value NativeBuiltinContext::RunRows(const Napi::CallbackInfo& info) {
         fail("ERR_INVALID_ARGUMENT", "runRows: " + std::to_string(bytes) + " bytes at offset " + std::to_string(at) + " do not fit in the " + std::to_string(cap) + "-byte buffer of I/O tensor " + std::to_string(index));
       }
       if (bytes == 0) continue;
-      copies.push_back({static_cast<uint8_t*>(mem->get()) + static_cast<size_t>(at), static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(), bytes});
+      copies.push_back({static_cast<uint8_t*>(mem->get()) + static_cast<size_t>(at), viewBytes(t).first, bytes});
       keep.push_back(view);
     }
     auto ctx = ctx_;
