@@ -57,42 +57,25 @@ describe.skipIf(!hasGpu)(gpuSuite('fault injection and device faults'), () => {
         act: (e) => (e as Engine).createContext({ maxBatch: 64 }),
         teardown: (e) => (e as Engine).dispose({ contexts: true }),
       },
-      {
-        name: 'run',
+      // Replaying graphs (a run is one launch after its capture) and launching directly (every copy a point).
+      ...[true, false].map((cudaGraph) => ({
+        name: cudaGraph ? 'run' : 'run-direct',
         setup: async () => {
           const e = await loadEngine(plan);
-          return { e, c: await e.createContext({ maxBatch: 64 }) };
+          return { e, c: await e.createContext({ maxBatch: 64, cudaGraph }) };
         },
-        act: async (s) => {
+        act: async (s: unknown) => {
           const { c } = s as { c: Awaited<ReturnType<Engine['createContext']>> };
           (c.inputs.input as Float32Array).set(x);
-          await c.run({ batch: 64 }); // first run at a batch: graph capture, then replay
+          await c.run({ batch: 64 }); // first run at a batch: graph capture (with graphs on), then replay
           await c.run({ batch: 64 });
           await c.infer({ input: x.subarray(0, 3 * 32 * 32) });
           c.imagePixels().fill(7);
           await c.runImages({ batch: 2, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
           return c;
         },
-        teardown: (s) => (s as { e: Engine }).e.dispose({ contexts: true }),
-      },
-      {
-        name: 'run-direct',
-        setup: async () => {
-          const e = await loadEngine(plan);
-          return { e, c: await e.createContext({ maxBatch: 64, cudaGraph: false }) };
-        },
-        act: async (s) => {
-          const { c } = s as { c: Awaited<ReturnType<Engine['createContext']>> };
-          (c.inputs.input as Float32Array).set(x);
-          await c.run({ batch: 64 }); // launches and copies made one by one
-          await c.run({ batch: 64 });
-          await c.infer({ input: x.subarray(0, 3 * 32 * 32) });
-          c.imagePixels().fill(7);
-          await c.runImages({ batch: 2, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] });
-          return c;
-        },
-        teardown: (s) => (s as { e: Engine }).e.dispose({ contexts: true }),
-      },
+        teardown: (s: unknown) => (s as { e: Engine }).e.dispose({ contexts: true }),
+      })),
     ];
     const built = await buildEngine(model, { backend: 'builtin', shapes });
     plan = built.serialize();
