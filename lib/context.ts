@@ -43,17 +43,12 @@ export class InferenceContext extends Resource {
   /** The symbol of the inputs' dynamic batch, if any (worked out once: runs read it). */
   readonly #batchSymbol: string | undefined;
   /**
-   * For the common layout (no named dims besides the batch; every I/O shape is the batch symbol, or a number,
-   * then numbers): elements per batch row of each input and output, so that infer() needs no shape binding.
-   * Undefined for other engines, which take the general path.
+   * For the common layout (no named dims besides the batch; every I/O shape is the batch symbol, then numbers):
+   * elements per batch row of each input and output by name, so that infer() needs no shape binding. Undefined for
+   * other engines, which take the general path.
    */
-  readonly #rows: { inputs: number[]; outputs: number[] } | undefined;
+  readonly #rows: ReadonlyMap<string, number> | undefined;
   static readonly #noDims: Record<string, number> = Object.freeze({}) as Record<string, number>;
-  /**
-   * Feeds from this size up are copied in with streaming stores: on the H200 machine they cut infer()'s copy of a
-   * 602 KB MobileNetV2 input by about a fifth against memcpy (scripts/soak.ts; two processes of each).
-   */
-  static readonly #streamingBytes = 256 * 1024;
   /** Calls in flight or queued. */
   #pending = 0;
   #tail: Promise<unknown> = Promise.resolve();
@@ -97,10 +92,11 @@ export class InferenceContext extends Resource {
     this.#rows = this.#rowLayout();
   }
 
-  #rowLayout(): { inputs: number[]; outputs: number[] } | undefined {
-    if (Object.keys(this.engine.dims ?? {}).length > 0) return undefined;
+  #rowLayout(): ReadonlyMap<string, number> | undefined {
     const sym = this.#batchSymbol;
-    const perRow = (shape: readonly Dim[]): number | undefined => {
+    if (sym === undefined || Object.keys(this.engine.dims ?? {}).length > 0) return undefined;
+    const rows = new Map<string, number>();
+    for (const [name, shape] of this.#shapes) {
       if (shape.length === 0 || shape[0] !== sym) return undefined;
       let n = 1;
       for (let k = 1; k < shape.length; k++) {
@@ -108,12 +104,10 @@ export class InferenceContext extends Resource {
         if (typeof d !== 'number') return undefined;
         n *= d;
       }
-      return n;
-    };
-    const inputs = this.#feeds.map((f) => perRow(f.info.shape));
-    const outputs = this.#outs.map((o) => perRow(this.#shapes.get(o.name)!));
-    if (sym === undefined || [...inputs, ...outputs].some((n) => n === undefined || n === 0)) return undefined;
-    return { inputs: inputs as number[], outputs: outputs as number[] };
+      if (n === 0) return undefined;
+      rows.set(name, n);
+    }
+    return rows;
   }
 
   /** True while a call is in flight or queued. */
@@ -194,6 +188,8 @@ export class InferenceContext extends Resource {
 
   /** Elements of a tensor at a batch and dims. */
   #elements(name: string, batch: number, dims: Record<string, number>): number {
+    const perRow = dims === InferenceContext.#noDims ? this.#rows?.get(name) : undefined;
+    if (perRow !== undefined) return perRow * batch;
     return this.#shapeAt(this.#shapes.get(name)!, batch, dims).reduce((n, d) => n * d, 1);
   }
 
@@ -350,17 +346,14 @@ export class InferenceContext extends Resource {
       const copyIn = this.#native.copyIn;
       for (const f of this.#feeds) {
         const data = feeds[f.name];
-        if (copyIn) copyIn.call(this.#native, this.#inputIndex.get(f.name)!, data, data.byteLength >= InferenceContext.#streamingBytes);
+        if (copyIn) copyIn.call(this.#native, this.#inputIndex.get(f.name)!, data);
         else (f.view as unknown as { set(a: ArrayLike<number | bigint>): void }).set(data as never);
       }
       await this.#gpu(() => this.#nativeRun(batch, true, dims));
       // Disposed while it ran: the pinned views are detached, the outputs gone with them.
       this.#notDisposedDuring('infer');
       const out: Record<string, TypedArray> = {};
-      const rows = dims === InferenceContext.#noDims ? this.#rows : undefined;
-      this.#outs.forEach((o, i) => {
-        out[o.name] = o.view.slice(0, rows ? rows.outputs[i] * batch : this.#elements(o.name, batch, dims));
-      });
+      for (const o of this.#outs) out[o.name] = o.view.slice(0, this.#elements(o.name, batch, dims));
       return out;
     });
   }
@@ -405,11 +398,10 @@ export class InferenceContext extends Resource {
     if (!rows || feeds === null || typeof feeds !== 'object' || Object.getPrototypeOf(feeds) !== Object.prototype) return undefined;
     let batch = 0;
     let seen = 0;
-    for (let i = 0; i < this.#feeds.length; i++) {
-      const f = this.#feeds[i];
+    for (const f of this.#feeds) {
       const data = feeds[f.name];
       if (data === undefined || !(data instanceof (f.view.constructor as new () => TypedArray))) return undefined;
-      const n = data.length / rows.inputs[i];
+      const n = data.length / rows.get(f.name)!;
       if (!Number.isInteger(n) || n < 1 || (batch !== 0 && n !== batch)) return undefined;
       batch = n;
       seen++;

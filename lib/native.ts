@@ -115,8 +115,8 @@ export interface NativeContext {
    * where the backend can (the batcher's gather).
    */
   runRows?(batch: number, parts: [number, number, ArrayBufferView][]): Promise<void>;
-  /** Copies a view's bytes to the start of pinned I/O buffer `io` (streaming stores when asked); builtin only. */
-  copyIn?(io: number, data: ArrayBufferView, streaming: boolean): void;
+  /** Copies a view's bytes to the start of pinned I/O buffer `io` (large ones with streaming stores); builtin only. */
+  copyIn?(io: number, data: ArrayBufferView): void;
   /** [h2dMs, computeMs, d2hMs] of the last completed run, from device events. */
   timings(): number[];
   /** Per-layer device time, median over `iterations` runs (no graph), where the backend can tell. */

@@ -44,7 +44,6 @@ struct Pending {
   std::shared_ptr<void> owner;  //!< keeps what the work belongs to (its stream, its end event) alive until freed
   // A completion the JS thread may settle itself, before its poster hands it over (postHot).
   cudaEvent_t event = nullptr;
-  int device = 0;
   std::atomic<bool> settled{false};     //!< resolved or rejected already (by a poll): the handover only frees it
   std::atomic<int64_t> pollFromNs{0};   //!< when the JS thread began polling for it (steady clock)
   std::atomic<int64_t> sawEndNs{0};     //!< when its poll saw the event complete (set before `settled`)
@@ -156,10 +155,7 @@ void settleOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Pending* r
     if (env == nullptr || run->settled.load(std::memory_order_relaxed)) return;
     run->pollFromNs.store(nowNs(), std::memory_order_relaxed);
     s.hot.push_back(run);
-    try {
-      keepHot(env, s, p->hotUs);
-    } catch (...) {  // never let a wake-up fail anything: the handover still settles the run
-    }
+    keepHot(env, s, p->hotUs);  // never throws: the handover settles the run anyway
     return;
   }
   unhot(s, p.get());
@@ -244,9 +240,8 @@ void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promis
 
 void postPending(void* pending, cudaError_t status) { post(static_cast<Pending*>(pending), status); }
 
-void postHot(void* pending, int device, cudaEvent_t event, int64_t us) {
+void postHot(void* pending, cudaEvent_t event, int64_t us) {
   Pending* run = static_cast<Pending*>(pending);
-  run->device = device;
   run->event = event;
   auto* p = new Pending{std::nullopt, nullptr, nullptr, run->state, cudaSuccess, nullptr};
   p->wakeFor = run;
@@ -259,8 +254,6 @@ PollOutcome pollOutcome(void* pending) {
   const bool settled = run->settled.load(std::memory_order_acquire);
   return {settled, run->pollFromNs.load(std::memory_order_relaxed), settled ? run->sawEndNs.load(std::memory_order_relaxed) : 0};
 }
-
-
 
 std::pair<uint8_t*, size_t> viewBytes(const Napi::TypedArray& t) {
   napi_typedarray_type type;

@@ -47,13 +47,13 @@ void* preparePending(Napi::Env env, Settle settle, OnFault onFault, Napi::Promis
 //! Hands a prepared pending promise to the JS thread; callable from any thread, once.
 void postPending(void* pending, cudaError_t status);
 
-//! Callable from any thread, before `pending` is posted: asks the JS thread to poll `event` (on `device`) on
+//! Callable from any thread, before `pending` is posted: asks the JS thread to poll `event` on
 //! every turn of its event loop, instead of sleeping in epoll, for at most `us` microseconds, and to settle
 //! `pending` itself as soon as the event completes. Posted shortly before a run is expected to end, so that the
 //! JS thread is awake at the end and no thread hand-over (nor wake-up) lies between the GPU and the promise.
 //! Whoever polls, `pending` must still be posted (postPending) once its work is done: that frees it, and settles
 //! it if the JS thread has not.
-void postHot(void* pending, int device, cudaEvent_t event, int64_t us);
+void postHot(void* pending, cudaEvent_t event, int64_t us);
 //! Whether the JS thread settled `pending` by polling (read by its poster, before it posts it); when it began
 //! polling (0 while it has not) and, once settled, when it saw the event complete (std::chrono::steady_clock,
 //! nanoseconds since its epoch).

@@ -36,19 +36,18 @@ bool haveAvx2() {
 
 }  // namespace
 
-void copyToPinned(void* dst, const void* src, size_t bytes, bool streaming) {
+void copyToPinned(void* dst, const void* src, size_t bytes) {
   const auto d = reinterpret_cast<uintptr_t>(dst), s = reinterpret_cast<uintptr_t>(src);
   if (d < s + bytes && s < d + bytes) {  // a view of the destination itself: move, never a forward copy
     std::memmove(dst, src, bytes);
     return;
   }
 #ifdef NTRT_STREAMING_COPY
-  if (streaming && bytes >= 4096 && reinterpret_cast<uintptr_t>(dst) % 32 == 0 && haveAvx2()) {
+  if (bytes >= kStreamingBytes && reinterpret_cast<uintptr_t>(dst) % 32 == 0 && haveAvx2()) {
     streamAvx2(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), bytes);
     return;
   }
 #endif
-  (void)streaming;
   std::memcpy(dst, src, bytes);
 }
 

@@ -65,7 +65,7 @@ cudaError_t EventWaiter::wait(const Item& item) {
   }
   // The JS thread polls from here (it settles the run itself, within a turn of its loop); this thread sleeps.
   const double window = std::max(kPollWindowUs, 3 * margin);
-  postHot(item.pending, item.device, item.event, static_cast<int64_t>(window));
+  postHot(item.pending, item.event, static_cast<int64_t>(window));
   // Settled by a poll already (the JS thread may even have re-recorded the event for its next run): nothing to wait for.
   if (!pollOutcome(item.pending).settled) e = cudaEventSynchronize(item.event);
   else e = cudaSuccess;

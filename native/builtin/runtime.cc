@@ -40,12 +40,10 @@ ProgramDesc withRunnableTactics(ProgramDesc at) {
   return at;
 }
 
-}  // namespace
-
-namespace {
 std::vector<int> pinnedValues(const ProgramDesc& p) {
   return p.hasDim ? std::vector<int>{p.dim.min, p.dim.opt, p.dim.max} : std::vector<int>{0};
 }
+
 }  // namespace
 
 Engine::Engine(ProgramDesc program, const void* weights, int device)
@@ -75,11 +73,6 @@ std::shared_ptr<const Executor> Engine::executorAt(int s) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto* had = execs_.find(s)) return *had;  // another thread made it meanwhile
   return execs_.put(s, std::move(x));  // may drop the least recently used other value (contexts keep theirs)
-}
-
-bool Engine::hasExecutor(int s) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return execs_.peek(s) != nullptr;
 }
 
 std::vector<int> Engine::loadedDims() const { return pinnedDims_; }
@@ -191,14 +184,13 @@ void Context::capture(int batch, int s, GraphKind kind) {
   if (!needsCapture(batch, s, kind)) return;
   cuda::DeviceGuard guard(engine_->device());
   const Executor& x = ready(s);
-  const GraphKind k = kind;
-  if (!graphs_ || graphByKey_.count(graphKey(batch, s, k))) return;
+  if (!graphs_ || graphByKey_.count(graphKey(batch, s, kind))) return;
   x.prepare(batch);
   cuda::Graph g;
   try {
     g.capture(stream_->get(), [&] {
-      if (k == GraphKind::Compute) x.enqueue(batch, bindings(), stream_->get());
-      else enqueueWholeRun(x, batch, k == GraphKind::Transfers, bindings());
+      if (kind == GraphKind::Compute) x.enqueue(batch, bindings(), stream_->get());
+      else enqueueWholeRun(x, batch, kind == GraphKind::Transfers, bindings());
     });
   } catch (const Error& e) {
     if (e.code() == "ERR_CUDA_FAULT") throw;  // the device is gone, not the capture
@@ -207,7 +199,7 @@ void Context::capture(int batch, int s, GraphKind kind) {
     graphFallback_ = e.what();
     return;
   }
-  graphByKey_.emplace(graphKey(batch, s, k), std::move(g));
+  graphByKey_.emplace(graphKey(batch, s, kind), std::move(g));
 }
 
 void Context::recordEvent(const cuda::Event& e, cudaStream_t st, bool external) {

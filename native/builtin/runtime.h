@@ -27,9 +27,8 @@ class Engine {
   //! The program as loaded (with its dynamic dim, if any): I/O, arena sizes and the planned tensor sizes.
   const ProgramDesc& program() const { return program_; }
   //! The executor at dim value `s` (0 when the program has no dim), created and validated on first use: blocking,
-  //! so call it off the JS thread unless hasExecutor(s). ERR_SHAPE_OUT_OF_RANGE outside the dim's range.
+  //! so call it off the JS thread. ERR_SHAPE_OUT_OF_RANGE outside the dim's range.
   std::shared_ptr<const Executor> executorAt(int s) const;
-  bool hasExecutor(int s) const;
   //! The dim value runs take when none is given: the dim's opt, or 0 without a dim.
   int defaultDim() const { return program_.hasDim ? program_.dim.opt : 0; }
   //! The dim values whose executors are kept for the engine's life (min, opt and max; 0 without a dim).

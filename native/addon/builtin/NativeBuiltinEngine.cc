@@ -163,9 +163,7 @@ NativeBuiltinContext::NativeBuiltinContext(const Napi::CallbackInfo& info) : Nap
   if (!info[0].IsExternal()) throw makeError(env, "ERR_INVALID_ARGUMENT", "Use engine.createContext()");
   ctx_ = *info[0].As<Napi::External<std::shared_ptr<builtin::Context>>>().Data();
   sync_ = info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
-  if (sync_ >= 1 && sync_ <= 3) {
-    waiter_ = std::make_unique<EventWaiter>(static_cast<WaitMode>(sync_));
-  }
+  if (sync_ >= 1 && sync_ <= 3) waiter_ = std::make_unique<EventWaiter>(static_cast<WaitMode>(sync_));
   Napi::Array buffers = Napi::Array::New(env, ctx_->ioCount());
   int64_t pinnedBytes = 0;
   for (size_t i = 0; i < ctx_->ioCount(); ++i) {
@@ -287,15 +285,15 @@ Napi::Value NativeBuiltinContext::Run(const Napi::CallbackInfo& info) {
   NTRT_CATCH(env)
 }
 
-// copyIn(io, view, streaming) → undefined: copies the bytes of `view` to the start of pinned I/O buffer `io`, with
-// streaming stores when asked (they skip reading the destination first and leave the caches alone: the GPU reads
-// it next, not the CPU). Synchronous, on the JS thread: infer() copies its feeds in this way. The caller makes sure
-// the context is idle.
+// copyIn(io, view) → undefined: copies the bytes of `view` to the start of pinned I/O buffer `io`, large ones with
+// streaming stores (they skip reading the destination first and leave the caches alone: the GPU reads it next, not
+// the CPU). Synchronous, on the JS thread: infer() copies its feeds in this way. The caller makes sure the context
+// is idle.
 Napi::Value NativeBuiltinContext::CopyIn(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
     requireUsable(env);
-    if (!info[0].IsNumber() || !info[1].IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "copyIn: expected (io, typedArray, streaming)");
+    if (!info[0].IsNumber() || !info[1].IsTypedArray()) fail("ERR_INVALID_ARGUMENT", "copyIn: expected (io, typedArray)");
     const int64_t index = info[0].As<Napi::Number>().Int64Value();
     if (index < 0 || index >= static_cast<int64_t>(ctx_->ioCount())) fail("ERR_INVALID_ARGUMENT", "copyIn: no I/O tensor " + std::to_string(index));
     const auto& mem = ctx_->pinned(static_cast<size_t>(index));
@@ -304,7 +302,7 @@ Napi::Value NativeBuiltinContext::CopyIn(const Napi::CallbackInfo& info) {
       fail("ERR_INVALID_ARGUMENT", "copyIn: " + std::to_string(bytes) + " bytes do not fit in the " + std::to_string(mem->bytes()) +
                                        "-byte buffer of I/O tensor " + std::to_string(index));
     }
-    if (bytes > 0) copyToPinned(mem->get(), data, bytes, info[2].ToBoolean().Value());
+    if (bytes > 0) copyToPinned(mem->get(), data, bytes);
     return env.Undefined();
   }
   NTRT_CATCH(env)
@@ -361,7 +359,7 @@ Napi::Value NativeBuiltinContext::RunRows(const Napi::CallbackInfo& info) {
     return PromiseWorker<bool>::Run(
         env,
         [ctx, copies = std::move(copies)]() {
-          for (const Copy& c : copies) copyToPinned(c.dst, c.src, c.bytes, true);
+          for (const Copy& c : copies) copyToPinned(c.dst, c.src, c.bytes);
           return true;
         },
         [this, batch, s](Napi::Env e, bool&) -> Napi::Value {
