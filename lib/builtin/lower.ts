@@ -7,7 +7,8 @@ import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
 import { batchIndependent, concretize, mergeSamples, SAMPLE_BATCHES, type StaticLowering } from './lower-batch.js';
 import { planMemory } from './memplan.js';
-import { BUILTIN_FORMAT_VERSION, type Program, type ProgramIO, type ProgramLayer, type ProgramTensor } from './program.js';
+import { rowOrderKept } from './row-order.js';
+import { BUILTIN_FORMAT_VERSION, Op, type Program, type ProgramIO, type ProgramLayer, type ProgramTensor } from './program.js';
 
 export interface Lowered {
   program: Program;
@@ -145,13 +146,18 @@ export function sharedLayers(layers: ProgramLayer[], tensors: ProgramTensor[], p
   return out;
 }
 
-/** Layers whose outputs nothing reads (a transpose a fused layer reads through its strides instead) go. */
+/**
+ * Layers whose outputs nothing reads (a transpose a fused layer reads through its strides instead) go, and so does
+ * the residual sum a LayerNorm would write beside its result when nothing reads it (BERT's post-norm blocks: 50 MB
+ * of writes per norm at batch 256).
+ */
 function dropDeadLayers(layers: ProgramLayer[], pinned: Set<number>): ProgramLayer[] {
   const read = new Set(pinned);
   const keep: ProgramLayer[] = [];
   for (let i = layers.length - 1; i >= 0; i--) {
-    const l = layers[i];
+    let l = layers[i];
     if (!l.outputs.some((t) => read.has(t))) continue;
+    if (l.op === Op.layernorm && l.outputs.length === 2 && !read.has(l.outputs[1])) l = { ...l, outputs: [l.outputs[0]] };
     keep.push(l);
     for (const t of l.inputs) if (t >= 0) read.add(t);
   }
@@ -183,7 +189,10 @@ export function lowerGraph(graph: Graph, profile: BatchProfile, options: { share
     return { min: b, opt: b, max: b };
   })();
   // A sample of lower-dims.ts (share: false) leaves common layers to the merged program.
-  if (options.share !== false) lowered = { ...lowered, layers: sharedLayers(lowered.layers, lowered.tensors, lowered.pinned) };
+  if (options.share !== false) {
+    const shared = sharedLayers(lowered.layers, lowered.tensors, lowered.pinned);
+    lowered = { ...lowered, layers: rowOrderKept(shared, lowered.tensors, lowered.pinned) };
+  }
   const mem = planMemory(lowered.tensors, lowered.layers, lowered.pinned);
   const program: Program = {
     formatVersion: BUILTIN_FORMAT_VERSION,

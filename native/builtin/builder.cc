@@ -11,6 +11,7 @@
 #include "../cuda/memory.h"
 #include "../cuda/stream.h"
 #include "executor.h"
+#include "launch_gate.h"
 #include "random.h"
 
 namespace ntrt::builtin {
@@ -19,9 +20,15 @@ namespace {
 
 using Run = std::function<void(const std::string&)>;
 
+//! The events around a timed run and the gate before it (launch_gate.h).
+struct Timer {
+  cuda::Event e0, e1;
+  LaunchGate gate;
+};
+
 // Times each candidate with run() and keeps the fastest in `out`; a candidate that throws is recorded as rejected.
 void timeCandidates(const std::vector<Candidate>& fit, const Run& run, const BuildOptions& o, cudaStream_t stream,
-                    cuda::Event& e0, cuda::Event& e1, LayerChoice& out) {
+                    Timer& tm, LayerChoice& out) {
   // Every layer is timed, even with one candidate, so the build log has its time.
   float best = INFINITY;
   for (const Candidate& c : fit) {
@@ -29,11 +36,14 @@ void timeCandidates(const std::vector<Candidate>& fit, const Run& run, const Bui
     try {
       for (int w = 0; w < 2; ++w) run(c.tactic);
       for (int it = 0; it < std::max(1, o.iterations); ++it) {
-        e0.record(stream);
-        run(c.tactic);
-        e1.record(stream);
-        CUDA_CHECK(cudaEventSynchronize(e1.get()));
-        times.push_back(e1.elapsedSince(e0));
+        {
+          GateScope gate(tm.gate, stream);  // the GPU starts once the whole candidate is enqueued
+          tm.e0.record(stream);
+          run(c.tactic);
+          tm.e1.record(stream);
+        }
+        CUDA_CHECK(cudaEventSynchronize(tm.e1.get()));
+        times.push_back(tm.e1.elapsedSince(tm.e0));
         if (it == 0 && times[0] > 3 * best) break;  // far behind the best so far: one sample says enough
       }
     } catch (const Error& err) {
@@ -110,15 +120,14 @@ std::vector<Candidate> agreeingWithChain(const Executor& exec, size_t i, int bat
 // which is then timed as a whole beside the fused kernels that agree with it; the faster wins.
 std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& fused,
                                        const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o,
-                                       Bindings& b, CheckBuffers& check, cudaStream_t stream, cuda::Event& e0,
-                                       cuda::Event& e1, LayerChoice& out) {
+                                       Bindings& b, CheckBuffers& check, cudaStream_t stream, Timer& tm, LayerChoice& out) {
   std::vector<Candidate> all = fused;
   std::string parts[3];
   for (int j = 0; j < 3; ++j) {
     const std::vector<Candidate>& stage = stages[j];
     LayerChoice tmp;
     timeCandidates(fitting(stage, o, tmp), [&](const std::string& t) { exec.enqueueStage(i, j, batch, b, stream, t); }, o,
-                   stream, e0, e1, tmp);
+                   stream, tm, tmp);
     for (const std::string& r : tmp.rejected) out.rejected.push_back("stage " + std::to_string(j) + " " + r);
     if (tmp.tactic.empty()) return all;  // no chain: the fused kernels alone
     parts[j] = tmp.tactic;
@@ -132,7 +141,7 @@ std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch
 // Times each fitting candidate of layer i at `batch` and fills `out`; a preset from the cache skips the timing.
 void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<Candidate>& listed,
                   const std::array<std::vector<Candidate>, 3>& stages, const BuildOptions& o, const std::string& preset,
-                  Bindings& b, CheckBuffers& check, cudaStream_t stream, cuda::Event& e0, cuda::Event& e1,
+                  Bindings& b, CheckBuffers& check, cudaStream_t stream, Timer& tm,
                   LayerChoice& out) {
   const LayerDesc& l = exec.program().layers[i];
   if (!preset.empty() && l.op == Op::MBConv) {
@@ -146,7 +155,7 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
     } catch (const Error&) {
     }
   }
-  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, listed, stages, o, b, check, stream, e0, e1, out) : listed, o, out);
+  std::vector<Candidate> fit = fitting(l.op == Op::MBConv ? blockCandidates(exec, i, batch, listed, stages, o, b, check, stream, tm, out) : listed, o, out);
   if (fit.empty()) {
     fail("ERR_BUILD_FAILED", "No tactic of layer '" + l.name + "' fits the workspace limit of " +
                                  std::to_string(o.workspaceLimit) + " bytes");
@@ -157,7 +166,7 @@ void chooseTactic(const Executor& exec, size_t i, int batch, const std::vector<C
     out.cached = true;
     return;
   }
-  timeCandidates(fit, [&](const std::string& t) { exec.enqueueLayer(i, batch, b, stream, t); }, o, stream, e0, e1, out);
+  timeCandidates(fit, [&](const std::string& t) { exec.enqueueLayer(i, batch, b, stream, t); }, o, stream, tm, out);
   if (out.tactic.empty()) fail("ERR_BUILD_FAILED", "Every tactic of layer '" + l.name + "' failed: " + out.rejected.front());
 }
 
@@ -187,6 +196,8 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   Bindings b;
   b.arena = arena.as<char>();
   b.weights = dWeights.as<const char>();
+  const HalfBiases halves(p, b.weights);  // as the engine will have them, so the libraries' tactics time as they run
+  b.halfBiases = &halves;
   b.capacity = capacity;
   for (size_t t = 0; t < p.tensors.size(); ++t) {
     const TensorDesc& d = p.tensors[t];
@@ -235,7 +246,7 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
       check.sums = cuda::DeviceBuffer(3 * sizeof(double));
     }
   }
-  cuda::Event e0, e1;
+  Timer tm;
   BuildResult result;
   result.buckets = buckets;
   result.layers.assign(p.layers.size(), std::vector<LayerChoice>(buckets.size()));
@@ -244,7 +255,7 @@ BuildResult build(const ProgramDesc& program, const void* weights, const BuildOp
   for (size_t i = 0; i < p.layers.size(); ++i) {
     for (size_t k = 0; k < buckets.size(); ++k) {
       const std::string preset = i < o.presets.size() && k < o.presets[i].size() ? o.presets[i][k] : "";
-      chooseTactic(exec, i, buckets[k], all[i][k], stageAll[i][k], o, preset, b, check, stream.get(), e0, e1,
+      chooseTactic(exec, i, buckets[k], all[i][k], stageAll[i][k], o, preset, b, check, stream.get(), tm,
                    result.layers[i][k]);
       const std::string& name = result.layers[i][k].tactic;
       // Neighbouring buckets that chose the same tactic collapse into one choice.

@@ -194,6 +194,7 @@ void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, c
   kernels::Epilogue ep;
   const kernels::ConvParams p = stageParams(l, stage, batch, ep);
   ep.bias = static_cast<const float*>(in(2 + 2 * stage));
+  ep.biasHalf = halfBias(l.inputs[2 + 2 * stage], b);
   ep.residual = stage == 2 ? in(7) : nullptr;
   const void* x = stage == 0 ? in(0) : stage == 1 ? eBuf : dBuf;
   void* y = stage == 0 ? eBuf : stage == 1 ? dBuf : address(l.outputs[0], b);
@@ -240,6 +241,10 @@ char* Executor::address(int id, const Bindings& b) const {
   if (t.loc == Loc::Weights) return const_cast<char*>(b.weights) + t.offset;
   if (!t.batched) return b.arena + t.offset;
   return b.arena + prog_.fixedArenaBytes + t.offset * b.capacity;
+}
+
+const void* Executor::halfBias(int id, const Bindings& b) const {
+  return b.halfBiases && id >= 0 ? b.halfBiases->at(id, prog_.tensors[id]) : nullptr;
 }
 
 int64_t Executor::bytesAt(int id, int batch) const {
@@ -365,6 +370,7 @@ void Executor::enqueueLayer(size_t i, int batch, const Bindings& b, cudaStream_t
       ep.alpha = static_cast<float>(l.num("alpha", 0));
       ep.beta = static_cast<float>(l.num("beta", 0));
       ep.bias = static_cast<const float*>(in(2));
+      ep.biasHalf = halfBias(l.inputs.size() > 2 ? l.inputs[2] : -1, b);
       ep.residual = in(3);
       DType t = dtypeOf(l.inputs[0]);
       if (sources::isExternalTactic(tactic)) {

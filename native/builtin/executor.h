@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "half_bias.h"
 #include "kernels/kernels.h"
 #include "program.h"
 #include "validate.h"
@@ -21,6 +22,7 @@ struct Bindings {
   void* workspace = nullptr;
   size_t workspaceBytes = 0;
   int capacity = 1;  //!< batch rows the arena was sized for
+  const HalfBiases* halfBiases = nullptr;  //!< float16 copies of float16 layers' biases, or null (staged per call)
 };
 
 //! A candidate kernel for one layer, with the scratch it needs.
@@ -39,6 +41,8 @@ class Executor {
   const ProgramDesc& program() const { return prog_; }
   //! Address of tensor `id` under `b`.
   char* address(int id, const Bindings& b) const;
+  //! The float16 copy of bias tensor `id` under `b`, or null.
+  const void* halfBias(int id, const Bindings& b) const;
   //! Bytes of tensor `id` at `batch` rows.
   int64_t bytesAt(int id, int batch) const;
   //! Arena bytes for a context of `capacity` rows.

@@ -36,13 +36,16 @@ class Engine {
   //! Dim values besides min, opt and max whose executors an engine, and each context, keeps.
   static constexpr size_t kKeptValues = 16;
   const char* weights() const { return weights_.as<const char>(); }
-  size_t weightBytes() const { return weights_.bytes(); }
+  //! Device bytes the engine itself holds: the weights and the float16 copies of biases.
+  size_t weightBytes() const { return weights_.bytes() + halfBiases_.bytes(); }
+  const HalfBiases& halfBiases() const { return halfBiases_; }
   int device() const { return device_; }
 
  private:
   ProgramDesc program_;
   int device_;
   cuda::DeviceBuffer weights_;
+  HalfBiases halfBiases_;  //!< after weights_, from which it is made
   std::vector<int> pinnedDims_;
   mutable std::mutex mu_;
   mutable KeptValues<std::shared_ptr<const Executor>> execs_;

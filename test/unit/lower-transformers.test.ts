@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { argmaxRows } from '../../lib/bench/accuracy.js';
 import { lowerGraph } from '../../lib/builtin/lower.js';
-import { OP_NAMES } from '../../lib/builtin/program.js';
+import { OP_NAMES, paramsAt } from '../../lib/builtin/program.js';
 import { parseModel } from '../../lib/onnx/index.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { foldStaticDims } from '../../lib/optimize/shape-fold.js';
@@ -33,6 +33,12 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
           const attention = program.layers.filter((l) => OP_NAMES[l.op] === 'attention');
           expect(attention.map((l) => [l.params.qo ?? 0, l.params.ko, l.params.vo])).toEqual([[0, 64, 128], [0, 64, 128]]);
           expect(program.layers.filter((l) => /self_attention\/(Gather|Transpose_[1-5])/.test(l.name)).map((l) => l.name)).toEqual([]);
+          // The token transposes around each block ([B, S, E] ↔ [S, B, E]) are gone too (row-order.ts): the
+          // projections run on the rows as they come, and attention reads them with strides for [B, S] order.
+          expect(program.layers.filter((l) => /self_attention\/Transpose(_7)?$/.test(l.name)).map((l) => l.name)).toEqual([]);
+          // Pre-norm blocks read the residual sum (the next block's residual): those LayerNorms keep writing it.
+          expect(program.layers.filter((l) => l.name.endsWith('+residual')).map((l) => l.outputs.length)).toEqual([2, 2, 2, 1]);
+          expect(attention.map((l) => [paramsAt(l, 3).qs, paramsAt(l, 3).os])).toEqual([[[17 * 192, 16, 192, 1], [17 * 64, 16, 64, 1]], [[17 * 192, 16, 192, 1], [17 * 64, 16, 64, 1]]]);
           // The 16×16 stride-16 stem is one patch-gathering copy (float32 NCHW in, float16 rows out) and a GEMM, and
           // the NHWC patch grid is already the token order: no layout conversion and no token transpose follow it.
           const stem = program.layers.filter((l) => l.name.startsWith('/conv_proj') || l.name === '/Transpose' || l.name.startsWith('cast(input'));
@@ -71,6 +77,8 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
       expect(program.layers.filter((l) => l.name.endsWith('+bias+gelu')).length).toBe(2);
       expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && !l.name.includes('+bias')).length).toBe(0);
       expect(program.layers.filter((l) => l.name.endsWith('+residual')).length).toBe(4);
+      // Post-norm blocks: nothing reads the residual sum, so no LayerNorm writes it beside its result.
+      expect(program.layers.filter((l) => OP_NAMES[l.op] === 'layernorm').map((l) => l.outputs.length)).toEqual([1, 1, 1, 1, 1]);
       // Attention reads Q, Kᵀ, V through the head-split transposes and writes the head merge itself: no copies.
       expect(program.layers.filter((l) => /attention\/self\/Transpose/.test(l.name))).toEqual([]);
       // Query, key and value are one GEMM of N = 3·64 per layer, and attention reads its three slices in place.

@@ -3,7 +3,8 @@
 //   scores of a 64-key tile, the running max/sum and the whole O accumulator in registers. Per tile:
 //   S = Q·Kᵀ (ldmatrix + m16n8k16), scale and mask in the log2 domain, online softmax on the accumulator fragments,
 //   P re-packed as A fragments without touching shared memory, O += P·V (V through ldmatrix.trans).
-//   K/V tiles are double-buffered with cp.async, so the next tile loads while this one computes.
+//   K/V tiles are double-buffered with cp.async, so the next tile loads while this one computes; a key-padding mask
+//   ([b, 1, 1, sk], the same for every query) is staged per tile in shared memory with them.
 // Conditions (attentionMmaFits): d == dv ∈ {16, 32, 64, 128}; Q, K, V rows contiguous (feature stride 1) with every
 // other stride a multiple of 8 elements and 16-byte aligned bases (cp.async moves 16 bytes); O rows contiguous with
 // even strides (half2 stores). A fully masked query row gives zeros, as the other tactics do.
@@ -45,7 +46,11 @@ constexpr size_t mmaSmemBytes() {
   return size_t(16 * W + 4 * kKeyTile) * (D + 8) * sizeof(__half);
 }
 
-template <int D, int W>
+// How the mask is read: none, per key ([b, 1, 1, sk]: staged per tile in shared memory, already in the log2 domain),
+// or per score (any other strides).
+enum MaskKind { kNoMask = 0, kKeyMask = 1, kScoreMask = 2 };
+
+template <int D, int W, int MK>
 __global__ void __launch_bounds__(W * 32)
     flashMmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
                    const __half* __restrict__ V, AttentionMask mask, __half* __restrict__ O) {
@@ -74,11 +79,27 @@ __global__ void __launch_bounds__(W * 32)
       cpAsync16(smemAddr(dst + r * LD + c * 8), ok ? src + g * stride + c * 8 : src, ok);
     }
   };
+  // A mask that does not vary over the queries (a key-padding mask, [b, 1, 1, sk]) is staged per key tile in
+  // shared memory beside K and V: one global load per key and block instead of one per score.
+  __shared__ float keyMask[MK == kKeyMask ? 2 : 1][kKeyTile];
+  const int64_t keyMaskRow = MK == kKeyMask ? mask.row(b, h, 0) : 0;
+  auto loadMask = [&](int buf, int tile) {
+    if (MK != kKeyMask) return;
+    for (int j = tid; j < kKeyTile; j += W * 32) {
+      const int key = tile * kKeyTile + j;
+      // Added in the log2 domain; a finite bias stays finite there (a mask of torch.finfo(float32).min would
+      // overflow to −inf on the way, and a row masked that way must average V as the other tactics do).
+      const float bias = key < p.sk ? mask.at(keyMaskRow, key) : 0.f;
+      const float b2 = bias * kLog2e;
+      keyMask[buf][j] = isinf(b2) && !isinf(bias) ? -FLT_MAX : b2;
+    }
+  };
   const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;
   load(qs, qb, p.q[2], q0, R, p.sq);
   if (tiles > 0) {
     load(ks, kb, p.k[2], 0, kKeyTile, p.sk);
     load(vs, vb, p.v[2], 0, kKeyTile, p.sk);
+    loadMask(0, 0);
   }
   cpAsyncCommit();
 
@@ -92,14 +113,15 @@ __global__ void __launch_bounds__(W * 32)
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
   uint32_t qf[D / 16][4];
   // The mask rows of this thread's two query rows (a row past the sequence reads the last one; it is not written).
-  const int64_t maskRow[2] = {mask.p ? mask.row(b, h, min(rowA, p.sq - 1)) : 0,
-                              mask.p ? mask.row(b, h, min(rowB, p.sq - 1)) : 0};
+  const int64_t maskRow[2] = {MK == kScoreMask ? mask.row(b, h, min(rowA, p.sq - 1)) : 0,
+                              MK == kScoreMask ? mask.row(b, h, min(rowB, p.sq - 1)) : 0};
 
   for (int t = 0; t < tiles; ++t) {
     if (t + 1 < tiles) {
       const int nb = (t + 1) & 1;
       load(ks + nb * kKeyTile * LD, kb, p.k[2], (t + 1) * kKeyTile, kKeyTile, p.sk);
       load(vs + nb * kKeyTile * LD, vb, p.v[2], (t + 1) * kKeyTile, kKeyTile, p.sk);
+      loadMask(nb, t + 1);
       cpAsyncCommit();
       cpAsyncWait<1>();
     } else {
@@ -134,25 +156,35 @@ __global__ void __launch_bounds__(W * 32)
       }
     }
 
-    // Scale into the log2 domain, mask, and drop keys past the end; then the online softmax per row.
+    // Scale into the log2 domain and mask; keys past the end (last tile only) become −inf. Then the online softmax
+    // per row, against a running max that reads 0 while the row has nothing unmasked (so −inf scores give 0, never
+    // −inf − −inf): four operations per score.
     const int key0 = t * kKeyTile + colPair;
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int key = key0 + nt * 8 + (e & 1);
-        float x = s[nt][e] * scaleLog2;
-        if (key >= p.sk) {
-          x = -INFINITY;
-        } else if (mask.p) {
+        if (MK == kKeyMask) {
+          s[nt][e] = fmaf(s[nt][e], scaleLog2, keyMask[t & 1][key - t * kKeyTile]);
+        } else if (MK == kScoreMask) {
           // In the natural domain first, as the other tactics add it; a finite sum that overflows on the way to
           // log2 (a mask of torch.finfo(float32).min) stays finite, so a row masked that way averages V as they do.
-          const float nat = fmaf(s[nt][e], p.scale, mask.at(maskRow[e >> 1], key));
-          x = nat * kLog2e;
+          const float nat = fmaf(s[nt][e], p.scale, key < p.sk ? mask.at(maskRow[e >> 1], key) : 0.f);
+          float x = nat * kLog2e;
           if (x == -INFINITY && nat != -INFINITY) x = -FLT_MAX;
+          s[nt][e] = x;
+        } else {
+          s[nt][e] *= scaleLog2;
         }
-        s[nt][e] = x;
       }
+    }
+    if (liveKeys < kKeyTile) {
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (key0 + nt * 8 + (e & 1) >= p.sk) s[nt][e] = -INFINITY;
     }
 #pragma unroll
     for (int i = 0; i < 2; ++i) {
@@ -162,13 +194,13 @@ __global__ void __launch_bounds__(W * 32)
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float mNew = fmaxf(m[i], mx);
-      // Nothing unmasked yet in this row: keep everything at zero (no −inf − −inf).
-      const float alpha = mNew == -INFINITY ? 1.f : fastExp2(m[i] - mNew);
+      const float mUse = mNew == -INFINITY ? 0.f : mNew;
+      const float alpha = fastExp2(m[i] - mUse);  // 0 while m[i] is −inf: o and l are still 0 then
       float sum = 0.f;
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
-        const float e0 = mNew == -INFINITY ? 0.f : fastExp2(s[nt][2 * i] - mNew);
-        const float e1 = mNew == -INFINITY ? 0.f : fastExp2(s[nt][2 * i + 1] - mNew);
+        const float e0 = fastExp2(s[nt][2 * i] - mUse);
+        const float e1 = fastExp2(s[nt][2 * i + 1] - mUse);
         s[nt][2 * i] = e0, s[nt][2 * i + 1] = e1;
         sum += e0 + e1;
       }
@@ -216,13 +248,21 @@ __global__ void __launch_bounds__(W * 32)
   }
 }
 
+template <int D, int W, int MK>
+void launchKind(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask,
+                __half* o, cudaStream_t stream) {
+  constexpr size_t bytes = mmaSmemBytes<D, W>();
+  convimpl::ensureSmem(reinterpret_cast<const void*>(&flashMmaKernel<D, W, MK>), static_cast<int>(bytes));
+  dim3 grid((p.sq + 16 * W - 1) / (16 * W), static_cast<unsigned>(int64_t(p.batch) * p.heads));
+  flashMmaKernel<D, W, MK><<<grid, W * 32, bytes, stream>>>(p, q, k, v, mask, o);
+}
+
 template <int D, int W>
 void launch(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask, __half* o,
             cudaStream_t stream) {
-  constexpr size_t bytes = mmaSmemBytes<D, W>();
-  convimpl::ensureSmem(reinterpret_cast<const void*>(&flashMmaKernel<D, W>), static_cast<int>(bytes));
-  dim3 grid((p.sq + 16 * W - 1) / (16 * W), static_cast<unsigned>(int64_t(p.batch) * p.heads));
-  flashMmaKernel<D, W><<<grid, W * 32, bytes, stream>>>(p, q, k, v, mask, o);
+  if (!mask.p) return launchKind<D, W, kNoMask>(p, q, k, v, mask, o, stream);
+  if (mask.s[2] == 0) return launchKind<D, W, kKeyMask>(p, q, k, v, mask, o, stream);
+  launchKind<D, W, kScoreMask>(p, q, k, v, mask, o, stream);
 }
 
 template <int W>

@@ -43,6 +43,7 @@ struct Epilogue {
   Act act = Act::None;
   float alpha = 0.f, beta = 0.f;
   const float* bias = nullptr;    //!< [K] or null
+  const void* biasHalf = nullptr; //!< the same bias in float16, where the engine keeps a copy (GEMM libraries use it)
   const void* residual = nullptr; //!< same shape/dtype as the output, added before the activation; or null
 };
 

@@ -282,7 +282,11 @@ void cudnnConv(const std::string& tactic, const ConvParams& p, DType t, const vo
   const void* bias = ep.bias;
   char* work = static_cast<char*>(ws);
   size_t workBytes = wsBytes;
-  if (t == DType::F16) {  // cuDNN's half config takes a half bias: stage it at the head of the workspace
+  if (t == DType::F16 && ep.biasHalf && reinterpret_cast<uintptr_t>(ep.biasHalf) % 16 == 0) {
+    bias = ep.biasHalf;  // the engine's copy; the workspace keeps its layout, so the tactic's size is unchanged
+    work += alignUp(size_t(p.k) * 2);
+    workBytes -= std::min(workBytes, alignUp(size_t(p.k) * 2));
+  } else if (t == DType::F16) {  // cuDNN's half config takes a half bias: stage it at the head of the workspace
     size_t b = alignUp(size_t(p.k) * 2);
     if (wsBytes < b) fail("ERR_INVALID_ARGUMENT", "cuDNN tactic '" + tactic + "': workspace too small");
     biasToHalf(ep.bias, p.k, work, stream);
