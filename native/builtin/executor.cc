@@ -194,7 +194,7 @@ void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, c
   kernels::Epilogue ep;
   const kernels::ConvParams p = stageParams(l, stage, batch, ep);
   ep.bias = static_cast<const float*>(in(2 + 2 * stage));
-  ep.biasHalf = halfBias(l.inputs[2 + 2 * stage], b);
+  ep.biasHalf = halfBias(l.inputs.size() > size_t(2 + 2 * stage) ? l.inputs[2 + 2 * stage] : -1, b);
   ep.residual = stage == 2 ? in(7) : nullptr;
   const void* x = stage == 0 ? in(0) : stage == 1 ? eBuf : dBuf;
   void* y = stage == 0 ? eBuf : stage == 1 ? dBuf : address(l.outputs[0], b);

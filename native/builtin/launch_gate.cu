@@ -26,23 +26,39 @@ LaunchGate::LaunchGate() {
     (void)cudaGetLastError();
     return;
   }
+  if (cudaEventCreateWithFlags(&after_, cudaEventDisableTiming) != cudaSuccess) {
+    (void)cudaGetLastError();
+    cudaFreeHost(p);
+    return;
+  }
   flag_ = static_cast<volatile int*>(p);
   *flag_ = 1;
 }
 
 LaunchGate::~LaunchGate() {
-  if (flag_) cudaFreeHost(const_cast<int*>(flag_));
+  if (!flag_) return;
+  open();
+  // The gate kernel reads the flag until it sees it open: the memory stays until the last one has finished.
+  if (pending_) (void)cudaEventSynchronize(after_);
+  cudaEventDestroy(after_);
+  cudaFreeHost(const_cast<int*>(flag_));
+  (void)cudaGetLastError();
 }
 
 void LaunchGate::close(cudaStream_t s, float maxMs) {
-  if (!flag_) return;
+  // An error already pending belongs to earlier work: leave it to its owner and time without a gate.
+  if (!flag_ || cudaPeekAtLastError() != cudaSuccess) return;
   *flag_ = 0;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // Mapped memory is addressed by the same pointer on the device (unified addressing, every supported GPU).
   gateKernel<<<1, 1, 0, s>>>(flag_, static_cast<unsigned long long>(maxMs * 1e6f));
-  // A gate that did not launch leaves the timing as it was (host launches counted); the candidate's own launches
-  // report their errors.
-  if (cudaGetLastError() != cudaSuccess) *flag_ = 1;
+  // A gate that did not launch leaves the timing as it was (host launches counted).
+  if (cudaGetLastError() != cudaSuccess || cudaEventRecord(after_, s) != cudaSuccess) {
+    (void)cudaGetLastError();
+    *flag_ = 1;
+    return;
+  }
+  pending_ = true;
 }
 
 void LaunchGate::open() {

@@ -12,6 +12,7 @@ class LaunchGate {
  public:
   //! A gate with its flag in mapped pinned memory; without it (allocation refused), close() and open() do nothing.
   LaunchGate();
+  //! Opens the gate and waits for the last gate kernel before the flag's memory goes.
   ~LaunchGate();
   LaunchGate(const LaunchGate&) = delete;
   LaunchGate& operator=(const LaunchGate&) = delete;
@@ -24,6 +25,8 @@ class LaunchGate {
 
  private:
   volatile int* flag_ = nullptr;
+  cudaEvent_t after_ = nullptr;  //!< recorded after each gate kernel
+  bool pending_ = false;         //!< a gate kernel was launched since the last wait
 };
 
 //! Holds a closed gate open on every exit path (an exception from the candidate included).

@@ -327,18 +327,22 @@ std::vector<LayerTime> Context::profile(int batch, int iterations, int s) {
   cuda::DeviceGuard guard(engine_->device());
   const Executor& x = ready(s);
   const size_t n = x.program().layers.size();
-  std::vector<cuda::Event> ev(n + 1);
+  std::vector<cuda::Event> start(n), end(n);
   std::vector<std::vector<float>> times(n);
   Bindings b = bindings();
   x.enqueue(batch, b, stream_->get());  // warm-up
-  LaunchGate gate;  // each layer's time is the GPU's, not the host's launch calls (launch_gate.h)
+  // Each layer behind its own gate (launch_gate.h), between its own two events: its time is the GPU's, not the
+  // host's launch calls, and no more than one layer's launches wait in the queue behind a gate.
+  LaunchGate gate;
   for (int it = 0; it < iterations; ++it) {
-    {
-      GateScope closed(gate, stream_->get(), 100.f);  // a whole program's launches
-      x.enqueue(batch, b, stream_->get(), [&](size_t i) { ev[i].record(stream_->get()); });
+    for (size_t i = 0; i < n; ++i) {
+      GateScope closed(gate, stream_->get());
+      start[i].record(stream_->get());
+      x.enqueueLayer(i, batch, b, stream_->get());
+      end[i].record(stream_->get());
     }
     stream_->synchronize();
-    for (size_t i = 0; i < n; ++i) times[i].push_back(ev[i + 1].elapsedSince(ev[i]));
+    for (size_t i = 0; i < n; ++i) times[i].push_back(end[i].elapsedSince(start[i]));
   }
   std::vector<LayerTime> out;
   for (size_t i = 0; i < n; ++i) {

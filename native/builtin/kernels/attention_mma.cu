@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(W * 32)
       // overflow to −inf on the way, and a row masked that way must average V as the other tactics do).
       const float bias = key < p.sk ? mask.at(keyMaskRow, key) : 0.f;
       const float b2 = bias * kLog2e;
-      keyMask[buf][j] = isinf(b2) && !isinf(bias) ? -FLT_MAX : b2;
+      keyMask[buf][j] = isinf(b2) && !isinf(bias) ? copysignf(FLT_MAX, b2) : b2;
     }
   };
   const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;

@@ -307,7 +307,8 @@ struct AttnCase {
   bool perQuery = false;  //!< a [b, 1, sq, sk] mask (causal, with finite biases) instead of the key-padding one
 };
 
-void attentionCase(DType t, const AttnCase& c, const std::string& tactic) {
+//! The case's descriptor: extents, strides (tactics are listed from it: flash_mma needs its strides) and mask strides.
+k::AttentionDesc descFor(const AttnCase& c) {
   k::AttentionDesc p{};
   p.batch = c.b, p.heads = c.h, p.sq = c.sq, p.sk = c.sk, p.d = c.d, p.dv = c.dv;
   p.scale = 1.f / std::sqrt(float(c.d));
@@ -323,6 +324,11 @@ void attentionCase(DType t, const AttnCase& c, const std::string& tactic) {
   // A [b, 1, 1, sk] key-padding mask (−inf past each batch's length), plus finite bias values.
   p.mask[0] = c.mask ? c.sk : 0, p.mask[1] = 0, p.mask[2] = 0, p.mask[3] = c.mask ? 1 : 0;
   if (c.perQuery) p.mask[0] = int64_t(c.sq) * c.sk, p.mask[2] = c.sk;
+  return p;
+}
+
+void attentionCase(DType t, const AttnCase& c, const std::string& tactic) {
+  const k::AttentionDesc p = descFor(c);
   auto q = asStored(randomVec(size_t(c.b) * c.h * c.sq * c.d, 700 + c.sq, 2.f), t);
   auto kv = asStored(randomVec(size_t(c.b) * c.h * c.sk * c.d, 701 + c.sk, 2.f), t);
   auto v = asStored(randomVec(size_t(c.b) * c.h * c.sk * c.dv, 702 + c.dv), t);
@@ -397,13 +403,19 @@ void testAttention() {
       {2, 3, 150, 150, 64, 64, true, true, false, false, false, true},  // causal fp16 mask per query, ragged tiles
       {1, 2, 33, 97, 32, 32, true, false, true, false, false, true},    // per-query float32 mask, packed
   };
+  int flashMmaRuns = 0, flashMmaCases = 0;
   for (DType t : {DType::F32, DType::F16}) {
     for (const AttnCase& c : cases) {
-      k::AttentionDesc p{};
-      p.d = c.d, p.dv = c.dv, p.batch = c.b, p.heads = c.h, p.sq = c.sq, p.sk = c.sk;
-      for (auto& tc : k::attentionTactics(p, t)) attentionCase(t, c, tc.name);
+      flashMmaCases += t == DType::F16 && c.d == c.dv && (c.d == 16 || c.d == 32 || c.d == 64 || c.d == 128);
+      for (auto& tc : k::attentionTactics(descFor(c), t)) {
+        attentionCase(t, c, tc.name);
+        flashMmaRuns += tc.name.rfind("flash_mma", 0) == 0;
+      }
     }
   }
+  // Every float16 case with d == dv in {16, 32, 64, 128} runs the three flash_mma tactics (key masks, per-query
+  // masks, fully masked rows and ragged tiles among them): a listing that left them out would test nothing.
+  check("flash_mma tactics ran", flashMmaRuns == 3 * flashMmaCases && flashMmaCases > 0 ? 0.0 : 1.0, 0.5);
   k::AttentionDesc p{};
   // Head sizes must be multiples of 16 up to 128 for the tensor-core tiles: 72 is refused before any launch.
   p.d = 72, p.dv = 64, p.batch = 1, p.heads = 1, p.sq = 4, p.sk = 4;
@@ -469,8 +481,13 @@ int main(int argc, char** argv) {
   const bool timingOnly = argc > 1 && std::string(argv[1]) == "--timing";
   harness::printDevice();
   if (timingOnly) {
-    tf::timing(256, 197);
-    tf::timing(256, 128, true);
+    try {
+      tf::timing(256, 197);
+      tf::timing(256, 128, true);
+    } catch (const std::exception& e) {
+      std::printf("FAIL uncaught exception: %s\n", e.what());
+      ++harness::failures();
+    }
     return harness::finish();
   }
   try {
