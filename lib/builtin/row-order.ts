@@ -8,7 +8,7 @@
 //
 // It runs on a merged program (parameters affine in the batch, program.ts), before memory is planned, and changes
 // nothing unless the whole region between the copies is of the forms below, checked at batch 1 and 2 (an affine
-// parameter is fixed by two values):
+// parameter is fixed by two values), or at the one batch of a fixed-batch program:
 //   - entry: a copy [B, S, E] → [S, B, E] (dims [S, B, E], input strides [E, S·E, 1], output contiguous);
 //   - inside: 1×1 convolutions over B·S rows (row i out from row i in, a residual in the same order), and attention
 //     whose Q, K, V and O rows are indexed (batch, head, sequence) with batch stride L and sequence stride B·L for
@@ -23,17 +23,29 @@ const OP_ATTENTION = 15;
 type Params = ProgramLayer['params'];
 const nums = (p: Params, k: string) => p[k] as number[];
 const num = (p: Params, k: string) => p[k] as number;
-const eq = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const eq = (a: number[] | undefined, b: number[]) => !!a && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * The batches a region's parameters are checked at, each with the parameters there: 1 and 2 for a program whose
+ * layers are affine in the batch (two values fix an affine parameter), or the one batch of a fixed-batch program.
+ */
+type Forms = { b: number; at: (l: ProgramLayer) => Params }[];
+
+function formsOf(entry: ProgramLayer): Forms | undefined {
+  if (entry.perBatch) return [1, 2].map((b) => ({ b, at: (l: ProgramLayer) => paramsAt(l, b) }));
+  const d = nums(entry.params, 'dims');
+  // A layer that does depend on the batch has no single form here: it reads as nothing, and every check fails.
+  return d?.length === 3 ? [{ b: d[1], at: (l: ProgramLayer) => (l.perBatch ? {} : l.params) }] : undefined;
+}
 
 /** [S, E] of a token transpose [B, S, E] → [S, B, E], or undefined. */
-function entryOf(l: ProgramLayer): [number, number] | undefined {
+function entryOf(l: ProgramLayer, forms: Forms): [number, number] | undefined {
   if (l.op !== OP_COPY || l.perDim) return undefined;
-  const at1 = paramsAt(l, 1);
-  const d = nums(at1, 'dims');
+  const d = nums(forms[0].at(l), 'dims');
   if (d?.length !== 3) return undefined;
   const [s, , e] = d;
-  for (const b of [1, 2]) {
-    const p = paramsAt(l, b);
+  for (const { b, at } of forms) {
+    const p = at(l);
     if (!eq(nums(p, 'dims'), [s, b, e]) || !eq(nums(p, 'xs'), [e, s * e, 1]) || !eq(nums(p, 'ys'), [b * e, e, 1])) return undefined;
     if (num(p, 'xoff') !== 0 || num(p, 'yoff') !== 0) return undefined;
   }
@@ -41,10 +53,10 @@ function entryOf(l: ProgramLayer): [number, number] | undefined {
 }
 
 /** Whether `l` is the transpose back, [S, B, E] → [B, S, E], for these S and E. */
-function isExit(l: ProgramLayer, s: number, e: number): boolean {
+function isExit(l: ProgramLayer, s: number, e: number, forms: Forms): boolean {
   if (l.op !== OP_COPY || l.perDim) return false;
-  for (const b of [1, 2]) {
-    const p = paramsAt(l, b);
+  for (const { b, at } of forms) {
+    const p = at(l);
     if (!eq(nums(p, 'dims'), [b, s, e]) || !eq(nums(p, 'xs'), [e, b * e, 1]) || !eq(nums(p, 'ys'), [s * e, e, 1])) return false;
     if (num(p, 'xoff') !== 0 || num(p, 'yoff') !== 0) return false;
   }
@@ -52,10 +64,10 @@ function isExit(l: ProgramLayer, s: number, e: number): boolean {
 }
 
 /** Whether conv `l` maps B·S rows to B·S rows one by one. */
-function isRowGemm(l: ProgramLayer, s: number): boolean {
+function isRowGemm(l: ProgramLayer, s: number, forms: Forms): boolean {
   if (l.op !== OP_CONV || l.perDim) return false;
-  for (const b of [1, 2]) {
-    const p = paramsAt(l, b);
+  for (const { b, at } of forms) {
+    const p = at(l);
     const ones = ['h', 'w', 'r', 's', 'p', 'q', 'sh', 'sw', 'dh', 'dw', 'g'].every((k) => num(p, k) === 1);
     if (!ones || num(p, 'ph') !== 0 || num(p, 'pw') !== 0 || num(p, 'n') !== b * s) return false;
   }
@@ -63,13 +75,13 @@ function isRowGemm(l: ProgramLayer, s: number): boolean {
 }
 
 /** Row length of the strides `key` of attention `l` when they index [S, B] rows of that length, else undefined. */
-function attentionRows(l: ProgramLayer, key: string, s: number, head: string): number | undefined {
-  const at1 = nums(paramsAt(l, 1), key);
-  const len = at1[0];
-  for (const b of [1, 2]) {
-    const p = paramsAt(l, b);
+function attentionRows(l: ProgramLayer, key: string, s: number, head: string, forms: Forms): number | undefined {
+  const len = nums(forms[0].at(l), key)?.[0];
+  if (len === undefined) return undefined;
+  for (const { b, at } of forms) {
+    const p = at(l);
     const st = nums(p, key);
-    if (num(p, 'b') !== b || num(p, 'sq') !== s || num(p, 'sk') !== s || st[3] !== 1 || st[0] !== len || st[2] !== b * len) return undefined;
+    if (!st || num(p, 'b') !== b || num(p, 'sq') !== s || num(p, 'sk') !== s || st[3] !== 1 || st[0] !== len || st[2] !== b * len) return undefined;
     // Heads sit inside a row: the last head's last feature must still be in it.
     if (st[1] * (num(p, 'h') - 1) + num(p, head) > len) return undefined;
   }
@@ -79,19 +91,20 @@ function attentionRows(l: ProgramLayer, key: string, s: number, head: string): n
 /** The attention layer with its Q/K/V/O strides for rows in [B, S] order. */
 function reorderedAttention(l: ProgramLayer, s: number): ProgramLayer {
   const params = { ...l.params };
-  const perBatch = { ...(l.perBatch ?? {}) };
+  const perBatch = l.perBatch ? { ...l.perBatch } : undefined;
   for (const key of ['qs', 'ks', 'vs', 'os']) {
     const st = [...nums(params, key)];
     const len = st[0];
     st[0] = s * len;
     st[2] = len;
     params[key] = st;
+    if (!perBatch) continue;
     const inc = [...((perBatch[key] as number[] | undefined) ?? [0, 0, 0, 0])];
     inc[0] = 0;
     inc[2] = 0;
     perBatch[key] = inc;
   }
-  return { ...l, params, perBatch };
+  return perBatch ? { ...l, params, perBatch } : { ...l, params };
 }
 
 /**
@@ -109,8 +122,9 @@ export function rowOrderKept(layers: ProgramLayer[], tensors: ProgramTensor[], p
   const out: (ProgramLayer | null)[] = [...layers];
   const rename = new Map<number, number>();
   layers.forEach((entry, i) => {
-    const se = entryOf(entry);
-    if (!se || out[i] !== entry) return;
+    const forms = formsOf(entry);
+    const se = forms && entryOf(entry, forms);
+    if (!forms || !se || out[i] !== entry) return;
     const [s, e] = se;
     const src = entry.inputs[0], first = entry.outputs[0];
     if (tensors[src].dtype !== tensors[first].dtype || !single(first)) return;
@@ -132,14 +146,14 @@ export function rowOrderKept(layers: ProgramLayer[], tensors: ProgramTensor[], p
         const l = layers[r];
         if (exits.has(r) || inside.has(r)) continue;
         if (out[r] !== l) ok = false;
-        else if (isExit(l, s, e) && l.inputs[0] === t) {
+        else if (isExit(l, s, e, forms) && l.inputs[0] === t) {
           ok = tensors[l.outputs[0]].dtype === tensors[t].dtype && single(l.outputs[0]);
           exits.add(r);
-        } else if (isRowGemm(l, s) && (l.inputs[0] === t || l.inputs[3] === t)) {
+        } else if (isRowGemm(l, s, forms) && (l.inputs[0] === t || l.inputs[3] === t)) {
           inside.add(r);
           join(l, num(l.params, 'k'));
         } else if (l.op === OP_ATTENTION && !l.perDim && [0, 1, 2].some((k) => l.inputs[k] === t)) {
-          const lens = [attentionRows(l, 'qs', s, 'd'), attentionRows(l, 'ks', s, 'd'), attentionRows(l, 'vs', s, 'dv'), attentionRows(l, 'os', s, 'dv')];
+          const lens = (['qs', 'ks', 'vs', 'os'] as const).map((key) => attentionRows(l, key, s, key === 'qs' || key === 'ks' ? 'd' : 'dv', forms));
           ok = lens.every((n) => n !== undefined);
           attention.add(r);
           inside.add(r);

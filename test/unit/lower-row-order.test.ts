@@ -1,9 +1,18 @@
 // The token-transpose pass (lib/builtin/row-order.ts) on hand-made programs: what it removes, and the regions it must
 // leave alone because some layer there depends on the order of the rows. vit_tiny's whole program, simulated against
 // the reference with the pass applied, is in lower-transformers.test.ts.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Op, type ProgramLayer, type ProgramTensor } from '../../lib/builtin/program.js';
+import { lowerGraph } from '../../lib/builtin/lower.js';
+import { Op, paramsAt, type ProgramLayer, type ProgramTensor } from '../../lib/builtin/program.js';
 import { rowOrderKept } from '../../lib/builtin/row-order.js';
+import { parseModel } from '../../lib/onnx/index.js';
+import { optimize } from '../../lib/optimize/index.js';
+import { foldStaticDims } from '../../lib/optimize/shape-fold.js';
+import { runReference } from '../../lib/reference/index.js';
+import { fillUniform } from '../../lib/util/random.js';
+import { relL2 } from '../helpers/metrics.js';
+import { simulate } from '../helpers/program-sim.js';
 
 const S = 5, E = 8, H = 2;
 const op = (name: keyof typeof Op) => Op[name];
@@ -42,6 +51,29 @@ describe('row-order pass', () => {
     // Layers it did not need to change are the same objects.
     expect(out[2]).toBe(layers[3]);
   });
+
+  it('does the same in a fixed-batch program (no per-batch increments), at its one batch', () => {
+    const { layers, tensors } = block();
+    const fixed = layers.map(({ perBatch: _, ...l }, i) => ({ ...l, params: paramsAt(layers[i], 3) }));
+    const out = rowOrderKept(fixed, tensors, new Set([0, 6]));
+    expect(out.map((l) => l.name)).toEqual(['qkv', 'attention', 'out', 'next']);
+    expect(out[1].params).toMatchObject({ b: 3, qs: [S * 3 * E, E / H, 3 * E, 1], os: [S * E, E / H, E, 1] });
+    expect(out[1].perBatch).toBeUndefined();
+    // A fixed-batch program whose copy is not the token transpose at that batch is left alone.
+    const other = fixed.map((l) => (l.name === 'Transpose' ? { ...l, params: { ...l.params, ys: [E, E, 1] } } : l));
+    expect(rowOrderKept(other, tensors, new Set([0, 6]))).toBe(other);
+  });
+
+  it('vit_tiny exported with a fixed batch of 2: no token transposes, and the program still matches the reference', () => {
+    const source = parseModel(new Uint8Array(readFileSync('test/fixtures/models/vit_tiny.onnx')));
+    const fixed = foldStaticDims(source, { [source.inputs[0].type.shape[0] as string]: { min: 2, opt: 2, max: 2 } });
+    const { program, weights } = lowerGraph(optimize(fixed, { fuse: true, precision: 'fp32' }), { min: 2, opt: 2, max: 2 });
+    expect(program.layers.filter((l) => /self_attention\/Transpose(_7)?$/.test(l.name))).toEqual([]);
+    const x = fillUniform(new Float32Array(2 * 3 * 64 * 64), 23);
+    const name = source.inputs[0].name, out = source.outputs[0].name;
+    const want = runReference(source, { [name]: x })[out] as Float32Array;
+    expect(relL2(simulate(program, weights, { [name]: x }, 2)[out], want)).toBeLessThan(1e-4);
+  }, 60_000);
 
   const unchanged: [string, (l: ProgramLayer[]) => void][] = [
     // A layer that depends on the order of the rows reads a transposed tensor.
