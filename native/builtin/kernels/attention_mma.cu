@@ -84,14 +84,15 @@ __global__ void __launch_bounds__(W * 32)
   __shared__ float keyMask[MK == kKeyMask ? 2 : 1][kKeyTile];
   const int64_t keyMaskRow = MK == kKeyMask ? mask.row(b, h, 0) : 0;
   auto loadMask = [&](int buf, int tile) {
-    if (MK != kKeyMask) return;
-    for (int j = tid; j < kKeyTile; j += W * 32) {
-      const int key = tile * kKeyTile + j;
-      // Added in the log2 domain; a finite bias stays finite there (a mask of torch.finfo(float32).min would
-      // overflow to −inf on the way, and a row masked that way must average V as the other tactics do).
-      const float bias = key < p.sk ? mask.at(keyMaskRow, key) : 0.f;
-      const float b2 = bias * kLog2e;
-      keyMask[buf][j] = isinf(b2) && !isinf(bias) ? copysignf(FLT_MAX, b2) : b2;
+    if constexpr (MK == kKeyMask) {
+      for (int j = tid; j < kKeyTile; j += W * 32) {
+        const int key = tile * kKeyTile + j;
+        // Added in the log2 domain; a finite bias stays finite there (a mask of torch.finfo(float32).min would
+        // overflow to −inf on the way, and a row masked that way must average V as the other tactics do).
+        const float bias = key < p.sk ? mask.at(keyMaskRow, key) : 0.f;
+        const float b2 = bias * kLog2e;
+        keyMask[buf][j] = isinf(b2) && !isinf(bias) ? copysignf(FLT_MAX, b2) : b2;
+      }
     }
   };
   const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;
