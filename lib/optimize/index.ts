@@ -6,6 +6,7 @@ import { foldBatchNorm } from './batchnorm.js';
 import { canonicalize } from './canonicalize.js';
 import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
+import { narrowAttentionMasks } from './attention-mask.js';
 import { fuseConv } from './fuse.js';
 import { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 import { fuseInvertedResidual } from './mbconv.js';
@@ -17,6 +18,7 @@ export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
 export { fuseAttention } from './attention.js';
+export { narrowAttentionMasks } from './attention-mask.js';
 export { fuseGelu, fuseLayerNorm } from './fuse-norm.js';
 export { fixedDims, foldShapes, foldStaticDims, type DimRange } from './shape-fold.js';
 export { fuseInvertedResidual } from './mbconv.js';
@@ -36,7 +38,7 @@ export interface OptimizeOptions {
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
  * BatchNorm folding, then (fuse) LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
- * attention and inverted-residual fusion and (fp16) float16
+ * attention fusion (its mask read at the shape it carries information in) and inverted-residual fusion and (fp16) float16
  * autocast. The input is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
@@ -57,6 +59,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
     fuseConv(g);
     mergeParallelGemms(g);
     fuseAttention(g);
+    narrowAttentionMasks(g);
     fuseInvertedResidual(g);
   }
   if (precision === 'fp16') autocastFp16(g);

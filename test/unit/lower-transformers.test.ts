@@ -73,6 +73,8 @@ describe('builtin lowering of transformer fixtures (CPU simulation vs reference)
       expect(count(program.layers, 'where')).toBe(1);
       const where = program.layers.find((l) => OP_NAMES[l.op] === 'where')!;
       expect(program.layers.filter((l) => OP_NAMES[l.op] === 'attention').map((l) => l.inputs[3])).toEqual([where.outputs[0], where.outputs[0]]);
+      // The mask is read per key (query stride 0: the kernels' key-mask path), not as a [b, 1, s, s] tensor.
+      expect(program.layers.filter((l) => OP_NAMES[l.op] === 'attention').map((l) => (l.params.ms as number[])[2])).toEqual([0, 0]);
       // GEMM + bias + GELU in one epilogue; every projection's bias folded; LayerNorm fused with its residual Add.
       expect(program.layers.filter((l) => l.name.endsWith('+bias+gelu')).length).toBe(2);
       expect(program.layers.filter((l) => OP_NAMES[l.op] === 'conv' && !l.name.includes('+bias')).length).toBe(0);
