@@ -16,7 +16,7 @@ import { simulate } from '../helpers/program-sim.js';
 
 const S = 5, E = 8, H = 2;
 const op = (name: keyof typeof Op) => Op[name];
-const tensor = (loc = 0): ProgramTensor => ({ dtype: 1, loc, batched: true, offset: 0, bytes: 0, shape: [], layout: 'rowmajor' } as ProgramTensor);
+const tensor = (loc: 0 | 1 = 0): ProgramTensor => ({ name: 't', dtype: 1, loc, batched: true, offset: 0, bytes: 0, shape: [], layout: 'rowmajor' });
 
 // x [B,S,E] → transpose → [S,B,E] → QKV GEMM → attention → out GEMM → transpose back → y, as torch's MHA exports it.
 function block(extra: (layers: ProgramLayer[]) => void = () => {}) {
