@@ -10,7 +10,8 @@ namespace ntrt::builtin {
 
 class LaunchGate {
  public:
-  //! A gate with its flag in mapped pinned memory; without it (allocation refused), close() and open() do nothing.
+  //! A gate with its flag in mapped pinned memory; without it (allocation refused, or CUDA_LAUNCH_BLOCKING=1 making
+  //! every launch wait for its kernel), close() and open() do nothing.
   LaunchGate();
   //! Opens the gate and waits for the last gate kernel before the flag's memory goes.
   ~LaunchGate();
