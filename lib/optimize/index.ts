@@ -3,6 +3,7 @@ import type { Graph } from '../ir/graph.js';
 import { boolean, knownKeys, oneOf, plainObject } from '../validate.js';
 import { autocastFp16 } from './autocast.js';
 import { foldBatchNorm } from './batchnorm.js';
+import { broadcastConstants } from './broadcast-constants.js';
 import { canonicalize } from './canonicalize.js';
 import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
@@ -14,6 +15,7 @@ import { mergeParallelGemms } from './merge-gemm.js';
 
 export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
+export { broadcastConstants } from './broadcast-constants.js';
 export { canonicalize } from './canonicalize.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
@@ -37,7 +39,7 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
+ * BatchNorm folding, then (fuse) constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
  * attention fusion (its mask read at the shape it carries information in) and inverted-residual fusion and (fp16) float16
  * autocast. The input is not modified.
  * @example
@@ -54,6 +56,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   foldBatchNorm(g);
   foldConstants(g);
   if (fuse) {
+    broadcastConstants(g);
     fuseLayerNorm(g);
     fuseGelu(g);
     fuseConv(g);
