@@ -4,7 +4,7 @@ import type { Constant, Node } from '../ir/types.js';
 import { Act, BinaryOp, ReduceOp, type ActName } from './program.js';
 import { LowerContext, logicalStrides, physicalOrder, prod, rowStrides, type Val } from './lower-context.js';
 import { ATTENTION_LOWERINGS, lowerMatMul } from './lower/attention.js';
-import { foldBiasAdd, foldResidualAdd } from './lower/epilogue.js';
+import { foldBiasAdd } from './lower/epilogue.js';
 import { MATH_LOWERINGS } from './lower/math.js';
 import { NORM_LOWERINGS } from './lower/norm.js';
 import { SHAPE_LOWERINGS } from './lower/shape.js';
@@ -298,7 +298,7 @@ function binaryOp(cx: LowerContext, n: Node, op: number, aName: string, bName: s
 }
 
 function binary(cx: LowerContext, n: Node): void {
-  if (n.op === 'Add' && (foldBiasAdd(cx, n) || foldResidualAdd(cx, n))) return;
+  if (n.op === 'Add' && foldBiasAdd(cx, n)) return;
   binaryOp(cx, n, BINARY[n.op], n.inputs[0], n.inputs[1], n.outputs[0]);
 }
 

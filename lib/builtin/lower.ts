@@ -7,6 +7,7 @@ import { LowerContext, nativeDType, type Val } from './lower-context.js';
 import { lowerNode } from './lower-ops.js';
 import { batchIndependent, concretize, mergeSamples, SAMPLE_BATCHES, type StaticLowering } from './lower-batch.js';
 import { planMemory } from './memplan.js';
+import { residualIntoGemm } from './residual-gemm.js';
 import { rowOrderKept } from './row-order.js';
 import { BUILTIN_FORMAT_VERSION, Op, type Program, type ProgramIO, type ProgramLayer, type ProgramTensor } from './program.js';
 
@@ -191,7 +192,8 @@ export function lowerGraph(graph: Graph, profile: BatchProfile, options: { share
   // A sample of lower-dims.ts (share: false) leaves common layers to the merged program.
   if (options.share !== false) {
     const shared = sharedLayers(lowered.layers, lowered.tensors, lowered.pinned);
-    lowered = { ...lowered, layers: rowOrderKept(shared, lowered.tensors, lowered.pinned) };
+    const rows = rowOrderKept(shared, lowered.tensors, lowered.pinned);
+    lowered = { ...lowered, layers: residualIntoGemm(rows, lowered.tensors, lowered.pinned) };
   }
   const mem = planMemory(lowered.tensors, lowered.layers, lowered.pinned);
   const program: Program = {

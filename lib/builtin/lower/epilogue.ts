@@ -1,6 +1,6 @@
 // Folds a bias Add and a GELU (or any activation the epilogue knows) into the fully connected layer just emitted,
 // as TensorRT folds them into a GEMM epilogue: the MatMul's output is then written once, already biased and
-// activated. Only when the folded value has no other reader. A pre-norm block's residual Add folds there too.
+// activated. Only when the folded value has no other reader.
 import type { Node } from '../../ir/types.js';
 import type { LowerContext, Val } from '../lower-context.js';
 import { Act, Op, type ActName } from '../program.js';
@@ -47,31 +47,4 @@ export function foldActivation(cx: LowerContext, n: Node, act: ActName): boolean
   l.name = `${l.name}+${act}`;
   cx.alias(n.outputs[0], v);
   return true;
-}
-
-/**
- * Add(FC(x), r) with r a same-shape activation → the FC with r as its residual (cuBLASLt reads it as C, beta = 1;
- * the own kernels add it in their epilogue); true when folded. Only when the sum is read twice or more, as a pre-norm
- * block's residual stream is (the next LayerNorm and the next residual Add): the LayerNorm that would otherwise take
- * the Add has to write the sum beside its result, which costs one more pass over the rows than the GEMM reading r.
- * A post-norm block's sum is read by its LayerNorm alone, which then reads both operands and writes only the norm.
- */
-export function foldResidualAdd(cx: LowerContext, n: Node): boolean {
-  if (cx.readers(n.outputs[0]) < 2 || cx.graph.isOutput(n.outputs[0])) return false;
-  for (const side of [0, 1]) {
-    const v = cx.values.get(n.inputs[side]);
-    const r = cx.values.get(n.inputs[1 - side]);
-    if (!v || !r || r.tensor === v.tensor) continue;
-    const l = lastFc(cx, n.inputs[side], v);
-    if (!l) continue;
-    const vt = cx.tensors[v.tensor], rt = cx.tensors[r.tensor];
-    // The residual must be the output's rows as they lie: same dtype, bytes and batch form, both row-major arena.
-    if (rt.loc !== 0 || rt.dtype !== vt.dtype || rt.bytes !== vt.bytes || rt.batched !== vt.batched) continue;
-    if (v.layout !== 'rowmajor' || r.layout !== 'rowmajor' || r.shape.join() !== v.shape.join()) continue;
-    l.inputs[3] = r.tensor;
-    l.name = `${l.name}+residual`;
-    cx.alias(n.outputs[0], v);
-    return true;
-  }
-  return false;
 }
