@@ -65,6 +65,7 @@ export function narrowAttentionMasks(g: Graph): void {
     return out;
   };
 
+  // A value without a known shape reads as rank 0; a mask or replacement without one is never swapped.
   const shapeOf = (v: string): Dim[] => g.types.get(v)?.shape ?? [];
 
   // `p` again on `first` in place of its first input, placed right after `p` (everything it reads comes before).
@@ -89,7 +90,7 @@ export function narrowAttentionMasks(g: Graph): void {
     const toShape = shapeOf(to);
     // The narrow mask must broadcast to the mask it replaces (and so to the scores): same rank or lower, every
     // dim 1 or the same.
-    if (to === mask || toShape.length > maskShape.length || !toShape.every((d, i) => d === 1 || d === maskShape[maskShape.length - toShape.length + i])) continue;
+    if (to === mask || !g.types.has(to) || !g.types.has(mask) || toShape.length > maskShape.length || !toShape.every((d, i) => d === 1 || d === maskShape[maskShape.length - toShape.length + i])) continue;
     n.inputs[3] = to;
     changed = true;
   }

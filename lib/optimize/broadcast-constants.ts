@@ -58,7 +58,7 @@ export function broadcastConstants(g: Graph): void {
       const k = user.inputs.indexOf(gather.outputs[0]);
       const other = user.inputs[1 - k];
       const outShape = shapeOf(user.outputs[0]);
-      if (other === gather.outputs[0] || !same(shapeOf(other), outShape) || !same(broadcast(shapeOf(other)!, narrow), outShape)) continue;
+      if (other === gather.outputs[0] || !same(shapeOf(other), outShape) || !same(broadcast(outShape!, narrow), outShape)) continue;
       if (!name) {
         name = g.uniqueName(`${gather.outputs[0]}:unexpanded`);
         insertAfter(gather, { name: g.uniqueName(`${gather.name}:unexpanded`), op: 'Gather', domain: '', inputs: [gather.inputs[0], expand.inputs[0]], outputs: [name], attrs: { ...gather.attrs } }, name, narrow);
@@ -82,8 +82,9 @@ export function broadcastConstants(g: Graph): void {
     const k1 = inner.inputs.findIndex((i) => constantOf(g, i));
     if (k1 < 0 || constantOf(g, inner.inputs[1 - k1])) continue;
     const c1 = inner.inputs[k1], c2 = outer.inputs[k2], x = inner.inputs[1 - k1];
-    const sum = broadcast(shapeOf(c1)!, shapeOf(c2)!);
-    if (!sum || !same(broadcast(shapeOf(x)!, sum), shapeOf(outer.outputs[0]))) continue;
+    const sum = broadcast(constantOf(g, c1)!.dims, constantOf(g, c2)!.dims);
+    const xs = shapeOf(x);
+    if (!sum || !xs || !same(broadcast(xs, sum), shapeOf(outer.outputs[0]))) continue;
     const name = g.uniqueName(`${outer.outputs[0]}:addends`);
     insertAfter(inner, { name: g.uniqueName(`${outer.name}:addends`), op: 'Add', domain: '', inputs: [c1, c2], outputs: [name], attrs: {} }, name, sum);
     outer.inputs = [x, name];
