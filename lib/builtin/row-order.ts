@@ -34,8 +34,10 @@ type Forms = { b: number; at: (l: ProgramLayer) => Params }[];
 function formsOf(entry: ProgramLayer): Forms | undefined {
   if (entry.perBatch) return [1, 2].map((b) => ({ b, at: (l: ProgramLayer) => paramsAt(l, b) }));
   const d = nums(entry.params, 'dims');
-  // A layer that does depend on the batch has no single form here: it reads as nothing, and every check fails.
-  return d?.length === 3 ? [{ b: d[1], at: (l: ProgramLayer) => (l.perBatch ? {} : l.params) }] : undefined;
+  // A layer that does depend on the batch (increments, or scaled by it at run time) has no single form here: it
+  // reads as nothing, and every check fails.
+  if (entry.batched || d?.length !== 3) return undefined;
+  return [{ b: d[1], at: (l: ProgramLayer) => (l.perBatch || l.batched ? {} : l.params) }];
 }
 
 /** [S, E] of a token transpose [B, S, E] → [S, B, E], or undefined. */

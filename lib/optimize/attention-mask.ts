@@ -10,6 +10,7 @@
 // scores, so the attention computes exactly what it did.
 import type { Graph } from '../ir/graph.js';
 import type { Dim, Node } from '../ir/types.js';
+import { foldConstants } from './fold.js';
 import { constantOf, eliminateDeadNodes } from './util.js';
 
 /** Numpy broadcast of shapes with symbolic dims, or undefined when two dims cannot be proven compatible. */
@@ -44,6 +45,7 @@ export function narrowAttentionMasks(g: Graph): void {
   const producers = g.producers();
   const memo = new Map<string, string>();
   let changed = false;
+  let created = false;
 
   const narrow = (v: string): string => {
     const done = memo.get(v);
@@ -79,6 +81,7 @@ export function narrowAttentionMasks(g: Graph): void {
     g.nodes.splice(g.nodes.indexOf(p) + 1, 0, node);
     g.types.set(name, { dtype: type.dtype, shape });
     producers.set(name, node);
+    created = true;
     return name;
   };
 
@@ -90,9 +93,13 @@ export function narrowAttentionMasks(g: Graph): void {
     const toShape = shapeOf(to);
     // The narrow mask must broadcast to the mask it replaces (and so to the scores): same rank or lower, every
     // dim 1 or the same.
-    if (to === mask || !g.types.has(to) || !g.types.has(mask) || toShape.length > maskShape.length || !toShape.every((d, i) => d === 1 || d === maskShape[maskShape.length - toShape.length + i])) continue;
+    // Same rank: a batched value's first axis is the batch wherever the lowering meets it (no right-aligned shift).
+    if (to === mask || !g.types.has(to) || !g.types.has(mask) || toShape.length !== maskShape.length || !toShape.every((d, i) => d === 1 || d === maskShape[maskShape.length - toShape.length + i])) continue;
     n.inputs[3] = to;
     changed = true;
   }
-  if (changed) eliminateDeadNodes(g);
+  // A remade Where or Cast over constants only (a causal mask: Where(Expand(causal), 0, min)) folds to a constant;
+  // folding also drops what no mask reads any more.
+  if (created) foldConstants(g);
+  else if (changed) eliminateDeadNodes(g);
 }

@@ -6,14 +6,20 @@
 //
 // Rules, each checked against the consumer's output shape so nothing the graph computes changes shape:
 //   - Gather(data, Expand(ids, shape)) with constant data and ids, read by an element-wise Add/Sub/Mul/Div whose
-//     other operand already has the output's shape → that operand with Gather(data, ids) (folded to a constant);
-//   - Add(Add(x, c1), c2) with constants c1, c2 and the inner Add read once → Add(x, c1 + c2) (folded).
+//     other operand already has the output's shape → that operand with Gather(data, ids), folded to a constant (a
+//     lookup of at most 2^20 elements);
+//   - Add(Add(x, c1), c2) with constants c1, c2 and the inner Add read once → Add(x, c1 + c2), folded (when c1 + c2
+//     is no larger than the larger of them). The additions regroup, as TensorRT regroups constant additions: the
+//     result differs from the source graph's by rounding.
 import type { Graph } from '../ir/graph.js';
 import type { Dim, Node } from '../ir/types.js';
 import { foldConstants } from './fold.js';
 import { constantOf, eliminateDeadNodes } from './util.js';
 
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div']);
+/** Elements of a folded lookup at most: what constant folding takes even when it grows its inputs (fold.ts). */
+const FOLDABLE = 1 << 20;
+const numel = (d: Dim[]) => (d as number[]).reduce((x, y) => x * y, 1);
 
 /** Numpy broadcast of shapes, or undefined when two dims are not provably compatible. */
 function broadcast(a: Dim[], b: Dim[]): Dim[] | undefined {
@@ -52,6 +58,8 @@ export function broadcastConstants(g: Graph): void {
     if (!data || expand?.op !== 'Expand' || expand.domain !== '' || !constantOf(g, expand.inputs[0])) continue;
     const ids = constantOf(g, expand.inputs[0])!;
     const narrow: Dim[] = [...ids.dims, ...data.dims.slice(1)];
+    // Only a lookup that constant folding will take (fold.ts folds what grows up to MAX_GROWN_ELEMENTS).
+    if (numel(narrow) > FOLDABLE) continue;
     let name = '';
     for (const user of g.consumers().get(gather.outputs[0]) ?? []) {
       if (!BROADCASTING.has(user.op) || user.domain !== '' || user.inputs.length !== 2) continue;
@@ -82,9 +90,12 @@ export function broadcastConstants(g: Graph): void {
     const k1 = inner.inputs.findIndex((i) => constantOf(g, i));
     if (k1 < 0 || constantOf(g, inner.inputs[1 - k1])) continue;
     const c1 = inner.inputs[k1], c2 = outer.inputs[k2], x = inner.inputs[1 - k1];
-    const sum = broadcast(constantOf(g, c1)!.dims, constantOf(g, c2)!.dims);
+    const d1 = constantOf(g, c1)!.dims, d2 = constantOf(g, c2)!.dims;
+    const sum = broadcast(d1, d2);
     const xs = shapeOf(x);
     if (!sum || !xs || !same(broadcast(xs, sum), shapeOf(outer.outputs[0]))) continue;
+    // The merged addend may not outgrow the larger one ([n, 1] + [1, n] would put n² values in the weights).
+    if (numel(sum) > Math.max(numel(d1), numel(d2))) continue;
     const name = g.uniqueName(`${outer.outputs[0]}:addends`);
     insertAfter(inner, { name: g.uniqueName(`${outer.name}:addends`), op: 'Add', domain: '', inputs: [c1, c2], outputs: [name], attrs: {} }, name, sum);
     outer.inputs = [x, name];

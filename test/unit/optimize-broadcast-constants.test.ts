@@ -67,4 +67,16 @@ describe('broadcast constants', () => {
     expect(ops.filter((o) => o === 'Add')).toHaveLength(2);
     expect(Array.from(after)).toEqual(Array.from(before));
   });
+
+  it('keeps two constant addends apart when their sum would outgrow them ([n, 1] + [1, n])', () => {
+    const n = 64;
+    const col = { name: 'col', dtype: 'float32' as const, dims: [n, 1], data: fillUniform(new Float32Array(n), 5) };
+    const row = { name: 'row', dtype: 'float32' as const, dims: [1, n], data: fillUniform(new Float32Array(n), 6) };
+    const g = graphOf([node('Add', ['x', 'col'], ['a1']), node('Add', ['a1', 'row'], ['y'])], [['x', ['batch', n, n]]], ['y'], [col, row]);
+    inferShapes(g);
+    const opt = g.clone();
+    broadcastConstants(opt);
+    expect(opt.nodes.map((m) => m.inputs.join())).toEqual(['x,col', 'a1,row']);
+    expect([...opt.initializers.values()].every((c) => c.data.length <= n)).toBe(true);
+  });
 });
