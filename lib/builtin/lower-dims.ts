@@ -98,8 +98,8 @@ export function lowerWithDim(
   io: { inputs: TensorInfo[]; outputs: TensorInfo[] },
 ): Lowered {
   const samples = dimSamples(range);
-  const lowered = samples.map((s) => lowerGraph(graphAt(s), profile, { share: false }));
-  const top = samples.includes(range.max) ? lowered[samples.indexOf(range.max)] : lowerGraph(graphAt(range.max), profile, { share: false });
+  const lowered = samples.map((s) => lowerGraph(graphAt(s), profile, { sample: true }));
+  const top = samples.includes(range.max) ? lowered[samples.indexOf(range.max)] : lowerGraph(graphAt(range.max), profile, { sample: true });
   const tMax = range.max - samples[0];
   const progs = lowered.map((l) => l.program);
   const [first] = progs;

@@ -171,7 +171,7 @@ function dropDeadLayers(layers: ProgramLayer[], pinned: Set<number>): ProgramLay
  * layers are affine in the batch (lower-batch.ts). Every other dimension must be static.
  * @example const { program, weights } = lowerGraph(optimized, { min: 1, opt: 8, max: 32 });
  */
-export function lowerGraph(graph: Graph, profile: BatchProfile, options: { share?: boolean } = {}): Lowered {
+export function lowerGraph(graph: Graph, profile: BatchProfile, options: { sample?: boolean } = {}): Lowered {
   const symbol = batchSymbolOf(graph);
   let lowered: StaticResult;
   if (symbol === null) {
@@ -189,8 +189,9 @@ export function lowerGraph(graph: Graph, profile: BatchProfile, options: { share
     const b = Number(graph.inputs[0]?.type.shape[0] ?? 1);
     return { min: b, opt: b, max: b };
   })();
-  // A sample of lower-dims.ts (share: false) leaves common layers to the merged program.
-  if (options.share !== false) {
+  // Passes over the whole program; a sample of lower-dims.ts (`sample`) leaves common layers to the merged program,
+  // whose layers only then have their forms over the dim.
+  if (!options.sample) {
     const shared = sharedLayers(lowered.layers, lowered.tensors, lowered.pinned);
     const rows = rowOrderKept(shared, lowered.tensors, lowered.pinned);
     lowered = { ...lowered, layers: residualIntoGemm(rows, lowered.tensors, lowered.pinned) };

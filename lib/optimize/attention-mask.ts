@@ -8,26 +8,17 @@
 // shape: Expand; And with an all-true constant; Or with an all-false constant. An element-wise Where or Cast above
 // such a node is re-made on the narrower input. Nothing else is crossed, and the result must still broadcast to the
 // scores, so the attention computes exactly what it did.
+import { broadcast } from '../ir/dims.js';
 import type { Graph } from '../ir/graph.js';
 import type { Dim, Node } from '../ir/types.js';
 import { foldConstants } from './fold.js';
 import { constantOf, eliminateDeadNodes } from './util.js';
 
-/** Numpy broadcast of shapes with symbolic dims, or undefined when two dims cannot be proven compatible. */
-function broadcast(shapes: Dim[][]): Dim[] | undefined {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out: Dim[] = [];
-  for (let i = 0; i < rank; i++) {
-    let d: Dim = 1;
-    for (const s of shapes) {
-      const x = s[s.length - rank + i] ?? 1;
-      if (x === 1) continue;
-      if (d === 1) d = x;
-      else if (d !== x) return undefined;
-    }
-    out.push(d);
-  }
-  return out;
+/** Numpy broadcast of several shapes (ir/dims.ts), or undefined when two dims are not provably compatible. */
+function broadcastAll(shapes: Dim[][]): Dim[] | undefined {
+  let out: Dim[] | string = [];
+  for (const s of shapes) if (typeof (out = broadcast(out, s)) === 'string') return undefined;
+  return out as Dim[];
 }
 
 /** Whether `name` is a constant whose every element is `value` (booleans as 0/1). */
@@ -57,8 +48,8 @@ export function narrowAttentionMasks(g: Graph): void {
     } else if ((p?.op === 'And' || p?.op === 'Or') && p.domain === '') {
       const neutral = p.op === 'And';  // And with all-true, Or with all-false, is the other input broadcast
       const [a, b] = p.inputs;
-      if (constantAll(g, a, neutral) && broadcast([shapeOf(b), shapeOf(a)])) out = narrow(b);
-      else if (constantAll(g, b, neutral) && broadcast([shapeOf(a), shapeOf(b)])) out = narrow(a);
+      if (constantAll(g, a, neutral) && broadcastAll([shapeOf(b), shapeOf(a)])) out = narrow(b);
+      else if (constantAll(g, b, neutral) && broadcastAll([shapeOf(a), shapeOf(b)])) out = narrow(a);
     } else if ((p?.op === 'Where' || p?.op === 'Cast') && p.domain === '') {
       const first = narrow(p.inputs[0]);
       if (first !== p.inputs[0]) out = remade(p, first) ?? v;
@@ -73,7 +64,7 @@ export function narrowAttentionMasks(g: Graph): void {
   // `p` again on `first` in place of its first input, placed right after `p` (everything it reads comes before).
   const remade = (p: Node, first: string): string | undefined => {
     const inputs = [first, ...p.inputs.slice(1)];
-    const shape = broadcast(inputs.map(shapeOf));
+    const shape = broadcastAll(inputs.map(shapeOf));
     const type = g.types.get(p.outputs[0]);
     if (!shape || !type) return undefined;
     const name = g.uniqueName(`${p.outputs[0]}:narrow`);
@@ -91,9 +82,8 @@ export function narrowAttentionMasks(g: Graph): void {
     const to = narrow(mask);
     const maskShape = shapeOf(mask);
     const toShape = shapeOf(to);
-    // The narrow mask must broadcast to the mask it replaces (and so to the scores): same rank or lower, every
-    // dim 1 or the same.
-    // Same rank: a batched value's first axis is the batch wherever the lowering meets it (no right-aligned shift).
+    // The narrow mask must broadcast to the mask it replaces (and so to the scores): every dim 1 or the same, at the
+    // same rank (a batched value's first axis is the batch wherever the lowering meets it: no right-aligned shift).
     if (to === mask || !g.types.has(to) || !g.types.has(mask) || toShape.length !== maskShape.length || !toShape.every((d, i) => d === 1 || d === maskShape[maskShape.length - toShape.length + i])) continue;
     n.inputs[3] = to;
     changed = true;

@@ -12,27 +12,17 @@
 //     is no larger than the larger of them). The additions regroup, as TensorRT regroups constant additions: the
 //     result differs from the source graph's by rounding.
 import type { Graph } from '../ir/graph.js';
-import type { Dim, Node } from '../ir/types.js';
-import { foldConstants } from './fold.js';
+import { broadcast } from '../ir/dims.js';
+import { numel, type Dim, type Node } from '../ir/types.js';
+import { foldConstants, MAX_GROWN_ELEMENTS } from './fold.js';
 import { constantOf, eliminateDeadNodes } from './util.js';
 
 const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div']);
-/** Elements of a folded lookup at most: what constant folding takes even when it grows its inputs (fold.ts). */
-const FOLDABLE = 1 << 20;
-const numel = (d: Dim[]) => (d as number[]).reduce((x, y) => x * y, 1);
 
-/** Numpy broadcast of shapes, or undefined when two dims are not provably compatible. */
-function broadcast(a: Dim[], b: Dim[]): Dim[] | undefined {
-  const rank = Math.max(a.length, b.length);
-  const out: Dim[] = [];
-  for (let i = 0; i < rank; i++) {
-    const x = a[a.length - rank + i] ?? 1;
-    const y = b[b.length - rank + i] ?? 1;
-    if (x === 1) out.push(y);
-    else if (y === 1 || x === y) out.push(x);
-    else return undefined;
-  }
-  return out;
+/** Numpy broadcast of two shapes (ir/dims.ts), or undefined when they are not provably compatible. */
+function broadcastTo(a: Dim[], b: Dim[]): Dim[] | undefined {
+  const out = broadcast(a, b);
+  return typeof out === 'string' ? undefined : out;
 }
 
 const same = (a: Dim[] | undefined, b: Dim[] | undefined) => !!a && !!b && a.length === b.length && a.every((d, i) => d === b[i]);
@@ -51,6 +41,7 @@ export function broadcastConstants(g: Graph): void {
 
   // Rule 1: a constant lookup expanded over the batch, read by broadcasting element-wise ops.
   const producers = g.producers();
+  const users = g.consumers();
   for (const gather of [...g.nodes]) {
     if (gather.op !== 'Gather' || gather.domain !== '' || (gather.attrs.axis ?? 0) !== 0) continue;
     const data = constantOf(g, gather.inputs[0]);
@@ -59,14 +50,14 @@ export function broadcastConstants(g: Graph): void {
     const ids = constantOf(g, expand.inputs[0])!;
     const narrow: Dim[] = [...ids.dims, ...data.dims.slice(1)];
     // Only a lookup that constant folding will take (fold.ts folds what grows up to MAX_GROWN_ELEMENTS).
-    if (numel(narrow) > FOLDABLE) continue;
+    if (numel(narrow) > MAX_GROWN_ELEMENTS) continue;
     let name = '';
-    for (const user of g.consumers().get(gather.outputs[0]) ?? []) {
+    for (const user of users.get(gather.outputs[0]) ?? []) {
       if (!BROADCASTING.has(user.op) || user.domain !== '' || user.inputs.length !== 2) continue;
       const k = user.inputs.indexOf(gather.outputs[0]);
       const other = user.inputs[1 - k];
       const outShape = shapeOf(user.outputs[0]);
-      if (other === gather.outputs[0] || !same(shapeOf(other), outShape) || !same(broadcast(outShape!, narrow), outShape)) continue;
+      if (other === gather.outputs[0] || !same(shapeOf(other), outShape) || !same(broadcastTo(outShape!, narrow), outShape)) continue;
       if (!name) {
         name = g.uniqueName(`${gather.outputs[0]}:unexpanded`);
         insertAfter(gather, { name: g.uniqueName(`${gather.name}:unexpanded`), op: 'Gather', domain: '', inputs: [gather.inputs[0], expand.inputs[0]], outputs: [name], attrs: { ...gather.attrs } }, name, narrow);
@@ -91,9 +82,9 @@ export function broadcastConstants(g: Graph): void {
     if (k1 < 0 || constantOf(g, inner.inputs[1 - k1])) continue;
     const c1 = inner.inputs[k1], c2 = outer.inputs[k2], x = inner.inputs[1 - k1];
     const d1 = constantOf(g, c1)!.dims, d2 = constantOf(g, c2)!.dims;
-    const sum = broadcast(d1, d2);
+    const sum = broadcastTo(d1, d2);
     const xs = shapeOf(x);
-    if (!sum || !xs || !same(broadcast(xs, sum), shapeOf(outer.outputs[0]))) continue;
+    if (!sum || !xs || !same(broadcastTo(xs, sum), shapeOf(outer.outputs[0]))) continue;
     // The merged addend may not outgrow the larger one ([n, 1] + [1, n] would put n² values in the weights).
     if (numel(sum) > Math.max(numel(d1), numel(d2))) continue;
     const name = g.uniqueName(`${outer.outputs[0]}:addends`);

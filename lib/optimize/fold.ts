@@ -54,7 +54,7 @@ function staticTarget(target: Dim[], inShape: Dim[]): number[] | undefined {
 }
 
 /** Outputs above this many elements are folded only when the node does not grow its data (a Transpose of a weight). */
-const MAX_GROWN_ELEMENTS = 1 << 20;
+export const MAX_GROWN_ELEMENTS = 1 << 20;
 
 /** Whether folding would materialize a large tensor out of smaller inputs (Expand, Tile, ConstantOfShape, …). */
 function grows(g: Graph, n: Node): boolean {

@@ -316,11 +316,8 @@ void cublasLtConv(const std::string& tactic, const ConvParams& p, DType t, const
   char* work = static_cast<char*>(ws);
   // The bias must be of D's type (half for F16) and as aligned as promised: stage it when it is not already.
   const void* bias = ep.bias;
-  if (ep.bias && t == DType::F16 && ep.biasHalf && reinterpret_cast<uintptr_t>(ep.biasHalf) % kMinAlign == 0) {
-    bias = ep.biasHalf;  // the engine's copy: nothing to stage
-  } else if (ep.bias && t == DType::F16) {
-    biasToHalf(ep.bias, p.k, work, stream);
-    bias = work;
+  if (ep.bias && t == DType::F16) {
+    bias = halfBias(ep, p.k, work, stream);
   } else if (ep.bias && reinterpret_cast<uintptr_t>(ep.bias) % kMinAlign != 0) {
     CUDA_CHECK(cudaMemcpyAsync(work, ep.bias, size_t(p.k) * 4, cudaMemcpyDeviceToDevice, stream));
     bias = work;

@@ -282,17 +282,14 @@ void cudnnConv(const std::string& tactic, const ConvParams& p, DType t, const vo
   const void* bias = ep.bias;
   char* work = static_cast<char*>(ws);
   size_t workBytes = wsBytes;
-  if (t == DType::F16 && ep.biasHalf && reinterpret_cast<uintptr_t>(ep.biasHalf) % 16 == 0) {
-    bias = ep.biasHalf;  // the engine's copy; the workspace keeps its layout, so the tactic's size is unchanged
-    work += alignUp(size_t(p.k) * 2);
-    workBytes -= std::min(workBytes, alignUp(size_t(p.k) * 2));
-  } else if (t == DType::F16) {  // cuDNN's half config takes a half bias: stage it at the head of the workspace
-    size_t b = alignUp(size_t(p.k) * 2);
-    if (wsBytes < b) fail("ERR_INVALID_ARGUMENT", "cuDNN tactic '" + tactic + "': workspace too small");
-    biasToHalf(ep.bias, p.k, work, stream);
-    bias = work;
+  if (t == DType::F16) {
+    // cuDNN's half config takes a half bias: the engine's copy, or staged at the head of the workspace. The head is
+    // set aside either way, so the workspace keeps one layout (and the tactic its size).
+    const size_t b = alignUp(size_t(p.k) * 2);
+    if (!hasHalfCopy(ep) && wsBytes < b) fail("ERR_INVALID_ARGUMENT", "cuDNN tactic '" + tactic + "': workspace too small");
+    bias = halfBias(ep, p.k, work, stream);
     work += b;
-    workBytes -= b;
+    workBytes -= std::min(workBytes, b);
   }
   if (workBytes < size_t(need)) fail("ERR_INVALID_ARGUMENT", "cuDNN tactic '" + tactic + "': workspace too small");
   const float alpha2 = ep.residual ? 1.f : 0.f;

@@ -54,4 +54,10 @@ void biasToHalf(const float* bias, int k, void* dst, cudaStream_t stream) {
   cuda::convert(dst, DType::F16, bias, DType::F32, size_t(k), stream);
 }
 
+const void* halfBias(const kernels::Epilogue& ep, int k, void* dst, cudaStream_t stream) {
+  if (hasHalfCopy(ep)) return ep.biasHalf;  // nothing to stage
+  biasToHalf(ep.bias, k, dst, stream);
+  return dst;
+}
+
 }  // namespace ntrt::sources::detail

@@ -3,6 +3,7 @@
 #pragma once
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +22,15 @@ void convEpilogue(int64_t rows, int k, kernels::DType t, void* y, const kernels:
 
 //! dst[0..k) = (half) bias[0..k): the F16 bias both libraries expect, staged in the caller's workspace.
 void biasToHalf(const float* bias, int k, void* dst, cudaStream_t stream);
+
+//! Whether `ep` carries the engine's float16 copy of its bias, as aligned as the libraries are promised (16 bytes).
+inline bool hasHalfCopy(const kernels::Epilogue& ep) {
+  return ep.biasHalf && reinterpret_cast<uintptr_t>(ep.biasHalf) % 16 == 0;
+}
+
+//! The F16 bias of `ep` as both libraries take it: the engine's copy (hasHalfCopy), else staged at `dst` by
+//! biasToHalf. `ep.bias` must be set.
+const void* halfBias(const kernels::Epilogue& ep, int k, void* dst, cudaStream_t stream);
 
 //! The current CUDA device.
 inline int currentDevice() {
