@@ -15,13 +15,13 @@ import type { BuildInfo, BuildOptions, BuildProgress, Precision, TensorInfo } fr
 import { lowerGraph, type Lowered } from './builtin/lower.js';
 import { lowerWithDim } from './builtin/lower-dims.js';
 import { readInputFile } from './util/fs.js';
-import { func, knownKeys, nonEmptyString, nonNegativeInteger, oneOf, plainObject, positiveInteger } from './validate.js';
+import { describe, func, knownKeys, nonEmptyString, nonNegativeInteger, oneOf, plainObject, positiveInteger } from './validate.js';
 import { libraryVersion } from './version.js';
 import { buildBuiltin, loadBuiltin } from './backends/builtin.js';
 import { ReferenceEngine } from './backends/reference.js';
 import { buildTrtPlan, loadTrtEngine } from './trt/index.js';
 
-const BUILD_KEYS = ['backend', 'precision', 'shapes', 'tacticCache', 'workspace', 'device', 'onProgress', 'optimizationLevel', 'postprocess'] as const;
+const BUILD_KEYS = ['backend', 'precision', 'shapes', 'tacticCache', 'tacticBatches', 'workspace', 'device', 'onProgress', 'optimizationLevel', 'postprocess'] as const;
 
 /** The backend `auto` resolves to on this machine, or a coded error saying why none can run. */
 export function resolveBackend(backend: 'auto' | BackendName): BackendName {
@@ -47,6 +47,19 @@ export function resolveBackend(backend: 'auto' | BackendName): BackendName {
 
 function infoOf(graph: Graph, which: 'inputs' | 'outputs'): TensorInfo[] {
   return graph[which].map((v) => ({ name: v.name, shape: [...v.type.shape], dtype: v.type.dtype as TensorInfo['dtype'] }));
+}
+
+/** BuildOptions.tacticBatches: distinct positive integers within the batch profile, ascending. */
+function resolveTacticBatches(v: unknown, profile: { min: number; max: number }): number[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `Expected an array of batch sizes for tacticBatches but received ${describe(v)}`);
+  const out = v.map((b, i) => positiveInteger(b, `tacticBatches[${i}]`));
+  for (const b of out) {
+    if (b < profile.min || b > profile.max) {
+      throw new TensorRTError(ErrorCode.INVALID_ARGUMENT, `tacticBatches: batch ${b} lies outside the profile's batch range ${profile.min}..${profile.max}`);
+    }
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
 }
 
 /** Reads a model argument: a path (with external data beside it) or the bytes. */
@@ -83,11 +96,12 @@ export async function buildEngine(model: string | Uint8Array, options: BuildOpti
   if (post.nms) source = appendNms(source, post.nms);
   const resolved = resolveShapeProfile(source.inputs.map((i) => ({ name: i.name, shape: i.type.shape })), o.shapes as BuildOptions['shapes']);
   const profile = resolved.batch;
+  const tacticBatches = resolveTacticBatches(o.tacticBatches, profile);
   onProgress?.({ phase: 'optimize', done: 0, total: 1 });
 
   let engine: Engine;
   if (backend === 'builtin') {
-    const built = await buildBuiltin(lowerForBuiltin(source, resolved, precision), { precision, profile, device, workspace, tacticCache, onProgress });
+    const built = await buildBuiltin(lowerForBuiltin(source, resolved, precision), { precision, profile, device, workspace, tacticCache, tacticBatches, onProgress });
     const { header, payload } = readPlan(built.plan);
     const buildInfo: BuildInfo = { ...built.buildInfo, buildMs: performance.now() - t0 };
     engine = await loadBuiltin(header, payload, built.plan, device, buildInfo);

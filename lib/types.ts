@@ -52,6 +52,12 @@ export interface BuildOptions {
   shapes?: Record<string, ShapeProfile>;
   /** A directory for the tactic (timing) cache. */
   tacticCache?: string;
+  /**
+   * builtin backend: batch sizes to choose tactics at besides the profile's min, opt and max (each within the
+   * profile). A batch runs the choice made at the smallest of these at or above it, so a service that runs batch 32
+   * on a 1..256 engine gets kernels timed at 32, not at 256. Each adds one timing pass to a cold build.
+   */
+  tacticBatches?: number[];
   /** Workspace limit in bytes for tactic scratch memory. */
   workspace?: number;
   /** GPU index. */

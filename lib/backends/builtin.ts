@@ -33,6 +33,8 @@ export interface BuiltinBuildOptions {
   device: number;
   workspace?: number;
   tacticCache?: string;
+  /** Batches to choose tactics at besides the profile's min/opt/max (BuildOptions.tacticBatches, validated). */
+  tacticBatches?: readonly number[];
   onProgress?: (p: BuildProgress) => void;
 }
 
@@ -40,9 +42,10 @@ export interface BuiltinBuildOptions {
 export async function buildBuiltin(lowered: Lowered, o: BuiltinBuildOptions): Promise<{ plan: Uint8Array; header: PlanHeader; buildInfo: Omit<BuildInfo, 'buildMs'> }> {
   const { program, weights } = lowered;
   const dev = deviceInfo(o.device);
-  // Tactics are chosen at every distinct batch of the profile (min, opt, max): each batch range runs the kernels
-  // that were fastest for it, where one opt-shape choice would serve the other ends of the profile poorly.
-  const buckets = [...new Set([program.minBatch, program.optBatch, program.maxBatch])].sort((a, b) => a - b);
+  // Tactics are chosen at every distinct batch of the profile (min, opt, max) and at any the caller names: each batch
+  // range runs the kernels that were fastest for it, where one opt-shape choice would serve the other ends of the
+  // profile poorly.
+  const buckets = [...new Set([program.minBatch, program.optBatch, program.maxBatch, ...(o.tacticBatches ?? [])])].sort((a, b) => a - b);
   const keys = program.layers.map((l) =>
     buckets.map((batch) =>
       layerSignature({

@@ -31,7 +31,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ntrt-gpu-'));
 
   beforeAll(async () => {
-    fp16 = await buildEngine(model, { backend: 'builtin', shapes: shapes(1, 4, 16) });
+    fp16 = await buildEngine(model, { backend: 'builtin', shapes: shapes(1, 4, 16), tacticBatches: [8, 2] });
     fp32 = await buildEngine(model, { backend: 'builtin', precision: 'fp32', shapes: shapes(1, 4, 16) });
   });
   afterAll(() => {
@@ -47,6 +47,8 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
       expect(l.tactic).toBeTruthy();
       expect(l.ms).toBeGreaterThan(0);
       expect(l.candidates.length).toBeGreaterThan(0);
+      // Chosen at the profile's min, opt and max and at the tacticBatches asked for (8 and 2), in order.
+      expect(l.byBatch?.map((c) => c.batch)).toEqual([1, 2, 4, 8, 16]);
     }
     expect(info.activationBytes).toBeGreaterThan(0);
   });
@@ -62,7 +64,7 @@ describe.skipIf(!hasGpu)(gpuSuite('builtin engine on the GPU'), () => {
 
   it('writes every output element (poisoned before each run) at every batch in the profile', async () => {
     const ctx = await fp16.createContext();
-    for (const batch of [1, 3, 16]) {
+    for (const batch of [1, 2, 3, 7, 16]) {
       fillUniform(ctx.inputs.input as Float32Array, batch);
       (ctx.outputs.logits as Float32Array).fill(NaN);
       await ctx.run({ batch });
