@@ -11,6 +11,7 @@
 #include <cuda_fp16.h>
 
 #include <cfloat>
+#include <type_traits>
 
 #include "attention_mma.cuh"
 #include "common.cuh"
@@ -50,14 +51,19 @@ constexpr size_t mmaSmemBytes() {
 // or per score (any other strides).
 enum MaskKind { kNoMask = 0, kKeyMask = 1, kScoreMask = 2 };
 
+// Up to head size 64, registers are capped for 16 warps per SM (128 per thread): the key-mask form would take 130
+// and lose a quarter of its warps. The per-score form (its mask reads need registers) and d = 128 keep theirs.
 template <int D, int W, int MK>
-__global__ void __launch_bounds__(W * 32)
+__global__ void __launch_bounds__(W * 32, D <= 64 && MK != kScoreMask ? 16 / W : 1)
     flashMmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
                    const __half* __restrict__ V, AttentionMask mask, __half* __restrict__ O) {
   constexpr int R = 16 * W;    // query rows per block
   constexpr int LD = D + 8;    // shared row pitch in halves: 16 bytes of padding keep ldmatrix conflict-free
   constexpr int C = D / 8;     // 16-byte chunks per row
-  constexpr int NT = kKeyTile / 8;
+  constexpr int kThreads = W * 32;
+  constexpr uint32_t kTileBytes = kKeyTile * LD * sizeof(__half);
+  constexpr uint32_t kRowBytes = LD * sizeof(__half);
+  static_assert(kKeyTile == 64, "the tile body is instantiated for 1, 2 and 4 live 16-key steps of a 64-key tile");
   extern __shared__ __align__(16) unsigned char smem[];
   __half* qs = reinterpret_cast<__half*>(smem);
   __half* ks = qs + R * LD;                 // [2][kKeyTile][LD]
@@ -71,12 +77,28 @@ __global__ void __launch_bounds__(W * 32)
   const __half* kb = K + b * p.k[0] + h * p.k[1];
   const __half* vb = V + b * p.v[0] + h * p.v[1];
 
-  // Rows [row0, row0 + n) of a [rows][D] operand into shared memory; rows at or past `limit` become zeros.
-  auto load = [&](__half* dst, const __half* src, int64_t stride, int row0, int n, int limit) {
-    for (int i = tid; i < n * C; i += W * 32) {
-      const int r = i / C, c = i % C, g = row0 + r;
-      const bool ok = g < limit;
-      cpAsync16(smemAddr(dst + r * LD + c * 8), ok ? src + g * stride + c * 8 : src, ok);
+  // This thread's 16-byte chunks of a [rows][D] operand: column ldCol of rows ldRow + i·kRowsPerPass.
+  constexpr int kRowsPerPass = kThreads / C;
+  const int ldRow = tid / C, ldCol = (tid % C) * 8;
+  // Q rows [q0, q0 + R) once; rows past sq become zeros.
+  for (int r = ldRow; r < R; r += kRowsPerPass) {
+    const int g = q0 + r;
+    const bool ok = g < p.sq;
+    cpAsync16(smemAddr(qs + r * LD + ldCol), ok ? qb + int64_t(g) * p.q[2] + ldCol : qb, ok);
+  }
+  // K and V rows of key tile `tile` into buffer `buf`; keys at or past sk become zeros.
+  const uint32_t ksAddr = smemAddr(ks), vsAddr = smemAddr(vs);
+  auto loadKV = [&](int buf, int tile) {
+    const int key0 = tile * kKeyTile;
+#pragma unroll
+    for (int i = 0; i < (kKeyTile + kRowsPerPass - 1) / kRowsPerPass; ++i) {
+      const int r = ldRow + i * kRowsPerPass;
+      if (kRowsPerPass > kKeyTile && r >= kKeyTile) break;
+      const int g = key0 + r;
+      const bool ok = g < p.sk;
+      const uint32_t off = buf * kTileBytes + r * kRowBytes + ldCol * sizeof(__half);
+      cpAsync16(ksAddr + off, ok ? kb + int64_t(g) * p.k[2] + ldCol : kb, ok);
+      cpAsync16(vsAddr + off, ok ? vb + int64_t(g) * p.v[2] + ldCol : vb, ok);
     }
   };
   // A mask that does not vary over the queries (a key-padding mask, [b, 1, 1, sk]) is staged per key tile in
@@ -85,7 +107,7 @@ __global__ void __launch_bounds__(W * 32)
   const int64_t keyMaskRow = MK == kKeyMask ? mask.row(b, h, 0) : 0;
   auto loadMask = [&](int buf, int tile) {
     if constexpr (MK == kKeyMask) {
-      for (int j = tid; j < kKeyTile; j += W * 32) {
+      for (int j = tid; j < kKeyTile; j += kThreads) {
         const int key = tile * kKeyTile + j;
         // Added in the log2 domain; a finite bias stays finite there (a mask of torch.finfo(float32).min would
         // overflow to −inf on the way, and a row masked that way must average V as the other tactics do).
@@ -96,10 +118,8 @@ __global__ void __launch_bounds__(W * 32)
     }
   };
   const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;
-  load(qs, qb, p.q[2], q0, R, p.sq);
   if (tiles > 0) {
-    load(ks, kb, p.k[2], 0, kKeyTile, p.sk);
-    load(vs, vb, p.v[2], 0, kKeyTile, p.sk);
+    loadKV(0, 0);
     loadMask(0, 0);
   }
   cpAsyncCommit();
@@ -108,6 +128,9 @@ __global__ void __launch_bounds__(W * 32)
   // This thread's two rows of the warp's 16 (accumulator rows lane/4 and lane/4 + 8) and its column pair.
   const int rowA = q0 + warp * 16 + lane / 4, rowB = rowA + 8;
   const int colPair = 2 * (lane % 4);
+  // A warp whose 16 rows all lie past the sequence (the last block of a ragged sq) only helps load: one
+  // warp-uniform test per tile, so the tensor-core code below runs unpredicated.
+  const bool rowsLive = q0 + warp * 16 < p.sq;
   float o[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
@@ -116,61 +139,46 @@ __global__ void __launch_bounds__(W * 32)
   // The mask rows of this thread's two query rows (a row past the sequence reads the last one; it is not written).
   const int64_t maskRow[2] = {MK == kScoreMask ? mask.row(b, h, min(rowA, p.sq - 1)) : 0,
                               MK == kScoreMask ? mask.row(b, h, min(rowB, p.sq - 1)) : 0};
+  // ldmatrix addresses of this lane within a tile buffer: K as B fragments (rows are keys), V transposed.
+  const uint32_t kLane = ksAddr + ((lane & 7) + ((lane >> 4) << 3)) * kRowBytes + (((lane >> 3) & 1) << 4);
+  const uint32_t vLane = vsAddr + ((lane & 7) + (((lane >> 3) & 1) << 3)) * kRowBytes + ((lane >> 4) << 4);
 
-  for (int t = 0; t < tiles; ++t) {
-    if (t + 1 < tiles) {
-      const int nb = (t + 1) & 1;
-      load(ks + nb * kKeyTile * LD, kb, p.k[2], (t + 1) * kKeyTile, kKeyTile, p.sk);
-      load(vs + nb * kKeyTile * LD, vb, p.v[2], (t + 1) * kKeyTile, kKeyTile, p.sk);
-      loadMask(nb, t + 1);
-      cpAsyncCommit();
-      cpAsyncWait<1>();
-    } else {
-      cpAsyncWait<0>();
-    }
-    __syncthreads();
-    if (t == 0) {
+  // One key tile whose first 16·STEPS keys are loaded (STEPS 4: a whole tile; fewer: the ragged last tile, whose
+  // 16-key steps past sk are not multiplied). Everything is unrolled at compile time: no per-step predicates, so no
+  // per-mma branches and warp syncs.
+  auto tileBody = [&](auto stepsC, int t) {
+    constexpr int STEPS = decltype(stepsC)::value;
+    constexpr int SN = 2 * STEPS;  // live n-tiles of 8 keys
+    const uint32_t kt = kLane + (t & 1) * kTileBytes, vt = vLane + (t & 1) * kTileBytes;
+    float s[SN][4];
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk)
-        ldsmX4(qf[kk], smemAddr(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + ((lane >> 4) << 3)));
-    }
-    const __half* kt = ks + (t & 1) * kKeyTile * LD;
-    const __half* vt = vs + (t & 1) * kKeyTile * LD;
-    // Work skipped where it cannot count: a warp whose 16 rows all lie past the sequence (the last block of a
-    // ragged sq) only helps load, and 16-key steps past sk in the last tile are not multiplied (their P is 0).
-    const bool rowsLive = q0 + warp * 16 < p.sq;
-    const int liveKeys = min(kKeyTile, p.sk - t * kKeyTile);
-
-    float s[NT][4];
-#pragma unroll
-    for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+    for (int i = 0; i < SN; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
 #pragma unroll
-      for (int np = 0; np < NT / 2; ++np) {
-        if (!rowsLive || np * 16 >= liveKeys) continue;
+      for (int np = 0; np < STEPS; ++np) {
         uint32_t r[4];
-        ldsmX4(r, smemAddr(kt + (np * 16 + (lane & 7) + ((lane >> 4) << 3)) * LD + kk * 16 + (((lane >> 3) & 1) << 3)));
+        ldsmX4(r, kt + np * 16 * kRowBytes + kk * 32);
         const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
         mma16816(s[2 * np], qf[kk], b0);
         mma16816(s[2 * np + 1], qf[kk], b1);
       }
     }
 
-    // Scale into the log2 domain and mask; keys past the end (last tile only) become −inf. Then the online softmax
-    // per row, against a running max that reads 0 while the row has nothing unmasked (so −inf scores give 0, never
-    // −inf − −inf): four operations per score.
+    // Scale into the log2 domain and mask; keys past the end (last tile only) become −inf. Then the online
+    // softmax per row, against a running max that reads 0 while the row has nothing unmasked (so −inf scores give
+    // 0, never −inf − −inf): four operations per score.
     const int key0 = t * kKeyTile + colPair;
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
+    for (int nt = 0; nt < SN; ++nt) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        const int key = key0 + nt * 8 + (e & 1);
         if (MK == kKeyMask) {
-          s[nt][e] = fmaf(s[nt][e], scaleLog2, keyMask[t & 1][key - t * kKeyTile]);
+          s[nt][e] = fmaf(s[nt][e], scaleLog2, keyMask[t & 1][colPair + nt * 8 + (e & 1)]);
         } else if (MK == kScoreMask) {
           // In the natural domain first, as the other tactics add it; a finite sum that overflows on the way to
           // log2 (a mask of torch.finfo(float32).min) stays finite, so a row masked that way averages V as they do.
+          const int key = key0 + nt * 8 + (e & 1);
           const float nat = fmaf(s[nt][e], p.scale, key < p.sk ? mask.at(maskRow[e >> 1], key) : 0.f);
           float x = nat * kLog2e;
           if (x == -INFINITY && nat != -INFINITY) x = -FLT_MAX;
@@ -180,9 +188,9 @@ __global__ void __launch_bounds__(W * 32)
         }
       }
     }
-    if (liveKeys < kKeyTile) {
+    if (t * kKeyTile + 16 * STEPS > p.sk) {
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt)
+      for (int nt = 0; nt < SN; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e)
           if (key0 + nt * 8 + (e & 1) >= p.sk) s[nt][e] = -INFINITY;
@@ -191,7 +199,7 @@ __global__ void __launch_bounds__(W * 32)
     for (int i = 0; i < 2; ++i) {
       float mx = -INFINITY;
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * i], s[nt][2 * i + 1]));
+      for (int nt = 0; nt < SN; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * i], s[nt][2 * i + 1]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float mNew = fmaxf(m[i], mx);
@@ -199,7 +207,7 @@ __global__ void __launch_bounds__(W * 32)
       const float alpha = fastExp2(m[i] - mUse);  // 0 while m[i] is −inf: o and l are still 0 then
       float sum = 0.f;
 #pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
+      for (int nt = 0; nt < SN; ++nt) {
         const float e0 = fastExp2(s[nt][2 * i] - mUse);
         const float e1 = fastExp2(s[nt][2 * i + 1] - mUse);
         s[nt][2 * i] = e0, s[nt][2 * i + 1] = e1;
@@ -213,18 +221,40 @@ __global__ void __launch_bounds__(W * 32)
 
     // O += P·V: the score accumulators of n-tiles 2j and 2j+1 are exactly the A fragment of key step j.
 #pragma unroll
-    for (int j = 0; j < kKeyTile / 16; ++j) {
-      if (!rowsLive || j * 16 >= liveKeys) continue;
+    for (int j = 0; j < STEPS; ++j) {
       const uint32_t a[4] = {packHalf2(s[2 * j][0], s[2 * j][1]), packHalf2(s[2 * j][2], s[2 * j][3]),
                              packHalf2(s[2 * j + 1][0], s[2 * j + 1][1]), packHalf2(s[2 * j + 1][2], s[2 * j + 1][3])};
 #pragma unroll
       for (int dp = 0; dp < D / 16; ++dp) {
         uint32_t r[4];
-        ldsmX4T(r, smemAddr(vt + (j * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * LD + dp * 16 + ((lane >> 4) << 3)));
+        ldsmX4T(r, vt + j * 16 * kRowBytes + dp * 32);
         const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
         mma16816(o[2 * dp], a, b0);
         mma16816(o[2 * dp + 1], a, b1);
       }
+    }
+  };
+
+  for (int t = 0; t < tiles; ++t) {
+    if (t + 1 < tiles) {
+      loadKV((t + 1) & 1, t + 1);
+      loadMask((t + 1) & 1, t + 1);
+      cpAsyncCommit();
+      cpAsyncWait<1>();
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    if (rowsLive) {
+      if (t == 0) {
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk)
+          ldsmX4(qf[kk], smemAddr(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + ((lane >> 4) << 3)));
+      }
+      const int live = min(kKeyTile, p.sk - t * kKeyTile);
+      if (live > 32) tileBody(std::integral_constant<int, 4>{}, t);
+      else if (live > 16) tileBody(std::integral_constant<int, 2>{}, t);
+      else tileBody(std::integral_constant<int, 1>{}, t);
     }
     __syncthreads();  // every warp is done with this buffer before the next iteration refills it
   }
