@@ -85,8 +85,9 @@ function conv(cx: LowerContext, n: Node): void {
 /**
  * A patch-embedding convolution (kernel = stride, no padding, dilation or groups: ViT's and Swin's stem) as one
  * strided copy that gathers each patch into a row (converting layout and dtype at once) and a 1×1 convolution over
- * those rows, a plain GEMM for the tensor-core and cuBLASLt tactics. The patch row is ordered (r, s, c), as the
- * KRSC weights are, so the weights are the convolution's own.
+ * those rows, a plain GEMM for the tensor-core and cuBLASLt tactics. The patch row is ordered (c, r, s), as ONNX
+ * stores the weights, so the weights are the convolution's own, unpermuted, and the copy's innermost run is a patch
+ * row of the input (16 contiguous pixels for ViT's stem), not one pixel per channel plane.
  */
 function patchify(cx: LowerContext, n: Node, xIn: Val, dtype: 'float16' | 'float32'): boolean {
   const w = cx.constant(n.inputs[1]);
@@ -108,10 +109,10 @@ function patchify(cx: LowerContext, n: Node, xIn: Val, dtype: 'float16' | 'float
   const xs = logicalStrides(src);
   const patches = cx.newTensor(`${n.name}:patches`, dtype, [N, p, q, r * s * c], false, 'nhwc');
   cx.emit(`${n.name}:patchify`, 'copy', [src.tensor], [patches], {
-    dims: [N, p, q, r, s, c], xs: [xs[0], r * xs[2], s * xs[3], xs[2], xs[3], xs[1]], ys: rowStrides([N, p, q, r, s, c]), xoff: 0, yoff: 0,
+    dims: [N, p, q, c, r, s], xs: [xs[0], r * xs[2], s * xs[3], xs[1], xs[2], xs[3]], ys: rowStrides([N, p, q, c, r, s]), xoff: 0, yoff: 0,
   }, false);
   const y = out(cx, n);
-  const wTensor = cx.packWeights(`${w.name}:krsc`, () => toKRSC(floatValues(w.dtype, w.data), k, cg, r, s), dtype, [k, 1, 1, r * s * c], w.data);
+  const wTensor = cx.packWeights(`${w.name}:kcrs`, () => floatValues(w.dtype, w.data), dtype, [k, 1, 1, c * r * s], w.data);
   const ep = convEpilogue(cx, n, k);
   cx.emit(n.name, 'conv', [patches, wTensor, ep.bias, -1], [y.tensor], {
     n: N, h: p, w: q, c: r * s * c, k, r: 1, s: 1, p, q, sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, g: 1,

@@ -13,6 +13,7 @@ export interface RawBuildFlags {
   optShapes?: string;
   maxShapes?: string;
   tacticCache?: string;
+  tacticBatches?: string;
   workspace?: string;
   device?: string;
   optLevel?: string;
@@ -33,6 +34,7 @@ export function addBuildFlags(cmd: Command): Command {
     .option('--optShapes <name:shape,…>', 'trtexec spelling: shapes tactics are timed at')
     .option('--maxShapes <name:shape,…>', 'trtexec spelling: largest shapes')
     .option('--tactic-cache <dir>', 'directory of the tactic timing cache (reused across builds)')
+    .option('--tactic-batches <list>', 'builtin: batch sizes to also choose tactics at, besides min/opt/max (e.g. 8,32)')
     .option('--workspace <MiB>', 'scratch memory limit for tactics, in MiB')
     .option('--opt-level <0-5>', 'builder optimization level (tensorrt backend)')
     .option('--device <index>', 'GPU index', '0');
@@ -56,6 +58,7 @@ export function resolveBuildFlags(raw: RawBuildFlags): BuildOptions {
   if (shapes) options.shapes = shapes;
   else if (Object.keys(trtexec).length > 0) options.shapes = trtexec;
   if (raw.tacticCache !== undefined) options.tacticCache = raw.tacticCache;
+  if (raw.tacticBatches !== undefined) options.tacticBatches = raw.tacticBatches.split(',').map((b) => parseIntegerArg(b.trim(), '--tactic-batches', 1));
   if (raw.workspace !== undefined) options.workspace = parseIntegerArg(raw.workspace, '--workspace') * 1024 * 1024;
   if (raw.optLevel !== undefined) {
     const level = parseIntegerArg(raw.optLevel, '--opt-level', 0);

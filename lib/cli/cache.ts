@@ -60,7 +60,7 @@ export function cacheTarget(device: number, backend: BuildOptions['backend']): C
 }
 
 /** The build options that change the plan (the device index and callbacks do not). */
-type KeyOptions = Pick<BuildOptions, 'backend' | 'precision' | 'shapes' | 'workspace' | 'optimizationLevel' | 'postprocess'>;
+type KeyOptions = Pick<BuildOptions, 'backend' | 'precision' | 'shapes' | 'tacticBatches' | 'workspace' | 'optimizationLevel' | 'postprocess'>;
 
 /**
  * SHA-256 (hex) over the model bytes, the plan-shaping build options and the target.
@@ -75,6 +75,7 @@ export function engineCacheKey(model: Uint8Array, options: KeyOptions, target: C
     optimizationLevel: options.optimizationLevel ?? null,
     // Only when set, so keys of plans built without a post-processing stage stay as they were.
     ...(options.postprocess ? { postprocess: options.postprocess } : {}),
+    ...(options.tacticBatches?.length ? { tacticBatches: [...new Set(options.tacticBatches)].sort((a, b) => a - b) } : {}),
   };
   const h = createHash('sha256')
     .update(`node-tensorrt engine cache v1\n${JSON.stringify(target)}\n${JSON.stringify(opts)}\n`)

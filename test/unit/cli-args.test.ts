@@ -65,6 +65,8 @@ describe('CLI argument parsing', () => {
       '--shapes and --minShapes/--optShapes/--maxShapes are two spellings of one thing',
     );
     expect(() => resolveBuildFlags({ optLevel: '6' })).toThrow("Expected an integer in 0..5 for --opt-level but received '6' of type string");
+    expect(resolveBuildFlags({ tacticBatches: '8, 32' }).tacticBatches).toEqual([8, 32]);
+    expect(() => resolveBuildFlags({ tacticBatches: '8,x' })).toThrow("Expected a positive integer for --tactic-batches but received 'x' of type string");
   });
 });
 
@@ -78,6 +80,9 @@ describe('engine cache', () => {
     expect(engineCacheKey(model, { backend: 'auto', precision: 'fp16' }, { ...target })).toBe(k);
     expect(engineCacheKey(model, {}, target)).toBe(k);
     expect(engineCacheKey(new Uint8Array([1, 2, 4]), { precision: 'fp16' }, target)).not.toBe(k);
+    // Tactics chosen at other batches make another plan; the order they are named in does not.
+    expect(engineCacheKey(model, { tacticBatches: [32, 8] }, target)).not.toBe(k);
+    expect(engineCacheKey(model, { tacticBatches: [32, 8] }, target)).toBe(engineCacheKey(model, { tacticBatches: [8, 32, 8] }, target));
     expect(engineCacheKey(model, { precision: 'fp32' }, target)).not.toBe(k);
     expect(engineCacheKey(model, { precision: 'fp16' }, { ...target, device: 'NVIDIA L4 (8.9)' })).not.toBe(k);
     expect(engineCacheKey(model, { precision: 'fp16' }, { ...target, libraryVersion: '0.2.0' })).not.toBe(k);

@@ -31,6 +31,30 @@ __global__ void gatherKernel(int64_t outer, int64_t len, int64_t inner, const T*
   }
 }
 
+// Rows of 16-byte chunks (the row is inner·sizeof(T) bytes, a multiple of 16, at 16-byte aligned bases): a warp per
+// output row, one id read per row and the row moved as uint4 (an embedding lookup of hidden size 768 in float16 is
+// 96 chunks: three per lane), with no per-element index arithmetic.
+template <typename I>
+__global__ void gatherRowsKernel(int64_t outer, int64_t len, int64_t chunks, const uint4* __restrict__ x, int64_t n,
+                                 const I* __restrict__ idx, uint4* __restrict__ y, int32_t* bad) {
+  const int lane = threadIdx.x % 32;
+  const int64_t warpsPerBlock = blockDim.x / 32;
+  const int64_t rows = outer * n, stride = int64_t(gridDim.x) * warpsPerBlock;
+  for (int64_t r = int64_t(blockIdx.x) * warpsPerBlock + threadIdx.x / 32; r < rows; r += stride) {
+    const int64_t j = r % n, o = r / n;
+    int64_t id = static_cast<int64_t>(idx[j]);
+    if (id < 0) id += len;
+    uint4* dst = y + r * chunks;
+    if (id < 0 || id >= len) {
+      for (int64_t c = lane; c < chunks; c += 32) dst[c] = make_uint4(0, 0, 0, 0);
+      if (bad && lane == 0 && o == 0) atomicAdd(bad, 1);  // once per id
+      continue;
+    }
+    const uint4* src = x + (o * len + id) * chunks;
+    for (int64_t c = lane; c < chunks; c += 32) dst[c] = __ldg(src + c);
+  }
+}
+
 }  // namespace
 
 void gather(int64_t outer, int64_t len, int64_t inner, DType t, const void* x, int64_t n, DType idxT, const void* idx,
@@ -42,8 +66,16 @@ void gather(int64_t outer, int64_t len, int64_t inner, DType t, const void* x, i
     using T = typename decltype(tag)::type;
     const int64_t total = outer * n * inner;
     if (total == 0) return;
+    const int64_t rowBytes = inner * int64_t(sizeof(T));
+    const bool rows16 = rowBytes % 16 == 0 && aligned(x, 16) && aligned(y, 16);
     auto launch = [&](auto itag) {
       using I = typename decltype(itag)::type;
+      if (rows16) {
+        gatherRowsKernel<I><<<gridFor(outer * n * 32, kBlock), kBlock, 0, stream>>>(
+            outer, len, rowBytes / 16, static_cast<const uint4*>(x), n, static_cast<const I*>(idx),
+            static_cast<uint4*>(y), bad);
+        return;
+      }
       gatherKernel<T, I><<<gridFor(total, kBlock), kBlock, 0, stream>>>(
           outer, len, inner, static_cast<const T*>(x), n, static_cast<const I*>(idx), static_cast<T*>(y), bad);
     };

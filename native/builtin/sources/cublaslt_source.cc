@@ -107,7 +107,7 @@ bool isGemm(const ConvParams& p) {
 // Alignment every operand is promised to have (checked at run time); the bias is staged when it has less.
 constexpr uint32_t kMinAlign = 16;
 constexpr size_t kMaxWorkspace = size_t(32) << 20;
-constexpr int kRequested = 16;
+constexpr int kRequested = 32;
 
 // Matmul and layout descriptors of one GEMM shape and dtype, built once per thread. The epilogue attributes are
 // set before every call, so one descriptor serves every epilogue.

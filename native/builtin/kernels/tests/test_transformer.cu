@@ -100,9 +100,12 @@ void testLayerNorm() {
 
 void testGather() {
   Group g("gather");
+  // Rows of 20/10 bytes (the element path), 96/48 bytes and 3104/1552 bytes (16-byte chunks, a warp per row, the
+  // last lane pass partial).
+  for (int64_t inner : {5, 24, 776})
   for (DType t : {DType::F32, DType::F16}) {
     for (DType it : {DType::I32, DType::I64}) {
-      const int64_t outer = 2, len = 50, inner = 24, n = 9;
+      const int64_t outer = 2, len = 50, n = 9;
       auto x = asStored(randomVec(outer * len * inner, 500), t);
       // In range, negative (from the end), and out of range on both sides: those give zero rows and are counted.
       std::vector<float> ids = {0, 49, -1, -50, 7, 50, -51, 1000, 3};
@@ -122,7 +125,7 @@ void testGather() {
       poison(dy, ref.size(), t);
       upload(dc, {0.f}, DType::I32);
       k::gather(outer, len, inner, t, dx.ptr, n, it, di.ptr, dy.ptr, static_cast<int32_t*>(dc.ptr), nullptr);
-      std::string label = std::string("gather ") + dtName(t) + " ids " + dtName(it);
+      std::string label = std::string("gather ") + dtName(t) + " ids " + dtName(it) + " inner " + std::to_string(inner);
       check(label, compareEach(download(dy.ptr, ref.size(), t), ref), 0);
       check(label + " out-of-range count", std::fabs(download(dc.ptr, 1, DType::I32)[0] - bad), 0);
     }
@@ -431,15 +434,22 @@ void testAttention() {
 }
 
 //! Attention kernel time per tactic at BERT-base (s 128) and ViT-B/16 (s 197) shapes, with the FLOP rate
-//! (4·b·h·sq·sk·d flops).
-void timing(int batch, int seq, bool masked = false) {
+//! (4·b·h·sq·sk·d flops). Q, K and V are one [b, h, s, d] tensor, or with `packed` as a model's fused QKV
+//! projection leaves them: rows of [3, h, d] per token (Q, K and V of a head 768 halves apart, rows 2304 apart),
+//! the output [b, s, h, d].
+void timing(int batch, int seq, bool masked = false, bool packed = false) {
   k::AttentionDesc p{};
   p.batch = batch, p.heads = 12, p.sq = seq, p.sk = seq, p.d = 64, p.dv = 64, p.scale = 0.125f;
   int64_t n = int64_t(p.batch) * p.heads * p.sq * p.d;
   int64_t st[4] = {int64_t(p.heads) * p.sq * p.d, int64_t(p.sq) * p.d, p.d, 1};
   for (int i = 0; i < 4; ++i) p.q[i] = p.k[i] = p.v[i] = p.o[i] = st[i];
+  const int64_t hd = int64_t(p.heads) * p.d;
+  if (packed) {
+    const int64_t qs[4] = {3 * hd * p.sq, p.d, 3 * hd, 1}, os[4] = {hd * p.sq, p.d, hd, 1};
+    for (int i = 0; i < 4; ++i) p.q[i] = p.k[i] = p.v[i] = qs[i], p.o[i] = os[i];
+  }
   DevBuf dq, dout, ws;
-  upload(dq, randomVec(n, 9), DType::F16);
+  upload(dq, randomVec(packed ? 3 * n : n, 9), DType::F16);
   poison(dout, n, DType::F16);
   poison(ws, size_t(p.batch) * p.heads * p.sq * p.sk * 2, DType::U8);
   cudaEvent_t e0, e1;
@@ -453,10 +463,14 @@ void timing(int batch, int seq, bool masked = false) {
     upload(dm, m, DType::F16);
     p.mask[0] = p.sk, p.mask[1] = 0, p.mask[2] = 0, p.mask[3] = 1;
   }
-  std::printf("attention timing, f16 b%d h%d s%d d%d%s:\n", p.batch, p.heads, p.sq, p.d, masked ? " key mask" : "");
+  std::printf("attention timing, f16 b%d h%d s%d d%d%s%s:\n", p.batch, p.heads, p.sq, p.d, masked ? " key mask" : "",
+              packed ? " packed QKV" : "");
+  const char* q = static_cast<const char*>(dq.ptr);  // float16 elements: 2 bytes each
+  const void* kp = packed ? q + 2 * hd : q;
+  const void* vp = packed ? q + 4 * hd : q;
   for (auto& tc : k::attentionTactics(p, DType::F16)) {
     auto run = [&] {
-      k::attention(tc.name, p, DType::F16, dq.ptr, dq.ptr, dq.ptr, masked ? DType::F16 : DType::F32, masked ? dm.ptr : nullptr,
+      k::attention(tc.name, p, DType::F16, dq.ptr, kp, vp, masked ? DType::F16 : DType::F32, masked ? dm.ptr : nullptr,
                    dout.ptr, ws.ptr, ws.bytes, nullptr);
     };
     run();
@@ -495,6 +509,8 @@ int main(int argc, char** argv) {
       if (!timingOnly) tf::timing(32, 128);
       tf::timing(256, 197);
       tf::timing(256, 128, true);
+      tf::timing(256, 128, true, true);
+      tf::timing(256, 197, false, true);
     }
   } catch (const std::exception& e) {
     std::printf("FAIL uncaught exception: %s\n", e.what());
