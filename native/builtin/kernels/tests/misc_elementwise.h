@@ -223,6 +223,20 @@ inline void testCopy() {
     permuteCase("6-D (0,2,1,3,5,4)", {2, 3, 4, 2, 3, 8}, {0, 2, 1, 3, 5, 4}, t, t);
     permuteCase("keep-inner (0,2,1,3)", {2, 3, 5, 8}, {0, 2, 1, 3}, t, t);
     permuteCase("keep-inner (1,0,2)", {3, 4, 6}, {1, 0, 2}, t, t);
+    // Converting with the inner dim contiguous on both sides: runs of 8 (16 wide), of 4 (12 wide), none (6 wide).
+    permuteCase("keep-inner converting (0,2,1,3)", {2, 3, 5, 16}, {0, 2, 1, 3}, t, o);
+    permuteCase("keep-inner converting (0,2,1,3)", {2, 3, 5, 12}, {0, 2, 1, 3}, t, o);
+    permuteCase("keep-inner converting (1,0,2)", {3, 4, 6}, {1, 0, 2}, t, o);
+    // ViT's patch gather: [N, C, H, W] = [2, 3, 32, 32] into rows of 16x16 patches ordered (c, r, s), converting;
+    // then the same from an odd offset (runs misaligned: the per-element path).
+    for (int64_t off : {0, 1}) {
+      NdShape sh = shapeOf({2, 2, 2, 3, 16, 16});
+      NdStrides xs{};
+      const int64_t st[6] = {3 * 32 * 32, 16 * 32, 16, 32 * 32, 32, 1};
+      for (int d = 0; d < 6; ++d) xs.s[d] = st[d];
+      auto x = asStored(randomVec(2 * 3 * 32 * 32 + 1, 9), t);
+      copyCase("patch gather offset " + std::to_string(off), sh, t, x, off, xs, o, count(sh), 0, contiguous(sh));
+    }
     // Slice x[1:3, 2:9, 3:11] of [4, 10, 12] into a contiguous [2, 7, 8].
     {
       NdShape xsh = shapeOf({4, 10, 12}), ysh = shapeOf({2, 7, 8});
