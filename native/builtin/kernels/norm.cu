@@ -71,7 +71,9 @@ __global__ void layerNormWarpKernel(int64_t rows, int cols, const T* __restrict_
 
 // float16 rows whose length is a multiple of 8: 16-byte loads and stores (8 halves a lane at a time, gamma and beta
 // as float4 pairs), kChunks such chunks per lane held in registers. The same arithmetic as the scalar warp kernel.
-template <int kChunks>
+// Every chunk of the row (and of the residual: kRes, a compile-time choice so no branch sits between the loads) is
+// loaded before any is used, so a warp has all its loads in flight at once rather than one chunk's at a time.
+template <int kChunks, bool kRes>
 __global__ void __launch_bounds__(256)
     layerNormHalf8Kernel(int64_t rows, int cols, const __half* __restrict__ x, const __half* __restrict__ res,
                          const float* __restrict__ gamma, const float* __restrict__ beta, float eps,
@@ -81,19 +83,22 @@ __global__ void __launch_bounds__(256)
   const int64_t warps = globalThreads() / 32;
   for (int64_t r = globalThread() / 32; r < rows; r += warps) {
     const int64_t base = r * cols;
+    uint4 a[kChunks], bres[kChunks];
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      const int ch = lane + 32 * c;
+      const bool in = ch < chunks;
+      a[c] = in ? *reinterpret_cast<const uint4*>(x + base + ch * 8) : make_uint4(0, 0, 0, 0);
+      if constexpr (kRes) bres[c] = in ? *reinterpret_cast<const uint4*>(res + base + ch * 8) : make_uint4(0, 0, 0, 0);
+    }
     float v[kChunks][8];
     float s = 0.f;
 #pragma unroll
     for (int c = 0; c < kChunks; ++c) {
       const int ch = lane + 32 * c;
-#pragma unroll
-      for (int e = 0; e < 8; ++e) v[c][e] = 0.f;
-      if (ch >= chunks) continue;
-      uint4 a = *reinterpret_cast<const uint4*>(x + base + ch * 8);
-      const __half* ah = reinterpret_cast<const __half*>(&a);
-      if (res) {
-        uint4 b = *reinterpret_cast<const uint4*>(res + base + ch * 8);
-        const __half* bh = reinterpret_cast<const __half*>(&b);
+      const __half* ah = reinterpret_cast<const __half*>(&a[c]);
+      if constexpr (kRes) {
+        const __half* bh = reinterpret_cast<const __half*>(&bres[c]);
         uint4 hs;
         __half* hh = reinterpret_cast<__half*>(&hs);
 #pragma unroll
@@ -101,12 +106,13 @@ __global__ void __launch_bounds__(256)
           hh[e] = __float2half_rn(__half2float(ah[e]) + __half2float(bh[e]));  // rounded as the unfused Add stores it
           v[c][e] = __half2float(hh[e]);
         }
-        if (sum) *reinterpret_cast<uint4*>(sum + base + ch * 8) = hs;
+        if (sum && ch < chunks) *reinterpret_cast<uint4*>(sum + base + ch * 8) = hs;
       } else {
 #pragma unroll
         for (int e = 0; e < 8; ++e) v[c][e] = __half2float(ah[e]);
-        if (sum) *reinterpret_cast<uint4*>(sum + base + ch * 8) = a;
+        if (sum && ch < chunks) *reinterpret_cast<uint4*>(sum + base + ch * 8) = a[c];
       }
+      // Chunks past the row are zeros: they add nothing to the sum.
 #pragma unroll
       for (int e = 0; e < 8; ++e) s += v[c][e];
     }
@@ -156,7 +162,8 @@ bool half8Launch(int64_t rows, int cols, const __half* x, const __half* res, con
   const int per = (cols / 8 + 31) / 32;
   const unsigned grid = gridFor(rows * 32, 256);
   auto go = [&](auto n) {
-    layerNormHalf8Kernel<decltype(n)::value><<<grid, 256, 0, stream>>>(rows, cols, x, res, g, b, eps, y, sum);
+    if (res) layerNormHalf8Kernel<decltype(n)::value, true><<<grid, 256, 0, stream>>>(rows, cols, x, res, g, b, eps, y, sum);
+    else layerNormHalf8Kernel<decltype(n)::value, false><<<grid, 256, 0, stream>>>(rows, cols, x, res, g, b, eps, y, sum);
   };
   if (per <= 1) go(std::integral_constant<int, 1>{});
   else if (per <= 2) go(std::integral_constant<int, 2>{});

@@ -87,6 +87,7 @@ void testLayerNorm() {
   for (DType t : {DType::F32, DType::F16}) {
     layerNormCase(t, 197, 192, false, false, true);
     layerNormCase(t, 64, 768, true, true, true);
+    layerNormCase(t, 64, 768, true, false, true);  // BERT's post-norm: residual in, no sum out
     layerNormCase(t, 5, 33, true, false, false);
     layerNormCase(t, 3, 4000, true, true, true);  // block path
     // float16 16-byte path: 1, 2 (partly idle lanes), 4, 6 and 8 chunks of 8 per lane
@@ -486,6 +487,35 @@ void timing(int batch, int seq, bool masked = false, bool packed = false) {
   }
 }
 
+//! LayerNorm (float16, with a residual, no sum written) over BERT-base's rows at batch 256: time and the bandwidth
+//! it reaches (two rows read, one written).
+void timingLayerNorm(int64_t rows, int cols) {
+  const int64_t n = rows * cols;
+  DevBuf dx, dr, dg, db, dy;
+  upload(dx, randomVec(n, 3), DType::F16);
+  upload(dr, randomVec(n, 4), DType::F16);
+  upload(dg, randomVec(cols, 5), DType::F32);
+  upload(db, randomVec(cols, 6), DType::F32);
+  poison(dy, n, DType::F16);
+  auto run = [&] {
+    k::layerNorm(rows, cols, DType::F16, dx.ptr, dr.ptr, static_cast<float*>(dg.ptr), static_cast<float*>(db.ptr), 1e-5f,
+                 dy.ptr, nullptr, nullptr);
+  };
+  run();
+  cudaEvent_t e0, e1;
+  H_CUDA(cudaEventCreate(&e0));
+  H_CUDA(cudaEventCreate(&e1));
+  H_CUDA(cudaEventRecord(e0));
+  for (int i = 0; i < 20; ++i) run();
+  H_CUDA(cudaEventRecord(e1));
+  H_CUDA(cudaEventSynchronize(e1));
+  float ms = 0;
+  H_CUDA(cudaEventElapsedTime(&ms, e0, e1));
+  ms /= 20;
+  std::printf("layernorm timing, f16 %lldx%d +residual: %8.4f ms  %6.0f GB/s\n", static_cast<long long>(rows), cols, ms,
+              3.0 * n * 2 / (ms * 1e-3) / 1e9);
+}
+
 }  // namespace tf
 
 int main(int argc, char** argv) {
@@ -511,6 +541,7 @@ int main(int argc, char** argv) {
       tf::timing(256, 128, true);
       tf::timing(256, 128, true, true);
       tf::timing(256, 197, false, true);
+      tf::timingLayerNorm(256 * 128, 768);
     }
   } catch (const std::exception& e) {
     std::printf("FAIL uncaught exception: %s\n", e.what());
