@@ -27,8 +27,10 @@ declare -A status
 if ((!skip_build)); then
   (node scripts/install.mjs --force >"$out/addon-build.log" 2>&1; echo $? >"$out/addon-build.rc") &
 fi
-(bash native/builtin/kernels/tests/build-misc.sh --run >"$out/kernels-misc.log" 2>&1; echo $? >"$out/kernels-misc.rc") &
-if [[ ! -x build/kernel-tests/test_conv ]]; then bash native/builtin/kernels/tests/build.sh >"$out/kernels-build.log" 2>&1; fi
+# The kernel tests are built once, here; build-misc.sh then only adds test_sources (two builds at once would write
+# the same objects).
+bash native/builtin/kernels/tests/build.sh >"$out/kernels-build.log" 2>&1
+(SKIP_KERNEL_BUILD=1 bash native/builtin/kernels/tests/build-misc.sh --run >"$out/kernels-misc.log" 2>&1; echo $? >"$out/kernels-misc.rc") &
 build/kernel-tests/test_conv $conv_mode >"$out/kernels-conv.log" 2>&1
 status[kernels-conv]=$?
 wait

@@ -51,10 +51,11 @@ constexpr size_t mmaSmemBytes() {
 // or per score (any other strides).
 enum MaskKind { kNoMask = 0, kKeyMask = 1, kScoreMask = 2 };
 
-// Up to head size 64, registers are capped for 16 warps per SM (128 per thread): the key-mask form would take 130
-// and lose a quarter of its warps. The per-score form (its mask reads need registers) and d = 128 keep theirs.
+// Up to head size 64, blocks of 4 and 8 warps cap registers for 16 warps per SM (128 per thread): the key-mask form
+// would take 130 and lose a quarter of its warps. Blocks of 2 warps are held to 5 per SM by shared memory anyway,
+// so a cap would only spill; the per-score form (its mask reads need registers) and d = 128 keep theirs too.
 template <int D, int W, int MK>
-__global__ void __launch_bounds__(W * 32, D <= 64 && MK != kScoreMask ? 16 / W : 1)
+__global__ void __launch_bounds__(W * 32, D <= 64 && W >= 4 && MK != kScoreMask ? 16 / W : 1)
     flashMmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
                    const __half* __restrict__ V, AttentionMask mask, __half* __restrict__ O) {
   constexpr int R = 16 * W;    // query rows per block

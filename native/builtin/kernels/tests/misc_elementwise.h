@@ -227,6 +227,13 @@ inline void testCopy() {
     permuteCase("keep-inner converting (0,2,1,3)", {2, 3, 5, 16}, {0, 2, 1, 3}, t, o);
     permuteCase("keep-inner converting (0,2,1,3)", {2, 3, 5, 12}, {0, 2, 1, 3}, t, o);
     permuteCase("keep-inner converting (1,0,2)", {3, 4, 6}, {1, 0, 2}, t, o);
+    // Rows of 16 from a pitch of 20 at offset 4: runs of 8 refused (pitch), runs of 4 aligned.
+    {
+      NdStrides xs{};
+      xs.s[0] = 20, xs.s[1] = 1;
+      auto x = asStored(randomVec(64, 10), t);
+      copyCase("rows of 16, pitch 20, offset 4", shapeOf({3, 16}), t, x, 4, xs, o, 48, 0, contiguous(shapeOf({3, 16})));
+    }
     // ViT's patch gather: [N, C, H, W] = [2, 3, 32, 32] into rows of 16x16 patches ordered (c, r, s), converting;
     // then the same from an odd offset (runs misaligned: the per-element path).
     for (int64_t off : {0, 1}) {

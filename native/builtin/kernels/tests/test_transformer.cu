@@ -406,6 +406,8 @@ void testAttention() {
       {2, 2, 40, 70, 64, 64, true, false, false, true, true},  // float32 finfo.min mask, one batch fully masked
       {2, 3, 150, 150, 64, 64, true, true, false, false, false, true},  // causal fp16 mask per query, ragged tiles
       {1, 2, 33, 97, 32, 32, true, false, true, false, false, true},    // per-query float32 mask, packed
+      {2, 2, 40, 32, 64, 64, true, false, false, false},     // sk = 32: flash_mma's two-step tile body, a key mask
+      {1, 3, 33, 80, 32, 32, false, false, false, false},    // sk = 80: a whole key tile, then a one-step tile
   };
   int flashMmaRuns = 0, flashMmaCases = 0;
   for (DType t : {DType::F32, DType::F16}) {
