@@ -84,20 +84,28 @@ struct General {
   Idx xs[kMaxRank], ys[kMaxRank];
 };
 
+//! The x and y offsets of item i of g's index space (row-major over g.dims).
+template <typename Idx>
+__device__ __forceinline__ void generalOffsets(const General<Idx>& g, int64_t i, Idx& ox, Idx& oy) {
+  Idx rem = Idx(i);
+  ox = 0, oy = 0;
+#pragma unroll
+  for (int d = kMaxRank - 1; d >= 0; --d) {
+    if (d >= g.rank) continue;
+    Idx q = rem / g.dims[d];
+    Idx coord = rem - q * g.dims[d];
+    rem = q;
+    ox += coord * g.xs[d];
+    oy += coord * g.ys[d];
+  }
+}
+
 // The loop counter stays 64-bit even for Idx = int32: with n just under 2^31, i + grid stride would wrap negative.
 template <typename D, typename S, typename Idx>
 __global__ void copyGeneralKernel(int64_t n, General<Idx> g, const S* x, D* y) {
   for (int64_t i = globalThread(); i < n; i += globalThreads()) {
-    Idx rem = Idx(i), ox = 0, oy = 0;
-#pragma unroll
-    for (int d = kMaxRank - 1; d >= 0; --d) {
-      if (d >= g.rank) continue;
-      Idx q = rem / g.dims[d];
-      Idx coord = rem - q * g.dims[d];
-      rem = q;
-      ox += coord * g.xs[d];
-      oy += coord * g.ys[d];
-    }
+    Idx ox, oy;
+    generalOffsets(g, i, ox, oy);
     y[oy] = cvt<D, S>(x[ox]);
   }
 }
@@ -227,16 +235,8 @@ void generalLaunch(const Layout<2>& l, const S* x, D* y, cudaStream_t stream) {
 template <typename D, typename S, typename Idx, int V>
 __global__ void copyRunsKernel(int64_t n, General<Idx> g, const S* x, D* y) {
   for (int64_t i = globalThread(); i < n; i += globalThreads()) {
-    Idx rem = Idx(i), ox = 0, oy = 0;
-#pragma unroll
-    for (int d = kMaxRank - 1; d >= 0; --d) {
-      if (d >= g.rank) continue;
-      Idx q = rem / g.dims[d];
-      Idx coord = rem - q * g.dims[d];
-      rem = q;
-      ox += coord * g.xs[d];
-      oy += coord * g.ys[d];
-    }
+    Idx ox, oy;
+    generalOffsets(g, i, ox, oy);
     const Vec<S, V> a = *reinterpret_cast<const Vec<S, V>*>(x + ox);
     Vec<D, V> b;
 #pragma unroll

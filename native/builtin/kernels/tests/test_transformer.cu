@@ -436,6 +436,24 @@ void testAttention() {
   });
 }
 
+//! Mean time of `run` over 20 back-to-back launches between two events, after one warm-up launch.
+template <typename F>
+float meanMs(F&& run) {
+  run();
+  cudaEvent_t e0, e1;
+  H_CUDA(cudaEventCreate(&e0));
+  H_CUDA(cudaEventCreate(&e1));
+  H_CUDA(cudaEventRecord(e0));
+  for (int i = 0; i < 20; ++i) run();
+  H_CUDA(cudaEventRecord(e1));
+  H_CUDA(cudaEventSynchronize(e1));
+  float ms = 0;
+  H_CUDA(cudaEventElapsedTime(&ms, e0, e1));
+  H_CUDA(cudaEventDestroy(e0));
+  H_CUDA(cudaEventDestroy(e1));
+  return ms / 20;
+}
+
 //! Attention kernel time per tactic at BERT-base (s 128) and ViT-B/16 (s 197) shapes, with the FLOP rate
 //! (4·b·h·sq·sk·d flops). Q, K and V are one [b, h, s, d] tensor, or with `packed` as a model's fused QKV
 //! projection leaves them: rows of [3, h, d] per token (Q, K and V of a head 768 halves apart, rows 2304 apart),
@@ -455,9 +473,6 @@ void timing(int batch, int seq, bool masked = false, bool packed = false) {
   upload(dq, randomVec(packed ? 3 * n : n, 9), DType::F16);
   poison(dout, n, DType::F16);
   poison(ws, size_t(p.batch) * p.heads * p.sq * p.sk * 2, DType::U8);
-  cudaEvent_t e0, e1;
-  H_CUDA(cudaEventCreate(&e0));
-  H_CUDA(cudaEventCreate(&e1));
   // BERT's key-padding mask: float16 [b, 1, 1, sk], the last eighth of each sequence masked with a large negative.
   DevBuf dm;
   if (masked) {
@@ -476,14 +491,7 @@ void timing(int batch, int seq, bool masked = false, bool packed = false) {
       k::attention(tc.name, p, DType::F16, dq.ptr, kp, vp, masked ? DType::F16 : DType::F32, masked ? dm.ptr : nullptr,
                    dout.ptr, ws.ptr, ws.bytes, nullptr);
     };
-    run();
-    H_CUDA(cudaEventRecord(e0));
-    for (int i = 0; i < 20; ++i) run();
-    H_CUDA(cudaEventRecord(e1));
-    H_CUDA(cudaEventSynchronize(e1));
-    float ms = 0;
-    H_CUDA(cudaEventElapsedTime(&ms, e0, e1));
-    ms /= 20;
+    const float ms = meanMs(run);
     double tflops = 4.0 * p.batch * p.heads * p.sq * p.sk * p.d / (ms * 1e-3) / 1e12;
     std::printf("  %-12s %8.4f ms  %6.1f TFLOP/s\n", tc.name.c_str(), ms, tflops);
   }
@@ -503,17 +511,7 @@ void timingLayerNorm(int64_t rows, int cols) {
     k::layerNorm(rows, cols, DType::F16, dx.ptr, dr.ptr, static_cast<float*>(dg.ptr), static_cast<float*>(db.ptr), 1e-5f,
                  dy.ptr, nullptr, nullptr);
   };
-  run();
-  cudaEvent_t e0, e1;
-  H_CUDA(cudaEventCreate(&e0));
-  H_CUDA(cudaEventCreate(&e1));
-  H_CUDA(cudaEventRecord(e0));
-  for (int i = 0; i < 20; ++i) run();
-  H_CUDA(cudaEventRecord(e1));
-  H_CUDA(cudaEventSynchronize(e1));
-  float ms = 0;
-  H_CUDA(cudaEventElapsedTime(&ms, e0, e1));
-  ms /= 20;
+  const float ms = meanMs(run);
   std::printf("layernorm timing, f16 %lldx%d +residual: %8.4f ms  %6.0f GB/s\n", static_cast<long long>(rows), cols, ms,
               3.0 * n * 2 / (ms * 1e-3) / 1e9);
 }
