@@ -138,8 +138,8 @@ export async function buildEngines(model: PreparedModel, req: BuildRequest): Pro
         device: req.device,
         ...(req.tacticCache ? { tacticCache: req.tacticCache } : {}),
         // Kernels timed at each measured batch, not only at the profile's ends and opt: batch 32 of a 1..256 engine
-        // runs what was fastest at 32.
-        ...(Object.keys(shapes).length ? { tacticBatches: [...new Set(req.batches)].filter((b) => b >= 1 && b <= max) } : {}),
+        // runs what was fastest at 32. (The profile spans 1..max of them; buildEngine drops repeats.)
+        ...(Object.keys(shapes).length ? { tacticBatches: req.batches } : {}),
         ...(req.postprocess ? { postprocess: req.postprocess } : {}),
         ...(req.onProgress ? { onProgress: (p: BuildProgress) => req.onProgress!(precision, p) } : {}),
       });
