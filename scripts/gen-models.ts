@@ -5,12 +5,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { writeModel } from '../lib/onnx/writer.js';
+import { efficientNetB0Graph, type EfficientNetB0Options } from './models/efficientnet.js';
 import { mobileNetV2Graph, type MobileNetV2Options } from './models/mobilenet.js';
 import { resNet50Graph, type ResNet50Options } from './models/resnet.js';
 import { smallCnnGraph, type SmallCnnOptions } from './models/smallcnn.js';
 
-export { mobileNetV2Graph, resNet50Graph, smallCnnGraph };
-export type { MobileNetV2Options, ResNet50Options, SmallCnnOptions };
+export { efficientNetB0Graph, mobileNetV2Graph, resNet50Graph, smallCnnGraph };
+export type { EfficientNetB0Options, MobileNetV2Options, ResNet50Options, SmallCnnOptions };
 
 /**
  * MobileNetV2 (torchvision topology, opset 17) as ONNX bytes.
@@ -31,6 +32,15 @@ export function resnet50(options: ResNet50Options = {}): Uint8Array {
 }
 
 /**
+ * EfficientNet-B0 (torchvision topology, opset 17: SiLU and squeeze-excitation as exported) as ONNX bytes.
+ * @example
+ * writeFileSync('efficientnet_b0.onnx', efficientnetB0({ seed: 1 }));
+ */
+export function efficientnetB0(options: EfficientNetB0Options = {}): Uint8Array {
+  return writeModel(efficientNetB0Graph(options));
+}
+
+/**
  * The small test CNN (32×32 input, 10 classes, outputs 'logits' and 'probs') as ONNX bytes.
  * @example
  * const bytes = smallCnn({ seed: 1, dynamicBatch: false });
@@ -43,6 +53,7 @@ export const MODELS: Record<string, (o: { seed?: number; dynamicBatch?: boolean 
   smallcnn: smallCnn,
   mobilenetv2: mobilenetV2,
   resnet50: resnet50,
+  efficientnetb0: efficientnetB0,
 };
 
 function main(argv: string[]): void {

@@ -25,6 +25,7 @@ const ACTS: Record<string, ActName> = {
   hardsigmoid: 'hardsigmoid',
   hardswish: 'hardswish',
   tanh: 'tanh',
+  silu: 'silu',
 };
 
 /** A convolution's float32 bias tensor (or -1) and its fused activation's parameters. */

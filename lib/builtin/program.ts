@@ -17,7 +17,7 @@ export const OP_NAMES: Readonly<Record<number, OpName>> = Object.fromEntries(Obj
 /** Activations, numbered as native/builtin/kernels/kernels.h `Act`. */
 export const Act = {
   none: 0, relu: 1, clip: 2, leakyrelu: 3, sigmoid: 4, hardsigmoid: 5, hardswish: 6, tanh: 7,
-  erf: 8, gelu: 9, gelutanh: 10, sqrt: 11, exp: 12, log: 13, neg: 14, abs: 15, reciprocal: 16, scale: 17,
+  erf: 8, gelu: 9, gelutanh: 10, sqrt: 11, exp: 12, log: 13, neg: 14, abs: 15, reciprocal: 16, scale: 17, silu: 18,
 } as const;
 export type ActName = keyof typeof Act;
 /** Binary ops, as kernels.h `Binary`. */

@@ -18,7 +18,7 @@ export function scalarConstant(name: string, dtype: DataType, value: number): Co
 
 /**
  * Standard ONNX nodes computing `act(x)` into `y` for a FusedConv activation; may add initializers.
- * HardSwish falls back to x·HardSigmoid(x) below opset 14.
+ * HardSwish falls back to x·HardSigmoid(x) below opset 14; SiLU is x·Sigmoid(x).
  */
 export function activationNodes(g: Graph, base: string, act: Activation, alpha: number, beta: number, x: string, y: string, dtype: DataType): Node[] {
   const n = (op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node => ({ name: g.uniqueName(`${base}_${op.toLowerCase()}`), op, domain: '', inputs, outputs, attrs });
@@ -43,6 +43,10 @@ export function activationNodes(g: Graph, base: string, act: Activation, alpha: 
       g.types.set(lo, { dtype, shape: [] });
       g.types.set(hi, { dtype, shape: [] });
       return [n('Clip', [x, lo, hi], [y])];
+    }
+    case 'silu': {
+      const s = g.uniqueName(`${base}_sig`);
+      return [n('Sigmoid', [x], [s]), n('Mul', [x, s], [y])];
     }
     case 'hardswish': {
       if (g.opset >= 14) return [n('HardSwish', [x], [y])];

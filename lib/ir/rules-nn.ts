@@ -6,7 +6,7 @@ import { broadcast, normAxis } from './dims.js';
 import { windowGeometry } from './geometry.js';
 import { numel, shapeToString, type Dim, type TensorType } from './types.js';
 
-export const ACTIVATIONS = ['none', 'relu', 'clip', 'leakyrelu', 'sigmoid', 'hardsigmoid', 'hardswish', 'tanh'] as const;
+export const ACTIVATIONS = ['none', 'relu', 'clip', 'leakyrelu', 'sigmoid', 'hardsigmoid', 'hardswish', 'tanh', 'silu'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 function same(_ctx: NodeContext, t: TensorType): InferResult {

@@ -1,6 +1,8 @@
 // FP16 autocast: float32 compute becomes float16, with float32 graph inputs and outputs (Casts at
 // the boundary), float initializers converted to float16, and float32 kept where precision needs
-// it: Softmax and the reductions (ReduceMean, GlobalAveragePool), with Casts around them.
+// it: Softmax and the sums, with Casts around them. Means (ReduceMean, GlobalAveragePool) run in float16: every
+// backend accumulates them in float32, and a mean lies within its inputs' range, so its float16 result loses only
+// its rounding; the Casts around a squeeze-excitation block's pooling cost more than the pooling itself.
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { ONNX_DTYPE_NUMBER } from '../ir/rules-tensor.js';
@@ -10,7 +12,7 @@ import { SourceMemo } from '../util/memo.js';
 import { eliminateDeadNodes } from './util.js';
 
 /** Ops kept in float32: their accumulations over many values lose too much in float16. */
-export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'GlobalAveragePool', 'NonMaxSuppression', 'EfficientNMS']);
+export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'NonMaxSuppression', 'EfficientNMS']);
 
 /** Inputs left as they are (no cast): Shape's data, Cast's input, and Resize's roi and scales (float32 by the spec). */
 function typeAgnostic(n: Node, i: number): boolean {

@@ -1,5 +1,6 @@
 // Conv fusion: Conv [+ per-channel bias Add] [+ residual Add] [+ activation] → one FusedConv
-// (domain ai.node-tensorrt) computing y = act(conv(x, W) + B + Residual).
+// (domain ai.node-tensorrt) computing y = act(conv(x, W) + B + Residual). The activation is one op, or SiLU
+// written as x·Sigmoid(x) (EfficientNet, YOLO), which ONNX has no single op for.
 import { attrFloat, attrInt } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { windowGeometry } from '../ir/geometry.js';
@@ -52,6 +53,17 @@ export function fuseConv(g: Graph): void {
     if (!cs || cs.length !== 1 || g.isOutput(v) || removed.has(cs[0])) return undefined;
     return cs[0].inputs.filter((i) => i === v).length === 1 ? cs[0] : undefined;
   };
+  /** Sigmoid(v) and Mul(v, Sigmoid(v)) when they are all that reads `v`: SiLU. */
+  const silu = (v: string): Node[] | undefined => {
+    const cs = consumers.get(v);
+    if (!cs || cs.length !== 2 || g.isOutput(v) || cs.some((c) => removed.has(c) || c.domain !== '')) return undefined;
+    const sig = cs.find((c) => c.op === 'Sigmoid');
+    const mul = cs.find((c) => c.op === 'Mul');
+    if (!sig || !mul || sig.inputs[0] !== v || sole(sig.outputs[0]) !== mul) return undefined;
+    const [a, b] = mul.inputs;
+    const s = sig.outputs[0];
+    return (a === v && b === s) || (a === s && b === v) ? [sig, mul] : undefined;
+  };
   for (const conv of g.nodes) {
     if (conv.op !== 'Conv' || conv.domain !== '' || removed.has(conv)) continue;
     const xt = g.typeOf(conv.inputs[0]);
@@ -95,10 +107,15 @@ export function fuseConv(g: Graph): void {
     let act: Act = { act: 'none', alpha: 0, beta: 0 };
     const an = sole(y);
     const a = an && activationOf(g, an);
+    const swish = an ? undefined : silu(y);
     if (an && a) {
       act = a;
       chain.push(an);
       y = an.outputs[0];
+    } else if (swish) {
+      act = { act: 'silu', alpha: 0, beta: 0 };
+      chain.push(...swish);
+      y = swish[1].outputs[0];
     }
     const geo = windowGeometry(new NodeContext(conv, g.opset, [xt], []), xt.shape.slice(2) as number[], w.shape.slice(2) as number[]);
     const inputs = [conv.inputs[0], conv.inputs[1], biasName];

@@ -30,6 +30,9 @@ export function applyActivation(y: Float32Array | Float64Array, act: Activation,
     case 'tanh':
       for (let i = from; i < to; i++) y[i] = Math.tanh(y[i]);
       return;
+    case 'silu':
+      for (let i = from; i < to; i++) y[i] = y[i] / (1 + Math.exp(-y[i]));
+      return;
   }
 }
 

@@ -35,7 +35,7 @@ bool depthwise(const Conv& v) { return v.g == v.c && v.g == v.k && v.g > 1; }
 
 void checkConv(const LayerCheck& c) {
   const Conv v = convOf(c);
-  c.integerOr("act", 0, 0, 17);  // kernels::kMaxAct
+  c.integerOr("act", 0, 0, kMaxAct);
   c.real("alpha", 0);
   c.real("beta", 0);
   const int x = c.in(0), w = c.in(1), bias = c.in(2), res = c.in(3), y = c.out();

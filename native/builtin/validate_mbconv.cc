@@ -28,7 +28,7 @@ Block blockOf(const LayerCheck& c) {
 
 void checkBlock(const LayerCheck& c) {
   const Block b = blockOf(c);
-  for (const char* a : {"act1", "act2", "act"}) c.integerOr(a, 0, 0, 17);  // kernels::kMaxAct
+  for (const char* a : {"act1", "act2", "act"}) c.integerOr(a, 0, 0, kMaxAct);
   for (const char* r : {"alpha1", "beta1", "alpha2", "beta2", "alpha", "beta"}) c.real(r, 0);
   const int x = c.in(0);
   c.floatType(x, "input");

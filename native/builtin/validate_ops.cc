@@ -3,6 +3,10 @@
 // every element range a launch touches; LayerCheck does the bounds arithmetic at batch 1 and the maximum batch.
 #include "validate_rules.h"
 
+#include "kernels/kernels.h"
+
+static_assert(ntrt::builtin::validation::kMaxAct == ntrt::kernels::kMaxAct, "the validator's activation range");
+
 namespace ntrt::builtin::validation {
 
 OpRule convRule();                      // validate_conv.cc
@@ -13,7 +17,6 @@ std::vector<OpRule> visionRules();       // validate_vision.cc
 namespace {
 
 constexpr int kMaxRank = 6;  // kernels::kMaxRank
-constexpr int kMaxAct = 17;  // kernels::kMaxAct
 constexpr int64_t kMaxExtent = int64_t(1) << 40;
 
 //! `dims` with the leading extent scaled by the batch, as enqueueLayer does.

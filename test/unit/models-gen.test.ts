@@ -6,7 +6,7 @@ import { parseModel } from '../../lib/onnx/reader.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runGraph } from '../../lib/reference/index.js';
 import { MOBILENET_V2_SETTINGS } from '../../scripts/models/mobilenet.js';
-import { mobilenetV2, resNet50Graph, smallCnn } from '../../scripts/gen-models.js';
+import { efficientNetB0Graph, mobilenetV2, resNet50Graph, smallCnn } from '../../scripts/gen-models.js';
 import { opCounts, randn, relErr, std } from './reference-helpers.js';
 
 /** Trainable parameters as torchvision counts them: no BN running statistics, no Clip bounds. */
@@ -111,6 +111,36 @@ describe('ResNet-50', () => {
   it('keeps activations O(1) in float32 and float16 (at 64×64)', () => {
     expectHealthy(activations(g, 64, 'fp32'));
     expectHealthy(activations(g, 64, 'fp16'));
+  });
+});
+
+describe('EfficientNet-B0', () => {
+  const g = efficientNetB0Graph({ seed: 3, size: 64 });
+
+  it("has torchvision's topology, with SiLU and squeeze-excitation as torch.onnx exports them", () => {
+    // 81 convolutions: the stem, 16 blocks (15 expanding) of expand/depthwise/two SE/project, and the head.
+    expect(opCounts(g)).toEqual({ Conv: 81, BatchNormalization: 49, Sigmoid: 65, Mul: 65, GlobalAveragePool: 17, Add: 9, Flatten: 1, Gemm: 1 });
+    expect(torchParams(g)).toBe(5_288_548);
+    expect(g.nodes.find((n) => n.name === 'features.3.0.block.1.0')!.attrs).toMatchObject({ kernel_shape: [5, 5], strides: [2, 2], group: 144 });
+  });
+
+  it('fuses every SiLU into its convolution and keeps activations O(1) in float32 and float16 (at 64×64)', () => {
+    const f = optimize(g, { fuse: true, precision: 'fp16' });
+    expect(opCounts(f)).toEqual({ Cast: 2, FusedConv: 81, GlobalAveragePool: 17, Mul: 16, Flatten: 1, Gemm: 1 });
+    const acts: Record<string, number> = {};
+    for (const n of f.nodes) if (n.op === 'FusedConv') acts[String(n.attrs.activation)] = (acts[String(n.attrs.activation)] ?? 0) + 1;
+    expect(acts).toEqual({ silu: 49, sigmoid: 16, none: 16 });
+    const r32 = activations(g, 64, 'fp32');
+    const r16 = activations(g, 64, 'fp16');
+    for (const r of [r32, r16]) {
+      expect(r.finite).toBe(true);
+      // The squeeze-excitation bottlenecks are the quietest layers (rms about 0.1), the late projections the loudest.
+      expect(Math.min(...r.rms)).toBeGreaterThan(0.05);
+      expect(Math.max(...r.rms)).toBeLessThan(5);
+      expect(std(r.logits[0])).toBeGreaterThan(1.5);
+      expect(relErr(r.logits[0], r.logits[1])).toBeGreaterThan(0.1);
+    }
+    expect(relErr(r16.logits[0], r32.logits[0])).toBeLessThan(1e-2);
   });
 });
 

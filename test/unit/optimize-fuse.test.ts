@@ -54,6 +54,23 @@ describe('fuseConv', () => {
     });
   }
 
+  it('Conv + x·Sigmoid(x) → FusedConv{activation: \'silu\'}, in either Mul order, and no SiLU when the Sigmoid is read elsewhere', async () => {
+    for (const sigFirst of [false, true]) {
+      const g = graph([conv('x', 'c'), node('Sigmoid', ['c'], ['s']), node('Mul', sigFirst ? ['s', 'c'] : ['c', 's'], ['y'])], [W, B]);
+      const f = fused(g);
+      expect(f.nodes).toHaveLength(1);
+      expect(f.nodes[0]).toMatchObject({ op: 'FusedConv', outputs: ['y'], attrs: { activation: 'silu' } });
+      expect(compareGraphs(g, f, { x: X })).toBeLessThan(1e-6);
+      await checkOrt(g, f);
+    }
+    // The Sigmoid's output is also a graph output: the Mul is no SiLU of the conv alone.
+    const shared = fused(graph([conv('x', 'c'), node('Sigmoid', ['c'], ['s']), node('Mul', ['c', 's'], ['y'])], [W, B], ['s', 'y']));
+    expect(opCounts(shared)).toEqual({ FusedConv: 1, Sigmoid: 1, Mul: 1 });
+    // x·Sigmoid(z) of another tensor is no SiLU either.
+    const other = fused(graph([conv('x', 'c'), node('Sigmoid', ['x'], ['s']), node('Mul', ['c', 's'], ['y'])], [W, B]));
+    expect(opCounts(other)).toEqual({ FusedConv: 1, Sigmoid: 1, Mul: 1 });
+  });
+
   it('Clip with only a max bound', () => {
     const g = graph([conv('x', 'c'), node('Clip', ['c', '', 'hi'], ['y'])], [W, B, f32('hi', [], [0.5])]);
     const f = fused(g);

@@ -43,6 +43,8 @@ __device__ __forceinline__ float applyAct(Act act, float x, float alpha, float b
       return 1.f / x;
     case Act::Scale:
       return fmaf(alpha, x, beta);
+    case Act::Silu:
+      return x / (1.f + __expf(-x));
     default:
       return x;
   }

@@ -1,5 +1,6 @@
 // Element-wise kernels: unary activations, fills and broadcasting binary ops (up to 6-D), vectorised where aligned.
 #include <atomic>
+#include <type_traits>
 
 #include "common.cuh"
 
@@ -93,15 +94,17 @@ __global__ void binaryFlatKernel(Binary op, int64_t n, const T* a, const T* b, T
 //   scalar:  v[e / period]                    (one v value per `period` elements)
 //   channel: v[(e / period) * c + e % c]      (a per-channel vector, repeated per batch of `period` elements)
 // `vFirst` puts v on the left of the op (for Sub/Div/Pow with a broadcast left operand).
-// Vectorised when each V-group of elements shares its batch and, for channel, c % V == 0.
-template <typename T, int V, bool kScalar>
-__global__ void binaryBroadcastKernel(Binary op, int64_t n, const T* x, const T* v, int64_t c, int64_t period,
+// Vectorised when each V-group of elements shares its batch and, for channel, c % V == 0. Idx is int32 where n
+// fits: the divisions by period and c are most of the work of a memory-bound kernel, and 64-bit ones cost several
+// times more.
+template <typename T, int V, bool kScalar, typename Idx>
+__global__ void binaryBroadcastKernel(Binary op, int64_t n, const T* x, const T* v, Idx c, Idx period,
                                       bool vFirst, T* y, Act act, float alpha, float beta) {
   using Vt = Vec<T, V>;
   int64_t nv = n / V;
   for (int64_t i = globalThread(); i < nv; i += globalThreads()) {
-    int64_t e = i * V;
-    int64_t batch = e / period;
+    Idx e = Idx(i) * V;
+    Idx batch = e / period;
     Vt vx = reinterpret_cast<const Vt*>(x)[i];
     float bv[V];
     if constexpr (kScalar) {
@@ -199,26 +202,25 @@ void binaryLaunch(Binary op, const Layout<2>& l, const T* a, const T* b, T* y, A
     } else if (r == 3 && sv[0] == l.dims[2] && sv[1] == 0 && sv[2] == 1) {
       channel = true, c = l.dims[2], period = l.dims[1] * l.dims[2];
     }
-    if (scalar) {
-      bool vec = aligned(x, 16) && aligned(y, 16) && period % V == 0;
-      if (vec) {
-        binaryBroadcastKernel<T, V, true><<<gridFor(n / V + 1, kBlock), kBlock, 0, stream>>>(
-            op, n, x, v, c, period, vFirst, y, act, alpha, beta);
-      } else {
-        binaryBroadcastKernel<T, 1, true><<<gridFor(n, kBlock), kBlock, 0, stream>>>(op, n, x, v, c, period, vFirst,
-                                                                                     y, act, alpha, beta);
-      }
-      return;
-    }
-    if (channel) {
-      bool vec = aligned16 && c % V == 0;
-      if (vec) {
-        binaryBroadcastKernel<T, V, false><<<gridFor(n / V + 1, kBlock), kBlock, 0, stream>>>(
-            op, n, x, v, c, period, vFirst, y, act, alpha, beta);
-      } else {
-        binaryBroadcastKernel<T, 1, false><<<gridFor(n, kBlock), kBlock, 0, stream>>>(op, n, x, v, c, period, vFirst,
-                                                                                      y, act, alpha, beta);
-      }
+    if (scalar || channel) {
+      bool vec = scalar ? aligned(x, 16) && aligned(y, 16) && period % V == 0 : aligned16 && c % V == 0;
+      auto launch = [&](auto scalarTag, auto idxTag) {
+        constexpr bool kScalar = decltype(scalarTag)::value;
+        using Idx = typename decltype(idxTag)::type;
+        if (vec) {
+          binaryBroadcastKernel<T, V, kScalar, Idx><<<gridFor(n / V + 1, kBlock), kBlock, 0, stream>>>(
+              op, n, x, v, Idx(c), Idx(period), vFirst, y, act, alpha, beta);
+        } else {
+          binaryBroadcastKernel<T, 1, kScalar, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(
+              op, n, x, v, Idx(c), Idx(period), vFirst, y, act, alpha, beta);
+        }
+      };
+      // Every index the kernel forms (e, batch * c + e % c) is below n + c: int32 when that fits.
+      bool narrow = n + c < INT32_MAX;
+      if (scalar && narrow) launch(std::true_type{}, TypeTag<int32_t>{});
+      if (scalar && !narrow) launch(std::true_type{}, TypeTag<int64_t>{});
+      if (!scalar && narrow) launch(std::false_type{}, TypeTag<int32_t>{});
+      if (!scalar && !narrow) launch(std::false_type{}, TypeTag<int64_t>{});
       return;
     }
   }

@@ -35,9 +35,10 @@ enum class Act : int32_t {
   Abs = 15,
   Reciprocal = 16,
   Scale = 17,     //!< alpha * x + beta (folded scalar Mul/Add/Sub/Div)
+  Silu = 18,      //!< x * sigmoid(x)
 };
 //! The largest Act value; the executor refuses a program naming a larger one.
-constexpr int kMaxAct = 17;
+constexpr int kMaxAct = 18;
 
 struct Epilogue {
   Act act = Act::None;

@@ -98,12 +98,15 @@ inline double actHost(Act act, double x, double alpha, double beta) {
     case Act::HardSigmoid: return std::min(std::max(alpha * x + beta, 0.0), 1.0);
     case Act::HardSwish: return x * std::min(std::max(x / 6.0 + 0.5, 0.0), 1.0);
     case Act::Tanh: return std::tanh(x);
+    case Act::Silu: return x / (1.0 + std::exp(-x));
     default: return x;
   }
 }
 
 inline const char* actName(Act a) {
-  static const char* names[] = {"none", "relu", "clip", "leaky", "sigmoid", "hsigmoid", "hswish", "tanh"};
+  static const char* names[] = {"none", "relu", "clip", "leaky", "sigmoid", "hsigmoid", "hswish", "tanh", "erf", "gelu",
+                                "gelu_tanh", "sqrt", "exp", "log", "neg", "abs", "recip", "scale", "silu"};
+  static_assert(sizeof(names) / sizeof(names[0]) == ntrt::kernels::kMaxAct + 1, "a name for every activation");
   return names[static_cast<int>(a)];
 }
 

@@ -113,7 +113,7 @@ inline void testBinary() {
   for (DType t : {DType::F32, DType::F16}) {
     for (Binary op : ops) {
       for (int shift : {0, 1}) {
-        auto next = [&] { return kActs[(ai++) % 8]; };
+        auto next = [&] { return kActs[(ai++) % std::size(kActs)]; };
         uint64_t s = 100 + int(op) * 10 + shift;
         binaryCase("same [2,3,5,7]", op, next(), t, {2, 3, 5, 7}, {2, 3, 5, 7}, {2, 3, 5, 7}, shift, s);
         binaryCase("same [70001]", op, next(), t, {70001}, {70001}, {70001}, shift, s + 1);

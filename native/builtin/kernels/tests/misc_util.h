@@ -224,6 +224,8 @@ inline float actRef(Act a, float x, float al, float be) {
       return 0.5f * x * (1.f + std::erf(x * 0.70710678f));
     case Act::GeluTanh:
       return 0.5f * x * (1.f + std::tanh(0.7978845608f * (x + 0.044715f * x * x * x)));
+    case Act::Silu:
+      return x / (1.f + std::exp(-x));
     default:
       return x;
   }
@@ -238,11 +240,13 @@ inline void actParams(Act a, float& al, float& be) {
 }
 
 inline const char* actName(Act a) {
-  static const char* n[] = {"none", "relu", "clip", "leaky", "sigmoid", "hsigmoid", "hswish", "tanh"};
+  static const char* n[] = {"none", "relu", "clip", "leaky", "sigmoid", "hsigmoid", "hswish", "tanh", "erf", "gelu",
+                            "gelu_tanh", "sqrt", "exp", "log", "neg", "abs", "recip", "scale", "silu"};
+  static_assert(sizeof(n) / sizeof(n[0]) == ntrt::kernels::kMaxAct + 1, "a name for every activation");
   return n[static_cast<int>(a)];
 }
-constexpr Act kActs[] = {Act::None,    Act::Relu,        Act::Clip,      Act::LeakyRelu,
-                         Act::Sigmoid, Act::HardSigmoid, Act::HardSwish, Act::Tanh};
+constexpr Act kActs[] = {Act::None,    Act::Relu,        Act::Clip,      Act::LeakyRelu, Act::Sigmoid,
+                         Act::HardSigmoid, Act::HardSwish, Act::Tanh,  Act::Silu};
 
 inline NdShape shapeOf(std::vector<int64_t> d) {
   NdShape s{};

@@ -45,10 +45,11 @@ const Block kMobileNetV2[] = {
     {"mbv2 features.17", 7, 160, 960, 320, 3, 1, false, Act::Clip, Act::Clip, Act::None},
 };
 
-// Other families: 5×5 windows, HardSwish / SiLU-free activations, e = 72 / 200 (no multiple of 48), odd sizes.
+// Other families: 5×5 windows, HardSwish and SiLU, e = 72 / 200 (no multiple of 48), odd sizes.
 const Block kOthers[] = {
     {"effnet 5x5 s2 24-144-40", 28, 24, 144, 40, 5, 2, false, Act::Relu, Act::Relu, Act::None},
     {"effnet 5x5 s1 40-240-40", 14, 40, 240, 40, 5, 1, true, Act::HardSwish, Act::HardSwish, Act::None},
+    {"effnet 3x3 s1 40-240-40 silu", 14, 40, 240, 40, 3, 1, true, Act::Silu, Act::Silu, Act::None},
     {"mbv3 3x3 s1 24-72-24", 15, 24, 72, 24, 3, 1, true, Act::Relu, Act::Relu, Act::None},
     {"mbv3 3x3 s1 80-200-80 hswish", 13, 80, 200, 80, 3, 1, true, Act::HardSwish, Act::HardSwish, Act::None},
     {"mbv3 5x5 s2 40-120-48 act3", 11, 40, 120, 48, 5, 2, false, Act::HardSwish, Act::Relu, Act::Tanh},
@@ -81,6 +82,7 @@ double act(Act a, double x, double al, double be) {
     case Act::HardSigmoid: return std::min(std::max(al * x + be, 0.0), 1.0);
     case Act::HardSwish: return x * std::min(std::max(x / 6 + 0.5, 0.0), 1.0);
     case Act::Tanh: return std::tanh(x);
+    case Act::Silu: return x / (1 + std::exp(-x));
     default: return x;
   }
 }

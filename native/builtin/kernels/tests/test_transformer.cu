@@ -15,10 +15,10 @@ namespace k = ntrt::kernels;
 void testActivations() {
   Group g("acts");
   const Act acts[] = {Act::Erf, Act::Gelu, Act::GeluTanh, Act::Sqrt, Act::Exp, Act::Log, Act::Neg, Act::Abs,
-                      Act::Reciprocal, Act::Scale};
-  const char* names[] = {"erf", "gelu", "gelu_tanh", "sqrt", "exp", "log", "neg", "abs", "recip", "scale"};
+                      Act::Reciprocal, Act::Scale, Act::Silu};
+  const char* names[] = {"erf", "gelu", "gelu_tanh", "sqrt", "exp", "log", "neg", "abs", "recip", "scale", "silu"};
   for (DType t : {DType::F32, DType::F16}) {
-    for (int a = 0; a < 10; ++a) {
+    for (int a = 0; a < 11; ++a) {
       Act act = acts[a];
       bool positive = act == Act::Sqrt || act == Act::Log || act == Act::Reciprocal;
       auto x = asStored(randomVec(1003, 300 + a, positive ? 1.f : 3.f, positive ? 1.5f : 0.f), t);
@@ -35,6 +35,7 @@ void testActivations() {
           case Act::Neg: r = -v; break;
           case Act::Abs: r = std::fabs(v); break;
           case Act::Reciprocal: r = 1 / v; break;
+          case Act::Silu: r = v / (1 + std::exp(-v)); break;
           default: r = 0.5 * v - 2; break;
         }
         ref[i] = float(r);

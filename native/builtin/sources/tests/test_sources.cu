@@ -31,6 +31,7 @@ const Shape kShapes[] = {
     {"mbv2 1x1 24->144", 2, 56, 56, 24, 144, 1, 1, 1, 0, 1},
     {"fc 1280->1000", 4, 1, 1, 1280, 1000, 1, 1, 1, 0, 1},
     {"odd 3x3 13->7", 2, 9, 9, 13, 7, 3, 3, 1, 1, 1},
+    {"mlp 768->3072", 64, 1, 1, 768, 3072, 1, 1, 1, 0, 1},  // a transformer's MLP, with its GELU epilogue
 };
 
 ConvParams paramsOf(const Shape& s) {
@@ -83,6 +84,7 @@ const EpilogueCase kEpilogues[] = {
     // cuBLASLt's GELU epilogue (tanh form): exact for GeluTanh; for erf GELU only in F16, F32 runs the exact erf
     {"bias+gelu", true, false, Act::Gelu, 0, 0},
     {"bias+gelu_tanh", true, false, Act::GeluTanh, 0, 0},
+    {"bias+res+silu", true, true, Act::Silu, 0, 0},
 };
 
 bool fusable(const std::string& tactic, const EpilogueCase& e) {
