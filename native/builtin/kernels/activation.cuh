@@ -8,19 +8,21 @@ namespace ntrt::kernels {
 
 //! act(x) in float32; alpha/beta as documented on `Act`.
 __device__ __forceinline__ float applyAct(Act act, float x, float alpha, float beta) {
+  // The convolutions' epilogues first, in this order: nvcc emits a switch as a chain of compares (the PTX has no
+  // indirect branch), walked for every output element of an unrolled epilogue, so the last case paid a compare for
+  // each case before it. The logistic's division is the fast one (a reciprocal and a multiply; 0 once 1 + e^-x
+  // passes 2^126, where the exact result is below 2^-126 anyway).
+  if (act == Act::None) return x;
+  if (act == Act::Relu) return fmaxf(x, 0.f);
+  if (act == Act::Clip) return fminf(fmaxf(x, alpha), beta);
+  if (act == Act::Silu) return __fdividef(x, 1.f + __expf(-x));
+  if (act == Act::HardSwish) return x * fminf(fmaxf(x * (1.f / 6.f) + 0.5f, 0.f), 1.f);
+  if (act == Act::Sigmoid) return __fdividef(1.f, 1.f + __expf(-x));
   switch (act) {
-    case Act::Relu:
-      return fmaxf(x, 0.f);
-    case Act::Clip:
-      return fminf(fmaxf(x, alpha), beta);
     case Act::LeakyRelu:
       return x < 0.f ? alpha * x : x;
-    case Act::Sigmoid:
-      return 1.f / (1.f + __expf(-x));
     case Act::HardSigmoid:
       return fminf(fmaxf(alpha * x + beta, 0.f), 1.f);
-    case Act::HardSwish:
-      return x * fminf(fmaxf(x * (1.f / 6.f) + 0.5f, 0.f), 1.f);
     case Act::Tanh:
       return tanhf(x);
     case Act::Erf:
@@ -43,8 +45,6 @@ __device__ __forceinline__ float applyAct(Act act, float x, float alpha, float b
       return 1.f / x;
     case Act::Scale:
       return fmaf(alpha, x, beta);
-    case Act::Silu:
-      return x / (1.f + __expf(-x));
     default:
       return x;
   }
