@@ -95,8 +95,7 @@ __global__ void binaryFlatKernel(Binary op, int64_t n, const T* a, const T* b, T
 //   channel: v[(e / period) * c + e % c]      (a per-channel vector, repeated per batch of `period` elements)
 // `vFirst` puts v on the left of the op (for Sub/Div/Pow with a broadcast left operand).
 // Vectorised when each V-group of elements shares its batch and, for channel, c % V == 0. Idx is int32 where n
-// fits: the divisions by period and c are most of the work of a memory-bound kernel, and 64-bit ones cost several
-// times more.
+// fits, so the divisions by period and c are 32-bit ones.
 template <typename T, int V, bool kScalar, typename Idx>
 __global__ void binaryBroadcastKernel(Binary op, int64_t n, const T* x, const T* v, Idx c, Idx period,
                                       bool vFirst, T* y, Act act, float alpha, float beta) {
