@@ -7,6 +7,9 @@
 #include "../cuda/error.h"
 #include "layers_nd.h"
 #include "sources/sources.h"
+#include "validate_rules.h"
+
+static_assert(ntrt::builtin::validation::kMaxAct == ntrt::kernels::kMaxAct, "the plan validator's activation range");
 
 namespace ntrt::builtin {
 namespace {

@@ -3,10 +3,6 @@
 // every element range a launch touches; LayerCheck does the bounds arithmetic at batch 1 and the maximum batch.
 #include "validate_rules.h"
 
-#include "kernels/kernels.h"
-
-static_assert(ntrt::builtin::validation::kMaxAct == ntrt::kernels::kMaxAct, "the validator's activation range");
-
 namespace ntrt::builtin::validation {
 
 OpRule convRule();                      // validate_conv.cc

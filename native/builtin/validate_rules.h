@@ -9,7 +9,8 @@
 
 namespace ntrt::builtin::validation {
 
-//! The largest activation number a layer may name (kernels::kMaxAct; validate_ops.cc asserts they agree).
+//! The largest activation number a layer may name: kernels::kMaxAct (the validator builds without CUDA headers, so
+//! executor.cc asserts they agree).
 constexpr int kMaxAct = 18;
 
 //! One input position of an op: absent (-1, or past the end of the list) is allowed only when optional.
