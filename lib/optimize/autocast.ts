@@ -1,8 +1,10 @@
 // FP16 autocast: float32 compute becomes float16, with float32 graph inputs and outputs (Casts at
 // the boundary), float initializers converted to float16, and float32 kept where precision needs
-// it: Softmax and the sums, with Casts around them. Means (ReduceMean, GlobalAveragePool) run in float16: every
-// backend accumulates them in float32, and a mean lies within its inputs' range, so its float16 result loses only
-// its rounding; the Casts around a squeeze-excitation block's pooling cost more than the pooling itself.
+// it: Softmax and the reductions, with Casts around them. With `fp16Means`, means (ReduceMean, GlobalAveragePool) of
+// float16 values stay float16: for a backend whose reductions accumulate in float32 (builtin's reduce kernel does),
+// a mean lies within its inputs' range, so its float16 result loses only its rounding, and the Casts around a
+// squeeze-excitation block's pooling cost more than the pooling itself. Other runtimes (TensorRT) may sum a float16
+// reduction in float16, so without the option means stay float32.
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { ONNX_DTYPE_NUMBER } from '../ir/rules-tensor.js';
@@ -12,7 +14,9 @@ import { SourceMemo } from '../util/memo.js';
 import { eliminateDeadNodes } from './util.js';
 
 /** Ops kept in float32: their accumulations over many values lose too much in float16. */
-export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'NonMaxSuppression', 'EfficientNMS']);
+export const FP32_OPS: ReadonlySet<string> = new Set(['Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceSumSquare', 'ReduceL2', 'ReduceLogSumExp', 'GlobalAveragePool', 'NonMaxSuppression', 'EfficientNMS']);
+/** The means among FP32_OPS, float16 under `fp16Means` when their input is float16 already. */
+const MEANS: ReadonlySet<string> = new Set(['ReduceMean', 'GlobalAveragePool']);
 
 /** Inputs left as they are (no cast): Shape's data, Cast's input, and Resize's roi and scales (float32 by the spec). */
 function typeAgnostic(n: Node, i: number): boolean {
@@ -25,11 +29,12 @@ const halfCopies = new SourceMemo<Uint16Array>();
 const halfOf = (data: Float32Array): Uint16Array => halfCopies.get(data, '', () => float32ToHalf(data));
 
 /**
- * Rewrites the graph to float16 compute, in place (graph inputs and outputs stay float32).
+ * Rewrites the graph to float16 compute, in place (graph inputs and outputs stay float32). `fp16Means`: means of
+ * float16 values stay float16 (for a backend that accumulates them in float32).
  * @example
  * autocastFp16(g); g.types.get('conv1_out').dtype; // 'float16'
  */
-export function autocastFp16(g: Graph): void {
+export function autocastFp16(g: Graph, options: { fp16Means?: boolean } = {}): void {
   inferShapes(g);
   const cur = new Map<string, DataType>([...g.types].map(([k, t]) => [k, t.dtype]));
   const casts = new Map<string, string>();
@@ -58,7 +63,9 @@ export function autocastFp16(g: Graph): void {
     return name;
   };
   for (const n of g.nodes) {
-    const fp16 = !FP32_OPS.has(n.op);
+    // A mean of a float32 value (a sum's, say, which may exceed float16's range) stays float32.
+    const halfMean = options.fp16Means === true && MEANS.has(n.op) && !!n.inputs[0] && cur.get(n.inputs[0]) === 'float16';
+    const fp16 = !FP32_OPS.has(n.op) || halfMean;
     n.inputs = n.inputs.map((v, i) => {
       const dt = v ? cur.get(v) : undefined;
       if (!v || (dt !== 'float32' && dt !== 'float16') || typeAgnostic(n, i)) return v;

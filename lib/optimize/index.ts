@@ -41,7 +41,7 @@ export interface OptimizeOptions {
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
  * BatchNorm folding, then (fuse) constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
  * attention fusion (its mask read at the shape it carries information in) and inverted-residual fusion and (fp16) float16
- * autocast. The input is not modified.
+ * autocast (means of float16 values stay float16 in a fused graph). The input is not modified.
  * @example
  * const opt = optimize(await loadModel('mobilenetv2.onnx'), { fuse: true, precision: 'fp16' });
  */
@@ -65,6 +65,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
     narrowAttentionMasks(g);
     fuseInvertedResidual(g);
   }
-  if (precision === 'fp16') autocastFp16(g);
+  // A fused graph is the builtin backend's, whose reductions accumulate in float32: its means may stay float16.
+  if (precision === 'fp16') autocastFp16(g, { fp16Means: fuse });
   return g;
 }

@@ -28,7 +28,9 @@ function act(kind: number, x: number, a: number, b: number): number {
     case Act.abs: return Math.abs(x);
     case Act.reciprocal: return 1 / x;
     case Act.scale: return a * x + b;
-    default: return x;
+    case Act.silu: return x / (1 + Math.exp(-x));
+    case Act.none: return x;
+    default: throw new Error(`program-sim: no activation ${kind}`);
   }
 }
 

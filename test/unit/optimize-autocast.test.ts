@@ -38,16 +38,46 @@ describe('autocastFp16', () => {
     expect(a.inputs[0].type.dtype).toBe('float32');
     for (const o of a.outputs) expect(a.typeOf(o.name).dtype).toBe('float32');
     const byOp = (op: string) => a.nodes.filter((n) => n.op === op);
-    // Means stay in float16 (float32 accumulation is the kernels' business); Softmax runs in float32.
-    for (const op of ['Conv', 'Relu', 'Flatten', 'Gemm', 'Add', 'GlobalAveragePool', 'ReduceMean']) for (const n of byOp(op)) expect(a.typeOf(n.outputs[0]).dtype).toBe('float16');
-    for (const n of byOp('Softmax')) {
+    for (const op of ['Conv', 'Relu', 'Flatten', 'Gemm', 'Add']) for (const n of byOp(op)) expect(a.typeOf(n.outputs[0]).dtype).toBe('float16');
+    for (const op of ['GlobalAveragePool', 'Softmax', 'ReduceMean']) for (const n of byOp(op)) {
       expect(a.typeOf(n.inputs[0]).dtype).toBe('float32');
       expect(a.typeOf(n.outputs[0]).dtype).toBe('float32');
     }
-    // One Cast of x to fp16 (shared by Conv and Add), logits→fp32 for Softmax and the output, and the outputs
-    // m, twice and f3 back to fp32.
-    expect(opCounts(a).Cast).toBe(5);
+    // One Cast of x to fp16 (shared by Conv and Add), r→fp32 (shared by GAP and ReduceMean),
+    // GAP→fp16 for the Gemm, logits→fp32 for Softmax and the output, twice→fp32, f3→fp32.
+    expect(opCounts(a).Cast).toBe(6);
     expect(a.nodes.filter((n) => n.op === 'Cast' && n.inputs[0] === 'x')).toHaveLength(1);
+  });
+
+  it('with fp16Means, keeps means of float16 values in float16, and a mean of a float32 sum in float32', () => {
+    const h = graph(
+      [...g.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs] })), node('ReduceSum', ['r', 'ax'], ['s'], { keepdims: 0 }), node('ReduceMean', ['s'], ['ms'], { axes: [1], keepdims: 0 })],
+      [...g.initializers.values(), int64('ax', [2, 3])],
+      ['logits', 'probs', 'm', 'twice', 'f3', 'ms'],
+    );
+    autocastFp16(h, { fp16Means: true });
+    const of = (op: string, input: string) => h.nodes.find((n) => n.op === op && (n.inputs[0] === input || n.inputs[0].startsWith(`${input}_`)))!;
+    for (const op of ['GlobalAveragePool', 'ReduceMean']) {
+      const n = of(op, 'r');
+      expect(h.typeOf(n.inputs[0]).dtype).toBe('float16');
+      expect(h.typeOf(n.outputs[0]).dtype).toBe('float16');
+    }
+    // The sum runs in float32 (it may pass 65504); its mean reads it as it is.
+    const mean = of('ReduceMean', 's');
+    expect(h.typeOf(mean.inputs[0]).dtype).toBe('float32');
+    expect(h.typeOf(mean.outputs[0]).dtype).toBe('float32');
+    // Casts: x→fp16, r→fp32 for the sum, logits→fp32, and the outputs m, twice and f3 back to fp32.
+    expect(opCounts(h).Cast).toBe(6);
+    const x = randn(2 * 3 * 16, 4);
+    const ref = runReference(g, { x });
+    const got = runReference(h, { x });
+    for (const o of ['logits', 'm']) expect(relErr(got[o] as Float32Array, ref[o] as Float32Array)).toBeLessThan(1e-2);
+  });
+
+  it('optimize: the fused graph (builtin) pools in float16, the unfused one (handed to TensorRT) in float32', () => {
+    const pool = (o: Graph) => o.typeOf(o.nodes.find((n) => n.op === 'GlobalAveragePool')!.outputs[0]).dtype;
+    expect(pool(optimize(g, { fuse: true, precision: 'fp16' }))).toBe('float16');
+    expect(pool(optimize(g, { fuse: false, precision: 'fp16' }))).toBe('float32');
   });
 
   it('converts float initializers to float16 bits and leaves int ones', () => {

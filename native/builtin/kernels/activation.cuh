@@ -8,10 +8,10 @@ namespace ntrt::kernels {
 
 //! act(x) in float32; alpha/beta as documented on `Act`.
 __device__ __forceinline__ float applyAct(Act act, float x, float alpha, float beta) {
-  // The convolutions' epilogues first, in this order: nvcc emits a switch as a chain of compares (the PTX has no
-  // indirect branch), walked for every output element of an unrolled epilogue, so the last case paid a compare for
-  // each case before it. The logistic's division is the fast one (a reciprocal and a multiply; 0 once 1 + e^-x
-  // passes 2^126, where the exact result is below 2^-126 anyway).
+  // The convolutions' epilogues first, in this order: nvcc emitted the switch as a chain of compares (no brx.idx in
+  // the PTX), walked for every output element of an unrolled epilogue, so the last case paid a compare for each case
+  // before it. The logistic's division is the fast one (a reciprocal and a multiply): it gives 0 once 1 + e^-x
+  // passes 2^126 (x below about -87), where Sigmoid's exact value is below 2^-126 and SiLU's below 2^-119.
   if (act == Act::None) return x;
   if (act == Act::Relu) return fmaxf(x, 0.f);
   if (act == Act::Clip) return fminf(fmaxf(x, alpha), beta);
