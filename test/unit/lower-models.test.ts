@@ -5,7 +5,7 @@ import { OP_NAMES } from '../../lib/builtin/program.js';
 import { parseModel } from '../../lib/onnx/index.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
-import { mobilenetV2, smallCnn } from '../../scripts/gen-models.js';
+import { efficientnetB0, mobilenetV2, smallCnn } from '../../scripts/gen-models.js';
 import { fillUniform } from '../../lib/util/random.js';
 import { overlappingTensors, simulate } from '../helpers/program-sim.js';
 import { relL2 } from '../helpers/metrics.js';
@@ -17,6 +17,7 @@ describe('builtin lowering of real models (CPU simulation vs reference)', () => 
     ['small CNN', () => smallCnn({ seed: 3 }), [3, 32, 32], 3],
     ['torchvision mobilenet_v2 export', () => new Uint8Array(readFileSync('test/fixtures/torchvision_mobilenet_v2.onnx')), [3, 224, 224], 1],
     ['generated MobileNetV2', () => mobilenetV2({ seed: 1 }), [3, 224, 224], 1],
+    ['generated EfficientNet-B0', () => efficientnetB0({ seed: 3, size: 64 }), [3, 64, 64], 2],
   ];
   for (const [name, bytes, dims, batch] of cases) {
     for (const precision of ['fp32', 'fp16'] as const) {
@@ -32,8 +33,14 @@ describe('builtin lowering of real models (CPU simulation vs reference)', () => 
         const got = simulate(program, weights, { [inName]: x }, batch)[outName];
         expect(got.length).toBe(want.length);
         expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
-        if (name !== 'small CNN') {
-          const count = (op: string) => program.layers.filter((l) => OP_NAMES[l.op] === op).length;
+        const count = (op: string) => program.layers.filter((l) => OP_NAMES[l.op] === op).length;
+        if (name.includes('EfficientNet')) {
+          // Every SiLU in its convolution, the poolings with no casts around them: the only copies are the input's
+          // (its layout, and in fp16 its cast) and, in fp16, the output's cast.
+          expect([count('unary'), count('binary'), count('reduce'), count('conv')]).toEqual([0, 16, 17, 82]);
+          expect(count('copy')).toBe(precision === 'fp16' ? 2 : 1);
+        }
+        if (name.includes('MobileNetV2') || name.includes('mobilenet_v2')) {
           // 17 inverted-residual blocks, 16 with an expansion: each of those becomes one mbconv layer.
           expect(count('mbconv')).toBe(16);
           expect(count('conv') + 3 * count('mbconv')).toBe(53);
