@@ -39,6 +39,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   LeakyRelu: spec(nn.activation, [1, 1]),
   HardSigmoid: spec(nn.activation, [1, 1]),
   HardSwish: spec(nn.activation, [1, 1], [1, 1], 14),
+  Swish: spec(nn.activation, [1, 1], [1, 1], 24),
   Clip: spec(nn.clip, [1, 3]),
   Dropout: spec(nn.dropout, [1, 3], [1, 2]),
   Add: spec(t.binary, [2, 2]),

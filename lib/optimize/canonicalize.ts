@@ -1,12 +1,14 @@
 // Makes window attributes explicit (kernel_shape, strides, pads, dilations, group; no auto_pad) on
-// Conv and the pools, merges a zero constant Pad of the spatial dims into the Conv it feeds, and
-// turns MatMul(x, W) + b on 2-D x (tf2onnx's dense layers) into one Gemm.
+// Conv and the pools, merges a zero constant Pad of the spatial dims into the Conv it feeds, turns
+// MatMul(x, W) + b on 2-D x (tf2onnx's dense layers) into one Gemm, and writes Swish (opset 24) as the
+// x·Sigmoid(x) that earlier exporters write, so later passes and every backend see one form.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { windowGeometry } from '../ir/geometry.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { fullPads } from '../ir/rules-tensor.js';
+import { scalarConstant } from '../ir/fused.js';
 import type { Node } from '../ir/types.js';
 import { fromConstant, toNumbers } from '../reference/tensor.js';
 import { eliminateDeadNodes, floatValues } from './util.js';
@@ -66,8 +68,34 @@ function matmulToGemm(g: Graph, n: Node, consumers: Map<string, Node[]>): Node |
   return add;
 }
 
+/** Swish(x) as Sigmoid and Mul, with Mul(x, alpha) before the Sigmoid unless alpha is 1; names new values. */
+function swishNodes(g: Graph, n: Node): Node[] {
+  const x = n.inputs[0];
+  const t = g.typeOf(x);
+  const alpha = attrFloat(n, 'alpha', 1);
+  const value = (base: string) => {
+    const v = g.uniqueName(`${n.name}_${base}`);
+    g.types.set(v, { dtype: t.dtype, shape: [...t.shape] });
+    return v;
+  };
+  const node = (op: string, inputs: string[], output: string): Node => ({ name: g.uniqueName(`${n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [output], attrs: {} });
+  const out: Node[] = [];
+  let arg = x;
+  if (alpha !== 1) {
+    const k = g.uniqueName(`${n.name}_alpha`);
+    g.initializers.set(k, scalarConstant(k, t.dtype, alpha));
+    g.types.set(k, { dtype: t.dtype, shape: [] });
+    arg = value('scaled');
+    out.push(node('Mul', [x, k], arg));
+  }
+  const s = value('sigmoid');
+  out.push(node('Sigmoid', [arg], s), node('Mul', [x, s], n.outputs[0]));
+  return out;
+}
+
 /**
- * Canonicalizes window attributes, folds zero Pads into Convs and dense MatMuls into Gemms, in place.
+ * Canonicalizes window attributes, folds zero Pads into Convs and dense MatMuls into Gemms, and rewrites Swish as
+ * Sigmoid and Mul, in place.
  * @example
  * canonicalize(g); // Conv auto_pad=SAME_UPPER → explicit pads
  */
@@ -76,7 +104,12 @@ export function canonicalize(g: Graph): void {
   const producers = g.producers();
   const consumers = g.consumers();
   const absorbed = new Set<Node>();
+  const expanded = new Map<Node, Node[]>();
   for (const n of g.nodes) {
+    if (n.domain === '' && n.op === 'Swish') {
+      expanded.set(n, swishNodes(g, n));
+      continue;
+    }
     if (n.domain === '' && n.op === 'MatMul') {
       const add = matmulToGemm(g, n, consumers);
       if (add) absorbed.add(add);
@@ -94,7 +127,7 @@ export function canonicalize(g: Graph): void {
     n.inputs[0] = p.inputs[0];
     // Output sizes don't change: the conv sees the same padded extent.
   }
-  g.nodes = g.nodes.filter((n) => !absorbed.has(n));
+  g.nodes = g.nodes.flatMap((n) => (absorbed.has(n) ? [] : (expanded.get(n) ?? [n])));
   eliminateDeadNodes(g);
   inferShapes(g);
 }

@@ -50,6 +50,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   LeakyRelu: nn.activation,
   HardSigmoid: nn.activation,
   HardSwish: nn.activation,
+  Swish: nn.swish,
   Clip: nn.clip,
   Add: tn.binary,
   Sub: tn.binary,

@@ -250,6 +250,15 @@ export const activation: Kernel = (node, inputs, out) => {
   return [{ dtype: out[0].dtype, dims: dimsOf(out[0]), data: y }];
 };
 
+/** Swish (opset 24): x·Sigmoid(alpha·x). */
+export const swish: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const alpha = attrFloat(node, 'alpha', 1);
+  const y = x.data instanceof Float64Array ? Float64Array.from(x.data) : Float32Array.from(x.data as Float32Array);
+  for (let i = 0; i < y.length; i++) y[i] = y[i] / (1 + Math.exp(-alpha * y[i]));
+  return [{ dtype: out[0].dtype, dims: dimsOf(out[0]), data: y }];
+};
+
 export const clip: Kernel = (_node, inputs, out) => {
   const [x, lo, hi] = inputs;
   const num = (t: RTensor | undefined, def: number) => (t ? Number(t.data[0]) : def);

@@ -248,6 +248,9 @@ describe('bad models give coded errors', () => {
     // HardSwish exists from opset 14 only.
     const hs = encode({ node: [{ op_type: 'HardSwish', name: 'hs', input: ['x'], output: ['y'] }], input: [vi('x', [2])], output: [vi('y', [2])] }, 13);
     expect(codeOf(() => parseModel(hs)).message).toBe("Unsupported operator 'HardSwish' (node 'hs') at opset 13");
+    // Swish from opset 24 only.
+    const sw = encode({ node: [{ op_type: 'Swish', name: 'sw', input: ['x'], output: ['y'] }], input: [vi('x', [2])], output: [vi('y', [2])] }, 23);
+    expect(codeOf(() => parseModel(sw)).message).toBe("Unsupported operator 'Swish' (node 'sw') at opset 23");
   });
 
   it('opsets outside 9..24', () => {

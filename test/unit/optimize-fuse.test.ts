@@ -7,6 +7,7 @@ import { parseModel } from '../../lib/onnx/reader.js';
 import { foldBatchNorm } from '../../lib/optimize/batchnorm.js';
 import { foldConstants } from '../../lib/optimize/fold.js';
 import { fuseConv } from '../../lib/optimize/fuse.js';
+import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
 import { smallCnnGraph } from '../../scripts/gen-models.js';
 import { inferredGraph, node } from '../helpers/graphs.js';
@@ -69,6 +70,20 @@ describe('fuseConv', () => {
     // x·Sigmoid(z) of another tensor is no SiLU either.
     const other = fused(graph([conv('x', 'c'), node('Sigmoid', ['x'], ['s']), node('Mul', ['c', 's'], ['y'])], [W, B]));
     expect(opCounts(other)).toEqual({ FusedConv: 1, Sigmoid: 1, Mul: 1 });
+  });
+
+  it('Swish (opset 24) is canonicalized to x·Sigmoid(x): after a Conv it fuses as SiLU; with alpha ≠ 1 it stays three ops', async () => {
+    const g = inferredGraph([conv('x', 'c'), node('Swish', ['c'], ['y'])], ['n', 4, 6, 6], ['y'], [W, B], 24);
+    const o = optimize(g, { fuse: true, precision: 'fp32' });
+    expect(opCounts(o)).toEqual({ FusedConv: 1 });
+    expect(o.nodes[0].attrs.activation).toBe('silu');
+    expect(compareGraphs(g, o, { x: X })).toBeLessThan(1e-6);
+    await checkOrt(g, o);
+    const half = inferredGraph([conv('x', 'c'), node('Swish', ['c'], ['y'], { alpha: 0.5 })], ['n', 4, 6, 6], ['y'], [W, B], 24);
+    const h = optimize(half, { fuse: true, precision: 'fp32' });
+    expect(opCounts(h)).toEqual({ FusedConv: 1, Mul: 2, Sigmoid: 1 });
+    expect(compareGraphs(half, h, { x: X })).toBeLessThan(1e-6);
+    await checkOrt(half, h);
   });
 
   it('Clip with only a max bound', () => {

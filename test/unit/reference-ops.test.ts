@@ -51,6 +51,8 @@ const CASES: Record<string, OpCase> = {
   LeakyRelu: { op: 'LeakyRelu', inputs: [{ name: 'x', shape: [2, 3, 4] }], attrs: { alpha: 0.3 } },
   HardSigmoid: { op: 'HardSigmoid', inputs: [{ name: 'x', shape: [2, 3, 4] }], attrs: { alpha: 0.3, beta: 0.4 } },
   HardSwish: { op: 'HardSwish', inputs: [{ name: 'x', shape: [2, 3, 4] }] },
+  'Swish (opset 24)': { op: 'Swish', opset: 24, inputs: [{ name: 'x', shape: [2, 3, 4] }] },
+  'Swish alpha 0.5 (opset 24)': { op: 'Swish', opset: 24, inputs: [{ name: 'x', shape: [2, 3, 4] }], attrs: { alpha: 0.5 } },
   'Clip min and max': { op: 'Clip', inputs: [{ name: 'x', shape: [2, 3, 4] }], nodeInputs: ['x', 'lo', 'hi'], constants: [f32('lo', [], [-0.5]), f32('hi', [], [0.7])] },
   'Clip max only': { op: 'Clip', inputs: [{ name: 'x', shape: [2, 3, 4] }], nodeInputs: ['x', '', 'hi'], constants: [f32('hi', [], [0.2])] },
   'Add broadcast per channel': { op: 'Add', inputs: [{ name: 'a', shape: ['N', 3, 4, 5] }, { name: 'b', shape: [3, 1, 1] }] },
