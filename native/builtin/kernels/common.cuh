@@ -108,6 +108,29 @@ void dispatchAll(DType t, const char* what, F&& f) {
   }
 }
 
+//! Two strided views of one row-major index space of up to kMaxRank dims, indexed in Idx: a copy's source and
+//! destination, or a binary op's two operands.
+template <typename Idx>
+struct StridedPair {
+  int rank;
+  Idx dims[kMaxRank];
+  Idx s0[kMaxRank], s1[kMaxRank];
+  //! The offsets of item i in the two views.
+  __device__ __forceinline__ void offsets(int64_t i, Idx& o0, Idx& o1) const {
+    Idx rem = Idx(i);
+    o0 = 0, o1 = 0;
+#pragma unroll
+    for (int d = kMaxRank - 1; d >= 0; --d) {
+      if (d >= rank) continue;
+      const Idx q = rem / dims[d];
+      const Idx coord = rem - q * dims[d];
+      rem = q;
+      o0 += coord * s0[d];
+      o1 += coord * s1[d];
+    }
+  }
+};
+
 //! A shape with up to kMaxRank dims and `count` stride sets, simplified for indexing.
 template <int kSets>
 struct Layout {

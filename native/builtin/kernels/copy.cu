@@ -77,35 +77,16 @@ __global__ void convertFlatKernel(int64_t n, const S* x, D* y) {
   if (t < n) y[t] = cvt<D, S>(x[t]);
 }
 
+// x's strides are s0, y's s1.
 template <typename Idx>
-struct General {
-  int rank;
-  Idx dims[kMaxRank];
-  Idx xs[kMaxRank], ys[kMaxRank];
-};
-
-//! The x and y offsets of item i of g's index space (row-major over g.dims).
-template <typename Idx>
-__device__ __forceinline__ void generalOffsets(const General<Idx>& g, int64_t i, Idx& ox, Idx& oy) {
-  Idx rem = Idx(i);
-  ox = 0, oy = 0;
-#pragma unroll
-  for (int d = kMaxRank - 1; d >= 0; --d) {
-    if (d >= g.rank) continue;
-    Idx q = rem / g.dims[d];
-    Idx coord = rem - q * g.dims[d];
-    rem = q;
-    ox += coord * g.xs[d];
-    oy += coord * g.ys[d];
-  }
-}
+using General = StridedPair<Idx>;
 
 // The loop counter stays 64-bit even for Idx = int32: with n just under 2^31, i + grid stride would wrap negative.
 template <typename D, typename S, typename Idx>
 __global__ void copyGeneralKernel(int64_t n, General<Idx> g, const S* x, D* y) {
   for (int64_t i = globalThread(); i < n; i += globalThreads()) {
     Idx ox, oy;
-    generalOffsets(g, i, ox, oy);
+    g.offsets(i, ox, oy);
     y[oy] = cvt<D, S>(x[ox]);
   }
 }
@@ -217,8 +198,8 @@ void generalLaunch(const Layout<2>& l, const S* x, D* y, cudaStream_t stream) {
     g.rank = l.rank;
     for (int d = 0; d < l.rank; ++d) {
       g.dims[d] = Idx(l.dims[d]);
-      g.xs[d] = Idx(l.strides[0][d]);
-      g.ys[d] = Idx(l.strides[1][d]);
+      g.s0[d] = Idx(l.strides[0][d]);
+      g.s1[d] = Idx(l.strides[1][d]);
     }
     copyGeneralKernel<D, S, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(n, g, x, y);
   };
@@ -236,7 +217,7 @@ template <typename D, typename S, typename Idx, int V>
 __global__ void copyRunsKernel(int64_t n, General<Idx> g, const S* x, D* y) {
   for (int64_t i = globalThread(); i < n; i += globalThreads()) {
     Idx ox, oy;
-    generalOffsets(g, i, ox, oy);
+    g.offsets(i, ox, oy);
     const Vec<S, V> a = *reinterpret_cast<const Vec<S, V>*>(x + ox);
     Vec<D, V> b;
 #pragma unroll
@@ -258,8 +239,8 @@ bool tryRuns(const Layout<2>& l, const S* x, D* y, cudaStream_t stream) {
   g.rank = l.rank;
   for (int d = 0; d < l.rank; ++d) {
     g.dims[d] = int32_t(d == r ? l.dims[d] / V : l.dims[d]);
-    g.xs[d] = int32_t(d == r ? V : l.strides[0][d]);
-    g.ys[d] = int32_t(d == r ? V : l.strides[1][d]);
+    g.s0[d] = int32_t(d == r ? V : l.strides[0][d]);
+    g.s1[d] = int32_t(d == r ? V : l.strides[1][d]);
   }
   copyRunsKernel<D, S, int32_t, V><<<gridFor(n, kBlock), kBlock, 0, stream>>>(n, g, x, y);
   return true;

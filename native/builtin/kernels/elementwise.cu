@@ -133,29 +133,14 @@ __global__ void binaryBroadcastKernel(Binary op, int64_t n, const T* x, const T*
   }
 }
 
-template <typename Idx>
-struct BinaryGeneral {
-  int rank;
-  Idx dims[kMaxRank];
-  Idx sa[kMaxRank], sb[kMaxRank];
-};
-
 // Any broadcast pattern: decompose the output index (y is contiguous) into per-dim coordinates.
 // The loop counter stays 64-bit even for Idx = int32: with n just under 2^31, i + grid stride would wrap negative.
 template <typename T, typename Idx>
-__global__ void binaryGeneralKernel(Binary op, int64_t n, BinaryGeneral<Idx> g, const T* a, const T* b, T* y, Act act,
+__global__ void binaryGeneralKernel(Binary op, int64_t n, StridedPair<Idx> g, const T* a, const T* b, T* y, Act act,
                                     float alpha, float beta) {
   for (int64_t i = globalThread(); i < n; i += globalThreads()) {
-    Idx rem = Idx(i), oa = 0, ob = 0;
-#pragma unroll
-    for (int d = kMaxRank - 1; d >= 0; --d) {
-      if (d >= g.rank) continue;
-      Idx q = rem / g.dims[d];
-      Idx coord = rem - q * g.dims[d];
-      rem = q;
-      oa += coord * g.sa[d];
-      ob += coord * g.sb[d];
-    }
+    Idx oa, ob;
+    g.offsets(i, oa, ob);
     y[i] = fromFloat<T>(applyAct(act, applyBinary(op, toFloat(a[oa]), toFloat(b[ob])), alpha, beta));
   }
 }
@@ -227,12 +212,12 @@ void binaryLaunch(Binary op, const Layout<2>& l, const T* a, const T* b, T* y, A
   // General broadcast: 32-bit index math when every offset fits.
   auto general = [&](auto idxTag) {
     using Idx = typename decltype(idxTag)::type;
-    BinaryGeneral<Idx> g{};
+    StridedPair<Idx> g{};
     g.rank = r;
     for (int d = 0; d < r; ++d) {
       g.dims[d] = Idx(l.dims[d]);
-      g.sa[d] = Idx(sa[d]);
-      g.sb[d] = Idx(sb[d]);
+      g.s0[d] = Idx(sa[d]);
+      g.s1[d] = Idx(sb[d]);
     }
     binaryGeneralKernel<T, Idx><<<gridFor(n, kBlock), kBlock, 0, stream>>>(op, n, g, a, b, y, act, alpha, beta);
   };
