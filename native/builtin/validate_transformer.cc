@@ -1,8 +1,6 @@
 // Validator rules of the transformer layers: layernorm, gather, compare, predicate, where and attention (with its
 // tactics and their workspace), matching what executor.cc passes kernels/norm.cu, gather.cu, logic.cu and
 // attention.cu. Accesses are declared with signed strides at the batch the LayerCheck stands for.
-#include <cstdint>
-
 #include "validate_rules.h"
 
 namespace ntrt::builtin::validation {
@@ -129,11 +127,10 @@ void checkAttention(const LayerCheck& c) {
 // kernels::attentionTactics: the same names, conditions and workspace.
 int64_t attentionTactic(const LayerCheck& c, const std::string& name) {
   const Attn a = attnOf(c);
-  if (name == "flash_mma" || name == "flash_mma_w2" || name == "flash_mma_w8" || name == "flash_mma_p" ||
-      name == "flash_mma_w8_p") {
+  if (name == "flash_mma" || name == "flash_mma_w2" || name == "flash_mma_w8") {
     if (c.dtype(c.in(0)) != DType::F16 || a.d != a.dv || (a.d != 16 && a.d != 32 && a.d != 64 && a.d != 128))
       c.fail("uses " + name + " for head sizes or a dtype it does not run");
-    if (c.mul(c.mul(a.b, a.h), (a.sq + 31) / 32) > INT32_MAX) c.fail("has more work items than " + name + " counts");
+    if (c.mul(a.b, a.h) > 65535) c.fail("has more batch·heads than " + name + "'s grid");
     for (const char* key : {"qs", "ks", "vs"}) {
       const std::vector<int64_t> s = c.ints(key, 4, 4, -kMaxExtent, kMaxExtent);
       if (s[3] != 1 || s[0] % 8 || s[1] % 8 || s[2] % 8) c.fail("uses " + name + " with strides it does not load");

@@ -118,7 +118,7 @@ function mutateProgram(r: Rng, p: Program, h: Omit<PlanHeader, 'payloadBytes'>):
       return `layer ${layer} op`;
     case 7: {
       if (!l) return 'none';
-      const names = ['direct', 'gemv', 'default', 'simt_64x64_sk16', 'tc_64x64x64_s3_sk16', 'tcg_64x64x32', 'dw_b16_px4', 'dw_b4_px1', 'cudnn_fft_fused', 'cublaslt_0_' + '0'.repeat(128), 'flash_mma', 'flash_mma_w2', 'flash_mma_w8', 'flash_mma_p', 'flash_mma_w8_p', 'flash_wmma', 'flash_warp', 'unfused', 'bogus', '', ...MBCONV_TACTICS];
+      const names = ['direct', 'gemv', 'default', 'simt_64x64_sk16', 'tc_64x64x64_s3_sk16', 'tcg_64x64x32', 'dw_b16_px4', 'dw_b4_px1', 'cudnn_fft_fused', 'cublaslt_0_' + '0'.repeat(128), 'flash_mma', 'flash_mma_w2', 'flash_mma_w8', 'flash_wmma', 'flash_warp', 'unfused', 'bogus', '', ...MBCONV_TACTICS];
       l.tactics = r() < 0.2 ? [] : [{ upTo: interesting(r, p.maxBatch), tactic: pick(r, names) }];
       return `layer ${layer} tactic`;
     }

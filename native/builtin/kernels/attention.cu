@@ -2,9 +2,7 @@
 // never written to memory (FlashAttention's recurrence: running max m, running sum l, O rescaled by exp(m_old − m)).
 //   flash_mma   FP16, FlashAttention-2 on mma.sync with everything in registers (attention_mma.cu), 64 query rows
 //               per block; flash_mma_w2 and flash_mma_w8 the same with 32 and 128 rows (fewer idle rows on short
-//               sequences; K/V tiles shared by more rows on long ones); flash_mma_p and flash_mma_w8_p are the
-//               persistent forms of flash_mma and flash_mma_w8 (a resident block walks many items, the next one's
-//               loads in flight while this one computes)
+//               sequences; K/V tiles shared by more rows on long ones)
 //   flash_wmma  FP16: a block of 4 warps takes 64 query rows; per 64-key tile, Q·Kᵀ and P·V on tensor cores
 //               (wmma 16x16x16, float32 accumulation), the softmax in float32 on the scores of the tile
 //   flash_warp  any float type: a warp per query row, 32 keys at a time (a lane per key), O in registers
@@ -301,10 +299,6 @@ void unfused(const AttentionDesc& p, DType t, const void* q, const void* k, cons
   matmul(pv, t, ws, v, o, stream);
 }
 
-bool isFlashMma(const std::string& t) {
-  return t == "flash_mma" || t == "flash_mma_w2" || t == "flash_mma_w8" || t == "flash_mma_p" || t == "flash_mma_w8_p";
-}
-
 }  // namespace
 
 std::vector<Tactic> attentionTactics(const AttentionDesc& p, DType t) {
@@ -313,8 +307,6 @@ std::vector<Tactic> attentionTactics(const AttentionDesc& p, DType t) {
     out.push_back({"flash_mma", 0});
     out.push_back({"flash_mma_w2", 0});
     out.push_back({"flash_mma_w8", 0});
-    out.push_back({"flash_mma_p", 0});
-    out.push_back({"flash_mma_w8_p", 0});
   }
   if (wmmaFits(p, t)) out.push_back({"flash_wmma", 0});
   if (p.d <= kMaxHead && p.dv <= kMaxHead) out.push_back({"flash_warp", 0});
@@ -339,11 +331,9 @@ void attention(const std::string& tactic, const AttentionDesc& p, DType t, const
     const T* kt = static_cast<const T*>(k);
     const T* vt = static_cast<const T*>(v);
     T* ot = static_cast<T*>(o);
-    if (isFlashMma(tactic)) {
+    if (tactic == "flash_mma" || tactic == "flash_mma_w2" || tactic == "flash_mma_w8") {
       if constexpr (std::is_same_v<T, __half>) {
-        const bool persistent = tactic.size() > 2 && tactic.compare(tactic.size() - 2, 2, "_p") == 0;
-        const int warps = tactic.rfind("flash_mma_w2", 0) == 0 ? 2 : tactic.rfind("flash_mma_w8", 0) == 0 ? 8 : 4;
-        attentionMma(warps, persistent, p, q, k, v, mk, o, stream);
+        attentionMma(tactic == "flash_mma" ? 4 : tactic == "flash_mma_w2" ? 2 : 8, p, q, k, v, mk, o, stream);
         return;
       } else {
         fail("ERR_INVALID_ARGUMENT", "attention: flash_mma runs float16 only");

@@ -5,18 +5,12 @@
 //   P re-packed as A fragments without touching shared memory, O += P·V (V through ldmatrix.trans).
 //   K/V tiles are double-buffered with cp.async, so the next tile loads while this one computes; a key-padding mask
 //   ([b, 1, 1, sk], the same for every query) is staged per tile in shared memory with them.
-//   A work item is one block of query rows of one (batch, head). The plain tactics launch a block per item. The
-//   persistent ones (flash_mma_p, flash_mma_w8_p) launch as many blocks as fit on the device at once, and each walks
-//   its items' key tiles as one sequence: the next item's Q and first K/V tile load while this item's last tile
-//   computes, so a short sequence (BERT's 128 keys are two tiles) no longer starts every block on a cold load.
 // Conditions (attentionMmaFits): d == dv ∈ {16, 32, 64, 128}; Q, K, V rows contiguous (feature stride 1) with every
 // other stride a multiple of 8 elements and 16-byte aligned bases (cp.async moves 16 bytes); O rows contiguous with
 // even strides (half2 stores). A fully masked query row gives zeros, as the other tactics do.
 #include <cuda_fp16.h>
 
-#include <algorithm>
 #include <cfloat>
-#include <climits>
 #include <type_traits>
 
 #include "attention_mma.cuh"
@@ -48,11 +42,9 @@ __device__ __forceinline__ uint32_t packHalf2(float lo, float hi) {
   return *reinterpret_cast<uint32_t*>(&h);
 }
 
-// Q (two buffers when persistent: the next item's loads while this one's last tile computes), then K and V, two
-// tiles each.
-template <int D, int W, bool P>
+template <int D, int W>
 constexpr size_t mmaSmemBytes() {
-  return size_t((P ? 2 : 1) * 16 * W + 4 * kKeyTile) * (D + 8) * sizeof(__half);
+  return size_t(16 * W + 4 * kKeyTile) * (D + 8) * sizeof(__half);
 }
 
 // How the mask is read: none, per key ([b, 1, 1, sk]: staged per tile in shared memory, already in the log2 domain),
@@ -62,7 +54,7 @@ enum MaskKind { kNoMask = 0, kKeyMask = 1, kScoreMask = 2 };
 // Up to head size 64, blocks of 4 and 8 warps cap registers for 16 warps per SM (128 per thread): the key-mask form
 // would take 130 and lose a quarter of its warps. Blocks of 2 warps are held to 5 per SM by shared memory anyway,
 // so a cap would only spill; the per-score form (its mask reads need registers) and d = 128 keep theirs too.
-template <int D, int W, int MK, bool P>
+template <int D, int W, int MK>
 __global__ void __launch_bounds__(W * 32, D <= 64 && W >= 4 && MK != kScoreMask ? 16 / W : 1)
     flashMmaKernel(AttentionDesc p, const __half* __restrict__ Q, const __half* __restrict__ K,
                    const __half* __restrict__ V, AttentionMask mask, __half* __restrict__ O) {
@@ -72,49 +64,32 @@ __global__ void __launch_bounds__(W * 32, D <= 64 && W >= 4 && MK != kScoreMask 
   constexpr int kThreads = W * 32;
   constexpr uint32_t kTileBytes = kKeyTile * LD * sizeof(__half);
   constexpr uint32_t kRowBytes = LD * sizeof(__half);
-  constexpr uint32_t kQBytes = R * LD * sizeof(__half);
   static_assert(kKeyTile == 64, "the tile body is instantiated for 1, 2 and 4 live 16-key steps of a 64-key tile");
   extern __shared__ __align__(16) unsigned char smem[];
-  __half* qs = reinterpret_cast<__half*>(smem);  // [P ? 2 : 1][R][LD]
-  __half* ks = qs + (P ? 2 : 1) * R * LD;       // [2][kKeyTile][LD]
-  __half* vs = ks + 2 * kKeyTile * LD;          // [2][kKeyTile][LD]
+  __half* qs = reinterpret_cast<__half*>(smem);
+  __half* ks = qs + R * LD;                 // [2][kKeyTile][LD]
+  __half* vs = ks + 2 * kKeyTile * LD;      // [2][kKeyTile][LD]
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  // Items are (batch·head, query block), the query block fastest: a block's neighbours share its K and V in L2.
-  const int qBlocks = (p.sq + R - 1) / R;
-  const int items = p.batch * p.heads * qBlocks;  // attentionMmaFits keeps it within int
-  const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;
-  const int perItem = tiles > 0 ? tiles : 1;      // sk = 0 still writes each item's (zero) rows once
-  const int mine = int(blockIdx.x) < items ? (items - 1 - int(blockIdx.x)) / int(gridDim.x) + 1 : 0;
-  const int steps = mine * perItem;
-  struct Item {
-    int b, h, q0;
-  };
-  auto itemAt = [&](int local) {
-    const int it = int(blockIdx.x) + local * int(gridDim.x);
-    const int bh = it / qBlocks;
-    return Item{bh / p.heads, bh % p.heads, (it - bh * qBlocks) * R};
-  };
+  const int64_t bh = blockIdx.y;
+  const int64_t b = bh / p.heads, h = bh % p.heads;
+  const int q0 = blockIdx.x * R;
+  const __half* qb = Q + b * p.q[0] + h * p.q[1];
+  const __half* kb = K + b * p.k[0] + h * p.k[1];
+  const __half* vb = V + b * p.v[0] + h * p.v[1];
 
   // This thread's 16-byte chunks of a [rows][D] operand: column ldCol of rows ldRow + i·kRowsPerPass.
   constexpr int kRowsPerPass = kThreads / C;
   const int ldRow = tid / C, ldCol = (tid % C) * 8;
-  // Q rows [q0, q0 + R) of an item into buffer `buf`; rows past sq become zeros.
-  const uint32_t qsAddr = smemAddr(qs);
-  auto loadQ = [&](int buf, const Item& it) {
-    const __half* qb = Q + it.b * p.q[0] + it.h * p.q[1];
-    for (int r = ldRow; r < R; r += kRowsPerPass) {
-      const int g = it.q0 + r;
-      const bool ok = g < p.sq;
-      cpAsync16(qsAddr + buf * kQBytes + r * kRowBytes + ldCol * sizeof(__half),
-                ok ? qb + int64_t(g) * p.q[2] + ldCol : qb, ok);
-    }
-  };
-  // K and V rows of an item's key tile `tile` into buffer `buf`; keys at or past sk become zeros.
+  // Q rows [q0, q0 + R) once; rows past sq become zeros.
+  for (int r = ldRow; r < R; r += kRowsPerPass) {
+    const int g = q0 + r;
+    const bool ok = g < p.sq;
+    cpAsync16(smemAddr(qs + r * LD + ldCol), ok ? qb + int64_t(g) * p.q[2] + ldCol : qb, ok);
+  }
+  // K and V rows of key tile `tile` into buffer `buf`; keys at or past sk become zeros.
   const uint32_t ksAddr = smemAddr(ks), vsAddr = smemAddr(vs);
-  auto loadKV = [&](int buf, const Item& it, int tile) {
-    const __half* kb = K + it.b * p.k[0] + it.h * p.k[1];
-    const __half* vb = V + it.b * p.v[0] + it.h * p.v[1];
+  auto loadKV = [&](int buf, int tile) {
     const int key0 = tile * kKeyTile;
 #pragma unroll
     for (int i = 0; i < (kKeyTile + kRowsPerPass - 1) / kRowsPerPass; ++i) {
@@ -130,48 +105,52 @@ __global__ void __launch_bounds__(W * 32, D <= 64 && W >= 4 && MK != kScoreMask 
   // A mask that does not vary over the queries (a key-padding mask, [b, 1, 1, sk]) is staged per key tile in
   // shared memory beside K and V: one global load per key and block instead of one per score.
   __shared__ float keyMask[MK == kKeyMask ? 2 : 1][kKeyTile];
-  auto loadMask = [&](int buf, const Item& it, int tile) {
+  const int64_t keyMaskRow = MK == kKeyMask ? mask.row(b, h, 0) : 0;
+  auto loadMask = [&](int buf, int tile) {
     if constexpr (MK == kKeyMask) {
-      const int64_t rowOff = mask.row(it.b, it.h, 0);
       for (int j = tid; j < kKeyTile; j += kThreads) {
         const int key = tile * kKeyTile + j;
         // Added in the log2 domain; a finite bias stays finite there (a mask of torch.finfo(float32).min would
         // overflow to −inf on the way, and a row masked that way must average V as the other tactics do).
-        const float bias = key < p.sk ? mask.at(rowOff, key) : 0.f;
+        const float bias = key < p.sk ? mask.at(keyMaskRow, key) : 0.f;
         const float b2 = bias * kLog2e;
         keyMask[buf][j] = isinf(b2) && !isinf(bias) ? copysignf(FLT_MAX, b2) : b2;
       }
     }
   };
-  if (steps > 0) {
-    const Item first = itemAt(0);
-    loadQ(0, first);
-    loadKV(0, first, 0);
-    loadMask(0, first, 0);
+  const int tiles = (p.sk + kKeyTile - 1) / kKeyTile;
+  if (tiles > 0) {
+    loadKV(0, 0);
+    loadMask(0, 0);
   }
   cpAsyncCommit();
 
   const float scaleLog2 = p.scale * kLog2e;
   // This thread's two rows of the warp's 16 (accumulator rows lane/4 and lane/4 + 8) and its column pair.
-  const int rowOffA = warp * 16 + lane / 4;
+  const int rowA = q0 + warp * 16 + lane / 4, rowB = rowA + 8;
   const int colPair = 2 * (lane % 4);
+  // A warp whose 16 rows all lie past the sequence (the last block of a ragged sq) only helps load: one
+  // warp-uniform test per tile, so the tensor-core code below runs unpredicated.
+  const bool rowsLive = q0 + warp * 16 < p.sq;
   float o[D / 8][4];
-  float m[2], l[2];
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
   uint32_t qf[D / 16][4];
-  Item cur{0, 0, 0};
-  bool rowsLive = false;
-  int64_t maskRow[2] = {0, 0};
+  // The mask rows of this thread's two query rows (a row past the sequence reads the last one; it is not written).
+  const int64_t maskRow[2] = {MK == kScoreMask ? mask.row(b, h, min(rowA, p.sq - 1)) : 0,
+                              MK == kScoreMask ? mask.row(b, h, min(rowB, p.sq - 1)) : 0};
   // ldmatrix addresses of this lane within a tile buffer: K as B fragments (rows are keys), V transposed.
   const uint32_t kLane = ksAddr + ((lane & 7) + ((lane >> 4) << 3)) * kRowBytes + (((lane >> 3) & 1) << 4);
   const uint32_t vLane = vsAddr + ((lane & 7) + (((lane >> 3) & 1) << 3)) * kRowBytes + ((lane >> 4) << 4);
 
   // One key tile whose first 16·STEPS keys are loaded (STEPS 4: a whole tile; fewer: the ragged last tile, whose
   // 16-key steps past sk are not multiplied). Everything is unrolled at compile time: no per-step predicates, so no
-  // per-mma branches and warp syncs. `buf` is the K/V buffer the tile sits in.
-  auto tileBody = [&](auto stepsC, int t, int buf) {
+  // per-mma branches and warp syncs.
+  auto tileBody = [&](auto stepsC, int t) {
     constexpr int STEPS = decltype(stepsC)::value;
     constexpr int SN = 2 * STEPS;  // live n-tiles of 8 keys
-    const uint32_t kt = kLane + buf * kTileBytes, vt = vLane + buf * kTileBytes;
+    const uint32_t kt = kLane + (t & 1) * kTileBytes, vt = vLane + (t & 1) * kTileBytes;
     float s[SN][4];
 #pragma unroll
     for (int i = 0; i < SN; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
@@ -196,7 +175,7 @@ __global__ void __launch_bounds__(W * 32, D <= 64 && W >= 4 && MK != kScoreMask 
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         if (MK == kKeyMask) {
-          s[nt][e] = fmaf(s[nt][e], scaleLog2, keyMask[buf][colPair + nt * 8 + (e & 1)]);
+          s[nt][e] = fmaf(s[nt][e], scaleLog2, keyMask[t & 1][colPair + nt * 8 + (e & 1)]);
         } else if (MK == kScoreMask) {
           // In the natural domain first, as the other tactics add it; a finite sum that overflows on the way to
           // log2 (a mask of torch.finfo(float32).min) stays finite, so a row masked that way averages V as they do.
@@ -257,112 +236,75 @@ __global__ void __launch_bounds__(W * 32, D <= 64 && W >= 4 && MK != kScoreMask 
     }
   };
 
-  // The block's items' tiles as one sequence of steps: step s is tile s % perItem of local item s / perItem, in K/V
-  // buffer s & 1, and its successor's loads are in flight while it computes.
-  for (int step = 0, local = 0, t = 0; step < steps; ++step) {
-    if (t == 0) cur = itemAt(local);
-    if (step + 1 < steps) {
-      const bool nextItem = t + 1 == perItem;
-      const Item ld = nextItem ? itemAt(local + 1) : cur;
-      if (nextItem) loadQ((local + 1) & (P ? 1 : 0), ld);
-      loadKV((step + 1) & 1, ld, nextItem ? 0 : t + 1);
-      loadMask((step + 1) & 1, ld, nextItem ? 0 : t + 1);
+  for (int t = 0; t < tiles; ++t) {
+    if (t + 1 < tiles) {
+      loadKV((t + 1) & 1, t + 1);
+      loadMask((t + 1) & 1, t + 1);
       cpAsyncCommit();
       cpAsyncWait<1>();
     } else {
       cpAsyncWait<0>();
     }
     __syncthreads();
-    if (t == 0) {
-      // A new item: its rows, mask rows and Q fragments; O, the running max and the sums start over.
-      const int rowA = cur.q0 + rowOffA;
-      // A warp whose 16 rows all lie past the sequence (the last block of a ragged sq) only helps load: one
-      // warp-uniform test per tile, so the tensor-core code below runs unpredicated.
-      rowsLive = cur.q0 + warp * 16 < p.sq;
-      if (MK == kScoreMask) {
-        // The mask rows of this thread's two query rows (a row past the sequence reads the last one; it is not
-        // written).
-        maskRow[0] = mask.row(cur.b, cur.h, min(rowA, p.sq - 1));
-        maskRow[1] = mask.row(cur.b, cur.h, min(rowA + 8, p.sq - 1));
-      }
-#pragma unroll
-      for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-      m[0] = m[1] = -INFINITY;
-      l[0] = l[1] = 0.f;
-      if (rowsLive) {
-        const uint32_t qBuf = qsAddr + (local & (P ? 1 : 0)) * kQBytes;
+    if (rowsLive) {
+      if (t == 0) {
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk)
-          ldsmX4(qf[kk], qBuf + ((warp * 16 + (lane & 15)) * LD + kk * 16 + ((lane >> 4) << 3)) * sizeof(__half));
+          ldsmX4(qf[kk], smemAddr(qs + (warp * 16 + (lane & 15)) * LD + kk * 16 + ((lane >> 4) << 3)));
       }
-    }
-    const int live = min(kKeyTile, p.sk - t * kKeyTile);
-    if (rowsLive && live > 0) {
-      if (live > 32) tileBody(std::integral_constant<int, 4>{}, t, step & 1);
-      else if (live > 16) tileBody(std::integral_constant<int, 2>{}, t, step & 1);
-      else tileBody(std::integral_constant<int, 1>{}, t, step & 1);
-    }
-    if (t + 1 == perItem) {
-      // The item's last tile: its rows are done.
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
-        l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
-      }
-      __half* ob = O + cur.b * p.o[0] + cur.h * p.o[1];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int row = cur.q0 + rowOffA + 8 * i;
-        if (row >= p.sq) continue;
-        const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
-        __half* orow = ob + int64_t(row) * p.o[2];
-#pragma unroll
-        for (int dn = 0; dn < D / 8; ++dn)
-          *reinterpret_cast<__half2*>(orow + dn * 8 + colPair) =
-              __floats2half2_rn(o[dn][2 * i] * inv, o[dn][2 * i + 1] * inv);
-      }
-      t = 0, ++local;
-    } else {
-      ++t;
+      const int live = min(kKeyTile, p.sk - t * kKeyTile);
+      if (live > 32) tileBody(std::integral_constant<int, 4>{}, t);
+      else if (live > 16) tileBody(std::integral_constant<int, 2>{}, t);
+      else tileBody(std::integral_constant<int, 1>{}, t);
     }
     __syncthreads();  // every warp is done with this buffer before the next iteration refills it
   }
-  cpAsyncWait<0>();  // nothing left in flight at exit
+  cpAsyncWait<0>();  // nothing left in flight at exit (sk = 0 loads only Q)
+
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
+    l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
+  }
+  __half* ob = O + b * p.o[0] + h * p.o[1];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int row = i == 0 ? rowA : rowB;
+    if (row >= p.sq) continue;
+    const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
+    __half* orow = ob + int64_t(row) * p.o[2];
+#pragma unroll
+    for (int dn = 0; dn < D / 8; ++dn)
+      *reinterpret_cast<__half2*>(orow + dn * 8 + colPair) =
+          __floats2half2_rn(o[dn][2 * i] * inv, o[dn][2 * i + 1] * inv);
+  }
 }
 
-template <int D, int W, int MK, bool P>
+template <int D, int W, int MK>
 void launchKind(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask,
                 __half* o, cudaStream_t stream) {
-  constexpr size_t bytes = mmaSmemBytes<D, W, P>();
-  const void* fn = reinterpret_cast<const void*>(&flashMmaKernel<D, W, MK, P>);
-  convimpl::ensureSmem(fn, static_cast<int>(bytes));
-  const int64_t items = int64_t(p.batch) * p.heads * ((p.sq + 16 * W - 1) / (16 * W));
-  int64_t grid = items;
-  if (P) {
-    // As many blocks as are resident at once; each then walks its share of the items.
-    int perSm = 0;
-    CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSm, fn, W * 32, bytes));
-    grid = std::min<int64_t>(items, int64_t(std::max(perSm, 1)) * detail::smCount());
-  }
-  flashMmaKernel<D, W, MK, P><<<static_cast<unsigned>(grid), W * 32, bytes, stream>>>(p, q, k, v, mask, o);
+  constexpr size_t bytes = mmaSmemBytes<D, W>();
+  convimpl::ensureSmem(reinterpret_cast<const void*>(&flashMmaKernel<D, W, MK>), static_cast<int>(bytes));
+  dim3 grid((p.sq + 16 * W - 1) / (16 * W), static_cast<unsigned>(int64_t(p.batch) * p.heads));
+  flashMmaKernel<D, W, MK><<<grid, W * 32, bytes, stream>>>(p, q, k, v, mask, o);
 }
 
-template <int D, int W, bool P>
+template <int D, int W>
 void launch(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask, __half* o,
             cudaStream_t stream) {
-  if (!mask.p) return launchKind<D, W, kNoMask, P>(p, q, k, v, mask, o, stream);
-  if (mask.s[2] == 0) return launchKind<D, W, kKeyMask, P>(p, q, k, v, mask, o, stream);
-  launchKind<D, W, kScoreMask, P>(p, q, k, v, mask, o, stream);
+  if (!mask.p) return launchKind<D, W, kNoMask>(p, q, k, v, mask, o, stream);
+  if (mask.s[2] == 0) return launchKind<D, W, kKeyMask>(p, q, k, v, mask, o, stream);
+  launchKind<D, W, kScoreMask>(p, q, k, v, mask, o, stream);
 }
 
-template <int W, bool P>
+template <int W>
 void byHead(const AttentionDesc& p, const __half* q, const __half* k, const __half* v, AttentionMask mask, __half* o,
             cudaStream_t stream) {
   switch (p.d) {
-    case 16: return launch<16, W, P>(p, q, k, v, mask, o, stream);
-    case 32: return launch<32, W, P>(p, q, k, v, mask, o, stream);
-    case 64: return launch<64, W, P>(p, q, k, v, mask, o, stream);
-    default: return launch<128, W, P>(p, q, k, v, mask, o, stream);
+    case 16: return launch<16, W>(p, q, k, v, mask, o, stream);
+    case 32: return launch<32, W>(p, q, k, v, mask, o, stream);
+    case 64: return launch<64, W>(p, q, k, v, mask, o, stream);
+    default: return launch<128, W>(p, q, k, v, mask, o, stream);
   }
 }
 
@@ -370,14 +312,13 @@ void byHead(const AttentionDesc& p, const __half* q, const __half* k, const __ha
 
 bool attentionMmaFits(const AttentionDesc& p, DType t) {
   if (t != DType::F16 || p.d != p.dv || (p.d != 16 && p.d != 32 && p.d != 64 && p.d != 128)) return false;
-  // Work items (query blocks of 32 rows at the fewest warps, per batch·head) are counted in int.
-  if (int64_t(p.batch) * p.heads * ((int64_t(p.sq) + 31) / 32) > INT32_MAX) return false;
+  if (int64_t(p.batch) * p.heads > 65535) return false;
   for (const int64_t* s : {p.q, p.k, p.v})
     if (s[3] != 1 || s[0] % 8 || s[1] % 8 || s[2] % 8) return false;
   return p.o[3] == 1 && p.o[0] % 2 == 0 && p.o[1] % 2 == 0 && p.o[2] % 2 == 0;
 }
 
-void attentionMma(int warps, bool persistent, const AttentionDesc& p, const void* q, const void* k, const void* v,
+void attentionMma(int warps, const AttentionDesc& p, const void* q, const void* k, const void* v,
                   const AttentionMask& mask, void* o, cudaStream_t stream) {
   if (!attentionMmaFits(p, DType::F16))
     fail("ERR_INVALID_ARGUMENT", "attention: flash_mma needs float16, d == dv in {16, 32, 64, 128}, contiguous rows "
@@ -389,16 +330,9 @@ void attentionMma(int warps, bool persistent, const AttentionDesc& p, const void
   const auto* kh = static_cast<const __half*>(k);
   const auto* vh = static_cast<const __half*>(v);
   auto* oh = static_cast<__half*>(o);
-  if (persistent) {
-    if (warps == 8) byHead<8, true>(p, qh, kh, vh, mask, oh, stream);
-    else byHead<4, true>(p, qh, kh, vh, mask, oh, stream);
-  } else if (warps == 2) {
-    byHead<2, false>(p, qh, kh, vh, mask, oh, stream);
-  } else if (warps == 8) {
-    byHead<8, false>(p, qh, kh, vh, mask, oh, stream);
-  } else {
-    byHead<4, false>(p, qh, kh, vh, mask, oh, stream);
-  }
+  if (warps == 2) byHead<2>(p, qh, kh, vh, mask, oh, stream);
+  else if (warps == 8) byHead<8>(p, qh, kh, vh, mask, oh, stream);
+  else byHead<4>(p, qh, kh, vh, mask, oh, stream);
   CUDA_CHECK_LAUNCH();
 }
 

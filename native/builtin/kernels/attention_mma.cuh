@@ -24,12 +24,10 @@ struct AttentionMask {
 };
 
 //! Whether flash_mma runs these params: float16, d == dv ∈ {16, 32, 64, 128}, contiguous Q/K/V/O rows, Q/K/V
-//! strides in multiples of 8 elements, even output strides, and its work items (query blocks per batch·head) within int.
+//! strides in multiples of 8 elements, even output strides, batch·heads within the grid.
 bool attentionMmaFits(const AttentionDesc& p, DType t);
-//! Runs flash_mma with `warps` (2, 4 or 8) warps of 16 query rows per block: a block per work item, or with
-//! `persistent` (4 or 8 warps) as many blocks as are resident at once, each walking its items' key tiles as one
-//! pipelined sequence. Q, K and V must be 16-byte aligned.
-void attentionMma(int warps, bool persistent, const AttentionDesc& p, const void* q, const void* k, const void* v,
+//! Runs flash_mma with `warps` (2, 4 or 8) warps of 16 query rows per block. Q, K and V must be 16-byte aligned.
+void attentionMma(int warps, const AttentionDesc& p, const void* q, const void* k, const void* v,
                   const AttentionMask& mask, void* o, cudaStream_t stream);
 
 }  // namespace ntrt::kernels

@@ -207,8 +207,7 @@ struct AttentionDesc {
   int64_t q[4], k[4], v[4], o[4], mask[4];
   float scale;
 };
-//! Tactics for these params: "flash_mma", "flash_mma_w2", "flash_mma_w8", and the persistent "flash_mma_p" and
-//! "flash_mma_w8_p" (FP16, FlashAttention-2 on mma.sync: d == dv in
+//! Tactics for these params: "flash_mma", "flash_mma_w2" and "flash_mma_w8" (FP16, FlashAttention-2 on mma.sync: d == dv in
 //! {16, 32, 64, 128}, contiguous rows, strides in multiples of 8, 16-byte aligned Q/K/V), "flash_wmma" (FP16 tensor cores, d and dv multiples of 16 up to 128), "flash_warp"
 //! (a warp per query row, any head size up to 256), "unfused" (two matmuls and a masked softmax through workspace).
 std::vector<Tactic> attentionTactics(const AttentionDesc& p, DType t);
