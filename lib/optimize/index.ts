@@ -5,6 +5,7 @@ import { autocastFp16 } from './autocast.js';
 import { foldBatchNorm } from './batchnorm.js';
 import { broadcastConstants } from './broadcast-constants.js';
 import { canonicalize } from './canonicalize.js';
+import { decomposeEinsum } from './einsum.js';
 import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
 import { narrowAttentionMasks } from './attention-mask.js';
@@ -17,6 +18,7 @@ export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
 export { broadcastConstants } from './broadcast-constants.js';
 export { canonicalize } from './canonicalize.js';
+export { decomposeEinsum } from './einsum.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
 export { fuseAttention } from './attention.js';
@@ -30,8 +32,8 @@ export { eliminateDeadNodes } from './util.js';
 export interface OptimizeOptions {
   /**
    * Fuse Conv + bias + residual + activation into FusedConv, expand → depthwise → project chains into
-   * FusedMBConv, parallel biased MatMuls of one input into one, and attention into FusedAttention (the builtin
-   * backend); TensorRT fuses itself.
+   * FusedMBConv, parallel biased MatMuls of one input into one, and attention into FusedAttention, with Einsum
+   * rewritten as MatMul and Transpose nodes first (the builtin backend); TensorRT fuses itself and parses Einsum.
    */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
@@ -39,7 +41,7 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
+ * BatchNorm folding, then (fuse) Einsum as MatMul and Transpose nodes, constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
  * attention fusion (its mask read at the shape it carries information in) and inverted-residual fusion and (fp16) float16
  * autocast (means of float16 values stay float16 in a fused graph). The input is not modified.
  * @example
@@ -56,6 +58,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   foldBatchNorm(g);
   foldConstants(g);
   if (fuse) {
+    decomposeEinsum(g);
     broadcastConstants(g);
     fuseLayerNorm(g);
     fuseGelu(g);
