@@ -6,6 +6,7 @@ import { foldBatchNorm } from './batchnorm.js';
 import { broadcastConstants } from './broadcast-constants.js';
 import { canonicalize } from './canonicalize.js';
 import { decomposeEinsum } from './einsum.js';
+import { cumsumAsMatMul } from './cumsum.js';
 import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
 import { narrowAttentionMasks } from './attention-mask.js';
@@ -18,6 +19,7 @@ export { autocastFp16, FP32_OPS } from './autocast.js';
 export { foldBatchNorm } from './batchnorm.js';
 export { broadcastConstants } from './broadcast-constants.js';
 export { canonicalize } from './canonicalize.js';
+export { cumsumAsMatMul, EXACT_INT, integerRanges } from './cumsum.js';
 export { decomposeEinsum } from './einsum.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
@@ -33,7 +35,8 @@ export interface OptimizeOptions {
   /**
    * Fuse Conv + bias + residual + activation into FusedConv, expand → depthwise → project chains into
    * FusedMBConv, parallel biased MatMuls of one input into one, and attention into FusedAttention, with Einsum
-   * rewritten as MatMul and Transpose nodes first (the builtin backend); TensorRT fuses itself and parses Einsum.
+   * rewritten as MatMul and Transpose nodes and CumSum as a MatMul first (the builtin backend); TensorRT fuses
+   * itself and parses both.
    */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
@@ -41,7 +44,7 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) Einsum as MatMul and Transpose nodes, constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
+ * BatchNorm folding, then (fuse) Einsum as MatMul and Transpose nodes, CumSum as a MatMul (in float for bounded integers), constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
  * attention fusion (its mask read at the shape it carries information in) and inverted-residual fusion and (fp16) float16
  * autocast (means of float16 values stay float16 in a fused graph). The input is not modified.
  * @example
@@ -59,6 +62,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   foldConstants(g);
   if (fuse) {
     decomposeEinsum(g);
+    cumsumAsMatMul(g);
     broadcastConstants(g);
     fuseLayerNorm(g);
     fuseGelu(g);
