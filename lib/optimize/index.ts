@@ -7,6 +7,7 @@ import { broadcastConstants } from './broadcast-constants.js';
 import { canonicalize } from './canonicalize.js';
 import { decomposeEinsum } from './einsum.js';
 import { cumsumAsMatMul } from './cumsum.js';
+import { decomposeForBuiltin } from './decompose.js';
 import { foldConstants } from './fold.js';
 import { fuseAttention } from './attention.js';
 import { narrowAttentionMasks } from './attention-mask.js';
@@ -20,6 +21,7 @@ export { foldBatchNorm } from './batchnorm.js';
 export { broadcastConstants } from './broadcast-constants.js';
 export { canonicalize } from './canonicalize.js';
 export { cumsumAsMatMul, EXACT_INT, integerRanges } from './cumsum.js';
+export { decomposeForBuiltin } from './decompose.js';
 export { decomposeEinsum } from './einsum.js';
 export { foldConstants } from './fold.js';
 export { fuseConv } from './fuse.js';
@@ -35,8 +37,8 @@ export interface OptimizeOptions {
   /**
    * Fuse Conv + bias + residual + activation into FusedConv, expand → depthwise → project chains into
    * FusedMBConv, parallel biased MatMuls of one input into one, and attention into FusedAttention, with Einsum
-   * rewritten as MatMul and Transpose nodes and CumSum as a MatMul first (the builtin backend); TensorRT fuses
-   * itself and parses both.
+   * rewritten as MatMul and Transpose nodes, CumSum as a MatMul and the other operators builtin has no kernel for
+   * as ones it has, first (the builtin backend); TensorRT fuses itself and parses them all.
    */
   fuse: boolean;
   precision: 'fp16' | 'fp32';
@@ -44,7 +46,7 @@ export interface OptimizeOptions {
 
 /**
  * Runs the passes on a copy of the graph: constant folding and cleanup, canonical window attributes,
- * BatchNorm folding, then (fuse) Einsum as MatMul and Transpose nodes, CumSum as a MatMul (in float for bounded integers), constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
+ * BatchNorm folding, then (fuse) Einsum as MatMul and Transpose nodes, CumSum as a MatMul (in float for bounded integers), the activations and reductions builtin has no kernel for as ones it has, constants kept at their defined shape under broadcasting consumers, LayerNorm, GELU and Conv fusion, parallel projections merged into one GEMM,
  * attention fusion (its mask read at the shape it carries information in) and inverted-residual fusion and (fp16) float16
  * autocast (means of float16 values stay float16 in a fused graph). The input is not modified.
  * @example
@@ -63,6 +65,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   if (fuse) {
     decomposeEinsum(g);
     cumsumAsMatMul(g);
+    decomposeForBuiltin(g);
     broadcastConstants(g);
     fuseLayerNorm(g);
     fuseGelu(g);

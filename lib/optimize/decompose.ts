@@ -1,0 +1,216 @@
+// Operators the builtin backend has no kernel for, written as the ones it has (TensorRT parses them itself):
+//   Softplus(x)        = Relu(x) + Log(1 + Exp(−|x|))   (no overflow: Exp never sees a positive argument)
+//   Mish(x)            = x · Tanh(Softplus(x))          (YOLOv4's activation)
+//   Softsign(x)        = x / (1 + |x|)
+//   Elu(x; α)          = Relu(x) + α·(Exp(Min(x, 0)) − 1)
+//   Selu(x; α, γ)      = γ·Elu(x; α)
+//   Celu(x; α)         = Relu(x) + α·(Exp(Min(x, 0) / α) − 1)
+//   ThresholdedRelu(x) = Where(x > α, x, 0)
+//   Sum, Mean          = a chain of Adds (· 1/n)
+//   ReduceL1           = ReduceSum(|x|)
+//   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x)   (no overflow)
+//   Trilu(x, k)        = Where(the triangle as a constant mask, x, 0) when k and the last two dims are static
+import { attrFloat, attrInt, attrInts } from '../ir/attrs.js';
+import { scalarConstant } from '../ir/fused.js';
+import type { Graph } from '../ir/graph.js';
+import { inferShapes } from '../ir/infer.js';
+import type { Constant, DataType, Node } from '../ir/types.js';
+import { fromConstant, toNumbers } from '../reference/tensor.js';
+import { addConstant } from './util.js';
+
+/** The first opset where a reduction takes its axes as an input (ReduceSum 13, the others 18). */
+const axesInputSince = (op: string) => (op === 'ReduceSum' ? 13 : 18);
+
+class Unfit extends Error {}
+
+/**
+ * Rewrites the operators above into ones the builtin backend lowers, in place; a node whose form it cannot rewrite
+ * (non-constant axes or k, a dynamic triangle) stays, and the backend names it as unsupported.
+ * @example
+ * decomposeForBuiltin(g); // Mish(x) → x · Tanh(Relu(x) + Log(1 + Exp(−|x|)))
+ */
+export function decomposeForBuiltin(g: Graph): void {
+  let changed = false;
+  g.nodes = g.nodes.flatMap((n) => {
+    const rewrite = n.domain === '' ? REWRITES[n.op] : undefined;
+    if (!rewrite) return [n];
+    try {
+      const b = new Builder(g, n);
+      rewrite(b, n);
+      changed = true;
+      return b.nodes;
+    } catch (e) {
+      if (e instanceof Unfit) return [n];
+      throw e;
+    }
+  });
+  if (changed) inferShapes(g);
+}
+
+/** Emits a node's replacement: fresh names, scalar constants in the node's dtype, the last value as its output. */
+class Builder {
+  readonly nodes: Node[] = [];
+  readonly dtype: DataType;
+  #serial = 0;
+  constructor(readonly g: Graph, readonly n: Node) {
+    this.dtype = g.typeOf(n.inputs[0]).dtype;
+  }
+  op(op: string, inputs: string[], attrs: Node['attrs'] = {}): string {
+    const y = this.g.uniqueName(`${this.n.name}_${this.#serial++}`);
+    this.nodes.push({ name: this.g.uniqueName(`${this.n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [y], attrs });
+    return y;
+  }
+  scalar(value: number): string {
+    const name = this.g.uniqueName(`${this.n.name}_k`);
+    this.g.initializers.set(name, scalarConstant(name, this.dtype, value));
+    this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [] });
+    return name;
+  }
+  /** Makes `v` (the last value emitted) the node's output. */
+  done(v: string): void {
+    const last = this.nodes[this.nodes.length - 1];
+    if (!last || last.outputs[0] !== v) throw new Error(`decompose: '${v}' is not the last value of ${this.n.name}`);
+    last.outputs[0] = this.n.outputs[0];
+  }
+  /**
+   * Reduction `op` over `axes` (undefined: all) in the graph's opset form. Dropping reduced axes is a Squeeze after a
+   * reduction that keeps them: the builtin backend reduces any axes of a tensor that keeps its rank.
+   */
+  reduceDropping(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
+    if (axes === undefined || keepdims) return this.reduce(op, x, axes, keepdims);
+    return this.squeeze(this.reduce(op, x, axes, 1), axes);
+  }
+  squeeze(x: string, axes: number[]): string {
+    if (this.g.opset >= 13) {
+      const k = addConstant(this.g, `${this.n.name}_axes`, { dtype: 'int64', dims: [axes.length], data: BigInt64Array.from(axes, (a) => BigInt(a)) });
+      return this.op('Squeeze', [x, k]);
+    }
+    return this.op('Squeeze', [x], { axes });
+  }
+  reduce(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
+    if (axes === undefined) return this.op(op, [x], { keepdims });
+    if (this.g.opset >= axesInputSince(op)) {
+      const k = addConstant(this.g, `${this.n.name}_axes`, { dtype: 'int64', dims: [axes.length], data: BigInt64Array.from(axes, (a) => BigInt(a)) });
+      return this.op(op, [x, k], { keepdims });
+    }
+    return this.op(op, [x], { axes, keepdims });
+  }
+}
+
+const float = (b: Builder) => {
+  if (b.dtype !== 'float32' && b.dtype !== 'float16') throw new Unfit();
+};
+
+function softplus(b: Builder, x: string): string {
+  const e = b.op('Exp', [b.op('Neg', [b.op('Abs', [x])])]);
+  return b.op('Add', [b.op('Relu', [x]), b.op('Log', [b.op('Add', [e, b.scalar(1)])])]);
+}
+
+/** α·(Exp(Min(x, 0) / divisor) − 1) + Relu(x): Elu (divisor 1) and Celu (divisor α). */
+function expLinear(b: Builder, x: string, alpha: number, divisor: number): string {
+  let m = b.op('Min', [x, b.scalar(0)]);
+  if (divisor !== 1) m = b.op('Div', [m, b.scalar(divisor)]);
+  const neg = b.op('Mul', [b.op('Sub', [b.op('Exp', [m]), b.scalar(1)]), b.scalar(alpha)]);
+  return b.op('Add', [b.op('Relu', [x]), neg]);
+}
+
+/** A reduction's axes (undefined: all) and keepdims; Unfit for axes that are not constant or noop_with_empty_axes. */
+function reduction(b: Builder, n: Node): { axes: number[] | undefined; keepdims: number } {
+  let axes: number[] | undefined;
+  if (b.g.opset >= axesInputSince(n.op)) {
+    if (n.inputs[1]) {
+      const c = b.g.initializers.get(n.inputs[1]);
+      if (!c) throw new Unfit();
+      axes = toNumbers(fromConstant(c));
+    }
+  } else {
+    axes = attrInts(n, 'axes');
+  }
+  if (axes !== undefined && axes.length === 0) {
+    if (attrInt(n, 'noop_with_empty_axes', 0) !== 0) throw new Unfit();
+    axes = undefined;
+  }
+  return { axes, keepdims: attrInt(n, 'keepdims', 1) };
+}
+
+const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
+  Softplus: (b, n) => (float(b), b.done(softplus(b, n.inputs[0]))),
+  Mish: (b, n) => (float(b), b.done(b.op('Mul', [n.inputs[0], b.op('Tanh', [softplus(b, n.inputs[0])])]))),
+  Softsign: (b, n) => (float(b), b.done(b.op('Div', [n.inputs[0], b.op('Add', [b.op('Abs', [n.inputs[0]]), b.scalar(1)])]))),
+  Elu: (b, n) => (float(b), b.done(expLinear(b, n.inputs[0], attrFloat(n, 'alpha', 1), 1))),
+  Celu: (b, n) => {
+    float(b);
+    const alpha = attrFloat(n, 'alpha', 1);
+    if (alpha === 0) throw new Unfit();
+    b.done(expLinear(b, n.inputs[0], alpha, alpha));
+  },
+  Selu: (b, n) => {
+    float(b);
+    const elu = expLinear(b, n.inputs[0], attrFloat(n, 'alpha', 1.6732632423543772), 1);
+    b.done(b.op('Mul', [elu, b.scalar(attrFloat(n, 'gamma', 1.0507009873554805))]));
+  },
+  ThresholdedRelu: (b, n) => {
+    float(b);
+    const x = n.inputs[0];
+    b.done(b.op('Where', [b.op('Greater', [x, b.scalar(attrFloat(n, 'alpha', 1))]), x, b.scalar(0)]));
+  },
+  Sum: (b, n) => {
+    float(b);
+    let acc = n.inputs[0];
+    for (const x of n.inputs.slice(1)) acc = b.op('Add', [acc, x]);
+    b.done(n.inputs.length === 1 ? b.op('Identity', [acc]) : acc);
+  },
+  Mean: (b, n) => {
+    float(b);
+    let acc = n.inputs[0];
+    for (const x of n.inputs.slice(1)) acc = b.op('Add', [acc, x]);
+    b.done(n.inputs.length === 1 ? b.op('Identity', [acc]) : b.op('Mul', [acc, b.scalar(1 / n.inputs.length)]));
+  },
+  ReduceL1: (b, n) => {
+    float(b);
+    const { axes, keepdims } = reduction(b, n);
+    b.done(b.reduceDropping('ReduceSum', b.op('Abs', [n.inputs[0]]), axes, keepdims));
+  },
+  ReduceLogSumExp: (b, n) => {
+    float(b);
+    const { axes, keepdims } = reduction(b, n);
+    const x = n.inputs[0];
+    const m = b.reduce('ReduceMax', x, axes, 1);
+    const s = b.reduce('ReduceSum', b.op('Exp', [b.op('Sub', [x, m])]), axes, 1);
+    const y = b.op('Add', [b.op('Log', [s]), m]);
+    b.done(keepdims ? y : axes === undefined ? b.op('Reshape', [y, addConstant(b.g, `${n.name}_scalar`, { dtype: 'int64', dims: [0], data: new BigInt64Array(0) })]) : b.squeeze(y, axes));
+  },
+  Trilu: (b, n) => {
+    const shape = b.g.typeOf(n.inputs[0]).shape;
+    const [rows, cols] = shape.slice(-2);
+    if (shape.length < 2 || typeof rows !== 'number' || typeof cols !== 'number' || rows * cols > 1 << 22) throw new Unfit();
+    let k = 0;
+    if (n.inputs[1]) {
+      const c = b.g.initializers.get(n.inputs[1]);
+      if (!c) throw new Unfit();
+      k = toNumbers(fromConstant(c))[0];
+    }
+    const upper = attrInt(n, 'upper', 1) !== 0;
+    const keep = new Uint8Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) keep[i * cols + j] = (upper ? j - i >= k : j - i <= k) ? 1 : 0;
+    const mask = addConstant(b.g, `${n.name}_mask`, { dtype: 'bool', dims: [rows, cols], data: keep });
+    const zero = addConstant(b.g, `${n.name}_zero`, zeroOf(b.dtype));
+    b.done(b.op('Where', [mask, n.inputs[0], zero]));
+  },
+};
+
+/** A scalar 0 of any dtype Trilu takes. */
+function zeroOf(dtype: DataType): Omit<Constant, 'name'> {
+  switch (dtype) {
+    case 'float32':
+      return { dtype, dims: [], data: new Float32Array(1) };
+    case 'float16':
+      return { dtype, dims: [], data: new Uint16Array(1) };
+    case 'int64':
+      return { dtype, dims: [], data: new BigInt64Array(1) };
+    case 'int32':
+      return { dtype, dims: [], data: new Int32Array(1) };
+    default:
+      throw new Unfit();
+  }
+}
