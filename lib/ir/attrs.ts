@@ -23,6 +23,9 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   Resize: ['cubic_coeff_a', 'extrapolation_value'],
   Upsample: ['scales'],
   EfficientNMS: ['score_threshold', 'iou_threshold'],
+  InstanceNormalization: ['epsilon'],
+  GroupNormalization: ['epsilon'],
+  LRN: ['alpha', 'beta', 'bias'],
 };
 
 /** Whether an op's numeric attribute is a FLOAT (else INT), e.g. isFloatAttr('Gemm', 'alpha') === true. */

@@ -3,6 +3,7 @@ import { fusedAttention } from './rules-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { NodeContext, MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
 import type { Graph } from './graph.js';
+import * as ch from './rules-channel.js';
 import * as m from './rules-math.js';
 import * as nn from './rules-nn.js';
 import * as rd from './rules-reduce.js';
@@ -128,6 +129,13 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   GatherElements: spec(sh.gatherElements, [2, 2], [1, 1], 11),
   ScatterND: spec(sh.scatterND, [3, 3], [1, 1], 11),
   Einsum: spec(sh.einsum, [1, Infinity], [1, 1], 12),
+  PRelu: spec(ch.prelu, [2, 2]),
+  InstanceNormalization: spec(ch.instanceNorm, [3, 3]),
+  GroupNormalization: spec(ch.groupNorm, [3, 3], [1, 1], 18),
+  LRN: spec(ch.lrn, [1, 1]),
+  DepthToSpace: spec(ch.depthToSpace, [1, 1]),
+  SpaceToDepth: spec(ch.spaceToDepth, [1, 1]),
+  CastLike: spec(ch.castLike, [2, 2], [1, 1], 15),
 };
 
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */

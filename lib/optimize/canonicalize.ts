@@ -1,13 +1,14 @@
 // Makes window attributes explicit (kernel_shape, strides, pads, dilations, group; no auto_pad) on
 // Conv and the pools, merges a zero constant Pad of the spatial dims into the Conv it feeds, turns
-// MatMul(x, W) + b on 2-D x (tf2onnx's dense layers) into one Gemm, and writes Swish (opset 24) as the
-// x·Sigmoid(x) that earlier exporters write, so later passes and every backend see one form.
+// MatMul(x, W) + b on 2-D x (tf2onnx's dense layers) into one Gemm, writes Swish (opset 24) as the
+// x·Sigmoid(x) that earlier exporters write, and CastLike as the Cast it is, so later passes and every backend see
+// one form.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { windowGeometry } from '../ir/geometry.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
-import { fullPads } from '../ir/rules-tensor.js';
+import { fullPads, ONNX_DTYPE_NUMBER } from '../ir/rules-tensor.js';
 import { scalarConstant } from '../ir/fused.js';
 import type { Node } from '../ir/types.js';
 import { fromConstant, toNumbers } from '../reference/tensor.js';
@@ -106,6 +107,13 @@ export function canonicalize(g: Graph): void {
   const absorbed = new Set<Node>();
   const expanded = new Map<Node, Node[]>();
   for (const n of g.nodes) {
+    if (n.domain === '' && n.op === 'CastLike') {
+      // A Cast to the second input's type, so the later passes and every backend see one op.
+      n.op = 'Cast';
+      n.attrs = { to: ONNX_DTYPE_NUMBER[g.typeOf(n.inputs[1]).dtype] };
+      n.inputs = [n.inputs[0]];
+      continue;
+    }
     if (n.domain === '' && n.op === 'Swish') {
       expanded.set(n, swishNodes(g, n));
       continue;

@@ -10,13 +10,19 @@
 //   ReduceL1           = ReduceSum(|x|)
 //   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x)   (no overflow)
 //   Trilu(x, k)        = Where(the triangle as a constant mask, x, 0) when k and the last two dims are static
-import { attrFloat, attrInt, attrInts } from '../ir/attrs.js';
+//   PRelu(x, s)        = Relu(x) + s · Min(x, 0)
+//   InstanceNormalization, GroupNormalization = LayerNormalization over each (n, group) run of a reshaped x (the
+//                        kernel accumulates in float32), then the per-channel scale and bias
+//   LRN                = x / (bias + Conv1×1(x·√(α/size))², band of ones))^β   (the scale before squaring keeps
+//                        float16 from overflowing)
+//   DepthToSpace, SpaceToDepth = Reshape → Transpose → Reshape
+import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import { scalarConstant } from '../ir/fused.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
-import type { Constant, DataType, Node } from '../ir/types.js';
+import { FUSED_DOMAIN, type Constant, type DataType, type Dim, type Node } from '../ir/types.js';
 import { fromConstant, toNumbers } from '../reference/tensor.js';
-import { addConstant } from './util.js';
+import { addConstant, constantOf, floatConstant, floatValues } from './util.js';
 
 /** The first opset where a reduction takes its axes as an input (ReduceSum 13, the others 18). */
 const axesInputSince = (op: string) => (op === 'ReduceSum' ? 13 : 18);
@@ -87,6 +93,15 @@ class Builder {
     }
     return this.op('Squeeze', [x], { axes });
   }
+  int64s(base: string, v: number[]): string {
+    return addConstant(this.g, `${this.n.name}_${base}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, (x) => BigInt(x)) });
+  }
+  floats(base: string, dims: number[], v: Float32Array): string {
+    const name = this.g.uniqueName(`${this.n.name}_${base}`);
+    this.g.initializers.set(name, floatConstant(name, this.dtype, dims, v));
+    this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [...dims] });
+    return name;
+  }
   reduce(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
     if (axes === undefined) return this.op(op, [x], { keepdims });
     if (this.g.opset >= axesInputSince(op)) {
@@ -133,7 +148,97 @@ function reduction(b: Builder, n: Node): { axes: number[] | undefined; keepdims:
   return { axes, keepdims: attrInt(n, 'keepdims', 1) };
 }
 
+/** The static dims of x after the batch (axis 0, which may be symbolic); Unfit when another is symbolic. */
+function staticTail(b: Builder, x: string): number[] {
+  const tail = b.g.typeOf(x).shape.slice(1);
+  if (tail.some((d: Dim) => typeof d !== 'number')) throw new Unfit();
+  return tail as number[];
+}
+
+/** A per-channel float constant, as [C, 1, …] for an input of rank `rank`; Unfit when it is not a constant. */
+function perChannelConstant(b: Builder, name: string, values: (v: Float32Array) => Float32Array, c: number, rank: number): string {
+  const k = constantOf(b.g, name);
+  if (!k) throw new Unfit();
+  const v = values(floatValues(k));
+  if (v.length !== c) throw new Unfit();
+  return b.floats('channel', [c, ...new Array(rank - 2).fill(1)], v);
+}
+
+/**
+ * Normalizes x [N, C, …] over runs of (C/groups)·spatial elements with one LayerNormalization, then scales and
+ * shifts per channel (`perChannel` maps the node's parameter values to C of them).
+ */
+function groupedNorm(b: Builder, n: Node, groups: number, perChannel: (v: Float32Array) => Float32Array): void {
+  float(b);
+  const x = n.inputs[0];
+  const tail = staticTail(b, x);
+  const c = tail[0];
+  const len = tail.reduce((p, d) => p * d, 1) / groups;
+  if (c % groups !== 0 || len > 1 << 24) throw new Unfit();
+  const scale = perChannelConstant(b, n.inputs[1], perChannel, c, tail.length + 1);
+  const bias = perChannelConstant(b, n.inputs[2], perChannel, c, tail.length + 1);
+  const runs = b.op('Reshape', [x, b.int64s('runs', [0, groups, len])]);
+  const ln = b.g.uniqueName(`${n.name}_ln`);
+  b.nodes.push({
+    name: b.g.uniqueName(`${n.name}_layernorm`),
+    op: 'LayerNormalization',
+    domain: b.g.opset >= 17 ? '' : FUSED_DOMAIN,
+    inputs: [runs, b.floats('ones', [len], new Float32Array(len).fill(1)), b.floats('zeros', [len], new Float32Array(len))],
+    outputs: [ln],
+    attrs: { axis: -1, epsilon: attrFloat(n, 'epsilon', 1e-5) },
+  });
+  const back = b.op('Reshape', [ln, b.int64s('shape', [0, ...tail])]);
+  b.done(b.op('Add', [b.op('Mul', [back, scale]), bias]));
+}
+
+/** Reshape → Transpose → Reshape of a rank-4 x with a static tail (DepthToSpace, SpaceToDepth). */
+function rearrange(b: Builder, x: string, view: number[], perm: number[], out: number[]): void {
+  b.done(b.op('Reshape', [b.op('Transpose', [b.op('Reshape', [x, b.int64s('view', [0, ...view])])], { perm }), b.int64s('shape', [0, ...out])]));
+}
+
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
+  PRelu: (b, n) => {
+    float(b);
+    const x = n.inputs[0];
+    b.done(b.op('Add', [b.op('Relu', [x]), b.op('Mul', [b.op('Min', [x, b.scalar(0)]), n.inputs[1]])]));
+  },
+  InstanceNormalization: (b, n) => groupedNorm(b, n, staticTail(b, n.inputs[0])[0], (v) => v),
+  GroupNormalization: (b, n) => {
+    const groups = attrInt(n, 'num_groups', 1);
+    const c = staticTail(b, n.inputs[0])[0];
+    // Before opset 21 the scale and bias are per group: each channel takes its group's.
+    const perChannel = b.g.opset >= 21 ? (v: Float32Array) => v : (v: Float32Array) => Float32Array.from({ length: c }, (_, i) => v[Math.floor(i / (c / groups))]);
+    groupedNorm(b, n, groups, perChannel);
+  },
+  LRN: (b, n) => {
+    float(b);
+    const x = n.inputs[0];
+    const tail = staticTail(b, x);
+    if (tail.length !== 3) throw new Unfit();
+    const c = tail[0];
+    const size = attrInt(n, 'size', 1);
+    const lo = Math.floor((size - 1) / 2);
+    const hi = Math.ceil((size - 1) / 2);
+    // Output channel o sums the squares of input channels o − lo … o + hi.
+    const band = new Float32Array(c * c);
+    for (let o = 0; o < c; o++) for (let i = Math.max(0, o - lo); i <= Math.min(c - 1, o + hi); i++) band[o * c + i] = 1;
+    const xs = b.op('Mul', [x, b.scalar(Math.sqrt(attrFloat(n, 'alpha', 1e-4) / size))]);
+    const sum = b.op('Conv', [b.op('Mul', [xs, xs]), b.floats('band', [c, c, 1, 1], band)], { kernel_shape: [1, 1] });
+    const d = b.op('Pow', [b.op('Add', [sum, b.scalar(attrFloat(n, 'bias', 1))]), b.scalar(attrFloat(n, 'beta', 0.75))]);
+    b.done(b.op('Div', [x, d]));
+  },
+  DepthToSpace: (b, n) => {
+    const [c, h, w] = staticTail(b, n.inputs[0]);
+    const k = attrInt(n, 'blocksize', 1);
+    const crd = attrString(n, 'mode', 'DCR') === 'CRD';
+    const view = crd ? [c / (k * k), k, k, h, w] : [k, k, c / (k * k), h, w];
+    rearrange(b, n.inputs[0], view, crd ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2], [c / (k * k), h * k, w * k]);
+  },
+  SpaceToDepth: (b, n) => {
+    const [c, h, w] = staticTail(b, n.inputs[0]);
+    const k = attrInt(n, 'blocksize', 1);
+    rearrange(b, n.inputs[0], [c, h / k, k, w / k, k], [0, 3, 5, 1, 2, 4], [c * k * k, h / k, w / k]);
+  },
   Softplus: (b, n) => (float(b), b.done(softplus(b, n.inputs[0]))),
   Mish: (b, n) => (float(b), b.done(b.op('Mul', [n.inputs[0], b.op('Tanh', [softplus(b, n.inputs[0])])]))),
   Softsign: (b, n) => (float(b), b.done(b.op('Div', [n.inputs[0], b.op('Add', [b.op('Abs', [n.inputs[0]]), b.scalar(1)])]))),

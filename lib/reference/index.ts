@@ -11,6 +11,7 @@ import { bindInputDims, type FeedShape } from '../shapes.js';
 import { describe, knownKeys, plainObject, positiveInteger } from '../validate.js';
 import { roundToHalfInPlace } from './half.js';
 import { einsum } from './einsum.js';
+import * as ch from './ops-channel.js';
 import * as mt from './ops-math.js';
 import * as nn from './ops-nn.js';
 import * as no from './ops-norm.js';
@@ -140,6 +141,13 @@ const KERNELS: Record<string, nn.Kernel> = {
   GatherElements: sh.gatherElements,
   ScatterND: sh.scatterND,
   Einsum: einsum,
+  PRelu: ch.prelu,
+  InstanceNormalization: ch.instanceNorm,
+  GroupNormalization: ch.groupNorm,
+  LRN: ch.lrn,
+  DepthToSpace: ch.depthToSpace,
+  SpaceToDepth: ch.spaceToDepth,
+  CastLike: ch.castLike,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */

@@ -1,0 +1,95 @@
+// Shape/dtype rules for the per-channel operators of older and generative CNNs: PRelu, InstanceNormalization,
+// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; and CastLike.
+import { attrInt, attrString } from './attrs.js';
+import type { InferResult, NodeContext } from './context.js';
+import { broadcast, multiplyDims } from './dims.js';
+import { shapeToString, type Dim } from './types.js';
+
+const same = (ctx: NodeContext, i = 0): InferResult => ({ types: [{ dtype: ctx.input(i).dtype, shape: [...ctx.input(i).shape] }] });
+
+/** PRelu(x, slope): slope broadcasts to x (unidirectionally). */
+export function prelu(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  ctx.sameDtype(0, 1);
+  const b = broadcast(x.shape, ctx.input(1).shape);
+  if (typeof b === 'string' || b.length !== x.shape.length || b.some((d, i) => d !== x.shape[i])) {
+    ctx.mismatch(`slope ${shapeToString(ctx.input(1).shape)} does not broadcast to the input ${shapeToString(x.shape)}`);
+  }
+  return same(ctx);
+}
+
+/** The channel count of an [N, C, ...] input of rank ≥ 3. */
+function channels(ctx: NodeContext): Dim {
+  const x = ctx.float(0);
+  if (x.shape.length < 3) ctx.invalid(`the input must be [N, C, D1, ...], got ${shapeToString(x.shape)}`);
+  return x.shape[1];
+}
+
+/** A 1-D parameter of `len` elements (unchecked while `len` is symbolic). */
+function vector(ctx: NodeContext, i: number, len: Dim, what: string): void {
+  const s = ctx.input(i).shape;
+  if (s.length !== 1 || (typeof len === 'number' && typeof s[0] === 'number' && s[0] !== len)) ctx.mismatch(`${what} must be [${len}], got ${shapeToString(s)}`);
+}
+
+/** InstanceNormalization(x, scale[C], B[C]). */
+export function instanceNorm(ctx: NodeContext): InferResult {
+  const c = channels(ctx);
+  ctx.sameDtype(0, 1, 2);
+  vector(ctx, 1, c, 'scale');
+  vector(ctx, 2, c, 'B');
+  return same(ctx);
+}
+
+/** GroupNormalization(x, scale, bias): scale and bias per group before opset 21, per channel from 21. */
+export function groupNorm(ctx: NodeContext): InferResult {
+  const c = channels(ctx);
+  ctx.sameDtype(0, 1, 2);
+  const groups = attrInt(ctx.node, 'num_groups');
+  if (groups === undefined || groups < 1) ctx.invalid(`num_groups must be a positive integer, got ${groups}`);
+  if (typeof c === 'number' && c % groups !== 0) ctx.mismatch(`${c} channels do not split into ${groups} groups`);
+  const len = ctx.opset >= 21 ? c : groups;
+  vector(ctx, 1, len, 'scale');
+  vector(ctx, 2, len, 'bias');
+  return same(ctx);
+}
+
+/** LRN(x): local response normalization across channels. */
+export function lrn(ctx: NodeContext): InferResult {
+  channels(ctx);
+  const size = attrInt(ctx.node, 'size');
+  if (size === undefined || size < 1) ctx.invalid(`size must be a positive integer, got ${size}`);
+  return same(ctx);
+}
+
+function blocksize(ctx: NodeContext): number {
+  const b = attrInt(ctx.node, 'blocksize');
+  if (b === undefined || b < 1) ctx.invalid(`blocksize must be a positive integer, got ${b}`);
+  const x = ctx.input(0);
+  if (x.shape.length !== 4) ctx.invalid(`the input must be [N, C, H, W], got ${shapeToString(x.shape)}`);
+  return b;
+}
+
+/** DepthToSpace(x): [N, C, H, W] → [N, C/b², H·b, W·b], in DCR or CRD order. */
+export function depthToSpace(ctx: NodeContext): InferResult {
+  const b = blocksize(ctx);
+  const mode = attrString(ctx.node, 'mode', 'DCR');
+  if (mode !== 'DCR' && mode !== 'CRD') ctx.invalid(`mode must be DCR or CRD, got '${mode}'`);
+  const [n, c, h, w] = ctx.input(0).shape;
+  if (typeof c !== 'number') ctx.unsupported(`a symbolic channel count (${c})`);
+  if (c % (b * b) !== 0) ctx.mismatch(`${c} channels do not divide by blocksize² = ${b * b}`);
+  return { types: [{ dtype: ctx.input(0).dtype, shape: [n, c / (b * b), multiplyDims([h, b]), multiplyDims([w, b])] }] };
+}
+
+/** SpaceToDepth(x): [N, C, H, W] → [N, C·b², H/b, W/b]. */
+export function spaceToDepth(ctx: NodeContext): InferResult {
+  const b = blocksize(ctx);
+  const [n, c, h, w] = ctx.input(0).shape;
+  if (typeof h !== 'number' || typeof w !== 'number') ctx.unsupported(`symbolic spatial dims (${h}, ${w})`);
+  if (h % b !== 0 || w % b !== 0) ctx.mismatch(`${h}×${w} does not divide into blocks of ${b}`);
+  return { types: [{ dtype: ctx.input(0).dtype, shape: [n, multiplyDims([c, b * b]), h / b, w / b] }] };
+}
+
+/** CastLike(x, like): x as like's dtype. */
+export function castLike(ctx: NodeContext): InferResult {
+  return { types: [{ dtype: ctx.input(1).dtype, shape: [...ctx.input(0).shape] }] };
+}

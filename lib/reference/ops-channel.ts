@@ -1,0 +1,136 @@
+// Reference kernels for PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth and
+// CastLike; statistics accumulate in float64.
+import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
+import type { Kernel } from './ops-nn.js';
+import { cast, transpose } from './ops-tensor.js';
+import { asFloat64, fromFloat64, size, type RTensor } from './tensor.js';
+
+const dimsOf = (t: { shape: readonly (number | string)[] }) => t.shape as number[];
+
+/** PRelu: x < 0 ? slope·x : x, slope broadcast to x. */
+export const prelu: Kernel = (_node, inputs, out) => {
+  const x = inputs[0]!;
+  const slope = inputs[1]!;
+  const xv = asFloat64(x);
+  const sv = asFloat64(slope);
+  // Strides of slope, right-aligned to x, 0 where it broadcasts.
+  const r = x.dims.length;
+  const sd = [...new Array(r - slope.dims.length).fill(1), ...slope.dims];
+  const st = new Array(r).fill(0);
+  for (let i = r - 1, s = 1; i >= 0; i--) {
+    st[i] = sd[i] === 1 ? 0 : s;
+    s *= sd[i];
+  }
+  const y = new Float64Array(xv.length);
+  const idx = new Array(r).fill(0);
+  let so = 0;
+  for (let i = 0; i < xv.length; i++) {
+    y[i] = xv[i] < 0 ? sv[so] * xv[i] : xv[i];
+    for (let d = r - 1; d >= 0; d--) {
+      idx[d]++;
+      so += st[d];
+      if (idx[d] < x.dims[d]) break;
+      so -= st[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/**
+ * Normalizes each of `groups` runs of `len` consecutive elements of x (mean 0, variance 1 with eps), then applies
+ * scale[k] and bias[k] with k = the channel's parameter index.
+ */
+function normalizeRuns(xv: Float64Array, runs: number, len: number, eps: number, param: (run: number, i: number) => number, scale: Float64Array, bias: Float64Array): Float64Array {
+  const y = new Float64Array(xv.length);
+  for (let r = 0; r < runs; r++) {
+    const o = r * len;
+    let mean = 0;
+    for (let i = 0; i < len; i++) mean += xv[o + i];
+    mean /= len;
+    let v = 0;
+    for (let i = 0; i < len; i++) v += (xv[o + i] - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / len + eps);
+    for (let i = 0; i < len; i++) {
+      const k = param(r, i);
+      y[o + i] = (xv[o + i] - mean) * inv * scale[k] + bias[k];
+    }
+  }
+  return y;
+}
+
+/** InstanceNormalization: per (n, c) over the spatial dims. */
+export const instanceNorm: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const [n, c] = x.dims;
+  const s = size(x.dims.slice(2));
+  const y = normalizeRuns(asFloat64(x), n * c, s, attrFloat(node, 'epsilon', 1e-5), (run) => run % c, asFloat64(inputs[1]!), asFloat64(inputs[2]!));
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/** GroupNormalization: per (n, group) over the group's channels and the spatial dims; parameters per group before opset 21, per channel from 21. */
+export const groupNorm: Kernel = (node, inputs, out, opset) => {
+  const x = inputs[0]!;
+  const [n, c] = x.dims;
+  const groups = attrInt(node, 'num_groups', 1);
+  const s = size(x.dims.slice(2));
+  const per = c / groups;
+  const len = per * s;
+  const param = opset >= 21 ? (run: number, i: number) => (run % groups) * per + Math.floor(i / s) : (run: number) => run % groups;
+  const y = normalizeRuns(asFloat64(x), n * groups, len, attrFloat(node, 'epsilon', 1e-5), param, asFloat64(inputs[1]!), asFloat64(inputs[2]!));
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/** LRN: x / (bias + alpha/size · Σ x² over the channel window)^beta. */
+export const lrn: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const xv = asFloat64(x);
+  const [n, c] = x.dims;
+  const s = size(x.dims.slice(2));
+  const sz = attrInt(node, 'size', 1);
+  const alpha = attrFloat(node, 'alpha', 1e-4);
+  const beta = attrFloat(node, 'beta', 0.75);
+  const bias = attrFloat(node, 'bias', 1);
+  const lo = Math.floor((sz - 1) / 2);
+  const hi = Math.ceil((sz - 1) / 2);
+  const y = new Float64Array(xv.length);
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let p = 0; p < s; p++) {
+        let sum = 0;
+        for (let k = Math.max(0, ch - lo); k <= Math.min(c - 1, ch + hi); k++) sum += xv[(b * c + k) * s + p] ** 2;
+        const i = (b * c + ch) * s + p;
+        y[i] = xv[i] / (bias + (alpha / sz) * sum) ** beta;
+      }
+    }
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/** x viewed as `view`, permuted by `perm`, then read as the output's shape. */
+function rearrange(x: RTensor, view: number[], perm: number[], outDims: number[]): RTensor {
+  const t = transpose({ name: 'rearrange', op: 'Transpose', domain: '', inputs: [], outputs: [], attrs: { perm } }, [{ ...x, dims: view }], [{ dtype: x.dtype, shape: perm.map((p) => view[p]) }], 0)[0];
+  return { ...t, dims: outDims };
+}
+
+/** DepthToSpace, DCR (depth, column, row) or CRD order. */
+export const depthToSpace: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const b = attrInt(node, 'blocksize', 1);
+  const [n, c, h, w] = x.dims;
+  const crd = attrString(node, 'mode', 'DCR') === 'CRD';
+  const view = crd ? [n, c / (b * b), b, b, h, w] : [n, b, b, c / (b * b), h, w];
+  const perm = crd ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2];
+  return [rearrange(x, view, perm, dimsOf(out[0]))];
+};
+
+/** SpaceToDepth: each b×b block becomes b² channels. */
+export const spaceToDepth: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const b = attrInt(node, 'blocksize', 1);
+  const [n, c, h, w] = x.dims;
+  return [rearrange(x, [n, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4], dimsOf(out[0]))];
+};
+
+/** CastLike: Cast to the second input's dtype. */
+export const castLike: Kernel = (node, inputs, out, opset) => cast(node, [inputs[0]], out, opset);

@@ -1,0 +1,99 @@
+// PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth and CastLike: the reference
+// kernels against onnxruntime-node on single-node models, and the builtin backend's rewrites of them (lowered and
+// run by the CPU simulation of its kernels) against the reference, in FP32 and FP16.
+import { describe, expect, it } from 'vitest';
+import { lowerGraph } from '../../lib/builtin/lower.js';
+import { Graph } from '../../lib/ir/graph.js';
+import { inferShapes } from '../../lib/ir/infer.js';
+import type { Constant, DataType } from '../../lib/ir/types.js';
+import { writeModel } from '../../lib/onnx/writer.js';
+import { optimize } from '../../lib/optimize/index.js';
+import { runReference, type TensorData } from '../../lib/reference/index.js';
+import { node } from '../helpers/graphs.js';
+import { relL2 } from '../helpers/metrics.js';
+import { simulate } from '../helpers/program-sim.js';
+import { f32, opCounts, opGraph, randn, relErr, runOrt, type OpCase } from './reference-helpers.js';
+
+const w = (name: string, dims: number[], seed = 7, shift = 0) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed).map((v) => v + shift));
+const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
+
+const CASES: Record<string, OpCase> = {
+  'PRelu, slope per channel': { op: 'PRelu', inputs: [x([2, 4, 3, 3])], nodeInputs: ['x', 's'], constants: [w('s', [4, 1, 1])] },
+  'PRelu, one slope': { op: 'PRelu', inputs: [x([2, 4, 3])], nodeInputs: ['x', 's'], constants: [w('s', [1])] },
+  InstanceNormalization: { op: 'InstanceNormalization', inputs: [x([2, 3, 4, 5])], nodeInputs: ['x', 'g', 'b'], constants: [w('g', [3], 2, 1), w('b', [3], 3)], attrs: { epsilon: 1e-3 } },
+  'InstanceNormalization 1-D': { op: 'InstanceNormalization', inputs: [x([2, 3, 7])], nodeInputs: ['x', 'g', 'b'], constants: [w('g', [3], 2, 1), w('b', [3], 3)] },
+  'GroupNormalization opset 18 (per-group parameters)': { op: 'GroupNormalization', inputs: [x([2, 6, 3, 3])], nodeInputs: ['x', 'g', 'b'], constants: [w('g', [3], 4, 1), w('b', [3], 5)], attrs: { num_groups: 3 }, opset: 18 },
+  'GroupNormalization opset 21 (per-channel parameters)': { op: 'GroupNormalization', inputs: [x([2, 6, 3, 3])], nodeInputs: ['x', 'g', 'b'], constants: [w('g', [6], 4, 1), w('b', [6], 5)], attrs: { num_groups: 2, epsilon: 1e-4 }, opset: 21 },
+  'LRN size 5': { op: 'LRN', inputs: [x([2, 7, 3, 3])], attrs: { size: 5, alpha: 1e-3, beta: 0.75, bias: 2 } },
+  'LRN size 1, defaults': { op: 'LRN', inputs: [x([1, 4, 2, 2])], attrs: { size: 1 } },
+  'DepthToSpace DCR': { op: 'DepthToSpace', inputs: [x([2, 8, 3, 2])], attrs: { blocksize: 2 } },
+  'DepthToSpace CRD': { op: 'DepthToSpace', inputs: [x([2, 18, 2, 3])], attrs: { blocksize: 3, mode: 'CRD' } },
+  SpaceToDepth: { op: 'SpaceToDepth', inputs: [x([2, 3, 4, 6])], attrs: { blocksize: 2 } },
+  'CastLike to int32': { op: 'CastLike', inputs: [x([3, 4]), x([1], 'int32', 'like')], outputs: [{ name: 'y', dtype: 'int32' }] },
+};
+
+describe('channel-wise reference kernels match onnxruntime-node', () => {
+  for (const [name, c] of Object.entries(CASES)) {
+    it(name, async () => {
+      const g = opGraph(c);
+      const ref: Record<string, TensorData> = {};
+      const ortFeeds: Record<string, { data: TensorData; dims: number[]; dtype?: DataType }> = {};
+      c.inputs.forEach((i, k) => {
+        const dims = i.shape as number[];
+        const n = dims.reduce((a, b) => a * b, 1);
+        const data = i.dtype === 'int32' ? new Int32Array(n) : randn(n, 11 + k).map((v) => v * 3);
+        ref[i.name] = data;
+        ortFeeds[i.name] = { data, dims, dtype: i.dtype };
+      });
+      const mine = runReference(g, ref).y;
+      const theirs = (await runOrt(writeModel(g), ortFeeds)).y;
+      if (g.outputs[0].type.dtype === 'float32') expect(relErr(mine as Float32Array, theirs as Float32Array)).toBeLessThan(1e-5);
+      else expect(Array.from(mine as Int32Array)).toEqual(Array.from(theirs as Int32Array));
+    });
+  }
+
+  it('refuses a slope that does not broadcast, channels that do not split into groups, and a block that does not divide', () => {
+    const bad: [OpCase, RegExp][] = [
+      [{ op: 'PRelu', inputs: [x([2, 4, 3])], nodeInputs: ['x', 's'], constants: [w('s', [5])] }, /slope \[5\] does not broadcast/],
+      [{ op: 'GroupNormalization', inputs: [x([2, 6, 3])], nodeInputs: ['x', 'g', 'b'], constants: [w('g', [4]), w('b', [4])], attrs: { num_groups: 4 }, opset: 18 }, /6 channels do not split into 4 groups/],
+      [{ op: 'SpaceToDepth', inputs: [x([1, 3, 5, 4])], attrs: { blocksize: 2 } }, /5×4 does not divide into blocks of 2/],
+      [{ op: 'DepthToSpace', inputs: [x([1, 6, 2, 2])], attrs: { blocksize: 2 } }, /6 channels do not divide by blocksize² = 4/],
+    ];
+    for (const [c, message] of bad) expect(() => opGraph(c)).toThrow(message);
+  });
+});
+
+describe('builtin runs them as the operators they are made of', () => {
+  const consts: Constant[] = [w('slope', [8, 1, 1], 21), w('ig', [8], 22, 1), w('ib', [8], 23), w('gg', [4], 24, 1), w('gb', [4], 25), w('like', [1], 26)];
+  const chain = () => {
+    const g = new Graph({
+      opset: 18,
+      inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 8, 6, 6] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [
+        node('PRelu', ['x', 'slope'], ['a']),
+        node('InstanceNormalization', ['a', 'ig', 'ib'], ['b'], { epsilon: 1e-5 }),
+        node('GroupNormalization', ['b', 'gg', 'gb'], ['c'], { num_groups: 4 }),
+        node('LRN', ['c'], ['d'], { size: 3, alpha: 1e-2, beta: 0.75, bias: 1 }),
+        node('SpaceToDepth', ['d'], ['e'], { blocksize: 2 }),
+        node('DepthToSpace', ['e'], ['f'], { blocksize: 2, mode: 'CRD' }),
+        node('CastLike', ['f', 'like'], ['y']),
+      ],
+      initializers: new Map(consts.map((c) => [c.name, c])),
+    });
+    inferShapes(g);
+    return g;
+  };
+  for (const precision of ['fp32', 'fp16'] as const) {
+    it(`a chain of all seven lowers, and its program computes the reference's values (${precision})`, () => {
+      const g = chain();
+      const opt = optimize(g, { fuse: true, precision });
+      for (const op of ['PRelu', 'InstanceNormalization', 'GroupNormalization', 'LRN', 'DepthToSpace', 'SpaceToDepth', 'CastLike']) expect(opCounts(opt)[op]).toBeUndefined();
+      const { program, weights } = lowerGraph(opt, { min: 1, opt: 2, max: 4 });
+      const xv = randn(2 * 8 * 36, 30).map((v) => v * 4);
+      const want = runReference(g, { x: xv }).y as Float32Array;
+      const got = simulate(program, weights, { x: xv }, 2).y;
+      expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+    });
+  }
+});
