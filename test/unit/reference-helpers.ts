@@ -1,8 +1,10 @@
 // Shared by the frontend tests: tiny graph builders, onnxruntime-node runs, and error metrics.
 import * as ort from 'onnxruntime-node';
+import { expect } from 'vitest';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import type { AttrValue, Constant, DataType, Dim, Node } from '../../lib/ir/types.js';
+import { writeModel } from '../../lib/onnx/writer.js';
 import { runReference, type TensorData } from '../../lib/reference/index.js';
 
 /** Deterministic N(0,1)-ish values that are never exactly zero. */
@@ -130,4 +132,48 @@ export function opCounts(g: Graph): Record<string, number> {
   const h: Record<string, number> = {};
   for (const n of g.nodes) h[n.op] = (h[n.op] ?? 0) + 1;
   return h;
+}
+
+/** Seeded values of `dtype` for an input of n elements. */
+export function feedFor(dtype: DataType, n: number, seed: number): TensorData {
+  switch (dtype) {
+    case 'int64':
+      return BigInt64Array.from(randn(n, seed), (v) => BigInt(Math.round(v * 4)));
+    case 'int32':
+      return Int32Array.from(randn(n, seed), (v) => Math.round(v * 4));
+    case 'bool':
+      return Uint8Array.from(randn(n, seed), (v) => (v > 0 ? 1 : 0));
+    default:
+      return randn(n, seed);
+  }
+}
+
+/**
+ * Runs a one-node case on the reference backend and on onnxruntime-node with the same feeds (`feed` where given,
+ * else feedFor) and expects the same outputs: float32 within 1e-5 relative, NaN where onnxruntime has NaN, other
+ * types exactly.
+ */
+export async function expectOrtAgreement(c: OpCase & { feed?: Record<string, (n: number) => TensorData> }): Promise<void> {
+  const g = opGraph(c);
+  const ref: Record<string, TensorData> = {};
+  const ortFeeds: Record<string, { data: TensorData; dims: number[]; dtype?: DataType }> = {};
+  c.inputs.forEach((i, k) => {
+    const dims = i.shape as number[];
+    const n = dims.reduce((a, b) => a * b, 1);
+    const data = c.feed?.[i.name]?.(n) ?? feedFor(i.dtype ?? 'float32', n, 11 + k);
+    ref[i.name] = data;
+    ortFeeds[i.name] = { data, dims, dtype: i.dtype };
+  });
+  const mine = runReference(g, ref);
+  const theirs = await runOrt(writeModel(g), ortFeeds);
+  for (const o of g.outputs) {
+    const a = mine[o.name];
+    const b = theirs[o.name];
+    expect(a.length).toBe(b.length);
+    if (o.type.dtype === 'float32') {
+      const fa = a as Float32Array, fb = b as Float32Array;
+      expect(fa.map((v) => (Number.isNaN(v) ? 1 : 0))).toEqual(fb.map((v) => (Number.isNaN(v) ? 1 : 0)));
+      expect(relErr(fa.map((v) => (Number.isNaN(v) ? 0 : v)), fb.map((v) => (Number.isNaN(v) ? 0 : v)))).toBeLessThan(1e-5);
+    } else expect(Array.from(a as ArrayLike<number | bigint>)).toEqual(Array.from(b as ArrayLike<number | bigint>));
+  }
 }

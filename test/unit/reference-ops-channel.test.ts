@@ -6,13 +6,12 @@ import { lowerGraph } from '../../lib/builtin/lower.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import type { Constant, DataType } from '../../lib/ir/types.js';
-import { writeModel } from '../../lib/onnx/writer.js';
 import { optimize } from '../../lib/optimize/index.js';
-import { runReference, type TensorData } from '../../lib/reference/index.js';
+import { runReference } from '../../lib/reference/index.js';
 import { node } from '../helpers/graphs.js';
 import { relL2 } from '../helpers/metrics.js';
 import { simulate } from '../helpers/program-sim.js';
-import { f32, opCounts, opGraph, randn, relErr, runOrt, type OpCase } from './reference-helpers.js';
+import { expectOrtAgreement, f32, opCounts, opGraph, randn, type OpCase } from './reference-helpers.js';
 
 const w = (name: string, dims: number[], seed = 7, shift = 0) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed).map((v) => v + shift));
 const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
@@ -33,24 +32,7 @@ const CASES: Record<string, OpCase> = {
 };
 
 describe('channel-wise reference kernels match onnxruntime-node', () => {
-  for (const [name, c] of Object.entries(CASES)) {
-    it(name, async () => {
-      const g = opGraph(c);
-      const ref: Record<string, TensorData> = {};
-      const ortFeeds: Record<string, { data: TensorData; dims: number[]; dtype?: DataType }> = {};
-      c.inputs.forEach((i, k) => {
-        const dims = i.shape as number[];
-        const n = dims.reduce((a, b) => a * b, 1);
-        const data = i.dtype === 'int32' ? new Int32Array(n) : randn(n, 11 + k).map((v) => v * 3);
-        ref[i.name] = data;
-        ortFeeds[i.name] = { data, dims, dtype: i.dtype };
-      });
-      const mine = runReference(g, ref).y;
-      const theirs = (await runOrt(writeModel(g), ortFeeds)).y;
-      if (g.outputs[0].type.dtype === 'float32') expect(relErr(mine as Float32Array, theirs as Float32Array)).toBeLessThan(1e-5);
-      else expect(Array.from(mine as Int32Array)).toEqual(Array.from(theirs as Int32Array));
-    });
-  }
+  for (const [name, c] of Object.entries(CASES)) it(name, () => expectOrtAgreement(c));
 
   it('refuses a slope that does not broadcast, channels that do not split into groups, and a block that does not divide', () => {
     const bad: [OpCase, RegExp][] = [
