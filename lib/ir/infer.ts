@@ -136,6 +136,8 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   DepthToSpace: spec(ch.depthToSpace, [1, 1]),
   SpaceToDepth: spec(ch.spaceToDepth, [1, 1]),
   CastLike: spec(ch.castLike, [2, 2], [1, 1], 15),
+  LpNormalization: spec(ch.lpNorm, [1, 1]),
+  Size: spec(ch.size, [1, 1]),
 };
 
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */

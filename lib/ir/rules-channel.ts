@@ -1,8 +1,8 @@
 // Shape/dtype rules for the per-channel operators of older and generative CNNs: PRelu, InstanceNormalization,
-// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; and CastLike.
+// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; LpNormalization; and CastLike and Size.
 import { attrInt, attrString } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
-import { broadcast, multiplyDims } from './dims.js';
+import { broadcast, multiplyDims, normAxis } from './dims.js';
 import { shapeToString, type Dim } from './types.js';
 
 const same = (ctx: NodeContext, i = 0): InferResult => ({ types: [{ dtype: ctx.input(i).dtype, shape: [...ctx.input(i).shape] }] });
@@ -92,4 +92,19 @@ export function spaceToDepth(ctx: NodeContext): InferResult {
 /** CastLike(x, like): x as like's dtype. */
 export function castLike(ctx: NodeContext): InferResult {
   return { types: [{ dtype: ctx.input(1).dtype, shape: [...ctx.input(0).shape] }] };
+}
+
+/** LpNormalization(x): x over its L1 or L2 norm along one axis. */
+export function lpNorm(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  const axis = attrInt(ctx.node, 'axis', -1);
+  if (normAxis(axis, x.shape.length) === undefined) ctx.invalid(`axis ${axis} out of range for rank ${x.shape.length}`);
+  const p = attrInt(ctx.node, 'p', 2);
+  if (p !== 1 && p !== 2) ctx.invalid(`p must be 1 or 2, got ${p}`);
+  return same(ctx);
+}
+
+/** Size(x): the element count, an int64 scalar (symbolic while a dim is). */
+export function size(ctx: NodeContext): InferResult {
+  return { types: [{ dtype: 'int64', shape: [] }], values: [[multiplyDims(ctx.input(0).shape)]] };
 }

@@ -16,6 +16,9 @@
 //   LRN                = x / (bias + Conv1×1(x·√(α/size))², band of ones))^β   (the scale before squaring keeps
 //                        float16 from overflowing)
 //   DepthToSpace, SpaceToDepth = Reshape → Transpose → Reshape
+//   ReduceL2(x)        = s·Sqrt(ReduceSum((x/s)²)), s = Max(ReduceMax(|x|), 2⁻¹⁴): the squares never pass 1, so
+//                        float16 cannot overflow on the way (ReduceSumSquare is s²·the same sum)
+//   LpNormalization    = x / ReduceL2(x) (p 2) or x / ReduceSum(|x|) (p 1) along its axis; a zero vector stays zero
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import { scalarConstant } from '../ir/fused.js';
 import type { Graph } from '../ir/graph.js';
@@ -196,7 +199,50 @@ function rearrange(b: Builder, x: string, view: number[], perm: number[], out: n
   b.done(b.op('Reshape', [b.op('Transpose', [b.op('Reshape', [x, b.int64s('view', [0, ...view])])], { perm }), b.int64s('shape', [0, ...out])]));
 }
 
+/** 2⁻¹⁴, float16's smallest normal: the least scale ReduceL2 divides by. */
+const MIN_SCALE = 2 ** -14;
+
+/** [scale s, Σ(x/s)²] over `axes`, both with the reduced axes kept. */
+function scaledSquares(b: Builder, x: string, axes: number[] | undefined): [string, string] {
+  const s = b.op('Max', [b.reduce('ReduceMax', b.op('Abs', [x]), axes, 1), b.scalar(MIN_SCALE)]);
+  const q = b.op('Div', [x, s]);
+  return [s, b.reduce('ReduceSum', b.op('Mul', [q, q]), axes, 1)];
+}
+
+/** Squeezes the reduced axes away unless keepdims (a reduction over all axes becomes a scalar). */
+function dropAxes(b: Builder, y: string, axes: number[] | undefined, keepdims: number): string {
+  if (keepdims) return y;
+  return axes === undefined ? b.op('Reshape', [y, b.int64s('scalar', [])]) : b.squeeze(y, axes);
+}
+
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
+  ReduceL2: (b, n) => {
+    float(b);
+    const { axes, keepdims } = reduction(b, n);
+    const [s, sum] = scaledSquares(b, n.inputs[0], axes);
+    b.done(dropAxes(b, b.op('Mul', [b.op('Sqrt', [sum]), s]), axes, keepdims));
+  },
+  ReduceSumSquare: (b, n) => {
+    float(b);
+    const { axes, keepdims } = reduction(b, n);
+    const [s, sum] = scaledSquares(b, n.inputs[0], axes);
+    b.done(dropAxes(b, b.op('Mul', [b.op('Mul', [sum, s]), s]), axes, keepdims));
+  },
+  LpNormalization: (b, n) => {
+    float(b);
+    const x = n.inputs[0];
+    const axes = [attrInt(n, 'axis', -1)];
+    let norm: string;
+    if (attrInt(n, 'p', 2) === 1) {
+      norm = b.reduce('ReduceSum', b.op('Abs', [x]), axes, 1);
+    } else {
+      const [s, sum] = scaledSquares(b, x, axes);
+      norm = b.op('Mul', [b.op('Sqrt', [sum]), s]);
+    }
+    // A zero vector has norm 0: divide by 1 there instead (x is 0, so is the result).
+    const zero = b.op('Equal', [norm, b.scalar(0)]);
+    b.done(b.op('Div', [x, b.op('Where', [zero, b.scalar(1), norm])]));
+  },
   PRelu: (b, n) => {
     float(b);
     const x = n.inputs[0];
@@ -283,7 +329,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const m = b.reduce('ReduceMax', x, axes, 1);
     const s = b.reduce('ReduceSum', b.op('Exp', [b.op('Sub', [x, m])]), axes, 1);
     const y = b.op('Add', [b.op('Log', [s]), m]);
-    b.done(keepdims ? y : axes === undefined ? b.op('Reshape', [y, addConstant(b.g, `${n.name}_scalar`, { dtype: 'int64', dims: [0], data: new BigInt64Array(0) })]) : b.squeeze(y, axes));
+    b.done(dropAxes(b, y, axes, keepdims));
   },
   Trilu: (b, n) => {
     const shape = b.g.typeOf(n.inputs[0]).shape;

@@ -148,6 +148,8 @@ const KERNELS: Record<string, nn.Kernel> = {
   DepthToSpace: ch.depthToSpace,
   SpaceToDepth: ch.spaceToDepth,
   CastLike: ch.castLike,
+  LpNormalization: ch.lpNorm,
+  Size: ch.sizeOf,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */

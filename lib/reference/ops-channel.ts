@@ -1,5 +1,5 @@
-// Reference kernels for PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth and
-// CastLike; statistics accumulate in float64.
+// Reference kernels for PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth,
+// LpNormalization, CastLike and Size; statistics accumulate in float64.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import type { Kernel } from './ops-nn.js';
 import { cast, transpose } from './ops-tensor.js';
@@ -134,3 +134,30 @@ export const spaceToDepth: Kernel = (node, inputs, out) => {
 
 /** CastLike: Cast to the second input's dtype. */
 export const castLike: Kernel = (node, inputs, out, opset) => cast(node, [inputs[0]], out, opset);
+
+/** LpNormalization: x / ‖x‖ₚ along the axis (p 1 or 2); a zero vector stays zero. */
+export const lpNorm: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const xv = asFloat64(x);
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', -1);
+  if (axis < 0) axis += r;
+  const p = attrInt(node, 'p', 2);
+  const len = x.dims[axis];
+  const inner = size(x.dims.slice(axis + 1));
+  const outer = size(x.dims.slice(0, axis));
+  const y = new Float64Array(xv.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      let norm = 0;
+      for (let k = 0; k < len; k++) norm += p === 1 ? Math.abs(xv[base + k * inner]) : xv[base + k * inner] ** 2;
+      if (p === 2) norm = Math.sqrt(norm);
+      for (let k = 0; k < len; k++) y[base + k * inner] = norm === 0 ? 0 : xv[base + k * inner] / norm;
+    }
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/** Size: the element count. */
+export const sizeOf: Kernel = (_node, inputs) => [{ dtype: 'int64', dims: [], data: BigInt64Array.from([BigInt(size(inputs[0]!.dims))]) }];

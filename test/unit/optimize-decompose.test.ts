@@ -54,6 +54,12 @@ describe('decomposeForBuiltin', () => {
     ['ReduceLogSumExp axis -1', 'ReduceLogSumExp', ['x', 'axes'], { keepdims: 1 }, [int64('axes', [-1])], 18],
     ['ReduceLogSumExp axes attribute, no keepdims', 'ReduceLogSumExp', ['x'], { axes: [1, 2], keepdims: 0 }, [], 13],
     ['ReduceLogSumExp all axes, no keepdims', 'ReduceLogSumExp', ['x'], { keepdims: 0 }],
+    ['ReduceL2 axes [1, 3]', 'ReduceL2', ['x', 'axes'], { keepdims: 1 }, [int64('axes', [1, 3])], 18],
+    ['ReduceL2 axes attribute (opset 13), no keepdims', 'ReduceL2', ['x'], { axes: [2], keepdims: 0 }, [], 13],
+    ['ReduceL2 all axes, no keepdims', 'ReduceL2', ['x'], { keepdims: 0 }],
+    ['ReduceSumSquare axis -1', 'ReduceSumSquare', ['x', 'axes'], { keepdims: 1 }, [int64('axes', [-1])], 18],
+    ['LpNormalization p 2', 'LpNormalization', ['x'], { axis: -1, p: 2 }],
+    ['LpNormalization p 1 axis 1', 'LpNormalization', ['x'], { axis: 1, p: 1 }],
     ['Trilu upper k 1', 'Trilu', ['x', 'k'], { upper: 1 }, [int64('k', [1], [])]],
     ['Trilu lower k -1', 'Trilu', ['x', 'k'], { upper: 0 }, [int64('k', [-1], [])]],
     ['Trilu upper', 'Trilu', ['x'], {}],
@@ -96,6 +102,29 @@ describe('decomposeForBuiltin', () => {
     expect(opCounts(dynamicK)).toEqual({ Trilu: 1 });
   });
 
+  it('ReduceL2 and LpNormalization of values whose squares overflow float16 stay finite in an FP16 engine, where the naive Sqrt(ReduceSum(x·x)) gives inf', () => {
+    const big = Float32Array.from(randn(2 * 16, 12), (v) => v * 1000);
+    const build = (nodes: Node[]) => {
+      const g = new Graph({
+        opset: 18,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 16] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes,
+        initializers: new Map([['axes', int64('axes', [1])]]),
+      });
+      inferShapes(g);
+      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
+      return { want: runReference(g, { x: big }).y as Float32Array, got: simulate(program, weights, { x: big }, 2).y };
+    };
+    for (const nodes of [[node('ReduceL2', ['x', 'axes'], ['y'], { keepdims: 1 })], [node('LpNormalization', ['x'], ['y'], { axis: 1 })]]) {
+      const { want, got } = build(nodes);
+      expect(Array.from(got).every(Number.isFinite)).toBe(true);
+      expect(relL2(got, want)).toBeLessThan(1e-2);
+    }
+    const naive = build([node('Mul', ['x', 'x'], ['sq']), node('ReduceSum', ['sq', 'axes'], ['s'], { keepdims: 1 }), node('Sqrt', ['s'], ['y'])]);
+    expect(Array.from(naive.got).some((v) => v === Infinity)).toBe(true);
+  });
+
   for (const precision of ['fp32', 'fp16'] as const) {
     it(`a chain of them lowers on builtin and its program computes the reference's values (${precision})`, () => {
       const nodes: Node[] = [
@@ -110,7 +139,11 @@ describe('decomposeForBuiltin', () => {
         node('Mean', ['t', 's'], ['m']),
         node('Trilu', ['m'], ['u'], { upper: 1 }),
         node('ReduceLogSumExp', ['u', 'axes'], ['y'], { keepdims: 0 }),
-        node('ReduceL1', ['m', 'axes'], ['z'], { keepdims: 1 }),
+        node('ReduceL1', ['m', 'axes'], ['z1'], { keepdims: 1 }),
+        node('LpNormalization', ['z1'], ['z2'], { axis: 2, p: 2 }),
+        node('ReduceL2', ['z2', 'axes'], ['z3'], { keepdims: 1 }),
+        node('ReduceSumSquare', ['m', 'axes'], ['z4'], { keepdims: 1 }),
+        node('Add', ['z3', 'z4'], ['z']),
       ];
       const g = new Graph({
         opset: 18,

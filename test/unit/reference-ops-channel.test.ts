@@ -1,6 +1,6 @@
-// PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth and CastLike: the reference
-// kernels against onnxruntime-node on single-node models, and the builtin backend's rewrites of them (lowered and
-// run by the CPU simulation of its kernels) against the reference, in FP32 and FP16.
+// PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth, LpNormalization, CastLike and
+// Size: the reference kernels against onnxruntime-node on single-node models, and the builtin backend's rewrites of
+// them (lowered and run by the CPU simulation of its kernels) against the reference, in FP32 and FP16.
 import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { Graph } from '../../lib/ir/graph.js';
@@ -16,7 +16,7 @@ import { expectOrtAgreement, f32, opCounts, opGraph, randn, type OpCase } from '
 const w = (name: string, dims: number[], seed = 7, shift = 0) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed).map((v) => v + shift));
 const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
 
-const CASES: Record<string, OpCase> = {
+const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Float32Array> }> = {
   'PRelu, slope per channel': { op: 'PRelu', inputs: [x([2, 4, 3, 3])], nodeInputs: ['x', 's'], constants: [w('s', [4, 1, 1])] },
   'PRelu, one slope': { op: 'PRelu', inputs: [x([2, 4, 3])], nodeInputs: ['x', 's'], constants: [w('s', [1])] },
   InstanceNormalization: { op: 'InstanceNormalization', inputs: [x([2, 3, 4, 5])], nodeInputs: ['x', 'g', 'b'], constants: [w('g', [3], 2, 1), w('b', [3], 3)], attrs: { epsilon: 1e-3 } },
@@ -28,6 +28,10 @@ const CASES: Record<string, OpCase> = {
   'DepthToSpace DCR': { op: 'DepthToSpace', inputs: [x([2, 8, 3, 2])], attrs: { blocksize: 2 } },
   'DepthToSpace CRD': { op: 'DepthToSpace', inputs: [x([2, 18, 2, 3])], attrs: { blocksize: 3, mode: 'CRD' } },
   SpaceToDepth: { op: 'SpaceToDepth', inputs: [x([2, 3, 4, 6])], attrs: { blocksize: 2 } },
+  'LpNormalization p 2 axis -1': { op: 'LpNormalization', inputs: [x([2, 3, 5])], attrs: { axis: -1, p: 2 } },
+  'LpNormalization p 1 axis 1': { op: 'LpNormalization', inputs: [x([2, 3, 5])], attrs: { axis: 1, p: 1 } },
+  'LpNormalization of a zero row': { op: 'LpNormalization', inputs: [x([3, 4])], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => (i < 4 ? 0 : i - 6)) } },
+  'Size of a symbolic shape': { op: 'Size', inputs: [x([2, 3, 4])], outputs: [{ name: 'y', dtype: 'int64' }] },
   'CastLike to int32': { op: 'CastLike', inputs: [x([3, 4]), x([1], 'int32', 'like')], outputs: [{ name: 'y', dtype: 'int32' }] },
 };
 
