@@ -137,6 +137,10 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   SpaceToDepth: spec(ch.spaceToDepth, [1, 1]),
   CastLike: spec(ch.castLike, [2, 2], [1, 1], 15),
   LpNormalization: spec(ch.lpNorm, [1, 1]),
+  GatherND: spec(sh.gatherND, [2, 2], [1, 1], 11),
+  ScatterElements: spec(sh.scatterElements, [3, 3], [1, 1], 11),
+  OneHot: spec(sh.oneHot, [3, 3], [1, 1], 9),
+  Hardmax: spec(sh.hardmax, [1, 1]),
   Size: spec(ch.size, [1, 1]),
 };
 

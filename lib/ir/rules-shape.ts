@@ -1,5 +1,6 @@
 // Shape/dtype rules for the operators that build, expand, split and index tensors: ConstantOfShape,
-// Range, Expand, Tile, Split, Trilu, CumSum, GatherElements, ScatterND and Einsum.
+// Range, Expand, Tile, Split, Trilu, CumSum, GatherElements, ScatterND, GatherND, ScatterElements, OneHot,
+// Hardmax and Einsum.
 import { attrInt, attrInts, attrString, attrTensor } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
 import { allStatic, broadcast, multiplyDims, normAxis } from './dims.js';
@@ -179,6 +180,65 @@ export function scatterND(ctx: NodeContext): InferResult {
   const want = [...idx.shape.slice(0, -1), ...x.shape.slice(k)];
   const same = upd.shape.length === want.length && upd.shape.every((d, i) => d === want[i] || typeof d !== 'number' || typeof want[i] !== 'number');
   if (!same) ctx.mismatch(`updates ${shapeToString(upd.shape)} must be ${shapeToString(want)}`);
+  return out(x.dtype, [...x.shape]);
+}
+
+/** GatherND(data, indices): indices.shape[:-1] + data.shape[batch_dims + k:], k = indices.shape[-1]. */
+export function gatherND(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const idx = ctx.input(1);
+  if (idx.dtype !== 'int64') ctx.invalid(`indices must be int64, got ${idx.dtype}`);
+  const b = attrInt(ctx.node, 'batch_dims', 0);
+  const q = idx.shape.length;
+  const k = idx.shape[q - 1];
+  if (b < 0 || b >= Math.min(q, x.shape.length)) ctx.invalid(`batch_dims ${b} must be below the ranks of data and indices`);
+  if (q < 1 || typeof k !== 'number' || b + k > x.shape.length) ctx.mismatch(`indices ${shapeToString(idx.shape)} do not index data ${shapeToString(x.shape)}`);
+  for (let i = 0; i < b; i++) {
+    const [dx, di] = [x.shape[i], idx.shape[i]];
+    if (typeof dx === 'number' && typeof di === 'number' && dx !== di) ctx.mismatch(`batch dim ${i} is ${dx} in the data but ${di} in the indices`);
+  }
+  return out(x.dtype, [...idx.shape.slice(0, -1), ...x.shape.slice(b + k)]);
+}
+
+/** ScatterElements(data, indices, updates): data's shape and dtype; indices and updates of one shape. */
+export function scatterElements(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const idx = ctx.input(1);
+  const upd = ctx.input(2);
+  intInput(ctx, 1, 'indices');
+  if (upd.dtype !== x.dtype) ctx.invalid(`updates are ${upd.dtype} but the data is ${x.dtype}`);
+  const r = x.shape.length;
+  if (idx.shape.length !== r || upd.shape.length !== r) ctx.mismatch(`indices ${shapeToString(idx.shape)} and updates ${shapeToString(upd.shape)} must have the data's rank ${r}`);
+  if (idx.shape.some((d, i) => typeof d === 'number' && typeof upd.shape[i] === 'number' && d !== upd.shape[i])) ctx.mismatch(`indices ${shapeToString(idx.shape)} and updates ${shapeToString(upd.shape)} differ`);
+  const a = attrInt(ctx.node, 'axis', 0);
+  if (normAxis(a, r) === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  const red = attrString(ctx.node, 'reduction', 'none');
+  if (!['none', 'add', 'mul', 'max', 'min'].includes(red)) ctx.invalid(`unknown reduction '${red}'`);
+  return out(x.dtype, [...x.shape]);
+}
+
+/** OneHot(indices, depth, values): indices' shape with depth inserted at axis, values' dtype. */
+export function oneHot(ctx: NodeContext): InferResult {
+  const idx = ctx.input(0);
+  const vals = ctx.input(2);
+  if (numel(vals.shape) !== 2) ctx.mismatch(`values must hold [off, on], got ${shapeToString(vals.shape)}`);
+  if (numel(ctx.input(1).shape) !== 1) ctx.mismatch(`depth must be a scalar, got ${shapeToString(ctx.input(1).shape)}`);
+  const depth = ctx.values[1]?.[0];
+  if (typeof depth === 'number' && depth < 1) ctx.invalid(`depth must be positive, got ${depth}`);
+  const r = idx.shape.length + 1;
+  const a = attrInt(ctx.node, 'axis', -1);
+  const axis = normAxis(a, r);
+  if (axis === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  const shape: Dim[] = [...idx.shape];
+  shape.splice(axis, 0, depth ?? `${ctx.node.name}_depth`);
+  return out(vals.dtype, shape);
+}
+
+/** Hardmax(x): 1 at the first maximum along the axis, 0 elsewhere. */
+export function hardmax(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  const a = attrInt(ctx.node, 'axis', ctx.opset >= 13 ? -1 : 1);
+  if (normAxis(a, x.shape.length) === undefined) ctx.invalid(`axis ${a} out of range for rank ${x.shape.length}`);
   return out(x.dtype, [...x.shape]);
 }
 

@@ -19,6 +19,8 @@
 //   ReduceL2(x)        = s·Sqrt(ReduceSum((x/s)²)), s = Max(ReduceMax(|x|), 2⁻¹⁴): the squares never pass 1, so
 //                        float16 cannot overflow on the way (ReduceSumSquare is s²·the same sum)
 //   LpNormalization    = x / ReduceL2(x) (p 2) or x / ReduceSum(|x|) (p 1) along its axis; a zero vector stays zero
+//   OneHot             = Where(Unsqueeze(i < 0 ? i + depth : i) == positions, on, off)   (constant depth and values)
+//   Hardmax            = Cast(ArgMax(x, keepdims) == positions)   (ArgMax takes the first maximum, as Hardmax does)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import { scalarConstant } from '../ir/fused.js';
 import type { Graph } from '../ir/graph.js';
@@ -88,6 +90,9 @@ class Builder {
   reduceDropping(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
     if (axes === undefined || keepdims) return this.reduce(op, x, axes, keepdims);
     return this.squeeze(this.reduce(op, x, axes, 1), axes);
+  }
+  unsqueeze(x: string, axes: number[]): string {
+    return this.g.opset >= 13 ? this.op('Unsqueeze', [x, this.int64s('axes', axes)]) : this.op('Unsqueeze', [x], { axes });
   }
   squeeze(x: string, axes: number[]): string {
     if (this.g.opset >= 13) {
@@ -215,7 +220,51 @@ function dropAxes(b: Builder, y: string, axes: number[] | undefined, keepdims: n
   return axes === undefined ? b.op('Reshape', [y, b.int64s('scalar', [])]) : b.squeeze(y, axes);
 }
 
+/** 0, 1, …, len − 1 of `dtype` as [len, 1, …] with `trailing` ones: positions along an axis, for broadcasting. */
+function positions(b: Builder, dtype: DataType, len: number, trailing: number): string {
+  const dims = [len, ...new Array(trailing).fill(1)];
+  const data = dtype === 'int32' ? Int32Array.from({ length: len }, (_, i) => i) : BigInt64Array.from({ length: len }, (_, i) => BigInt(i));
+  return addConstant(b.g, `${b.n.name}_positions`, { dtype: dtype === 'int32' ? 'int32' : 'int64', dims, data });
+}
+
+/** A constant's numbers; Unfit when the value is not a constant. */
+function constantNumbers(b: Builder, name: string): number[] {
+  const c = name ? constantOf(b.g, name) : undefined;
+  if (!c) throw new Unfit();
+  return toNumbers(fromConstant(c));
+}
+
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
+  OneHot: (b, n) => {
+    const [idx, depthName, valuesName] = n.inputs;
+    const it = b.g.typeOf(idx);
+    if (it.dtype !== 'int64' && it.dtype !== 'int32') throw new Unfit();
+    const depth = Math.trunc(constantNumbers(b, depthName)[0]);
+    const [off, on] = constantNumbers(b, valuesName);
+    const out = b.g.typeOf(valuesName).dtype;
+    if (out !== 'float32' && out !== 'float16' && out !== 'int64' && out !== 'int32') throw new Unfit();
+    const r = it.shape.length + 1;
+    let axis = attrInt(n, 'axis', -1);
+    if (axis < 0) axis += r;
+    const d = addConstant(b.g, `${n.name}_depth`, it.dtype === 'int32' ? { dtype: 'int32', dims: [], data: Int32Array.from([depth]) } : { dtype: 'int64', dims: [], data: BigInt64Array.from([BigInt(depth)]) });
+    const zero = addConstant(b.g, `${n.name}_zero`, zeroOf(it.dtype));
+    const wrapped = b.op('Where', [b.op('Less', [idx, zero]), b.op('Add', [idx, d]), idx]);
+    const hot = b.op('Equal', [b.unsqueeze(wrapped, [axis]), positions(b, it.dtype, depth, r - axis - 1)]);
+    const value = (v: number) => addConstant(b.g, `${n.name}_value`, out === 'float32' || out === 'float16' ? floatConstant('', out, [], Float32Array.from([v])) : out === 'int32' ? { dtype: out, dims: [], data: Int32Array.from([v]) } : { dtype: out, dims: [], data: BigInt64Array.from([BigInt(v)]) });
+    b.done(b.op('Where', [hot, value(on), value(off)]));
+  },
+  Hardmax: (b, n) => {
+    float(b);
+    if (b.g.opset < 13) throw new Unfit();
+    const x = n.inputs[0];
+    const shape = b.g.typeOf(x).shape;
+    let axis = attrInt(n, 'axis', -1);
+    if (axis < 0) axis += shape.length;
+    const len = shape[axis];
+    if (typeof len !== 'number') throw new Unfit();
+    const first = b.op('ArgMax', [x], { axis, keepdims: 1 });
+    b.done(b.op('Cast', [b.op('Equal', [first, positions(b, 'int64', len, shape.length - axis - 1)])], { to: b.dtype === 'float16' ? 10 : 1 }));
+  },
   ReduceL2: (b, n) => {
     float(b);
     const { axes, keepdims } = reduction(b, n);

@@ -150,6 +150,10 @@ const KERNELS: Record<string, nn.Kernel> = {
   CastLike: ch.castLike,
   LpNormalization: ch.lpNorm,
   Size: ch.sizeOf,
+  GatherND: sh.gatherND,
+  ScatterElements: sh.scatterElements,
+  OneHot: sh.oneHot,
+  Hardmax: sh.hardmax,
 };
 
 /** Ops whose outputs only move input values, so float16 outputs need no extra rounding. */

@@ -1,5 +1,6 @@
 // Reference kernels for tensor construction and indexing: ConstantOfShape, Range, Expand, Tile,
-// Split, Trilu, CumSum, GatherElements, ScatterND. Indices are bounds-checked: a bad index is a
+// Split, Trilu, CumSum, GatherElements, ScatterND, GatherND, ScatterElements, OneHot, Hardmax. Indices are
+// bounds-checked: a bad index is a
 // coded ERR_INVALID_INPUT naming the value, never an out-of-bounds read.
 import { attrInt, attrString, attrTensor } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
@@ -212,4 +213,112 @@ export const scatterND: Kernel = (node, inputs) => {
     for (let i = 0; i < slice; i++) dst[off + i] = combine(dst[off + i], src[t * slice + i]);
   }
   return [y];
+};
+
+export const gatherND: Kernel = (node, inputs, out) => {
+  const [x, ind] = inputs as RTensor[];
+  const b = attrInt(node, 'batch_dims', 0);
+  const q = ind.dims.length;
+  const k = ind.dims[q - 1];
+  const xs = stridesOf(x.dims);
+  const iv = toNumbers(ind);
+  const outDims = dimsOf(out[0]);
+  // Output coords: the batch coords, then the tuple's position among the indices, then the slice.
+  const tupleDims = ind.dims.slice(b, q - 1);
+  const perBatch = size(tupleDims);
+  return [gatherCopy(x, outDims, (c) => {
+    let batch = 0;
+    for (let d = 0; d < b; d++) batch = batch * ind.dims[d] + c[d];
+    let t = 0;
+    for (let d = 0; d < tupleDims.length; d++) t = t * tupleDims[d] + c[b + d];
+    const base = (batch * perBatch + t) * k;
+    let j = 0;
+    for (let d = 0; d < b; d++) j += c[d] * xs[d];
+    for (let d = 0; d < k; d++) {
+      const dim = x.dims[b + d];
+      const v = iv[base + d];
+      if (v < -dim || v >= dim) badIndex(node, v, dim, b + d);
+      j += (v < 0 ? v + dim : v) * xs[b + d];
+    }
+    for (let d = b + k; d < x.dims.length; d++) j += c[q - 1 + d - b - k] * xs[d];
+    return j;
+  })];
+};
+
+export const scatterElements: Kernel = (node, inputs) => {
+  const [x, ind, upd] = inputs as RTensor[];
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', 0);
+  if (axis < 0) axis += r;
+  const red = attrString(node, 'reduction', 'none');
+  const xs = stridesOf(x.dims);
+  const iv = toNumbers(ind);
+  const y: RTensor = { dtype: x.dtype, dims: [...x.dims], data: x.data.slice() };
+  const dst = y.data as unknown as Elems, src = upd.data as unknown as Elems;
+  const dim = x.dims[axis];
+  const idx = new Array(r).fill(0);
+  for (let i = 0; i < iv.length; i++) {
+    const v = iv[i];
+    if (v < -dim || v >= dim) badIndex(node, v, dim, axis);
+    let off = 0;
+    for (let d = 0; d < r; d++) off += (d === axis ? (v < 0 ? v + dim : v) : idx[d]) * xs[d];
+    const a = dst[off], u = src[i];
+    if (red === 'none') dst[off] = u;
+    else if (typeof a === 'bigint') {
+      const p = a, q = u as bigint;
+      dst[off] = red === 'add' ? p + q : red === 'mul' ? p * q : red === 'max' ? (q > p ? q : p) : q < p ? q : p;
+    } else {
+      const p = a, q = u as number;
+      dst[off] = red === 'add' ? p + q : red === 'mul' ? p * q : red === 'max' ? Math.max(p, q) : Math.min(p, q);
+    }
+    for (let d = r - 1; d >= 0; d--) {
+      if (++idx[d] < ind.dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return [y];
+};
+
+/** OneHot: `on` where the index (negative counting from depth) equals the position along axis, else `off`. */
+export const oneHot: Kernel = (node, inputs, out) => {
+  const [ind, , vals] = inputs as RTensor[];
+  const outDims = dimsOf(out[0]);
+  const r = outDims.length;
+  let axis = attrInt(node, 'axis', -1);
+  if (axis < 0) axis += r;
+  const depth = outDims[axis];
+  const iv = toNumbers(ind);
+  const [off, on] = toNumbers(vals);
+  const inner = size(outDims.slice(axis + 1));
+  const y = new Float64Array(size(outDims)).fill(off);
+  for (let i = 0; i < iv.length; i++) {
+    const v = Math.trunc(iv[i]);
+    const hot = v < 0 ? v + depth : v;
+    if (hot < 0 || hot >= depth) continue;  // outside [-depth, depth): all off
+    const o = Math.floor(i / inner), w = i % inner;
+    y[(o * depth + hot) * inner + w] = on;
+  }
+  return [fromFloat64(out[0].dtype, outDims, y)];
+};
+
+/** Hardmax: 1 at the first maximum along the axis (opset 13), or over the flattened dims from it (before 13). */
+export const hardmax: Kernel = (node, inputs, out, opset) => {
+  const x = inputs[0]!;
+  const xv = asFloat64(x);
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += r;
+  const flat = opset < 13;
+  const len = flat ? size(x.dims.slice(axis)) : x.dims[axis];
+  const inner = flat ? 1 : size(x.dims.slice(axis + 1));
+  const outer = size(x.dims.slice(0, axis));
+  const y = new Float64Array(xv.length);
+  for (let o = 0; o < outer; o++) {
+    for (let w = 0; w < inner; w++) {
+      let best = 0;
+      for (let k = 1; k < len; k++) if (xv[(o * len + k) * inner + w] > xv[(o * len + best) * inner + w]) best = k;
+      y[(o * len + best) * inner + w] = 1;
+    }
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };

@@ -1,0 +1,76 @@
+// GatherND, ScatterElements, OneHot and Hardmax: the reference kernels against onnxruntime-node on one-node models,
+// bad indices as coded errors, and builtin's rewrites of OneHot and Hardmax (lowered and run by the CPU simulation
+// of its kernels) against the reference.
+import { describe, expect, it } from 'vitest';
+import { lowerGraph } from '../../lib/builtin/lower.js';
+import { Graph } from '../../lib/ir/graph.js';
+import { inferShapes } from '../../lib/ir/infer.js';
+import type { Constant, DataType } from '../../lib/ir/types.js';
+import { optimize } from '../../lib/optimize/index.js';
+import { runReference } from '../../lib/reference/index.js';
+import { node } from '../helpers/graphs.js';
+import { simulate } from '../helpers/program-sim.js';
+import { expectOrtAgreement, f32, int64, opCounts, opGraph, randn, type OpCase } from './reference-helpers.js';
+
+const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
+const w = (name: string, dims: number[], seed = 7) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed));
+// Ties on purpose: Hardmax takes the first maximum.
+const ties = (n: number) => Float32Array.from({ length: n }, (_, i) => [1, 3, 3, -2, 0][i % 5]);
+
+const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Float32Array> }> = {
+  'GatherND, whole rows': { op: 'GatherND', inputs: [x([3, 4])], nodeInputs: ['x', 'i'], constants: [int64('i', [2, 0, -1], [3, 1])] },
+  'GatherND, elements': { op: 'GatherND', inputs: [x([3, 4, 2])], nodeInputs: ['x', 'i'], constants: [int64('i', [0, 1, 2, -1, 1, 3], [3, 2])] },
+  'GatherND, batch_dims 1': { op: 'GatherND', inputs: [x([2, 3, 4])], nodeInputs: ['x', 'i'], constants: [int64('i', [2, 0, 1, 1], [2, 2, 1])], attrs: { batch_dims: 1 } },
+  'ScatterElements axis 1': { op: 'ScatterElements', inputs: [x([3, 4])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', [1, 3, 0, -1, 2, 2], [3, 2]), w('u', [3, 2])], attrs: { axis: 1 } },
+  'ScatterElements add, repeated index (opset 16)': { op: 'ScatterElements', opset: 16, inputs: [x([4, 2])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', [1, 0, 1, 3, 1, 0], [3, 2]), w('u', [3, 2])], attrs: { axis: 0, reduction: 'add' } },
+  'OneHot axis -1, negative index': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 2, -1, 4, 1, 3], [2, 3]), int64('d', [5], []), f32('v', [2], [-1, 2])] },
+  'OneHot axis 0, out-of-range index all off': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 7, 2], [3]), int64('d', [4], []), f32('v', [2], [0, 1])], attrs: { axis: 0 } },
+  'Hardmax axis -1 (opset 13), ties': { op: 'Hardmax', inputs: [x([2, 3, 5])], feed: { x: ties } },
+  'Hardmax axis 1 (opset 13)': { op: 'Hardmax', inputs: [x([2, 5, 3])], attrs: { axis: 1 }, feed: { x: ties } },
+  'Hardmax axis 1 (opset 11, flattened)': { op: 'Hardmax', opset: 11, inputs: [x([2, 3, 5])], feed: { x: ties } },
+};
+
+describe('indexing reference kernels match onnxruntime-node', () => {
+  for (const [name, c] of Object.entries(CASES)) it(name, () => expectOrtAgreement(c));
+
+  it('an index past the data is a coded error naming it, not a read out of bounds', () => {
+    for (const c of [
+      { op: 'GatherND', inputs: [x([3, 4])], nodeInputs: ['x', 'i'], constants: [int64('i', [3], [1, 1])] },
+      { op: 'ScatterElements', inputs: [x([3, 4])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', [-5], [1, 1]), w('u', [1, 1])], attrs: { axis: 1 } },
+    ] as OpCase[]) {
+      const g = opGraph(c);
+      expect(() => runReference(g, { x: randn(12, 1) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT' }));
+    }
+  });
+});
+
+describe('builtin runs OneHot and Hardmax as compares and selects', () => {
+  const consts: Constant[] = [int64('depth', [5], []), f32('values', [2], [0, 1])];
+  const chain = () => {
+    const g = new Graph({
+      opset: 17,
+      inputs: [
+        { name: 'ids', type: { dtype: 'int64', shape: ['n', 3] } },
+        { name: 'x', type: { dtype: 'float32', shape: ['n', 3, 5] } },
+      ],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('OneHot', ['ids', 'depth', 'values'], ['hot'], { axis: -1 }), node('Hardmax', ['x'], ['max'], { axis: 2 }), node('Add', ['hot', 'max'], ['y'])],
+      initializers: new Map(consts.map((c) => [c.name, c])),
+    });
+    inferShapes(g);
+    return g;
+  };
+  for (const precision of ['fp32', 'fp16'] as const) {
+    it(`exactly as the reference, negative and out-of-range ids included (${precision})`, () => {
+      const g = chain();
+      const opt = optimize(g, { fuse: true, precision });
+      expect(opCounts(opt).OneHot).toBeUndefined();
+      expect(opCounts(opt).Hardmax).toBeUndefined();
+      const { program, weights } = lowerGraph(opt, { min: 1, opt: 2, max: 4 });
+      const ids = BigInt64Array.from([0, 4, -1, 7, -5, 2].map(BigInt));
+      const xv = ties(2 * 3 * 5);
+      const want = runReference(g, { ids, x: xv }).y as Float32Array;
+      expect(Array.from(simulate(program, weights, { ids, x: xv }, 2).y)).toEqual(Array.from(want));
+    });
+  }
+});
