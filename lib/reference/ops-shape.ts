@@ -290,7 +290,7 @@ export const oneHot: Kernel = (node, inputs, out) => {
   const iv = toNumbers(ind);
   const [off, on] = toNumbers(vals);
   const inner = size(outDims.slice(axis + 1));
-  const y = new Float64Array(size(outDims)).fill(off);
+  const y = (alloc('float64', outDims).data as Float64Array).fill(off); // alloc refuses a crafted depth's size, coded
   for (let i = 0; i < iv.length; i++) {
     const v = Math.trunc(iv[i]);
     const hot = v < 0 ? v + depth : v;

@@ -74,3 +74,10 @@ describe('builtin runs OneHot and Hardmax as compares and selects', () => {
     });
   }
 });
+
+describe('crafted sizes', () => {
+  it('a OneHot depth of 2^40 is a coded error, not a failed allocation', () => {
+    const g = opGraph({ op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [1, 2], [2]), int64('d', [2 ** 40], []), f32('v', [2], [0, 1])] });
+    expect(() => runReference(g, {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT', message: expect.stringMatching(/too large/) }));
+  });
+});
