@@ -155,7 +155,9 @@ export function gatherElements(ctx: NodeContext): InferResult {
   const r = x.shape.length;
   if (idx.shape.length !== r) ctx.mismatch(`indices ${shapeToString(idx.shape)} must have the data's rank ${r}`);
   const a = attrInt(ctx.node, 'axis', 0);
-  if (normAxis(a, r) === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  const axis = normAxis(a, r);
+  if (axis === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  beyondData(ctx, idx.shape, x.shape, axis);
   let value: Dim[] | undefined;
   const [xv, iv] = ctx.values;
   if (xv && iv && r === 1 && allStatic(iv)) {
@@ -211,10 +213,21 @@ export function scatterElements(ctx: NodeContext): InferResult {
   if (idx.shape.length !== r || upd.shape.length !== r) ctx.mismatch(`indices ${shapeToString(idx.shape)} and updates ${shapeToString(upd.shape)} must have the data's rank ${r}`);
   if (idx.shape.some((d, i) => typeof d === 'number' && typeof upd.shape[i] === 'number' && d !== upd.shape[i])) ctx.mismatch(`indices ${shapeToString(idx.shape)} and updates ${shapeToString(upd.shape)} differ`);
   const a = attrInt(ctx.node, 'axis', 0);
-  if (normAxis(a, r) === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  const axis = normAxis(a, r);
+  if (axis === undefined) ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  beyondData(ctx, idx.shape, x.shape, axis);
   const red = attrString(ctx.node, 'reduction', 'none');
   if (!['none', 'add', 'mul', 'max', 'min'].includes(red)) ctx.invalid(`unknown reduction '${red}'`);
   return out(x.dtype, [...x.shape]);
+}
+
+/** GatherElements/ScatterElements: off the axis, an index position is a data position, so indices must fit in the data. */
+function beyondData(ctx: NodeContext, idx: readonly Dim[], data: readonly Dim[], axis: number): void {
+  idx.forEach((d, i) => {
+    if (i !== axis && typeof d === 'number' && typeof data[i] === 'number' && d > (data[i] as number)) {
+      ctx.mismatch(`indices ${shapeToString(idx)} reach past the data ${shapeToString(data)} on axis ${i}`);
+    }
+  });
 }
 
 /** OneHot(indices, depth, values): indices' shape with depth inserted at axis, values' dtype. */

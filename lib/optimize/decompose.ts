@@ -182,7 +182,7 @@ function groupedNorm(b: Builder, n: Node, groups: number, perChannel: (v: Float3
   const tail = staticTail(b, x);
   const c = tail[0];
   const len = tail.reduce((p, d) => p * d, 1) / groups;
-  if (c % groups !== 0 || len > 1 << 24) throw new Unfit();
+  if (c % groups !== 0 || len > 1 << 22) throw new Unfit();
   const scale = perChannelConstant(b, n.inputs[1], perChannel, c, tail.length + 1);
   const bias = perChannelConstant(b, n.inputs[2], perChannel, c, tail.length + 1);
   const runs = b.op('Reshape', [x, b.int64s('runs', [0, groups, len])]);
@@ -203,6 +203,9 @@ function groupedNorm(b: Builder, n: Node, groups: number, perChannel: (v: Float3
 function rearrange(b: Builder, x: string, view: number[], perm: number[], out: number[]): void {
   b.done(b.op('Reshape', [b.op('Transpose', [b.op('Reshape', [x, b.int64s('view', [0, ...view])])], { perm }), b.int64s('shape', [0, ...out])]));
 }
+
+/** The longest position table (OneHot, Hardmax) and the most LRN channels (its band is C²) a rewrite builds. */
+const MAX_TABLE = 4096;
 
 /** 2⁻¹⁴, float16's smallest normal: the least scale ReduceL2 divides by. */
 const MIN_SCALE = 2 ** -14;
@@ -240,6 +243,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const it = b.g.typeOf(idx);
     if (it.dtype !== 'int64' && it.dtype !== 'int32') throw new Unfit();
     const depth = Math.trunc(constantNumbers(b, depthName)[0]);
+    if (!(depth >= 1 && depth <= MAX_TABLE)) throw new Unfit();
     const [off, on] = constantNumbers(b, valuesName);
     const out = b.g.typeOf(valuesName).dtype;
     if (out !== 'float32' && out !== 'float16' && out !== 'int64' && out !== 'int32') throw new Unfit();
@@ -261,7 +265,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     let axis = attrInt(n, 'axis', -1);
     if (axis < 0) axis += shape.length;
     const len = shape[axis];
-    if (typeof len !== 'number') throw new Unfit();
+    if (typeof len !== 'number' || len > MAX_TABLE) throw new Unfit();
     const first = b.op('ArgMax', [x], { axis, keepdims: 1 });
     b.done(b.op('Cast', [b.op('Equal', [first, positions(b, 'int64', len, shape.length - axis - 1)])], { to: b.dtype === 'float16' ? 10 : 1 }));
   },
@@ -311,6 +315,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const tail = staticTail(b, x);
     if (tail.length !== 3) throw new Unfit();
     const c = tail[0];
+    if (c > MAX_TABLE) throw new Unfit(); // its band is c × c
     const size = attrInt(n, 'size', 1);
     const lo = Math.floor((size - 1) / 2);
     const hi = Math.ceil((size - 1) / 2);

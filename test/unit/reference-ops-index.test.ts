@@ -81,3 +81,14 @@ describe('crafted sizes', () => {
     expect(() => runReference(g, {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT', message: expect.stringMatching(/too large/) }));
   });
 });
+
+describe('indices shaped past the data', () => {
+  it('GatherElements and ScatterElements refuse indices wider than the data off their axis (their positions are data positions there)', () => {
+    for (const c of [
+      { op: 'GatherElements', inputs: [x([3, 4])], nodeInputs: ['x', 'i'], constants: [int64('i', new Array(12).fill(0), [2, 6])], attrs: { axis: 0 } },
+      { op: 'ScatterElements', inputs: [x([3, 4])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', new Array(12).fill(0), [2, 6]), w('u', [2, 6])], attrs: { axis: 0 } },
+    ] as OpCase[]) {
+      expect(() => opGraph(c)).toThrow(/indices \[2, 6\] reach past the data \[3, 4\] on axis 1/);
+    }
+  });
+});
