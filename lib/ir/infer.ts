@@ -142,6 +142,8 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   OneHot: spec(sh.oneHot, [3, 3], [1, 1], 9),
   Hardmax: spec(sh.hardmax, [1, 1]),
   Size: spec(ch.size, [1, 1]),
+  QuantizeLinear: spec(ch.quantize, [2, 3], [1, 1], 10),
+  DequantizeLinear: spec(ch.dequantize, [2, 3], [1, 1], 10),
 };
 
 /** Operators of the optimizer's own domain (FUSED_DOMAIN). */

@@ -1,5 +1,6 @@
 // Shape/dtype rules for the per-channel operators of older and generative CNNs: PRelu, InstanceNormalization,
-// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; LpNormalization; and CastLike and Size.
+// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; LpNormalization; QuantizeLinear and DequantizeLinear (per
+// tensor and per axis); and CastLike and Size.
 import { attrInt, attrString } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
 import { broadcast, multiplyDims, normAxis } from './dims.js';
@@ -107,4 +108,38 @@ export function lpNorm(ctx: NodeContext): InferResult {
 /** Size(x): the element count, an int64 scalar (symbolic while a dim is). */
 export function size(ctx: NodeContext): InferResult {
   return { types: [{ dtype: 'int64', shape: [] }], values: [[multiplyDims(ctx.input(0).shape)]] };
+}
+
+/** The scale and zero point of a (de)quantization: a scalar, or a vector along `axis` (opset 13+). */
+function quantParams(ctx: NodeContext): void {
+  const x = ctx.input(0);
+  const scale = ctx.input(1);
+  if (attrInt(ctx.node, 'block_size', 0) !== 0) ctx.unsupported('block quantization (block_size)');
+  if (scale.shape.length > 1) ctx.mismatch(`the scale must be a scalar or 1-D, got ${shapeToString(scale.shape)}`);
+  if (scale.shape.length === 1) {
+    const a = attrInt(ctx.node, 'axis', 1);
+    const axis = normAxis(a, x.shape.length);
+    if (axis === undefined) ctx.invalid(`axis ${a} out of range for rank ${x.shape.length}`);
+    const [n, d] = [scale.shape[0], x.shape[axis]];
+    if (typeof n === 'number' && typeof d === 'number' && n !== d && n !== 1) ctx.mismatch(`${n} scales for ${d} elements along axis ${axis}`);
+  }
+  if (ctx.has(2) && shapeToString(ctx.input(2).shape) !== shapeToString(scale.shape)) ctx.mismatch(`the zero point ${shapeToString(ctx.input(2).shape)} must have the scale's shape ${shapeToString(scale.shape)}`);
+}
+
+/** QuantizeLinear(x, scale, zero_point?): int8 or uint8 (the zero point's type; uint8 without one). */
+export function quantize(ctx: NodeContext): InferResult {
+  ctx.float(0);
+  quantParams(ctx);
+  const to = ctx.has(2) ? ctx.input(2).dtype : 'uint8';
+  if (to !== 'int8' && to !== 'uint8') ctx.unsupported(`quantizing to ${to}`);
+  return { types: [{ dtype: to, shape: [...ctx.input(0).shape] }] };
+}
+
+/** DequantizeLinear(x, scale, zero_point?): the scale's float type. */
+export function dequantize(ctx: NodeContext): InferResult {
+  const t = ctx.input(0).dtype;
+  if (t !== 'int8' && t !== 'uint8' && t !== 'int32') ctx.unsupported(`dequantizing ${t}`);
+  if (ctx.has(2) && ctx.input(2).dtype !== t) ctx.invalid(`the zero point is ${ctx.input(2).dtype} but the input is ${t}`);
+  quantParams(ctx);
+  return { types: [{ dtype: ctx.float(1).dtype, shape: [...ctx.input(0).shape] }] };
 }

@@ -150,6 +150,8 @@ const KERNELS: Record<string, nn.Kernel> = {
   CastLike: ch.castLike,
   LpNormalization: ch.lpNorm,
   Size: ch.sizeOf,
+  QuantizeLinear: ch.quantize,
+  DequantizeLinear: ch.dequantize,
   GatherND: sh.gatherND,
   ScatterElements: sh.scatterElements,
   OneHot: sh.oneHot,

@@ -1,5 +1,5 @@
 // Reference kernels for PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth,
-// LpNormalization, CastLike and Size; statistics accumulate in float64.
+// LpNormalization, QuantizeLinear, DequantizeLinear, CastLike and Size; statistics accumulate in float64.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import type { Kernel } from './ops-nn.js';
 import { cast, transpose } from './ops-tensor.js';
@@ -161,3 +161,46 @@ export const lpNorm: Kernel = (node, inputs, out) => {
 
 /** Size: the element count. */
 export const sizeOf: Kernel = (_node, inputs) => [{ dtype: 'int64', dims: [], data: BigInt64Array.from([BigInt(size(inputs[0]!.dims))]) }];
+
+/** Per element, the index of its scale and zero point: 0 for per-tensor parameters, its coordinate along the axis else. */
+function paramIndex(node: Parameters<Kernel>[0], x: RTensor, scale: RTensor): (i: number) => number {
+  if (scale.dims.length === 0 || size(scale.dims) === 1) return () => 0;
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', 1);
+  if (axis < 0) axis += r;
+  const inner = size(x.dims.slice(axis + 1));
+  const len = x.dims[axis];
+  return (i) => Math.floor(i / inner) % len;
+}
+
+/** Rounds halves to even, as ONNX's QuantizeLinear does. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** QuantizeLinear: saturate(round(x / scale) + zero_point) into int8 or uint8. */
+export const quantize: Kernel = (node, inputs, out) => {
+  const [x, scale, zp] = inputs as RTensor[];
+  const xv = asFloat64(x), sv = asFloat64(scale);
+  const zv = zp ? asFloat64(zp) : new Float64Array(sv.length);
+  const [lo, hi] = out[0].dtype === 'int8' ? [-128, 127] : [0, 255];
+  const at = paramIndex(node, x, scale);
+  const y = new Float64Array(xv.length);
+  for (let i = 0; i < xv.length; i++) {
+    const k = at(i);
+    y[i] = Math.min(hi, Math.max(lo, roundHalfEven(xv[i] / sv[k]) + zv[k]));
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/** DequantizeLinear: (x − zero_point) · scale. */
+export const dequantize: Kernel = (node, inputs, out) => {
+  const [x, scale, zp] = inputs as RTensor[];
+  const xv = asFloat64(x), sv = asFloat64(scale);
+  const zv = zp ? asFloat64(zp) : new Float64Array(sv.length);
+  const at = paramIndex(node, x, scale);
+  const y = new Float64Array(xv.length);
+  for (let i = 0; i < xv.length; i++) y[i] = (xv[i] - zv[at(i)]) * sv[at(i)];
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};

@@ -143,6 +143,10 @@ export function feedFor(dtype: DataType, n: number, seed: number): TensorData {
       return Int32Array.from(randn(n, seed), (v) => Math.round(v * 4));
     case 'bool':
       return Uint8Array.from(randn(n, seed), (v) => (v > 0 ? 1 : 0));
+    case 'int8':
+      return Int8Array.from(randn(n, seed), (v) => Math.max(-128, Math.min(127, Math.round(v * 40))));
+    case 'uint8':
+      return Uint8Array.from(randn(n, seed), (v) => Math.max(0, Math.min(255, Math.round(128 + v * 40))));
     default:
       return randn(n, seed);
   }

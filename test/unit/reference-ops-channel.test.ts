@@ -32,6 +32,11 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
   'LpNormalization p 1 axis 1': { op: 'LpNormalization', inputs: [x([2, 3, 5])], attrs: { axis: 1, p: 1 } },
   'LpNormalization of a zero row': { op: 'LpNormalization', inputs: [x([3, 4])], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => (i < 4 ? 0 : i - 6)) } },
   'Size of a symbolic shape': { op: 'Size', inputs: [x([2, 3, 4])], outputs: [{ name: 'y', dtype: 'int64' }] },
+  'QuantizeLinear to uint8, no zero point, halves to even': { op: 'QuantizeLinear', inputs: [x([2, 6])], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.5])], outputs: [{ name: 'y', dtype: 'uint8' }], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => (i - 3) * 0.25 + (i % 3) * 40) } },
+  'QuantizeLinear to int8 per axis 1, saturating': { op: 'QuantizeLinear', inputs: [x([2, 3, 2])], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [3], [0.01, 0.1, 1]), { name: 'z', dtype: 'int8', dims: [3], data: Int8Array.from([0, -3, 5]) }], attrs: { axis: 1 }, outputs: [{ name: 'y', dtype: 'int8' }] },
+  'DequantizeLinear int8 per tensor': { op: 'DequantizeLinear', inputs: [x([3, 4], 'int8')], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [], [0.05]), { name: 'z', dtype: 'int8', dims: [], data: Int8Array.from([3]) }] },
+  'DequantizeLinear uint8 per axis 0': { op: 'DequantizeLinear', inputs: [x([3, 4], 'uint8')], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [3], [0.1, 0.02, 0.5]), { name: 'z', dtype: 'uint8', dims: [3], data: Uint8Array.from([128, 120, 0]) }], attrs: { axis: 0 } },
+  'DequantizeLinear int32 (a bias), no zero point': { op: 'DequantizeLinear', inputs: [x([5], 'int32')], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.001])] },
   'CastLike to int32': { op: 'CastLike', inputs: [x([3, 4]), x([1], 'int32', 'like')], outputs: [{ name: 'y', dtype: 'int32' }] },
 };
 
@@ -82,4 +87,39 @@ describe('builtin runs them as the operators they are made of', () => {
       expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
     });
   }
+});
+
+describe('quantized models on builtin', () => {
+  // A MatMul whose weights are stored as int8 with a per-column scale (weight-only quantization, QDQ format).
+  const weights = (q: boolean) => {
+    const wq: Constant = { name: 'wq', dtype: 'int8', dims: [6, 4], data: Int8Array.from({ length: 24 }, (_, i) => ((i * 37) % 255) - 127) };
+    const nodes = [node('DequantizeLinear', ['wq', 'ws'], ['w'], { axis: 1 }), node('MatMul', ['x', 'w'], ['y'])];
+    if (q) nodes.unshift(node('QuantizeLinear', ['x0', 'xs'], ['xq']), node('DequantizeLinear', ['xq', 'xs'], ['x']));
+    const g = new Graph({
+      opset: 17,
+      inputs: [{ name: q ? 'x0' : 'x', type: { dtype: 'float32', shape: ['n', 6] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes,
+      initializers: new Map([wq, f32('ws', [4], [0.01, 0.02, 0.005, 0.1]), f32('xs', [], [0.05])].map((c) => [c.name, c])),
+    });
+    inferShapes(g);
+    return g;
+  };
+
+  it('folds a DequantizeLinear of constant weights: the engine computes with the float weights it stands for', () => {
+    const g = weights(false);
+    for (const precision of ['fp32', 'fp16'] as const) {
+      const opt = optimize(g, { fuse: true, precision });
+      expect(opCounts(opt).DequantizeLinear).toBeUndefined();
+      const { program, weights: bytes } = lowerGraph(opt, { min: 1, opt: 2, max: 4 });
+      const xv = randn(2 * 6, 40);
+      expect(relL2(simulate(program, bytes, { x: xv }, 2).y, runReference(g, { x: xv }).y as Float32Array)).toBeLessThan(precision === 'fp32' ? 1e-6 : 2e-3);
+    }
+  });
+
+  it('refuses to quantize activations (no rounding kernel), naming the node', () => {
+    expect(() => lowerGraph(optimize(weights(true), { fuse: true, precision: 'fp16' }), { min: 1, opt: 1, max: 2 })).toThrow(
+      expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/QuantizeLinear/) }),
+    );
+  });
 });
