@@ -117,6 +117,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   ReduceL2: spec(rd.reduce, [1, 2]),
   ReduceSumSquare: spec(rd.reduce, [1, 2]),
   ReduceLogSumExp: spec(rd.reduce, [1, 2]),
+  ReduceLogSum: spec(rd.reduce, [1, 2]),
   LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3], 17),
   // Tensor construction and indexing (rules-shape.ts).
   ConstantOfShape: spec(sh.constantOfShape, [1, 1], [1, 1], 9),

@@ -27,11 +27,11 @@ export function reductionAxes(ctx: NodeContext, rank: number): number[] | undefi
   return axes;
 }
 
-/** ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp. */
+/** ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp. */
 export function reduce(ctx: NodeContext): InferResult {
   const x = ctx.input(0);
   if (x.dtype === 'bool') ctx.invalid(`${ctx.op} of a bool tensor`);
-  if (!isFloat(x.dtype) && ['ReduceMean', 'ReduceL2', 'ReduceLogSumExp'].includes(ctx.op)) ctx.float(0);
+  if (!isFloat(x.dtype) && ['ReduceMean', 'ReduceL2', 'ReduceLogSumExp', 'ReduceLogSum'].includes(ctx.op)) ctx.float(0);
   const rank = x.shape.length;
   const axes = reductionAxes(ctx, rank);
   if (axes !== undefined && axes.length === 0) return { types: [{ dtype: x.dtype, shape: [...x.shape] }], values: [ctx.values[0]] };

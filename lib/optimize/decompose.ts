@@ -8,7 +8,7 @@
 //   ThresholdedRelu(x) = Where(x > α, x, 0)
 //   Sum, Mean          = a chain of Adds (· 1/n)
 //   ReduceL1           = ReduceSum(|x|)
-//   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x)   (no overflow)
+//   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x)   (no overflow); ReduceLogSum = Log(ReduceSum(x))
 //   Trilu(x, k)        = Where(the triangle as a constant mask, x, 0) when k and the last two dims are static
 //   PRelu(x, s)        = Relu(x) + s · Min(x, 0)
 //   InstanceNormalization, GroupNormalization = LayerNormalization over each (n, group) run of a reshaped x (the
@@ -375,6 +375,11 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     float(b);
     const { axes, keepdims } = reduction(b, n);
     b.done(b.reduceDropping('ReduceSum', b.op('Abs', [n.inputs[0]]), axes, keepdims));
+  },
+  ReduceLogSum: (b, n) => {
+    float(b);
+    const { axes, keepdims } = reduction(b, n);
+    b.done(b.op('Log', [b.reduceDropping('ReduceSum', n.inputs[0], axes, keepdims)]));
   },
   ReduceLogSumExp: (b, n) => {
     float(b);

@@ -129,6 +129,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   ReduceL2: no.reduce,
   ReduceSumSquare: no.reduce,
   ReduceLogSumExp: no.reduce,
+  ReduceLogSum: no.reduce,
   LayerNormalization: no.layerNorm,
   // Construction and indexing.
   ConstantOfShape: sh.constantOfShape,

@@ -77,6 +77,7 @@ export const reduce: Kernel = (node, inputs, out, opset) => {
     const count = xv.length / Math.max(1, outN);
     if (op === 'ReduceMean') for (let o = 0; o < outN; o++) acc[o] /= count;
     if (op === 'ReduceL2') for (let o = 0; o < outN; o++) acc[o] = Math.sqrt(acc[o]);
+    if (op === 'ReduceLogSum') for (let o = 0; o < outN; o++) acc[o] = Math.log(acc[o]);
   }
   return [fromFloat64(out[0].dtype, yd, acc)];
 };
