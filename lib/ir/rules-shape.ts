@@ -236,7 +236,9 @@ export function oneHot(ctx: NodeContext): InferResult {
   const vals = ctx.input(2);
   if (numel(vals.shape) !== 2) ctx.mismatch(`values must hold [off, on], got ${shapeToString(vals.shape)}`);
   if (numel(ctx.input(1).shape) !== 1) ctx.mismatch(`depth must be a scalar, got ${shapeToString(ctx.input(1).shape)}`);
-  const depth = ctx.values[1]?.[0];
+  // An integer or a float depth (truncated, as the spec says).
+  const f = ctx.floatValues(1)?.[0];
+  const depth = ctx.values[1]?.[0] ?? (f !== undefined ? Math.trunc(f) : undefined);
   if (typeof depth === 'number' && depth < 1) ctx.invalid(`depth must be positive, got ${depth}`);
   const r = idx.shape.length + 1;
   const a = attrInt(ctx.node, 'axis', -1);

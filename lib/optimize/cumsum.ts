@@ -67,8 +67,16 @@ export function integerRanges(g: Graph): Map<string, Range> {
     }
     r.set(name, [lo, hi]);
   }
-  const union = (rs: (Range | undefined)[]): Range | undefined =>
-    rs.some((x) => !x) ? undefined : [Math.min(...rs.map((x) => x![0])), Math.max(...rs.map((x) => x![1]))];
+  const union = (rs: (Range | undefined)[]): Range | undefined => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of rs) {
+      if (!x) return undefined;
+      lo = Math.min(lo, x[0]);
+      hi = Math.max(hi, x[1]);
+    }
+    return [lo, hi];
+  };
   for (const n of g.nodes) {
     const y = n.outputs[0];
     if (!y || !isInt(g.typeOf(y).dtype) || n.domain !== '') continue;
@@ -132,7 +140,11 @@ function cumsumLength(g: Graph, n: Node): number | undefined {
   return typeof d === 'number' ? d : undefined;
 }
 
-/** Float CumSums over a static axis of at most MAX_CUMSUM_AXIS as MatMul(x, U) with U a triangle of ones. */
+/**
+ * Float CumSums over a static axis of at most MAX_CUMSUM_AXIS as MatMul(x, U) with U a triangle of ones. Every output
+ * of a row multiplies every input by 0 or 1, so one infinite input makes the whole row NaN (inf · 0), where a running
+ * sum would leave the outputs before it finite.
+ */
 function floatCumsums(g: Graph): void {
   let changed = false;
   g.nodes = g.nodes.flatMap((n) => {

@@ -6,9 +6,10 @@
 //   Selu(x; α, γ)      = γ·Elu(x; α)
 //   Celu(x; α)         = Relu(x) + α·(Exp(Min(x, 0) / α) − 1)
 //   ThresholdedRelu(x) = Where(x > α, x, 0)
-//   Sum, Mean          = a chain of Adds (· 1/n)
+//   Sum, Mean          = a chain of Adds (Mean's inputs each · 1/n first)
 //   ReduceL1           = ReduceSum(|x|)
-//   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x)   (no overflow); ReduceLogSum = Log(ReduceSum(x))
+//   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x) clamped to the finite range (no overflow,
+//                        and ±inf rows stay ±inf); ReduceLogSum = Log(ReduceSum(x))
 //   Trilu(x, k)        = Where(the triangle as a constant mask, x, 0) when k and the last two dims are static
 //   PRelu(x, s)        = Relu(x) + s · Min(x, 0)
 //   InstanceNormalization, GroupNormalization = LayerNormalization over each (n, group) run of a reshaped x (the
@@ -18,7 +19,7 @@
 //   DepthToSpace, SpaceToDepth = Reshape → Transpose → Reshape
 //   ReduceL2(x)        = s·Sqrt(ReduceSum((x/s)²)), s = Max(ReduceMax(|x|), 2⁻¹⁴): the squares never pass 1, so
 //                        float16 cannot overflow on the way (ReduceSumSquare is s²·the same sum)
-//   LpNormalization    = x / ReduceL2(x) (p 2) or x / ReduceSum(|x|) (p 1) along its axis; a zero vector stays zero
+//   LpNormalization    = q / ‖q‖ₚ with q = x / max|x| along its axis (p 1 or 2); a zero vector stays zero
 //   OneHot             = Where(Unsqueeze(i < 0 ? i + depth : i) == positions, on, off)   (constant depth and values)
 //   Hardmax            = Cast(ArgMax(x, keepdims) == positions)   (ArgMax takes the first maximum, as Hardmax does)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
@@ -35,18 +36,21 @@ const axesInputSince = (op: string) => (op === 'ReduceSum' ? 13 : 18);
 class Unfit extends Error {}
 
 /**
- * Rewrites the operators above into ones the builtin backend lowers, in place; a node whose form it cannot rewrite
- * (non-constant axes or k, a dynamic triangle) stays, and the backend names it as unsupported.
+ * Rewrites the operators above into ones the builtin backend lowers, in place, for an engine of `precision`; a node
+ * whose form it cannot rewrite (non-constant axes or k, a dynamic triangle) stays, and the backend names it as
+ * unsupported.
  * @example
  * decomposeForBuiltin(g); // Mish(x) → x · Tanh(Relu(x) + Log(1 + Exp(−|x|)))
  */
-export function decomposeForBuiltin(g: Graph): void {
+export function decomposeForBuiltin(g: Graph, precision: 'fp16' | 'fp32' = 'fp32'): void {
   let changed = false;
   g.nodes = g.nodes.flatMap((n) => {
     const rewrite = n.domain === '' ? REWRITES[n.op] : undefined;
     if (!rewrite) return [n];
     try {
-      const b = new Builder(g, n);
+      // The largest finite value the engine will compute this node in.
+      const finiteMax = precision === 'fp16' || g.typeOf(n.inputs[0]).dtype === 'float16' ? 65504 : 3.4028234663852886e38;
+      const b = new Builder(g, n, finiteMax);
       rewrite(b, n);
       changed = true;
       return b.nodes;
@@ -63,7 +67,7 @@ class Builder {
   readonly nodes: Node[] = [];
   readonly dtype: DataType;
   #serial = 0;
-  constructor(readonly g: Graph, readonly n: Node) {
+  constructor(readonly g: Graph, readonly n: Node, readonly finiteMax: number) {
     this.dtype = g.typeOf(n.inputs[0]).dtype;
   }
   op(op: string, inputs: string[], attrs: Node['attrs'] = {}): string {
@@ -149,8 +153,9 @@ function reduction(b: Builder, n: Node): { axes: number[] | undefined; keepdims:
   } else {
     axes = attrInts(n, 'axes');
   }
-  if (axes !== undefined && axes.length === 0) {
-    if (attrInt(n, 'noop_with_empty_axes', 0) !== 0) throw new Unfit();
+  if (axes === undefined || axes.length === 0) {
+    // No axes with noop_with_empty_axes (opset 18) reduces nothing: rare enough to leave to the backend to name.
+    if (b.g.opset >= axesInputSince(n.op) && attrInt(n, 'noop_with_empty_axes', 0) !== 0) throw new Unfit();
     axes = undefined;
   }
   return { axes, keepdims: attrInt(n, 'keepdims', 1) };
@@ -210,9 +215,14 @@ const MAX_TABLE = 4096;
 /** 2⁻¹⁴, float16's smallest normal: the least scale ReduceL2 divides by. */
 const MIN_SCALE = 2 ** -14;
 
+/** Max(ReduceMax(|x|), 2⁻¹⁴) over `axes`, with the reduced axes kept. */
+function maxMagnitude(b: Builder, x: string, axes: number[] | undefined): string {
+  return b.op('Max', [b.reduce('ReduceMax', b.op('Abs', [x]), axes, 1), b.scalar(MIN_SCALE)]);
+}
+
 /** [scale s, Σ(x/s)²] over `axes`, both with the reduced axes kept. */
 function scaledSquares(b: Builder, x: string, axes: number[] | undefined): [string, string] {
-  const s = b.op('Max', [b.reduce('ReduceMax', b.op('Abs', [x]), axes, 1), b.scalar(MIN_SCALE)]);
+  const s = maxMagnitude(b, x, axes);
   const q = b.op('Div', [x, s]);
   return [s, b.reduce('ReduceSum', b.op('Mul', [q, q]), axes, 1)];
 }
@@ -285,16 +295,13 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     float(b);
     const x = n.inputs[0];
     const axes = [attrInt(n, 'axis', -1)];
-    let norm: string;
-    if (attrInt(n, 'p', 2) === 1) {
-      norm = b.reduce('ReduceSum', b.op('Abs', [x]), axes, 1);
-    } else {
-      const [s, sum] = scaledSquares(b, x, axes);
-      norm = b.op('Mul', [b.op('Sqrt', [sum]), s]);
-    }
-    // A zero vector has norm 0: divide by 1 there instead (x is 0, so is the result).
+    // x/‖x‖ = q/‖q‖ with q = x/s, s the largest magnitude: every term of the norm is at most 1, so neither the norm
+    // nor the squares can overflow float16.
+    const q = b.op('Div', [x, maxMagnitude(b, x, axes)]);
+    const norm = attrInt(n, 'p', 2) === 1 ? b.reduce('ReduceSum', b.op('Abs', [q]), axes, 1) : b.op('Sqrt', [b.reduce('ReduceSum', b.op('Mul', [q, q]), axes, 1)]);
+    // A zero vector has norm 0: divide by 1 there instead (q is 0, so is the result).
     const zero = b.op('Equal', [norm, b.scalar(0)]);
-    b.done(b.op('Div', [x, b.op('Where', [zero, b.scalar(1), norm])]));
+    b.done(b.op('Div', [q, b.op('Where', [zero, b.scalar(1), norm])]));
   },
   PRelu: (b, n) => {
     float(b);
@@ -367,9 +374,12 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   },
   Mean: (b, n) => {
     float(b);
-    let acc = n.inputs[0];
-    for (const x of n.inputs.slice(1)) acc = b.op('Add', [acc, x]);
-    b.done(n.inputs.length === 1 ? b.op('Identity', [acc]) : b.op('Mul', [acc, b.scalar(1 / n.inputs.length)]));
+    if (n.inputs.length === 1) return b.done(b.op('Identity', [n.inputs[0]]));
+    // Each input scaled before the sum, so the sum of values within range stays within range.
+    const k = b.scalar(1 / n.inputs.length);
+    let acc = b.op('Mul', [n.inputs[0], k]);
+    for (const x of n.inputs.slice(1)) acc = b.op('Add', [acc, b.op('Mul', [x, k])]);
+    b.done(acc);
   },
   ReduceL1: (b, n) => {
     float(b);
@@ -385,7 +395,9 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     float(b);
     const { axes, keepdims } = reduction(b, n);
     const x = n.inputs[0];
-    const m = b.reduce('ReduceMax', x, axes, 1);
+    // The maximum clamped to the engine's finite range: a row of −inf (or one holding +inf) then gives −inf (+inf)
+    // as the reference does, not inf − inf = NaN.
+    const m = b.op('Clip', [b.reduce('ReduceMax', x, axes, 1), b.scalar(-b.finiteMax), b.scalar(b.finiteMax)]);
     const s = b.reduce('ReduceSum', b.op('Exp', [b.op('Sub', [x, m])]), axes, 1);
     const y = b.op('Add', [b.op('Log', [s]), m]);
     b.done(dropAxes(b, y, axes, keepdims));

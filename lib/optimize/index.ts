@@ -65,7 +65,7 @@ export function optimize(graph: Graph, options: OptimizeOptions): Graph {
   if (fuse) {
     decomposeEinsum(g);
     cumsumAsMatMul(g);
-    decomposeForBuiltin(g);
+    decomposeForBuiltin(g, precision);
     broadcastConstants(g);
     fuseLayerNorm(g);
     fuseGelu(g);

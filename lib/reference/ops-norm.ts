@@ -42,14 +42,25 @@ function forEachReduced(dims: number[], reduced: Set<number>, visit: (o: number,
 }
 
 const INIT: Record<string, number> = { ReduceMax: -Infinity, ReduceMin: Infinity, ReduceProd: 1 };
+/** What a reduction does to one element when it reduces nothing (noop_with_empty_axes). */
+const ELEMENTWISE: Record<string, (v: number) => number> = {
+  ReduceL1: Math.abs,
+  ReduceL2: Math.abs,
+  ReduceSumSquare: (v) => v * v,
+  ReduceLogSum: Math.log,
+};
 
-/** ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSumExp over any axes. */
+/** ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp over any axes. */
 export const reduce: Kernel = (node, inputs, out, opset) => {
   const x = inputs[0]!;
   const r = x.dims.length;
   const yd = dimsOf(out[0]);
   const axes = reductionAxes(nodeCtx(node, inputs, opset), r);
-  if (axes !== undefined && axes.length === 0) return [{ dtype: x.dtype, dims: yd, data: x.data.slice() }];
+  if (axes !== undefined && axes.length === 0) {
+    // No axes with noop_with_empty_axes: nothing is reduced, but the per-element step still applies.
+    const f = ELEMENTWISE[node.op];
+    return [f ? fromFloat64(x.dtype, yd, asFloat64(x).map(f)) : { dtype: x.dtype, dims: yd, data: x.data.slice() }];
+  }
   const set = new Set(axes ?? x.dims.map((_, i) => i));
   const xv = asFloat64(x);
   const outN = size(yd);

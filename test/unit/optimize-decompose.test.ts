@@ -126,6 +126,38 @@ describe('decomposeForBuiltin', () => {
     expect(Array.from(naive.got).some((v) => v === Infinity)).toBe(true);
   });
 
+  it('an L1 norm past 65504, a mean of values near it, and LogSumExp rows of −inf and +inf stay right in an FP16 engine', () => {
+    const run = (nodes: Node[], xv: Float32Array, cols: number) => {
+      const g = new Graph({
+        opset: 18,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', cols] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes,
+        initializers: new Map([['axes', int64('axes', [1])]]),
+      });
+      inferShapes(g);
+      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
+      return { want: runReference(g, { x: xv }).y as Float32Array, got: simulate(program, weights, { x: xv }, 2).y };
+    };
+    // Σ|x| is about 80,000 per row: past float16's range, though every value and every quotient is within it.
+    const big = Float32Array.from({ length: 32 }, (_, i) => 5000 + i);
+    const l1 = run([node('LpNormalization', ['x'], ['y'], { axis: 1, p: 1 })], big, 16);
+    expect(relL2(l1.got, l1.want)).toBeLessThan(1e-2);
+    const near = Float32Array.from({ length: 8 }, (_, i) => 40000 + i);
+    const mean = run([node('Mean', ['x', 'x'], ['y'])], near, 4);
+    expect(relL2(mean.got, mean.want)).toBeLessThan(1e-3);
+    const rows = Float32Array.from([-Infinity, -Infinity, -Infinity, 1, 2, Infinity]);
+    const lse = run([node('ReduceLogSumExp', ['x', 'axes'], ['y'], { keepdims: 0 })], rows, 3);
+    expect(Array.from(lse.want)).toEqual([-Infinity, Infinity]);
+    expect(Array.from(lse.got)).toEqual([-Infinity, Infinity]);
+  });
+
+  it('leaves a reduction with noop_with_empty_axes and no axes to the backend (it reduces nothing)', () => {
+    const g = oneNode('ReduceL1', ['x'], { noop_with_empty_axes: 1 }, [], 18);
+    decomposeForBuiltin(g);
+    expect(opCounts(g)).toEqual({ ReduceL1: 1 });
+  });
+
   for (const precision of ['fp32', 'fp16'] as const) {
     it(`a chain of them lowers on builtin and its program computes the reference's values (${precision})`, () => {
       const nodes: Node[] = [

@@ -31,7 +31,7 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
   'LpNormalization p 2 axis -1': { op: 'LpNormalization', inputs: [x([2, 3, 5])], attrs: { axis: -1, p: 2 } },
   'LpNormalization p 1 axis 1': { op: 'LpNormalization', inputs: [x([2, 3, 5])], attrs: { axis: 1, p: 1 } },
   'LpNormalization of a zero row': { op: 'LpNormalization', inputs: [x([3, 4])], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => (i < 4 ? 0 : i - 6)) } },
-  'Size of a symbolic shape': { op: 'Size', inputs: [x([2, 3, 4])], outputs: [{ name: 'y', dtype: 'int64' }] },
+  'Size of a symbolic shape': { op: 'Size', inputs: [{ name: 'x', shape: ['n', 3, 4], dtype: 'float32' }], outputs: [{ name: 'y', dtype: 'int64' }] },
   'QuantizeLinear to uint8, no zero point, halves to even': { op: 'QuantizeLinear', inputs: [x([2, 6])], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.5])], outputs: [{ name: 'y', dtype: 'uint8' }], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => (i - 3) * 0.25 + (i % 3) * 40) } },
   'QuantizeLinear to int8 per axis 1, saturating': { op: 'QuantizeLinear', inputs: [x([2, 3, 2])], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [3], [0.01, 0.1, 1]), { name: 'z', dtype: 'int8', dims: [3], data: Int8Array.from([0, -3, 5]) }], attrs: { axis: 1 }, outputs: [{ name: 'y', dtype: 'int8' }] },
   'DequantizeLinear int8 per tensor': { op: 'DequantizeLinear', inputs: [x([3, 4], 'int8')], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [], [0.05]), { name: 'z', dtype: 'int8', dims: [], data: Int8Array.from([3]) }] },
@@ -85,6 +85,30 @@ describe('builtin runs them as the operators they are made of', () => {
       const want = runReference(g, { x: xv }).y as Float32Array;
       const got = simulate(program, weights, { x: xv }, 2).y;
       expect(relL2(got, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+    });
+  }
+});
+
+describe('builtin: the other forms', () => {
+  for (const precision of ['fp32', 'fp16'] as const) {
+    it(`GroupNormalization at opset 21 (per-channel parameters) and DepthToSpace DCR lower and compute the reference's values (${precision})`, () => {
+      const g = new Graph({
+        opset: 21,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 8, 6, 6] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [
+          node('GroupNormalization', ['x', 'gg', 'gb'], ['a'], { num_groups: 2 }),
+          node('SpaceToDepth', ['a'], ['b'], { blocksize: 3 }),
+          node('DepthToSpace', ['b'], ['y'], { blocksize: 3 }),
+        ],
+        initializers: new Map([w('gg', [8], 31, 1), w('gb', [8], 32)].map((c) => [c.name, c])),
+      });
+      inferShapes(g);
+      const opt = optimize(g, { fuse: true, precision });
+      expect(['GroupNormalization', 'SpaceToDepth', 'DepthToSpace'].map((op) => opCounts(opt)[op])).toEqual([undefined, undefined, undefined]);
+      const { program, weights } = lowerGraph(opt, { min: 1, opt: 2, max: 4 });
+      const xv = randn(2 * 8 * 36, 33).map((v) => v * 4);
+      expect(relL2(simulate(program, weights, { x: xv }, 2).y, runReference(g, { x: xv }).y as Float32Array)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
     });
   }
 });

@@ -25,6 +25,7 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
   'ScatterElements add, repeated index (opset 16)': { op: 'ScatterElements', opset: 16, inputs: [x([4, 2])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', [1, 0, 1, 3, 1, 0], [3, 2]), w('u', [3, 2])], attrs: { axis: 0, reduction: 'add' } },
   'OneHot axis -1, negative index': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 2, -1, 4, 1, 3], [2, 3]), int64('d', [5], []), f32('v', [2], [-1, 2])] },
   'OneHot axis 0, out-of-range index all off': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 7, 2], [3]), int64('d', [4], []), f32('v', [2], [0, 1])], attrs: { axis: 0 } },
+  'OneHot with a float depth': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 2, 1, -1, 2, 0], [2, 3]), f32('d', [], [3.7]), f32('v', [2], [-1, 5])], attrs: { axis: 0 } },
   'Hardmax axis -1 (opset 13), ties': { op: 'Hardmax', inputs: [x([2, 3, 5])], feed: { x: ties } },
   'Hardmax axis 1 (opset 13)': { op: 'Hardmax', inputs: [x([2, 5, 3])], attrs: { axis: 1 }, feed: { x: ties } },
   'Hardmax axis 1 (opset 11, flattened)': { op: 'Hardmax', opset: 11, inputs: [x([2, 3, 5])], feed: { x: ties } },

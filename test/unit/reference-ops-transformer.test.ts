@@ -15,6 +15,10 @@ const positive = (n: number) => randn(n, 3).map((v) => Math.abs(v) + 0.1);
 const special = (n: number) => Float32Array.from({ length: n }, (_, i) => [NaN, Infinity, -Infinity, 0, -1.5, 2][i % 6]);
 
 const CASES: Record<string, Case> = {
+  // No axes with noop_with_empty_axes reduces nothing, but the per-element step of L1, L2, SumSquare and LogSum applies.
+  'ReduceL1 noop_with_empty_axes (opset 18)': { op: 'ReduceL1', opset: 18, inputs: [x([2, 3])], attrs: { noop_with_empty_axes: 1 } },
+  'ReduceSumSquare noop_with_empty_axes (opset 18)': { op: 'ReduceSumSquare', opset: 18, inputs: [x([2, 3])], attrs: { noop_with_empty_axes: 1 } },
+  'ReduceLogSum noop_with_empty_axes (opset 18)': { op: 'ReduceLogSum', opset: 18, inputs: [x([2, 3])], attrs: { noop_with_empty_axes: 1 }, feed: { x: positive } },
   'ReduceLogSum axes [1] (opset 18)': { op: 'ReduceLogSum', opset: 18, inputs: [x([2, 3, 4])], nodeInputs: ['x', 'a'], constants: [int64('a', [1])], feed: { x: positive } },
   'ReduceLogSum all axes, no keepdims': { op: 'ReduceLogSum', inputs: [x([2, 3])], attrs: { keepdims: 0 }, feed: { x: positive } },
   Erf: { op: 'Erf', inputs: [x([2, 3, 4])], feed: { x: (n) => randn(n, 1).map((v) => v * 2) } },
