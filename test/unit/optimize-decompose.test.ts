@@ -35,6 +35,20 @@ function oneNode(op: string, inputs: string[], attrs: Record<string, AttrValue>,
 const X = Float32Array.from(randn(N, 7), (v) => v * 12);
 const X2 = randn(N, 8);
 
+/** A graph of x ['n', cols] through `nodes` to y (axes [1] at hand), lowered as an FP16 engine: the reference's y and the simulated program's, at batch 2. */
+function fp16Run(nodes: Node[], xv: Float32Array, cols: number): { want: Float32Array; got: Float64Array } {
+  const g = new Graph({
+    opset: 18,
+    inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', cols] } }],
+    outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+    nodes,
+    initializers: new Map([['axes', int64('axes', [1])]]),
+  });
+  inferShapes(g);
+  const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
+  return { want: runReference(g, { x: xv }).y as Float32Array, got: simulate(program, weights, { x: xv }, 2).y };
+}
+
 describe('decomposeForBuiltin', () => {
   const cases: [string, string, string[], Record<string, AttrValue>, Constant[]?, number?][] = [
     ['Softplus', 'Softplus', ['x'], {}],
@@ -105,18 +119,7 @@ describe('decomposeForBuiltin', () => {
 
   it('ReduceL2 and LpNormalization of values whose squares overflow float16 stay finite in an FP16 engine, where the naive Sqrt(ReduceSum(x·x)) gives inf', () => {
     const big = Float32Array.from(randn(2 * 16, 12), (v) => v * 1000);
-    const build = (nodes: Node[]) => {
-      const g = new Graph({
-        opset: 18,
-        inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 16] } }],
-        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
-        nodes,
-        initializers: new Map([['axes', int64('axes', [1])]]),
-      });
-      inferShapes(g);
-      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
-      return { want: runReference(g, { x: big }).y as Float32Array, got: simulate(program, weights, { x: big }, 2).y };
-    };
+    const build = (nodes: Node[]) => fp16Run(nodes, big, 16);
     for (const nodes of [[node('ReduceL2', ['x', 'axes'], ['y'], { keepdims: 1 })], [node('LpNormalization', ['x'], ['y'], { axis: 1 })]]) {
       const { want, got } = build(nodes);
       expect(Array.from(got).every(Number.isFinite)).toBe(true);
@@ -127,18 +130,7 @@ describe('decomposeForBuiltin', () => {
   });
 
   it('an L1 norm past 65504, a mean of values near it, and LogSumExp rows of −inf and +inf stay right in an FP16 engine', () => {
-    const run = (nodes: Node[], xv: Float32Array, cols: number) => {
-      const g = new Graph({
-        opset: 18,
-        inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', cols] } }],
-        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
-        nodes,
-        initializers: new Map([['axes', int64('axes', [1])]]),
-      });
-      inferShapes(g);
-      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
-      return { want: runReference(g, { x: xv }).y as Float32Array, got: simulate(program, weights, { x: xv }, 2).y };
-    };
+    const run = fp16Run;
     // Σ|x| is about 80,000 per row: past float16's range, though every value and every quotient is within it.
     const big = Float32Array.from({ length: 32 }, (_, i) => 5000 + i);
     const l1 = run([node('LpNormalization', ['x'], ['y'], { axis: 1, p: 1 })], big, 16);
