@@ -26,6 +26,9 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   InstanceNormalization: ['epsilon'],
   GroupNormalization: ['epsilon'],
   LRN: ['alpha', 'beta', 'bias'],
+  RNN: ['clip', 'activation_alpha', 'activation_beta'],
+  GRU: ['clip', 'activation_alpha', 'activation_beta'],
+  LSTM: ['clip', 'activation_alpha', 'activation_beta'],
 };
 
 /** Whether an op's numeric attribute is a FLOAT (else INT), e.g. isFloatAttr('Gemm', 'alpha') === true. */
@@ -84,6 +87,14 @@ export function attrString(node: Node, name: string, def: string): string {
   if (v === undefined) return def;
   if (typeof v !== 'string') bad(node, name, 'a string', v);
   return v;
+}
+
+/** A STRINGS attribute, or undefined when absent. */
+export function attrStrings(node: Node, name: string): string[] | undefined {
+  const v = node.attrs[name];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) bad(node, name, 'a list of strings', v);
+  return v as string[];
 }
 
 /** A TENSOR attribute as a Constant, or undefined when absent. */

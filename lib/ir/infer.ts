@@ -7,6 +7,7 @@ import * as ch from './rules-channel.js';
 import * as m from './rules-math.js';
 import * as nn from './rules-nn.js';
 import * as rd from './rules-reduce.js';
+import { recurrent } from './rules-rnn.js';
 import * as sh from './rules-shape.js';
 import * as t from './rules-tensor.js';
 import * as v from './rules-vision.js';
@@ -143,6 +144,9 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   OneHot: spec(sh.oneHot, [3, 3], [1, 1], 9),
   Hardmax: spec(sh.hardmax, [1, 1]),
   Size: spec(ch.size, [1, 1]),
+  RNN: spec(recurrent, [3, 6], [0, 2]),
+  GRU: spec(recurrent, [3, 6], [0, 2]),
+  LSTM: spec(recurrent, [3, 8], [0, 3]),
   QuantizeLinear: spec(ch.quantize, [2, 3], [1, 1], 10),
   DequantizeLinear: spec(ch.dequantize, [2, 3], [1, 1], 10),
 };

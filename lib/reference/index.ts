@@ -12,6 +12,7 @@ import { describe, knownKeys, plainObject, positiveInteger } from '../validate.j
 import { roundToHalfInPlace } from './half.js';
 import { einsum } from './einsum.js';
 import * as ch from './ops-channel.js';
+import { recurrent } from './ops-rnn.js';
 import * as mt from './ops-math.js';
 import * as nn from './ops-nn.js';
 import * as no from './ops-norm.js';
@@ -151,6 +152,9 @@ const KERNELS: Record<string, nn.Kernel> = {
   CastLike: ch.castLike,
   LpNormalization: ch.lpNorm,
   Size: ch.sizeOf,
+  RNN: recurrent,
+  GRU: recurrent,
+  LSTM: recurrent,
   QuantizeLinear: ch.quantize,
   DequantizeLinear: ch.dequantize,
   GatherND: sh.gatherND,

@@ -1,0 +1,94 @@
+// RNN, GRU and LSTM: the reference kernels against onnxruntime-node on one-node models (directions, layouts,
+// sequence lengths, initial states, peepholes, clip, linear_before_reset), and their bad forms as coded errors.
+import { describe, expect, it } from 'vitest';
+import type { Constant } from '../../lib/ir/types.js';
+import { runReference } from '../../lib/reference/index.js';
+import { expectOrtAgreement, f32, opGraph, randn, relErr, type OpCase } from './reference-helpers.js';
+
+const I = 3, H = 4, S = 5, N = 2;
+const w = (name: string, dims: number[], seed: number, scale = 0.5) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed).map((v) => v * scale));
+const lens = (name: string, v: number[]): Constant => ({ name, dtype: 'int32', dims: [v.length], data: Int32Array.from(v) });
+
+/** A recurrent case: op, gates, directions, and which optional inputs and outputs it has. */
+function rnn(op: 'RNN' | 'GRU' | 'LSTM', o: { dirs?: number; layout?: number; bias?: boolean; seqLens?: number[]; initial?: boolean; peepholes?: boolean; attrs?: Record<string, number | string | string[]>; outputs?: number } = {}): OpCase {
+  const gates = { RNN: 1, GRU: 3, LSTM: 4 }[op];
+  const d = o.dirs ?? 1;
+  const layout = o.layout ?? 0;
+  const consts: Constant[] = [w('W', [d, gates * H, I], 1), w('R', [d, gates * H, H], 2)];
+  const inputs = ['X', 'W', 'R', '', '', '', '', ''];
+  if (o.bias) (consts.push(w('B', [d, 2 * gates * H], 3)), (inputs[3] = 'B'));
+  if (o.seqLens) (consts.push(lens('L', o.seqLens)), (inputs[4] = 'L'));
+  const state = layout === 0 ? [d, N, H] : [N, d, H];
+  if (o.initial) {
+    consts.push(w('H0', state, 4));
+    inputs[5] = 'H0';
+    if (op === 'LSTM') (consts.push(w('C0', state, 5)), (inputs[6] = 'C0'));
+  }
+  if (o.peepholes) (consts.push(w('P', [d, 3 * H], 6)), (inputs[7] = 'P'));
+  while (inputs[inputs.length - 1] === '') inputs.pop();
+  const outs = ['Y', 'Y_h', 'Y_c'].slice(0, o.outputs ?? (op === 'LSTM' ? 3 : 2));
+  return {
+    op,
+    opset: 14,
+    inputs: [{ name: 'X', shape: layout === 0 ? [S, N, I] : [N, S, I] }],
+    nodeInputs: inputs,
+    constants: consts,
+    attrs: { hidden_size: H, ...(d === 2 ? { direction: 'bidirectional' } : {}), ...(layout ? { layout } : {}), ...o.attrs },
+    outputs: outs.map((name) => ({ name })),
+  };
+}
+
+const CASES: Record<string, OpCase> = {
+  'LSTM forward, defaults': rnn('LSTM'),
+  'LSTM bidirectional, bias, initial states, sequence lengths': rnn('LSTM', { dirs: 2, bias: true, initial: true, seqLens: [5, 3] }),
+  'LSTM reverse, peepholes, clip 0.5': rnn('LSTM', { bias: true, peepholes: true, attrs: { direction: 'reverse', clip: 0.5 } }),
+  'LSTM Y only': rnn('LSTM', { outputs: 1 }),
+  'GRU forward, bias': rnn('GRU', { bias: true }),
+  'GRU linear_before_reset, bidirectional, sequence lengths': rnn('GRU', { dirs: 2, bias: true, seqLens: [2, 5], attrs: { linear_before_reset: 1 } }),
+  'GRU with Relu candidates': rnn('GRU', { bias: true, initial: true, attrs: { activations: ['Sigmoid', 'Relu'] } }),
+  'RNN tanh, bidirectional': rnn('RNN', { dirs: 2, bias: true, initial: true }),
+  'RNN relu, a zero-length sequence': rnn('RNN', { bias: true, seqLens: [0, 4], attrs: { activations: ['Relu'] } }),
+};
+
+describe('recurrent reference kernels match onnxruntime-node', () => {
+  for (const [name, c] of Object.entries(CASES)) it(name, () => expectOrtAgreement(c));
+
+  it('layout 1 (batch first, which onnxruntime does not run) gives the layout-0 results, transposed', () => {
+    /** [a, b, c(, d)] → [b, a, c(, d)]. */
+    const swap01 = (v: Float32Array, dims: number[]) => {
+      const [a, b] = dims;
+      const inner = v.length / (a * b);
+      const out = new Float32Array(v.length);
+      for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out.set(v.subarray((i * b + j) * inner, (i * b + j + 1) * inner), (j * a + i) * inner);
+      return out;
+    };
+    for (const op of ['LSTM', 'GRU', 'RNN'] as const) {
+      const c0 = rnn(op, { dirs: 2, bias: true, initial: true, seqLens: [5, 3] });
+      const c1 = rnn(op, { dirs: 2, bias: true, initial: true, seqLens: [5, 3], layout: 1 });
+      const x = randn(S * N * I, 9);
+      // The layout-1 graph's initial states are the layout-0 ones transposed.
+      for (const k of c1.constants!) {
+        const k0 = c0.constants!.find((c) => c.name === k.name)!;
+        if (k.name === 'H0' || k.name === 'C0') (k as { data: Float32Array }).data = swap01(k0.data as Float32Array, k0.dims);
+      }
+      const y0 = runReference(opGraph(c0), { X: x });
+      const y1 = runReference(opGraph(c1), { X: swap01(x, [S, N, I]) });
+      // Y [S, D, N, H] → [N, S, D, H]: swap S with the (D, N) pair, i.e. move N to the front.
+      const yT = new Float32Array(S * 2 * N * H);
+      const Y = y0.Y as Float32Array;
+      for (let t = 0; t < S; t++) for (let d = 0; d < 2; d++) for (let n = 0; n < N; n++) yT.set(Y.subarray(((t * 2 + d) * N + n) * H, ((t * 2 + d) * N + n + 1) * H), ((n * S + t) * 2 + d) * H);
+      expect(relErr(y1.Y as Float32Array, yT)).toBeLessThan(1e-6);
+      expect(relErr(y1.Y_h as Float32Array, swap01(y0.Y_h as Float32Array, [2, N, H]))).toBeLessThan(1e-6);
+    }
+  });
+
+  it('refuses what it does not run and shapes that do not fit, with coded errors', () => {
+    const bad: [OpCase, RegExp][] = [
+      [rnn('LSTM', { attrs: { activations: ['Sigmoid', 'Tanh', 'Softsign'] } }), /activation Softsign/],
+      [rnn('LSTM', { attrs: { input_forget: 1 } }), /input_forget/],
+      [{ ...rnn('GRU'), attrs: { hidden_size: 5 } }, /W must be \[1, 15, 3\]/],
+      [rnn('RNN', { attrs: { direction: 'sideways' } }), /unknown direction 'sideways'/],
+    ];
+    for (const [c, message] of bad) expect(() => opGraph(c)).toThrow(message);
+  });
+});
