@@ -1,0 +1,78 @@
+// Emitting a node's replacement for the builtin-only rewrites (decompose.ts, rnn-unroll.ts).
+import { scalarConstant } from '../ir/fused.js';
+import type { Graph } from '../ir/graph.js';
+import type { DataType, Node } from '../ir/types.js';
+import { addConstant, floatConstant } from './util.js';
+
+/** Why a node stays as it is: the builtin backend then names it as unsupported. */
+export class Unfit extends Error {}
+
+/** The first opset where a reduction takes its axes as an input (ReduceSum 13, the others 18). */
+export const axesInputSince = (op: string) => (op === 'ReduceSum' ? 13 : 18);
+
+/** Emits a node's replacement: fresh names, scalar constants in the node's dtype, the last value as its output. */
+export class Builder {
+  readonly nodes: Node[] = [];
+  readonly dtype: DataType;
+  #serial = 0;
+  constructor(readonly g: Graph, readonly n: Node, readonly finiteMax: number) {
+    this.dtype = g.typeOf(n.inputs[0]).dtype;
+  }
+  op(op: string, inputs: string[], attrs: Node['attrs'] = {}): string {
+    const y = this.g.uniqueName(`${this.n.name}_${this.#serial++}`);
+    this.nodes.push({ name: this.g.uniqueName(`${this.n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [y], attrs });
+    return y;
+  }
+  scalar(value: number): string {
+    const name = this.g.uniqueName(`${this.n.name}_k`);
+    this.g.initializers.set(name, scalarConstant(name, this.dtype, value));
+    this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [] });
+    return name;
+  }
+  /** Makes `v` (the last value emitted) the node's output. */
+  done(v: string): void {
+    const last = this.nodes[this.nodes.length - 1];
+    if (!last || last.outputs[0] !== v) throw new Error(`decompose: '${v}' is not the last value of ${this.n.name}`);
+    last.outputs[0] = this.n.outputs[0];
+  }
+  /**
+   * Reduction `op` over `axes` (undefined: all) in the graph's opset form. Dropping reduced axes is a Squeeze after a
+   * reduction that keeps them: the builtin backend reduces any axes of a tensor that keeps its rank.
+   */
+  reduceDropping(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
+    if (axes === undefined || keepdims) return this.reduce(op, x, axes, keepdims);
+    return this.squeeze(this.reduce(op, x, axes, 1), axes);
+  }
+  unsqueeze(x: string, axes: number[]): string {
+    return this.g.opset >= 13 ? this.op('Unsqueeze', [x, this.int64s('axes', axes)]) : this.op('Unsqueeze', [x], { axes });
+  }
+  squeeze(x: string, axes: number[]): string {
+    if (this.g.opset >= 13) {
+      const k = addConstant(this.g, `${this.n.name}_axes`, { dtype: 'int64', dims: [axes.length], data: BigInt64Array.from(axes, (a) => BigInt(a)) });
+      return this.op('Squeeze', [x, k]);
+    }
+    return this.op('Squeeze', [x], { axes });
+  }
+  int64s(base: string, v: number[]): string {
+    return addConstant(this.g, `${this.n.name}_${base}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, (x) => BigInt(x)) });
+  }
+  floats(base: string, dims: number[], v: Float32Array): string {
+    const name = this.g.uniqueName(`${this.n.name}_${base}`);
+    this.g.initializers.set(name, floatConstant(name, this.dtype, dims, v));
+    this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [...dims] });
+    return name;
+  }
+  reduce(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
+    if (axes === undefined) return this.op(op, [x], { keepdims });
+    if (this.g.opset >= axesInputSince(op)) {
+      const k = addConstant(this.g, `${this.n.name}_axes`, { dtype: 'int64', dims: [axes.length], data: BigInt64Array.from(axes, (a) => BigInt(a)) });
+      return this.op(op, [x, k], { keepdims });
+    }
+    return this.op(op, [x], { axes, keepdims });
+  }
+}
+
+/** Unfit unless the node computes in float32 or float16. */
+export const float = (b: Builder) => {
+  if (b.dtype !== 'float32' && b.dtype !== 'float16') throw new Unfit();
+};
