@@ -22,6 +22,7 @@
 //   LpNormalization    = q / ‖q‖ₚ with q = x / max|x| along its axis (p 1 or 2); a zero vector stays zero
 //   OneHot             = Where(Unsqueeze(i < 0 ? i + depth : i) == positions, on, off)   (constant depth and values)
 //   Hardmax            = Cast(ArgMax(x, keepdims) == positions)   (ArgMax takes the first maximum, as Hardmax does)
+//   RNN, GRU, LSTM     = unrolled over their static sequence (rnn-unroll.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -29,6 +30,7 @@ import { FUSED_DOMAIN, type Constant, type DataType, type Dim, type Node } from 
 import { fromConstant, toNumbers } from '../reference/tensor.js';
 import { addConstant, constantOf, floatConstant, floatValues } from './util.js';
 import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
+import { unrollRecurrent } from './rnn-unroll.js';
 
 
 
@@ -181,6 +183,9 @@ function constantNumbers(b: Builder, name: string): number[] {
 }
 
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
+  RNN: unrollRecurrent,
+  GRU: unrollRecurrent,
+  LSTM: unrollRecurrent,
   OneHot: (b, n) => {
     const [idx, depthName, valuesName] = n.inputs;
     const it = b.g.typeOf(idx);

@@ -2,8 +2,12 @@
 // sequence lengths, initial states, peepholes, clip, linear_before_reset), and their bad forms as coded errors.
 import { describe, expect, it } from 'vitest';
 import type { Constant } from '../../lib/ir/types.js';
+import { lowerGraph } from '../../lib/builtin/lower.js';
+import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
-import { expectOrtAgreement, f32, opGraph, randn, relErr, type OpCase } from './reference-helpers.js';
+import { relL2 } from '../helpers/metrics.js';
+import { simulate } from '../helpers/program-sim.js';
+import { expectOrtAgreement, f32, opCounts, opGraph, randn, relErr, type OpCase } from './reference-helpers.js';
 
 const I = 3, H = 4, S = 5, N = 2;
 const w = (name: string, dims: number[], seed: number, scale = 0.5) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed).map((v) => v * scale));
@@ -90,5 +94,45 @@ describe('recurrent reference kernels match onnxruntime-node', () => {
       [rnn('RNN', { attrs: { direction: 'sideways' } }), /unknown direction 'sideways'/],
     ];
     for (const [c, message] of bad) expect(() => opGraph(c)).toThrow(message);
+  });
+});
+
+describe('builtin unrolls them over the static sequence', () => {
+  /** The case's graph with X's batch made dynamic ('n'), unless `static` (initial states fix the batch). */
+  const graphOf = (c: OpCase, dynamic: boolean) => {
+    const g = opGraph({ ...c, inputs: [{ name: 'X', shape: (c.inputs[0].shape as number[]).map((d, i) => (dynamic && d === N && i === ((c.attrs?.layout ?? 0) === 0 ? 1 : 0) ? 'n' : d)) }] });
+    return g;
+  };
+  // A dynamic batch must lead its input (layout 1); initial states fix the batch (static cases).
+  const cases: [string, OpCase, boolean][] = [
+    ['LSTM bidirectional, bias, peepholes, clip, dynamic batch', rnn('LSTM', { dirs: 2, layout: 1, bias: true, peepholes: true, attrs: { clip: 2 } }), true],
+    ['LSTM layout 1, initial states', rnn('LSTM', { layout: 1, bias: true, initial: true }), false],
+    ['LSTM layout 0, bidirectional, initial states', rnn('LSTM', { dirs: 2, bias: true, initial: true }), false],
+    ['GRU, no state, dynamic batch', rnn('GRU', { layout: 1, bias: true }), true],
+    ['GRU linear_before_reset, bidirectional, initial state', rnn('GRU', { dirs: 2, bias: true, initial: true, attrs: { linear_before_reset: 1 } }), false],
+    ['GRU linear_before_reset, no state, dynamic batch', rnn('GRU', { layout: 1, bias: true, attrs: { linear_before_reset: 1 } }), true],
+    ['RNN reverse, Relu, dynamic batch', rnn('RNN', { layout: 1, bias: true, attrs: { direction: 'reverse', activations: ['Relu'] } }), true],
+    ['RNN layout 0, no bias', rnn('RNN', {}), false],
+  ];
+  for (const [name, c, dynamic] of cases) {
+    for (const precision of ['fp32', 'fp16'] as const) {
+      it(`${name} (${precision}): every output as the reference computes it`, () => {
+        const g = graphOf(c, dynamic);
+        const opt = optimize(g, { fuse: true, precision });
+        expect(opCounts(opt)[c.op]).toBeUndefined();
+        const { program, weights } = lowerGraph(opt, { min: 1, opt: 2, max: 4 });
+        const x = randn(S * N * I, 17);
+        const want = runReference(g, { X: x });
+        const got = simulate(program, weights, { X: x }, N);
+        for (const o of g.outputs) expect(relL2(got[o.name], want[o.name] as Float32Array)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+      });
+    }
+  }
+
+  it('leaves per-batch sequence lengths and data weights to the backend to name', () => {
+    const g = opGraph(rnn('LSTM', { seqLens: [5, 3] }));
+    const opt = optimize(g, { fuse: true, precision: 'fp32' });
+    expect(opCounts(opt).LSTM).toBe(1);
+    expect(() => lowerGraph(opt, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/'LSTM'/) }));
   });
 });
