@@ -115,6 +115,8 @@ function quantParams(ctx: NodeContext): void {
   const x = ctx.input(0);
   const scale = ctx.input(1);
   if (attrInt(ctx.node, 'block_size', 0) !== 0) ctx.unsupported('block quantization (block_size)');
+  if (attrInt(ctx.node, 'output_dtype', 0) !== 0) ctx.unsupported('output_dtype (the output type is the zero point\'s, or the scale\'s)');
+  if (attrInt(ctx.node, 'precision', 0) !== 0) ctx.unsupported('precision (the division runs at the scale\'s precision)');
   if (scale.shape.length > 1) ctx.mismatch(`the scale must be a scalar or 1-D, got ${shapeToString(scale.shape)}`);
   if (scale.shape.length === 1) {
     const a = attrInt(ctx.node, 'axis', 1);
@@ -140,6 +142,7 @@ export function dequantize(ctx: NodeContext): InferResult {
   const t = ctx.input(0).dtype;
   if (t !== 'int8' && t !== 'uint8' && t !== 'int32') ctx.unsupported(`dequantizing ${t}`);
   if (ctx.has(2) && ctx.input(2).dtype !== t) ctx.invalid(`the zero point is ${ctx.input(2).dtype} but the input is ${t}`);
+  if (t === 'int32' && ctx.values[2]?.some((v) => v !== 0)) ctx.invalid('an int32 zero point must be 0');
   quantParams(ctx);
   return { types: [{ dtype: ctx.float(1).dtype, shape: [...ctx.input(0).shape] }] };
 }

@@ -1,5 +1,5 @@
 // Shape/dtype rules for the recurrent operators RNN, GRU and LSTM (one layer, forward, reverse or bidirectional).
-import { attrInt, attrString, attrStrings } from './attrs.js';
+import { attrFloat, attrInt, attrString, attrStrings } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
 import { shapeToString, type Dim } from './types.js';
 
@@ -16,8 +16,9 @@ export function rnnActivations(ctx: Pick<NodeContext, 'node' | 'unsupported' | '
   const given = attrStrings(ctx.node, 'activations');
   if (!given) return Array.from({ length: directions }, () => [...per]);
   if (given.length !== per.length * directions) ctx.invalid(`activations must list ${per.length * directions} functions, got ${given.length}`);
-  for (const a of given) if (!(RNN_ACTIVATIONS as readonly string[]).includes(a)) ctx.unsupported(`the activation ${a} (supported: ${RNN_ACTIVATIONS.join(', ')})`);
-  return Array.from({ length: directions }, (_, d) => given.slice(d * per.length, (d + 1) * per.length));
+  // Names compare without case ('tanh' is Tanh), as onnxruntime reads them.
+  const names = given.map((a) => RNN_ACTIVATIONS.find((k) => k.toLowerCase() === a.toLowerCase()) ?? ctx.unsupported(`the activation ${a} (supported: ${RNN_ACTIVATIONS.join(', ')})`));
+  return Array.from({ length: directions }, (_, d) => names.slice(d * per.length, (d + 1) * per.length));
 }
 
 /** RNN/GRU/LSTM(X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?): Y, Y_h (and Y_c for LSTM). */
@@ -31,6 +32,8 @@ export function recurrent(ctx: NodeContext): InferResult {
   const layout = attrInt(ctx.node, 'layout', 0);
   if (layout !== 0 && layout !== 1) ctx.invalid(`layout must be 0 or 1, got ${layout}`);
   if (attrInt(ctx.node, 'input_forget', 0) !== 0) ctx.unsupported('input_forget (coupled input and forget gates)');
+  const clip = attrFloat(ctx.node, 'clip');
+  if (clip !== undefined && !(clip > 0)) ctx.invalid(`clip must be positive, got ${clip}`);
   rnnActivations(ctx, dirs);
   if (x.shape.length !== 3) ctx.mismatch(`X must be 3-D, got ${shapeToString(x.shape)}`);
   const [seq, batch] = layout === 0 ? [x.shape[0], x.shape[1]] : [x.shape[1], x.shape[0]];

@@ -106,7 +106,7 @@ export function unrollRecurrent(b: Builder, n: Node): void {
         const ic = b.op('Mul', [i, cand]);
         C = C ? b.op('Add', [b.op('Mul', [act(f, withPeep(gf, pf, C)), C]), ic]) : ic;
         const o = act(f, withPeep(go, po, C));
-        H = b.op('Mul', [o, act(hAct, C)]);
+        H = b.op('Mul', [o, b.op(hAct, [C])]); // clip bounds the gates' inputs, not the cell state
       } else {
         const [xz, xr, xh] = split(xt, 3);
         let z: string, rg: string, cand: string;

@@ -189,7 +189,8 @@ export const quantize: Kernel = (node, inputs, out) => {
   const y = new Float64Array(xv.length);
   for (let i = 0; i < xv.length; i++) {
     const k = at(i);
-    y[i] = Math.min(hi, Math.max(lo, roundHalfEven(xv[i] / sv[k]) + zv[k]));
+    // The quotient at the scale's precision (float32), as onnxruntime rounds it: 0.35 / 0.1 is a tie there.
+    y[i] = Math.min(hi, Math.max(lo, roundHalfEven(Math.fround(xv[i] / sv[k])) + zv[k]));
   }
   return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };

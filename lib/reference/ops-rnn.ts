@@ -1,6 +1,6 @@
 // Reference kernels for RNN, GRU and LSTM: one layer, forward, reverse or bidirectional, either layout, per-batch
-// sequence lengths (steps past a length give zeros in Y and leave the state alone), initial states, LSTM peepholes,
-// clip; float64 arithmetic.
+// sequence lengths (steps past a length give zeros in Y and leave the state alone; an empty sequence gives zero
+// states), initial states, LSTM peepholes, clip; float64 arithmetic.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { RNN_GATES, rnnActivations } from '../ir/rules-rnn.js';
 import { ErrorCode, TensorRTError, type ErrorCodeValue } from '../errors.js';
@@ -51,6 +51,11 @@ export const recurrent: Kernel = (node, inputs, out) => {
     for (let n = 0; n < batch; n++) {
       const len = seqLens[n];
       const s = sAt(d, n);
+      // An empty sequence leaves zero states, as onnxruntime gives (the initial state is not passed through).
+      if (len === 0) {
+        H.fill(0, s, s + hidden);
+        C.fill(0, s, s + hidden);
+      }
       for (let k = 0; k < len; k++) {
         const t = reverse ? len - 1 - k : k;
         const xo = xAt(t, n);

@@ -34,6 +34,7 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
   'Size of a symbolic shape': { op: 'Size', inputs: [{ name: 'x', shape: ['n', 3, 4], dtype: 'float32' }], outputs: [{ name: 'y', dtype: 'int64' }] },
   'QuantizeLinear to uint8, no zero point, halves to even': { op: 'QuantizeLinear', inputs: [x([2, 6])], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.5])], outputs: [{ name: 'y', dtype: 'uint8' }], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => (i - 3) * 0.25 + (i % 3) * 40) } },
   'QuantizeLinear to int8 per axis 1, saturating': { op: 'QuantizeLinear', inputs: [x([2, 3, 2])], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [3], [0.01, 0.1, 1]), { name: 'z', dtype: 'int8', dims: [3], data: Int8Array.from([0, -3, 5]) }], attrs: { axis: 1 }, outputs: [{ name: 'y', dtype: 'int8' }] },
+  'QuantizeLinear, a tie only in float32 (0.35 / 0.1)': { op: 'QuantizeLinear', inputs: [x([4])], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.1])], outputs: [{ name: 'y', dtype: 'uint8' }], feed: { x: () => Float32Array.from([0.35, 0.25, 0.45, 1.05]) } },
   'DequantizeLinear int8 per tensor': { op: 'DequantizeLinear', inputs: [x([3, 4], 'int8')], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [], [0.05]), { name: 'z', dtype: 'int8', dims: [], data: Int8Array.from([3]) }] },
   'DequantizeLinear uint8 per axis 0': { op: 'DequantizeLinear', inputs: [x([3, 4], 'uint8')], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [3], [0.1, 0.02, 0.5]), { name: 'z', dtype: 'uint8', dims: [3], data: Uint8Array.from([128, 120, 0]) }], attrs: { axis: 0 } },
   'DequantizeLinear int32 (a bias), no zero point': { op: 'DequantizeLinear', inputs: [x([5], 'int32')], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.001])] },
@@ -42,6 +43,15 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
 
 describe('channel-wise reference kernels match onnxruntime-node', () => {
   for (const [name, c] of Object.entries(CASES)) it(name, () => expectOrtAgreement(c));
+
+  it('refuses output_dtype and precision (the output type comes from the zero point or the scale), and a non-zero int32 zero point', () => {
+    expect(() => opGraph({ op: 'QuantizeLinear', opset: 21, inputs: [x([4])], nodeInputs: ['x', 's'], constants: [f32('s', [], [0.1])], attrs: { output_dtype: 3 }, outputs: [{ name: 'y', dtype: 'int8' }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/output_dtype/) }),
+    );
+    expect(() => opGraph({ op: 'DequantizeLinear', inputs: [x([4], 'int32')], nodeInputs: ['x', 's', 'z'], constants: [f32('s', [], [0.1]), { name: 'z', dtype: 'int32', dims: [], data: Int32Array.from([2]) }] })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/int32 zero point must be 0/) }),
+    );
+  });
 
   it('refuses a slope that does not broadcast, channels that do not split into groups, and a block that does not divide', () => {
     const bad: [OpCase, RegExp][] = [

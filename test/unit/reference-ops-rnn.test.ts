@@ -52,6 +52,8 @@ const CASES: Record<string, OpCase> = {
   'GRU with Relu candidates': rnn('GRU', { bias: true, initial: true, attrs: { activations: ['Sigmoid', 'Relu'] } }),
   'RNN tanh, bidirectional': rnn('RNN', { dirs: 2, bias: true, initial: true }),
   'RNN relu, a zero-length sequence': rnn('RNN', { bias: true, seqLens: [0, 4], attrs: { activations: ['Relu'] } }),
+  'LSTM bidirectional, a zero-length sequence with initial states': rnn('LSTM', { dirs: 2, bias: true, initial: true, seqLens: [0, 3] }),
+  'GRU reverse, a zero-length sequence with an initial state, lower-case activation names': rnn('GRU', { bias: true, initial: true, seqLens: [4, 0], attrs: { direction: 'reverse', activations: ['sigmoid', 'tanh'] } }),
 };
 
 describe('recurrent reference kernels match onnxruntime-node', () => {
@@ -83,6 +85,7 @@ describe('recurrent reference kernels match onnxruntime-node', () => {
       for (let t = 0; t < S; t++) for (let d = 0; d < 2; d++) for (let n = 0; n < N; n++) yT.set(Y.subarray(((t * 2 + d) * N + n) * H, ((t * 2 + d) * N + n + 1) * H), ((n * S + t) * 2 + d) * H);
       expect(relErr(y1.Y as Float32Array, yT)).toBeLessThan(1e-6);
       expect(relErr(y1.Y_h as Float32Array, swap01(y0.Y_h as Float32Array, [2, N, H]))).toBeLessThan(1e-6);
+      if (op === 'LSTM') expect(relErr(y1.Y_c as Float32Array, swap01(y0.Y_c as Float32Array, [2, N, H]))).toBeLessThan(1e-6);
     }
   });
 
@@ -93,7 +96,9 @@ describe('recurrent reference kernels match onnxruntime-node', () => {
       [{ ...rnn('GRU'), attrs: { hidden_size: 5 } }, /W must be \[1, 15, 3\]/],
       [rnn('RNN', { attrs: { direction: 'sideways' } }), /unknown direction 'sideways'/],
     ];
-    for (const [c, message] of bad) expect(() => opGraph(c)).toThrow(message);
+    const codes = ['ERR_UNSUPPORTED_OP', 'ERR_UNSUPPORTED_OP', 'ERR_SHAPE_MISMATCH', 'ERR_INVALID_MODEL'];
+    bad.forEach(([c, message], i) => expect(() => opGraph(c)).toThrow(expect.objectContaining({ code: codes[i], message: expect.stringMatching(message) })));
+    expect(() => opGraph(rnn('LSTM', { attrs: { clip: -1 } }))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/clip must be positive/) }));
   });
 });
 
@@ -130,9 +135,33 @@ describe('builtin unrolls them over the static sequence', () => {
   }
 
   it('leaves per-batch sequence lengths and data weights to the backend to name', () => {
-    const g = opGraph(rnn('LSTM', { seqLens: [5, 3] }));
-    const opt = optimize(g, { fuse: true, precision: 'fp32' });
-    expect(opCounts(opt).LSTM).toBe(1);
-    expect(() => lowerGraph(opt, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/'LSTM'/) }));
+    const lengths = rnn('LSTM', { seqLens: [5, 3] });
+    const c = rnn('LSTM');
+    const dataWeights: OpCase = { ...c, inputs: [...c.inputs, { name: 'W', shape: [1, 4 * H, I] }], constants: c.constants!.filter((k) => k.name !== 'W') };
+    for (const g of [opGraph(lengths), opGraph(dataWeights)]) {
+      const opt = optimize(g, { fuse: true, precision: 'fp32' });
+      expect(opCounts(opt).LSTM).toBe(1);
+      expect(() => lowerGraph(opt, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/'LSTM'/) }));
+    }
+  });
+
+  it("clips the gates, not the cell state: an LSTM cell past its clip value gives onnxruntime's h", async () => {
+    // One unit, zero weights, gate biases 5, a cell starting at 1, clip 0.5: C = σ(.5)·1 + σ(.5)·tanh(.5) = 0.91,
+    // past the clip; h = σ(.5)·tanh(C), not σ(.5)·tanh(0.5).
+    const c: OpCase = {
+      op: 'LSTM',
+      inputs: [{ name: 'X', shape: [1, 1, 1] }],
+      nodeInputs: ['X', 'W', 'R', 'B', '', '', 'C0'],
+      constants: [f32('W', [1, 4, 1], [0, 0, 0, 0]), f32('R', [1, 4, 1], [0, 0, 0, 0]), f32('B', [1, 8], [5, 5, 5, 5, 0, 0, 0, 0]), f32('C0', [1, 1, 1], [1])],
+      attrs: { hidden_size: 1, clip: 0.5 },
+      outputs: [{ name: 'Y' }, { name: 'Y_h' }, { name: 'Y_c' }],
+    };
+    await expectOrtAgreement(c);
+    const g = opGraph(c);
+    const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp32' }), { min: 1, opt: 1, max: 1 });
+    const got = simulate(program, weights, { X: new Float32Array([0.3]) }, 1);
+    const want = runReference(g, { X: new Float32Array([0.3]) });
+    expect(got.Y_c[0]).toBeGreaterThan(0.5);
+    expect(Math.abs(got.Y_h[0] - (want.Y_h as Float32Array)[0])).toBeLessThan(1e-6);
   });
 });
