@@ -3,6 +3,7 @@ export { ErrorCode, TensorRTError, hasCode, type ErrorCodeValue } from './errors
 export { capabilities, type Capabilities, type BackendName, type BackendAvailability } from './capabilities.js';
 export { DeviceBuffer, Event, PinnedBuffer, Stream, type CopyOptions, type Memory, type TypedArrayCtor } from './cuda.js';
 export { memoryInfo } from './memory.js';
+export { operatorSupport, type BuiltinSupport, type OperatorSupport } from './operators.js';
 export { buildEngine, loadEngine, resolveBackend } from './builder.js';
 export { Engine } from './engine.js';
 export { InferenceContext } from './context.js';

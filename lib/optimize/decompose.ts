@@ -359,6 +359,9 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   },
 };
 
+/** The operators decomposeForBuiltin rewrites (when their form allows). */
+export const DECOMPOSED_OPS: readonly string[] = Object.keys(REWRITES);
+
 /** A scalar 0 of any dtype Trilu takes. */
 function zeroOf(dtype: DataType): Omit<Constant, 'name'> {
   switch (dtype) {
