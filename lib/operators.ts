@@ -44,11 +44,11 @@ const NOTES: Record<string, string> = {
   Shape: 'its value is known when the builder fixes the shapes',
   Size: 'its value is known when the builder fixes the shapes',
   Constant: 'a value',
-  DequantizeLinear: 'of constant weights (weight-only quantization)',
-  QuantizeLinear: 'of constants',
+  DequantizeLinear: 'constant scale and zero point; computed in float',
+  QuantizeLinear: 'constant scale and zero point, int8 or uint8; computed in float, rounding halves to even',
 };
 const REWRITTEN_ELSEWHERE = ['Einsum', 'CumSum', 'CastLike', 'Swish'];
-const FOLDED = ['Shape', 'Size', 'Constant', 'DequantizeLinear', 'QuantizeLinear'];
+const FOLDED = ['Shape', 'Size', 'Constant'];
 
 /**
  * The support table: every ONNX operator the front end reads, sorted by name, with how the builtin backend runs it.

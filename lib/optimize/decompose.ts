@@ -23,6 +23,7 @@
 //   OneHot             = Where(Unsqueeze(i < 0 ? i + depth : i) == positions, on, off)   (constant depth and values)
 //   Hardmax            = Cast(ArgMax(x, keepdims) == positions)   (ArgMax takes the first maximum, as Hardmax does)
 //   RNN, GRU, LSTM     = unrolled over their static sequence (rnn-unroll.ts)
+//   Floor, Ceil, Round, Sign, QuantizeLinear, DequantizeLinear = casts and compares (rounding.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -31,6 +32,7 @@ import { fromConstant, toNumbers } from '../reference/tensor.js';
 import { addConstant, constantOf, floatConstant, floatValues } from './util.js';
 import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
+import { ROUNDING_REWRITES } from './rounding.js';
 
 
 
@@ -183,6 +185,7 @@ function constantNumbers(b: Builder, name: string): number[] {
 }
 
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
+  ...ROUNDING_REWRITES,
   RNN: unrollRecurrent,
   GRU: unrollRecurrent,
   LSTM: unrollRecurrent,

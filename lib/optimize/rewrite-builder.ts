@@ -23,9 +23,10 @@ export class Builder {
     this.nodes.push({ name: this.g.uniqueName(`${this.n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [y], attrs });
     return y;
   }
-  scalar(value: number): string {
+  /** A scalar constant of the node's float type (or `dtype`). */
+  scalar(value: number, dtype: DataType = this.dtype): string {
     const name = this.g.uniqueName(`${this.n.name}_k`);
-    this.g.initializers.set(name, scalarConstant(name, this.dtype, value));
+    this.g.initializers.set(name, scalarConstant(name, dtype, value));
     this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [] });
     return name;
   }
@@ -56,9 +57,9 @@ export class Builder {
   int64s(base: string, v: number[]): string {
     return addConstant(this.g, `${this.n.name}_${base}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, (x) => BigInt(x)) });
   }
-  floats(base: string, dims: number[], v: Float32Array): string {
+  floats(base: string, dims: number[], v: Float32Array, dtype: DataType = this.dtype): string {
     const name = this.g.uniqueName(`${this.n.name}_${base}`);
-    this.g.initializers.set(name, floatConstant(name, this.dtype, dims, v));
+    this.g.initializers.set(name, floatConstant(name, dtype, dims, v));
     this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [...dims] });
     return name;
   }

@@ -151,9 +151,15 @@ describe('quantized models on builtin', () => {
     }
   });
 
-  it('refuses to quantize activations (no rounding kernel), naming the node', () => {
-    expect(() => lowerGraph(optimize(weights(true), { fuse: true, precision: 'fp16' }), { min: 1, opt: 1, max: 2 })).toThrow(
-      expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/QuantizeLinear/) }),
-    );
-  });
+  for (const precision of ['fp32', 'fp16'] as const) {
+    it(`runs a QDQ model, its activations quantized too, as the reference does (${precision})`, () => {
+      const g = weights(true);
+      const opt = optimize(g, { fuse: true, precision });
+      expect([opCounts(opt).QuantizeLinear, opCounts(opt).DequantizeLinear]).toEqual([undefined, undefined]);
+      const { program, weights: bytes } = lowerGraph(opt, { min: 1, opt: 2, max: 4 });
+      const xv = randn(2 * 6, 41);
+      const want = runReference(g, { x0: xv }).y as Float32Array;
+      expect(relL2(simulate(program, bytes, { x0: xv }, 2).y, want)).toBeLessThan(precision === 'fp32' ? 1e-6 : 2e-2);
+    });
+  }
 });
