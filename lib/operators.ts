@@ -44,8 +44,8 @@ const NOTES: Record<string, string> = {
   Shape: 'its value is known when the builder fixes the shapes',
   Size: 'its value is known when the builder fixes the shapes',
   Constant: 'a value',
-  DequantizeLinear: 'constant scale and zero point; computed in float',
-  QuantizeLinear: 'constant scale and zero point, int8 or uint8; computed in float, rounding halves to even',
+  DequantizeLinear: 'constant scale and zero point; computed in float (int32 input in FP32 engines only)',
+  QuantizeLinear: 'constant scale and zero point, int8 or uint8; computed in float, halves to even (FP16 engines: scales within float16\'s normal range)',
 };
 const REWRITTEN_ELSEWHERE = ['Einsum', 'CumSum', 'CastLike', 'Swish'];
 const FOLDED = ['Shape', 'Size', 'Constant'];

@@ -1,11 +1,14 @@
 // Rounding and quantization for the builtin backend, which has no rounding kernel, from casts and compares:
 //   Floor, Ceil        = trunc(x) ∓ (trunc(x) past x), trunc through an int32 Cast, where |x| < T; x elsewhere
-//   Round              = Floor(x + ½), less 1 on a tie whose result is odd (halves to even)
+//   Round              = Floor(x + ½), less 1 on a tie (r − x = ½) whose result is odd (halves to even)
 //   Sign               = (x > 0) − (x < 0), NaN kept
 //   QuantizeLinear     = Cast(Clip(Round(x / scale) + zero point, type range)) with constant scale and zero point
 //   DequantizeLinear   = (Cast(x) − zero point) · scale
 // T is the magnitude from which every value of the engine's float type is an integer (2¹⁰ in float16, 2²³ in
-// float32): below it x + ½ is exact and trunc fits an int32; from it (and for ±inf and NaN) x is its own rounding.
+// float32): below it x + ½ and r − x are exact and trunc fits an int32; from it (and for ±inf and NaN) x is its own
+// rounding. Zero results are +0 where onnxruntime may give −0 (Ceil(−0.5), Sign(−0)). In float16 engines the
+// quantization division runs in float16, so scales outside its normal range, and int32 dequantization, stay
+// unrewritten.
 import { attrInt } from '../ir/attrs.js';
 import { ONNX_DTYPE_NUMBER } from '../ir/rules-tensor.js';
 import type { DataType, Node } from '../ir/types.js';
@@ -35,7 +38,9 @@ function roundOf(b: Builder, x: string): string {
   const h = b.op('Add', [x, b.scalar(0.5)]);
   const t = trunc(b, h);
   const r = b.op('Sub', [t, asFloat(b, b.op('Greater', [t, h]))]); // floor(x + ½)
-  const tie = b.op('Equal', [r, h]);
+  // A tie is x exactly halfway, r − x = ½ (exact below T). r == h would call x + ½ rounded up to r a tie too
+  // (0.5 + 1 ulp, whose x + ½ is inexact).
+  const tie = b.op('Equal', [b.op('Sub', [r, x]), b.scalar(0.5)]);
   const half = b.op('Mul', [r, b.scalar(0.5)]);
   const ht = trunc(b, half);
   const odd = b.op('Greater', [b.op('Sub', [half, b.op('Sub', [ht, asFloat(b, b.op('Greater', [ht, half]))])]), b.scalar(0)]); // r/2 not whole
@@ -52,12 +57,19 @@ function quantParam(b: Builder, name: string | undefined, rank: number, axis: nu
   return b.floats('q', [v.length, ...new Array(rank - axis - 1).fill(1)], v, dtype);
 }
 
+/** The quantization axis; Unfit when per-axis parameters would run along a dynamic dim (the batch). */
 function axisOf(b: Builder, n: Node): number {
-  const rank = b.g.typeOf(n.inputs[0]).shape.length;
+  const shape = b.g.typeOf(n.inputs[0]).shape;
   let axis = attrInt(n, 'axis', 1);
-  if (axis < 0) axis += rank;
+  if (axis < 0) axis += shape.length;
+  const scale = n.inputs[1] ? b.g.typeOf(n.inputs[1]).shape : [];
+  if (scale.length === 1 && scale[0] !== 1 && typeof shape[axis] !== 'number') throw new Unfit();
   return axis;
 }
+
+/** float16's smallest normal and largest finite value. */
+const HALF_MIN = 2 ** -14;
+const HALF_MAX = 65504;
 
 export const ROUNDING_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   Floor: (b, n) => (float(b), b.done(floorOf(b, n.inputs[0]))),
@@ -81,6 +93,12 @@ export const ROUNDING_REWRITES: Record<string, (b: Builder, n: Node) => void> = 
     if (to !== 'int8' && to !== 'uint8') throw new Unfit();
     const rank = b.g.typeOf(x).shape.length;
     const axis = axisOf(b, n);
+    // A float16 engine divides by the scale in float16: one past its normal range (or whose inverse is) would
+    // flush or saturate, so such a model stays unrewritten.
+    if (b.finiteMax === HALF_MAX) {
+      const sc = s ? constantOf(b.g, s) : undefined;
+      if (sc && toNumbers(fromConstant(sc)).some((v) => !(Math.abs(v) >= HALF_MIN && Math.abs(v) <= HALF_MAX && 1 / Math.abs(v) <= HALF_MAX))) throw new Unfit();
+    }
     const q = b.op('Add', [roundOf(b, b.op('Div', [x, quantParam(b, s, rank, axis, 1)])), quantParam(b, z, rank, axis, 0)]);
     const [lo, hi] = to === 'int8' ? [-128, 127] : [0, 255];
     b.done(castTo(b, b.op('Clip', [q, b.scalar(lo), b.scalar(hi)]), to));
@@ -89,6 +107,8 @@ export const ROUNDING_REWRITES: Record<string, (b: Builder, n: Node) => void> = 
     const [x, s, z] = n.inputs;
     const out = b.g.typeOf(n.outputs[0]).dtype;
     if (out !== 'float32' && out !== 'float16') throw new Unfit();
+    // int32 values (a quantized bias) pass float16's range: a float16 engine cannot hold them before the scale.
+    if (b.g.typeOf(x).dtype === 'int32' && b.finiteMax === HALF_MAX) throw new Unfit();
     const rank = b.g.typeOf(x).shape.length;
     const axis = axisOf(b, n);
     // Parameters in the output's float type (the Builder's own type is the quantized input's).

@@ -10,6 +10,7 @@ import { writeModel } from '../../lib/onnx/writer.js';
 import { decomposeForBuiltin } from '../../lib/optimize/decompose.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
+import { roundToHalf } from '../../lib/util/half.js';
 import { node } from '../helpers/graphs.js';
 import { relL2 } from '../helpers/metrics.js';
 import { simulate } from '../helpers/program-sim.js';
@@ -144,7 +145,9 @@ describe('decomposeForBuiltin', () => {
   });
 
   it('Floor, Ceil, Round (halves to even) and Sign from casts and compares: onnxruntime\'s values, large, infinite and NaN included, and the FP32 and FP16 programs exactly', async () => {
-    const special = Float32Array.from([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.7, -3.7, 1023.5, -1022.5, 2000, 0, -0, 1e7 + 0.5, 3e9, -3e9, Infinity, -Infinity, NaN, 0.49999997]);
+    // Ties, near-ties (0.5 + 1 ulp in float32 and in float16, whose x + ½ rounds up to a whole number), large values,
+    // ±inf and NaN.
+    const special = Float32Array.from([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.7, -3.7, 1023.5, -1022.5, 2000, 0, 0.50000006, 0.50048828, 1e7 + 0.5, 3e9, -3e9, Infinity, -Infinity, NaN, 0.49999997, -0.50000006, 2.5000002, 1e-8]);
     const same = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a, (v, i) => (Number.isNaN(v) ? Number.isNaN(b[i]) : v === b[i] || (v === 0 && b[i] === 0)));
     for (const op of ['Floor', 'Ceil', 'Round', 'Sign']) {
       const g = new Graph({ opset: 17, inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 4] } }], outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }], nodes: [node(op, ['x'], ['y'])], initializers: new Map() });
@@ -152,13 +155,13 @@ describe('decomposeForBuiltin', () => {
       const d = g.clone();
       decomposeForBuiltin(d);
       expect(opCounts(d)[op]).toBeUndefined();
-      const want = (await runOrt(writeModel(g), { x: { data: special, dims: [5, 4] } })).y as Float32Array;
+      const want = (await runOrt(writeModel(g), { x: { data: special, dims: [6, 4] } })).y as Float32Array;
       expect(same(runReference(d, { x: special }).y as Float32Array, want).every(Boolean)).toBe(true);
       for (const precision of ['fp32', 'fp16'] as const) {
-        // The FP16 engine sees the inputs float16 holds: the first 12, and ±inf and NaN.
-        const xs = precision === 'fp16' ? Float32Array.from(special, (v, i) => (i < 13 || i >= 16 ? v : 0)) : special;
+        // The FP16 engine sees the inputs float16 holds exactly (others become 0 here).
+        const xs = precision === 'fp16' ? Float32Array.from(special, (v) => (Number.isNaN(v) || roundToHalf(v) === v ? v : 0)) : special;
         const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 8 });
-        const got = simulate(program, weights, { x: xs }, 5).y;
+        const got = simulate(program, weights, { x: xs }, 6).y;
         const ref = runReference(g, { x: xs }).y as Float32Array;
         expect(same(got, ref).every(Boolean), `${op} ${precision}: ${Array.from(got)} vs ${Array.from(ref)}`).toBe(true);
       }

@@ -162,4 +162,16 @@ describe('quantized models on builtin', () => {
       expect(relL2(simulate(program, bytes, { x0: xv }, 2).y, want)).toBeLessThan(precision === 'fp32' ? 1e-6 : 2e-2);
     });
   }
+
+  it('leaves to the backend what a float16 engine cannot hold: int32 dequantization and scales past float16\'s range', () => {
+    const one = (c: OpCase) => {
+      const g = opGraph(c);
+      expect(opCounts(optimize(g, { fuse: true, precision: 'fp32' }))[c.op]).toBeUndefined();
+      const fp16 = optimize(g, { fuse: true, precision: 'fp16' });
+      expect(opCounts(fp16)[c.op]).toBe(1);
+      expect(() => lowerGraph(fp16, { min: 1, opt: 1, max: 1 })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP' }));
+    };
+    one({ op: 'DequantizeLinear', inputs: [x([4], 'int32')], nodeInputs: ['x', 's'], constants: [f32('s', [], [1e-4])] });
+    one({ op: 'QuantizeLinear', inputs: [x([4])], nodeInputs: ['x', 's'], constants: [f32('s', [], [1e-8])], outputs: [{ name: 'y', dtype: 'uint8' }] });
+  });
 });
