@@ -4,7 +4,9 @@
 import { LOWERINGS } from './builtin/lower-ops.js';
 import { ONNX_OPS } from './ir/infer.js';
 import { MAX_OPSET, MIN_OPSET } from './onnx/reader.js';
-import { DECOMPOSED_OPS } from './optimize/decompose.js';
+import { EXACT_INT, MAX_CUMSUM_AXIS } from './optimize/cumsum.js';
+import { DECOMPOSED_OPS, MAX_TABLE } from './optimize/decompose.js';
+import { MAX_STEPS } from './optimize/rnn-unroll.js';
 
 export type BuiltinSupport = 'kernel' | 'rewritten' | 'folded' | 'reference only';
 
@@ -20,20 +22,21 @@ export interface OperatorSupport {
 }
 
 /** Rewrites outside decompose.ts, and the conditions of the rewrites that have some. */
+const UNROLLED = `constant weights, a static sequence of up to ${MAX_STEPS} steps, no per-batch lengths (unrolled)`;
 const NOTES: Record<string, string> = {
   Einsum: 'one or two float operands, no repeated label (lib/optimize/einsum.ts)',
-  CumSum: 'a static axis of up to 1024; integers when bounded to ±2048 (lib/optimize/cumsum.ts)',
+  CumSum: `a static axis of up to ${MAX_CUMSUM_AXIS}; integers when bounded to ±${EXACT_INT} (lib/optimize/cumsum.ts)`,
   CastLike: 'a Cast, for every backend',
   Swish: 'x·Sigmoid(αx), for every backend; a Conv before it fuses it as SiLU',
   Trilu: 'constant k, static last two dims',
-  RNN: 'constant weights, a static sequence of up to 512 steps, no per-batch lengths (unrolled)',
-  GRU: 'constant weights, a static sequence of up to 512 steps, no per-batch lengths (unrolled)',
-  LSTM: 'constant weights, a static sequence of up to 512 steps, no per-batch lengths (unrolled)',
-  OneHot: 'constant depth (up to 4096) and values',
-  Hardmax: 'opset 13 and later, an axis of up to 4096',
+  RNN: UNROLLED,
+  GRU: UNROLLED,
+  LSTM: UNROLLED,
+  OneHot: `constant depth (up to ${MAX_TABLE}) and values`,
+  Hardmax: `opset 13 and later, an axis of up to ${MAX_TABLE}`,
   InstanceNormalization: 'constant scale and bias',
   GroupNormalization: 'constant scale and bias',
-  LRN: 'rank 4, up to 4096 channels',
+  LRN: `rank 4, up to ${MAX_TABLE} channels`,
   DepthToSpace: 'static channels and spatial dims',
   SpaceToDepth: 'static channels and spatial dims',
   ReduceL1: 'constant axes',

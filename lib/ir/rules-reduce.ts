@@ -7,13 +7,15 @@ import { isFloat, shapeToString, type Dim } from './types.js';
 
 /** The first opset where each reduction takes its axes as an input rather than an attribute. */
 const AXES_INPUT_SINCE: Record<string, number> = { ReduceSum: 13 };
+/** The first opset where reduction `op` takes its axes as an input rather than an attribute (ReduceSum 13, others 18). */
+export const axesInputSince = (op: string): number => AXES_INPUT_SINCE[op] ?? 18;
 
 /**
  * The reduced axes of a Reduce* node (normalized), or undefined for "all axes"; [] means a no-op
  * (noop_with_empty_axes with empty axes).
  */
 export function reductionAxes(ctx: NodeContext, rank: number): number[] | undefined {
-  const since = AXES_INPUT_SINCE[ctx.op] ?? 18;
+  const since = axesInputSince(ctx.op);
   let raw: number[] | undefined;
   if (ctx.opset >= since) raw = ctx.has(1) ? ctx.ints(1, 'axes') : undefined;
   else {

@@ -12,12 +12,12 @@ import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { isInt, type DataType, type Node } from '../ir/types.js';
 import { fromConstant, toNumbers } from '../reference/tensor.js';
-import { floatConstant } from './util.js';
+import { Builder } from './rewrite-builder.js';
 
 /** The largest magnitude whose integers and partial sums float16 represents exactly. */
 export const EXACT_INT = 2048;
 /** The longest CumSum axis written as a MatMul (its L×L matrix of ones). */
-const MAX_CUMSUM_AXIS = 1024;
+export const MAX_CUMSUM_AXIS = 1024;
 const VIEWS = new Set(['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Expand', 'Transpose', 'Slice', 'Tile', 'Gather']);
 const ONNX_DTYPE: Record<string, number> = { float32: 1, int32: 6, int64: 7 };
 
@@ -29,6 +29,8 @@ type Range = [number, number];
  * cumsumAsMatMul(g); // CumSum(Cast(ids != pad)) → Cast(float) → MatMul(·, triangle of ones) → Cast(int32)
  */
 export function cumsumAsMatMul(g: Graph): void {
+  // The interval analysis reads every integer constant: only for graphs that have a CumSum.
+  if (!g.nodes.some((n) => n.op === 'CumSum' && n.domain === '')) return;
   const ranges = integerRanges(g);
   const bounded = (v: string) => {
     const r = ranges.get(v);
@@ -37,20 +39,20 @@ export function cumsumAsMatMul(g: Graph): void {
   let changed = false;
   g.nodes = g.nodes.flatMap((n) => {
     if (n.domain !== '' || n.op !== 'CumSum') return [n];
-    const y = n.outputs[0];
-    const dtype = g.typeOf(y).dtype;
-    if (!(isInt(dtype) && dtype in ONNX_DTYPE && bounded(n.inputs[0]) && bounded(y))) return [n];
+    const [x, y] = [n.inputs[0], n.outputs[0]];
+    const t = g.typeOf(x);
+    const len = cumsumLength(g, n);
+    if (len === undefined || len > MAX_CUMSUM_AXIS || t.shape.length === 0) return [n];
+    const integer = isInt(t.dtype);
+    if (integer ? !(t.dtype in ONNX_DTYPE && bounded(x) && bounded(y)) : t.dtype !== 'float32' && t.dtype !== 'float16') return [n];
     changed = true;
-    const fx = g.uniqueName(`${n.inputs[0]}_f32`);
-    const fy = g.uniqueName(`${y}_f32`);
-    return [
-      { name: g.uniqueName(`${n.name}_cast_in`), op: 'Cast', domain: '', inputs: [n.inputs[0]], outputs: [fx], attrs: { to: ONNX_DTYPE.float32 } },
-      { ...n, inputs: [fx, n.inputs[1]], outputs: [fy] },
-      { name: g.uniqueName(`${n.name}_cast_out`), op: 'Cast', domain: '', inputs: [fy], outputs: [y], attrs: { to: ONNX_DTYPE[dtype] } },
-    ];
+    const b = new Builder(g, n);
+    const src = integer ? b.op('Cast', [x], { to: ONNX_DTYPE.float32 }) : x;
+    const sum = triangleMatMul(b, n, src, len, integer ? 'float32' : t.dtype);
+    b.done(integer ? b.op('Cast', [sum], { to: ONNX_DTYPE[t.dtype] }) : sum);
+    return b.nodes;
   });
   if (changed) inferShapes(g);
-  floatCumsums(g);
 }
 
 /** Value ranges of the integer values that can be bounded. */
@@ -141,45 +143,27 @@ function cumsumLength(g: Graph, n: Node): number | undefined {
 }
 
 /**
- * Float CumSums over a static axis of at most MAX_CUMSUM_AXIS as MatMul(x, U) with U a triangle of ones. Every output
- * of a row multiplies every input by 0 or 1, so one infinite input makes the whole row NaN (inf · 0), where a running
- * sum would leave the outputs before it finite.
+ * CumSum of the float value x over the node's static axis (len ≤ MAX_CUMSUM_AXIS) as MatMul(x, U), U a triangle of
+ * ones in `dtype`, with Transposes when the axis is not the last. Every output of a row multiplies every input by 0
+ * or 1, so one infinite input makes the whole row NaN (inf · 0), where a running sum would leave the outputs before
+ * it finite.
  */
-function floatCumsums(g: Graph): void {
-  let changed = false;
-  g.nodes = g.nodes.flatMap((n) => {
-    if (n.domain !== '' || n.op !== 'CumSum') return [n];
-    const t = g.typeOf(n.inputs[0]);
-    const len = cumsumLength(g, n);
-    if ((t.dtype !== 'float32' && t.dtype !== 'float16') || len === undefined || len > MAX_CUMSUM_AXIS || t.shape.length === 0) return [n];
-    const rank = t.shape.length;
-    let axis = Number(toNumbers(fromConstant(g.initializers.get(n.inputs[1])!))[0]);
-    if (axis < 0) axis += rank;
-    const exclusive = attrInt(n, 'exclusive', 0) === 1;
-    const reverse = attrInt(n, 'reverse', 0) === 1;
-    // y[j] = Σ_i x[i]·U[i][j]: forward sums i ≤ j (i < j exclusive), reverse i ≥ j (i > j).
-    const u = new Float32Array(len * len);
-    for (let i = 0; i < len; i++) {
-      for (let j = 0; j < len; j++) {
-        const d = reverse ? i - j : j - i;
-        u[i * len + j] = d > 0 || (d === 0 && !exclusive) ? 1 : 0;
-      }
+function triangleMatMul(b: Builder, n: Node, x: string, len: number, dtype: DataType): string {
+  const rank = b.g.typeOf(n.inputs[0]).shape.length;
+  let axis = Number(toNumbers(fromConstant(b.g.initializers.get(n.inputs[1])!))[0]);
+  if (axis < 0) axis += rank;
+  const exclusive = attrInt(n, 'exclusive', 0) === 1;
+  const reverse = attrInt(n, 'reverse', 0) === 1;
+  // y[j] = Σ_i x[i]·U[i][j]: forward sums i ≤ j (i < j exclusive), reverse i ≥ j (i > j).
+  const u = new Float32Array(len * len);
+  for (let i = 0; i < len; i++) {
+    for (let j = 0; j < len; j++) {
+      const d = reverse ? i - j : j - i;
+      u[i * len + j] = d > 0 || (d === 0 && !exclusive) ? 1 : 0;
     }
-    const ones = g.uniqueName(`${n.name}_triangle`);
-    g.initializers.set(ones, floatConstant(ones, t.dtype, [len, len], u));
-    g.types.set(ones, { dtype: t.dtype, shape: [len, len] });
-    changed = true;
-    const out: Node[] = [];
-    const perm = Array.from({ length: rank }, (_, i) => (i === axis ? rank - 1 : i === rank - 1 ? axis : i));
-    const moved = axis !== rank - 1;
-    const node = (op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}) =>
-      out.push({ name: g.uniqueName(`${n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [output], attrs });
-    let x = n.inputs[0];
-    if (moved) node('Transpose', [x], (x = g.uniqueName(`${n.name}_t`)), { perm });
-    const y = moved ? g.uniqueName(`${n.name}_mm`) : n.outputs[0];
-    node('MatMul', [x, ones], y);
-    if (moved) node('Transpose', [y], n.outputs[0], { perm });
-    return out;
-  });
-  if (changed) inferShapes(g);
+  }
+  const ones = b.floats('triangle', [len, len], u, dtype);
+  if (axis === rank - 1) return b.op('MatMul', [x, ones]);
+  const perm = Array.from({ length: rank }, (_, i) => (i === axis ? rank - 1 : i === rank - 1 ? axis : i));
+  return b.op('Transpose', [b.op('MatMul', [b.op('Transpose', [x], { perm }), ones])], { perm });
 }

@@ -147,7 +147,7 @@ function rearrange(b: Builder, x: string, view: number[], perm: number[], out: n
 }
 
 /** The longest position table (OneHot, Hardmax) and the most LRN channels (its band is C²) a rewrite builds. */
-const MAX_TABLE = 4096;
+export const MAX_TABLE = 4096;
 
 /** 2⁻¹⁴, float16's smallest normal: the least scale ReduceL2 divides by. */
 const MIN_SCALE = 2 ** -14;

@@ -9,10 +9,9 @@ import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { einsumSizes, parseEinsum } from '../ir/rules-shape.js';
 import type { Dim, Node } from '../ir/types.js';
-import { addConstant } from './util.js';
+import { Builder, Unfit } from './rewrite-builder.js';
 
-/** Why an equation stays an Einsum: the builtin backend then refuses the node with ERR_UNSUPPORTED_OP. */
-class Unfit extends Error {}
+/** An equation that stays an Einsum: the builtin backend then refuses the node with ERR_UNSUPPORTED_OP. */
 const unfit = (): never => {
   throw new Unfit();
 };
@@ -46,35 +45,23 @@ function einsumNodes(g: Graph, n: Node): Node[] {
   const spec = parseEinsum(attrString(n, 'equation', ''), types.map((t) => t.shape.length), unfit);
   if (spec.inputs.some((labels) => new Set(labels).size !== labels.length)) unfit();
   const sizes = einsumSizes(spec, types.map((t) => t.shape), unfit);
-  const out: Node[] = [];
-  let serial = 0;
-  const value = () => g.uniqueName(`${n.name}_${serial++}`);
-  const emit = (op: string, inputs: string[], attrs: Node['attrs'] = {}, output = value()) => {
-    out.push({ name: g.uniqueName(`${n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [output], attrs });
-    return output;
-  };
-  const int64s = (base: string, v: number[]) => addConstant(g, `${n.name}_${base}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, (x) => BigInt(x)) });
-  // Sums labels away (keepdims 0); the axes are an input from opset 13, an attribute before.
-  const reduceSum = (x: string, axes: number[]) =>
-    g.opset >= 13 ? emit('ReduceSum', [x, int64s('axes', axes)], { keepdims: 0 }) : emit('ReduceSum', [x], { axes, keepdims: 0 });
+  const bld = new Builder(g, n);
   // Permutes x (labels `from`) to the order `to`, unless it already is.
   const permute = (x: string, from: string[], to: string[]) => {
     const perm = to.map((l) => from.indexOf(l));
-    return perm.every((p, i) => p === i) ? x : emit('Transpose', [x], { perm });
+    return perm.every((p, i) => p === i) ? x : bld.op('Transpose', [x], { perm });
   };
   const others = (i: number) => new Set(spec.inputs.filter((_, j) => j !== i).flat());
   // Labels of one operand that neither the output nor the other operand has: summed first.
   const operands = spec.inputs.map((labels, i) => {
     const gone = labels.filter((l) => !spec.output.includes(l) && !others(i).has(l));
-    const x = gone.length ? reduceSum(n.inputs[i], gone.map((l) => labels.indexOf(l))) : n.inputs[i];
+    const x = gone.length ? bld.reduce('ReduceSum', n.inputs[i], gone.map((l) => labels.indexOf(l)), 0) : n.inputs[i];
     return { x, labels: labels.filter((l) => !gone.includes(l)) };
   });
   // The last value made becomes the node's output (an Identity only when nothing was made: 'ij->ij').
   const finish = (v: string) => {
-    const last = out[out.length - 1];
-    if (last && last.outputs[0] === v) last.outputs[0] = n.outputs[0];
-    else emit('Identity', [v], {}, n.outputs[0]);
-    return out;
+    bld.finish(v);
+    return bld.nodes;
   };
   if (operands.length === 1) return finish(permute(operands[0].x, operands[0].labels, spec.output));
   const [a, b] = operands;
@@ -99,15 +86,15 @@ function einsumNodes(g: Graph, n: Node): Node[] {
     const p2 = product(g2.map((l) => dimIn(i, l)));
     if (p1 === undefined || p2 === undefined || (p1 === -1 && p2 === -1)) unfit();
     if (g1.length === 1 && g2.length === 1) return x;
-    return emit('Reshape', [x, int64s('shape', [...batch.map(() => 0), p1!, p2!])]);
+    return bld.op('Reshape', [x, bld.int64s('shape', [...batch.map(() => 0), p1!, p2!])]);
   };
   const outDims = [...freeA, ...freeB].map((l) => sizes.get(l)!);
   if (outDims.filter((d) => typeof d !== 'number').length > 1) unfit();
   const left = flatten(permute(a.x, a.labels, [...batch, ...freeA, ...contracted]), 0, freeA, contracted);
   const right = flatten(permute(b.x, b.labels, [...batch, ...contracted, ...freeB]), 1, contracted, freeB);
-  let z = emit('MatMul', [left, right]);
+  let z = bld.op('MatMul', [left, right]);
   if (freeA.length !== 1 || freeB.length !== 1) {
-    z = emit('Reshape', [z, int64s('shape', [...batch.map(() => 0), ...outDims.map((d) => (typeof d === 'number' ? d : -1))])]);
+    z = bld.op('Reshape', [z, bld.int64s('shape', [...batch.map(() => 0), ...outDims.map((d) => (typeof d === 'number' ? d : -1))])]);
   }
   return finish(permute(z, [...batch, ...freeA, ...freeB], spec.output));
 }

@@ -1,5 +1,6 @@
 // Emitting a node's replacement for the builtin-only rewrites (decompose.ts, rnn-unroll.ts).
 import { scalarConstant } from '../ir/fused.js';
+import { axesInputSince } from '../ir/rules-reduce.js';
 import type { Graph } from '../ir/graph.js';
 import type { DataType, Node } from '../ir/types.js';
 import { addConstant, floatConstant } from './util.js';
@@ -7,15 +8,14 @@ import { addConstant, floatConstant } from './util.js';
 /** Why a node stays as it is: the builtin backend then names it as unsupported. */
 export class Unfit extends Error {}
 
-/** The first opset where a reduction takes its axes as an input (ReduceSum 13, the others 18). */
-export const axesInputSince = (op: string) => (op === 'ReduceSum' ? 13 : 18);
+export { axesInputSince } from '../ir/rules-reduce.js';
 
 /** Emits a node's replacement: fresh names, scalar constants in the node's dtype, the last value as its output. */
 export class Builder {
   readonly nodes: Node[] = [];
   readonly dtype: DataType;
   #serial = 0;
-  constructor(readonly g: Graph, readonly n: Node, readonly finiteMax: number) {
+  constructor(readonly g: Graph, readonly n: Node, readonly finiteMax = 3.4028234663852886e38) {
     this.dtype = g.typeOf(n.inputs[0]).dtype;
   }
   op(op: string, inputs: string[], attrs: Node['attrs'] = {}): string {
@@ -36,6 +36,11 @@ export class Builder {
     if (!last || last.outputs[0] !== v) throw new Error(`decompose: '${v}' is not the last value of ${this.n.name}`);
     last.outputs[0] = this.n.outputs[0];
   }
+  /** As done, with an Identity when `v` is not a value this replacement made (a rewrite that is a no-op). */
+  finish(v: string): void {
+    const last = this.nodes[this.nodes.length - 1];
+    this.done(last && last.outputs[0] === v ? v : this.op('Identity', [v]));
+  }
   /**
    * Reduction `op` over `axes` (undefined: all) in the graph's opset form. Dropping reduced axes is a Squeeze after a
    * reduction that keeps them: the builtin backend reduces any axes of a tensor that keeps its rank.
@@ -48,11 +53,7 @@ export class Builder {
     return this.g.opset >= 13 ? this.op('Unsqueeze', [x, this.int64s('axes', axes)]) : this.op('Unsqueeze', [x], { axes });
   }
   squeeze(x: string, axes: number[]): string {
-    if (this.g.opset >= 13) {
-      const k = addConstant(this.g, `${this.n.name}_axes`, { dtype: 'int64', dims: [axes.length], data: BigInt64Array.from(axes, (a) => BigInt(a)) });
-      return this.op('Squeeze', [x, k]);
-    }
-    return this.op('Squeeze', [x], { axes });
+    return this.g.opset >= 13 ? this.op('Squeeze', [x, this.int64s('axes', axes)]) : this.op('Squeeze', [x], { axes });
   }
   int64s(base: string, v: number[]): string {
     return addConstant(this.g, `${this.n.name}_${base}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, (x) => BigInt(x)) });
@@ -65,11 +66,7 @@ export class Builder {
   }
   reduce(op: string, x: string, axes: number[] | undefined, keepdims: number): string {
     if (axes === undefined) return this.op(op, [x], { keepdims });
-    if (this.g.opset >= axesInputSince(op)) {
-      const k = addConstant(this.g, `${this.n.name}_axes`, { dtype: 'int64', dims: [axes.length], data: BigInt64Array.from(axes, (a) => BigInt(a)) });
-      return this.op(op, [x, k], { keepdims });
-    }
-    return this.op(op, [x], { axes, keepdims });
+    return this.g.opset >= axesInputSince(op) ? this.op(op, [x, this.int64s('axes', axes)], { keepdims }) : this.op(op, [x], { axes, keepdims });
   }
 }
 

@@ -12,7 +12,7 @@ import { Builder, float, Unfit } from './rewrite-builder.js';
 import { addConstant, constantOf, floatValues } from './util.js';
 
 /** The longest sequence unrolled: each step is a dozen or more layers. */
-const MAX_STEPS = 512;
+export const MAX_STEPS = 512;
 
 /** Rows [from, to) of direction d of a constant [dirs, rows, cols], transposed to [cols, to − from]. */
 function transposedRows(v: Float32Array, rows: number, cols: number, d: number, from: number, to: number): Float32Array {

@@ -29,21 +29,22 @@ const trunc = (b: Builder, x: string) => asFloat(b, castTo(b, x, 'int32'));
 /** Where(|x| < T, v, x). */
 const belowIntegral = (b: Builder, x: string, v: string) => b.op('Where', [b.op('Less', [b.op('Abs', [x]), b.scalar(integral(b))]), v, x]);
 
-function floorOf(b: Builder, x: string): string {
+/** floor(x) for |x| < T: trunc(x), less 1 where trunc went up (negative non-integers). */
+function floorBelow(b: Builder, x: string): string {
   const t = trunc(b, x);
-  return belowIntegral(b, x, b.op('Sub', [t, asFloat(b, b.op('Greater', [t, x]))]));
+  return b.op('Sub', [t, asFloat(b, b.op('Greater', [t, x]))]);
 }
+
+const floorOf = (b: Builder, x: string) => belowIntegral(b, x, floorBelow(b, x));
 
 function roundOf(b: Builder, x: string): string {
   const h = b.op('Add', [x, b.scalar(0.5)]);
-  const t = trunc(b, h);
-  const r = b.op('Sub', [t, asFloat(b, b.op('Greater', [t, h]))]); // floor(x + ½)
+  const r = floorBelow(b, h); // floor(x + ½)
   // A tie is x exactly halfway, r − x = ½ (exact below T). r == h would call x + ½ rounded up to r a tie too
   // (0.5 + 1 ulp, whose x + ½ is inexact).
   const tie = b.op('Equal', [b.op('Sub', [r, x]), b.scalar(0.5)]);
   const half = b.op('Mul', [r, b.scalar(0.5)]);
-  const ht = trunc(b, half);
-  const odd = b.op('Greater', [b.op('Sub', [half, b.op('Sub', [ht, asFloat(b, b.op('Greater', [ht, half]))])]), b.scalar(0)]); // r/2 not whole
+  const odd = b.op('Greater', [b.op('Sub', [half, floorBelow(b, half)]), b.scalar(0)]); // r/2 not whole
   return belowIntegral(b, x, b.op('Sub', [r, asFloat(b, b.op('And', [tie, odd]))]));
 }
 
