@@ -97,8 +97,9 @@ void mbconv(const std::string& tactic, const MBConvParams& p, DType t, const MBC
   a.y = static_cast<__half*>(io.y);
   a.n = p.n, a.h = p.h, a.w = p.w, a.c = p.c, a.e = p.e, a.k = p.k, a.p = p.p, a.q = p.q, a.padH = p.padH, a.padW = p.padW;
   a.cp = (p.c + 15) / 16 * 16;
-  a.act1 = p.act1, a.act2 = p.act2, a.act3 = p.act3;
-  a.alpha1 = p.alpha1, a.beta1 = p.beta1, a.alpha2 = p.alpha2, a.beta2 = p.beta2, a.alpha3 = p.alpha3, a.beta3 = p.beta3;
+  a.act1 = mbimpl::stageAct(p.act1, p.alpha1, p.beta1);
+  a.act2 = mbimpl::stageAct(p.act2, p.alpha2, p.beta2);
+  a.act3 = mbimpl::stageAct(p.act3, p.alpha3, p.beta3);
   bool ok;
   if (p.ks == 3) ok = p.stride == 1 ? mbimpl::launchMbconv<3, 1>(a, tile, d.smemOptin, stream) : mbimpl::launchMbconv<3, 2>(a, tile, d.smemOptin, stream);
   else ok = p.stride == 1 ? mbimpl::launchMbconv<5, 1>(a, tile, d.smemOptin, stream) : mbimpl::launchMbconv<5, 2>(a, tile, d.smemOptin, stream);

@@ -5,6 +5,7 @@
 #pragma once
 #include <cuda_fp16.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "conv_common.cuh"
@@ -27,6 +28,47 @@ constexpr int kEc = 48;        //!< expanded channels per chunk (divides 6·C fo
 constexpr int kPitchE = kEc + 8;  //!< halves per row of the expanded / depthwise chunks (16-byte padded)
 constexpr int kMaxNj = 20;     //!< n8 tiles of the projection per warp, at most
 
+//! One stage's activation: the identity, a clamp for Relu and Clip (two min/max, no compare chain per value), or
+//! the generic switch for the others. NaN goes where applyAct sends it: through the identity, to the lower bound
+//! of a clamp.
+struct StageAct {
+  Act act;
+  float alpha, beta;
+  float lo, hi;  //!< the clamp's bounds
+  bool identity, clamp;
+};
+
+//! The stage activation of `act` with its ONNX parameters.
+inline StageAct stageAct(Act act, float alpha, float beta) {
+  const float inf = __builtin_huge_valf();
+  if (act == Act::None) return {act, alpha, beta, 0.f, 0.f, true, false};
+  if (act == Act::Relu) return {act, alpha, beta, 0.f, inf, false, true};
+  if (act == Act::Clip) return {act, alpha, beta, alpha, beta, false, true};
+  return {act, alpha, beta, 0.f, 0.f, false, false};
+}
+
+//! A stage activation of one kind (0 identity, 1 clamp, 2 generic), its parameters in registers.
+template <int Kind>
+struct ActOp {
+  float lo, hi, alpha, beta;
+  Act act;
+  __device__ explicit ActOp(const StageAct& s) : lo(s.lo), hi(s.hi), alpha(s.alpha), beta(s.beta), act(s.act) {}
+  __device__ __forceinline__ float operator()(float v) const {
+    if constexpr (Kind == 0) return v;
+    else if constexpr (Kind == 1) return fminf(fmaxf(v, lo), hi);
+    else return applyAct(act, v, alpha, beta);
+  }
+};
+
+//! Runs f(ActOp<kind>) for the stage's kind: the branch is taken once per phase, not once per value (per value,
+//! it cost a compare, a branch and a reconvergence barrier, 40% of the kernel's instructions).
+template <class F>
+__device__ __forceinline__ void withAct(const StageAct& s, F&& f) {
+  if (s.identity) f(ActOp<0>(s));
+  else if (s.clamp) f(ActOp<1>(s));
+  else f(ActOp<2>(s));
+}
+
 //! Everything the kernel reads, by value.
 struct MbArgs {
   const __half* x;
@@ -40,11 +82,9 @@ struct MbArgs {
   __half* y;
   int n, h, w, c, e, k, p, q, padH, padW;
   int cp;  //!< c rounded up to 16
-  Act act1, act2, act3;
-  float alpha1, beta1, alpha2, beta2, alpha3, beta3;
+  StageAct act1, act2, act3;
 };
 
-//! Compile-time geometry of a tile.
 template <int KS, int ST, int TP, int TQ>
 struct MbTile {
   static constexpr int IH = (TP - 1) * ST + KS, IW = (TQ - 1) * ST + KS;
@@ -54,9 +94,10 @@ struct MbTile {
   static constexpr int WC = 8 / MB;    //!< warps side by side along the output channels
   static_assert(TPQ % 16 == 0 && 8 % MB == 0, "tile of whole m16 blocks dividing the 8 warps");
 
-  //! Shared bytes for c (rounded to 16) input and k output channels; the weight chunks are double-buffered.
+  //! Shared bytes for c (rounded to 16) input and k output channels; the weight chunks (expand rows, depthwise
+  //! window, project columns) are double-buffered.
   static constexpr int smemBytes(int cp, int k) {
-    return 2 * ((HPp + 2 * kEc) * (cp + 8) + (HPp + TPQ + 2 * k) * kPitchE);
+    return 2 * ((HPp + 2 * kEc) * (cp + 8) + (HPp + TPQ + 2 * k) * kPitchE + 2 * KS * KS * kEc);
   }
 };
 
@@ -64,8 +105,20 @@ __device__ __forceinline__ void ldsmX2(uint32_t (&r)[2], uint32_t addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(addr));
 }
 
+//! The depthwise weights a thread keeps in registers: float2 for 3×3 windows, __half2 for 5×5 (50 registers
+//! would crowd out the projection's accumulators).
+template <int KS>
+using WReg = typename std::conditional<KS == 3, float2, __half2>::type;
+template <int KS>
+__device__ __forceinline__ WReg<KS> wLoad(__half2 w) {
+  if constexpr (KS == 3) return __half22float2(w);
+  else return w;
+}
+__device__ __forceinline__ float2 wFloat(float2 w) { return w; }
+__device__ __forceinline__ float2 wFloat(__half2 w) { return __half22float2(w); }
+
 template <int KS, int ST, int TP, int TQ, int NJ>
-__global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
+__global__ void __launch_bounds__(kThreads, NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) mbconvKernel(const MbArgs a) {
   using T = MbTile<KS, ST, TP, TQ>;
   extern __shared__ __align__(128) unsigned char smem[];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -74,7 +127,8 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
   __half* sW1 = sX + T::HPp * pitchX;  // two chunk buffers
   __half* sE = sW1 + 2 * kEc * pitchX;
   __half* sD = sE + T::HPp * kPitchE;
-  __half* sW2 = sD + T::TPQ * kPitchE;
+  __half* sW2 = sD + T::TPQ * kPitchE;    // two chunk buffers
+  __half* sWd = sW2 + 2 * a.k * kPitchE;  // two chunk buffers of [KS·KS][kEc]
 
   const int tilesQ = (a.q + TQ - 1) / TQ, tilesP = (a.p + TP - 1) / TP;
   const int img = blockIdx.x / (tilesP * tilesQ);
@@ -114,6 +168,12 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
       const bool ok = e0 + ch * 8 < a.e;
       cpAsync16(smemAddr(w2 + r * kPitchE + ch * 8), ok ? a.w2 + int64_t(r) * a.e + e0 + ch * 8 : a.w2, ok);
     }
+    __half* wd = sWd + buf * KS * KS * kEc;
+    for (int i = tid; i < KS * KS * eChunks; i += kThreads) {
+      const int t = i / eChunks, ch = i - t * eChunks;
+      const bool ok = e0 + ch * 8 < a.e;
+      cpAsync16(smemAddr(wd + t * kEc + ch * 8), ok ? a.wd + int64_t(t) * a.e + e0 + ch * 8 : a.wd, ok);
+    }
     convimpl::cpAsyncCommit();
   };
   loadChunk(0, 0);  // same group as the input tile
@@ -129,59 +189,93 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
     __syncthreads();
     const __half* cW1 = sW1 + (t & 1) * kEc * pitchX;
     const __half* cW2 = sW2 + (t & 1) * a.k * kPitchE;
+    const __half* cWd = sWd + (t & 1) * KS * KS * kEc;
 
-    // Expand: sE[hp][ec] = act1(x[hp] · w1[e0 + ec] + b1), zero where the depthwise conv sees padding.
+    // Expand: sE[hp][ec] = act1(x[hp] · w1[e0 + ec] + b1), zero where the depthwise conv sees padding and past e.
+    // A warp owns whole m16 row blocks: one A fragment per k-step feeds the chunk's kNb column blocks, and the
+    // epilogue's row tests and bias loads are made once per row and column rather than once per value.
     constexpr int kNb = kEc / 16;
-    for (int item = warp; item < (T::HPp / 16) * kNb; item += kThreads / 32) {
-      const int m = item / kNb, nb = item - m * kNb;
-      float ex[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
-      for (int ks = 0; ks < a.cp / 16; ++ks) {
-        uint32_t af[4], r[4];
-        ldsmX4(af, smemAddr(sX + (m * 16 + ldsmARow(lane)) * pitchX + ks * 16 + ldsmACol(lane)));
-        ldsmX4(r, smemAddr(cW1 + (nb * 16 + ldsmBRow(lane)) * pitchX + ks * 16 + ldsmBCol(lane)));
-        const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
-        mma16816(ex[0], af, b0);
-        mma16816(ex[1], af, b1);
-      }
+    {
+      float2 bias[kNb][2];
+      bool liveCol[kNb][2];
 #pragma unroll
-      for (int ni = 0; ni < 2; ++ni)
+      for (int nb = 0; nb < kNb; ++nb)
+#pragma unroll
+        for (int ni = 0; ni < 2; ++ni) {
+          const int ec = e0 + nb * 16 + ni * 8 + accCol(lane, 0);
+          liveCol[nb][ni] = e0 + nb * 16 + ni * 8 < a.e;  // e % 8 == 0: whole n8 blocks are in or out
+          bias[nb][ni] = liveCol[nb][ni] && a.b1 ? make_float2(__ldg(a.b1 + ec), __ldg(a.b1 + ec + 1)) : make_float2(0.f, 0.f);
+        }
+      withAct(a.act1, [&](const auto act) {
+      for (int m = warp; m < T::HPp / 16; m += kThreads / 32) {
+        float ex[kNb][2][4];
+#pragma unroll
+        for (int nb = 0; nb < kNb; ++nb)
+#pragma unroll
+          for (int v = 0; v < 4; ++v) ex[nb][0][v] = ex[nb][1][v] = 0.f;
+        for (int ks = 0; ks < a.cp / 16; ++ks) {
+          uint32_t af[4];
+          ldsmX4(af, smemAddr(sX + (m * 16 + ldsmARow(lane)) * pitchX + ks * 16 + ldsmACol(lane)));
+#pragma unroll
+          for (int nb = 0; nb < kNb; ++nb) {
+            uint32_t r[4];
+            ldsmX4(r, smemAddr(cW1 + (nb * 16 + ldsmBRow(lane)) * pitchX + ks * 16 + ldsmBCol(lane)));
+            const uint32_t b0[2] = {r[0], r[1]}, b1[2] = {r[2], r[3]};
+            mma16816(ex[nb][0], af, b0);
+            mma16816(ex[nb][1], af, b1);
+          }
+        }
 #pragma unroll
         for (int hf = 0; hf < 2; ++hf) {
           const int row = m * 16 + accRow(lane, 2 * hf);
-          const int col = nb * 16 + ni * 8 + accCol(lane, 0);
           const int ih = ih0 + row / T::IW, iw = iw0 + row % T::IW;
-          const int ec = e0 + col;
-          float v0 = 0.f, v1 = 0.f;
-          if (row < T::HP && unsigned(ih) < unsigned(a.h) && unsigned(iw) < unsigned(a.w) && ec < a.e) {
-            v0 = applyAct(a.act1, ex[ni][2 * hf] + (a.b1 ? __ldg(a.b1 + ec) : 0.f), a.alpha1, a.beta1);
-            v1 = applyAct(a.act1, ex[ni][2 * hf + 1] + (a.b1 ? __ldg(a.b1 + ec + 1) : 0.f), a.alpha1, a.beta1);
-          }
-          *reinterpret_cast<__half2*>(sE + row * kPitchE + col) = __floats2half2_rn(v0, v1);
+          const bool inside = row < T::HP && unsigned(ih) < unsigned(a.h) && unsigned(iw) < unsigned(a.w);
+          __half* dst = sE + row * kPitchE + accCol(lane, 0);
+#pragma unroll
+          for (int nb = 0; nb < kNb; ++nb)
+#pragma unroll
+            for (int ni = 0; ni < 2; ++ni) {
+              const bool ok = inside && liveCol[nb][ni];
+              const float v0 = act(ex[nb][ni][2 * hf] + bias[nb][ni].x), v1 = act(ex[nb][ni][2 * hf + 1] + bias[nb][ni].y);
+              *reinterpret_cast<__half2*>(dst + nb * 16 + ni * 8) = __floats2half2_rn(ok ? v0 : 0.f, ok ? v1 : 0.f);
+            }
         }
+      }
+      });
     }
     __syncthreads();
 
-    // Depthwise from shared memory: sD[pixel][ec] = act2(Σ sE · wd + bd), two channels per thread.
-    constexpr int kPairs = kEc / 2;
-    for (int i = tid; i < T::TPQ * kPairs; i += kThreads) {
-      const int pix = i / kPairs, c2 = (i - pix * kPairs) * 2;
-      const int ec = e0 + c2;
-      float2 o = make_float2(0.f, 0.f);
-      if (ec < a.e) {
-        const int pp = pix / TQ, qq = pix - pp * TQ;
-        float s0 = a.bd ? __ldg(a.bd + ec) : 0.f, s1 = a.bd ? __ldg(a.bd + ec + 1) : 0.f;
+    // Depthwise from shared memory: sD[pixel][ec] = act2(Σ sE · wd + bd). A thread keeps one channel pair (its
+    // window's weights in registers) and walks every kGroups-th pixel of the tile; channels past e write zeros.
+    {
+      constexpr int kPairs = kEc / 2, kGroups = kThreads / kPairs;
+      if (tid < kPairs * kGroups) {
+        const int c2 = (tid % kPairs) * 2, g = tid / kPairs;
+        const int ec = e0 + c2;
+        const bool live = ec < a.e;
+        WReg<KS> wt[KS * KS];
 #pragma unroll
-        for (int r = 0; r < KS; ++r)
+        for (int t = 0; t < KS * KS; ++t) wt[t] = wLoad<KS>(*reinterpret_cast<const __half2*>(cWd + t * kEc + c2));
+        const float2 bd = live && a.bd ? make_float2(__ldg(a.bd + ec), __ldg(a.bd + ec + 1)) : make_float2(0.f, 0.f);
+        withAct(a.act2, [&](const auto act) {
+        for (int pix = g; pix < T::TPQ; pix += kGroups) {
+          const int pp = pix / TQ, qq = pix % TQ;
+          const __half* src = sE + (pp * ST * T::IW + qq * ST) * kPitchE + c2;
+          float s0 = bd.x, s1 = bd.y;
 #pragma unroll
-          for (int s = 0; s < KS; ++s) {
-            const float2 v = __half22float2(*reinterpret_cast<const __half2*>(sE + ((pp * ST + r) * T::IW + qq * ST + s) * kPitchE + c2));
-            const float2 wv = __half22float2(__ldg(reinterpret_cast<const __half2*>(a.wd + (r * KS + s) * a.e + ec)));
-            s0 = fmaf(v.x, wv.x, s0);
-            s1 = fmaf(v.y, wv.y, s1);
-          }
-        o = make_float2(applyAct(a.act2, s0, a.alpha2, a.beta2), applyAct(a.act2, s1, a.alpha2, a.beta2));
+          for (int r = 0; r < KS; ++r)
+#pragma unroll
+            for (int s = 0; s < KS; ++s) {
+              const float2 v = __half22float2(*reinterpret_cast<const __half2*>(src + (r * T::IW + s) * kPitchE));
+              const float2 wv = wFloat(wt[r * KS + s]);
+              s0 = fmaf(v.x, wv.x, s0);
+              s1 = fmaf(v.y, wv.y, s1);
+            }
+          const float o0 = act(s0), o1 = act(s1);
+          *reinterpret_cast<__half2*>(sD + pix * kPitchE + c2) = __floats2half2_rn(live ? o0 : 0.f, live ? o1 : 0.f);
+        }
+        });
       }
-      *reinterpret_cast<__half2*>(sD + pix * kPitchE + c2) = __float22half2_rn(o);
     }
     __syncthreads();
 
@@ -203,6 +297,7 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
   }
 
   // Epilogue: bias, residual, activation, two channels per store.
+  withAct(a.act3, [&](const auto act) {
 #pragma unroll
   for (int j = 0; j < NJ; ++j) {
     const int col = (wc * NJ + j) * 8 + accCol(lane, 0);
@@ -220,10 +315,10 @@ __global__ void __launch_bounds__(kThreads, 1) mbconvKernel(const MbArgs a) {
         v0 += r.x;
         v1 += r.y;
       }
-      *reinterpret_cast<__half2*>(a.y + off) =
-          __floats2half2_rn(applyAct(a.act3, v0, a.alpha3, a.beta3), applyAct(a.act3, v1, a.alpha3, a.beta3));
+      *reinterpret_cast<__half2*>(a.y + off) = __floats2half2_rn(act(v0), act(v1));
     }
   }
+  });
 }
 
 //! Output tiles the fused kernel is built for: 8×8, 4×8 and 4×4 pixels.

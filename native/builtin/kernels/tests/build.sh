@@ -16,7 +16,8 @@ mkdir -p "$obj"
 archs="${NODE_TENSORRT_CUDA_ARCHS:-90}"
 gencode=()
 for a in ${archs//[;,]/ }; do gencode+=("-gencode=arch=compute_$a,code=sm_$a"); done
-export NVCC_FLAGS="-std=c++17 -O3 --expt-relaxed-constexpr -Xcompiler=-Wall,-Wno-unused-parameter ${gencode[*]}"
+# NTRT_NVCC_EXTRA adds flags (e.g. -lineinfo for the source view of ncu); delete build/kernel-tests/obj to apply it.
+export NVCC_FLAGS="-std=c++17 -O3 --expt-relaxed-constexpr -Xcompiler=-Wall,-Wno-unused-parameter ${gencode[*]} ${NTRT_NVCC_EXTRA:-}"
 export OBJ_DIR="$obj"
 nvcc=${NVCC:-nvcc}
 command -v "$nvcc" >/dev/null || nvcc=/usr/local/cuda/bin/nvcc

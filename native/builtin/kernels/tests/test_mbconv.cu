@@ -4,8 +4,9 @@
 // three fastest convolution tactics.
 //   test_mbconv            correctness, then timing
 //   test_mbconv --quick    correctness at batch 1 and 32 only
-//   test_mbconv --perf     timing only
+//   test_mbconv --perf     timing only; --perf "mbv2 features.2" 256 times one block at one batch (for ncu)
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -206,10 +207,13 @@ void perf(const Block& b, int n) {
   void* e = harness::poisoned(size_t(n) * p.h * p.w * p.e, 1);
   void* dd = harness::poisoned(size_t(n) * p.p * p.q * p.e, 1);
   float best = INFINITY;
-  std::string bestName = "-";
+  std::string bestName = "-", each;
   for (const auto& t : ntrt::kernels::mbconvTactics(p, DType::F16)) {
     const float ms = harness::timeMs([&] { ntrt::kernels::mbconv(t.name, p, DType::F16, dev.io(y), nullptr); });
     if (ms < best) best = ms, bestName = t.name;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %s %.4f", t.name.c_str(), ms);
+    each += buf;
   }
   const ConvParams stages[3] = {
       {n, p.h, p.w, p.c, p.e, 1, 1, p.h, p.w, 1, 1, 0, 0, 1, 1, 1},
@@ -224,15 +228,19 @@ void perf(const Block& b, int n) {
     ep.bias = static_cast<const float*>(j == 0 ? dev.b1 : j == 1 ? dev.bd : dev.b2);
     ep.residual = j == 2 ? dev.res : nullptr;
     float stageBest = INFINITY;
+    std::string stageName = "-";
     for (const auto& t : ntrt::kernels::convTactics(stages[j], DType::F16)) {
       if (t.workspace) continue;
       const float ms = harness::timeMs([&] { ntrt::kernels::conv(t.name, stages[j], DType::F16, ins[j], ws[j], outs[j], ep, nullptr, 0, nullptr); });
-      stageBest = std::min(stageBest, ms);
+      if (ms < stageBest) stageBest = ms, stageName = t.name;
     }
     chain += stageBest;
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " %s %.4f", stageName.c_str(), stageBest);
+    each += (j == 0 ? " | chain" : "") + std::string(buf);
   }
-  std::printf("%-34s n=%-4d fused %8.4f ms (%-11s)  chain %8.4f ms  %s\n", b.name, n, best, bestName.c_str(), chain,
-              best < chain ? "fused wins" : "chain wins");
+  std::printf("%-34s n=%-4d fused %8.4f ms (%-11s)  chain %8.4f ms  %s\n   %s\n", b.name, n, best, bestName.c_str(), chain,
+              best < chain ? "fused wins" : "chain wins", each.c_str());
   cudaFree(y);
   cudaFree(e);
   cudaFree(dd);
@@ -301,8 +309,12 @@ int main(int argc, char** argv) {
   }
   if (!quick) {
     std::printf("\nfused kernel vs chain of the fastest own conv tactics (H200/H100):\n");
+    // test_mbconv --perf [block-name-prefix [batch]]: one block (for ncu), or all of them at 1, 32 and 256.
+    const char* only = perfOnly && argc > 2 ? argv[2] : nullptr;
+    const int onlyN = perfOnly && argc > 3 ? std::atoi(argv[3]) : 0;
     for (int n : {1, 32, 256})
-      for (const Block& b : kMobileNetV2) perf(b, n);
+      for (const Block& b : kMobileNetV2)
+        if ((!only || !std::strncmp(b.name, only, std::strlen(only))) && (!onlyN || n == onlyN)) perf(b, n);
   }
   return harness::finish();
 }
