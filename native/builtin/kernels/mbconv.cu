@@ -81,7 +81,7 @@ void mbconv(const std::string& tactic, const MBConvParams& p, DType t, const MBC
   if (!io.x || !io.w1 || !io.wd || !io.w2 || !io.y) fail("ERR_INVALID_ARGUMENT", "Inverted-residual tactic '" + tactic + "' was given a null tensor");
   // 16-byte loads of x and the weights; every arena and weight offset is 256-byte aligned.
   if (!aligned16(io.x) || !aligned16(io.w1) || !aligned16(io.wd) || !aligned16(io.w2) || !aligned16(io.y) ||
-      !aligned16(io.residual)) {
+      !aligned16(io.residual) || !aligned16(io.b1) || !aligned16(io.bd)) {
     fail("ERR_INVALID_ARGUMENT", "Inverted-residual tactic '" + tactic + "' needs 16-byte aligned tensors");
   }
   prepare(d);

@@ -58,6 +58,18 @@ struct ActOp {
     else if constexpr (Kind == 1) return fminf(fmaxf(v, lo), hi);
     else return applyAct(act, v, alpha, beta);
   }
+  //! act(v0), act(v1) as float16, or zeros where !ok. A clamp runs on the rounded pair: rounding is monotonic, so
+  //! clamping round(v) to [round(lo), round(hi)] gives round(clamp(v)) exactly, and a zero-width [0, 0] range
+  //! gives the zeros (NaN included, as fmaxf would).
+  __device__ __forceinline__ __half2 pair(float v0, float v1, bool ok) const {
+    if constexpr (Kind == 1) {
+      const __half2 l = ok ? __float2half2_rn(lo) : __float2half2_rn(0.f), h = ok ? __float2half2_rn(hi) : __float2half2_rn(0.f);
+      return __hmin2(__hmax2(__floats2half2_rn(v0, v1), l), h);
+    } else {
+      const __half2 r = __floats2half2_rn((*this)(v0), (*this)(v1));
+      return ok ? r : __float2half2_rn(0.f);
+    }
+  }
 };
 
 //! Runs f(ActOp<kind>) for the stage's kind: the branch is taken once per phase, not once per value (per value,
@@ -97,7 +109,7 @@ struct MbTile {
   //! Shared bytes for c (rounded to 16) input and k output channels; the weight chunks (expand rows, depthwise
   //! window, project columns) are double-buffered.
   static constexpr int smemBytes(int cp, int k) {
-    return 2 * ((HPp + 2 * kEc) * (cp + 8) + (HPp + TPQ + 2 * k) * kPitchE + 2 * KS * KS * kEc);
+    return 2 * ((HPp + 2 * kEc) * (cp + 8) + (HPp + TPQ + 2 * k) * kPitchE + 2 * KS * KS * kEc) + 4 * kEc * 4;
   }
 };
 
@@ -118,7 +130,7 @@ __device__ __forceinline__ float2 wFloat(float2 w) { return w; }
 __device__ __forceinline__ float2 wFloat(__half2 w) { return __half22float2(w); }
 
 template <int KS, int ST, int TP, int TQ, int NJ>
-__global__ void __launch_bounds__(kThreads, NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) mbconvKernel(const MbArgs a) {
+__global__ void __launch_bounds__(kThreads, KS == 3 ? (NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) : (NJ <= 5 ? 2 : 1)) mbconvKernel(const MbArgs a) {
   using T = MbTile<KS, ST, TP, TQ>;
   extern __shared__ __align__(128) unsigned char smem[];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -129,6 +141,7 @@ __global__ void __launch_bounds__(kThreads, NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) mbco
   __half* sD = sE + T::HPp * kPitchE;
   __half* sW2 = sD + T::TPQ * kPitchE;    // two chunk buffers
   __half* sWd = sW2 + 2 * a.k * kPitchE;  // two chunk buffers of [KS·KS][kEc]
+  float* sB = reinterpret_cast<float*>(sWd + 2 * KS * KS * kEc);  // two chunk buffers of [b1 | bd][kEc]
 
   const int tilesQ = (a.q + TQ - 1) / TQ, tilesP = (a.p + TP - 1) / TP;
   const int img = blockIdx.x / (tilesP * tilesQ);
@@ -174,6 +187,14 @@ __global__ void __launch_bounds__(kThreads, NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) mbco
       const bool ok = e0 + ch * 8 < a.e;
       cpAsync16(smemAddr(wd + t * kEc + ch * 8), ok ? a.wd + int64_t(t) * a.e + e0 + ch * 8 : a.wd, ok);
     }
+    // Biases, zeros past e or where there is none.
+    float* bias = sB + buf * 2 * kEc;
+    for (int i = tid; i < 2 * kEc / 4; i += kThreads) {
+      const int which = i / (kEc / 4), j = (i - which * (kEc / 4)) * 4;
+      const float* src = which ? a.bd : a.b1;
+      const bool ok = src && e0 + j < a.e;
+      cpAsync16(smemAddr(bias + which * kEc + j), ok ? static_cast<const void*>(src + e0 + j) : a.wd, ok);
+    }
     convimpl::cpAsyncCommit();
   };
   loadChunk(0, 0);  // same group as the input tile
@@ -190,29 +211,26 @@ __global__ void __launch_bounds__(kThreads, NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) mbco
     const __half* cW1 = sW1 + (t & 1) * kEc * pitchX;
     const __half* cW2 = sW2 + (t & 1) * a.k * kPitchE;
     const __half* cWd = sWd + (t & 1) * KS * KS * kEc;
+    const float* cB1 = sB + (t & 1) * 2 * kEc;
+    const float* cBd = cB1 + kEc;
 
     // Expand: sE[hp][ec] = act1(x[hp] · w1[e0 + ec] + b1), zero where the depthwise conv sees padding and past e.
     // A warp owns whole m16 row blocks: one A fragment per k-step feeds the chunk's kNb column blocks, and the
     // epilogue's row tests and bias loads are made once per row and column rather than once per value.
     constexpr int kNb = kEc / 16;
-    {
-      float2 bias[kNb][2];
-      bool liveCol[kNb][2];
-#pragma unroll
-      for (int nb = 0; nb < kNb; ++nb)
-#pragma unroll
-        for (int ni = 0; ni < 2; ++ni) {
-          const int ec = e0 + nb * 16 + ni * 8 + accCol(lane, 0);
-          liveCol[nb][ni] = e0 + nb * 16 + ni * 8 < a.e;  // e % 8 == 0: whole n8 blocks are in or out
-          bias[nb][ni] = liveCol[nb][ni] && a.b1 ? make_float2(__ldg(a.b1 + ec), __ldg(a.b1 + ec + 1)) : make_float2(0.f, 0.f);
-        }
-      withAct(a.act1, [&](const auto act) {
+    withAct(a.act1, [&](const auto act) {
       for (int m = warp; m < T::HPp / 16; m += kThreads / 32) {
+        // Accumulators start at the bias. Channels past e have zero weights and bias: their finite values meet
+        // zero depthwise and project weights, and the depthwise phase writes them as zeros.
         float ex[kNb][2][4];
 #pragma unroll
         for (int nb = 0; nb < kNb; ++nb)
 #pragma unroll
-          for (int v = 0; v < 4; ++v) ex[nb][0][v] = ex[nb][1][v] = 0.f;
+          for (int ni = 0; ni < 2; ++ni) {
+            const float2 bb = *reinterpret_cast<const float2*>(cB1 + nb * 16 + ni * 8 + accCol(lane, 0));
+            ex[nb][ni][0] = ex[nb][ni][2] = bb.x;
+            ex[nb][ni][1] = ex[nb][ni][3] = bb.y;
+          }
         for (int ks = 0; ks < a.cp / 16; ++ks) {
           uint32_t af[4];
           ldsmX4(af, smemAddr(sX + (m * 16 + ldsmARow(lane)) * pitchX + ks * 16 + ldsmACol(lane)));
@@ -234,46 +252,45 @@ __global__ void __launch_bounds__(kThreads, NJ <= 2 ? 3 : NJ <= 10 ? 2 : 1) mbco
 #pragma unroll
           for (int nb = 0; nb < kNb; ++nb)
 #pragma unroll
-            for (int ni = 0; ni < 2; ++ni) {
-              const bool ok = inside && liveCol[nb][ni];
-              const float v0 = act(ex[nb][ni][2 * hf] + bias[nb][ni].x), v1 = act(ex[nb][ni][2 * hf + 1] + bias[nb][ni].y);
-              *reinterpret_cast<__half2*>(dst + nb * 16 + ni * 8) = __floats2half2_rn(ok ? v0 : 0.f, ok ? v1 : 0.f);
-            }
+            for (int ni = 0; ni < 2; ++ni)
+              *reinterpret_cast<__half2*>(dst + nb * 16 + ni * 8) = act.pair(ex[nb][ni][2 * hf], ex[nb][ni][2 * hf + 1], inside);
         }
       }
-      });
-    }
+    });
     __syncthreads();
 
-    // Depthwise from shared memory: sD[pixel][ec] = act2(Σ sE · wd + bd). A thread keeps one channel pair (its
-    // window's weights in registers) and walks every kGroups-th pixel of the tile; channels past e write zeros.
+    // Depthwise from shared memory: sD[pixel][ec] = act2(Σ sE · wd + bd). A thread owns one channel pair of one
+    // output column (its window's weights in registers) and walks down the column's TP outputs, sliding its
+    // window: each input row is read and converted once, not KS/ST times. Channels past e write zeros.
     {
-      constexpr int kPairs = kEc / 2, kGroups = kThreads / kPairs;
-      if (tid < kPairs * kGroups) {
-        const int c2 = (tid % kPairs) * 2, g = tid / kPairs;
-        const int ec = e0 + c2;
-        const bool live = ec < a.e;
+      constexpr int kPairs = kEc / 2;
+      if (tid < kPairs * TQ) {
+        const int c2 = (tid % kPairs) * 2, qq = tid / kPairs;
+        const bool live = e0 + c2 < a.e;
         WReg<KS> wt[KS * KS];
 #pragma unroll
         for (int t = 0; t < KS * KS; ++t) wt[t] = wLoad<KS>(*reinterpret_cast<const __half2*>(cWd + t * kEc + c2));
-        const float2 bd = live && a.bd ? make_float2(__ldg(a.bd + ec), __ldg(a.bd + ec + 1)) : make_float2(0.f, 0.f);
+        const float2 bd = *reinterpret_cast<const float2*>(cBd + c2);
+        const __half* col = sE + qq * ST * kPitchE + c2;  // the column's first halo row
+        WReg<KS> win[T::IH][KS];                          // fully unrolled: only KS rows are live at a time
         withAct(a.act2, [&](const auto act) {
-        for (int pix = g; pix < T::TPQ; pix += kGroups) {
-          const int pp = pix / TQ, qq = pix % TQ;
-          const __half* src = sE + (pp * ST * T::IW + qq * ST) * kPitchE + c2;
-          float s0 = bd.x, s1 = bd.y;
 #pragma unroll
-          for (int r = 0; r < KS; ++r)
+          for (int pp = 0; pp < TP; ++pp) {
 #pragma unroll
-            for (int s = 0; s < KS; ++s) {
-              const float2 v = __half22float2(*reinterpret_cast<const __half2*>(src + (r * T::IW + s) * kPitchE));
-              const float2 wv = wFloat(wt[r * KS + s]);
-              s0 = fmaf(v.x, wv.x, s0);
-              s1 = fmaf(v.y, wv.y, s1);
-            }
-          const float o0 = act(s0), o1 = act(s1);
-          *reinterpret_cast<__half2*>(sD + pix * kPitchE + c2) = __floats2half2_rn(live ? o0 : 0.f, live ? o1 : 0.f);
-        }
+            for (int r = (pp == 0 ? 0 : (pp - 1) * ST + KS); r < pp * ST + KS; ++r)
+#pragma unroll
+              for (int s = 0; s < KS; ++s) win[r][s] = wLoad<KS>(*reinterpret_cast<const __half2*>(col + (r * T::IW + s) * kPitchE));
+            float s0 = bd.x, s1 = bd.y;
+#pragma unroll
+            for (int r = 0; r < KS; ++r)
+#pragma unroll
+              for (int s = 0; s < KS; ++s) {
+                const float2 v = wFloat(win[pp * ST + r][s]), wv = wFloat(wt[r * KS + s]);
+                s0 = fmaf(v.x, wv.x, s0);
+                s1 = fmaf(v.y, wv.y, s1);
+              }
+            *reinterpret_cast<__half2*>(sD + (pp * TQ + qq) * kPitchE + c2) = act.pair(s0, s1, live);
+          }
         });
       }
     }
