@@ -77,6 +77,9 @@ export interface LayerChoice {
   ms: number;
   /** Every candidate that was timed. */
   candidates: { tactic: string; ms: number }[];
+  /** Tactics left out at the opt batch, each with its reason (a fused kernel that disagreed with its chain, one
+   *  past the workspace limit, one that failed to run); absent when none was. */
+  rejected?: string[];
   /** Chosen from the tactic cache, not timed in this build. */
   cached?: boolean;
   /** Where tactics were chosen at several batch sizes: the choice and its time at each. */

@@ -88,6 +88,7 @@ export async function buildBuiltin(lowered: Lowered, o: BuiltinBuildOptions): Pr
           tactic: at.tactic,
           ms: at.ms,
           candidates: at.candidates,
+          ...(at.rejected.length ? { rejected: at.rejected } : {}),
           cached: l.buckets.every((c) => c.cached),
           byBatch: l.buckets.map((c) => ({ batch: c.batch, tactic: c.tactic, ms: c.ms, cached: c.cached })),
         };

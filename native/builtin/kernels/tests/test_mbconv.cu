@@ -198,6 +198,76 @@ void correctness(const Block& b, int n) {
   }
 }
 
+//! Runs the chain of the first own conv tactic of each stage into y (e and dd: its intermediates).
+void runChain(const MBConvParams& p, const Device& dev, void* e, void* dd, void* y) {
+  const int n = p.n;
+  const ConvParams stages[3] = {
+      {n, p.h, p.w, p.c, p.e, 1, 1, p.h, p.w, 1, 1, 0, 0, 1, 1, 1},
+      {n, p.h, p.w, p.e, p.e, p.ks, p.ks, p.p, p.q, p.stride, p.stride, p.padH, p.padW, 1, 1, p.e},
+      {n, p.p, p.q, p.e, p.k, 1, 1, p.p, p.q, 1, 1, 0, 0, 1, 1, 1}};
+  const Act acts[3] = {p.act1, p.act2, p.act3};
+  const float alphas[3] = {p.alpha1, p.alpha2, p.alpha3}, betas[3] = {p.beta1, p.beta2, p.beta3};
+  const void* ins[3] = {dev.x, e, dd};
+  const void* ws[3] = {dev.w1, dev.wd, dev.w2};
+  void* outs[3] = {e, dd, y};
+  for (int j = 0; j < 3; ++j) {
+    Epilogue ep;
+    ep.bias = static_cast<const float*>(j == 0 ? dev.b1 : j == 1 ? dev.bd : dev.b2);
+    ep.residual = j == 2 ? dev.res : nullptr;
+    ep.act = acts[j];
+    ep.alpha = alphas[j];
+    ep.beta = betas[j];
+    for (const auto& t : ntrt::kernels::convTactics(stages[j], DType::F16)) {
+      if (t.workspace) continue;
+      ntrt::kernels::conv(t.name, stages[j], DType::F16, ins[j], ws[j], outs[j], ep, nullptr, 0, nullptr);
+      break;
+    }
+  }
+  H_CUDA(cudaDeviceSynchronize());
+}
+
+//! Every image of a large batch, as the builder checks a fused tactic: each fused tactic against the chain over the
+//! whole output (relative L2, finiteness), and against itself run on one image alone (a CTA's result may not depend
+//! on the batch it runs in).
+void wholeBatch(const Block& b, int n) {
+  const MBConvParams p = paramsOf(b, n);
+  const Data d = makeData(p, b.residual, 99 + n);
+  const Device dev(d);
+  const size_t per = size_t(p.p) * p.q * p.k, ny = per * n;
+  void* chain = harness::poisoned(ny, 1);
+  void* e = harness::poisoned(size_t(n) * p.h * p.w * p.e, 1);
+  void* dd = harness::poisoned(size_t(n) * p.p * p.q * p.e, 1);
+  runChain(p, dev, e, dd, chain);
+  const std::vector<float> want = harness::download(chain, ny, 1);
+  for (const auto& t : ntrt::kernels::mbconvTactics(p, DType::F16)) {
+    void* y = harness::poisoned(ny, 1);
+    ntrt::kernels::mbconv(t.name, p, DType::F16, dev.io(y), nullptr);
+    H_CUDA(cudaDeviceSynchronize());
+    const std::vector<float> got = harness::download(y, ny, 1);
+    harness::check(std::string(b.name) + " n=" + std::to_string(n) + " " + t.name + " vs chain, every image",
+                   harness::relError(got, want), 3e-3);
+    // The last image alone, through a batch-1 launch on the same input and residual.
+    MBConvParams one = p;
+    one.n = 1;
+    const size_t last = size_t(n - 1);
+    MBConvTensors io = dev.io(y);
+    io.x = static_cast<const __half*>(dev.x) + last * p.h * p.w * p.c;
+    if (dev.res) io.residual = static_cast<const __half*>(dev.res) + last * per;
+    void* y1 = harness::poisoned(per, 1);
+    io.y = y1;
+    ntrt::kernels::mbconv(t.name, one, DType::F16, io, nullptr);
+    H_CUDA(cudaDeviceSynchronize());
+    const std::vector<float> alone = harness::download(y1, per, 1);
+    const std::vector<float> inBatch(got.begin() + last * per, got.end());
+    harness::check(std::string(b.name) + " n=" + std::to_string(n) + " " + t.name + " last image = alone", harness::relError(inBatch, alone), 0);
+    cudaFree(y1);
+    cudaFree(y);
+  }
+  cudaFree(chain);
+  cudaFree(e);
+  cudaFree(dd);
+}
+
 //! The fused tactics beside the chain of the fastest own/stage conv tactics (what the builder compares).
 void perf(const Block& b, int n) {
   const MBConvParams p = paramsOf(b, n);
@@ -265,6 +335,7 @@ int main(int argc, char** argv) {
       correctness(b, 1);
       correctness(b, 3);
     }
+    for (const Block& b : kMobileNetV2) wholeBatch(b, quick ? 32 : 256);
     // Bad input: an unknown tactic and an unsuitable block are coded errors, not launches.
     const MBConvParams p = paramsOf(kMobileNetV2[0], 1);
     auto threw = [&](const char* tactic, MBConvParams q) {
