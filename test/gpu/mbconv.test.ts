@@ -35,7 +35,12 @@ describe.skipIf(!hasGpu)(gpuSuite('fused inverted-residual blocks on the GPU'), 
       expect(b.ms).toBe(Math.min(...b.candidates.map((c) => c.ms)));
       for (const c of b.byBatch ?? []) expect(c.tactic).toMatch(new RegExp(`${FUSED.source}|${CHAIN.source}`));
     }
-    // A fused kernel is a candidate only where its output agreed with the chain's on the device (the builder's gate).
+    // A fused kernel is a candidate only where its output agreed with the chain's on the device (the builder's gate,
+    // against our own stage kernels): a correct kernel is never turned away, and what was left out says why.
+    for (const b of blocks) {
+      expect((b.rejected ?? []).filter((r) => /^mbconv_\dx\d: disagrees/.test(r))).toEqual([]);
+      for (const r of b.rejected ?? []) expect(r).toMatch(/^(stage \d )?[\w:+-]+: \S/);
+    }
     console.log(`fused kernels agreeing with their chain in ${blocks.filter((b) => b.candidates.some((c) => FUSED.test(c.tactic))).length} of ${blocks.length} blocks; chosen in ${blocks.filter((b) => FUSED.test(b.tactic)).length}`);
     // FP32 has no fused kernel: every block runs its chain.
     for (const b of fp32.buildInfo!.layers.filter((l) => l.op === 'mbconv')) expect(b.tactic).toMatch(CHAIN);
