@@ -16,6 +16,7 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   LayerNormalization: ['epsilon'],
   Elu: ['alpha'],
   Selu: ['alpha', 'gamma'],
+  Shrink: ['lambd', 'bias'],
   Swish: ['alpha'],
   Celu: ['alpha'],
   ThresholdedRelu: ['alpha'],

@@ -1,7 +1,7 @@
 // Shape/dtype rules for the per-channel operators of older and generative CNNs: PRelu, InstanceNormalization,
-// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; LpNormalization; QuantizeLinear and DequantizeLinear (per
+// GroupNormalization, LRN, DepthToSpace, SpaceToDepth; LpNormalization and MeanVarianceNormalization; QuantizeLinear and DequantizeLinear (per
 // tensor and per axis); and CastLike and Size.
-import { attrInt, attrString } from './attrs.js';
+import { attrInt, attrInts, attrString } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
 import { broadcast, multiplyDims, normAxis } from './dims.js';
 import { shapeToString, type Dim } from './types.js';
@@ -102,6 +102,21 @@ export function lpNorm(ctx: NodeContext): InferResult {
   if (normAxis(axis, x.shape.length) === undefined) ctx.invalid(`axis ${axis} out of range for rank ${x.shape.length}`);
   const p = attrInt(ctx.node, 'p', 2);
   if (p !== 1 && p !== 2) ctx.invalid(`p must be 1 or 2, got ${p}`);
+  return same(ctx);
+}
+
+/** The axes MeanVarianceNormalization normalizes over (default [0, 2, 3]), each within the rank, normalized. */
+export function mvnAxes(node: NodeContext['node'], rank: number): number[] | undefined {
+  const axes = attrInts(node, 'axes') ?? [0, 2, 3];
+  const out = axes.map((a) => normAxis(a, rank));
+  if (out.some((a) => a === undefined) || new Set(out).size !== out.length || out.length === 0) return undefined;
+  return out as number[];
+}
+
+/** MeanVarianceNormalization(x): (x − mean) / (std + 1e-9) over `axes`. */
+export function meanVarianceNorm(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  if (!mvnAxes(ctx.node, x.shape.length)) ctx.invalid(`axes ${JSON.stringify(attrInts(ctx.node, 'axes') ?? [0, 2, 3])} must be distinct axes of a rank-${x.shape.length} input`);
   return same(ctx);
 }
 

@@ -37,7 +37,7 @@ export function elementValues(ctx: NodeContext, idx: number[], shape: Dim[], fn:
   return res;
 }
 
-const FLOAT_UNARY = new Set(['Erf', 'Sqrt', 'Exp', 'Log', 'Reciprocal', 'Floor', 'Ceil', 'Gelu', 'Round', 'Sin', 'Cos', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'Mish', 'ThresholdedRelu', 'Sign']);
+const FLOAT_UNARY = new Set(['Erf', 'Sqrt', 'Exp', 'Log', 'Reciprocal', 'Floor', 'Ceil', 'Gelu', 'Round', 'Sin', 'Cos', 'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'Mish', 'ThresholdedRelu', 'Sign', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Shrink']);
 
 /** Unary math: float-only ops, and Neg/Abs (also on ints, carrying their values). */
 export function unary(ctx: NodeContext): InferResult {

@@ -6,6 +6,8 @@
 //   Selu(x; α, γ)      = γ·Elu(x; α)
 //   Celu(x; α)         = Relu(x) + α·(Exp(Min(x, 0) / α) − 1)
 //   ThresholdedRelu(x) = Where(x > α, x, 0)
+//   Shrink(x; λ, b)    = Where(x < −λ, x + b, Where(x > λ, x − b, 0))
+//   MeanVarianceNormalization = (x − m) / (Sqrt(ReduceMean((x − m)²)) + 1e-9), m = ReduceMean(x) over its axes
 //   Sum, Mean          = a chain of Adds (Mean's inputs each · 1/n first)
 //   ReduceL1           = ReduceSum(|x|)
 //   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x) clamped to the finite range (no overflow,
@@ -27,6 +29,7 @@
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
+import { mvnAxes } from '../ir/rules-channel.js';
 import { FUSED_DOMAIN, type Constant, type DataType, type Dim, type Node } from '../ir/types.js';
 import { fromConstant, toNumbers } from '../reference/tensor.js';
 import { addConstant, constantOf, floatConstant, floatValues } from './util.js';
@@ -243,6 +246,26 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     // A zero vector has norm 0: divide by 1 there instead (q is 0, so is the result).
     const zero = b.op('Equal', [norm, b.scalar(0)]);
     b.done(b.op('Div', [q, b.op('Where', [zero, b.scalar(1), norm])]));
+  },
+  Shrink: (b, n) => {
+    float(b);
+    const x = n.inputs[0];
+    const lambd = attrFloat(n, 'lambd', 0.5);
+    const bias = attrFloat(n, 'bias', 0);
+    const above = b.op('Where', [b.op('Greater', [x, b.scalar(lambd)]), b.op('Sub', [x, b.scalar(bias)]), b.scalar(0)]);
+    b.done(b.op('Where', [b.op('Less', [x, b.scalar(-lambd)]), b.op('Add', [x, b.scalar(bias)]), above]));
+  },
+  MeanVarianceNormalization: (b, n) => {
+    float(b);
+    const x = n.inputs[0];
+    const axes = mvnAxes(n, b.g.typeOf(x).shape.length);
+    if (!axes) throw new Unfit();
+    // The mean squared deviation, not E[x²] − E[x]² (the ONNX function's form), which cancels badly in float16.
+    const d = b.op('Sub', [x, b.reduce('ReduceMean', x, axes, 1)]);
+    const std = b.op('Sqrt', [b.reduce('ReduceMean', b.op('Mul', [d, d]), axes, 1)]);
+    // 1e-9 flushes to zero in float16, where a constant run would give 0/0: there it is float16's least subnormal.
+    const eps = b.finiteMax <= 65504 ? 2 ** -24 : 1e-9;
+    b.done(b.op('Div', [d, b.op('Add', [std, b.scalar(eps)])]));
   },
   PRelu: (b, n) => {
     float(b);

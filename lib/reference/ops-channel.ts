@@ -1,6 +1,8 @@
 // Reference kernels for PRelu, InstanceNormalization, GroupNormalization, LRN, DepthToSpace, SpaceToDepth,
-// LpNormalization, QuantizeLinear, DequantizeLinear, CastLike and Size; statistics accumulate in float64.
+// LpNormalization, MeanVarianceNormalization, QuantizeLinear, DequantizeLinear, CastLike and Size; statistics
+// accumulate in float64.
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
+import { mvnAxes } from '../ir/rules-channel.js';
 import type { Kernel } from './ops-nn.js';
 import { cast, transpose } from './ops-tensor.js';
 import { asFloat64, fromFloat64, size, type RTensor } from './tensor.js';
@@ -156,6 +158,45 @@ export const lpNorm: Kernel = (node, inputs, out) => {
       for (let k = 0; k < len; k++) y[base + k * inner] = norm === 0 ? 0 : xv[base + k * inner] / norm;
     }
   }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
+/** MeanVarianceNormalization: (x − mean) / (std + 1e-9) over `axes` (the ONNX function's epsilon, added to the
+ *  standard deviation), the variance as the mean squared deviation. */
+export const meanVarianceNorm: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const xv = asFloat64(x);
+  const r = x.dims.length;
+  const axes = new Set(mvnAxes(node, r) ?? []);
+  // Each element's group: its index over the axes kept.
+  const group = new Int32Array(xv.length);
+  const idx = new Array(r).fill(0);
+  let groups = 1;
+  const mul = new Array(r).fill(0);
+  for (let d = r - 1; d >= 0; d--) {
+    if (axes.has(d)) continue;
+    mul[d] = groups;
+    groups *= x.dims[d];
+  }
+  for (let i = 0, g = 0; i < xv.length; i++) {
+    group[i] = g;
+    for (let d = r - 1; d >= 0; d--) {
+      idx[d]++;
+      g += mul[d];
+      if (idx[d] < x.dims[d]) break;
+      g -= mul[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  const count = groups ? xv.length / groups : 0;
+  const mean = new Float64Array(groups);
+  const dev = new Float64Array(groups);
+  for (let i = 0; i < xv.length; i++) mean[group[i]] += xv[i];
+  for (let g = 0; g < groups; g++) mean[g] /= count;
+  for (let i = 0; i < xv.length; i++) dev[group[i]] += (xv[i] - mean[group[i]]) ** 2;
+  for (let g = 0; g < groups; g++) dev[g] = Math.sqrt(dev[g] / count) + 1e-9;
+  const y = new Float64Array(xv.length);
+  for (let i = 0; i < xv.length; i++) y[i] = (xv[i] - mean[group[i]]) / dev[group[i]];
   return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };
 

@@ -114,6 +114,29 @@ function unaryFn(op: string, node: Parameters<Kernel>[0]): (x: number) => number
       return Math.sin;
     case 'Cos':
       return Math.cos;
+    case 'Tan':
+      return Math.tan;
+    case 'Asin':
+      return Math.asin;
+    case 'Acos':
+      return Math.acos;
+    case 'Atan':
+      return Math.atan;
+    case 'Sinh':
+      return Math.sinh;
+    case 'Cosh':
+      return Math.cosh;
+    case 'Asinh':
+      return Math.asinh;
+    case 'Acosh':
+      return Math.acosh;
+    case 'Atanh':
+      return Math.atanh;
+    case 'Shrink': {
+      const lambd = attrFloat(node, 'lambd', 0.5);
+      const bias = attrFloat(node, 'bias', 0);
+      return (x) => (x < -lambd ? x + bias : x > lambd ? x - bias : 0);
+    }
     case 'Sign':
       return (x) => (Number.isNaN(x) ? NaN : Math.sign(x));
     case 'Round':

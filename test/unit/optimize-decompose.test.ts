@@ -79,6 +79,10 @@ describe('decomposeForBuiltin', () => {
     ['Trilu upper k 1', 'Trilu', ['x', 'k'], { upper: 1 }, [int64('k', [1], [])]],
     ['Trilu lower k -1', 'Trilu', ['x', 'k'], { upper: 0 }, [int64('k', [-1], [])]],
     ['Trilu upper', 'Trilu', ['x'], {}],
+    ['Shrink (defaults)', 'Shrink', ['x'], {}],
+    ['Shrink λ 4.5, bias 1.25', 'Shrink', ['x'], { lambd: 4.5, bias: 1.25 }],
+    ['MeanVarianceNormalization (default axes 0, 2, 3)', 'MeanVarianceNormalization', ['x'], {}],
+    ['MeanVarianceNormalization axes [1, 3]', 'MeanVarianceNormalization', ['x'], { axes: [1, 3] }, [], 13],
   ];
   for (const [title, op, inputs, attrs, constants = [], opset = 17] of cases) {
     it(`${title}: no ${op} left, and onnxruntime's values`, async () => {
@@ -116,6 +120,16 @@ describe('decomposeForBuiltin', () => {
     inferShapes(dynamicK);
     decomposeForBuiltin(dynamicK);
     expect(opCounts(dynamicK)).toEqual({ Trilu: 1 });
+  });
+
+  it('MeanVarianceNormalization and Shrink lower and run in an FP16 engine as the reference computes them, a constant row normalizing to zeros', () => {
+    const xv = Float32Array.from(randn(2 * 16, 13), (v, i) => (i < 16 ? 3.5 : v * 40 + 100));
+    const mvn = fp16Run([node('MeanVarianceNormalization', ['x'], ['y'], { axes: [1] })], xv, 16);
+    expect(Array.from(mvn.got.slice(0, 16))).toEqual(new Array(16).fill(0));
+    expect(Array.from(mvn.want.slice(0, 16))).toEqual(new Array(16).fill(0));
+    expect(relL2(mvn.got, mvn.want)).toBeLessThan(2e-3);
+    const shrink = fp16Run([node('Shrink', ['x'], ['y'], { lambd: 90.5, bias: 2.5 })], xv, 16);
+    expect(relL2(shrink.got, shrink.want)).toBeLessThan(1e-3);
   });
 
   it('ReduceL2 and LpNormalization of values whose squares overflow float16 stay finite in an FP16 engine, where the naive Sqrt(ReduceSum(x·x)) gives inf', () => {
