@@ -31,6 +31,8 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   AveragePool: spec(nn.pool, [1, 1]),
   GlobalAveragePool: spec(nn.globalPool, [1, 1]),
   GlobalMaxPool: spec(nn.globalPool, [1, 1]),
+  LpPool: spec(nn.pool, [1, 1]),
+  GlobalLpPool: spec(nn.globalPool, [1, 1]),
   Gemm: spec(nn.gemm, [2, 3]),
   MatMul: spec(nn.matmul, [2, 2]),
   Softmax: spec(nn.softmax, [1, 1]),

@@ -7,6 +7,8 @@
 //   Celu(x; α)         = Relu(x) + α·(Exp(Min(x, 0) / α) − 1)
 //   ThresholdedRelu(x) = Where(x > α, x, 0)
 //   Shrink(x; λ, b)    = Where(x < −λ, x + b, Where(x > λ, x − b, 0))
+//   LpPool, GlobalLpPool = s·(Σ(|x|/s)^p)^(1/p), s = Max(ReduceMax(|x|) per plane, 2⁻¹⁴), the window sum an
+//                        AveragePool (count_include_pad) times the window's size: the powers never pass 1
 //   MeanVarianceNormalization = (x − m) / (Sqrt(ReduceMean((x − m)²)) + 1e-9), m = ReduceMean(x) over its axes
 //   Sum, Mean          = a chain of Adds (Mean's inputs each · 1/n first)
 //   ReduceL1           = ReduceSum(|x|)
@@ -181,6 +183,22 @@ function positions(b: Builder, dtype: DataType, len: number, trailing: number): 
 }
 
 /** A constant's numbers; Unfit when the value is not a constant. */
+/** The spatial axes of an [N, C, spatial…] input. */
+function spatialAxes(b: Builder, x: string): number[] {
+  return Array.from({ length: b.g.typeOf(x).shape.length - 2 }, (_, i) => i + 2);
+}
+
+/** s·(sum((|x|/s)^p))^(1/p) for LpPool and GlobalLpPool, `sum` the node's window sums, s per (n, c) plane. */
+function lpPooled(b: Builder, n: Node, sum: (t: string) => string): void {
+  const x = n.inputs[0];
+  const p = attrInt(n, 'p', 2);
+  const s = b.op('Max', [b.reduce('ReduceMax', b.op('Abs', [x]), spatialAxes(b, x), 1), b.scalar(MIN_SCALE)]);
+  const q = b.op('Div', [b.op('Abs', [x]), s]);
+  const t = sum(p === 1 ? q : p === 2 ? b.op('Mul', [q, q]) : b.op('Pow', [q, b.scalar(p)]));
+  const root = p === 1 ? t : p === 2 ? b.op('Sqrt', [t]) : b.op('Pow', [t, b.scalar(1 / p)]);
+  b.done(b.op('Mul', [root, s]));
+}
+
 function constantNumbers(b: Builder, name: string): number[] {
   const c = name ? constantOf(b.g, name) : undefined;
   if (!c) throw new Unfit();
@@ -266,6 +284,18 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     // 1e-9 flushes to zero in float16, where a constant run would give 0/0: there it is float16's least subnormal.
     const eps = b.finiteMax <= 65504 ? 2 ** -24 : 1e-9;
     b.done(b.op('Div', [d, b.op('Add', [std, b.scalar(eps)])]));
+  },
+  LpPool: (b, n) => {
+    float(b);
+    const kernel = attrInts(n, 'kernel_shape');
+    if (!kernel || attrInt(n, 'ceil_mode', 0) !== 0) throw new Unfit();  // ceil_mode windows are clipped: not k·avg
+    const window: Node['attrs'] = { kernel_shape: kernel, count_include_pad: 1 };
+    for (const a of ['strides', 'pads', 'dilations', 'auto_pad'] as const) if (n.attrs[a] !== undefined) window[a] = n.attrs[a];
+    lpPooled(b, n, (t) => b.op('Mul', [b.op('AveragePool', [t], window), b.scalar(kernel.reduce((x, y) => x * y, 1))]));
+  },
+  GlobalLpPool: (b, n) => {
+    float(b);
+    lpPooled(b, n, (t) => b.reduce('ReduceSum', t, spatialAxes(b, n.inputs[0]), 1));
   },
   PRelu: (b, n) => {
     float(b);

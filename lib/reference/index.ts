@@ -42,6 +42,8 @@ const KERNELS: Record<string, nn.Kernel> = {
   AveragePool: nn.pool,
   GlobalAveragePool: nn.globalPool,
   GlobalMaxPool: nn.globalPool,
+  LpPool: nn.pool,
+  GlobalLpPool: nn.globalPool,
   Gemm: nn.gemm,
   MatMul: nn.matmul,
   Softmax: nn.softmax,

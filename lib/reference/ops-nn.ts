@@ -95,6 +95,8 @@ export const pool: Kernel = (node, inputs, out, opset) => {
   const xd = f32(x);
   const y = new Float32Array(n * c * oh * ow);
   const max = node.op === 'MaxPool';
+  // LpPool: (Σ |x|^p)^(1/p) over the window.
+  const lp = node.op === 'LpPool' ? attrInt(node, 'p', 2) : 0;
   const includePad = attrInt(node, 'count_include_pad', 0) !== 0;
   for (let plane = 0; plane < n * c; plane++) {
     const xo = plane * h * wd;
@@ -112,11 +114,13 @@ export const pool: Kernel = (node, inputs, out, opset) => {
             const v = xd[xo + iy * wd + ix];
             if (max) {
               if (v > acc || Number.isNaN(v)) acc = v;
-            } else acc += v;
+            } else acc += lp ? Math.abs(v) ** lp : v;
             count++;
           }
         }
-        if (!max) {
+        if (lp) {
+          acc = acc ** (1 / lp);
+        } else if (!max) {
           if (includePad) {
             // The window clipped to the padded input (ceil_mode windows may run past it).
             const y0 = oy * sh - pt, x0 = ox * sw - pl;
@@ -140,10 +144,11 @@ export const globalPool: Kernel = (node, inputs, out) => {
   const p = size(x.dims.slice(2));
   const y = new Float32Array(planes);
   const max = node.op === 'GlobalMaxPool';
+  const lp = node.op === 'GlobalLpPool' ? attrInt(node, 'p', 2) : 0;
   for (let i = 0; i < planes; i++) {
     let acc = max ? -Infinity : 0;
-    for (let j = i * p; j < (i + 1) * p; j++) acc = max ? Math.max(acc, xd[j]) : acc + xd[j];
-    y[i] = max ? acc : acc / p;
+    for (let j = i * p; j < (i + 1) * p; j++) acc = max ? Math.max(acc, xd[j]) : acc + (lp ? Math.abs(xd[j]) ** lp : xd[j]);
+    y[i] = max ? acc : lp ? acc ** (1 / lp) : acc / p;
   }
   return [result(out[0], y)];
 };

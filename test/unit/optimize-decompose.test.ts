@@ -79,6 +79,11 @@ describe('decomposeForBuiltin', () => {
     ['Trilu upper k 1', 'Trilu', ['x', 'k'], { upper: 1 }, [int64('k', [1], [])]],
     ['Trilu lower k -1', 'Trilu', ['x', 'k'], { upper: 0 }, [int64('k', [-1], [])]],
     ['Trilu upper', 'Trilu', ['x'], {}],
+    ['LpPool p 2, 2×2', 'LpPool', ['x'], { kernel_shape: [2, 2] }],
+    ['LpPool p 3, strides 2, pads 1', 'LpPool', ['x'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], p: 3 }],
+    ['LpPool p 1, SAME_UPPER', 'LpPool', ['x'], { kernel_shape: [3, 2], auto_pad: 'SAME_UPPER', p: 1 }],
+    ['GlobalLpPool (p 2)', 'GlobalLpPool', ['x'], {}],
+    ['GlobalLpPool p 3', 'GlobalLpPool', ['x'], { p: 3 }],
     ['Shrink (defaults)', 'Shrink', ['x'], {}],
     ['Shrink λ 4.5, bias 1.25', 'Shrink', ['x'], { lambd: 4.5, bias: 1.25 }],
     ['MeanVarianceNormalization (default axes 0, 2, 3)', 'MeanVarianceNormalization', ['x'], {}],
@@ -120,6 +125,25 @@ describe('decomposeForBuiltin', () => {
     inferShapes(dynamicK);
     decomposeForBuiltin(dynamicK);
     expect(opCounts(dynamicK)).toEqual({ Trilu: 1 });
+  });
+
+  it('GlobalLpPool and LpPool of values whose squares overflow float16 stay finite in an FP16 engine', () => {
+    const xv = Float32Array.from(randn(2 * 2 * 4 * 4, 14), (v) => v * 1000);
+    for (const nd of [node('GlobalLpPool', ['x'], ['y']), node('LpPool', ['x'], ['y'], { kernel_shape: [2, 2], strides: [2, 2] })]) {
+      const g = new Graph({
+        opset: 17,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 2, 4, 4] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [nd],
+        initializers: new Map(),
+      });
+      inferShapes(g);
+      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
+      const got = simulate(program, weights, { x: xv }, 2).y;
+      const want = runReference(g, { x: xv }).y as Float32Array;
+      expect(Array.from(got).every(Number.isFinite)).toBe(true);
+      expect(relL2(got, want)).toBeLessThan(2e-3);
+    }
   });
 
   it('MeanVarianceNormalization and Shrink lower and run in an FP16 engine as the reference computes them, a constant row normalizing to zeros', () => {
