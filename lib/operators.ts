@@ -39,6 +39,7 @@ const NOTES: Record<string, string> = {
   LRN: `rank 4, up to ${MAX_TABLE} channels`,
   DepthToSpace: 'static channels and spatial dims',
   SpaceToDepth: 'static channels and spatial dims',
+  LpPool: 'ceil_mode 0',
   ReduceL1: 'constant axes',
   ReduceL2: 'constant axes',
   ReduceSumSquare: 'constant axes',
