@@ -154,6 +154,8 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   MeanVarianceNormalization: spec(ch.meanVarianceNorm, [1, 1], [1, 1], 9),
   GatherND: spec(sh.gatherND, [2, 2], [1, 1], 11),
   ScatterElements: spec(sh.scatterElements, [3, 3], [1, 1], 11),
+  EyeLike: spec(sh.eyeLike, [1, 1], [1, 1], 9),
+  ReverseSequence: spec(sh.reverseSequence, [2, 2], [1, 1], 10),
   // Scatter (opsets 9 and 10) is ScatterElements without `reduction`.
   Scatter: spec(sh.scatterElements, [3, 3], [1, 1], 9),
   OneHot: spec(sh.oneHot, [3, 3], [1, 1], 9),

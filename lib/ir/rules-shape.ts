@@ -5,6 +5,7 @@ import { attrInt, attrInts, attrString, attrTensor } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
 import { allStatic, broadcast, multiplyDims, normAxis } from './dims.js';
 import { broadcastIndex } from './dims.js';
+import { ONNX_DTYPES, onnxDtypeName } from './rules-tensor.js';
 import { isInt, numel, shapeToString, type DataType, type Dim } from './types.js';
 
 const out = (dtype: DataType, shape: Dim[], value?: Dim[]): InferResult => ({ types: [{ dtype, shape }], values: [value] });
@@ -134,6 +135,36 @@ export function trilu(ctx: NodeContext): InferResult {
     intInput(ctx, 1, 'k');
     if (numel(ctx.input(1).shape) !== 1) ctx.mismatch('k must be a scalar');
   }
+  return out(x.dtype, [...x.shape]);
+}
+
+/** EyeLike(x): x's 2-D shape of `dtype` (x's by default), ones on the k-th diagonal; its value where it is small and
+ *  of an integer or bool type, so shape computations fold it. */
+export function eyeLike(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  if (x.shape.length !== 2) ctx.mismatch(`input must be 2-D, got ${shapeToString(x.shape)}`);
+  const to = attrInt(ctx.node, 'dtype');
+  const dtype = to === undefined ? x.dtype : ONNX_DTYPES[to];
+  if (!dtype) ctx.unsupported(`EyeLike of ${onnxDtypeName(to!)}`);
+  const k = attrInt(ctx.node, 'k', 0);
+  const [r, c] = x.shape;
+  const small = typeof r === 'number' && typeof c === 'number' && r * c <= MAX_VALUE_ELEMENTS && (isInt(dtype) || dtype === 'bool');
+  return out(dtype, [...x.shape], small ? Array.from({ length: r * c }, (_, i) => ((i % c) - Math.floor(i / c) === k ? 1 : 0)) : undefined);
+}
+
+/** ReverseSequence(x, sequence_lens): same shape; sequence_lens int64 [batch], batch and time two distinct axes. */
+export function reverseSequence(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const r = x.shape.length;
+  if (r < 2) ctx.mismatch(`input must have rank ≥ 2, got ${shapeToString(x.shape)}`);
+  const b = attrInt(ctx.node, 'batch_axis', 1);
+  const t = attrInt(ctx.node, 'time_axis', 0);
+  if (!((b === 0 && t === 1) || (b === 1 && t === 0))) ctx.invalid(`batch_axis and time_axis must be 0 and 1 in some order, got ${b} and ${t}`);
+  const lens = ctx.input(1);
+  if (lens.dtype !== 'int64') ctx.invalid(`sequence_lens must be int64, got ${lens.dtype}`);
+  if (lens.shape.length !== 1) ctx.mismatch(`sequence_lens must be 1-D, got ${shapeToString(lens.shape)}`);
+  const [n, len] = [x.shape[b], lens.shape[0]];
+  if (typeof n === 'number' && typeof len === 'number' && n !== len) ctx.mismatch(`sequence_lens has ${len} entries for a batch of ${n}`);
   return out(x.dtype, [...x.shape]);
 }
 

@@ -173,6 +173,8 @@ const KERNELS: Record<string, nn.Kernel> = {
   GatherND: sh.gatherND,
   ScatterElements: sh.scatterElements,
   Scatter: sh.scatterElements,
+  EyeLike: sh.eyeLike,
+  ReverseSequence: sh.reverseSequence,
   OneHot: sh.oneHot,
   Hardmax: sh.hardmax,
 };

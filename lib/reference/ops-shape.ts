@@ -133,6 +133,36 @@ export const trilu: Kernel = (node, inputs, out) => {
   return [y];
 };
 
+export const eyeLike: Kernel = (node, _inputs, out) => {
+  const [r, c] = dimsOf(out[0]);
+  const k = attrInt(node, 'k', 0);
+  const v = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) if (i + k >= 0 && i + k < c) v[i * c + i + k] = 1;
+  return [fromFloat64(out[0].dtype, [r, c], v)];
+};
+
+/** ReverseSequence: for each batch entry b, its first sequence_lens[b] steps along the time axis reversed. */
+export const reverseSequence: Kernel = (node, inputs) => {
+  const [x, lensT] = inputs as RTensor[];
+  const b = attrInt(node, 'batch_axis', 1);
+  const t = attrInt(node, 'time_axis', 0);
+  const steps = x.dims[t], batch = x.dims[b];
+  const inner = size(x.dims.slice(2));
+  const lens = toNumbers(lensT);
+  const y = alloc(x.dtype, [...x.dims]);
+  const src = x.data as unknown as Elems, dst = y.data as unknown as Elems;
+  const at = (s: number, n: number) => ((t === 0 ? s * batch + n : n * steps + s) * inner);
+  for (let n = 0; n < batch; n++) {
+    const len = lens[n];
+    if (!(len >= 0 && len <= steps)) throw new TensorRTError(ErrorCode.INVALID_INPUT, `ReverseSequence '${node.name}': sequence_lens[${n}] = ${len} is outside [0, ${steps}]`);
+    for (let s = 0; s < steps; s++) {
+      const from = at(s < len ? len - 1 - s : s, n), to = at(s, n);
+      for (let i = 0; i < inner; i++) dst[to + i] = src[from + i];
+    }
+  }
+  return [y];
+};
+
 export const cumsum: Kernel = (node, inputs, out) => {
   const [x, a] = inputs as RTensor[];
   const r = x.dims.length;

@@ -38,6 +38,8 @@ describe('indexing reference kernels match onnxruntime-node', () => {
     for (const c of [
       { op: 'GatherND', inputs: [x([3, 4])], nodeInputs: ['x', 'i'], constants: [int64('i', [3], [1, 1])] },
       { op: 'ScatterElements', inputs: [x([3, 4])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', [-5], [1, 1]), w('u', [1, 1])], attrs: { axis: 1 } },
+      { op: 'ReverseSequence', opset: 10, inputs: [x([4, 3])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, 5, 2])] },
+      { op: 'ReverseSequence', opset: 10, inputs: [x([4, 3])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, -1, 2])] },
     ] as OpCase[]) {
       const g = opGraph(c);
       expect(() => runReference(g, { x: randn(12, 1) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT' }));
@@ -80,6 +82,14 @@ describe('crafted sizes', () => {
   it('a OneHot depth of 2^40 is a coded error, not a failed allocation', () => {
     const g = opGraph({ op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [1, 2], [2]), int64('d', [2 ** 40], []), f32('v', [2], [0, 1])] });
     expect(() => runReference(g, {})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT', message: expect.stringMatching(/too large/) }));
+  });
+});
+
+describe('EyeLike and ReverseSequence refuse malformed nodes', () => {
+  it('with coded errors that name the problem', () => {
+    expect(() => opGraph({ op: 'EyeLike', inputs: [x([2, 3, 4])] })).toThrow(expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: expect.stringMatching(/must be 2-D/) }));
+    expect(() => opGraph({ op: 'ReverseSequence', opset: 10, inputs: [x([4, 3, 2])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, 2])] })).toThrow(/2 entries for a batch of 3/);
+    expect(() => opGraph({ op: 'ReverseSequence', opset: 10, inputs: [x([4, 3, 2])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, 2, 3])], attrs: { batch_axis: 2, time_axis: 0 } })).toThrow(/batch_axis and time_axis/);
   });
 });
 
