@@ -17,6 +17,7 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   Elu: ['alpha'],
   Selu: ['alpha', 'gamma'],
   Shrink: ['lambd', 'bias'],
+  RoiAlign: ['spatial_scale'],
   Swish: ['alpha'],
   Celu: ['alpha'],
   ThresholdedRelu: ['alpha'],

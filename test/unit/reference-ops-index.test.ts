@@ -27,6 +27,21 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
   'OneHot axis 0, out-of-range index all off': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 7, 2], [3]), int64('d', [4], []), f32('v', [2], [0, 1])], attrs: { axis: 0 } },
   'OneHot with a float depth': { op: 'OneHot', inputs: [], nodeInputs: ['i', 'd', 'v'], constants: [int64('i', [0, 2, 1, -1, 2, 0], [2, 3]), f32('d', [], [3.7]), f32('v', [2], [-1, 5])], attrs: { axis: 0 } },
   'Hardmax axis -1 (opset 13), ties': { op: 'Hardmax', inputs: [x([2, 3, 5])], feed: { x: ties } },
+  'RoiAlign avg, half_pixel (opset 16), 3×3 bins, 2×2 samples, scale 0.5, a region past the map': {
+    op: 'RoiAlign', opset: 16, inputs: [x([2, 3, 8, 10])], nodeInputs: ['x', 'rois', 'bi'],
+    constants: [f32('rois', [4, 4], [0, 0, 8, 6, 4.5, 2, 19, 15.5, 10, 12, 30, 24, -6, -4, 3, 5]), int64('bi', [0, 1, 1, 0])],
+    attrs: { output_height: 3, output_width: 3, sampling_ratio: 2, spatial_scale: 0.5 },
+  },
+  'RoiAlign avg, adaptive sampling (opset 10, output_half_pixel), tiny region': {
+    op: 'RoiAlign', opset: 10, inputs: [x([2, 3, 8, 10])], nodeInputs: ['x', 'rois', 'bi'],
+    constants: [f32('rois', [3, 4], [1, 1, 7, 6, 2.25, 3.5, 2.5, 3.75, 0, 0, 9, 7]), int64('bi', [1, 0, 1])],
+    attrs: { output_height: 2, output_width: 4 },
+  },
+  'RoiAlign max (opset 16)': {
+    op: 'RoiAlign', opset: 16, inputs: [x([1, 2, 6, 6])], nodeInputs: ['x', 'rois', 'bi'],
+    constants: [f32('rois', [2, 4], [0.5, 0.5, 5, 4, 1, 2, 3, 5.5]), int64('bi', [0, 0])],
+    attrs: { mode: 'max', output_height: 2, output_width: 2, sampling_ratio: 2 },
+  },
   'Hardmax axis 1 (opset 13)': { op: 'Hardmax', inputs: [x([2, 5, 3])], attrs: { axis: 1 }, feed: { x: ties } },
   'Hardmax axis 1 (opset 11, flattened)': { op: 'Hardmax', opset: 11, inputs: [x([2, 3, 5])], feed: { x: ties } },
 };
@@ -39,6 +54,7 @@ describe('indexing reference kernels match onnxruntime-node', () => {
       { op: 'GatherND', inputs: [x([3, 4])], nodeInputs: ['x', 'i'], constants: [int64('i', [3], [1, 1])] },
       { op: 'ScatterElements', inputs: [x([3, 4])], nodeInputs: ['x', 'i', 'u'], constants: [int64('i', [-5], [1, 1]), w('u', [1, 1])], attrs: { axis: 1 } },
       { op: 'ReverseSequence', opset: 10, inputs: [x([4, 3])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, 5, 2])] },
+      { op: 'RoiAlign', opset: 16, inputs: [x([1, 1, 3, 4])], nodeInputs: ['x', 'rois', 'bi'], constants: [f32('rois', [1, 4], [0, 0, 2, 2]), int64('bi', [1])] },
       { op: 'ReverseSequence', opset: 10, inputs: [x([4, 3])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, -1, 2])] },
     ] as OpCase[]) {
       const g = opGraph(c);
