@@ -20,7 +20,10 @@ function irVersionFor(opset: number): number {
 }
 
 function attribute(node: Node, name: string, v: AttrValue): AttributeProtoMsg {
-  const float = isFloatAttr(node.op, name);
+  // The table says which numeric attributes are FLOATs; a fraction is one whatever the table says (written as an
+  // INT it would be truncated: an unlisted spatial_scale of 0.0625 became 0).
+  const fraction = (x: unknown) => typeof x === 'number' && !Number.isInteger(x);
+  const float = isFloatAttr(node.op, name) || fraction(v) || (Array.isArray(v) && v.some(fraction));
   if (typeof v === 'number') return float ? { name, type: AttrType.FLOAT, f: v } : { name, type: AttrType.INT, i: v };
   if (typeof v === 'string') return { name, type: AttrType.STRING, s: utf8.encode(v) };
   if (Array.isArray(v)) {

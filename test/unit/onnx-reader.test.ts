@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, parseModel } from '../../lib/onnx/reader.js';
-import { modelProto, type ModelProtoMsg, type NodeProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from '../../lib/onnx/schema.js';
+import { AttrType, modelProto, type ModelProtoMsg, type NodeProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from '../../lib/onnx/schema.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { toHalfBits } from '../../lib/util/half.js';
 import { smallCnn } from '../../scripts/gen-models.js';
@@ -70,6 +70,18 @@ describe('parseModel', () => {
     expect([...g2.initializers.keys()].sort()).toEqual([...g.initializers.keys()].sort());
     for (const [k, c] of g.initializers) expect(g2.initializers.get(k)).toEqual(c);
     expect([...g2.types]).toEqual([...g.types]);
+  });
+
+  it('writes a fractional attribute as a FLOAT even where the op is not in the float table (an INT would truncate it)', () => {
+    const g = parseModel(bytes);
+    g.nodes[0].attrs.custom_scale = 0.0625;
+    g.nodes[0].attrs.custom_scales = [1, 0.5];
+    g.nodes[0].attrs.custom_count = 3;
+    const m = modelProto().decode(writeModel(g)) as unknown as ModelProtoMsg;
+    const attrs = Object.fromEntries((m.graph!.node![0].attribute ?? []).map((a) => [a.name, a]));
+    expect(attrs.custom_scale).toMatchObject({ type: AttrType.FLOAT, f: 0.0625 });
+    expect(attrs.custom_scales).toMatchObject({ type: AttrType.FLOATS, floats: [1, 0.5] });
+    expect(attrs.custom_count.type).toBe(AttrType.INT);
   });
 
   it('reads every typed data field, fp16 bits in int32_data included', () => {
@@ -239,10 +251,10 @@ describe('bad models give coded errors', () => {
   });
 
   it('an unknown op names the op, the node and the opset', () => {
-    const m = reluModel({ node: [{ op_type: 'RoiAlign', name: 'roi_1', input: ['y'], output: ['z'] }] });
+    const m = reluModel({ node: [{ op_type: 'GridSample', name: 'grid_1', input: ['y'], output: ['z'] }] });
     const e = codeOf(() => parseModel(m));
     expect(e.code).toBe('ERR_UNSUPPORTED_OP');
-    expect(e.message).toBe("Unsupported operator 'RoiAlign' (node 'roi_1') at opset 17");
+    expect(e.message).toBe("Unsupported operator 'GridSample' (node 'grid_1') at opset 17");
     const custom = reluModel({ node: [{ op_type: 'Gelu', domain: 'com.microsoft', name: 'g', input: ['y'], output: ['z'] }] });
     expect(codeOf(() => parseModel(custom)).message).toBe("Unsupported operator 'com.microsoft::Gelu' (node 'g') at opset 17");
     // HardSwish exists from opset 14 only.
