@@ -19,7 +19,7 @@ import * as no from './ops-norm.js';
 import * as sh from './ops-shape.js';
 import * as tn from './ops-tensor.js';
 import * as vn from './ops-vision.js';
-import * as roi from './ops-roi.js';
+import * as smp from './ops-sampling.js';
 import { fromConstant, halfBitsToFloat, size, toNumbers, type RData, type RTensor } from './tensor.js';
 
 export type { RTensor } from './tensor.js';
@@ -82,7 +82,8 @@ const KERNELS: Record<string, nn.Kernel> = {
   ArgMax: vn.argReduce,
   ArgMin: vn.argReduce,
   NonMaxSuppression: vn.nonMaxSuppression,
-  RoiAlign: roi.roiAlign,
+  RoiAlign: smp.roiAlign,
+  GridSample: smp.gridSample,
   EfficientNMS: vn.efficientNms,
   // Element-wise math, comparisons and logic.
   Erf: mt.unary,

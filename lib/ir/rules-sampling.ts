@@ -1,5 +1,6 @@
-// Shape/dtype rule for RoiAlign (Mask R-CNN style region features): X [N, C, H, W], rois [R, 4] as (x1, y1, x2, y2),
-// batch_indices int64 [R] → [R, C, output_height, output_width].
+// Shape/dtype rules of the sampling operators: RoiAlign (Mask R-CNN style region features: X [N, C, H, W], rois
+// [R, 4] as (x1, y1, x2, y2), batch_indices int64 [R] → [R, C, output_height, output_width]) and GridSample (X
+// [N, C, H, W] sampled at grid [N, H_out, W_out, 2] of normalized (x, y) → [N, C, H_out, W_out]).
 import { attrFloat, attrInt, attrString } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
 import { shapeToString } from './types.js';
@@ -45,4 +46,36 @@ export function roiAlign(ctx: NodeContext): InferResult {
   const a = roiAlignAttrs(ctx.node, ctx.opset);
   if (typeof a === 'string') ctx.invalid(a);
   return { types: [{ dtype: x.dtype, shape: [rois.shape[0], x.shape[1], a.outH, a.outW] }] };
+}
+
+/** GridSample's attributes: opset 16's mode names (bilinear, bicubic) are opset 20's linear and cubic. */
+export interface GridSampleAttrs {
+  mode: 'linear' | 'nearest';
+  padding: 'zeros' | 'border' | 'reflection';
+  alignCorners: boolean;
+}
+
+/** GridSample's attributes of `node`, or the message saying what is wrong (a mode this project does not run). */
+export function gridSampleAttrs(node: NodeContext['node']): GridSampleAttrs | { invalid: string } | { unsupported: string } {
+  const raw = attrString(node, 'mode', 'bilinear');
+  const mode = raw === 'bilinear' ? 'linear' : raw === 'bicubic' ? 'cubic' : raw;
+  if (mode === 'cubic') return { unsupported: `mode '${raw}'` };
+  if (mode !== 'linear' && mode !== 'nearest') return { invalid: `unknown mode '${raw}'` };
+  const padding = attrString(node, 'padding_mode', 'zeros');
+  if (padding !== 'zeros' && padding !== 'border' && padding !== 'reflection') return { invalid: `unknown padding_mode '${padding}'` };
+  return { mode, padding, alignCorners: attrInt(node, 'align_corners', 0) !== 0 };
+}
+
+/** GridSample(X, grid): X [N, C, H, W] sampled at grid [N, H_out, W_out, 2] → [N, C, H_out, W_out]. */
+export function gridSample(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  const grid = ctx.float(1);
+  if (x.shape.length !== 4) ctx.unsupported(`a ${x.shape.length}-D input (only [N, C, H, W] is supported)`);
+  if (grid.shape.length !== 4 || grid.shape[3] !== 2) ctx.mismatch(`grid must be [N, H_out, W_out, 2], got ${shapeToString(grid.shape)}`);
+  const [n, gn] = [x.shape[0], grid.shape[0]];
+  if (typeof n === 'number' && typeof gn === 'number' && n !== gn) ctx.mismatch(`grid has ${gn} batch entries for an input of ${n}`);
+  const a = gridSampleAttrs(ctx.node);
+  if ('invalid' in a) ctx.invalid(a.invalid);
+  if ('unsupported' in a) ctx.unsupported(a.unsupported);
+  return { types: [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], grid.shape[1], grid.shape[2]] }] };
 }
