@@ -50,7 +50,7 @@ export function roiAlign(ctx: NodeContext): InferResult {
 
 /** GridSample's attributes: opset 16's mode names (bilinear, bicubic) are opset 20's linear and cubic. */
 export interface GridSampleAttrs {
-  mode: 'linear' | 'nearest';
+  mode: 'linear' | 'nearest' | 'cubic';
   padding: 'zeros' | 'border' | 'reflection';
   alignCorners: boolean;
 }
@@ -59,8 +59,7 @@ export interface GridSampleAttrs {
 export function gridSampleAttrs(node: NodeContext['node']): GridSampleAttrs | { invalid: string } | { unsupported: string } {
   const raw = attrString(node, 'mode', 'bilinear');
   const mode = raw === 'bilinear' ? 'linear' : raw === 'bicubic' ? 'cubic' : raw;
-  if (mode === 'cubic') return { unsupported: `mode '${raw}'` };
-  if (mode !== 'linear' && mode !== 'nearest') return { invalid: `unknown mode '${raw}'` };
+  if (mode !== 'linear' && mode !== 'nearest' && mode !== 'cubic') return { invalid: `unknown mode '${raw}'` };
   const padding = attrString(node, 'padding_mode', 'zeros');
   if (padding !== 'zeros' && padding !== 'border' && padding !== 'reflection') return { invalid: `unknown padding_mode '${padding}'` };
   return { mode, padding, alignCorners: attrInt(node, 'align_corners', 0) !== 0 };

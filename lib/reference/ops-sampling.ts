@@ -1,7 +1,7 @@
 // Reference kernels of the sampling operators, as onnxruntime computes them. RoiAlign: per output bin, a grid of
 // bilinear samples (adaptive: ceil(roi size / output size) per side), averaged, or in 'max' mode the largest
-// weighted corner of any sample. GridSample: bilinear or nearest (halves to even) at denormalized grid points, with
-// zeros, border or reflection padding.
+// weighted corner of any sample. GridSample: bilinear, nearest (halves to even) or bicubic (a = −0.75 over 4×4
+// pixels) at denormalized grid points, with zeros, border or reflection padding.
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { gridSampleAttrs, roiAlignAttrs } from '../ir/rules-sampling.js';
 import type { Kernel } from './ops-nn.js';
@@ -88,6 +88,14 @@ function reflect(x: number, lo: number, hi: number): number {
   return x;
 }
 
+/** The cubic convolution weights (a = −0.75) of the four taps around a point at fraction t past the second. */
+function cubicWeights(t: number): [number, number, number, number] {
+  const A = -0.75;
+  const far = (d: number) => ((A * d - 5 * A) * d + 8 * A) * d - 4 * A;  // 1 ≤ d < 2
+  const near = (d: number) => ((A + 2) * d - (A + 3)) * d * d + 1;  // 0 ≤ d < 1
+  return [far(t + 1), near(t), near(1 - t), far(2 - t)];
+}
+
 /** Rounds halves to even, as std::nearbyint does. */
 function roundEven(v: number): number {
   const r = Math.round(v);
@@ -117,7 +125,8 @@ export const gridSample: Kernel = (node, inputs, out) => {
       let sx = denorm(grid[g], w), sy = denorm(grid[g + 1], h);
       if (a.mode === 'nearest') (sx = roundEven(sx)), (sy = roundEven(sy));
       if (sx < xMin || sx > xMax || sy < yMin || sy > yMax) {
-        if (a.padding === 'border') (sx = Math.min(Math.max(sx, 0), w - 1)), (sy = Math.min(Math.max(sy, 0), h - 1));
+        // Bicubic keeps the point and clamps its 16 taps instead (onnxruntime's border semantics).
+        if (a.padding === 'border' && a.mode !== 'cubic') (sx = Math.min(Math.max(sx, 0), w - 1)), (sy = Math.min(Math.max(sy, 0), h - 1));
         else if (a.padding === 'reflection') (sx = reflect(sx, xMin, xMax)), (sy = reflect(sy, yMin, yMax));
       }
       for (let ch = 0; ch < c; ch++) {
@@ -125,6 +134,15 @@ export const gridSample: Kernel = (node, inputs, out) => {
         let v: number;
         if (a.mode === 'nearest') {
           v = pixel(plane, sy, sx);
+        } else if (a.mode === 'cubic') {
+          const x0 = Math.floor(sx) - 1, y0 = Math.floor(sy) - 1;
+          const wx = cubicWeights(sx - x0 - 1), wy = cubicWeights(sy - y0 - 1);
+          v = 0;
+          for (let r = 0; r < 4; r++) {
+            let row = 0;
+            for (let q = 0; q < 4; q++) row += wx[q] * pixel(plane, y0 + r, x0 + q);
+            v += wy[r] * row;
+          }
         } else {
           const x1 = Math.floor(sx), y1 = Math.floor(sy), dx = sx - x1, dy = sy - y1;
           v = (1 - dy) * ((1 - dx) * pixel(plane, y1, x1) + dx * pixel(plane, y1, x1 + 1)) + dy * ((1 - dx) * pixel(plane, y1 + 1, x1) + dx * pixel(plane, y1 + 1, x1 + 1));

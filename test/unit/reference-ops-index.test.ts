@@ -47,11 +47,11 @@ const CASES: Record<string, OpCase & { feed?: Record<string, (n: number) => Floa
   'Hardmax axis 1 (opset 11, flattened)': { op: 'Hardmax', opset: 11, inputs: [x([2, 3, 5])], feed: { x: ties } },
 };
 
-/** GridSample over modes, paddings and align_corners, at opsets 16 and 20, with grid points past [-1, 1]. */
+/** GridSample over modes (bicubic included), paddings and align_corners, at opsets 16 and 20, with grid points past [-1, 1]. */
 function gridSampleCases(): Record<string, OpCase & { feed?: Record<string, (n: number) => Float32Array> }> {
   const out: Record<string, OpCase & { feed?: Record<string, (n: number) => Float32Array> }> = {};
   const spread = (n: number) => randn(n, 21).map((v) => Math.max(-1.6, Math.min(1.6, v * 0.8)));
-  for (const [opset, modes] of [[16, ['bilinear', 'nearest']], [20, ['linear', 'nearest']]] as const) {
+  for (const [opset, modes] of [[16, ['bilinear', 'nearest', 'bicubic']], [20, ['linear', 'nearest', 'cubic']]] as const) {
     for (const mode of modes) {
       for (const padding of ['zeros', 'border', 'reflection']) {
         for (const align of [0, 1]) {
@@ -123,7 +123,8 @@ describe('crafted sizes', () => {
 
 describe('EyeLike, ReverseSequence and GridSample refuse malformed nodes', () => {
   it('with coded errors that name the problem', () => {
-    expect(() => opGraph({ op: 'GridSample', opset: 16, inputs: [x([1, 2, 4, 4]), x([1, 3, 3, 2], 'float32', 'grid')], attrs: { mode: 'bicubic' } })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/mode 'bicubic'/) }));
+    expect(() => opGraph({ op: 'GridSample', opset: 16, inputs: [x([1, 2, 4, 4]), x([1, 3, 3, 2], 'float32', 'grid')], attrs: { mode: 'area' } })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_MODEL', message: expect.stringMatching(/unknown mode 'area'/) }));
+    expect(() => opGraph({ op: 'GridSample', opset: 20, inputs: [x([1, 2, 4, 4, 4]), x([1, 3, 3, 3, 3], 'float32', 'grid')] })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP' }));
     expect(() => opGraph({ op: 'GridSample', opset: 16, inputs: [x([1, 2, 4, 4]), x([1, 3, 3, 3], 'float32', 'grid')] })).toThrow(expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH' }));
     expect(() => opGraph({ op: 'EyeLike', inputs: [x([2, 3, 4])] })).toThrow(expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: expect.stringMatching(/must be 2-D/) }));
     expect(() => opGraph({ op: 'ReverseSequence', opset: 10, inputs: [x([4, 3, 2])], nodeInputs: ['x', 'l'], constants: [int64('l', [1, 2])] })).toThrow(/2 entries for a batch of 3/);
