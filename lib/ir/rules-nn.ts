@@ -87,23 +87,25 @@ export function pool(ctx: NodeContext): InferResult {
   if (ctx.node.outputs.length > 1 && ctx.node.outputs[1]) ctx.unsupported('the Indices output');
   const kernel = attrInts(ctx.node, 'kernel_shape');
   if (!kernel) ctx.invalid(`'kernel_shape' is required`);
-  lpExponent(ctx);
   const g = windowGeometry(ctx, ctx.staticSpatial(0), kernel);
   return { types: [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...g.out] }] };
 }
 
-/** LpPool's and GlobalLpPool's p: a positive integer (default 2). */
-function lpExponent(ctx: NodeContext): void {
-  if (!ctx.op.endsWith('LpPool')) return;
-  const p = attrInt(ctx.node, 'p', 2);
-  if (!(p >= 1)) ctx.invalid(`p must be a positive integer, got ${p}`);
-}
-
 export function globalPool(ctx: NodeContext): InferResult {
   const x = ctx.float(0);
-  lpExponent(ctx);
   if (x.shape.length < 3) ctx.mismatch(`input must be [N, C, spatial...], got ${shapeToString(x.shape)}`);
   return { types: [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] }] };
+}
+
+/** LpPool and GlobalLpPool: their pools' rules, with p a positive integer (default 2). */
+export function lpPool(ctx: NodeContext): InferResult {
+  lpExponent(ctx);
+  return ctx.op === 'GlobalLpPool' ? globalPool(ctx) : pool(ctx);
+}
+
+function lpExponent(ctx: NodeContext): void {
+  const p = attrInt(ctx.node, 'p', 2);
+  if (!(p >= 1)) ctx.invalid(`p must be a positive integer, got ${p}`);
 }
 
 export function batchNorm(ctx: NodeContext): InferResult {

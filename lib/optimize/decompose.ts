@@ -282,7 +282,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const d = b.op('Sub', [x, b.reduce('ReduceMean', x, axes, 1)]);
     const std = b.op('Sqrt', [b.reduce('ReduceMean', b.op('Mul', [d, d]), axes, 1)]);
     // 1e-9 flushes to zero in float16, where a constant run would give 0/0: there it is float16's least subnormal.
-    const eps = b.finiteMax <= 65504 ? 2 ** -24 : 1e-9;
+    const eps = b.half ? 2 ** -24 : 1e-9;
     b.done(b.op('Div', [d, b.op('Add', [std, b.scalar(eps)])]));
   },
   LpPool: (b, n) => {

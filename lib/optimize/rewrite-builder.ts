@@ -18,6 +18,10 @@ export class Builder {
   constructor(readonly g: Graph, readonly n: Node, readonly finiteMax = 3.4028234663852886e38) {
     this.dtype = g.typeOf(n.inputs[0]).dtype;
   }
+  /** The engine computes this node in float16 (its largest finite value is float16's). */
+  get half(): boolean {
+    return this.finiteMax === 65504;
+  }
   op(op: string, inputs: string[], attrs: Node['attrs'] = {}): string {
     const y = this.g.uniqueName(`${this.n.name}_${this.#serial++}`);
     this.nodes.push({ name: this.g.uniqueName(`${this.n.name}_${op.toLowerCase()}`), op, domain: '', inputs, outputs: [y], attrs });

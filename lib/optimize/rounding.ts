@@ -18,7 +18,7 @@ import { float, Unfit } from './rewrite-builder.js';
 import { constantOf } from './util.js';
 
 /** The magnitude from which every value of the engine's float type is an integer. */
-const integral = (b: Builder) => (b.finiteMax === 65504 ? 2 ** 10 : 2 ** 23);
+const integral = (b: Builder) => (b.half ? 2 ** 10 : 2 ** 23);
 
 const castTo = (b: Builder, x: string, to: keyof typeof ONNX_DTYPE_NUMBER) => b.op('Cast', [x], { to: ONNX_DTYPE_NUMBER[to] });
 /** A bool as 0 or 1 of the node's float type. */
@@ -96,7 +96,7 @@ export const ROUNDING_REWRITES: Record<string, (b: Builder, n: Node) => void> = 
     const axis = axisOf(b, n);
     // A float16 engine divides by the scale in float16: one past its normal range (or whose inverse is) would
     // flush or saturate, so such a model stays unrewritten.
-    if (b.finiteMax === HALF_MAX) {
+    if (b.half) {
       const sc = s ? constantOf(b.g, s) : undefined;
       if (sc && toNumbers(fromConstant(sc)).some((v) => !(Math.abs(v) >= HALF_MIN && Math.abs(v) <= HALF_MAX && 1 / Math.abs(v) <= HALF_MAX))) throw new Unfit();
     }
@@ -109,7 +109,7 @@ export const ROUNDING_REWRITES: Record<string, (b: Builder, n: Node) => void> = 
     const out = b.g.typeOf(n.outputs[0]).dtype;
     if (out !== 'float32' && out !== 'float16') throw new Unfit();
     // int32 values (a quantized bias) pass float16's range: a float16 engine cannot hold them before the scale.
-    if (b.g.typeOf(x).dtype === 'int32' && b.finiteMax === HALF_MAX) throw new Unfit();
+    if (b.g.typeOf(x).dtype === 'int32' && b.half) throw new Unfit();
     const rank = b.g.typeOf(x).shape.length;
     const axis = axisOf(b, n);
     // Parameters in the output's float type (the Builder's own type is the quantized input's).

@@ -4,69 +4,25 @@
 import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { mvnAxes } from '../ir/rules-channel.js';
 import type { Kernel } from './ops-nn.js';
+import { broadcastMap } from './ops-math.js';
+import { normalizeRuns } from './ops-norm.js';
 import { cast, transpose } from './ops-tensor.js';
-import { asFloat64, fromFloat64, size, type RTensor } from './tensor.js';
+import { asFloat64, fromFloat64, roundHalfEven, size, type RTensor } from './tensor.js';
 
 const dimsOf = (t: { shape: readonly (number | string)[] }) => t.shape as number[];
 
 /** PRelu: x < 0 ? slope·x : x, slope broadcast to x. */
 export const prelu: Kernel = (_node, inputs, out) => {
-  const x = inputs[0]!;
-  const slope = inputs[1]!;
-  const xv = asFloat64(x);
-  const sv = asFloat64(slope);
-  // Strides of slope, right-aligned to x, 0 where it broadcasts.
-  const r = x.dims.length;
-  const sd = [...new Array(r - slope.dims.length).fill(1), ...slope.dims];
-  const st = new Array(r).fill(0);
-  for (let i = r - 1, s = 1; i >= 0; i--) {
-    st[i] = sd[i] === 1 ? 0 : s;
-    s *= sd[i];
-  }
-  const y = new Float64Array(xv.length);
-  const idx = new Array(r).fill(0);
-  let so = 0;
-  for (let i = 0; i < xv.length; i++) {
-    y[i] = xv[i] < 0 ? sv[so] * xv[i] : xv[i];
-    for (let d = r - 1; d >= 0; d--) {
-      idx[d]++;
-      so += st[d];
-      if (idx[d] < x.dims[d]) break;
-      so -= st[d] * idx[d];
-      idx[d] = 0;
-    }
-  }
-  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+  const [x, slope] = inputs as RTensor[];
+  return [broadcastMap([x, slope], x.dims, out[0].dtype, ([v, s]) => (v < 0 ? s * v : v))];
 };
-
-/**
- * Normalizes each of `groups` runs of `len` consecutive elements of x (mean 0, variance 1 with eps), then applies
- * scale[k] and bias[k] with k = the channel's parameter index.
- */
-function normalizeRuns(xv: Float64Array, runs: number, len: number, eps: number, param: (run: number, i: number) => number, scale: Float64Array, bias: Float64Array): Float64Array {
-  const y = new Float64Array(xv.length);
-  for (let r = 0; r < runs; r++) {
-    const o = r * len;
-    let mean = 0;
-    for (let i = 0; i < len; i++) mean += xv[o + i];
-    mean /= len;
-    let v = 0;
-    for (let i = 0; i < len; i++) v += (xv[o + i] - mean) ** 2;
-    const inv = 1 / Math.sqrt(v / len + eps);
-    for (let i = 0; i < len; i++) {
-      const k = param(r, i);
-      y[o + i] = (xv[o + i] - mean) * inv * scale[k] + bias[k];
-    }
-  }
-  return y;
-}
 
 /** InstanceNormalization: per (n, c) over the spatial dims. */
 export const instanceNorm: Kernel = (node, inputs, out) => {
   const x = inputs[0]!;
   const [n, c] = x.dims;
   const s = size(x.dims.slice(2));
-  const y = normalizeRuns(asFloat64(x), n * c, s, attrFloat(node, 'epsilon', 1e-5), (run) => run % c, asFloat64(inputs[1]!), asFloat64(inputs[2]!));
+  const { y } = normalizeRuns(asFloat64(x), n * c, s, attrFloat(node, 'epsilon', 1e-5), (run) => run % c, asFloat64(inputs[1]!), asFloat64(inputs[2]!));
   return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };
 
@@ -79,7 +35,7 @@ export const groupNorm: Kernel = (node, inputs, out, opset) => {
   const per = c / groups;
   const len = per * s;
   const param = opset >= 21 ? (run: number, i: number) => (run % groups) * per + Math.floor(i / s) : (run: number) => run % groups;
-  const y = normalizeRuns(asFloat64(x), n * groups, len, attrFloat(node, 'epsilon', 1e-5), param, asFloat64(inputs[1]!), asFloat64(inputs[2]!));
+  const { y } = normalizeRuns(asFloat64(x), n * groups, len, attrFloat(node, 'epsilon', 1e-5), param, asFloat64(inputs[1]!), asFloat64(inputs[2]!));
   return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };
 
@@ -168,26 +124,11 @@ export const meanVarianceNorm: Kernel = (node, inputs, out) => {
   const xv = asFloat64(x);
   const r = x.dims.length;
   const axes = new Set(mvnAxes(node, r) ?? []);
-  // Each element's group: its index over the axes kept.
-  const group = new Int32Array(xv.length);
-  const idx = new Array(r).fill(0);
-  let groups = 1;
-  const mul = new Array(r).fill(0);
-  for (let d = r - 1; d >= 0; d--) {
-    if (axes.has(d)) continue;
-    mul[d] = groups;
-    groups *= x.dims[d];
-  }
-  for (let i = 0, g = 0; i < xv.length; i++) {
-    group[i] = g;
-    for (let d = r - 1; d >= 0; d--) {
-      idx[d]++;
-      g += mul[d];
-      if (idx[d] < x.dims[d]) break;
-      g -= mul[d] * idx[d];
-      idx[d] = 0;
-    }
-  }
+  // Each element's group: its index over the axes kept (the reduced ones broadcast).
+  const kept = x.dims.map((d, i) => (axes.has(i) ? 1 : d));
+  const groups = size(kept);
+  const ids: RTensor = { dtype: 'float64', dims: kept, data: Float64Array.from({ length: groups }, (_, g) => g) };
+  const group = broadcastMap([ids], x.dims, 'int32', ([g]) => g).data as Int32Array;
   const count = groups ? xv.length / groups : 0;
   const mean = new Float64Array(groups);
   const dev = new Float64Array(groups);
@@ -212,12 +153,6 @@ function paramIndex(node: Parameters<Kernel>[0], x: RTensor, scale: RTensor): (i
   const inner = size(x.dims.slice(axis + 1));
   const len = x.dims[axis];
   return (i) => Math.floor(i / inner) % len;
-}
-
-/** Rounds halves to even, as ONNX's QuantizeLinear does. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** QuantizeLinear: saturate(round(x / scale) + zero_point) into int8 or uint8. */

@@ -4,7 +4,7 @@ import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { modValue } from '../ir/rules-math.js';
 import type { DataType, TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
-import { alloc, bcastStrides, size, type RData, type RTensor } from './tensor.js';
+import { alloc, bcastStrides, roundHalfEven, size, type RData, type RTensor } from './tensor.js';
 
 const dimsOf = (t: TensorType) => t.shape as number[];
 
@@ -140,11 +140,7 @@ function unaryFn(op: string, node: Parameters<Kernel>[0]): (x: number) => number
     case 'Sign':
       return (x) => (Number.isNaN(x) ? NaN : Math.sign(x));
     case 'Round':
-      // Halves to even, as ONNX (and numpy) round.
-      return (x) => {
-        const r = Math.round(x);
-        return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-      };
+      return roundHalfEven;
     case 'Softplus':
       return (x) => (x > 30 ? x : Math.log1p(Math.exp(x)));
     case 'Softsign':

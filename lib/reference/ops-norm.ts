@@ -3,8 +3,9 @@ import { attrFloat, attrInt } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
 import { reductionAxes } from '../ir/rules-reduce.js';
 import type { TensorType } from '../ir/types.js';
+import { broadcastMap } from './ops-math.js';
 import type { Kernel } from './ops-nn.js';
-import { alloc, asFloat64, fromFloat64, size, toNumbers, type RTensor } from './tensor.js';
+import { asFloat64, fromFloat64, size, toNumbers, type RTensor } from './tensor.js';
 
 const dimsOf = (t: TensorType) => t.shape as number[];
 
@@ -93,6 +94,32 @@ export const reduce: Kernel = (node, inputs, out, opset) => {
   return [fromFloat64(out[0].dtype, yd, acc)];
 };
 
+/**
+ * Normalizes each of `runs` runs of `len` consecutive elements of x (mean 0, variance 1 with eps), then applies
+ * scale[k] and bias[k] with k = param(run, i): LayerNormalization, InstanceNormalization, GroupNormalization.
+ * Returns y and each run's mean and 1/std, all in float64.
+ */
+export function normalizeRuns(xv: ArrayLike<number>, runs: number, len: number, eps: number, param: (run: number, i: number) => number, scale: ArrayLike<number>, bias: ArrayLike<number>): { y: Float64Array; mean: Float64Array; inv: Float64Array } {
+  const y = new Float64Array(xv.length);
+  const means = new Float64Array(runs), invs = new Float64Array(runs);
+  for (let r = 0; r < runs; r++) {
+    const o = r * len;
+    let mean = 0;
+    for (let i = 0; i < len; i++) mean += xv[o + i];
+    mean /= len;
+    let v = 0;
+    for (let i = 0; i < len; i++) v += (xv[o + i] - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / len + eps);
+    means[r] = mean;
+    invs[r] = inv;
+    for (let i = 0; i < len; i++) {
+      const k = param(r, i);
+      y[o + i] = (xv[o + i] - mean) * inv * scale[k] + bias[k];
+    }
+  }
+  return { y, mean: means, inv: invs };
+}
+
 /** LayerNormalization over axis.. with optional Mean and InvStdDev outputs; statistics in float64. */
 export const layerNorm: Kernel = (node, inputs, out) => {
   const [x, scale, bias] = inputs as (RTensor | undefined)[];
@@ -102,47 +129,13 @@ export const layerNorm: Kernel = (node, inputs, out) => {
   if (axis < 0) axis += r;
   const eps = attrFloat(node, 'epsilon', 1e-5);
   const rows = size(X.dims.slice(0, axis));
-  const len = size(X.dims.slice(axis));
-  const xd = X.data as Float32Array;
-  const bcast = (t: RTensor | undefined, def: number): Float64Array => {
-    const v = new Float64Array(len).fill(def);
-    if (!t) return v;
-    const src = asFloat64(t);
-    const dims = [...new Array(r - axis - t.dims.length).fill(1), ...t.dims];
-    const st: number[] = [];
-    let s = 1;
-    for (let i = dims.length - 1; i >= 0; i--) {
-      st[i] = dims[i] === 1 ? 0 : s;
-      s *= dims[i];
-    }
-    const nd = X.dims.slice(axis);
-    for (let i = 0; i < len; i++) {
-      let rem = i, off = 0;
-      for (let d = nd.length - 1; d >= 0; d--) {
-        const c = rem % nd[d];
-        rem = (rem - c) / nd[d];
-        off += c * st[d];
-      }
-      v[i] = src[off];
-    }
-    return v;
-  };
-  const g = bcast(scale, 1), b = bcast(bias, 0);
-  const y = alloc(out[0].dtype, dimsOf(out[0]));
-  const yv = y.data as Float32Array;
-  const mean = new Float32Array(rows), inv = new Float32Array(rows);
-  for (let row = 0; row < rows; row++) {
-    const o = row * len;
-    let m = 0;
-    for (let i = 0; i < len; i++) m += xd[o + i];
-    m /= len;
-    let v = 0;
-    for (let i = 0; i < len; i++) v += (xd[o + i] - m) ** 2;
-    const is = 1 / Math.sqrt(v / len + eps);
-    mean[row] = m;
-    inv[row] = is;
-    for (let i = 0; i < len; i++) yv[o + i] = (xd[o + i] - m) * is * g[i] + b[i];
-  }
+  // scale and bias broadcast onto the normalized tail.
+  const tail = X.dims.slice(axis);
+  const len = size(tail);
+  const param = (t: RTensor | undefined, def: number) => (t ? (broadcastMap([t], tail, 'float64', ([v]) => v).data as Float64Array) : new Float64Array(len).fill(def));
+  const stats = normalizeRuns(X.data as Float32Array, rows, len, eps, (_run, i) => i, param(scale, 1), param(bias, 0));
+  const y = fromFloat64(out[0].dtype, dimsOf(out[0]), stats.y);
+  const mean = Float32Array.from(stats.mean), inv = Float32Array.from(stats.inv);
   const res: RTensor[] = [y];
   if (out.length > 1) res.push({ dtype: 'float32', dims: dimsOf(out[1]), data: mean });
   if (out.length > 2) res.push({ dtype: 'float32', dims: dimsOf(out[2]), data: inv });

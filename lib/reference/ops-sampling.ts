@@ -5,7 +5,7 @@
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { gridSampleAttrs, roiAlignAttrs } from '../ir/rules-sampling.js';
 import type { Kernel } from './ops-nn.js';
-import { asFloat64, fromFloat64, toNumbers, type RTensor } from './tensor.js';
+import { asFloat64, fromFloat64, roundHalfEven, toNumbers, type RTensor } from './tensor.js';
 
 /** The four weighted corners of a bilinear sample at (y, x) of an h×w plane, or none outside [-1, h] × [-1, w]. */
 function corners(y: number, x: number, h: number, w: number): [number, number][] {
@@ -96,12 +96,6 @@ function cubicWeights(t: number): [number, number, number, number] {
   return [far(t + 1), near(t), near(1 - t), far(2 - t)];
 }
 
-/** Rounds halves to even, as std::nearbyint does. */
-function roundEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 export const gridSample: Kernel = (node, inputs, out) => {
   const [x, gridT] = inputs as RTensor[];
   const a = gridSampleAttrs(node);
@@ -123,7 +117,7 @@ export const gridSample: Kernel = (node, inputs, out) => {
     for (let i = 0; i < oh * ow; i++) {
       const g = (b * oh * ow + i) * 2;
       let sx = denorm(grid[g], w), sy = denorm(grid[g + 1], h);
-      if (a.mode === 'nearest') (sx = roundEven(sx)), (sy = roundEven(sy));
+      if (a.mode === 'nearest') (sx = roundHalfEven(sx)), (sy = roundHalfEven(sy));
       if (sx < xMin || sx > xMax || sy < yMin || sy > yMax) {
         // Bicubic keeps the point and clamps its 16 taps instead (onnxruntime's border semantics).
         if (a.padding === 'border' && a.mode !== 'cubic') (sx = Math.min(Math.max(sx, 0), w - 1)), (sy = Math.min(Math.max(sy, 0), h - 1));

@@ -96,6 +96,12 @@ export function fromFloat64(dtype: DataType, dims: number[], v: Float64Array): R
   return t;
 }
 
+/** Rounds halves to even (ONNX's Round and QuantizeLinear, std::nearbyint); NaN and ±inf stay. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** Element strides of `dims` broadcast onto `outDims` (0 where a dim broadcasts). */
 export function bcastStrides(dims: number[], outDims: number[]): number[] {
   const r = outDims.length;

@@ -13,6 +13,7 @@
 #include "executor.h"
 #include "launch_gate.h"
 #include "random.h"
+#include "sources/sources.h"
 
 namespace ntrt::builtin {
 
@@ -74,9 +75,6 @@ std::vector<Candidate> fitting(const std::vector<Candidate>& all, const BuildOpt
   return fit;
 }
 
-//! A tactic of an external library (cuDNN, cuBLASLt) rather than one of our own kernels.
-bool isLibraryTactic(const std::string& t) { return t.rfind("cudnn_", 0) == 0 || t.rfind("cublaslt_", 0) == 0; }
-
 //! Device scratch of the fused-tactic check: a copy of the chain's output and three sums.
 struct CheckBuffers {
   cuda::DeviceBuffer ref, sums;
@@ -136,7 +134,7 @@ std::vector<Candidate> blockCandidates(const Executor& exec, size_t i, int batch
     parts[j] = tmp.tactic;
     float ownMs = INFINITY;
     for (const auto& t : tmp.candidates)
-      if (!isLibraryTactic(t.tactic) && t.ms < ownMs) ownMs = t.ms, own[j] = t.tactic;
+      if (!sources::isExternalTactic(t.tactic) && t.ms < ownMs) ownMs = t.ms, own[j] = t.tactic;
   }
   const std::string chain = chainTactic(parts[0], parts[1], parts[2]);
   // The fused kernels are checked against the chain of our own stage kernels (FP32 accumulation, the fastest of

@@ -6,6 +6,7 @@
 //   test_mbconv --quick    correctness at batch 1 and 32 only
 //   test_mbconv --perf     timing only; --perf "mbv2 features.2" 256 times one block at one batch (for ncu)
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -198,13 +199,16 @@ void correctness(const Block& b, int n) {
   }
 }
 
+//! The block's three convolutions: 1×1 expand, depthwise k×k, 1×1 project.
+std::array<ConvParams, 3> stageParams(const MBConvParams& p) {
+  return {ConvParams{p.n, p.h, p.w, p.c, p.e, 1, 1, p.h, p.w, 1, 1, 0, 0, 1, 1, 1},
+          ConvParams{p.n, p.h, p.w, p.e, p.e, p.ks, p.ks, p.p, p.q, p.stride, p.stride, p.padH, p.padW, 1, 1, p.e},
+          ConvParams{p.n, p.p, p.q, p.e, p.k, 1, 1, p.p, p.q, 1, 1, 0, 0, 1, 1, 1}};
+}
+
 //! Runs the chain of the first own conv tactic of each stage into y (e and dd: its intermediates).
 void runChain(const MBConvParams& p, const Device& dev, void* e, void* dd, void* y) {
-  const int n = p.n;
-  const ConvParams stages[3] = {
-      {n, p.h, p.w, p.c, p.e, 1, 1, p.h, p.w, 1, 1, 0, 0, 1, 1, 1},
-      {n, p.h, p.w, p.e, p.e, p.ks, p.ks, p.p, p.q, p.stride, p.stride, p.padH, p.padW, 1, 1, p.e},
-      {n, p.p, p.q, p.e, p.k, 1, 1, p.p, p.q, 1, 1, 0, 0, 1, 1, 1}};
+  const std::array<ConvParams, 3> stages = stageParams(p);
   const Act acts[3] = {p.act1, p.act2, p.act3};
   const float alphas[3] = {p.alpha1, p.alpha2, p.alpha3}, betas[3] = {p.beta1, p.beta2, p.beta3};
   const void* ins[3] = {dev.x, e, dd};
@@ -285,10 +289,7 @@ void perf(const Block& b, int n) {
     std::snprintf(buf, sizeof buf, " %s %.4f", t.name.c_str(), ms);
     each += buf;
   }
-  const ConvParams stages[3] = {
-      {n, p.h, p.w, p.c, p.e, 1, 1, p.h, p.w, 1, 1, 0, 0, 1, 1, 1},
-      {n, p.h, p.w, p.e, p.e, p.ks, p.ks, p.p, p.q, p.stride, p.stride, p.padH, p.padW, 1, 1, p.e},
-      {n, p.p, p.q, p.e, p.k, 1, 1, p.p, p.q, 1, 1, 0, 0, 1, 1, 1}};
+  const std::array<ConvParams, 3> stages = stageParams(p);
   const void* ins[3] = {dev.x, e, dd};
   const void* ws[3] = {dev.w1, dev.wd, dev.w2};
   void* outs[3] = {e, dd, y};
