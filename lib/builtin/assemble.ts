@@ -42,7 +42,11 @@ const DEFAULT_TACTICS: Record<number, string> = { [Op.conv]: 'direct', [Op.atten
  * @example withDefaultTactics(lowered.program)
  */
 export function withDefaultTactics(program: Program): Program {
-  for (const l of program.layers) l.tactics = [{ upTo: program.maxBatch, tactic: DEFAULT_TACTICS[l.op] ?? 'default' }];
+  for (const l of program.layers) {
+    // An identity expand has no chain stage to run (lower-mbconv.ts `id1`).
+    const tactic = l.op === Op.mbconv && l.params.id1 === 1 ? 'chain:skip+direct+direct' : DEFAULT_TACTICS[l.op] ?? 'default';
+    l.tactics = [{ upTo: program.maxBatch, tactic }];
+  }
   return program;
 }
 

@@ -14,9 +14,17 @@ function actOf(cx: LowerContext, n: Node, attr: string): number {
   return Act[name as ActName];
 }
 
+/** Whether [e][c] weights are the identity. */
+function isIdentity(w: ArrayLike<number>, e: number, c: number): boolean {
+  if (e !== c) return false;
+  for (let i = 0; i < e; i++) for (let j = 0; j < c; j++) if (w[i * c + j] !== (i === j ? 1 : 0)) return false;
+  return true;
+}
+
 /**
  * Lowers a FusedMBConv to an 'mbconv' layer: inputs [x, W1 (KRSC), B1, Wd (RSC), Bd, W2 (KRSC), B2, residual],
- * biases float32 (-1 when absent); outputs [y, expanded, depthwise], the last two for the chain tactic.
+ * biases float32 (-1 when absent); outputs [y, expanded, depthwise], the last two for the chain tactic (with
+ * `id1`, an identity expand, the chain has no expand stage and `expanded` is a one-element placeholder).
  * @example LOWERINGS.FusedMBConv = mbconv;
  */
 export function mbconv(cx: LowerContext, n: Node): void {
@@ -47,15 +55,20 @@ export function mbconv(cx: LowerContext, n: Node): void {
   const w2t = cx.packWeights(`${w2.c.name}:krsc`, toKRSC(w2.v, k, e, 1, 1), dtype, [k, 1, 1, e]);
   const r = n.inputs[7] ? cx.convert(cx.value(n.inputs[7], n, dtype), 'nhwc', dtype).tensor : -1;
   const y = cx.define(n.outputs[0], dtype, t.shape, t.batched, 'nhwc');
+  const act1 = actOf(cx, n, 'expand_activation');
+  // An identity expand (a depthwise → project pair fused on its own): the chain skips it and reads x directly.
+  const id1 = act1 === Act.none && !n.inputs[2] && isIdentity(w1.v, e, c);
   // The chain tactic's intermediates, planned like any activation (live during this layer only): the fused kernel
   // never touches them, and a chain needs no workspace, so no workspace limit can leave the layer without a tactic.
-  const expanded = cx.newTensor(`${n.name}:expanded`, dtype, [x.shape[0], e, h, w], x.batched, 'nhwc');
+  const expanded = id1
+    ? cx.newTensor(`${n.name}:expanded`, dtype, [1], false, 'rowmajor')
+    : cx.newTensor(`${n.name}:expanded`, dtype, [x.shape[0], e, h, w], x.batched, 'nhwc');
   const depthwise = cx.newTensor(`${n.name}:depthwise`, dtype, [x.shape[0], e, p, q], x.batched, 'nhwc');
   const strides = ints(n, 'strides', [1, 1]);
   const pads = ints(n, 'pads', [0, 0, 0, 0]);
   cx.emit(n.name, 'mbconv', [x.tensor, w1t, bias(2, e), wdt, bias(4, e), w2t, bias(6, k), r], [y.tensor, expanded, depthwise], {
     n: x.shape[0], h, w, c, e, k, ks, p, q, st: strides[0], ph: pads[0], pw: pads[1],
-    act1: actOf(cx, n, 'expand_activation'), alpha1: num(n, 'expand_alpha'), beta1: num(n, 'expand_beta'),
+    act1, alpha1: num(n, 'expand_alpha'), beta1: num(n, 'expand_beta'), ...(id1 ? { id1: 1 } : {}),
     act2: actOf(cx, n, 'dw_activation'), alpha2: num(n, 'dw_alpha'), beta2: num(n, 'dw_beta'),
     act: actOf(cx, n, 'activation'), alpha: num(n, 'act_alpha'), beta: num(n, 'act_beta'),
   }, x.batched);

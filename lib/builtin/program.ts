@@ -72,7 +72,8 @@ export interface ProgramTensor {
  * - mbconv: inputs [x, w1 KRSC, b1|-1, wd RSC, bd|-1, w2 KRSC, b2|-1, residual|-1], outputs [y, expanded, depthwise]
  *   (the chain tactic's intermediates, NHWC); n,h,w,c (input), e (expanded),
  *   k (output channels), ks (depthwise kernel), p,q, st (stride), ph,pw; act1/alpha1/beta1 (expand),
- *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual)
+ *   act2/alpha2/beta2 (depthwise), act/alpha/beta (project, after the residual); id1? (1: w1 is the identity, e = c:
+ *   the chain's expand stage is 'skip', its depthwise stage reads x, and `expanded` is a one-element placeholder)
  * - resize: inputs [x, taps]; n,h,w,c,p,q, taps (per-axis taps: H indexes, H weights, W indexes, W weights, float32);
  *   nchw? (1: the output is row-major NCHW, in x's dtype or float32)
  * - deconv: inputs [x, w (MRSC), bias|-1]; n,h,w,c,k,r,s,p,q,sh,sw,ph,pw,dh,dw,g

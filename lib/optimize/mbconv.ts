@@ -38,11 +38,38 @@ function blockName(names: string[]): string {
   return base || names[names.length - 1];
 }
 
+/** The FusedMBConv of expand (or an identity over `identity` channels) → dw → project, named after the block. */
+function fusedBlock(g: Graph, expand: Node | { identity: string }, dw: Node, project: Node, e: number): Node {
+  const attrs: Node['attrs'] = {
+    kernel_shape: attrInts(dw, 'kernel_shape') ?? g.initializers.get(dw.inputs[1])!.dims.slice(2),
+    strides: attrInts(dw, 'strides') ?? [1, 1],
+    pads: attrInts(dw, 'pads') ?? [0, 0, 0, 0],
+    dilations: [1, 1],
+    group: e,
+  };
+  const stages = [['dw', dw], ['project', project]] as Array<[keyof typeof MBCONV_ACT_ATTRS, Node]>;
+  if ('name' in expand) stages.unshift(['expand', expand]);
+  else Object.assign(attrs, { expand_activation: 'none', expand_alpha: 0, expand_beta: 0 });
+  for (const [stage, node] of stages) {
+    const [a, al, be] = MBCONV_ACT_ATTRS[stage];
+    attrs[a] = attrString(node, 'activation', 'none');
+    attrs[al] = node.attrs.act_alpha ?? 0;
+    attrs[be] = node.attrs.act_beta ?? 0;
+  }
+  const head = 'name' in expand ? [expand.inputs[0], expand.inputs[1], expand.inputs[2] ?? ''] : [dw.inputs[0], expand.identity, ''];
+  const inputs = [...head, dw.inputs[1], dw.inputs[2] ?? '', project.inputs[1], project.inputs[2] ?? ''];
+  if (project.inputs[3]) inputs.push(project.inputs[3]);
+  const names = 'name' in expand ? [expand.name, dw.name, project.name] : [dw.name, project.name];
+  return { name: g.uniqueName(`MBConv ${blockName(names)}`), op: 'FusedMBConv', domain: FUSED_DOMAIN, inputs, outputs: [project.outputs[0]], attrs };
+}
+
 /**
  * Fuses every expand → depthwise → project chain of FusedConv nodes (run after fuseConv) into one FusedMBConv
- * named after the block, in place. The expanded and depthwise values must have no other reader.
+ * named after the block, in place. The expanded and depthwise values must have no other reader. A depthwise →
+ * project pair with no expand before it (MobileNetV2's first block) becomes a FusedMBConv whose expand weights
+ * are the identity: the builtin backend then runs it as one kernel too, and its chain skips the identity.
  * @example
- * fuseConv(g); fuseInvertedResidual(g); // MobileNetV2: 16 FusedMBConv nodes
+ * fuseConv(g); fuseInvertedResidual(g); // MobileNetV2: 17 FusedMBConv nodes
  */
 export function fuseInvertedResidual(g: Graph): void {
   const producers = g.producers();
@@ -53,42 +80,33 @@ export function fuseInvertedResidual(g: Graph): void {
   };
   const removed = new Set<Node>();
   const placed = new Map<Node, Node>();
+  const pairs: Array<[Node, Node]> = [];
   for (const project of g.nodes) {
     if (!isFusedConv(project) || removed.has(project) || !pointwise(g, project)) continue;
     const dw = producers.get(project.inputs[0]);
     if (!isFusedConv(dw) || removed.has(dw) || !only(dw.outputs[0], project)) continue;
+    pairs.push([dw, project]);
     const expand = producers.get(dw.inputs[0]);
     if (!isFusedConv(expand) || removed.has(expand) || expand.inputs[3] || !only(expand.outputs[0], dw) || !pointwise(g, expand)) continue;
     const e = g.initializers.get(expand.inputs[1])!.dims[0];
     if (!depthwise(g, dw, e) || g.initializers.get(project.inputs[1])!.dims[1] !== e) continue;
     if (g.typeOf(expand.inputs[0]).shape.length !== 4) continue;
-    const attrs: Node['attrs'] = {
-      kernel_shape: attrInts(dw, 'kernel_shape') ?? g.initializers.get(dw.inputs[1])!.dims.slice(2),
-      strides: attrInts(dw, 'strides') ?? [1, 1],
-      pads: attrInts(dw, 'pads') ?? [0, 0, 0, 0],
-      dilations: [1, 1],
-      group: e,
-    };
-    for (const [stage, node] of [['expand', expand], ['dw', dw], ['project', project]] as const) {
-      const [a, al, be] = MBCONV_ACT_ATTRS[stage];
-      attrs[a] = attrString(node, 'activation', 'none');
-      attrs[al] = node.attrs.act_alpha ?? 0;
-      attrs[be] = node.attrs.act_beta ?? 0;
-    }
-    const inputs = [expand.inputs[0], expand.inputs[1], expand.inputs[2] ?? '', dw.inputs[1], dw.inputs[2] ?? '', project.inputs[1], project.inputs[2] ?? ''];
-    if (project.inputs[3]) inputs.push(project.inputs[3]);
-    const fused: Node = {
-      name: g.uniqueName(`MBConv ${blockName([expand.name, dw.name, project.name])}`),
-      op: 'FusedMBConv',
-      domain: FUSED_DOMAIN,
-      inputs,
-      outputs: [project.outputs[0]],
-      attrs,
-    };
     for (const n of [expand, dw, project]) removed.add(n);
     g.types.delete(expand.outputs[0]);
     g.types.delete(dw.outputs[0]);
-    placed.set(project, fused);
+    placed.set(project, fusedBlock(g, expand, dw, project, e));
+  }
+  for (const [dw, project] of pairs) {
+    if (removed.has(dw) || removed.has(project) || g.typeOf(dw.inputs[0]).shape.length !== 4) continue;
+    const c = g.initializers.get(dw.inputs[1])!.dims[0];
+    if (!depthwise(g, dw, c) || g.initializers.get(project.inputs[1])!.dims[1] !== c) continue;
+    const eye = new Float32Array(c * c);
+    for (let i = 0; i < c; i++) eye[i * c + i] = 1;
+    const identity = g.uniqueName(`${dw.name}:identity`);
+    g.initializers.set(identity, { name: identity, dtype: 'float32', dims: [c, c, 1, 1], data: eye });
+    for (const n of [dw, project]) removed.add(n);
+    g.types.delete(dw.outputs[0]);
+    placed.set(project, fusedBlock(g, { identity }, dw, project, c));
   }
   if (!placed.size) return;
   g.nodes = g.nodes.flatMap((n) => (placed.has(n) ? [placed.get(n)!] : removed.has(n) ? [] : [n]));

@@ -154,6 +154,7 @@ kernels::ConvParams Executor::stageParams(const LayerDesc& l, int stage, int bat
 std::vector<Candidate> Executor::stageCandidates(size_t i, int stage, int batch) const {
   Held hold;
   const LayerDesc& l = layerAt(i, batch, hold);
+  if (stage == 0 && identityExpand(l)) return {{kSkipStage, 0}};
   kernels::Epilogue ep;
   const kernels::ConvParams p = stageParams(l, stage, batch, ep);
   const DType t = prog_.tensors[l.inputs[0]].dtype;
@@ -191,6 +192,11 @@ void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, c
                             Held& hold) const {
   const LayerDesc& l = layerAt(i, batch, hold);
   if (l.op != Op::MBConv || stage < 0 || stage > 2) fail("ERR_INTERNAL", "enqueueStage on a layer without stages");
+  const bool id1 = identityExpand(l);
+  if (stage == 0 && id1) {
+    if (tactic != kSkipStage) fail("ERR_PLAN_MISMATCH", "Layer '" + l.name + "' runs its identity expand with '" + tactic + "'");
+    return;  // the depthwise stage reads x
+  }
   void* eBuf = address(l.outputs[1], b);
   void* dBuf = address(l.outputs[2], b);
   auto in = [&](size_t k) -> const void* { return address(l.inputs[k], b); };
@@ -199,7 +205,7 @@ void Executor::enqueueStage(size_t i, int stage, int batch, const Bindings& b, c
   ep.bias = static_cast<const float*>(in(2 + 2 * stage));
   ep.biasHalf = halfBias(l.inputs.size() > size_t(2 + 2 * stage) ? l.inputs[2 + 2 * stage] : -1, b);
   ep.residual = stage == 2 ? in(7) : nullptr;
-  const void* x = stage == 0 ? in(0) : stage == 1 ? eBuf : dBuf;
+  const void* x = stage == 0 || (stage == 1 && id1) ? in(0) : stage == 1 ? eBuf : dBuf;
   void* y = stage == 0 ? eBuf : stage == 1 ? dBuf : address(l.outputs[0], b);
   runConv(p, prog_.tensors[l.inputs[0]].dtype, tactic, x, in(1 + 2 * stage), y, ep, b, b.workspace, b.workspaceBytes, s);
 }
@@ -296,7 +302,7 @@ size_t Executor::workspaceFor(size_t i, const std::string& tactic, int batch) co
     if (isChainTactic(tactic)) {
       const std::vector<std::string> parts = chainParts(l, tactic);
       size_t stages = 0;
-      for (int j = 0; j < 3; ++j) {
+      for (int j = identityExpand(l) ? 1 : 0; j < 3; ++j) {
         kernels::Epilogue ep;
         stages = std::max(stages, convWorkspace(l, stageParams(l, j, batch, ep), parts[j]));
       }

@@ -142,6 +142,8 @@ bool chainTacticParts(const std::string& tactic, std::vector<std::string>& parts
   return parts.size() == 3 && !parts[0].empty() && !parts[1].empty() && !parts[2].empty();
 }
 
+bool identityExpand(const LayerDesc& l) { return l.op == Op::MBConv && l.num("id1", 0) == 1; }
+
 std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project) {
   return kChain + expand + "+" + dw + "+" + project;
 }

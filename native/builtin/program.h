@@ -121,4 +121,9 @@ bool chainTacticParts(const std::string& tactic, std::vector<std::string>& parts
 //! The chain tactic that runs these three conv tactics.
 std::string chainTactic(const std::string& expand, const std::string& dw, const std::string& project);
 
+//! The chain stage of an identity expand (an mbconv layer with `id1`): nothing runs, the depthwise stage reads x.
+constexpr const char* kSkipStage = "skip";
+//! Whether mbconv layer `l` has an identity expand (`id1`: w1 is the identity, e = c).
+bool identityExpand(const LayerDesc& l);
+
 }  // namespace ntrt::builtin

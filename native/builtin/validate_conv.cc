@@ -57,7 +57,7 @@ void checkConv(const LayerCheck& c) {
 // ---- tactic names --------------------------------------------------------------------------------
 
 //! Own-kernel tactics: name, family, split-K factor, depthwise vector slot.
-enum class Family { Tc, TcGeneric, Simt, Depthwise, Direct, Gemv };
+enum class Family { Tc, TcGeneric, Simt, Depthwise, Direct, Gemv, Wgmma };
 struct Own {
   const char* name;
   Family family;
@@ -65,8 +65,11 @@ struct Own {
   int slot;
 };
 
-// As registered by addTensorCoreTactics, addSimtTactics, addDepthwiseTactics and addDirectTactics.
+// As registered by addWgmmaTactics, addTensorCoreTactics, addSimtTactics, addDepthwiseTactics and addDirectTactics.
 const Own kOwn[] = {
+    {"wg_128x128", Family::Wgmma, 1, 0},       {"wg_128x64", Family::Wgmma, 1, 0},
+    {"wg_64x256", Family::Wgmma, 1, 0},        {"wg_64x128", Family::Wgmma, 1, 0},
+    {"wg_64x64", Family::Wgmma, 1, 0},
     {"tc_256x128x32_s3", Family::Tc, 1, 0},     {"tc_128x256x32_s3", Family::Tc, 1, 0},
     {"tc_128x128x32_s4", Family::Tc, 1, 0},     {"tc_128x128x64_s3", Family::Tc, 1, 0},
     {"tc_128x64x32_s4", Family::Tc, 1, 0},      {"tc_64x128x32_s4", Family::Tc, 1, 0},
@@ -153,6 +156,10 @@ int64_t convTacticOf(const LayerCheck& c, const ConvShape& v, DType t, const std
     }
     case Family::Direct:
       ok = true;
+      break;
+    case Family::Wgmma:  // conv_wgmma.cu wgUse: a GEMM whose rows are 16-byte multiples
+      ok = t == DType::F16 && v.g == 1 && v.r == 1 && v.s == 1 && v.sh == 1 && v.sw == 1 && v.ph == 0 && v.pw == 0 &&
+           v.p == v.h && v.q == v.w && v.c % 8 == 0;
       break;
     case Family::Gemv:
       ok = v.g == 1 && v.r == 1 && v.s == 1 && v.ph == 0 && v.pw == 0 && (v.p - 1) * v.sh < v.h && (v.q - 1) * v.sw < v.w;

@@ -29,6 +29,8 @@ Block blockOf(const LayerCheck& c) {
 void checkBlock(const LayerCheck& c) {
   const Block b = blockOf(c);
   for (const char* a : {"act1", "act2", "act"}) c.integerOr(a, 0, 0, kMaxAct);
+  const bool id1 = c.integerOr("id1", 0, 0, 1) == 1;
+  if (id1 && b.e != b.c) c.fail("has an identity expand from " + std::to_string(b.c) + " to " + std::to_string(b.e) + " channels");
   for (const char* r : {"alpha1", "beta1", "alpha2", "beta2", "alpha", "beta"}) c.real(r, 0);
   const int x = c.in(0);
   c.floatType(x, "input");
@@ -49,7 +51,8 @@ void checkBlock(const LayerCheck& c) {
   if (c.in(6) >= 0) c.contiguous(c.in(6), b.k, "project bias");
   if (c.in(7) >= 0) c.contiguous(c.in(7), out, "residual");
   c.contiguous(c.out(0), out, "output");
-  c.contiguous(c.out(1), c.mul(c.mul(c.mul(b.n, b.h), b.w), b.e), "expanded");
+  // With an identity expand the chain never writes `expanded` (a placeholder); the fused kernel never touches it.
+  c.contiguous(c.out(1), id1 ? 1 : c.mul(c.mul(c.mul(b.n, b.h), b.w), b.e), "expanded");
   c.contiguous(c.out(2), c.mul(c.mul(c.mul(b.n, b.p), b.q), b.e), "depthwise output");
 }
 
@@ -66,8 +69,13 @@ int64_t blockTactic(const LayerCheck& c, const std::string& name) {
   if (isChainTactic(name)) {
     std::vector<std::string> parts;
     if (!chainTacticParts(name, parts)) c.fail("has a malformed chain tactic '" + name + "'");
+    const bool id1 = c.integerOr("id1", 0, 0, 1) == 1;
+    if ((parts[0] == kSkipStage) != id1) {
+      c.fail(id1 ? "runs its identity expand with '" + parts[0] + "' instead of '" + kSkipStage + "'"
+                 : "skips an expand stage that is not the identity");
+    }
     int64_t ws = 0;
-    for (int j = 0; j < 3; ++j) {
+    for (int j = id1 ? 1 : 0; j < 3; ++j) {
       const int64_t need = convTacticOf(c, stage(b, j), t, parts[j]);
       if (need < 0 || ws < 0) ws = -1;
       else ws = std::max(ws, need);

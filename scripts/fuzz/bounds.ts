@@ -172,8 +172,10 @@ function boxes(p: Program, i: number, batch: number): Box[] {
       if (r >= 0) out.push(contiguous(r, t, n * P * Q * k, 'mbconv residual'));
       out.push(contiguous(y, t, n * P * Q * k, 'mbconv y'));
       if ((l.tactics ?? []).some((c) => c.tactic.startsWith('chain:'))) {
-        // Expand writes [n, h, w, e], the depthwise stage reads it and writes [n, p, q, e], project reads that.
-        out.push(contiguous(expanded, t, n * h * ww * e, 'mbconv expanded'), contiguous(depthwise, t, n * P * Q * e, 'mbconv depthwise out'));
+        // Expand writes [n, h, w, e], the depthwise stage reads it and writes [n, p, q, e], project reads that. An
+        // identity expand (id1) is skipped: the depthwise stage reads x.
+        if (q.id1 !== 1) out.push(contiguous(expanded, t, n * h * ww * e, 'mbconv expanded'));
+        out.push(contiguous(depthwise, t, n * P * Q * e, 'mbconv depthwise out'));
       }
       break;
     }

@@ -155,6 +155,22 @@ function mbconv() {
   );
 }
 
+/** MobileNetV2's first block: 3×3 depthwise + relu6, 1×1 project, no expand: an 'mbconv' layer whose expand is
+ * the identity (`id1`), skipped by its chain. */
+function mbconvFirst() {
+  const [c, k] = [16, 8];
+  return graphOf(
+    [
+      node('Conv', ['x', 'wd', 'bd'], ['d'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: c }),
+      node('Clip', ['d', 'lo', 'hi'], ['da']),
+      node('Conv', ['da', 'w2', 'b2'], ['y'], { kernel_shape: [1, 1] }),
+    ],
+    [['x', [B, c, 5, 6]]],
+    ['y'],
+    [constant('wd', [c, 1, 3, 3], 15), constant('bd', [c], 16), constant('w2', [k, c, 1, 1], 17), constant('b2', [k], 18), scalar('lo', 0), scalar('hi', 6)],
+  );
+}
+
 /** Vision layers: Resize (linear up, nearest down), ConvTranspose (stride 2, groups), ArgMax over the
  * channels, TopK over the width. */
 function vision() {
@@ -201,7 +217,7 @@ function detector(precision: 'fp32' | 'fp16') {
  */
 export function seeds(cc = '9.0'): Seed[] {
   const out: Seed[] = [];
-  const families: [string, (precision: 'fp32' | 'fp16') => Graph][] = [['cnn', cnn], ['mixer', mixer], ['encoder', () => encoder()], ['mbconv', mbconv], ['vision', vision], ['detector', detector]];
+  const families: [string, (precision: 'fp32' | 'fp16') => Graph][] = [['cnn', cnn], ['mixer', mixer], ['encoder', () => encoder()], ['mbconv', mbconv], ['mbconv1', mbconvFirst], ['vision', vision], ['detector', detector]];
   for (const [name, make] of families) {
     for (const precision of ['fp32', 'fp16'] as const) {
       const g = make(precision);

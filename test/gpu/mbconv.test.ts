@@ -25,10 +25,13 @@ describe.skipIf(!hasGpu)(gpuSuite('fused inverted-residual blocks on the GPU'), 
     fp32?.dispose({ contexts: true });
   });
 
-  it('times the fused kernels beside the chain for all 16 blocks and keeps the fastest', () => {
+  it('times the fused kernels beside the chain for all 17 blocks and keeps the fastest', () => {
     const blocks = fp16.buildInfo!.layers.filter((l) => l.op === 'mbconv');
     expect(blocks.map((b) => b.name)).toContain('MBConv features.2.conv');
-    expect(blocks).toHaveLength(16);
+    expect(blocks).toHaveLength(17);
+    // The first block has no expansion: its chain skips the identity expand.
+    expect(blocks[0].name).toBe('MBConv features.1.conv');
+    expect(blocks[0].candidates.filter((c) => CHAIN.test(c.tactic)).every((c) => c.tactic.startsWith('chain:skip+'))).toBe(true);
     for (const b of blocks) {
       expect(b.tactic).toMatch(new RegExp(`${FUSED.source}|${CHAIN.source}`));
       expect(b.candidates.some((c) => CHAIN.test(c.tactic))).toBe(true);
@@ -56,15 +59,15 @@ describe.skipIf(!hasGpu)(gpuSuite('fused inverted-residual blocks on the GPU'), 
     const ctx = await fp16.createContext();
     const layers = await ctx.profileLayers({ batch: 8, iterations: 5 });
     const blocks = layers.filter((l) => l.op === 'mbconv');
-    expect(blocks).toHaveLength(16);
-    expect(blocks[0]).toMatchObject({ name: 'MBConv features.2.conv' });
+    expect(blocks).toHaveLength(17);
+    expect(blocks[1]).toMatchObject({ name: 'MBConv features.2.conv' });
     for (const b of blocks) expect(b.ms).toBeGreaterThan(0);
     ctx.dispose();
   });
 
   it('builds every block within a zero workspace', async () => {
     const e = await buildEngine(model, { backend: 'builtin', precision: 'fp32', workspace: 0, shapes: { input: { min: [1, ...dims], opt: [1, ...dims], max: [1, ...dims] } } });
-    expect(e.buildInfo!.layers.filter((l) => l.op === 'mbconv')).toHaveLength(16);
+    expect(e.buildInfo!.layers.filter((l) => l.op === 'mbconv')).toHaveLength(17);
     e.dispose();
   }, 120_000);
 });

@@ -123,10 +123,11 @@ export function simulate(program: Program, weights: Uint8Array, feeds: Record<st
       // Three convolutions through the chain's intermediate tensors, stored (rounded) in the layer's dtype.
       const n = p.n * sc;
       const opt = (i: number) => (l.inputs[i] >= 0 ? get(l.inputs[i]) : null);
-      const e = get(l.outputs[1]);
+      // An identity expand (id1) is skipped, as the chain tactic does: the depthwise stage reads x.
+      const e = p.id1 ? x : get(l.outputs[1]);
       const d = get(l.outputs[2]);
       const one = { sh: 1, sw: 1, ph: 0, pw: 0, dh: 1, dw: 1, g: 1, r: 1, s: 1 };
-      convLoop({ ...one, n, h: p.h, w: p.w, c: p.c, k: p.e, p: p.h, q: p.w, act: p.act1, alpha: p.alpha1, beta: p.beta1 }, x, get(l.inputs[1]), opt(2), null, (o, v) => put(l.outputs[1], o, v));
+      if (!p.id1) convLoop({ ...one, n, h: p.h, w: p.w, c: p.c, k: p.e, p: p.h, q: p.w, act: p.act1, alpha: p.alpha1, beta: p.beta1 }, x, get(l.inputs[1]), opt(2), null, (o, v) => put(l.outputs[1], o, v));
       convLoop({ n, h: p.h, w: p.w, c: p.e, k: p.e, r: p.ks, s: p.ks, p: p.p, q: p.q, sh: p.st, sw: p.st, ph: p.ph, pw: p.pw, dh: 1, dw: 1, g: p.e, act: p.act2, alpha: p.alpha2, beta: p.beta2 }, e, get(l.inputs[3]), opt(4), null, (o, v) => put(l.outputs[2], o, v));
       convLoop({ ...one, n, h: p.p, w: p.q, c: p.e, k: p.k, p: p.p, q: p.q, act: p.act, alpha: p.alpha, beta: p.beta }, d, get(l.inputs[5]), opt(6), opt(7), (o, v) => put(y, o, v));
     } else if (op === 'pool') {

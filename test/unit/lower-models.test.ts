@@ -41,9 +41,10 @@ describe('builtin lowering of real models (CPU simulation vs reference)', () => 
           expect(count('copy')).toBe(precision === 'fp16' ? 2 : 1);
         }
         if (name.includes('MobileNetV2') || name.includes('mobilenet_v2')) {
-          // 17 inverted-residual blocks, 16 with an expansion: each of those becomes one mbconv layer.
-          expect(count('mbconv')).toBe(16);
-          expect(count('conv') + 3 * count('mbconv')).toBe(53);
+          // 17 inverted-residual blocks, each one mbconv layer; the first has no expansion (an identity expand).
+          expect(count('mbconv')).toBe(17);
+          expect(program.layers.filter((l) => OP_NAMES[l.op] === 'mbconv' && l.params.id1 === 1)).toHaveLength(1);
+          expect(count('conv') + 3 * count('mbconv')).toBe(54);
         }
       }, 120_000);
     }

@@ -75,7 +75,10 @@ describe('fuseInvertedResidual', () => {
   });
 
   it('leaves chains alone whose intermediates are read elsewhere, or whose depthwise conv is dilated', () => {
-    expect(opCounts(optimize(block({ extraRead: true }), { fuse: true, precision: 'fp32' }))).toEqual({ FusedConv: 3, Sigmoid: 1 });
+    // The expand's output is read elsewhere: the depthwise → project pair is fused on its own (identity expand).
+    const f = optimize(block({ extraRead: true }), { fuse: true, precision: 'fp32' });
+    expect(opCounts(f)).toEqual({ FusedConv: 1, FusedMBConv: 1, Sigmoid: 1 });
+    expect(compareGraphs(block({ extraRead: true }), f, { x: X })).toBeLessThan(1e-5);
     expect(opCounts(optimize(block({ dil: 2 }), { fuse: true, precision: 'fp32' }))).toEqual({ FusedConv: 3 });
   });
 
@@ -88,13 +91,15 @@ describe('fuseInvertedResidual', () => {
     expect(relErr(ort.y as Float32Array, runReference(g, { x: X }).y as Float32Array)).toBeLessThan(1e-5);
   });
 
-  it('fuses the 16 expanding blocks of MobileNetV2, 10 of them with a residual', async () => {
+  it('fuses the 16 expanding blocks of MobileNetV2, 10 of them with a residual, and the first block (no expand)', async () => {
     const g = mobileNetV2Graph({ seed: 3, size: 32 });
     const f = optimize(g, { fuse: true, precision: 'fp32' });
     const blocks = f.nodes.filter((n) => n.op === 'FusedMBConv');
-    expect(blocks.length).toBe(16);
+    expect(blocks.length).toBe(17);
     expect(blocks.filter((n) => n.inputs.length === 8).length).toBe(10);
-    expect(blocks[0].name).toBe('MBConv features.2.conv');
+    expect(blocks[0].name).toBe('MBConv features.1.conv');
+    expect(f.initializers.get(blocks[0].inputs[1])!.dims).toEqual([32, 32, 1, 1]);
+    expect(blocks[1].name).toBe('MBConv features.2.conv');
     const input = randn(2 * 3 * 32 * 32, 4);
     expect(compareGraphs(g, f, { input })).toBeLessThan(1e-5);
     const ort = await runOrt(writeModel(f), { input: { data: input, dims: [2, 3, 32, 32] } });
@@ -107,6 +112,40 @@ describe('fuseInvertedResidual', () => {
     for (const n of g.nodes) n.name = `/features/features.3/conv/${n.name.replace('blk.', '')}/Conv`;
     const f = optimize(g, { fuse: true, precision: 'fp32' });
     expect(f.nodes.map((n) => n.name)).toEqual(['MBConv /features/features.3/conv']);
+  });
+
+  it('fuses a depthwise → project pair with no expand as an identity expand, which the chain skips', async () => {
+    const consts: Constant[] = [
+      f32('wd', [C, 1, 3, 3], randn(C * 9, 3).map((v) => v * 0.4)),
+      f32('bd', [C], randn(C, 4).map((v) => v * 0.1)),
+      f32('w2', [K, C, 1, 1], randn(K * C, 5).map((v) => v * 0.3)),
+    ];
+    const g = inferredGraph([
+      node('Conv', ['x', 'wd', 'bd'], ['d'], { group: C, pads: [1, 1, 1, 1] }, 'blk.dw'),
+      node('Clip', ['d'], ['da'], { min: 0, max: 6 }, 'blk.dw_act'),
+      node('Conv', ['da', 'w2'], ['y'], {}, 'blk.project'),
+    ], ['n', C, 9, 9], ['y'], consts);
+    const want = runReference(g, { x: X }).y as Float32Array;
+    const f = optimize(g, { fuse: true, precision: 'fp32' });
+    expect(opCounts(f)).toEqual({ FusedMBConv: 1 });
+    expect(f.nodes[0].attrs).toMatchObject({ expand_activation: 'none', dw_activation: 'clip', group: C });
+    expect(f.nodes[0].inputs[0]).toBe('x');
+    expect(compareGraphs(g, f, { x: X })).toBeLessThan(1e-6);
+    const ort = await runOrt(writeModel(f), { x: { data: X, dims: [2, C, 9, 9] } });
+    expect(relErr(ort.y as Float32Array, want)).toBeLessThan(1e-5);
+    for (const precision of ['fp32', 'fp16'] as const) {
+      const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 2, max: 2 });
+      const layer = program.layers.find((l) => OP_NAMES[l.op] === 'mbconv')!;
+      expect(layer.params.id1).toBe(1);
+      // The chain's expanded tensor is a placeholder, not an [n, c, h, w] activation.
+      expect(program.tensors[layer.outputs[1]].shape).toEqual([1]);
+      expect(relErr(simulate(program, weights, { x: X }, 2).y, want)).toBeLessThan(precision === 'fp32' ? 1e-5 : 1e-2);
+    }
+    // An expand that is not the identity (here: scaled by 2) stays a real stage.
+    const scaled = optimize(g, { fuse: true, precision: 'fp32' });
+    const w1 = scaled.initializers.get(scaled.nodes[0].inputs[1])!;
+    (w1.data as Float32Array).forEach((v, i, a) => (a[i] = v * 2));
+    expect(lowerGraph(scaled, { min: 1, opt: 2, max: 2 }).program.layers.find((l) => OP_NAMES[l.op] === 'mbconv')!.params.id1).toBeUndefined();
   });
 
   it('lowers to one mbconv layer whose simulation matches the reference, FP32 and FP16', () => {

@@ -183,6 +183,27 @@ describe('builtin plan validator', () => {
       refused(...edit('mbconv-fp16', (q) => (layerOf(q, 'mbconv').params.e = 32)), undefined, /touches elements .* of its expand weights/);
     });
 
+    it('mbconv with an identity expand: its chain skips the expand, and only an identity expand may be skipped', () => {
+      for (const name of ['mbconv1-fp32', 'mbconv1-fp16']) {
+        const s = seed(name);
+        const l = layerOf(s.program, 'mbconv');
+        expect(l.params.id1).toBe(1);
+        expect(l.tactics?.[0].tactic).toBe('chain:skip+direct+direct');
+        // The placeholder `expanded` is one element: the chain never writes it.
+        expect(s.program.tensors[l.outputs[1]].shape).toEqual([1]);
+        expect(() => validateBuiltinProgram(s.program, s.weights)).not.toThrow();
+        const chain = (t: string) => edit(name, (q) => (layerOf(q, 'mbconv').tactics = [{ upTo: 3, tactic: t }]));
+        refused(...chain('chain:direct+direct+direct'), undefined, /runs its identity expand with 'direct' instead of 'skip'/);
+        // Without id1 the chain would write the placeholder as an [n, h, w, e] activation.
+        refused(...edit(name, (q) => delete layerOf(q, 'mbconv').params.id1), undefined, /touches elements .* of its expanded/);
+        refused(...edit(name, (q) => (layerOf(q, 'mbconv').params.id1 = 2)), undefined, /parameter 'id1' = 2/);
+      }
+      refused(...edit('mbconv-fp16', (q) => (layerOf(q, 'mbconv').tactics = [{ upTo: 3, tactic: 'chain:skip+direct+direct' }])), undefined, /skips an expand stage that is not the identity/);
+      // An identity expand maps c channels to c.
+      const [p, w] = edit('mbconv1-fp16', (q) => Object.assign(layerOf(q, 'mbconv').params, { e: 8 }));
+      refused(p, w, undefined, /identity expand from 16 to 8 channels/);
+    });
+
     it('resize: a tap table as long as the output, and int32 offsets into it', () => {
       refused(...edit('vision-fp32', (q) => (layerOf(q, 'resize').params.q = 12)), undefined, /resize\) touches elements .* of its taps/);
       refused(...edit('vision-fp32', (q) => (layerOf(q, 'resize').params.taps = 5)), undefined, /parameter 'taps' = 5.* outside 1\.\.4/);

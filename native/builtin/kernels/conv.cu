@@ -88,6 +88,9 @@ namespace {
 const std::vector<Entry>& registry() {
   static const std::vector<Entry> all = [] {
     std::vector<Entry> v;
+#ifdef NTRT_HAVE_WGMMA
+    addWgmmaTactics(v);
+#endif
     addTensorCoreTactics(v);
     addSimtTactics(v);
     addDepthwiseTactics(v);

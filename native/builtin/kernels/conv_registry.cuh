@@ -52,6 +52,8 @@ void addTensorCoreTactics(std::vector<Entry>& out);
 void addSimtTactics(std::vector<Entry>& out);
 void addDepthwiseTactics(std::vector<Entry>& out);
 void addDirectTactics(std::vector<Entry>& out);
+//! Hopper wgmma/TMA tactics (conv_wgmma.cu, built for sm_90a when 90 is among the architectures).
+void addWgmmaTactics(std::vector<Entry>& out);
 
 //! Raises a kernel's dynamic shared memory limit once per device (needed above 48 KB).
 void ensureSmem(const void* kernel, int bytes);

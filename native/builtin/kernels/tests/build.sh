@@ -17,7 +17,11 @@ archs="${NODE_TENSORRT_CUDA_ARCHS:-90}"
 gencode=()
 for a in ${archs//[;,]/ }; do gencode+=("-gencode=arch=compute_$a,code=sm_$a"); done
 # NTRT_NVCC_EXTRA adds flags (e.g. -lineinfo for the source view of ncu); delete build/kernel-tests/obj to apply it.
+# conv_wgmma.cu is Hopper's sm_90a alone (as in builtin.cmake): built when 90 is among the archs, skipped otherwise.
+wgmma=0
+for a in ${archs//[;,]/ }; do [[ "$a" == 90 ]] && wgmma=1; done
 export NVCC_FLAGS="-std=c++17 -O3 --expt-relaxed-constexpr -Xcompiler=-Wall,-Wno-unused-parameter ${gencode[*]} ${NTRT_NVCC_EXTRA:-}"
+[[ $wgmma == 1 ]] && NVCC_FLAGS="$NVCC_FLAGS -DNTRT_HAVE_WGMMA"
 export OBJ_DIR="$obj"
 nvcc=${NVCC:-nvcc}
 command -v "$nvcc" >/dev/null || nvcc=/usr/local/cuda/bin/nvcc
@@ -33,7 +37,9 @@ compile_one() {
   o="$OBJ_DIR/$name.o"
   if [[ -f "$o" && "$o" -nt "$src" && ( -z "$NEWEST_HEADER" || "$o" -nt "$NEWEST_HEADER" ) ]]; then return 0; fi
   rm -f "$o" "$OBJ_DIR/$name.failed"
-  if "$NVCC_BIN" $NVCC_FLAGS -c "$src" -o "$o.tmp" >"$OBJ_DIR/$name.log" 2>&1; then
+  flags="$NVCC_FLAGS"
+  [[ $name == conv_wgmma ]] && flags="${NVCC_FLAGS//-gencode=arch=compute_90,code=sm_90/} -gencode=arch=compute_90a,code=sm_90a"
+  if "$NVCC_BIN" $flags -c "$src" -o "$o.tmp" >"$OBJ_DIR/$name.log" 2>&1; then
     mv "$o.tmp" "$o"
   else
     rm -f "$o.tmp"
@@ -42,7 +48,10 @@ compile_one() {
 }
 export -f compile_one
 
-sources=("$kdir"/*.cu "$root/native/cuda/convert.cu")
+sources=("$root/native/cuda/convert.cu")
+for src in "$kdir"/*.cu; do
+  [[ $wgmma == 0 && $(basename "$src") == conv_wgmma.cu ]] || sources+=("$src")
+done
 jobs=$(nproc 2>/dev/null || echo 2)
 echo "kernel tests: compiling ${#sources[@]} kernel sources for sm_${archs} with $jobs jobs"
 printf '%s\n' "${sources[@]}" | xargs -P "$jobs" -I{} bash -c 'compile_one "$@"' _ {}

@@ -65,6 +65,9 @@ std::vector<Case> cases() {
       {"3x3-pad0", makeParams(3, 5, 5, 8, 8, 3, 3, 1, 1, 0, 0), false},
       {"3x3-k13", makeParams(1, 8, 7, 32, 13, 3, 3, 1, 1, 1, 1), true},
       {"1x1-k12", makeParams(2, 6, 5, 64, 12, 1, 1, 1, 1, 0, 0), false},
+      // wgmma: nine k-tiles through a four-stage ring (each slot refilled twice), and c = 24 inside one 64-wide box.
+      {"1x1-c576", makeParams(2, 9, 11, 576, 160, 1, 1, 1, 1, 0, 0), true},
+      {"1x1-c24-k144", makeParams(3, 10, 13, 24, 144, 1, 1, 1, 1, 0, 0), true},
       {"3x3-big", makeParams(1, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1), false},
       {"first-c3-3x3s2", makeParams(2, 33, 31, 3, 32, 3, 3, 2, 2, 1, 1), true},
       {"first-c3-7x7s2", makeParams(1, 45, 45, 3, 64, 7, 7, 2, 2, 3, 3), false},
