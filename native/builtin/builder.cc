@@ -45,7 +45,10 @@ void timeCandidates(const std::vector<Candidate>& fit, const Run& run, const Bui
         }
         CUDA_CHECK(cudaEventSynchronize(tm.e1.get()));
         times.push_back(tm.e1.elapsedSince(tm.e0));
-        if (it == 0 && times[0] > 3 * best) break;  // far behind the best so far: one sample says enough
+        // Behind the best so far by more than run-to-run noise: a few samples say enough (most candidates of a
+        // layer are such losers, and their full timing was most of a build).
+        if (it == 0 && times[0] > 1.5f * best) break;
+        if (it == 2 && std::max(std::min(times[0], times[1]), std::min(std::max(times[0], times[1]), times[2])) > 1.2f * best) break;
       }
     } catch (const Error& err) {
       // A candidate that cannot run here (an external library refusing these params) is skipped, as TensorRT

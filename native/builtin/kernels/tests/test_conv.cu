@@ -70,7 +70,8 @@ std::vector<Case> cases() {
       {"1x1-c24-k144", makeParams(3, 10, 13, 24, 144, 1, 1, 1, 1, 0, 0), true},
       {"3x3-big", makeParams(1, 28, 28, 128, 128, 3, 3, 1, 1, 1, 1), false},
       {"first-c3-3x3s2", makeParams(2, 33, 31, 3, 32, 3, 3, 2, 2, 1, 1), true},
-      {"first-c3-7x7s2", makeParams(1, 45, 45, 3, 64, 7, 7, 2, 2, 3, 3), false},
+      {"first-c3-7x7s2", makeParams(1, 45, 45, 3, 64, 7, 7, 2, 2, 3, 3), true},
+      {"first-c4-k8", makeParams(3, 19, 21, 4, 8, 3, 3, 2, 2, 1, 1), true},
       {"5x5", makeParams(1, 12, 12, 16, 24, 5, 5, 1, 1, 2, 2), false},
       {"dil2", makeParams(1, 16, 16, 16, 32, 3, 3, 1, 1, 2, 2, 2, 2), true},
       {"s3-pad2", makeParams(1, 20, 19, 16, 16, 3, 3, 3, 3, 2, 2), false},
@@ -296,6 +297,20 @@ void testGraphAndThreads() {
 
 }  // namespace
 
+//! The wgmma tiles for 1×1 float16 GEMMs on compute capability 9.0 when this build has them (an sm_90a image that
+//! failed to load would leave them silently unoffered), and never for other shapes.
+void checkFamiliesOffered(int cc) {
+  auto offers = [](const ConvParams& p, const char* prefix) {
+    for (const Tactic& t : ntrt::kernels::convTactics(p, DType::F16))
+      if (t.name.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+#ifdef NTRT_HAVE_WGMMA
+  if (cc == 90) hostCheck("wgmma tactics offered for a 1x1 float16 GEMM on sm_90", offers(makeParams(2, 7, 9, 64, 72, 1, 1, 1, 1, 0, 0), "wg_"));
+#endif
+  hostCheck("no wgmma tactic for a 3x3 convolution", !offers(makeParams(2, 13, 11, 32, 48, 3, 3, 1, 1, 1, 1), "wg_"));
+}
+
 int main(int argc, char** argv) {
   bool quick = false, hostOnly = false, perfOnly = false;
   for (int i = 1; i < argc; ++i) {
@@ -322,6 +337,7 @@ int main(int argc, char** argv) {
     }
     testErrors();
     checkTacticListsIgnoreBatch();
+    checkFamiliesOffered(prop.major * 10 + prop.minor);
   }
   if (!quick) runPerf();
   if (!g_failed.empty()) {
