@@ -28,6 +28,7 @@
 //   Hardmax            = Cast(ArgMax(x, keepdims) == positions)   (ArgMax takes the first maximum, as Hardmax does)
 //   RNN, GRU, LSTM     = unrolled over their static sequence (rnn-unroll.ts)
 //   Floor, Ceil, Round, Sign, QuantizeLinear, DequantizeLinear = casts and compares (rounding.ts)
+//   Sinh, Cosh, Asinh, Acosh, Atanh = Exp, Log and Sqrt, with series where those cancel (hyperbolic.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -37,6 +38,7 @@ import { fromConstant, toNumbers } from '../reference/tensor.js';
 import { addConstant, constantOf, floatConstant, floatValues } from './util.js';
 import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
+import { HYPERBOLIC_REWRITES } from './hyperbolic.js';
 import { ROUNDING_REWRITES } from './rounding.js';
 
 
@@ -207,6 +209,7 @@ function constantNumbers(b: Builder, name: string): number[] {
 
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   ...ROUNDING_REWRITES,
+  ...HYPERBOLIC_REWRITES,
   RNN: unrollRecurrent,
   GRU: unrollRecurrent,
   LSTM: unrollRecurrent,

@@ -37,18 +37,20 @@ const X = Float32Array.from(randn(N, 7), (v) => v * 12);
 const X2 = randn(N, 8);
 
 /** A graph of x ['n', cols] through `nodes` to y (axes [1] at hand), lowered as an FP16 engine: the reference's y and the simulated program's, at batch 2. */
-function fp16Run(nodes: Node[], xv: Float32Array, cols: number): { want: Float32Array; got: Float64Array } {
+function fp16Run(nodes: Node[], xv: Float32Array, cols: number, constants: Constant[] = []): { want: Float32Array; got: Float64Array } {
   const g = new Graph({
     opset: 18,
     inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', cols] } }],
     outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
     nodes,
-    initializers: new Map([['axes', int64('axes', [1])]]),
+    initializers: new Map([['axes', int64('axes', [1])], ...constants.map((c) => [c.name, c] as [string, Constant])]),
   });
   inferShapes(g);
   const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision: 'fp16' }), { min: 1, opt: 2, max: 4 });
   return { want: runReference(g, { x: xv }).y as Float32Array, got: simulate(program, weights, { x: xv }, 2).y };
 }
+
+const f32c = (name: string, v: number): Constant => ({ name, dtype: 'float32', dims: [], data: Float32Array.from([v]) });
 
 describe('decomposeForBuiltin', () => {
   const cases: [string, string, string[], Record<string, AttrValue>, Constant[]?, number?][] = [
@@ -88,7 +90,21 @@ describe('decomposeForBuiltin', () => {
     ['Shrink λ 4.5, bias 1.25', 'Shrink', ['x'], { lambd: 4.5, bias: 1.25 }],
     ['MeanVarianceNormalization (default axes 0, 2, 3)', 'MeanVarianceNormalization', ['x'], {}],
     ['MeanVarianceNormalization axes [1, 3]', 'MeanVarianceNormalization', ['x'], { axes: [1, 3] }, [], 13],
+    ['Sinh', 'Sinh', ['x'], {}],
+    ['Cosh', 'Cosh', ['x'], {}],
+    ['Asinh', 'Asinh', ['x'], {}],
+    ['Acosh', 'Acosh', ['x'], {}],
+    ['Atanh', 'Atanh', ['x'], {}],
   ];
+  // The hyperbolic functions' inputs cover their domains, series and closed branches both: Sinh/Cosh within ±11
+  // (float16's range), Acosh from 1 to 400 (past the 128 switch), Atanh inside (−1, 1), Asinh ±400.
+  const DOMAIN: Record<string, (v: number, i: number) => number> = {
+    Sinh: (v) => v * 0.8,
+    Cosh: (v) => v * 0.8,
+    Asinh: (v, i) => (i % 3 === 0 ? v * 0.02 : v * 30),
+    Acosh: (v, i) => 1 + (i % 3 === 0 ? Math.abs(v) * 0.02 : Math.abs(v) * 30),
+    Atanh: (v) => Math.tanh(v * 0.2),
+  };
   for (const [title, op, inputs, attrs, constants = [], opset = 17] of cases) {
     it(`${title}: no ${op} left, and onnxruntime's values`, async () => {
       const g = oneNode(op, inputs, attrs, constants, opset);
@@ -96,7 +112,7 @@ describe('decomposeForBuiltin', () => {
       decomposeForBuiltin(d);
       expect(opCounts(d)[op]).toBeUndefined();
       expect(d.typeOf('y')).toEqual(g.typeOf('y'));
-      const feeds = { x: op === 'ReduceLogSum' ? X.map((v) => Math.abs(v) + 0.1) : X, x2: X2 };
+      const feeds = { x: op === 'ReduceLogSum' ? X.map((v) => Math.abs(v) + 0.1) : DOMAIN[op] ? X.map(DOMAIN[op]) : X, x2: X2 };
       const shaped = Object.fromEntries(g.inputs.map((i) => [i.name, { data: feeds[i.name as 'x' | 'x2'], dims: DIMS }]));
       const want = (await runOrt(writeModel(g), shaped)).y as Float32Array;
       const got = runReference(d, Object.fromEntries(g.inputs.map((i) => [i.name, feeds[i.name as 'x' | 'x2']]))).y as Float32Array;
@@ -154,6 +170,34 @@ describe('decomposeForBuiltin', () => {
     expect(relL2(mvn.got, mvn.want)).toBeLessThan(2e-3);
     const shrink = fp16Run([node('Shrink', ['x'], ['y'], { lambd: 90.5, bias: 2.5 })], xv, 16);
     expect(relL2(shrink.got, shrink.want)).toBeLessThan(1e-3);
+  });
+
+  it('Sinh, Cosh, Asinh, Acosh and Atanh run in an FP16 engine within 1e-2 of the reference, near zero (one) and at the ends of float16 too', () => {
+    // Per op: values near the series' range, across the switch, and large ones (Sinh/Cosh up to 11.5, where e^x alone
+    // would overflow float16 but the result does not; Asinh/Acosh up to 3000, whose squares would).
+    const ranges: Record<string, number[]> = {
+      Sinh: [1e-3, -2e-3, 0.01, 0.3, -0.49, 0.51, 1, -2.5, 5, 9, 11, -11.5, 11.5, 0, 0.1, -0.2],
+      Cosh: [0, 1e-3, -0.5, 1, 2.5, -5, 9, 11, 11.5, -11.5, 0.2, 3, -7, 10, 0.7, -0.01],
+      Asinh: [1e-3, -2e-3, 0.01, 0.2, -0.24, 0.26, 1, -3, 10, 100, -127, 129, 500, -3000, 3000, 0],
+      Acosh: [1, 1.001, 1.01, 1.1, 1.2, 1.26, 1.5, 2, 5, 20, 100, 127, 129, 500, 3000, 60000],
+      Atanh: [1e-3, -2e-3, 0.01, 0.2, -0.24, 0.26, 0.5, -0.75, 0.9, 0.99, -0.999, 0.3, -0.1, 0.05, 0.6, -0.4],
+    };
+    for (const [op, values] of Object.entries(ranges)) {
+      const xv = Float32Array.from(values, (v) => roundToHalf(v));
+      const { want, got } = fp16Run([node(op, ['x'], ['y'])], xv, 8);
+      expect(Array.from(got).every(Number.isFinite), op).toBe(true);
+      // Element by element: the small values would hide in a norm dominated by the large ones.
+      for (let i = 0; i < want.length; i++) {
+        const err = Math.abs(got[i] - want[i]) / Math.max(Math.abs(want[i]), 1e-3);
+        expect(err, `${op}(${xv[i]})`).toBeLessThan(1e-2);
+      }
+    }
+    // The closed forms alone fail there: atanh(0.001) through Log((1 + x) / (1 − x)) / 2 in float16 is 2% off,
+    // and asinh(3000) through Log(x + Sqrt(x² + 1)) overflows.
+    const naiveAtanh = fp16Run([node('Add', ['one', 'x'], ['p']), node('Sub', ['one', 'x'], ['m']), node('Div', ['p', 'm'], ['r']), node('Log', ['r'], ['l']), node('Mul', ['l', 'half'], ['y'])], Float32Array.from([0.001, 0.002]), 1, [f32c('one', 1), f32c('half', 0.5)]);
+    expect(Math.abs(naiveAtanh.got[0] - naiveAtanh.want[0]) / naiveAtanh.want[0]).toBeGreaterThan(1e-2);
+    const naiveAsinh = fp16Run([node('Mul', ['x', 'x'], ['s']), node('Add', ['s', 'one'], ['s1']), node('Sqrt', ['s1'], ['r']), node('Add', ['x', 'r'], ['u']), node('Log', ['u'], ['y'])], Float32Array.from([3000, 2]), 1, [f32c('one', 1)]);
+    expect(naiveAsinh.got[0]).toBe(Infinity);
   });
 
   it('ReduceL2 and LpNormalization of values whose squares overflow float16 stay finite in an FP16 engine, where the naive Sqrt(ReduceSum(x·x)) gives inf', () => {
