@@ -15,6 +15,7 @@
 //   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x) clamped to the finite range (no overflow,
 //                        and ±inf rows stay ±inf); ReduceLogSum = Log(ReduceSum(x))
 //   Trilu(x, k)        = Where(the triangle as a constant mask, x, 0) when k and the last two dims are static
+//   EyeLike(x)         = the identity constant, when x's shape is static
 //   PRelu(x, s)        = Relu(x) + s · Min(x, 0)
 //   InstanceNormalization, GroupNormalization = LayerNormalization over each (n, group) run of a reshaped x (the
 //                        kernel accumulates in float32), then the per-channel scale and bias
@@ -35,7 +36,8 @@ import { inferShapes } from '../ir/infer.js';
 import { mvnAxes } from '../ir/rules-channel.js';
 import { FUSED_DOMAIN, type Constant, type DataType, type Dim, type Node } from '../ir/types.js';
 import { fromConstant, toNumbers } from '../reference/tensor.js';
-import { addConstant, constantOf, floatConstant, floatValues } from './util.js';
+import { eyeLike } from '../reference/ops-shape.js';
+import { addConstant, constantOf, floatConstant, floatValues, toConstant } from './util.js';
 import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
 import { HYPERBOLIC_REWRITES } from './hyperbolic.js';
@@ -155,6 +157,8 @@ function rearrange(b: Builder, x: string, view: number[], perm: number[], out: n
 
 /** The longest position table (OneHot, Hardmax) and the most LRN channels (its band is C²) a rewrite builds. */
 export const MAX_TABLE = 4096;
+/** The largest EyeLike made a constant (16 MiB of float32). */
+const MAX_EYE = 1 << 22;
 
 /** 2⁻¹⁴, float16's smallest normal: the least scale ReduceL2 divides by. */
 const MIN_SCALE = 2 ** -14;
@@ -231,6 +235,14 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const hot = b.op('Equal', [b.unsqueeze(wrapped, [axis]), positions(b, it.dtype, depth, r - axis - 1)]);
     const value = (v: number) => addConstant(b.g, `${n.name}_value`, out === 'float32' || out === 'float16' ? floatConstant('', out, [], Float32Array.from([v])) : out === 'int32' ? { dtype: out, dims: [], data: Int32Array.from([v]) } : { dtype: out, dims: [], data: BigInt64Array.from([BigInt(v)]) });
     b.done(b.op('Where', [hot, value(on), value(off)]));
+  },
+  EyeLike: (b, n) => {
+    // Its value depends on x's shape and the dtype alone: with both static it is a constant (the reference's).
+    const t = b.g.typeOf(n.outputs[0]);
+    const [r, c] = t.shape;
+    if (typeof r !== 'number' || typeof c !== 'number' || r * c > MAX_EYE) throw new Unfit();
+    const [eye] = eyeLike(n, [], [t], b.g.opset);
+    b.finish(addConstant(b.g, `${n.name}_eye`, toConstant('', eye)));
   },
   Hardmax: (b, n) => {
     float(b);

@@ -200,6 +200,38 @@ describe('decomposeForBuiltin', () => {
     expect(naiveAsinh.got[0]).toBe(Infinity);
   });
 
+  it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {
+    for (const [k, dtype] of [[1, undefined], [-2, 10], [0, 7]] as const) {
+      const g = new Graph({
+        opset: 17,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: [4, 6] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('EyeLike', ['x'], ['e'], { k, ...(dtype ? { dtype } : {}) }), node('Cast', ['e'], ['ef'], { to: 1 }), node('Add', ['ef', 'x'], ['y'])],
+        initializers: new Map(),
+      });
+      inferShapes(g);
+      const d = g.clone();
+      decomposeForBuiltin(d);
+      expect(opCounts(d).EyeLike).toBeUndefined();
+      const x = Float32Array.from({ length: 24 }, (_, i) => i * 0.5);
+      const want = runReference(g, { x }).y as Float32Array;
+      expect(Array.from(want.filter((v, i) => v !== x[i]))).toHaveLength(4 - Math.max(0, k + 4 - 6) - Math.max(0, -k));
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 1, max: 1 });
+        expect(Array.from(simulate(program, weights, { x }, 1).y)).toEqual(Array.from(want));
+      }
+    }
+    const dyn = new Graph({
+      opset: 17,
+      inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', 6] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('EyeLike', ['x'], ['y'], {}, 'eye')],
+      initializers: new Map(),
+    });
+    inferShapes(dyn);
+    expect(() => lowerGraph(optimize(dyn, { fuse: true, precision: 'fp32' }), { min: 1, opt: 2, max: 4 })).toThrow(/EyeLike.*eye|eye.*EyeLike/);
+  });
+
   it('ReduceL2 and LpNormalization of values whose squares overflow float16 stay finite in an FP16 engine, where the naive Sqrt(ReduceSum(x·x)) gives inf', () => {
     const big = Float32Array.from(randn(2 * 16, 12), (v) => v * 1000);
     const build = (nodes: Node[]) => fp16Run(nodes, big, 16);
