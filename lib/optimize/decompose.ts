@@ -30,6 +30,7 @@
 //   RNN, GRU, LSTM     = unrolled over their static sequence (rnn-unroll.ts)
 //   Floor, Ceil, Round, Sign, QuantizeLinear, DequantizeLinear = casts and compares (rounding.ts)
 //   Sinh, Cosh, Asinh, Acosh, Atanh = Exp, Log and Sqrt, with series where those cancel (hyperbolic.ts)
+//   Sin, Cos, Tan, Atan, Asin, Acos = argument reduction and series (trig.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -42,6 +43,7 @@ import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
 import { HYPERBOLIC_REWRITES } from './hyperbolic.js';
 import { ROUNDING_REWRITES } from './rounding.js';
+import { TRIG_REWRITES } from './trig.js';
 
 
 
@@ -214,6 +216,7 @@ function constantNumbers(b: Builder, name: string): number[] {
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   ...ROUNDING_REWRITES,
   ...HYPERBOLIC_REWRITES,
+  ...TRIG_REWRITES,
   RNN: unrollRecurrent,
   GRU: unrollRecurrent,
   LSTM: unrollRecurrent,

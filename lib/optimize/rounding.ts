@@ -35,9 +35,11 @@ function floorBelow(b: Builder, x: string): string {
   return b.op('Sub', [t, asFloat(b, b.op('Greater', [t, x]))]);
 }
 
-const floorOf = (b: Builder, x: string) => belowIntegral(b, x, floorBelow(b, x));
+/** Floor(x) from casts and compares (exact for every float, inf and NaN included). */
+export const floorOf = (b: Builder, x: string) => belowIntegral(b, x, floorBelow(b, x));
 
-function roundOf(b: Builder, x: string): string {
+/** Round(x), halves to even, from casts and compares. */
+export function roundOf(b: Builder, x: string): string {
   const h = b.op('Add', [x, b.scalar(0.5)]);
   const r = floorBelow(b, h); // floor(x + ½)
   // A tie is x exactly halfway, r − x = ½ (exact below T). r == h would call x + ½ rounded up to r a tie too

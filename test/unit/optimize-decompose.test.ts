@@ -95,6 +95,12 @@ describe('decomposeForBuiltin', () => {
     ['Asinh', 'Asinh', ['x'], {}],
     ['Acosh', 'Acosh', ['x'], {}],
     ['Atanh', 'Atanh', ['x'], {}],
+    ['Sin', 'Sin', ['x'], {}],
+    ['Cos', 'Cos', ['x'], {}],
+    ['Tan', 'Tan', ['x'], {}],
+    ['Atan', 'Atan', ['x'], {}],
+    ['Asin', 'Asin', ['x'], {}],
+    ['Acos', 'Acos', ['x'], {}],
   ];
   // The hyperbolic functions' inputs cover their domains, series and closed branches both: Sinh/Cosh within ±11
   // (float16's range), Acosh from 1 to 400 (past the 128 switch), Atanh inside (−1, 1), Asinh ±400.
@@ -104,6 +110,11 @@ describe('decomposeForBuiltin', () => {
     Asinh: (v, i) => (i % 3 === 0 ? v * 0.02 : v * 30),
     Acosh: (v, i) => 1 + (i % 3 === 0 ? Math.abs(v) * 0.02 : Math.abs(v) * 30),
     Atanh: (v) => Math.tanh(v * 0.2),
+    // Sin and Cos over ±40 (every quadrant many times); Tan inside (−1.49, 1.49), away from its poles, whose
+    // sensitivity (1/cos²) would amplify any rounding; Asin and Acos inside [−1, 1].
+    Tan: (v) => Math.atan(v) * 0.95,
+    Asin: (v) => Math.tanh(v * 0.3),
+    Acos: (v) => Math.tanh(v * 0.3),
   };
   for (const [title, op, inputs, attrs, constants = [], opset = 17] of cases) {
     it(`${title}: no ${op} left, and onnxruntime's values`, async () => {
@@ -198,6 +209,36 @@ describe('decomposeForBuiltin', () => {
     expect(Math.abs(naiveAtanh.got[0] - naiveAtanh.want[0]) / naiveAtanh.want[0]).toBeGreaterThan(1e-2);
     const naiveAsinh = fp16Run([node('Mul', ['x', 'x'], ['s']), node('Add', ['s', 'one'], ['s1']), node('Sqrt', ['s1'], ['r']), node('Add', ['x', 'r'], ['u']), node('Log', ['u'], ['y'])], Float32Array.from([3000, 2]), 1, [f32c('one', 1)]);
     expect(naiveAsinh.got[0]).toBe(Infinity);
+  });
+
+  it('Sin, Cos, Tan, Atan, Asin and Acos run in an FP16 engine as the reference computes them, in every quadrant and at ±1, ±inf and NaN', () => {
+    const quadrants = [0, 1e-3, -0.3, 0.78, 0.79, -1.5, 1.58, 2.4, -3.1, 3.2, 4.7, -4.8, 6.2, 6.3, -9.4, 10];
+    const cases: [string, number[], number][] = [
+      ['Sin', quadrants, 5e-3],
+      ['Cos', quadrants, 5e-3],
+      ['Tan', [0, 1e-3, -0.3, 0.78, 0.8, -1.2, 1.4, 2.0, -2.5, 3.0, 3.3, -4.0, 4.5, 0.5, -0.7, 1.0], 1e-2],
+      ['Atan', [0, 1e-3, -0.3, 0.41, 0.42, -0.99, 1, 1.01, 2.4, -10, 100, -3000, 60000, 0.2, 5, -0.6], 1e-2],
+      ['Asin', [0, 1e-3, -0.3, 0.5, -0.7, 0.9, 0.99, -0.999, 1, -1, 0.2, 0.4, -0.45, 0.8, 0.95, 0.1], 1e-2],
+      ['Acos', [0, 1e-3, -0.3, 0.5, -0.7, 0.9, 0.99, -0.999, 1, -1, 0.2, 0.4, -0.45, 0.8, 0.95, 0.9999], 1e-2],
+    ];
+    for (const [op, values, tol] of cases) {
+      const xv = Float32Array.from(values, (v) => roundToHalf(v));
+      const { want, got } = fp16Run([node(op, ['x'], ['y'])], xv, 8);
+      for (let i = 0; i < want.length; i++) {
+        // Sin and Cos absolutely (they cross zero), the others relative to the value.
+        const err = Math.abs(got[i] - want[i]) / (op === 'Sin' || op === 'Cos' ? 1 : Math.max(Math.abs(want[i]), 1e-3));
+        expect(err, `${op}(${xv[i]}) = ${got[i]}, reference ${want[i]}`).toBeLessThan(tol);
+      }
+    }
+    // Outside the domains and the specials: onnxruntime's NaN and limits.
+    const specials = Float32Array.from([NaN, Infinity, -Infinity, 1.5, -2, 0, 1, -1]);
+    for (const op of ['Sin', 'Cos', 'Tan', 'Atan', 'Asin', 'Acos']) {
+      const { want, got } = fp16Run([node(op, ['x'], ['y'])], specials, 4);
+      for (let i = 0; i < want.length; i++) {
+        if (Number.isNaN(want[i])) expect(got[i], `${op}(${specials[i]})`).toBeNaN();
+        else expect(Math.abs(got[i] - want[i]), `${op}(${specials[i]})`).toBeLessThan(2e-3 * Math.max(1, Math.abs(want[i])));
+      }
+    }
   });
 
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {
