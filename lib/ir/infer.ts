@@ -135,6 +135,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   ReduceLogSumExp: spec(rd.reduce, [1, 2]),
   ReduceLogSum: spec(rd.reduce, [1, 2]),
   LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3], 17),
+  RMSNormalization: spec(rd.rmsNorm, [2, 2], [1, 1], 23),
   // Tensor construction and indexing (rules-shape.ts).
   ConstantOfShape: spec(sh.constantOfShape, [1, 1], [1, 1], 9),
   Range: spec(sh.range, [3, 3], [1, 1], 11),

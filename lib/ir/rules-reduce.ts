@@ -58,6 +58,24 @@ export function reduce(ctx: NodeContext): InferResult {
   return { types: [{ dtype: x.dtype, shape }], values: [value] };
 }
 
+/** RMSNormalization(x, scale) (opset 23): x / √(mean(x²) + ε) · scale over axis.. ; one output of x's type. */
+export function rmsNorm(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  ctx.float(1);
+  const r = x.shape.length;
+  const a = attrInt(ctx.node, 'axis', -1);
+  const axis = normAxis(a, r) ?? ctx.invalid(`axis ${a} out of range for rank ${r}`);
+  attrFloat(ctx.node, 'epsilon', 1e-5);
+  const norm = x.shape.slice(axis);
+  const s = ctx.input(1).shape;
+  if (s.length > norm.length || s.some((d, k) => d !== 1 && d !== norm[norm.length - s.length + k])) {
+    ctx.mismatch(`scale ${shapeToString(s)} does not broadcast to the normalized shape ${shapeToString(norm)}`);
+  }
+  const stash = attrInt(ctx.node, 'stash_type', 1);
+  if (stash !== 1) ctx.unsupported(`stash_type ${stash} (only float32 statistics)`);
+  return { types: [{ dtype: x.dtype, shape: [...x.shape] }] };
+}
+
 /** LayerNormalization(x, scale, bias?): normalizes over axis.. ; optional Mean and InvStdDev outputs. */
 export function layerNorm(ctx: NodeContext): InferResult {
   const x = ctx.float(0);

@@ -10,6 +10,7 @@
 //   LpPool, GlobalLpPool = s·(Σ(|x|/s)^p)^(1/p), s = Max(ReduceMax(|x|) per plane, 2⁻¹⁴), the window sum an
 //                        AveragePool (count_include_pad) times the window's size: the powers never pass 1
 //   MeanVarianceNormalization = (x − m) / (Sqrt(ReduceMean((x − m)²)) + 1e-9), m = ReduceMean(x) over its axes
+//   RMSNormalization   = q / Sqrt(ReduceMean(q²) + (√ε/s)²) · scale, q = x/s, s = the row's largest magnitude
 //   Sum, Mean          = a chain of Adds (Mean's inputs each · 1/n first)
 //   ReduceL1           = ReduceSum(|x|)
 //   ReduceLogSumExp    = Log(ReduceSum(Exp(x − m))) + m, m = ReduceMax(x) clamped to the finite range (no overflow,
@@ -290,6 +291,21 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const bias = attrFloat(n, 'bias', 0);
     const above = b.op('Where', [b.op('Greater', [x, b.scalar(lambd)]), b.op('Sub', [x, b.scalar(bias)]), b.scalar(0)]);
     b.done(b.op('Where', [b.op('Less', [x, b.scalar(-lambd)]), b.op('Add', [x, b.scalar(bias)]), above]));
+  },
+  RMSNormalization: (b, n) => {
+    float(b);
+    const [x, scale] = n.inputs;
+    const r = b.g.typeOf(x).shape.length;
+    let axis = attrInt(n, 'axis', -1);
+    if (axis < 0) axis += r;
+    const axes = Array.from({ length: r - axis }, (_, i) => axis + i);
+    // x/√(mean(x²) + ε) = q/√(mean(q²) + (√ε/s)²) with q = x/s, s the row's largest magnitude: the squares never
+    // pass 1 (x² overflows float16 from 256), and √ε/s (not ε/s², whose s² underflows) keeps tiny rows right.
+    const s = maxMagnitude(b, x, axes);
+    const q = b.op('Div', [x, s]);
+    const e = b.op('Div', [b.scalar(Math.sqrt(attrFloat(n, 'epsilon', 1e-5))), s]);
+    const ms = b.op('Add', [b.reduce('ReduceMean', b.op('Mul', [q, q]), axes, 1), b.op('Mul', [e, e])]);
+    b.done(b.op('Mul', [b.op('Div', [q, b.op('Sqrt', [ms])]), scale]));
   },
   MeanVarianceNormalization: (b, n) => {
     float(b);

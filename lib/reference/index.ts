@@ -147,6 +147,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   ReduceLogSumExp: no.reduce,
   ReduceLogSum: no.reduce,
   LayerNormalization: no.layerNorm,
+  RMSNormalization: no.rmsNorm,
   // Construction and indexing.
   ConstantOfShape: sh.constantOfShape,
   Range: sh.range,

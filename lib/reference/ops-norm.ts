@@ -120,6 +120,28 @@ export function normalizeRuns(xv: ArrayLike<number>, runs: number, len: number, 
   return { y, mean: means, inv: invs };
 }
 
+/** RMSNormalization over axis..: x / √(mean(x²) + ε) · scale, in float64. */
+export const rmsNorm: Kernel = (node, inputs, out) => {
+  const [x, scale] = inputs as RTensor[];
+  const r = x.dims.length;
+  let axis = attrInt(node, 'axis', -1);
+  if (axis < 0) axis += r;
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const tail = x.dims.slice(axis);
+  const len = size(tail), rows = size(x.dims.slice(0, axis));
+  const s = broadcastMap([scale], tail, 'float64', ([v]) => v).data as Float64Array;
+  const xv = asFloat64(x);
+  const y = new Float64Array(xv.length);
+  for (let row = 0; row < rows; row++) {
+    const o = row * len;
+    let sq = 0;
+    for (let i = 0; i < len; i++) sq += xv[o + i] * xv[o + i];
+    const inv = 1 / Math.sqrt(sq / len + eps);
+    for (let i = 0; i < len; i++) y[o + i] = xv[o + i] * inv * s[i];
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
+};
+
 /** LayerNormalization over axis.. with optional Mean and InvStdDev outputs; statistics in float64. */
 export const layerNorm: Kernel = (node, inputs, out) => {
   const [x, scale, bias] = inputs as (RTensor | undefined)[];

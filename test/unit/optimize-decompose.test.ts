@@ -37,9 +37,9 @@ const X = Float32Array.from(randn(N, 7), (v) => v * 12);
 const X2 = randn(N, 8);
 
 /** A graph of x ['n', cols] through `nodes` to y (axes [1] at hand), lowered as an FP16 engine: the reference's y and the simulated program's, at batch 2. */
-function fp16Run(nodes: Node[], xv: Float32Array, cols: number, constants: Constant[] = []): { want: Float32Array; got: Float64Array } {
+function fp16Run(nodes: Node[], xv: Float32Array, cols: number, constants: Constant[] = [], opset = 18): { want: Float32Array; got: Float64Array } {
   const g = new Graph({
-    opset: 18,
+    opset,
     inputs: [{ name: 'x', type: { dtype: 'float32', shape: ['n', cols] } }],
     outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
     nodes,
@@ -95,6 +95,8 @@ describe('decomposeForBuiltin', () => {
     ['Asinh', 'Asinh', ['x'], {}],
     ['Acosh', 'Acosh', ['x'], {}],
     ['Atanh', 'Atanh', ['x'], {}],
+    ['RMSNormalization (opset 23)', 'RMSNormalization', ['x', 'scale'], { epsilon: 1e-3 }, [f32c('scale', 1.5)], 23],
+    ['RMSNormalization axis 2, scale [5, 4] (opset 23)', 'RMSNormalization', ['x', 'scale'], { axis: 2 }, [{ name: 'scale', dtype: 'float32', dims: [5, 4], data: Float32Array.from({ length: 20 }, (_, i) => 0.5 + i * 0.1) }], 23],
     ['Sin', 'Sin', ['x'], {}],
     ['Cos', 'Cos', ['x'], {}],
     ['Tan', 'Tan', ['x'], {}],
@@ -239,6 +241,21 @@ describe('decomposeForBuiltin', () => {
         else expect(Math.abs(got[i] - want[i]), `${op}(${specials[i]})`).toBeLessThan(2e-3 * Math.max(1, Math.abs(want[i])));
       }
     }
+  });
+
+  it('RMSNormalization in an FP16 engine: rows whose squares overflow float16, tiny rows and a zero row stay right', () => {
+    // Rows of 8: values near 3000 (x² overflows float16 from 256), of 1e-4 (ε dominates: y ≈ x/√ε), zeros, ordinary.
+    const rows = [Array.from({ length: 8 }, (_, i) => 3000 - 100 * i), Array.from({ length: 8 }, (_, i) => (i - 4) * 1e-4), new Array(8).fill(0), Array.from({ length: 8 }, (_, i) => Math.sin(i) * 3)];
+    // The simulated engine runs batch 2: rows 0-1, then rows 2-3.
+    const run = (pair: number[][]) => fp16Run([node('RMSNormalization', ['x', 'scale'], ['y'])], Float32Array.from(pair.flat(), (v) => roundToHalf(v)), 8, [f32c('scale', 1.25)], 23);
+    const [a, b] = [run(rows.slice(0, 2)), run(rows.slice(2))];
+    for (const { got } of [a, b]) expect(Array.from(got).every(Number.isFinite)).toBe(true);
+    for (const [{ got, want }, r] of [[a, 0], [a, 1], [b, 1]] as const) expect(relL2(got.slice(r * 8, r * 8 + 8), want.slice(r * 8, r * 8 + 8)), `row ${r}`).toBeLessThan(2e-3);
+    expect(Array.from(b.got.slice(0, 8))).toEqual(new Array(8).fill(0));
+    const xv = Float32Array.from(rows.slice(0, 2).flat(), (v) => roundToHalf(v));
+    // The naive x / Sqrt(ReduceMean(x·x) + ε) overflows on the first row.
+    const naive = fp16Run([node('Mul', ['x', 'x'], ['sq']), node('ReduceMean', ['sq', 'axes'], ['m'], { keepdims: 1 }), node('Add', ['m', 'eps'], ['me']), node('Sqrt', ['me'], ['r']), node('Div', ['x', 'r'], ['y'])], xv, 8, [f32c('eps', 1e-5)], 23);
+    expect(Array.from(naive.got.slice(0, 8)).every((v) => v === 0)).toBe(true);
   });
 
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {
