@@ -1,6 +1,6 @@
 // The reference backend: the IR interpreted on the CPU in float32, fused nodes included. float16
 // values are emulated: rounded to float16 wherever a float16 value is stored, computed in float32.
-import { fusedAttention } from './ops-attention.js';
+import { fusedAttention, rotaryEmbedding } from './ops-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferNode } from '../ir/infer.js';
@@ -148,6 +148,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   ReduceLogSum: no.reduce,
   LayerNormalization: no.layerNorm,
   RMSNormalization: no.rmsNorm,
+  RotaryEmbedding: rotaryEmbedding,
   // Construction and indexing.
   ConstantOfShape: sh.constantOfShape,
   Range: sh.range,

@@ -1,9 +1,10 @@
 // Reference kernel of the optimizer's FusedAttention(Q, Kᵀ, V, mask?) {scale}: softmax(scale · Q·Kᵀ + mask) · V
 // per leading index, in float64; a fully masked row gives zeros (the IsNaN guard the fusion absorbs).
-import { attrFloat } from '../ir/attrs.js';
+import { attrFloat, attrInt } from '../ir/attrs.js';
+import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Node, TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
-import { alloc, asFloat64, type RTensor } from './tensor.js';
+import { alloc, asFloat64, fromFloat64, toNumbers, type RTensor } from './tensor.js';
 
 /** Offsets of a (possibly broadcast) tensor for each leading index of the scores [..., sq, sk]. */
 function broadcastIndex(dims: number[], scores: number[]): (lead: number, i: number, j: number) => number {
@@ -59,4 +60,40 @@ export const fusedAttention: Kernel = (node: Node, inputs: (RTensor | undefined)
       }
     }
   return [y];
+};
+
+/** RotaryEmbedding (opset 23): each head's first R features rotated by the cached angle of its position, in pairs
+ *  (i, i + R/2), or (2i, 2i + 1) when interleaved; the rest copied. Position ids outside the caches are an error. */
+export const rotaryEmbedding: Kernel = (node, inputs, out) => {
+  const [x, cosT, sinT, pos] = inputs as (RTensor | undefined)[];
+  const X = asFloat64(x!), C = asFloat64(cosT!), Sn = asFloat64(sinT!);
+  const four = x!.dims.length === 4;
+  const B = x!.dims[0];
+  const H = four ? x!.dims[1] : attrInt(node, 'num_heads', 0);
+  const S = four ? x!.dims[2] : x!.dims[1];
+  const D = four ? x!.dims[3] : x!.dims[2] / H;
+  const half = (attrInt(node, 'rotary_embedding_dim', 0) || D) / 2;
+  const interleaved = attrInt(node, 'interleaved', 0) === 1;
+  const ids = pos ? toNumbers(pos) : undefined;
+  if (ids && ids.length !== B * S) throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `RotaryEmbedding '${node.name}': position_ids hold ${ids.length} values for batch ${B} × sequence ${S}`);
+  const rows = cosT!.dims[0];
+  const y = Float64Array.from(X);
+  for (let b = 0; b < B; b++)
+    for (let s = 0; s < S; s++) {
+      const row = ids ? ids[b * S + s] : b * S + s;
+      if (ids && !(row >= 0 && row < rows)) {
+        throw new TensorRTError(ErrorCode.INVALID_INPUT, `RotaryEmbedding '${node.name}': position id ${row} is outside the caches' ${rows} rows`);
+      }
+      for (let h = 0; h < H; h++) {
+        const base = four ? ((b * H + h) * S + s) * D : (b * S + s) * H * D + h * D;
+        for (let i = 0; i < half; i++) {
+          const c = C[row * half + i], sn = Sn[row * half + i];
+          const i1 = interleaved ? 2 * i : i, i2 = interleaved ? 2 * i + 1 : i + half;
+          const x1 = X[base + i1], x2 = X[base + i2];
+          y[base + i1] = c * x1 - sn * x2;
+          y[base + i2] = sn * x1 + c * x2;
+        }
+      }
+    }
+  return [fromFloat64(out[0].dtype, x!.dims, y)];
 };

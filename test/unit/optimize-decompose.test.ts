@@ -51,6 +51,7 @@ function fp16Run(nodes: Node[], xv: Float32Array, cols: number, constants: Const
 }
 
 const f32c = (name: string, v: number): Constant => ({ name, dtype: 'float32', dims: [], data: Float32Array.from([v]) });
+const f32n = (name: string, dims: number[]): Constant => ({ name, dtype: 'float32', dims, data: new Float32Array(dims.reduce((a, v) => a * v, 1)).fill(0.5) });
 
 describe('decomposeForBuiltin', () => {
   const cases: [string, string, string[], Record<string, AttrValue>, Constant[]?, number?][] = [
@@ -256,6 +257,66 @@ describe('decomposeForBuiltin', () => {
     // The naive x / Sqrt(ReduceMean(x·x) + ε) overflows on the first row.
     const naive = fp16Run([node('Mul', ['x', 'x'], ['sq']), node('ReduceMean', ['sq', 'axes'], ['m'], { keepdims: 1 }), node('Add', ['m', 'eps'], ['me']), node('Sqrt', ['me'], ['r']), node('Div', ['x', 'r'], ['y'])], xv, 8, [f32c('eps', 1e-5)], 23);
     expect(Array.from(naive.got.slice(0, 8)).every((v) => v === 0)).toBe(true);
+  });
+
+  it('RotaryEmbedding on builtin: onnxruntime\'s values, and the lowered FP32 and FP16 programs, 3-D and 4-D, interleaved or halves, partial, ids given or not', async () => {
+    const rand = (n: number, seed: number) => Float32Array.from(randn(n, seed));
+    const configs: { name: string; shape: number[]; attrs: Record<string, AttrValue>; cache: number[]; ids?: number[] }[] = [
+      { name: '4-D halves, ids', shape: [2, 3, 5, 8], attrs: {}, cache: [12, 4], ids: [0, 1, 2, 3, 4, 11, 7, 7, 0, 9] },
+      { name: '4-D interleaved, rotary 4 of 8', shape: [2, 3, 5, 8], attrs: { interleaved: 1, rotary_embedding_dim: 4 }, cache: [12, 2], ids: [3, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      { name: '3-D, caches per token', shape: [2, 5, 24], attrs: { num_heads: 3 }, cache: [2, 5, 4] },
+      { name: '3-D interleaved, rotary 6', shape: [2, 5, 24], attrs: { num_heads: 3, interleaved: 1, rotary_embedding_dim: 6 }, cache: [10, 3], ids: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+    ];
+    for (const [k, c] of configs.entries()) {
+      const cacheN = c.cache.reduce((a, v) => a * v, 1);
+      // Angles of a real rotary cache: cos and sin of one angle per position and pair.
+      const angles = Float32Array.from({ length: cacheN }, (_, i) => (i % 7) * 0.9 - 2);
+      const g = new Graph({
+        opset: 23,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: c.shape } }, ...(c.ids ? [{ name: 'p', type: { dtype: 'int64' as const, shape: [2, 5] } }] : [])],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('RotaryEmbedding', ['x', 'c', 's', ...(c.ids ? ['p'] : [])], ['y'], c.attrs, 'rope')],
+        initializers: new Map([
+          ['c', { name: 'c', dtype: 'float32', dims: c.cache, data: angles.map(Math.cos) }],
+          ['s', { name: 's', dtype: 'float32', dims: c.cache, data: angles.map(Math.sin) }],
+        ]),
+      });
+      inferShapes(g);
+      const xv = rand(c.shape.reduce((a, v) => a * v, 1), 40 + k);
+      const ids = c.ids ? BigInt64Array.from(c.ids, BigInt) : undefined;
+      const feeds = { x: xv, ...(ids ? { p: ids } : {}) };
+      const ortFeeds = { x: { data: xv, dims: c.shape }, ...(ids ? { p: { data: ids, dims: [2, 5], dtype: 'int64' as const } } : {}) };
+      const want = (await runOrt(writeModel(g), ortFeeds)).y as Float32Array;
+      expect(relErr(runReference(g, feeds).y as Float32Array, want), c.name).toBeLessThan(1e-6);
+      const d = g.clone();
+      decomposeForBuiltin(d);
+      expect(opCounts(d).RotaryEmbedding, c.name).toBeUndefined();
+      expect(relErr((await runOrt(writeModel(d), ortFeeds)).y as Float32Array, want), c.name).toBeLessThan(1e-6);
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 1, max: 1 });
+        expect(relL2(simulate(program, weights, feeds, 1).y, want), `${c.name} ${precision}`).toBeLessThan(precision === 'fp32' ? 1e-6 : 2e-3);
+      }
+    }
+  });
+
+  it('RotaryEmbedding refuses what it cannot mean: an id outside the caches (reference), an odd or too large rotary dim, a 3-D input without heads', () => {
+    const make = (attrs: Record<string, AttrValue>, shape: number[], cache: number[]) => {
+      const g = new Graph({
+        opset: 23,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape } }, { name: 'p', type: { dtype: 'int64', shape: [1, 2] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('RotaryEmbedding', ['x', 'c', 's', 'p'], ['y'], attrs, 'rope')],
+        initializers: new Map([['c', f32n('c', cache)], ['s', f32n('s', cache)]]),
+      });
+      inferShapes(g);
+      return g;
+    };
+    const g = make({}, [1, 1, 2, 4], [3, 2]);
+    expect(() => runReference(g, { x: new Float32Array(8), p: BigInt64Array.from([0n, 3n]) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT', message: expect.stringMatching(/'rope'.*position id 3.*3 rows/) }));
+    expect(() => make({ rotary_embedding_dim: 3 }, [1, 1, 2, 4], [3, 1])).toThrow(/rotary_embedding_dim 3 must be even/);
+    expect(() => make({ rotary_embedding_dim: 6 }, [1, 1, 2, 4], [3, 3])).toThrow(/rotary_embedding_dim 6 must be even and at most the head size 4/);
+    expect(() => make({}, [1, 2, 8], [3, 2])).toThrow(/num_heads must be positive/);
+    expect(() => make({}, [1, 1, 2, 4], [3, 3])).toThrow(/last dimension 3 is not rotary_embedding_dim \/ 2 = 2/);
   });
 
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {

@@ -113,6 +113,21 @@ const CASES: Record<string, Case> = {
   'RMSNormalization last axis (opset 23)': { op: 'RMSNormalization', opset: 23, inputs: [x([2, 3, 8])], nodeInputs: ['x', 's'], constants: [w('s', [8], 1)] },
   'RMSNormalization axis 1, ε 1e-2, scale [3, 4] (opset 23)': { op: 'RMSNormalization', opset: 23, inputs: [x([2, 3, 4])], nodeInputs: ['x', 's'], constants: [w('s', [3, 4], 2)], attrs: { axis: 1, epsilon: 1e-2 } },
   'RMSNormalization axis -2, scale [4] broadcast (opset 23)': { op: 'RMSNormalization', opset: 23, inputs: [x([2, 3, 4])], nodeInputs: ['x', 's'], constants: [w('s', [4], 3)], attrs: { axis: -2 } },
+  'RotaryEmbedding [B, H, S, D] with position ids (opset 23)': {
+    op: 'RotaryEmbedding', opset: 23, inputs: [x([2, 3, 5, 8])], nodeInputs: ['x', 'c', 's', 'p'],
+    constants: [w('c', [12, 4], 4), w('s', [12, 4], 5), int64('p', [0, 1, 2, 3, 4, 11, 7, 7, 0, 9], [2, 5])],
+  },
+  'RotaryEmbedding interleaved, rotary dim 4 of 8 (opset 23)': {
+    op: 'RotaryEmbedding', opset: 23, inputs: [x([2, 3, 5, 8])], nodeInputs: ['x', 'c', 's', 'p'],
+    constants: [w('c', [12, 2], 6), w('s', [12, 2], 7), int64('p', [3, 1, 2, 3, 4, 5, 6, 7, 8, 9], [2, 5])], attrs: { interleaved: 1, rotary_embedding_dim: 4 },
+  },
+  'RotaryEmbedding [B, S, H·D], num_heads 3, caches per token (opset 23)': {
+    op: 'RotaryEmbedding', opset: 23, inputs: [x([2, 5, 24])], nodeInputs: ['x', 'c', 's'], constants: [w('c', [2, 5, 4], 8), w('s', [2, 5, 4], 9)], attrs: { num_heads: 3 },
+  },
+  'RotaryEmbedding [B, S, H·D] interleaved, rotary dim 6 (opset 23)': {
+    op: 'RotaryEmbedding', opset: 23, inputs: [x([2, 5, 24])], nodeInputs: ['x', 'c', 's', 'p'],
+    constants: [w('c', [10, 3], 10), w('s', [10, 3], 11), int64('p', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [2, 5])], attrs: { num_heads: 3, interleaved: 1, rotary_embedding_dim: 6 },
+  },
   'Softmax axis 0': { op: 'Softmax', inputs: [x([3, 4, 2])], attrs: { axis: 0 } },
   'LogSoftmax axis 1 (opset 13)': { op: 'LogSoftmax', opset: 13, inputs: [x([2, 5, 3])], attrs: { axis: 1 } },
   'LogSoftmax opset 11 (2-D coercion)': { op: 'LogSoftmax', opset: 11, inputs: [x([2, 3, 4])], attrs: { axis: 1 } },
