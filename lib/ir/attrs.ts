@@ -14,6 +14,8 @@ export const FLOAT_ATTRS: Record<string, readonly string[]> = {
   HardSigmoid: ['alpha', 'beta'],
   LeakyRelu: ['alpha'],
   LayerNormalization: ['epsilon'],
+  RMSNormalization: ['epsilon'],
+  Attention: ['scale', 'softcap'],
   Elu: ['alpha'],
   Selu: ['alpha', 'gamma'],
   Shrink: ['lambd', 'bias'],

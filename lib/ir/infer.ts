@@ -1,5 +1,5 @@
 // Shape and dtype inference over a whole graph: the operator registry and the driver.
-import { fusedAttention, rotaryEmbedding } from './rules-attention.js';
+import { attention, fusedAttention, rotaryEmbedding } from './rules-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import { NodeContext, MAX_FLOAT_VALUES, MAX_VALUE_ELEMENTS, type InferResult } from './context.js';
 import type { Graph } from './graph.js';
@@ -137,6 +137,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   LayerNormalization: spec(rd.layerNorm, [2, 3], [1, 3], 17),
   RMSNormalization: spec(rd.rmsNorm, [2, 2], [1, 1], 23),
   RotaryEmbedding: spec(rotaryEmbedding, [3, 4], [1, 1], 23),
+  Attention: spec(attention, [3, 7], [1, 4], 23),
   // Tensor construction and indexing (rules-shape.ts).
   ConstantOfShape: spec(sh.constantOfShape, [1, 1], [1, 1], 9),
   Range: spec(sh.range, [3, 3], [1, 1], 11),

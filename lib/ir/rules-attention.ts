@@ -1,8 +1,8 @@
 // Shape rules of the attention family: the optimizer's FusedAttention(Q, Kᵀ, V, mask?), softmax(scale · Q·Kᵀ +
-// mask) · V, and RotaryEmbedding (opset 23).
-import { attrInt } from './attrs.js';
+// mask) · V, and Attention and RotaryEmbedding (opset 23).
+import { attrFloat, attrInt } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
-import { shapeToString } from './types.js';
+import { shapeToString, type Dim, type TensorType } from './types.js';
 
 /** Output [..., Sq, Dv] of Q's type; Q [..., Sq, D], Kᵀ [..., D, Sk], V [..., Sk, Dv] of the same rank. */
 export function fusedAttention(ctx: NodeContext): InferResult {
@@ -53,4 +53,72 @@ export function rotaryEmbedding(ctx: NodeContext): InferResult {
     if (ids.shape.length !== 2) ctx.mismatch(`position_ids must be 2-D [batch, sequence], got ${shapeToString(ids.shape)}`);
   }
   return { types: [{ dtype: x.dtype, shape: [...x.shape] }] };
+}
+
+/** The sizes of an Attention node's operands as [B, heads, sequence, head size] (3-D inputs split by the head counts). */
+export function attentionDims(ctx: NodeContext): { b: Dim; hq: Dim; hk: Dim; sq: Dim; sk: Dim; d: Dim; dv: Dim } {
+  const [q, k, v] = [ctx.float(0), ctx.float(1), ctx.float(2)];
+  const r = q.shape.length;
+  if ((r !== 3 && r !== 4) || k.shape.length !== r || v.shape.length !== r) {
+    ctx.mismatch(`Q, K and V must all be 3-D or all 4-D, got ${shapeToString(q.shape)}, ${shapeToString(k.shape)} and ${shapeToString(v.shape)}`);
+  }
+  if (k.dtype !== q.dtype || v.dtype !== q.dtype) ctx.mismatch(`Q, K and V must share a type, got ${q.dtype}, ${k.dtype} and ${v.dtype}`);
+  if (r === 4) return { b: q.shape[0], hq: q.shape[1], hk: k.shape[1], sq: q.shape[2], sk: k.shape[2], d: q.shape[3], dv: v.shape[3] };
+  const hq = attrInt(ctx.node, 'q_num_heads', 0), hk = attrInt(ctx.node, 'kv_num_heads', 0);
+  if (hq <= 0 || hk <= 0) ctx.invalid('q_num_heads and kv_num_heads must be positive for 3-D inputs');
+  const split = (t: TensorType, heads: number, what: string): Dim => {
+    const h = t.shape[2];
+    if (typeof h !== 'number') ctx.unsupported(`a dynamic hidden size for ${what}`);
+    if (h % heads) ctx.mismatch(`${what}'s hidden size ${h} is not a multiple of its ${heads} heads`);
+    return h / heads;
+  };
+  return { b: q.shape[0], hq, hk, sq: q.shape[1], sk: k.shape[1], d: split(q, hq, 'Q'), dv: split(v, hk, 'V') };
+}
+
+/**
+ * Attention(Q, K, V, attn_mask?, past_key?, past_value?) (opset 23): softmax(scale·Q·Kᵀ (soft-capped) + mask, with
+ * a causal triangle when is_causal) · V, heads of K and V shared by groups of Q's heads. Outputs Y, present_key,
+ * present_value (the past with K and V appended) and qk_matmul_output. nonpad_kv_seqlen is ERR_UNSUPPORTED_OP.
+ */
+export function attention(ctx: NodeContext): InferResult {
+  const { b, hq, hk, sq, sk, d, dv } = attentionDims(ctx);
+  const [k, v] = [ctx.input(1), ctx.input(2)];
+  const four = k.shape.length === 4;
+  const same = (x: Dim, y: Dim) => typeof x !== 'number' || typeof y !== 'number' || x === y;
+  if (four && (!same(k.shape[3], d) || !same(v.shape[1], hk) || !same(v.shape[2], sk))) {
+    ctx.mismatch(`K ${shapeToString(k.shape)} and V ${shapeToString(v.shape)} do not fit Q's head size ${d}`);
+  }
+  if (!four && typeof hk === 'number' && typeof d === 'number' && !same(k.shape[2], hk * d)) {
+    ctx.mismatch(`K's hidden size ${k.shape[2]} is not kv_num_heads ${hk} × Q's head size ${d}`);
+  }
+  if (typeof hq === 'number' && typeof hk === 'number' && hq % hk) ctx.mismatch(`${hq} query heads cannot share ${hk} key/value heads`);
+  if (ctx.has(6)) ctx.unsupported('nonpad_kv_seqlen');
+  if (ctx.has(4) !== ctx.has(5)) ctx.invalid('past_key and past_value must be given together');
+  let total = sk;
+  if (ctx.has(4)) {
+    const [pk, pv] = [ctx.input(4), ctx.input(5)];
+    if (pk.shape.length !== 4 || pv.shape.length !== 4) ctx.mismatch(`past_key and past_value must be 4-D, got ${shapeToString(pk.shape)} and ${shapeToString(pv.shape)}`);
+    const p = pk.shape[2];
+    if (typeof p !== 'number' || typeof sk !== 'number') ctx.unsupported('past_key with a dynamic sequence length');
+    total = p + sk;
+  }
+  if (ctx.has(3)) {
+    const m = ctx.input(3);
+    if (m.dtype !== 'bool' && m.dtype !== ctx.input(0).dtype) ctx.mismatch(`attn_mask must be bool or Q's type, got ${m.dtype}`);
+    if (m.shape.length < 2 || m.shape.length > 4) ctx.mismatch(`attn_mask must have rank 2 to 4, got ${shapeToString(m.shape)}`);
+    const last = m.shape[m.shape.length - 1];
+    if (typeof last === 'number' && typeof total === 'number' && last > total) ctx.mismatch(`attn_mask covers ${last} keys of ${total}`);
+  }
+  if (attrFloat(ctx.node, 'softcap', 0) < 0) ctx.invalid('softcap must not be negative');
+  const mode = attrInt(ctx.node, 'qk_matmul_output_mode', 0);
+  if (mode < 0 || mode > 3) ctx.invalid(`qk_matmul_output_mode must be 0 to 3, got ${mode}`);
+  const dt = ctx.input(0).dtype;
+  const y = four ? [b, hq, sq, dv] : [b, sq, typeof hq === 'number' && typeof dv === 'number' ? hq * dv : ctx.unsupported('a dynamic head size')];
+  const types = [
+    { dtype: dt, shape: y },
+    { dtype: dt, shape: [b, hk, total, d] },
+    { dtype: dt, shape: [b, hk, total, dv] },
+    { dtype: dt, shape: [b, hq, sq, total] },
+  ];
+  return { types: types.slice(0, Math.max(1, ctx.node.outputs.length)) };
 }

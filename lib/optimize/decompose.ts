@@ -33,6 +33,7 @@
 //   Sinh, Cosh, Asinh, Acosh, Atanh = Exp, Log and Sqrt, with series where those cancel (hyperbolic.ts)
 //   Sin, Cos, Tan, Atan, Asin, Acos = argument reduction and series (trig.ts)
 //   RotaryEmbedding    = Gather of the caches, Slices, Mul/Add/Sub and Concat (rotary.ts)
+//   Attention          = MatMul → scale → (+ mask) → Softmax → MatMul, for fuseAttention to find (attention-op.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -44,6 +45,7 @@ import { addConstant, constantOf, floatConstant, floatValues, toConstant } from 
 import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
 import { HYPERBOLIC_REWRITES } from './hyperbolic.js';
+import { ATTENTION_REWRITES } from './attention-op.js';
 import { ROTARY_REWRITES } from './rotary.js';
 import { ROUNDING_REWRITES } from './rounding.js';
 import { TRIG_REWRITES } from './trig.js';
@@ -221,6 +223,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   ...HYPERBOLIC_REWRITES,
   ...TRIG_REWRITES,
   ...ROTARY_REWRITES,
+  ...ATTENTION_REWRITES,
   RNN: unrollRecurrent,
   GRU: unrollRecurrent,
   LSTM: unrollRecurrent,

@@ -1,6 +1,6 @@
 // The reference backend: the IR interpreted on the CPU in float32, fused nodes included. float16
 // values are emulated: rounded to float16 wherever a float16 value is stored, computed in float32.
-import { fusedAttention, rotaryEmbedding } from './ops-attention.js';
+import { attentionOp, fusedAttention, rotaryEmbedding } from './ops-attention.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { inferNode } from '../ir/infer.js';
@@ -149,6 +149,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   LayerNormalization: no.layerNorm,
   RMSNormalization: no.rmsNorm,
   RotaryEmbedding: rotaryEmbedding,
+  Attention: attentionOp,
   // Construction and indexing.
   ConstantOfShape: sh.constantOfShape,
   Range: sh.range,

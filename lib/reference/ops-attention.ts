@@ -97,3 +97,82 @@ export const rotaryEmbedding: Kernel = (node, inputs, out) => {
     }
   return [fromFloat64(out[0].dtype, x!.dims, y)];
 };
+
+/**
+ * Attention (opset 23) in float64: scores = scale·Q·Kᵀ (soft-capped: c·tanh(s/c)), plus the mask (bool: false is
+ * −inf; a mask shorter than the keys is −inf past its end) and the causal triangle (key j > query i + past length
+ * is −inf), softmax over the keys, times V; query head h reads key/value head ⌊h / (Hq/Hk)⌋. Outputs Y, present K
+ * and V (past then new), and the scores by qk_matmul_output_mode (0/1 scaled and capped, 2 with the mask, 3 softmax).
+ */
+export const attentionOp: Kernel = (node, inputs, out) => {
+  const [q, k, v, mask, pk, pv] = inputs as (RTensor | undefined)[];
+  const four = q!.dims.length === 4;
+  const B = q!.dims[0];
+  const Hq = four ? q!.dims[1] : attrInt(node, 'q_num_heads', 0);
+  const Hk = four ? k!.dims[1] : attrInt(node, 'kv_num_heads', 0);
+  const Sq = four ? q!.dims[2] : q!.dims[1];
+  const Sn = four ? k!.dims[2] : k!.dims[1];
+  const D = four ? q!.dims[3] : q!.dims[2] / Hq;
+  const Dv = four ? v!.dims[3] : v!.dims[2] / Hk;
+  const P = pk ? pk.dims[2] : 0;
+  const T = P + Sn;
+  const Q = asFloat64(q!), K = asFloat64(k!), V = asFloat64(v!);
+  // present_key / present_value [B, Hk, T, D|Dv]: the past, then this call's keys and values.
+  const present = (past: RTensor | undefined, now: Float64Array, e: number) => {
+    const pres = new Float64Array(B * Hk * T * e);
+    const old = past ? asFloat64(past) : undefined;
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < Hk; h++)
+        for (let j = 0; j < T; j++)
+          for (let c = 0; c < e; c++) {
+            pres[((b * Hk + h) * T + j) * e + c] =
+              j < P ? old![((b * Hk + h) * P + j) * e + c] : now[four ? ((b * Hk + h) * Sn + j - P) * e + c : (b * Sn + j - P) * Hk * e + h * e + c];
+          }
+    return pres;
+  };
+  const Kp = present(pk, K, D), Vp = present(pv, V, Dv);
+  const scale = attrFloat(node, 'scale', 1 / Math.sqrt(D));
+  const cap = attrFloat(node, 'softcap', 0);
+  const causal = attrInt(node, 'is_causal', 0) === 1;
+  const mode = attrInt(node, 'qk_matmul_output_mode', 0);
+  const M = mask ? (mask.dtype === 'bool' ? Float64Array.from(mask.data as Uint8Array, (x) => (x ? 0 : -Infinity)) : asFloat64(mask)) : undefined;
+  const mLast = mask ? mask.dims[mask.dims.length - 1] : 0;
+  const maskAt = mask ? broadcastIndex(mask.dims, [B, Hq, Sq, mLast]) : undefined;
+  const y = new Float64Array(B * Hq * Sq * Dv);
+  const qk = new Float64Array(B * Hq * Sq * T);
+  const s = new Float64Array(T);
+  const rep = Hq / Hk;
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < Hq; h++) {
+      const kh = Math.floor(h / rep);
+      for (let i = 0; i < Sq; i++) {
+        const row = ((b * Hq + h) * Sq + i) * T;
+        let mx = -Infinity;
+        for (let j = 0; j < T; j++) {
+          let acc = 0;
+          for (let e = 0; e < D; e++) acc += Q[four ? ((b * Hq + h) * Sq + i) * D + e : (b * Sq + i) * Hq * D + h * D + e] * Kp[((b * Hk + kh) * T + j) * D + e];
+          let x = acc * scale;
+          if (cap > 0) x = cap * Math.tanh(x / cap);
+          if (mode <= 1) qk[row + j] = x;
+          if (M) x += j < mLast ? M[maskAt!((b * Hq + h), i, j)] : -Infinity;
+          if (causal && j > i + P) x = -Infinity;
+          if (mode === 2) qk[row + j] = x;
+          s[j] = x;
+          mx = Math.max(mx, x);
+        }
+        let sum = 0;
+        for (let j = 0; j < T; j++) sum += (s[j] = Math.exp(s[j] - mx));
+        for (let j = 0; j < T; j++) {
+          s[j] /= sum;
+          if (mode === 3) qk[row + j] = s[j];
+        }
+        for (let e = 0; e < Dv; e++) {
+          let acc = 0;
+          for (let j = 0; j < T; j++) acc += s[j] * Vp[((b * Hk + kh) * T + j) * Dv + e];
+          y[four ? ((b * Hq + h) * Sq + i) * Dv + e : (b * Sq + i) * Hq * Dv + h * Dv + e] = acc;
+        }
+      }
+    }
+  const outs = [y, Kp, Vp, qk];
+  return out.map((t, i) => fromFloat64(t.dtype, t.shape as number[], outs[i]));
+};

@@ -3,6 +3,7 @@
 // run (CPU simulation) as the reference does, in FP32 and FP16.
 import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../../lib/builtin/lower.js';
+import { OP_NAMES } from '../../lib/builtin/program.js';
 import { Graph } from '../../lib/ir/graph.js';
 import { inferShapes } from '../../lib/ir/infer.js';
 import type { AttrValue, Constant, DataType, Dim, Node } from '../../lib/ir/types.js';
@@ -317,6 +318,48 @@ describe('decomposeForBuiltin', () => {
     expect(() => make({ rotary_embedding_dim: 6 }, [1, 1, 2, 4], [3, 3])).toThrow(/rotary_embedding_dim 6 must be even and at most the head size 4/);
     expect(() => make({}, [1, 2, 8], [3, 2])).toThrow(/num_heads must be positive/);
     expect(() => make({}, [1, 1, 2, 4], [3, 3])).toThrow(/last dimension 3 is not rotary_embedding_dim \/ 2 = 2/);
+  });
+
+  it('Attention (opset 23) on builtin: onnxruntime\'s values, one fused attention layer where there is no softcap, and the lowered FP32 and FP16 programs', async () => {
+    const configs: { name: string; q: number[]; k: number[]; v: number[]; attrs: Record<string, AttrValue>; mask?: Constant; fused: boolean }[] = [
+      { name: '4-D', q: [2, 3, 4, 8], k: [2, 3, 5, 8], v: [2, 3, 5, 8], attrs: {}, fused: true },
+      { name: 'grouped heads, float mask', q: [2, 4, 3, 8], k: [2, 2, 5, 8], v: [2, 2, 5, 8], attrs: { scale: 0.3 }, mask: { name: 'm', dtype: 'float32', dims: [3, 5], data: randn(15, 12) }, fused: true },
+      { name: '3-D, bool mask', q: [2, 3, 16], k: [2, 5, 8], v: [2, 5, 12], attrs: { q_num_heads: 4, kv_num_heads: 2 }, mask: { name: 'm', dtype: 'bool', dims: [2, 1, 3, 5], data: Uint8Array.from({ length: 30 }, (_, i) => (i % 5 === 3 ? 0 : 1)) }, fused: true },
+      { name: 'causal', q: [1, 2, 4, 8], k: [1, 2, 4, 8], v: [1, 2, 4, 8], attrs: { is_causal: 1 }, fused: true },
+      { name: 'soft-capped', q: [1, 2, 3, 8], k: [1, 2, 5, 8], v: [1, 2, 5, 8], attrs: { softcap: 2.5 }, fused: false },
+    ];
+    for (const [i, c] of configs.entries()) {
+      const g = new Graph({
+        opset: 23,
+        inputs: (['q', 'k', 'v'] as const).map((name) => ({ name, type: { dtype: 'float32' as const, shape: c[name] } })),
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('Attention', ['q', 'k', 'v', ...(c.mask ? ['m'] : [])], ['y'], c.attrs, 'attn')],
+        initializers: new Map(c.mask ? [['m', c.mask]] : []),
+      });
+      inferShapes(g);
+      const feeds = Object.fromEntries((['q', 'k', 'v'] as const).map((name, j) => [name, Float32Array.from(randn(c[name].reduce((a, x) => a * x, 1), 60 + 3 * i + j))]));
+      const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([name, data]) => [name, { data, dims: c[name as 'q'] }]));
+      const want = (await runOrt(writeModel(g), ortFeeds)).y as Float32Array;
+      const d = g.clone();
+      decomposeForBuiltin(d);
+      expect(opCounts(d).Attention, c.name).toBeUndefined();
+      expect(relErr((await runOrt(writeModel(d), ortFeeds)).y as Float32Array, want), c.name).toBeLessThan(1e-5);
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 1, max: 1 });
+        expect(program.layers.filter((l) => OP_NAMES[l.op] === 'attention').length, `${c.name} ${precision}`).toBe(c.fused ? 1 : 0);
+        expect(relL2(simulate(program, weights, feeds, 1).y, want), `${c.name} ${precision}`).toBeLessThan(precision === 'fp32' ? 1e-5 : 5e-3);
+      }
+    }
+    // With past key and value (a decoder's cache) it stays, and builtin names it.
+    const past = new Graph({
+      opset: 23,
+      inputs: ['q', 'k', 'v', 'pk', 'pv'].map((name) => ({ name, type: { dtype: 'float32' as const, shape: [1, 2, name.startsWith('p') ? 3 : 1, 4] } })),
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('Attention', ['q', 'k', 'v', '', 'pk', 'pv'], ['y'], {}, 'decoder_attn')],
+      initializers: new Map(),
+    });
+    inferShapes(past);
+    expect(() => lowerGraph(optimize(past, { fuse: true, precision: 'fp32' }), { min: 1, opt: 1, max: 1 })).toThrow(/Attention.*decoder_attn|decoder_attn.*Attention/);
   });
 
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {

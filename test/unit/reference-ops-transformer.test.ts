@@ -9,6 +9,8 @@ import { expectOrtAgreement, f32, int64, randn, type OpCase } from './reference-
 const w = (name: string, dims: number[], seed = 7) => f32(name, dims, randn(dims.reduce((a, b) => a * b, 1), seed));
 const i32 = (name: string, values: number[], dims: number[] = [values.length]): Constant => ({ name, dtype: 'int32', dims, data: Int32Array.from(values) });
 const x = (shape: number[], dtype: DataType = 'float32', name = 'x') => ({ name, shape, dtype });
+const bools = (name: string, dims: number[], on: (i: number) => boolean): Constant => ({ name, dtype: 'bool', dims, data: Uint8Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (on(i) ? 1 : 0)) });
+const qkv = (q: number[], k: number[], v: number[]) => [x(q, 'float32', 'q'), x(k, 'float32', 'k'), x(v, 'float32', 'v')];
 
 type Case = OpCase & { feed?: Record<string, (n: number) => TensorData> };
 const positive = (n: number) => randn(n, 3).map((v) => Math.abs(v) + 0.1);
@@ -127,6 +129,26 @@ const CASES: Record<string, Case> = {
   'RotaryEmbedding [B, S, H·D] interleaved, rotary dim 6 (opset 23)': {
     op: 'RotaryEmbedding', opset: 23, inputs: [x([2, 5, 24])], nodeInputs: ['x', 'c', 's', 'p'],
     constants: [w('c', [10, 3], 10), w('s', [10, 3], 11), int64('p', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [2, 5])], attrs: { num_heads: 3, interleaved: 1, rotary_embedding_dim: 6 },
+  },
+  'Attention [B, H, S, D] (opset 23)': { op: 'Attention', opset: 23, inputs: qkv([2, 3, 4, 8], [2, 3, 5, 8], [2, 3, 5, 6]), nodeInputs: ['q', 'k', 'v'] },
+  'Attention grouped heads (4 of 2), float mask [Sq, Sk], scale 0.3 (opset 23)': {
+    op: 'Attention', opset: 23, inputs: qkv([2, 4, 3, 8], [2, 2, 5, 8], [2, 2, 5, 8]), nodeInputs: ['q', 'k', 'v', 'm'], constants: [w('m', [3, 5], 12)], attrs: { scale: 0.3 },
+  },
+  'Attention [B, S, H·D] with head counts, bool mask (opset 23)': {
+    op: 'Attention', opset: 23, inputs: qkv([2, 3, 16], [2, 5, 8], [2, 5, 12]), nodeInputs: ['q', 'k', 'v', 'm'],
+    constants: [bools('m', [2, 1, 3, 5], (i) => i % 5 !== 3 && i !== 9)], attrs: { q_num_heads: 4, kv_num_heads: 2 },
+  },
+  'Attention causal with past key and value, every output (opset 23)': {
+    op: 'Attention', opset: 23, inputs: [...qkv([1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]), x([1, 2, 2, 4], 'float32', 'pk'), x([1, 2, 2, 4], 'float32', 'pv')],
+    nodeInputs: ['q', 'k', 'v', '', 'pk', 'pv'], attrs: { is_causal: 1 }, outputs: [{ name: 'y' }, { name: 'present_k' }, { name: 'present_v' }, { name: 'qk' }],
+  },
+  'Attention soft-capped, softmax as qk output (opset 23)': {
+    op: 'Attention', opset: 23, inputs: qkv([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]), nodeInputs: ['q', 'k', 'v', 'm'], constants: [w('m', [3, 5], 13)],
+    attrs: { softcap: 2, qk_matmul_output_mode: 3 }, outputs: [{ name: 'y' }, { name: 'pk' }, { name: 'pv' }, { name: 'qk' }],
+  },
+  'Attention qk output with the mask added (mode 2) (opset 23)': {
+    op: 'Attention', opset: 23, inputs: qkv([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]), nodeInputs: ['q', 'k', 'v', 'm'], constants: [w('m', [1, 2, 3, 5], 14)],
+    attrs: { qk_matmul_output_mode: 2 }, outputs: [{ name: 'y' }, { name: 'pk' }, { name: 'pv' }, { name: 'qk' }],
   },
   'Softmax axis 0': { op: 'Softmax', inputs: [x([3, 4, 2])], attrs: { axis: 0 } },
   'LogSoftmax axis 1 (opset 13)': { op: 'LogSoftmax', opset: 13, inputs: [x([2, 5, 3])], attrs: { axis: 1 } },
