@@ -8,7 +8,7 @@ import * as m from './rules-math.js';
 import * as nn from './rules-nn.js';
 import * as rd from './rules-reduce.js';
 import { recurrent } from './rules-rnn.js';
-import { gridSample, roiAlign } from './rules-sampling.js';
+import { affineGrid, gridSample, roiAlign } from './rules-sampling.js';
 import * as sh from './rules-shape.js';
 import * as t from './rules-tensor.js';
 import * as v from './rules-vision.js';
@@ -73,6 +73,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   NonMaxSuppression: spec(v.nonMaxSuppression, [2, 5], [1, 1], 10),
   RoiAlign: spec(roiAlign, [3, 3], [1, 1], 10),
   GridSample: spec(gridSample, [2, 2], [1, 1], 16),
+  AffineGrid: spec(affineGrid, [2, 2], [1, 1], 20),
   // Element-wise math, comparisons and logic (rules-math.ts).
   Erf: spec(m.unary, [1, 1], [1, 1], 9),
   Gelu: spec(m.unary, [1, 1], [1, 1], 20),

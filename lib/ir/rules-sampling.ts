@@ -1,6 +1,7 @@
 // Shape/dtype rules of the sampling operators: RoiAlign (Mask R-CNN style region features: X [N, C, H, W], rois
 // [R, 4] as (x1, y1, x2, y2), batch_indices int64 [R] → [R, C, output_height, output_width]) and GridSample (X
-// [N, C, H, W] sampled at grid [N, H_out, W_out, 2] of normalized (x, y) → [N, C, H_out, W_out]).
+// [N, C, H, W] sampled at grid [N, H_out, W_out, 2] of normalized (x, y) → [N, C, H_out, W_out]), and AffineGrid,
+// which makes such grids: theta [N, 2, 3] (or [N, 3, 4]) applied to the normalized pixel centres of a size.
 import { attrFloat, attrInt, attrString } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
 import { shapeToString } from './types.js';
@@ -77,4 +78,51 @@ export function gridSample(ctx: NodeContext): InferResult {
   if ('invalid' in a) ctx.invalid(a.invalid);
   if ('unsupported' in a) ctx.unsupported(a.unsupported);
   return { types: [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], grid.shape[1], grid.shape[2]] }] };
+}
+
+/** AffineGrid's output sizes [H, W] or [D, H, W] from its size input [N, C, (D,) H, W] (static). */
+export function affineGridSize(ctx: NodeContext): number[] {
+  const size = ctx.dims(1, 'size');
+  if (size.length !== 4 && size.length !== 5) ctx.mismatch(`size must hold 4 or 5 values, got ${size.length}`);
+  const spatial = size.slice(2);
+  if (!spatial.every((d): d is number => typeof d === 'number' && d >= 1)) ctx.unsupported(`spatial sizes ${spatial.join(', ')}: they must be static and positive`);
+  return spatial as number[];
+}
+
+/** AffineGrid(theta, size) (opset 20): grid [N, H, W, 2] from theta [N, 2, 3], or [N, D, H, W, 3] from [N, 3, 4]. */
+export function affineGrid(ctx: NodeContext): InferResult {
+  const theta = ctx.float(0);
+  const spatial = affineGridSize(ctx);
+  const k = spatial.length;
+  if (theta.shape.length !== 3 || (typeof theta.shape[1] === 'number' && theta.shape[1] !== k) || (typeof theta.shape[2] === 'number' && theta.shape[2] !== k + 1)) {
+    ctx.mismatch(`theta must be [N, ${k}, ${k + 1}] for a ${k}-D size, got ${shapeToString(theta.shape)}`);
+  }
+  const n = ctx.dims(1, 'size')[0];
+  if (typeof n === 'number' && typeof theta.shape[0] === 'number' && n !== theta.shape[0]) ctx.mismatch(`size's batch ${n} differs from theta's ${theta.shape[0]}`);
+  const ac = attrInt(ctx.node, 'align_corners', 0);
+  if (ac !== 0 && ac !== 1) ctx.invalid(`align_corners must be 0 or 1, got ${ac}`);
+  return { types: [{ dtype: theta.dtype, shape: [theta.shape[0], ...spatial, k] }] };
+}
+
+/** The normalized coordinate of pixel i of n in [−1, 1]: its centre, or its corner grid with align_corners. */
+export function gridCoordinate(i: number, n: number, alignCorners: boolean): number {
+  if (alignCorners) return n === 1 ? -1 : -1 + (2 * i) / (n - 1);
+  return -1 + (2 * i + 1) / n;
+}
+
+/** The homogeneous base grid of AffineGrid, [points][k + 1]: (x, y, (z,) 1) with x fastest, as a flat array. */
+export function affineBase(spatial: number[], alignCorners: boolean): Float64Array {
+  const k = spatial.length;
+  const points = spatial.reduce((a, b) => a * b, 1);
+  const out = new Float64Array(points * (k + 1));
+  for (let p = 0; p < points; p++) {
+    let rest = p;
+    // Coordinates are listed x (the last, fastest dim) first.
+    for (let d = k - 1, c = 0; d >= 0; d--, c++) {
+      out[p * (k + 1) + c] = gridCoordinate(rest % spatial[d], spatial[d], alignCorners);
+      rest = Math.floor(rest / spatial[d]);
+    }
+    out[p * (k + 1) + k] = 1;
+  }
+  return out;
 }

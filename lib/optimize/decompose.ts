@@ -34,6 +34,7 @@
 //   Sin, Cos, Tan, Atan, Asin, Acos = argument reduction and series (trig.ts)
 //   RotaryEmbedding    = Gather of the caches, Slices, Mul/Add/Sub and Concat (rotary.ts)
 //   Attention          = MatMul → scale → (+ mask) → Softmax → MatMul, for fuseAttention to find (attention-op.ts)
+//   AffineGrid         = theta · a constant base grid, one GEMM (grid.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -46,6 +47,7 @@ import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
 import { HYPERBOLIC_REWRITES } from './hyperbolic.js';
 import { ATTENTION_REWRITES } from './attention-op.js';
+import { GRID_REWRITES } from './grid.js';
 import { ROTARY_REWRITES } from './rotary.js';
 import { ROUNDING_REWRITES } from './rounding.js';
 import { TRIG_REWRITES } from './trig.js';
@@ -224,6 +226,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   ...TRIG_REWRITES,
   ...ROTARY_REWRITES,
   ...ATTENTION_REWRITES,
+  ...GRID_REWRITES,
   RNN: unrollRecurrent,
   GRU: unrollRecurrent,
   LSTM: unrollRecurrent,

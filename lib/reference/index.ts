@@ -84,6 +84,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   NonMaxSuppression: vn.nonMaxSuppression,
   RoiAlign: smp.roiAlign,
   GridSample: smp.gridSample,
+  AffineGrid: smp.affineGrid,
   EfficientNMS: vn.efficientNms,
   // Element-wise math, comparisons and logic.
   Erf: mt.unary,

@@ -3,7 +3,8 @@
 // weighted corner of any sample. GridSample: bilinear, nearest (halves to even) or bicubic (a = −0.75 over 4×4
 // pixels) at denormalized grid points, with zeros, border or reflection padding.
 import { ErrorCode, TensorRTError } from '../errors.js';
-import { gridSampleAttrs, roiAlignAttrs } from '../ir/rules-sampling.js';
+import { attrInt } from '../ir/attrs.js';
+import { affineBase, gridSampleAttrs, roiAlignAttrs } from '../ir/rules-sampling.js';
 import type { Kernel } from './ops-nn.js';
 import { asFloat64, fromFloat64, roundHalfEven, toNumbers, type RTensor } from './tensor.js';
 
@@ -146,4 +147,23 @@ export const gridSample: Kernel = (node, inputs, out) => {
     }
   }
   return [fromFloat64(out[0].dtype, [n, c, oh, ow], y)];
+};
+
+/** AffineGrid: grid[n, p, :] = theta[n] · (x, y, (z,) 1) of base point p, in float64. */
+export const affineGrid: Kernel = (node, inputs, out) => {
+  const theta = asFloat64(inputs[0]!);
+  const dims = out[0].shape as number[];
+  const spatial = dims.slice(1, -1);
+  const k = spatial.length;
+  const base = affineBase(spatial, attrInt(node, 'align_corners', 0) === 1);
+  const points = base.length / (k + 1);
+  const y = new Float64Array(dims[0] * points * k);
+  for (let n = 0; n < dims[0]; n++)
+    for (let p = 0; p < points; p++)
+      for (let r = 0; r < k; r++) {
+        let acc = 0;
+        for (let c = 0; c <= k; c++) acc += theta[(n * k + r) * (k + 1) + c] * base[p * (k + 1) + c];
+        y[(n * points + p) * k + r] = acc;
+      }
+  return [fromFloat64(out[0].dtype, dims, y)];
 };

@@ -362,6 +362,48 @@ describe('decomposeForBuiltin', () => {
     expect(() => lowerGraph(optimize(past, { fuse: true, precision: 'fp32' }), { min: 1, opt: 1, max: 1 })).toThrow(/Attention.*decoder_attn|decoder_attn.*Attention/);
   });
 
+  it('AffineGrid: the reference and the builtin rewrite (one GEMM) give onnxruntime\'s grids, 2-D and 3-D, align_corners 0 and 1, and the lowered FP32 and FP16 programs', async () => {
+    for (const [k, ac] of [[2, 0], [2, 1], [3, 0], [3, 1]] as const) {
+      const size = k === 2 ? [2, 3, 4, 5] : [2, 3, 3, 4, 2];
+      const g = new Graph({
+        opset: 20,
+        inputs: [{ name: 'theta', type: { dtype: 'float32', shape: [2, k, k + 1] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('AffineGrid', ['theta', 'size'], ['y'], { align_corners: ac }, 'grid')],
+        initializers: new Map([['size', int64('size', size)]]),
+      });
+      inferShapes(g);
+      expect(g.typeOf('y').shape).toEqual([2, ...size.slice(2), k]);
+      const theta = Float32Array.from(randn(2 * k * (k + 1), 70 + k + ac));
+      const want = (await runOrt(writeModel(g), { theta: { data: theta, dims: [2, k, k + 1] } })).y as Float32Array;
+      expect(relErr(runReference(g, { theta }).y as Float32Array, want)).toBeLessThan(1e-6);
+      const d = g.clone();
+      decomposeForBuiltin(d);
+      expect(opCounts(d).AffineGrid).toBeUndefined();
+      expect(relErr((await runOrt(writeModel(d), { theta: { data: theta, dims: [2, k, k + 1] } })).y as Float32Array, want)).toBeLessThan(1e-6);
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 1, max: 1 });
+        expect(relL2(simulate(program, weights, { theta }, 1).y, want), `${k}-D ${precision}`).toBeLessThan(precision === 'fp32' ? 1e-6 : 2e-3);
+      }
+    }
+  });
+
+  it('AffineGrid refuses a theta that does not fit the size, and a size known only at run time', () => {
+    const make = (thetaShape: number[], sizeInput: boolean) => {
+      const g = new Graph({
+        opset: 20,
+        inputs: [{ name: 'theta', type: { dtype: 'float32', shape: thetaShape } }, ...(sizeInput ? [{ name: 'size', type: { dtype: 'int64' as const, shape: [4] } }] : [])],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('AffineGrid', ['theta', 'size'], ['y'], {}, 'grid')],
+        initializers: new Map(sizeInput ? [] : [['size', int64('size', [2, 3, 4, 5])]]),
+      });
+      inferShapes(g);
+    };
+    expect(() => make([2, 3, 4], false)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: expect.stringMatching(/theta must be \[N, 2, 3\]/) }));
+    expect(() => make([3, 2, 3], false)).toThrow(/size's batch 2 differs from theta's 3/);
+    expect(() => make([2, 2, 3], true)).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP' }));
+  });
+
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {
     for (const [k, dtype] of [[1, undefined], [-2, 10], [0, 7]] as const) {
       const g = new Graph({
