@@ -39,6 +39,9 @@ export function rotaryEmbedding(ctx: NodeContext): InferResult {
   const interleaved = attrInt(ctx.node, 'interleaved', 0);
   if (interleaved !== 0 && interleaved !== 1) ctx.invalid(`interleaved must be 0 or 1, got ${interleaved}`);
   const withIds = ctx.has(3);
+  // [batch, sequence] of X, which per-token caches and position ids must match (neither broadcasts).
+  const bs = [x.shape[0], x.shape[r === 4 ? 2 : 1]];
+  const fits = (dims: readonly (number | string)[]) => dims.every((v, j) => typeof v !== 'number' || typeof bs[j] !== 'number' || v === bs[j]);
   for (const i of [1, 2]) {
     const c = ctx.float(i);
     if (c.dtype !== x.dtype) ctx.mismatch(`${i === 1 ? 'cos' : 'sin'}_cache is ${c.dtype}, the input ${x.dtype}`);
@@ -46,11 +49,12 @@ export function rotaryEmbedding(ctx: NodeContext): InferResult {
     if (c.shape.length !== want) ctx.mismatch(`${i === 1 ? 'cos' : 'sin'}_cache must be ${want}-D ${withIds ? 'with' : 'without'} position_ids, got ${shapeToString(c.shape)}`);
     const last = c.shape[want - 1];
     if (typeof last === 'number' && last !== rd / 2) ctx.mismatch(`${i === 1 ? 'cos' : 'sin'}_cache's last dimension ${last} is not rotary_embedding_dim / 2 = ${rd / 2}`);
+    if (!withIds && !fits(c.shape.slice(0, 2))) ctx.mismatch(`${i === 1 ? 'cos' : 'sin'}_cache ${shapeToString(c.shape)} is not per token of the input's [batch, sequence] ${shapeToString(bs)}`);
   }
   if (withIds) {
     const ids = ctx.input(3);
     if (ids.dtype !== 'int64') ctx.invalid(`position_ids must be int64, got ${ids.dtype}`);
-    if (ids.shape.length !== 2) ctx.mismatch(`position_ids must be 2-D [batch, sequence], got ${shapeToString(ids.shape)}`);
+    if (ids.shape.length !== 2 || !fits(ids.shape)) ctx.mismatch(`position_ids must be the input's [batch, sequence] ${shapeToString(bs)}, got ${shapeToString(ids.shape)}`);
   }
   return { types: [{ dtype: x.dtype, shape: [...x.shape] }] };
 }

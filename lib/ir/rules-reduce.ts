@@ -58,7 +58,7 @@ export function reduce(ctx: NodeContext): InferResult {
   return { types: [{ dtype: x.dtype, shape }], values: [value] };
 }
 
-/** RMSNormalization(x, scale) (opset 23): x / √(mean(x²) + ε) · scale over axis.. ; one output of x's type. */
+/** RMSNormalization(x, scale) (opset 23): x / √(mean(x²) + ε) · scale over axis.. ; one output of scale's type. */
 export function rmsNorm(ctx: NodeContext): InferResult {
   const x = ctx.float(0);
   ctx.float(1);
@@ -73,7 +73,8 @@ export function rmsNorm(ctx: NodeContext): InferResult {
   }
   const stash = attrInt(ctx.node, 'stash_type', 1);
   if (stash !== 1) ctx.unsupported(`stash_type ${stash} (only float32 statistics)`);
-  return { types: [{ dtype: x.dtype, shape: [...x.shape] }] };
+  // Y has the scale's type (V), which may differ from X's (T).
+  return { types: [{ dtype: ctx.input(1).dtype, shape: [...x.shape] }] };
 }
 
 /** LayerNormalization(x, scale, bias?): normalizes over axis.. ; optional Mean and InvStdDev outputs. */

@@ -80,12 +80,17 @@ export function gridSample(ctx: NodeContext): InferResult {
   return { types: [{ dtype: x.dtype, shape: [x.shape[0], x.shape[1], grid.shape[1], grid.shape[2]] }] };
 }
 
+/** The largest AffineGrid made (its base grid is built on the host: 2²⁴ points, 256 MiB as float64 for 3-D). */
+const MAX_GRID_POINTS = 1 << 24;
+
 /** AffineGrid's output sizes [H, W] or [D, H, W] from its size input [N, C, (D,) H, W] (static). */
 export function affineGridSize(ctx: NodeContext): number[] {
   const size = ctx.dims(1, 'size');
   if (size.length !== 4 && size.length !== 5) ctx.mismatch(`size must hold 4 or 5 values, got ${size.length}`);
   const spatial = size.slice(2);
   if (!spatial.every((d): d is number => typeof d === 'number' && d >= 1)) ctx.unsupported(`spatial sizes ${spatial.join(', ')}: they must be static and positive`);
+  const points = (spatial as number[]).reduce((a, b) => a * b, 1);
+  if (points > MAX_GRID_POINTS) ctx.unsupported(`a grid of ${points} points (at most ${MAX_GRID_POINTS})`);
   return spatial as number[];
 }
 

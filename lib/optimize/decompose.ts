@@ -304,6 +304,8 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   RMSNormalization: (b, n) => {
     float(b);
     const [x, scale] = n.inputs;
+    // Mixed types (float32 X, float16 scale) stay: builtin names the node.
+    if (b.g.typeOf(x).dtype !== b.g.typeOf(scale).dtype) throw new Unfit();
     const r = b.g.typeOf(x).shape.length;
     let axis = attrInt(n, 'axis', -1);
     if (axis < 0) axis += r;
@@ -313,8 +315,12 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const s = maxMagnitude(b, x, axes);
     const q = b.op('Div', [x, s]);
     const e = b.op('Div', [b.scalar(Math.sqrt(attrFloat(n, 'epsilon', 1e-5))), s]);
-    const ms = b.op('Add', [b.reduce('ReduceMean', b.op('Mul', [q, q]), axes, 1), b.op('Mul', [e, e])]);
-    b.done(b.op('Mul', [b.op('Div', [q, b.op('Sqrt', [ms])]), scale]));
+    // Past 128, e² (≥ 16384 against mean(q²) ≤ 1) would overflow float16 for a large ε and a tiny row: the root is e
+    // there (within 3e-5), so y = q/e = x/√ε.
+    const ec = b.op('Min', [e, b.scalar(128)]);
+    const ms = b.op('Add', [b.reduce('ReduceMean', b.op('Mul', [q, q]), axes, 1), b.op('Mul', [ec, ec])]);
+    const root = b.op('Where', [b.op('Greater', [e, b.scalar(128)]), e, b.op('Sqrt', [ms])]);
+    b.done(b.op('Mul', [b.op('Div', [q, root]), scale]));
   },
   MeanVarianceNormalization: (b, n) => {
     float(b);

@@ -5,6 +5,10 @@ import { MBCONV_ACT_ATTRS } from '../ir/fused.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
 import { FUSED_DOMAIN, type Node } from '../ir/types.js';
+import { floatConstant } from './util.js';
+
+/** The widest depthwise → project pair fused with an identity expand (the fused kernel's output limit). */
+const MAX_IDENTITY = 320;
 
 const isFusedConv = (n: Node | undefined): n is Node => !!n && n.op === 'FusedConv' && n.domain === FUSED_DOMAIN;
 const same = (a: number[] | undefined, b: number[]) => !!a && a.length === b.length && a.every((v, i) => v === b[i]);
@@ -98,12 +102,19 @@ export function fuseInvertedResidual(g: Graph): void {
   }
   for (const [dw, project] of pairs) {
     if (removed.has(dw) || removed.has(project) || g.typeOf(dw.inputs[0]).shape.length !== 4) continue;
-    const c = g.initializers.get(dw.inputs[1])!.dims[0];
+    const wd = g.initializers.get(dw.inputs[1]);
+    if (!wd || wd.dims.length !== 4) continue;
+    const c = wd.dims[0];
+    const k = g.initializers.get(project.inputs[1])!.dims[0];
     if (!depthwise(g, dw, c) || g.initializers.get(project.inputs[1])!.dims[1] !== c) continue;
+    // Only where the fused kernel can take the block (kernels/mbconv.cu: channels in 8s, at most 320 out): elsewhere
+    // the chain would run anyway and the c×c identity would only grow the plan.
+    if (c % 8 || k % 8 || c > MAX_IDENTITY || k > MAX_IDENTITY) continue;
     const eye = new Float32Array(c * c);
     for (let i = 0; i < c; i++) eye[i * c + i] = 1;
     const identity = g.uniqueName(`${dw.name}:identity`);
-    g.initializers.set(identity, { name: identity, dtype: 'float32', dims: [c, c, 1, 1], data: eye });
+    // In the depthwise weights' type: FusedMBConv's inputs share one float type.
+    g.initializers.set(identity, floatConstant(identity, wd.dtype, [c, c, 1, 1], eye));
     for (const n of [dw, project]) removed.add(n);
     g.types.delete(dw.outputs[0]);
     placed.set(project, fusedBlock(g, { identity }, dw, project, c));

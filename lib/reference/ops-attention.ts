@@ -102,7 +102,8 @@ export const rotaryEmbedding: Kernel = (node, inputs, out) => {
  * Attention (opset 23) in float64: scores = scale·Q·Kᵀ (soft-capped: c·tanh(s/c)), plus the mask (bool: false is
  * −inf; a mask shorter than the keys is −inf past its end) and the causal triangle (key j > query i + past length
  * is −inf), softmax over the keys, times V; query head h reads key/value head ⌊h / (Hq/Hk)⌋. Outputs Y, present K
- * and V (past then new), and the scores by qk_matmul_output_mode (0/1 scaled and capped, 2 with the mask, 3 softmax).
+ * and V (past then new), and the scores by qk_matmul_output_mode (0 scaled, 1 soft-capped, 2 with the mask, 3 softmax),
+ * as onnxruntime gives them.
  */
 export const attentionOp: Kernel = (node, inputs, out) => {
   const [q, k, v, mask, pk, pv] = inputs as (RTensor | undefined)[];
@@ -152,8 +153,9 @@ export const attentionOp: Kernel = (node, inputs, out) => {
           let acc = 0;
           for (let e = 0; e < D; e++) acc += Q[four ? ((b * Hq + h) * Sq + i) * D + e : (b * Sq + i) * Hq * D + h * D + e] * Kp[((b * Hk + kh) * T + j) * D + e];
           let x = acc * scale;
+          if (mode === 0) qk[row + j] = x;
           if (cap > 0) x = cap * Math.tanh(x / cap);
-          if (mode <= 1) qk[row + j] = x;
+          if (mode === 1) qk[row + j] = x;
           if (M) x += j < mLast ? M[maskAt!((b * Hq + h), i, j)] : -Infinity;
           if (causal && j > i + P) x = -Infinity;
           if (mode === 2) qk[row + j] = x;

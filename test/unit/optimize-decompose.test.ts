@@ -216,7 +216,8 @@ describe('decomposeForBuiltin', () => {
   });
 
   it('Sin, Cos, Tan, Atan, Asin and Acos run in an FP16 engine as the reference computes them, in every quadrant and at ±1, ±inf and NaN', () => {
-    const quadrants = [0, 1e-3, -0.3, 0.78, 0.79, -1.5, 1.58, 2.4, -3.1, 3.2, 4.7, -4.8, 6.2, 6.3, -9.4, 10];
+    // Every quadrant, and arguments up to 2000, where the reduction still subtracts q·π/2 exactly in float16.
+    const quadrants = [0, 1e-3, -0.3, 0.78, 0.79, -1.5, 1.58, 2.4, -3.1, 3.2, 4.7, -4.8, 100.5, -509, 1499, 2000];
     const cases: [string, number[], number][] = [
       ['Sin', quadrants, 5e-3],
       ['Cos', quadrants, 5e-3],
@@ -234,6 +235,13 @@ describe('decomposeForBuiltin', () => {
         expect(err, `${op}(${xv[i]}) = ${got[i]}, reference ${want[i]}`).toBeLessThan(tol);
       }
     }
+    // Past 2048 float16's q is no longer an exact integer: Sin and Cos stay finite sine values, Tan finite or ±inf.
+    const huge = Float32Array.from([20000, 40000, 60000, -49984, 4096, -8192, 30000, 65504]);
+    for (const op of ['Sin', 'Cos']) {
+      const { got } = fp16Run([node(op, ['x'], ['y'])], huge, 4);
+      for (const v of got) expect(Math.abs(v), `${op} of a huge argument`).toBeLessThanOrEqual(1);
+    }
+    expect(Array.from(fp16Run([node('Tan', ['x'], ['y'])], huge, 4).got).some(Number.isNaN)).toBe(false);
     // Outside the domains and the specials: onnxruntime's NaN and limits.
     const specials = Float32Array.from([NaN, Infinity, -Infinity, 1.5, -2, 0, 1, -1]);
     for (const op of ['Sin', 'Cos', 'Tan', 'Atan', 'Asin', 'Acos']) {
@@ -255,6 +263,22 @@ describe('decomposeForBuiltin', () => {
     for (const [{ got, want }, r] of [[a, 0], [a, 1], [b, 1]] as const) expect(relL2(got.slice(r * 8, r * 8 + 8), want.slice(r * 8, r * 8 + 8)), `row ${r}`).toBeLessThan(2e-3);
     expect(Array.from(b.got.slice(0, 8))).toEqual(new Array(8).fill(0));
     const xv = Float32Array.from(rows.slice(0, 2).flat(), (v) => roundToHalf(v));
+    // A large ε over a tiny row: (√ε/s)² would overflow float16 (y ≈ x/√ε there).
+    const tinier = Array.from({ length: 8 }, (_, i) => (i - 4) * 1e-5);
+    const bigEps = fp16Run([node('RMSNormalization', ['x', 'scale'], ['y'], { epsilon: 1e-2 })], Float32Array.from([...tinier, ...rows[3]], (v) => roundToHalf(v)), 8, [f32c('scale', 1.25)], 23);
+    expect(relL2(bigEps.got.slice(0, 8), bigEps.want.slice(0, 8))).toBeLessThan(2e-3);
+    expect(relL2(bigEps.got.slice(8), bigEps.want.slice(8))).toBeLessThan(2e-3);
+    // float32 X with a float16 scale: Y is float16 (the scale's type); builtin leaves the mixed node and names it.
+    const mixed = new Graph({
+      opset: 23,
+      inputs: [{ name: 'x', type: { dtype: 'float32', shape: [2, 8] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float16', shape: [] } }],
+      nodes: [node('RMSNormalization', ['x', 'scale'], ['y'], {}, 'rms')],
+      initializers: new Map([['scale', { name: 'scale', dtype: 'float16', dims: [8], data: new Uint16Array(8).fill(0x3c00) }]]),
+    });
+    inferShapes(mixed);
+    expect(mixed.typeOf('y').dtype).toBe('float16');
+    expect(() => lowerGraph(optimize(mixed, { fuse: true, precision: 'fp32' }), { min: 2, opt: 2, max: 2 })).toThrow(/RMSNormalization.*rms|rms.*RMSNormalization/);
     // The naive x / Sqrt(ReduceMean(x·x) + ε) overflows on the first row.
     const naive = fp16Run([node('Mul', ['x', 'x'], ['sq']), node('ReduceMean', ['sq', 'axes'], ['m'], { keepdims: 1 }), node('Add', ['m', 'eps'], ['me']), node('Sqrt', ['me'], ['r']), node('Div', ['x', 'r'], ['y'])], xv, 8, [f32c('eps', 1e-5)], 23);
     expect(Array.from(naive.got.slice(0, 8)).every((v) => v === 0)).toBe(true);
@@ -318,6 +342,16 @@ describe('decomposeForBuiltin', () => {
     expect(() => make({ rotary_embedding_dim: 6 }, [1, 1, 2, 4], [3, 3])).toThrow(/rotary_embedding_dim 6 must be even and at most the head size 4/);
     expect(() => make({}, [1, 2, 8], [3, 2])).toThrow(/num_heads must be positive/);
     expect(() => make({}, [1, 1, 2, 4], [3, 3])).toThrow(/last dimension 3 is not rotary_embedding_dim \/ 2 = 2/);
+    // Position ids and per-token caches must be the input's [batch, sequence]: neither broadcasts.
+    expect(() => make({}, [1, 1, 3, 4], [3, 2])).toThrow(/position_ids must be the input's \[batch, sequence\] \[1, 3\], got \[1, 2\]/);
+    const perToken = new Graph({
+      opset: 23,
+      inputs: [{ name: 'x', type: { dtype: 'float32', shape: [2, 5, 24] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('RotaryEmbedding', ['x', 'c', 's'], ['y'], { num_heads: 3 }, 'rope')],
+      initializers: new Map([['c', f32n('c', [1, 5, 4])], ['s', f32n('s', [1, 5, 4])]]),
+    });
+    expect(() => inferShapes(perToken)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: expect.stringMatching(/not per token of the input's \[batch, sequence\] \[2, 5\]/) }));
   });
 
   it('Attention (opset 23) on builtin: onnxruntime\'s values, one fused attention layer where there is no softcap, and the lowered FP32 and FP16 programs', async () => {
@@ -402,6 +436,14 @@ describe('decomposeForBuiltin', () => {
     expect(() => make([2, 3, 4], false)).toThrow(expect.objectContaining({ code: 'ERR_SHAPE_MISMATCH', message: expect.stringMatching(/theta must be \[N, 2, 3\]/) }));
     expect(() => make([3, 2, 3], false)).toThrow(/size's batch 2 differs from theta's 3/);
     expect(() => make([2, 2, 3], true)).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP' }));
+    const huge = new Graph({
+      opset: 20,
+      inputs: [{ name: 'theta', type: { dtype: 'float32', shape: [1, 2, 3] } }],
+      outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+      nodes: [node('AffineGrid', ['theta', 'size'], ['y'], {}, 'grid')],
+      initializers: new Map([['size', int64('size', [1, 1, 100000, 100000])]]),
+    });
+    expect(() => inferShapes(huge)).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED_OP', message: expect.stringMatching(/grid of 10000000000 points/) }));
   });
 
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {

@@ -3,12 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../../lib/builtin/lower.js';
 import { OP_NAMES } from '../../lib/builtin/program.js';
-import type { Graph } from '../../lib/ir/graph.js';
 import type { Constant, Node } from '../../lib/ir/types.js';
+import { Graph } from '../../lib/ir/graph.js';
+import { inferShapes } from '../../lib/ir/infer.js';
 import { parseModel } from '../../lib/onnx/reader.js';
 import { writeModel } from '../../lib/onnx/writer.js';
 import { optimize } from '../../lib/optimize/index.js';
 import { runReference } from '../../lib/reference/index.js';
+import { float32ToHalf } from '../../lib/util/half.js';
 import { mobileNetV2Graph } from '../../scripts/gen-models.js';
 import { inferredGraph, node } from '../helpers/graphs.js';
 import { simulate } from '../helpers/program-sim.js';
@@ -146,6 +148,31 @@ describe('fuseInvertedResidual', () => {
     const w1 = scaled.initializers.get(scaled.nodes[0].inputs[1])!;
     (w1.data as Float32Array).forEach((v, i, a) => (a[i] = v * 2));
     expect(lowerGraph(scaled, { min: 1, opt: 2, max: 2 }).program.layers.find((l) => OP_NAMES[l.op] === 'mbconv')!.params.id1).toBeUndefined();
+  });
+
+  it('fuses a depthwise → project pair of a float16 model with a float16 identity; leaves pairs it cannot fuse', () => {
+    const pair = (o: { c?: number; k?: number; dtype?: 'float32' | 'float16'; dwInput?: boolean } = {}) => {
+      const [c, k] = [o.c ?? C, o.k ?? K];
+      const cst = (name: string, dims: number[], v: Float32Array): Constant =>
+        o.dtype === 'float16' ? { name, dtype: 'float16', dims, data: float32ToHalf(v) } : f32(name, dims, v);
+      const consts = [cst('w2', [k, c, 1, 1], randn(k * c, 5).map((v) => v * 0.3)), ...(o.dwInput ? [] : [cst('wd', [c, 1, 3, 3], randn(c * 9, 3).map((v) => v * 0.4))])];
+      const g = new Graph({
+        opset: 17,
+        inputs: [{ name: 'x', type: { dtype: o.dtype ?? 'float32', shape: ['n', c, 9, 9] } }, ...(o.dwInput ? [{ name: 'wd', type: { dtype: 'float32' as const, shape: [c, 1, 3, 3] } }] : [])],
+        outputs: [{ name: 'y', type: { dtype: o.dtype ?? 'float32', shape: [] } }],
+        nodes: [node('Conv', ['x', 'wd'], ['d'], { group: c, pads: [1, 1, 1, 1] }, 'blk.dw'), node('Relu', ['d'], ['da']), node('Conv', ['da', 'w2'], ['y'], {}, 'blk.project')],
+        initializers: new Map(consts.map((x) => [x.name, x])),
+      });
+      inferShapes(g);
+      return g;
+    };
+    const half = optimize(pair({ dtype: 'float16' }), { fuse: true, precision: 'fp16' });
+    expect(opCounts(half)).toEqual({ FusedMBConv: 1 });
+    expect(half.initializers.get(half.nodes[0].inputs[1])!.dtype).toBe('float16');
+    // Depthwise weights computed at run time, 12 channels (not in 8s), 328 outputs (past the kernel's 320): left alone.
+    expect(opCounts(optimize(pair({ dwInput: true }), { fuse: true, precision: 'fp32' })).FusedMBConv).toBeUndefined();
+    expect(opCounts(optimize(pair({ c: 12 }), { fuse: true, precision: 'fp32' })).FusedMBConv).toBeUndefined();
+    expect(opCounts(optimize(pair({ k: 328 }), { fuse: true, precision: 'fp32' })).FusedMBConv).toBeUndefined();
   });
 
   it('lowers to one mbconv layer whose simulation matches the reference, FP32 and FP16', () => {

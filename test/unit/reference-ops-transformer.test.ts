@@ -146,6 +146,14 @@ const CASES: Record<string, Case> = {
     op: 'Attention', opset: 23, inputs: qkv([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]), nodeInputs: ['q', 'k', 'v', 'm'], constants: [w('m', [3, 5], 13)],
     attrs: { softcap: 2, qk_matmul_output_mode: 3 }, outputs: [{ name: 'y' }, { name: 'pk' }, { name: 'pv' }, { name: 'qk' }],
   },
+  'Attention soft-capped, qk output mode 0 (opset 23)': {
+    op: 'Attention', opset: 23, inputs: qkv([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]), nodeInputs: ['q', 'k', 'v'],
+    attrs: { softcap: 0.5, qk_matmul_output_mode: 0 }, outputs: [{ name: 'y' }, { name: 'pk' }, { name: 'pv' }, { name: 'qk' }],
+  },
+  'Attention soft-capped, qk output mode 1 (opset 23)': {
+    op: 'Attention', opset: 23, inputs: qkv([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]), nodeInputs: ['q', 'k', 'v'],
+    attrs: { softcap: 0.5, qk_matmul_output_mode: 1 }, outputs: [{ name: 'y' }, { name: 'pk' }, { name: 'pv' }, { name: 'qk' }],
+  },
   'Attention qk output with the mask added (mode 2) (opset 23)': {
     op: 'Attention', opset: 23, inputs: qkv([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]), nodeInputs: ['q', 'k', 'v', 'm'], constants: [w('m', [1, 2, 3, 5], 14)],
     attrs: { qk_matmul_output_mode: 2 }, outputs: [{ name: 'y' }, { name: 'pk' }, { name: 'pv' }, { name: 'qk' }],
