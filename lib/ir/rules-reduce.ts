@@ -3,7 +3,7 @@
 import { attrFloat, attrInt, attrInts } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
 import { allStatic, multiplyDims, normAxis } from './dims.js';
-import { isFloat, shapeToString, type Dim } from './types.js';
+import { isFloat, shapeToString, type Dim, type TensorType } from './types.js';
 
 /** The first opset where each reduction takes its axes as an input rather than an attribute. */
 const AXES_INPUT_SINCE: Record<string, number> = { ReduceSum: 13 };
@@ -58,8 +58,11 @@ export function reduce(ctx: NodeContext): InferResult {
   return { types: [{ dtype: x.dtype, shape }], values: [value] };
 }
 
-/** RMSNormalization(x, scale) (opset 23): x / √(mean(x²) + ε) · scale over axis.. ; one output of scale's type. */
-export function rmsNorm(ctx: NodeContext): InferResult {
+/**
+ * The checks LayerNormalization and RMSNormalization share: x float, axis in range, ε, float32 statistics, and each
+ * given parameter (scale 1, bias 2) broadcasting onto the normalized tail x[axis..]. Returns x, the axis and the tail.
+ */
+function normalization(ctx: NodeContext, params: number[]): { x: TensorType; axis: number; norm: Dim[] } {
   const x = ctx.float(0);
   ctx.float(1);
   const r = x.shape.length;
@@ -67,26 +70,7 @@ export function rmsNorm(ctx: NodeContext): InferResult {
   const axis = normAxis(a, r) ?? ctx.invalid(`axis ${a} out of range for rank ${r}`);
   attrFloat(ctx.node, 'epsilon', 1e-5);
   const norm = x.shape.slice(axis);
-  const s = ctx.input(1).shape;
-  if (s.length > norm.length || s.some((d, k) => d !== 1 && d !== norm[norm.length - s.length + k])) {
-    ctx.mismatch(`scale ${shapeToString(s)} does not broadcast to the normalized shape ${shapeToString(norm)}`);
-  }
-  const stash = attrInt(ctx.node, 'stash_type', 1);
-  if (stash !== 1) ctx.unsupported(`stash_type ${stash} (only float32 statistics)`);
-  // Y has the scale's type (V), which may differ from X's (T).
-  return { types: [{ dtype: ctx.input(1).dtype, shape: [...x.shape] }] };
-}
-
-/** LayerNormalization(x, scale, bias?): normalizes over axis.. ; optional Mean and InvStdDev outputs. */
-export function layerNorm(ctx: NodeContext): InferResult {
-  const x = ctx.float(0);
-  ctx.float(1);
-  const r = x.shape.length;
-  const a = attrInt(ctx.node, 'axis', -1);
-  const axis = normAxis(a, r) ?? ctx.invalid(`axis ${a} out of range for rank ${r}`);
-  attrFloat(ctx.node, 'epsilon', 1e-5);
-  const norm = x.shape.slice(axis);
-  for (const i of [1, 2]) {
+  for (const i of params) {
     if (!ctx.has(i)) continue;
     const s = ctx.input(i).shape;
     if (s.length > norm.length || s.some((d, k) => d !== 1 && d !== norm[norm.length - s.length + k])) {
@@ -95,6 +79,19 @@ export function layerNorm(ctx: NodeContext): InferResult {
   }
   const stash = attrInt(ctx.node, 'stash_type', 1);
   if (stash !== 1) ctx.unsupported(`stash_type ${stash} (only float32 statistics)`);
+  return { x, axis, norm };
+}
+
+/** RMSNormalization(x, scale) (opset 23): x / √(mean(x²) + ε) · scale over axis.. ; one output of scale's type. */
+export function rmsNorm(ctx: NodeContext): InferResult {
+  const { x } = normalization(ctx, [1]);
+  // Y has the scale's type (V), which may differ from X's (T).
+  return { types: [{ dtype: ctx.input(1).dtype, shape: [...x.shape] }] };
+}
+
+/** LayerNormalization(x, scale, bias?): normalizes over axis.. ; optional Mean and InvStdDev outputs. */
+export function layerNorm(ctx: NodeContext): InferResult {
+  const { x, axis, norm } = normalization(ctx, [1, 2]);
   const stat = [...x.shape.slice(0, axis), ...norm.map(() => 1)];
   const types = [{ dtype: x.dtype, shape: [...x.shape] }];
   for (let k = 1; k < ctx.node.outputs.length; k++) types.push({ dtype: 'float32', shape: [...stat] });

@@ -12,9 +12,6 @@ import type { Node } from '../ir/types.js';
 import { float, Unfit, type Builder } from './rewrite-builder.js';
 import { addConstant, floatConstant } from './util.js';
 
-const ints = (b: Builder, name: string, v: number[]) =>
-  addConstant(b.g, `${b.n.name}_${name}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, BigInt) });
-
 export const ATTENTION_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   Attention: (b, n) => {
     float(b);
@@ -28,11 +25,11 @@ export const ATTENTION_REWRITES: Record<string, (b: Builder, n: Node) => void> =
     const dv = four ? vs[3] : (vs[2] as number) / (hk as number);
     const [sq, sk] = four ? [qs[2], ks[2]] : [qs[1], ks[1]];
     if (typeof hq !== 'number' || typeof hk !== 'number' || typeof d !== 'number' || typeof dv !== 'number') throw new Unfit();
-    const split = (x: string, h: number, e: number) => (four ? x : b.op('Transpose', [b.op('Reshape', [x, ints(b, 'heads', [0, 0, h, e])])], { perm: [0, 2, 1, 3] }));
+    const split = (x: string, h: number, e: number) => (four ? x : b.op('Transpose', [b.op('Reshape', [x, b.ints([0, 0, h, e])])], { perm: [0, 2, 1, 3] }));
     let [Q, K, V] = [split(q, hq, d), split(k, hk, d), split(v, hk, dv)];
     if (hq !== hk) {
       const grow = (x: string, e: number) =>
-        b.op('Reshape', [b.op('Expand', [b.unsqueeze(x, [2]), ints(b, 'groups', [1, 1, hq / hk, 1, 1])]), ints(b, 'grouped', [0, hq, -1, e])]);
+        b.op('Reshape', [b.op('Expand', [b.unsqueeze(x, [2]), b.ints([1, 1, hq / hk, 1, 1])]), b.ints([0, hq, -1, e])]);
       [K, V] = [grow(K, d), grow(V, dv)];
     }
     let s = b.op('Mul', [b.op('MatMul', [Q, b.op('Transpose', [K], { perm: [0, 1, 3, 2] })]), b.scalar(attrFloat(n, 'scale', 1 / Math.sqrt(d)))]);
@@ -52,7 +49,7 @@ export const ATTENTION_REWRITES: Record<string, (b: Builder, n: Node) => void> =
     }
     if (bias) s = b.op('Add', [s, bias]);
     let y = b.op('MatMul', [b.op('Softmax', [s], { axis: -1 }), V]);
-    if (!four) y = b.op('Reshape', [b.op('Transpose', [y], { perm: [0, 2, 1, 3] }), ints(b, 'merged', [0, 0, hq * dv])]);
+    if (!four) y = b.op('Reshape', [b.op('Transpose', [y], { perm: [0, 2, 1, 3] }), b.ints([0, 0, hq * dv])]);
     b.done(y);
   },
 };

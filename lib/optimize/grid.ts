@@ -18,7 +18,6 @@ export const GRID_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     // Transposed to [k + 1, points]: the GEMM's constant right operand.
     const baseT = Float32Array.from({ length: base.length }, (_, i) => base[(i % points) * (k + 1) + Math.floor(i / points)]);
     const bt = addConstant(b.g, `${n.name}_base`, floatConstant('', b.dtype, [k + 1, points], baseT));
-    const dims = addConstant(b.g, `${n.name}_shape`, { dtype: 'int64', dims: [k + 2], data: BigInt64Array.from([0, ...spatial, k], BigInt) });
-    b.done(b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [n.inputs[0], bt])], { perm: [0, 2, 1] }), dims]));
+    b.done(b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [n.inputs[0], bt])], { perm: [0, 2, 1] }), b.ints([0, ...spatial, k])]));
   },
 };

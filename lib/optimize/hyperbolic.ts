@@ -11,16 +11,9 @@ import { float, type Builder } from './rewrite-builder.js';
 
 const LN2 = Math.LN2;
 
-/** c[0] + x·(c[1] + x·(…)) for a float tensor x. */
-function horner(b: Builder, x: string, c: number[]): string {
-  let acc = b.scalar(c[c.length - 1]);
-  for (let i = c.length - 2; i >= 0; i--) acc = b.op('Add', [b.op('Mul', [acc, x]), b.scalar(c[i])]);
-  return acc;
-}
-
 /** x·P(x²): the odd series of the inverse and hyperbolic functions. */
 function oddSeries(b: Builder, x: string, c: number[]): string {
-  return b.op('Mul', [x, horner(b, b.op('Mul', [x, x]), c)]);
+  return b.op('Mul', [x, b.horner(b.op('Mul', [x, x]), c)]);
 }
 
 /** Exp(±x − ln 2): e^(±x)/2, which overflows only where the hyperbolic function itself does. */
@@ -62,7 +55,7 @@ export const HYPERBOLIC_REWRITES: Record<string, (b: Builder, n: Node) => void> 
     // (x − 1)(x + 1), not x² − 1: exact near 1, where x² − 1 cancels.
     const closed = b.op('Log', [b.op('Add', [x, b.op('Sqrt', [b.op('Mul', [t, b.op('Add', [x, b.scalar(1)])])])])]);
     // acosh(1 + t) = √(2t)·(1 − t/12 + 3t²/160 − 5t³/896 + 35t⁴/18432 − …); t < 0 (x < 1) gives NaN through the root.
-    const series = b.op('Mul', [b.op('Sqrt', [b.op('Mul', [t, b.scalar(2)])]), horner(b, t, [1, -1 / 12, 3 / 160, -5 / 896, 35 / 18432])]);
+    const series = b.op('Mul', [b.op('Sqrt', [b.op('Mul', [t, b.scalar(2)])]), b.horner(t, [1, -1 / 12, 3 / 160, -5 / 896, 35 / 18432])]);
     b.done(b.op('Where', [b.op('Less', [t, b.scalar(0.25)]), series, largeLog(b, x, closed)]));
   },
   Atanh: (b, n) => {

@@ -34,6 +34,16 @@ export class Builder {
     this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [] });
     return name;
   }
+  /** A 1-D int64 constant (a Reshape's shape, a Slice's starts, an Expand's sizes). */
+  ints(values: number[]): string {
+    return addConstant(this.g, `${this.n.name}_ints`, { dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values, BigInt) });
+  }
+  /** c[0] + x·(c[1] + x·(…)) for a float tensor x: a polynomial by Horner's rule. */
+  horner(x: string, c: number[]): string {
+    let acc = this.scalar(c[c.length - 1]);
+    for (let i = c.length - 2; i >= 0; i--) acc = this.op('Add', [this.op('Mul', [acc, x]), this.scalar(c[i])]);
+    return acc;
+  }
   /** Makes `v` (the last value emitted) the node's output. */
   done(v: string): void {
     const last = this.nodes[this.nodes.length - 1];

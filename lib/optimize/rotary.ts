@@ -7,10 +7,6 @@
 import { attrInt } from '../ir/attrs.js';
 import type { Node } from '../ir/types.js';
 import { float, Unfit, type Builder } from './rewrite-builder.js';
-import { addConstant } from './util.js';
-
-const ints = (b: Builder, name: string, v: number[]) =>
-  addConstant(b.g, `${b.n.name}_${name}`, { dtype: 'int64', dims: [v.length], data: BigInt64Array.from(v, BigInt) });
 
 export const ROTARY_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   RotaryEmbedding: (b, n) => {
@@ -25,20 +21,20 @@ export const ROTARY_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const half = rd / 2;
     const interleaved = attrInt(n, 'interleaved', 0) === 1;
     // Everything as [B, H, S, D] (4-D) or [B, S, H, D] (3-D): the feature axis is 3, the heads axis 1 or 2.
-    const xv = four ? x : b.op('Reshape', [x, ints(b, 'heads', [0, 0, heads, d])]);
+    const xv = four ? x : b.op('Reshape', [x, b.ints([0, 0, heads, d])]);
     const headAxis = four ? 1 : 2;
     const angle = (cache: string) => b.unsqueeze(ids ? b.op('Gather', [cache, ids], { axis: 0 }) : cache, [headAxis]);
     const [cos, sin] = [angle(cosCache), angle(sinCache)];
-    const slice = (start: number, end: number, step = 1) => b.op('Slice', [xv, ints(b, 'start', [start]), ints(b, 'end', [end]), ints(b, 'axis', [3]), ints(b, 'step', [step])]);
+    const slice = (start: number, end: number, step = 1) => b.op('Slice', [xv, b.ints([start]), b.ints([end]), b.ints([3]), b.ints([step])]);
     const x1 = interleaved ? slice(0, rd, 2) : slice(0, half);
     const x2 = interleaved ? slice(1, rd, 2) : slice(half, rd);
     const real = b.op('Sub', [b.op('Mul', [cos, x1]), b.op('Mul', [sin, x2])]);
     const imag = b.op('Add', [b.op('Mul', [sin, x1]), b.op('Mul', [cos, x2])]);
     let y = interleaved
-      ? b.op('Reshape', [b.op('Concat', [b.unsqueeze(real, [4]), b.unsqueeze(imag, [4])], { axis: 4 }), ints(b, 'pairs', [0, 0, 0, rd])])
+      ? b.op('Reshape', [b.op('Concat', [b.unsqueeze(real, [4]), b.unsqueeze(imag, [4])], { axis: 4 }), b.ints([0, 0, 0, rd])])
       : b.op('Concat', [real, imag], { axis: 3 });
     if (rd < d) y = b.op('Concat', [y, slice(rd, d)], { axis: 3 });
-    if (!four) y = b.op('Reshape', [y, ints(b, 'merged', [0, 0, heads * d])]);
+    if (!four) y = b.op('Reshape', [y, b.ints([0, 0, heads * d])]);
     b.done(y);
   },
 };

@@ -20,18 +20,11 @@ const HALF_PI_BITS = [0, 1, 4, 7, 12, 13, 14, 15, 16, 17, 19, 20, 22];
 const HALF_PI_PARTS = [...HALF_PI_BITS.map((k) => 2 ** -k), Math.PI / 2 - HALF_PI_BITS.reduce((a, k) => a + 2 ** -k, 0)];
 const TAN_PI_8 = Math.SQRT2 - 1;
 
-/** c[0] + x·(c[1] + x·(…)). */
-function horner(b: Builder, x: string, c: number[]): string {
-  let acc = b.scalar(c[c.length - 1]);
-  for (let i = c.length - 2; i >= 0; i--) acc = b.op('Add', [b.op('Mul', [acc, x]), b.scalar(c[i])]);
-  return acc;
-}
-
 /** sin(y) and cos(y) for |y| ≤ π/4 by their series (remainders below 2e-9). */
 function sinCos(b: Builder, y: string): [string, string] {
   const y2 = b.op('Mul', [y, y]);
-  const sin = b.op('Mul', [y, horner(b, y2, [1, -1 / 6, 1 / 120, -1 / 5040, 1 / 362880])]);
-  const cos = horner(b, y2, [1, -1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800]);
+  const sin = b.op('Mul', [y, b.horner(y2, [1, -1 / 6, 1 / 120, -1 / 5040, 1 / 362880])]);
+  const cos = b.horner(y2, [1, -1 / 2, 1 / 24, -1 / 720, 1 / 40320, -1 / 3628800]);
   return [sin, cos];
 }
 
@@ -65,7 +58,7 @@ function atan(b: Builder, x: string): string {
   const high = b.op('Greater', [t, b.scalar(TAN_PI_8)]);
   const u = b.op('Where', [high, b.op('Div', [b.op('Sub', [t, b.scalar(1)]), b.op('Add', [t, b.scalar(1)])]), t]);
   // atan(u) = u − u³/3 + u⁵/5 − …, |u| ≤ tan(π/8): the u²¹ term is below 5e-10.
-  const series = b.op('Mul', [u, horner(b, b.op('Mul', [u, u]), Array.from({ length: 11 }, (_, k) => (k % 2 ? -1 : 1) / (2 * k + 1)))]);
+  const series = b.op('Mul', [u, b.horner(b.op('Mul', [u, u]), Array.from({ length: 11 }, (_, k) => (k % 2 ? -1 : 1) / (2 * k + 1)))]);
   const r = b.op('Where', [high, b.op('Add', [series, b.scalar(Math.PI / 4)]), series]);
   const magnitude = b.op('Where', [inverted, b.op('Sub', [b.scalar(Math.PI / 2), r]), r]);
   return b.op('Where', [b.op('Less', [x, b.scalar(0)]), b.op('Neg', [magnitude]), magnitude]);

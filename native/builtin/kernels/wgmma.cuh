@@ -57,6 +57,8 @@ __device__ __forceinline__ void wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 
+// One wrapper per tile width n, alike but for their operand lists: inline PTX takes each accumulator register as
+// its own operand, so the 32, 64 or 128 of them cannot be one template.
 // d += A(64×16) · B(n×16)ᵀ, A and B from shared-memory descriptors (both K-major), FP32 accumulators: accumulator
 // 4i + {0, 1} of a thread is row 16·warp + lane/4, columns 8i + 2·(lane%4) + {0, 1}; 4i + {2, 3} the row 8 below.
 __device__ __forceinline__ void wgmma64(float (&d)[32], uint64_t descA, uint64_t descB) {
