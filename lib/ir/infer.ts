@@ -142,6 +142,9 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   // Tensor construction and indexing (rules-shape.ts).
   ConstantOfShape: spec(sh.constantOfShape, [1, 1], [1, 1], 9),
   Range: spec(sh.range, [3, 3], [1, 1], 11),
+  HannWindow: spec(sh.window, [1, 1], [1, 1], 17),
+  HammingWindow: spec(sh.window, [1, 1], [1, 1], 17),
+  BlackmanWindow: spec(sh.window, [1, 1], [1, 1], 17),
   Expand: spec(sh.expand, [2, 2], [1, 1], 8),
   Tile: spec(sh.tile, [2, 2]),
   Split: spec(sh.split, [1, 2], [1, Infinity]),

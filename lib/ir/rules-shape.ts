@@ -364,3 +364,20 @@ export function einsum(ctx: NodeContext): InferResult {
   const size = einsumSizes(spec, shapes, fail);
   return out(dtype, spec.output.map((l) => size.get(l)!));
 }
+
+/** HannWindow, HammingWindow, BlackmanWindow(size) (opset 17): a 1-D window of `size` values of output_datatype
+ *  (float32 by default); a size that depends on data gives a length only the data decides. */
+export function window(ctx: NodeContext): InferResult {
+  const size = ctx.input(0);
+  if ((size.dtype !== 'int64' && size.dtype !== 'int32') || numel(size.shape) !== 1 || size.shape.length > 1) {
+    ctx.invalid(`size must be an int32 or int64 scalar, got ${size.dtype} ${shapeToString(size.shape)}`);
+  }
+  const to = attrInt(ctx.node, 'output_datatype', 1);
+  const dtype = ONNX_DTYPES[to];
+  if (!dtype || dtype === 'bool') ctx.unsupported(`a window of ${onnxDtypeName(to)}`);
+  const periodic = attrInt(ctx.node, 'periodic', 1);
+  if (periodic !== 0 && periodic !== 1) ctx.invalid(`periodic must be 0 or 1, got ${periodic}`);
+  const n = ctx.values[0]?.[0];
+  if (typeof n === 'number' && n < 0) ctx.invalid(`size must not be negative, got ${n}`);
+  return out(dtype, [n ?? dataDim(ctx, 0)]);
+}

@@ -154,6 +154,9 @@ const KERNELS: Record<string, nn.Kernel> = {
   // Construction and indexing.
   ConstantOfShape: sh.constantOfShape,
   Range: sh.range,
+  HannWindow: sh.window,
+  HammingWindow: sh.window,
+  BlackmanWindow: sh.window,
   Expand: sh.expand,
   Tile: sh.tile,
   Split: sh.split,

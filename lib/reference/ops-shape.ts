@@ -352,3 +352,16 @@ export const hardmax: Kernel = (node, inputs, out, opset) => {
   }
   return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };
+
+/** The cosine terms of each window (ONNX opset 17): w[n] = Σ a_k·cos(2πkn/N), N = size (periodic) or size − 1. */
+const WINDOW_TERMS: Record<string, number[]> = { HannWindow: [0.5, -0.5], HammingWindow: [25 / 46, -21 / 46], BlackmanWindow: [0.42, -0.5, 0.08] };
+
+/** HannWindow, HammingWindow, BlackmanWindow. */
+export const window: Kernel = (node, _inputs, out) => {
+  const size = dimsOf(out[0])[0];
+  const terms = WINDOW_TERMS[node.op];
+  const N = attrInt(node, 'periodic', 1) === 1 ? size : size - 1;
+  const v = new Float64Array(size);
+  for (let i = 0; i < size; i++) v[i] = terms.reduce((acc, a, k) => acc + a * Math.cos((2 * Math.PI * k * i) / N), 0);
+  return [fromFloat64(out[0].dtype, [size], v)];
+};
