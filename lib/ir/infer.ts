@@ -142,6 +142,7 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   // Tensor construction and indexing (rules-shape.ts).
   ConstantOfShape: spec(sh.constantOfShape, [1, 1], [1, 1], 9),
   Range: spec(sh.range, [3, 3], [1, 1], 11),
+  NonZero: spec(sh.nonZero, [1, 1], [1, 1], 9),
   HannWindow: spec(sh.window, [1, 1], [1, 1], 17),
   HammingWindow: spec(sh.window, [1, 1], [1, 1], 17),
   BlackmanWindow: spec(sh.window, [1, 1], [1, 1], 17),

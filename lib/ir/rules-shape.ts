@@ -381,3 +381,9 @@ export function window(ctx: NodeContext): InferResult {
   if (typeof n === 'number' && n < 0) ctx.invalid(`size must not be negative, got ${n}`);
   return out(dtype, [n ?? dataDim(ctx, 0)]);
 }
+
+/** NonZero(x) (opset 9): the int64 indices [rank, count] of x's non-zero elements, row-major; the count is the data's. */
+export function nonZero(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  return out('int64', [Math.max(x.shape.length, 1), dataDim(ctx, 0)]);
+}

@@ -154,6 +154,7 @@ const KERNELS: Record<string, nn.Kernel> = {
   // Construction and indexing.
   ConstantOfShape: sh.constantOfShape,
   Range: sh.range,
+  NonZero: sh.nonZero,
   HannWindow: sh.window,
   HammingWindow: sh.window,
   BlackmanWindow: sh.window,

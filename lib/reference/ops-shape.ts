@@ -365,3 +365,23 @@ export const window: Kernel = (node, _inputs, out) => {
   for (let i = 0; i < size; i++) v[i] = terms.reduce((acc, a, k) => acc + a * Math.cos((2 * Math.PI * k * i) / N), 0);
   return [fromFloat64(out[0].dtype, [size], v)];
 };
+
+/** NonZero: the coordinates of every element that is not zero (NaN counts, as it is not zero), row-major; a scalar
+ *  reads as one element of rank 1, as onnxruntime gives it. */
+export const nonZero: Kernel = (_node, inputs) => {
+  const x = inputs[0]!;
+  const dims = x.dims.length ? x.dims : [1];
+  const r = dims.length;
+  // As float64: float16's bits become values (−0 is zero), and no non-zero integer converts to zero.
+  const data = asFloat64(x);
+  const hits: number[] = [];
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0) hits.push(i);
+  const y = new BigInt64Array(r * hits.length);
+  hits.forEach((flat, j) => {
+    for (let d = r - 1; d >= 0; d--) {
+      y[d * hits.length + j] = BigInt(flat % dims[d]);
+      flat = Math.floor(flat / dims[d]);
+    }
+  });
+  return [{ dtype: 'int64', dims: [r, hits.length], data: y }];
+};
