@@ -171,3 +171,22 @@ export function variadic(ctx: NodeContext): InferResult {
   }
   return out(dtype, shape, value);
 }
+
+const BITWISE_TYPES: ReadonlySet<string> = new Set(['int8', 'uint8', 'int32', 'int64']);
+
+/** BitwiseAnd/Or/Xor (opset 18): two tensors of one integer type, numpy broadcasting; BitwiseNot: one. */
+export function bitwise(ctx: NodeContext): InferResult {
+  const idx = ctx.op === 'BitwiseNot' ? [0] : [0, 1];
+  const dtype = idx.length === 2 ? ctx.sameDtype(0, 1) : ctx.input(0).dtype;
+  if (!BITWISE_TYPES.has(dtype)) ctx.invalid(`${ctx.op} of ${dtype} (an integer type: int8, uint8, int32 or int64)`);
+  return { types: [{ dtype, shape: broadcastAll(ctx, idx) }] };
+}
+
+/** BitShift (opset 11): unsigned integers shifted by as many bits as the second input holds, direction LEFT or RIGHT. */
+export function bitShift(ctx: NodeContext): InferResult {
+  const dtype = ctx.sameDtype(0, 1);
+  if (dtype !== 'uint8') ctx.unsupported(`BitShift of ${dtype} (uint8 is the unsigned type read)`);
+  const dir = attrString(ctx.node, 'direction', '');
+  if (dir !== 'LEFT' && dir !== 'RIGHT') ctx.invalid(`direction must be LEFT or RIGHT, got '${dir}'`);
+  return { types: [{ dtype, shape: broadcastAll(ctx, [0, 1]) }] };
+}

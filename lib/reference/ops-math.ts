@@ -262,3 +262,42 @@ export const variadic: Kernel = (node, inputs, out) => {
           : (v) => v.reduce((p, q) => p + q, 0) / n;
   return [broadcastMap(ins, dimsOf(out[0]), out[0].dtype, fn)];
 };
+
+/** The bitwise ops on numbers of up to 32 bits, the result wrapped to the element type. */
+const BITWISE: Record<string, (a: number, b: number) => number> = {
+  BitwiseAnd: (a, b) => a & b,
+  BitwiseOr: (a, b) => a | b,
+  BitwiseXor: (a, b) => a ^ b,
+  BitwiseNot: (a) => ~a,
+};
+const BITWISE_BIG: Record<string, (a: bigint, b: bigint) => bigint> = {
+  BitwiseAnd: (a, b) => a & b,
+  BitwiseOr: (a, b) => a | b,
+  BitwiseXor: (a, b) => a ^ b,
+  BitwiseNot: (a) => ~a,
+};
+
+/** BitwiseAnd/Or/Xor/Not over int8, uint8, int32 and int64 (exact BigInts), with broadcasting. */
+export const bitwise: Kernel = (node, inputs, out) => {
+  const ts = inputs as RTensor[];
+  const dims = dimsOf(out[0]);
+  const dtype = out[0].dtype;
+  // Index maps from broadcastMap over element positions, then the op on the stored integers.
+  const pos = (t: RTensor) => ({ dtype: 'int32' as const, dims: t.dims, data: Int32Array.from({ length: t.data.length }, (_, i) => i) });
+  const [ja, jb] = [ts[0], ts[1] ?? ts[0]].map((t) => broadcastMap([pos(t)], dims, 'float64', (v) => v[0]).data as Float64Array);
+  const y = alloc(dtype, dims);
+  const [A, B] = [ts[0].data, (ts[1] ?? ts[0]).data];
+  for (let i = 0; i < ja.length; i++) {
+    const ia = ja[i], ib = jb[i];
+    if (dtype === 'int64') (y.data as BigInt64Array)[i] = BigInt.asIntN(64, BITWISE_BIG[node.op]((A as BigInt64Array)[ia], (B as BigInt64Array)[ib]));
+    else (y.data as Int32Array)[i] = BITWISE[node.op]((A as Int32Array)[ia], (B as Int32Array)[ib]);
+  }
+  return [y];
+};
+
+/** BitShift of uint8: left shifts drop the bits past 8, shifts of 8 or more give 0. */
+export const bitShift: Kernel = (node, inputs, out) => {
+  const [a, b] = inputs as RTensor[];
+  const left = attrString(node, 'direction', 'LEFT') === 'LEFT';
+  return [broadcastMap([a, b], dimsOf(out[0]), 'uint8', ([x, s]) => (s >= 8 ? 0 : left ? (x << s) & 0xff : x >> s))];
+};
