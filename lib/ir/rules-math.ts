@@ -3,7 +3,7 @@
 import { attrInt, attrString } from './attrs.js';
 import { MAX_VALUE_ELEMENTS, type InferResult, type NodeContext } from './context.js';
 import { allStatic, broadcast, broadcastIndex } from './dims.js';
-import { isFloat, numel, type DataType, type Dim } from './types.js';
+import { isFloat, numel, shapeToString, type DataType, type Dim } from './types.js';
 
 const out = (dtype: DataType, shape: Dim[], value?: Dim[]): InferResult => ({ types: [{ dtype, shape }], values: [value] });
 
@@ -189,4 +189,13 @@ export function bitShift(ctx: NodeContext): InferResult {
   const dir = attrString(ctx.node, 'direction', '');
   if (dir !== 'LEFT' && dir !== 'RIGHT') ctx.invalid(`direction must be LEFT or RIGHT, got '${dir}'`);
   return { types: [{ dtype, shape: broadcastAll(ctx, [0, 1]) }] };
+}
+
+/** Det (opset 11): the determinants of x's trailing square matrices [..., M, M] → [...]. */
+export function det(ctx: NodeContext): InferResult {
+  const x = ctx.float(0);
+  const r = x.shape.length;
+  const [m, n] = x.shape.slice(-2);
+  if (r < 2 || (typeof m === 'number' && typeof n === 'number' && m !== n)) ctx.mismatch(`input must be [..., M, M], got ${shapeToString(x.shape)}`);
+  return { types: [{ dtype: x.dtype, shape: x.shape.slice(0, -2) }] };
 }

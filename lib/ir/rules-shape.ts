@@ -387,3 +387,29 @@ export function nonZero(ctx: NodeContext): InferResult {
   const x = ctx.input(0);
   return out('int64', [Math.max(x.shape.length, 1), dataDim(ctx, 0)]);
 }
+
+/** CenterCropPad's per-axis plan: for each of x's axes, the [start, before, after] that crop it from `start` and pad
+ *  it with zeros to its target (`start` 0 where it pads, before/after 0 where it crops). */
+export function centerCropPadPlan(dims: number[], target: number[], axes: number[]): { start: number; before: number; after: number; size: number }[] {
+  return dims.map((d, i) => {
+    const k = axes.indexOf(i);
+    const t = k < 0 ? d : target[k];
+    if (t <= d) return { start: Math.floor((d - t) / 2), before: 0, after: 0, size: t };
+    const before = Math.floor((t - d) / 2);
+    return { start: 0, before, after: t - d - before, size: t };
+  });
+}
+
+/** CenterCropPad(x, shape) (opset 18): x cropped or zero-padded, centred, to `shape` on `axes` (all by default). */
+export function centerCropPad(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const r = x.shape.length;
+  const target = ctx.ints(1, 'shape');
+  const given = attrInts(ctx.node, 'axes');
+  const axes = (given ?? Array.from({ length: r }, (_, i) => i)).map((a) => (a < 0 ? a + r : a));
+  if (axes.some((a) => a < 0 || a >= r) || new Set(axes).size !== axes.length) ctx.invalid(`axes ${JSON.stringify(given)} must be distinct axes of a rank-${r} input`);
+  if (target.length !== axes.length) ctx.mismatch(`shape holds ${target.length} sizes for ${axes.length} axes`);
+  if (target.some((t) => t < 0)) ctx.invalid(`shape ${JSON.stringify(target)} has a negative size`);
+  const shape = x.shape.map((d, i) => (axes.includes(i) ? target[axes.indexOf(i)] : d));
+  return out(x.dtype, shape);
+}

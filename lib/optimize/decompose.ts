@@ -35,6 +35,7 @@
 //   RotaryEmbedding    = Gather of the caches, Slices, Mul/Add/Sub and Concat (rotary.ts)
 //   Attention          = MatMul → scale → (+ mask) → Softmax → MatMul, for fuseAttention to find (attention-op.ts)
 //   AffineGrid         = theta · a constant base grid, one GEMM (grid.ts)
+//   CenterCropPad      = Slice and Pad of static sizes (crop.ts)
 import { attrFloat, attrInt, attrInts, attrString } from '../ir/attrs.js';
 import type { Graph } from '../ir/graph.js';
 import { inferShapes } from '../ir/infer.js';
@@ -47,6 +48,7 @@ import { axesInputSince, Builder, float, Unfit } from './rewrite-builder.js';
 import { unrollRecurrent } from './rnn-unroll.js';
 import { HYPERBOLIC_REWRITES } from './hyperbolic.js';
 import { ATTENTION_REWRITES } from './attention-op.js';
+import { CROP_REWRITES } from './crop.js';
 import { GRID_REWRITES } from './grid.js';
 import { ROTARY_REWRITES } from './rotary.js';
 import { ROUNDING_REWRITES } from './rounding.js';
@@ -227,6 +229,7 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   ...ROTARY_REWRITES,
   ...ATTENTION_REWRITES,
   ...GRID_REWRITES,
+  ...CROP_REWRITES,
   RNN: unrollRecurrent,
   GRU: unrollRecurrent,
   LSTM: unrollRecurrent,

@@ -4,7 +4,7 @@ import { attrFloat, attrInt, attrString } from '../ir/attrs.js';
 import { modValue } from '../ir/rules-math.js';
 import type { DataType, TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
-import { alloc, bcastStrides, roundHalfEven, size, type RData, type RTensor } from './tensor.js';
+import { alloc, asFloat64, bcastStrides, fromFloat64, roundHalfEven, size, type RData, type RTensor } from './tensor.js';
 
 const dimsOf = (t: TensorType) => t.shape as number[];
 
@@ -300,4 +300,36 @@ export const bitShift: Kernel = (node, inputs, out) => {
   const [a, b] = inputs as RTensor[];
   const left = attrString(node, 'direction', 'LEFT') === 'LEFT';
   return [broadcastMap([a, b], dimsOf(out[0]), 'uint8', ([x, s]) => (s >= 8 ? 0 : left ? (x << s) & 0xff : x >> s))];
+};
+
+/** Det: each trailing M×M matrix by LU with partial pivoting, in float64. */
+export const det: Kernel = (_node, inputs, out) => {
+  const x = inputs[0]!;
+  const m = x.dims[x.dims.length - 1];
+  const v = asFloat64(x);
+  const count = m ? v.length / (m * m) : size(dimsOf(out[0]));
+  const y = new Float64Array(count);
+  const a = new Float64Array(m * m);
+  for (let b = 0; b < count; b++) {
+    a.set(v.subarray(b * m * m, (b + 1) * m * m));
+    let d = 1;
+    for (let c = 0; c < m && d !== 0; c++) {
+      let p = c;
+      for (let i = c + 1; i < m; i++) if (Math.abs(a[i * m + c]) > Math.abs(a[p * m + c])) p = i;
+      if (a[p * m + c] === 0) d = 0;
+      else {
+        if (p !== c) {
+          for (let j = 0; j < m; j++) [a[c * m + j], a[p * m + j]] = [a[p * m + j], a[c * m + j]];
+          d = -d;
+        }
+        d *= a[c * m + c];
+        for (let i = c + 1; i < m; i++) {
+          const f = a[i * m + c] / a[c * m + c];
+          for (let j = c; j < m; j++) a[i * m + j] -= f * a[c * m + j];
+        }
+      }
+    }
+    y[b] = d;
+  }
+  return [fromFloat64(out[0].dtype, dimsOf(out[0]), y)];
 };

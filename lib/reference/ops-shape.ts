@@ -2,9 +2,9 @@
 // Split, Trilu, CumSum, GatherElements, ScatterND, GatherND, ScatterElements, OneHot, Hardmax. Indices are
 // bounds-checked: a bad index is a
 // coded ERR_INVALID_INPUT naming the value, never an out-of-bounds read.
-import { attrInt, attrString, attrTensor } from '../ir/attrs.js';
+import { attrInt, attrInts, attrString, attrTensor } from '../ir/attrs.js';
 import { NodeContext } from '../ir/context.js';
-import { splitSizes } from '../ir/rules-shape.js';
+import { centerCropPadPlan, splitSizes } from '../ir/rules-shape.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
 import type { TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
@@ -384,4 +384,30 @@ export const nonZero: Kernel = (_node, inputs) => {
     }
   });
   return [{ dtype: 'int64', dims: [r, hits.length], data: y }];
+};
+
+/** CenterCropPad: each output element reads x at its index − before + start, or is zero in the padding. */
+export const centerCropPad: Kernel = (node, inputs) => {
+  const [x, shapeT] = inputs as RTensor[];
+  const r = x.dims.length;
+  const axes = (attrInts(node, 'axes') ?? Array.from({ length: r }, (_, i) => i)).map((a) => (a < 0 ? a + r : a));
+  const plan = centerCropPadPlan(x.dims, toNumbers(shapeT), axes);
+  const dims = plan.map((p) => p.size);
+  const y = alloc(x.dtype, dims);
+  const n = size(dims);
+  const src = x.data as unknown as ArrayLike<unknown> & { [i: number]: unknown };
+  const dst = y.data as unknown as { [i: number]: unknown };
+  for (let i = 0; i < n; i++) {
+    let rest = i, off = 0, stride = 1, inside = true;
+    for (let d = r - 1; d >= 0; d--) {
+      const o = rest % dims[d];
+      rest = Math.floor(rest / dims[d]);
+      const k = o - plan[d].before + plan[d].start;
+      if (k < 0 || k >= x.dims[d]) inside = false;
+      off += k * stride;
+      stride *= x.dims[d];
+    }
+    if (inside) dst[i] = src[off];
+  }
+  return [y];
 };

@@ -303,6 +303,25 @@ describe('decomposeForBuiltin: trigonometric, hyperbolic, opset-23 and grid oper
     expect(() => lowerGraph(optimize(fromData, { fuse: true, precision: 'fp32' }), { min: 1, opt: 1, max: 1 })).toThrow(/HannWindow|win/);
   });
 
+  it('CenterCropPad on builtin: a Slice and a Pad whose lowered FP32 and FP16 programs give the reference\'s crop', () => {
+    for (const [shape, target, axes] of [[[2, 3, 9, 6], [4, 9], [2, 3]], [[2, 5, 4], [3, 7], [1, 2]], [[2, 4, 4], [4, 4], [1, 2]]] as const) {
+      const g = new Graph({
+        opset: 18,
+        inputs: [{ name: 'x', type: { dtype: 'float32', shape: [...shape] } }],
+        outputs: [{ name: 'y', type: { dtype: 'float32', shape: [] } }],
+        nodes: [node('CenterCropPad', ['x', 's'], ['y'], { axes: [...axes] }, 'crop')],
+        initializers: new Map([['s', int64('s', [...target])]]),
+      });
+      inferShapes(g);
+      const x = Float32Array.from(randn(shape.reduce((a, v) => a * v, 1), 90));
+      const want = runReference(g, { x }).y as Float32Array;
+      for (const precision of ['fp32', 'fp16'] as const) {
+        const { program, weights } = lowerGraph(optimize(g, { fuse: true, precision }), { min: 1, opt: 1, max: 1 });
+        expect(relL2(simulate(program, weights, { x }, 1).y, want), `${shape} → ${target} ${precision}`).toBeLessThan(precision === 'fp32' ? 1e-7 : 1e-3);
+      }
+    }
+  });
+
   it('EyeLike of a static shape is the identity constant on builtin (FP32 and FP16, any k and dtype); of a dynamic one it stays and the backend names it', () => {
     for (const [k, dtype] of [[1, undefined], [-2, 10], [0, 7]] as const) {
       const g = new Graph({
