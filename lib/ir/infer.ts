@@ -150,6 +150,8 @@ export const ONNX_OPS: Record<string, OpSpec> = {
   Range: spec(sh.range, [3, 3], [1, 1], 11),
   NonZero: spec(sh.nonZero, [1, 1], [1, 1], 9),
   CenterCropPad: spec(sh.centerCropPad, [2, 2], [1, 1], 18),
+  Compress: spec(sh.compress, [2, 2], [1, 1], 9),
+  Unique: spec(sh.unique, [1, 1], [1, 4], 11),
   HannWindow: spec(sh.window, [1, 1], [1, 1], 17),
   HammingWindow: spec(sh.window, [1, 1], [1, 1], 17),
   BlackmanWindow: spec(sh.window, [1, 1], [1, 1], 17),

@@ -413,3 +413,33 @@ export function centerCropPad(ctx: NodeContext): InferResult {
   const shape = x.shape.map((d, i) => (axes.includes(i) ? target[axes.indexOf(i)] : d));
   return out(x.dtype, shape);
 }
+
+/** Compress(x, condition) (opset 11): the slices of x along `axis` (of flattened x without one) where the 1-D bool
+ *  condition holds; the count is the condition's when it is known, the data's otherwise. */
+export function compress(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const c = ctx.input(1);
+  if (c.dtype !== 'bool' || c.shape.length !== 1) ctx.invalid(`condition must be a 1-D bool tensor, got ${c.dtype} ${shapeToString(c.shape)}`);
+  const a = attrInt(ctx.node, 'axis');
+  const axis = a === undefined ? undefined : (normAxis(a, x.shape.length) ?? ctx.invalid(`axis ${a} out of range for rank ${x.shape.length}`));
+  const extent = axis === undefined ? multiplyDims(x.shape) : x.shape[axis];
+  if (typeof extent === 'number' && typeof c.shape[0] === 'number' && c.shape[0] > extent) ctx.mismatch(`condition has ${c.shape[0]} entries for ${extent} slices`);
+  const cv = ctx.values[1];
+  const count = cv && allStatic(cv) ? cv.filter((v) => v).length : dataDim(ctx, 0);
+  return out(x.dtype, axis === undefined ? [count] : x.shape.map((d, i) => (i === axis ? count : d)));
+}
+
+/** Unique(x) (opset 11): Y (the distinct values, or slices along `axis`, sorted or in first-seen order), and int64
+ *  indices of their first occurrence, the inverse map and the counts; the number of distinct ones is the data's. */
+export function unique(ctx: NodeContext): InferResult {
+  const x = ctx.input(0);
+  const a = attrInt(ctx.node, 'axis');
+  const axis = a === undefined ? undefined : (normAxis(a, x.shape.length) ?? ctx.invalid(`axis ${a} out of range for rank ${x.shape.length}`));
+  const sorted = attrInt(ctx.node, 'sorted', 1);
+  if (sorted !== 0 && sorted !== 1) ctx.invalid(`sorted must be 0 or 1, got ${sorted}`);
+  const k = dataDim(ctx, 0);
+  const y = axis === undefined ? [k] : x.shape.map((d, i) => (i === axis ? k : d));
+  const n = axis === undefined ? multiplyDims(x.shape) : x.shape[axis];
+  const types = [{ dtype: x.dtype, shape: y }, { dtype: 'int64' as const, shape: [k] }, { dtype: 'int64' as const, shape: [n] }, { dtype: 'int64' as const, shape: [k] }];
+  return { types: types.slice(0, Math.max(1, ctx.node.outputs.length)) };
+}

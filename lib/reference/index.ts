@@ -162,6 +162,8 @@ const KERNELS: Record<string, nn.Kernel> = {
   Range: sh.range,
   NonZero: sh.nonZero,
   CenterCropPad: sh.centerCropPad,
+  Compress: sh.compress,
+  Unique: sh.unique,
   HannWindow: sh.window,
   HammingWindow: sh.window,
   BlackmanWindow: sh.window,

@@ -411,3 +411,70 @@ export const centerCropPad: Kernel = (node, inputs) => {
   }
   return [y];
 };
+
+/** Copies slice `i` of `len` elements (a run of x's data) to slice `j` of y; any element type. */
+function copySlice(x: RTensor, y: RTensor, outer: number, xn: number, yn: number, inner: number, i: number, j: number): void {
+  const src = x.data as unknown as { [k: number]: unknown }, dst = y.data as unknown as { [k: number]: unknown };
+  for (let o = 0; o < outer; o++) for (let e = 0; e < inner; e++) dst[(o * yn + j) * inner + e] = src[(o * xn + i) * inner + e];
+}
+
+/** The [outer, n, inner] view of x around `axis` (undefined: x flattened). */
+function around(x: RTensor, axis: number | undefined): { outer: number; n: number; inner: number } {
+  if (axis === undefined) return { outer: 1, n: size(x.dims), inner: 1 };
+  return { outer: size(x.dims.slice(0, axis)), n: x.dims[axis], inner: size(x.dims.slice(axis + 1)) };
+}
+
+const axisOf = (node: Parameters<Kernel>[0], r: number): number | undefined => {
+  const a = attrInt(node, 'axis');
+  return a === undefined ? undefined : a < 0 ? a + r : a;
+};
+
+/** Compress: the slices whose condition entry is true, in order. */
+export const compress: Kernel = (node, inputs) => {
+  const [x, cond] = inputs as RTensor[];
+  const axis = axisOf(node, x.dims.length);
+  const { outer, n, inner } = around(x, axis);
+  const keep: number[] = [];
+  for (let i = 0; i < Math.min(n, cond.data.length); i++) if (cond.data[i]) keep.push(i);
+  const dims = axis === undefined ? [keep.length] : x.dims.map((d, i) => (i === axis ? keep.length : d));
+  const y = alloc(x.dtype, dims);
+  keep.forEach((i, j) => copySlice(x, y, outer, n, keep.length, inner, i, j));
+  return [y];
+};
+
+/** Unique: distinct values (or slices along `axis`), sorted ascending (slices lexicographically) or as first seen. */
+export const unique: Kernel = (node, inputs, out) => {
+  const x = inputs[0]!;
+  const axis = axisOf(node, x.dims.length);
+  const { outer, n, inner } = around(x, axis);
+  const v = asFloat64(x);
+  // Slice i as its values, outer-major, for comparing and keying.
+  const slice = (i: number) => Array.from({ length: outer * inner }, (_, k) => v[(Math.floor(k / inner) * n + i) * inner + (k % inner)]);
+  const first = new Map<string, number>();
+  const order: number[] = [];
+  const inverseKey: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = slice(i).join(',');
+    inverseKey.push(key);
+    if (!first.has(key)) {
+      first.set(key, i);
+      order.push(i);
+    }
+  }
+  if (attrInt(node, 'sorted', 1) === 1) {
+    order.sort((p, q) => {
+      const [a, b] = [slice(p), slice(q)];
+      for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return a[k] - b[k];
+      return 0;
+    });
+  }
+  const rank = new Map(order.map((i, j) => [inverseKey[i], j]));
+  const dims = axis === undefined ? [order.length] : x.dims.map((d, i) => (i === axis ? order.length : d));
+  const y = alloc(x.dtype, dims);
+  order.forEach((i, j) => copySlice(x, y, outer, n, order.length, inner, i, j));
+  const counts = new Array<number>(order.length).fill(0);
+  for (const key of inverseKey) counts[rank.get(key)!]++;
+  const i64 = (a: number[]) => ({ dtype: 'int64' as const, dims: [a.length], data: BigInt64Array.from(a, BigInt) });
+  const res: RTensor[] = [y, i64(order), i64(inverseKey.map((k) => rank.get(k)!)), i64(counts)];
+  return res.slice(0, out.length);
+};

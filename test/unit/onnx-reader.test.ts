@@ -251,10 +251,10 @@ describe('bad models give coded errors', () => {
   });
 
   it('an unknown op names the op, the node and the opset', () => {
-    const m = reluModel({ node: [{ op_type: 'Unique', name: 'nz_1', input: ['y'], output: ['z'] }] });
+    const m = reluModel({ node: [{ op_type: 'TfIdfVectorizer', name: 'nz_1', input: ['y'], output: ['z'] }] });
     const e = codeOf(() => parseModel(m));
     expect(e.code).toBe('ERR_UNSUPPORTED_OP');
-    expect(e.message).toBe("Unsupported operator 'Unique' (node 'nz_1') at opset 17");
+    expect(e.message).toBe("Unsupported operator 'TfIdfVectorizer' (node 'nz_1') at opset 17");
     const custom = reluModel({ node: [{ op_type: 'Gelu', domain: 'com.microsoft', name: 'g', input: ['y'], output: ['z'] }] });
     expect(codeOf(() => parseModel(custom)).message).toBe("Unsupported operator 'com.microsoft::Gelu' (node 'g') at opset 17");
     // HardSwish exists from opset 14 only.

@@ -179,6 +179,20 @@ const CASES: Record<string, Case> = {
   'CenterCropPad int64, negative axis (opset 18)': { op: 'CenterCropPad', opset: 18, inputs: [x([3, 4], 'int64')], nodeInputs: ['x', 's'], constants: [int64('s', [7])], attrs: { axes: [-1] }, outputs: [{ name: 'y', dtype: 'int64' }] },
   'Det of a batch of 4×4 matrices (opset 11)': { op: 'Det', opset: 11, inputs: [x([2, 3, 4, 4])], feed: { x: (n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 2 + (i % 5 === 0 ? 3 : 0)) } },
   'Det of one 3×3 matrix and of a singular one (opset 11)': { op: 'Det', opset: 11, inputs: [x([2, 3, 3])], feed: { x: () => Float32Array.from([2, -1, 0, -1, 2, -1, 0, -1, 2, 1, 2, 3, 2, 4, 6, 0, 1, 5]) } },
+  'Compress along axis 1 (opset 11)': { op: 'Compress', opset: 11, inputs: [x([2, 4, 3])], nodeInputs: ['x', 'c'], constants: [bools('c', [4], (i) => i !== 1)], attrs: { axis: 1 } },
+  'Compress of the flattened input, a short condition (opset 11)': { op: 'Compress', opset: 11, inputs: [x([2, 3])], nodeInputs: ['x', 'c'], constants: [bools('c', [4], (i) => i % 2 === 0)] },
+  'Unique sorted, every output (opset 11)': {
+    op: 'Unique', opset: 11, inputs: [x([10])], outputs: [{ name: 'y' }, { name: 'i', dtype: 'int64' }, { name: 'inv', dtype: 'int64' }, { name: 'n', dtype: 'int64' }],
+    feed: { x: () => Float32Array.from([2, 1, 1, 3, 4, 3, -2, 2, 0, 1]) },
+  },
+  'Unique in first-seen order, int64 (opset 11)': {
+    op: 'Unique', opset: 11, inputs: [x([8], 'int64')], attrs: { sorted: 0 }, outputs: [{ name: 'y', dtype: 'int64' }, { name: 'i', dtype: 'int64' }, { name: 'inv', dtype: 'int64' }, { name: 'n', dtype: 'int64' }],
+    feed: { x: () => BigInt64Array.from([5n, 3n, 5n, 9n, 3n, 3n, -1n, 9n]) },
+  },
+  'Unique rows (axis 0), sorted (opset 11)': {
+    op: 'Unique', opset: 11, inputs: [x([4, 3])], attrs: { axis: 0 }, outputs: [{ name: 'y' }, { name: 'i', dtype: 'int64' }, { name: 'inv', dtype: 'int64' }, { name: 'n', dtype: 'int64' }],
+    feed: { x: () => Float32Array.from([1, 0, 0, 1, 0, 0, 0, 2, 1, 1, -1, 3]) },
+  },
   'Softmax axis 0': { op: 'Softmax', inputs: [x([3, 4, 2])], attrs: { axis: 0 } },
   'LogSoftmax axis 1 (opset 13)': { op: 'LogSoftmax', opset: 13, inputs: [x([2, 5, 3])], attrs: { axis: 1 } },
   'LogSoftmax opset 11 (2-D coercion)': { op: 'LogSoftmax', opset: 11, inputs: [x([2, 3, 4])], attrs: { axis: 1 } },
