@@ -48,8 +48,8 @@ describe('inspectModel', () => {
             name: 'g',
             node: [
               { op_type: 'Relu', name: 'r', input: ['x'], output: ['a'] },
-              { op_type: 'Det', name: 'det_1', input: ['a'], output: ['b'] },
-              { op_type: 'Det', name: 'det_2', input: ['b'], output: ['y'] },
+              { op_type: 'TfIdfVectorizer', name: 'det_1', input: ['a'], output: ['b'] },
+              { op_type: 'TfIdfVectorizer', name: 'det_2', input: ['b'], output: ['y'] },
             ],
             input: [vi('x')],
             output: [vi('y')],
@@ -58,9 +58,9 @@ describe('inspectModel', () => {
         .finish();
     const info = await inspectModel(model(17));
     expect(info.supported).toBe(false);
-    expect(info.ops).toEqual({ Det: 2, Relu: 1 });
-    expect(info.unsupportedOps).toEqual([{ op: 'Det', node: 'det_1' }]);
-    expect(info.problem).toEqual({ code: 'ERR_UNSUPPORTED_OP', message: "Unsupported operator 'Det' (node 'det_1') at opset 17" });
+    expect(info.ops).toEqual({ TfIdfVectorizer: 2, Relu: 1 });
+    expect(info.unsupportedOps).toEqual([{ op: 'TfIdfVectorizer', node: 'det_1' }]);
+    expect(info.problem).toEqual({ code: 'ERR_UNSUPPORTED_OP', message: "Unsupported operator 'TfIdfVectorizer' (node 'det_1') at opset 17" });
     const newer = await inspectModel(model(25));
     expect(newer.opset).toBe(25);
     expect(newer.problem?.code).toBe('ERR_UNSUPPORTED_OPSET');
