@@ -2,7 +2,7 @@
 // mask) · V, and Attention and RotaryEmbedding (opset 23).
 import { attrFloat, attrInt } from './attrs.js';
 import type { InferResult, NodeContext } from './context.js';
-import { shapeToString, type Dim, type TensorType } from './types.js';
+import { shapeToString, type Dim, type Node } from './types.js';
 
 /** Output [..., Sq, Dv] of Q's type; Q [..., Sq, D], Kᵀ [..., D, Sk], V [..., Sk, Dv] of the same rank. */
 export function fusedAttention(ctx: NodeContext): InferResult {
@@ -24,17 +24,13 @@ export function rotaryEmbedding(ctx: NodeContext): InferResult {
   const x = ctx.float(0);
   const r = x.shape.length;
   if (r !== 3 && r !== 4) ctx.mismatch(`input must be 3-D or 4-D, got ${shapeToString(x.shape)}`);
-  const heads = attrInt(ctx.node, 'num_heads', 0);
-  let d = x.shape[r - 1];
   if (r === 3) {
+    const heads = attrInt(ctx.node, 'num_heads', 0), hidden = x.shape[2];
     if (heads <= 0) ctx.invalid('num_heads must be positive for a 3-D input');
-    if (typeof d === 'number') {
-      if (d % heads) ctx.mismatch(`hidden size ${d} is not a multiple of num_heads ${heads}`);
-      d /= heads;
-    }
+    if (typeof hidden === 'number' && hidden % heads) ctx.mismatch(`hidden size ${hidden} is not a multiple of num_heads ${heads}`);
   }
-  if (typeof d !== 'number') ctx.unsupported(`a dynamic head size in ${shapeToString(x.shape)}`);
-  const rd = attrInt(ctx.node, 'rotary_embedding_dim', 0) || d;
+  const { d, rd } = rotarySizes(ctx.node, x.shape);
+  if (typeof d !== 'number' || typeof rd !== 'number') ctx.unsupported(`a dynamic head size in ${shapeToString(x.shape)}`);
   if (rd < 0 || rd % 2 || rd > d) ctx.invalid(`rotary_embedding_dim ${rd} must be even and at most the head size ${d}`);
   const interleaved = attrInt(ctx.node, 'interleaved', 0);
   if (interleaved !== 0 && interleaved !== 1) ctx.invalid(`interleaved must be 0 or 1, got ${interleaved}`);
@@ -59,24 +55,52 @@ export function rotaryEmbedding(ctx: NodeContext): InferResult {
   return { types: [{ dtype: x.dtype, shape: [...x.shape] }] };
 }
 
-/** The sizes of an Attention node's operands as [B, heads, sequence, head size] (3-D inputs split by the head counts). */
-export function attentionDims(ctx: NodeContext): { b: Dim; hq: Dim; hk: Dim; sq: Dim; sk: Dim; d: Dim; dv: Dim } {
+/** An Attention node's sizes as [B, heads, sequence, head size]: 3-D inputs split by the head-count attributes. */
+export interface AttentionSizes {
+  four: boolean;
+  b: Dim;
+  hq: Dim;
+  hk: Dim;
+  sq: Dim;
+  sk: Dim;
+  d: Dim;
+  dv: Dim;
+}
+
+/** Reads AttentionSizes from Q, K and V's shapes (checked by the shape rule; a dynamic hidden size stays a symbol). */
+export function attentionSizes(node: Node, q: readonly Dim[], k: readonly Dim[], v: readonly Dim[]): AttentionSizes {
+  if (q.length === 4) return { four: true, b: q[0], hq: q[1], hk: k[1], sq: q[2], sk: k[2], d: q[3], dv: v[3] };
+  const hq = attrInt(node, 'q_num_heads', 0), hk = attrInt(node, 'kv_num_heads', 0);
+  const split = (h: Dim, heads: number): Dim => (typeof h === 'number' ? h / heads : h);
+  return { four: false, b: q[0], hq, hk, sq: q[1], sk: k[1], d: split(q[2], hq), dv: split(v[2], hk) };
+}
+
+/** RotaryEmbedding's sizes: X as [B, heads, S, D] (a 3-D input split by num_heads), and the rotated width R. */
+export function rotarySizes(node: Node, x: readonly Dim[]): { four: boolean; b: Dim; heads: Dim; s: Dim; d: Dim; rd: Dim } {
+  const four = x.length === 4;
+  const heads = four ? x[1] : attrInt(node, 'num_heads', 0);
+  const d = four ? x[3] : typeof x[2] === 'number' && typeof heads === 'number' ? x[2] / heads : x[2];
+  return { four, b: x[0], heads, s: four ? x[2] : x[1], d, rd: attrInt(node, 'rotary_embedding_dim', 0) || d };
+}
+
+/** Validates an Attention node's operands and returns their AttentionSizes (head sizes static). */
+export function attentionDims(ctx: NodeContext): AttentionSizes {
   const [q, k, v] = [ctx.float(0), ctx.float(1), ctx.float(2)];
   const r = q.shape.length;
   if ((r !== 3 && r !== 4) || k.shape.length !== r || v.shape.length !== r) {
     ctx.mismatch(`Q, K and V must all be 3-D or all 4-D, got ${shapeToString(q.shape)}, ${shapeToString(k.shape)} and ${shapeToString(v.shape)}`);
   }
   if (k.dtype !== q.dtype || v.dtype !== q.dtype) ctx.mismatch(`Q, K and V must share a type, got ${q.dtype}, ${k.dtype} and ${v.dtype}`);
-  if (r === 4) return { b: q.shape[0], hq: q.shape[1], hk: k.shape[1], sq: q.shape[2], sk: k.shape[2], d: q.shape[3], dv: v.shape[3] };
-  const hq = attrInt(ctx.node, 'q_num_heads', 0), hk = attrInt(ctx.node, 'kv_num_heads', 0);
-  if (hq <= 0 || hk <= 0) ctx.invalid('q_num_heads and kv_num_heads must be positive for 3-D inputs');
-  const split = (t: TensorType, heads: number, what: string): Dim => {
-    const h = t.shape[2];
-    if (typeof h !== 'number') ctx.unsupported(`a dynamic hidden size for ${what}`);
-    if (h % heads) ctx.mismatch(`${what}'s hidden size ${h} is not a multiple of its ${heads} heads`);
-    return h / heads;
-  };
-  return { b: q.shape[0], hq, hk, sq: q.shape[1], sk: k.shape[1], d: split(q, hq, 'Q'), dv: split(v, hk, 'V') };
+  if (r === 3) {
+    const hq = attrInt(ctx.node, 'q_num_heads', 0), hk = attrInt(ctx.node, 'kv_num_heads', 0);
+    if (hq <= 0 || hk <= 0) ctx.invalid('q_num_heads and kv_num_heads must be positive for 3-D inputs');
+    for (const [t, heads, what] of [[q, hq, 'Q'], [v, hk, 'V']] as const) {
+      const h = t.shape[2];
+      if (typeof h !== 'number') ctx.unsupported(`a dynamic hidden size for ${what}`);
+      if (h % heads) ctx.mismatch(`${what}'s hidden size ${h} is not a multiple of its ${heads} heads`);
+    }
+  }
+  return attentionSizes(ctx.node, q.shape, k.shape, v.shape);
 }
 
 /**

@@ -8,6 +8,7 @@
 // The forms it leaves (ERR_UNSUPPORTED_OP on builtin, the reference runs them): past_key/past_value and the present
 // or qk outputs, a mask shorter than the keys, is_causal over dynamic lengths.
 import { attrFloat, attrInt } from '../ir/attrs.js';
+import { attentionSizes } from '../ir/rules-attention.js';
 import type { Node } from '../ir/types.js';
 import { float, Unfit, type Builder } from './rewrite-builder.js';
 import { addConstant, floatConstant } from './util.js';
@@ -18,12 +19,7 @@ export const ATTENTION_REWRITES: Record<string, (b: Builder, n: Node) => void> =
     if (n.outputs.slice(1).some((o) => o) || n.inputs.slice(4).some((i) => i)) throw new Unfit();
     const [q, k, v, mask] = n.inputs;
     const [qs, ks, vs] = [q, k, v].map((x) => b.g.typeOf(x).shape);
-    const four = qs.length === 4;
-    const hq = four ? qs[1] : attrInt(n, 'q_num_heads', 0);
-    const hk = four ? ks[1] : attrInt(n, 'kv_num_heads', 0);
-    const d = four ? qs[3] : (qs[2] as number) / (hq as number);
-    const dv = four ? vs[3] : (vs[2] as number) / (hk as number);
-    const [sq, sk] = four ? [qs[2], ks[2]] : [qs[1], ks[1]];
+    const { four, hq, hk, sq, sk, d, dv } = attentionSizes(n, qs, ks, vs);
     if (typeof hq !== 'number' || typeof hk !== 'number' || typeof d !== 'number' || typeof dv !== 'number') throw new Unfit();
     const split = (x: string, h: number, e: number) => (four ? x : b.op('Transpose', [b.op('Reshape', [x, b.ints([0, 0, h, e])])], { perm: [0, 2, 1, 3] }));
     let [Q, K, V] = [split(q, hq, d), split(k, hk, d), split(v, hk, dv)];

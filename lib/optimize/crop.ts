@@ -4,18 +4,16 @@ import { attrInts } from '../ir/attrs.js';
 import { centerCropPadPlan } from '../ir/rules-shape.js';
 import type { Node } from '../ir/types.js';
 import { Unfit, type Builder } from './rewrite-builder.js';
-import { constantOf } from './util.js';
-import { fromConstant, toNumbers } from '../reference/tensor.js';
 
 export const CROP_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   CenterCropPad: (b, n) => {
     const [x, shapeName] = n.inputs;
     const dims = b.g.typeOf(x).shape;
-    const shapeConst = constantOf(b.g, shapeName);
-    if (!shapeConst || !dims.every((d): d is number => typeof d === 'number')) throw new Unfit();
+    if (!dims.every((d): d is number => typeof d === 'number')) throw new Unfit();
+    const target = b.constNumbers(shapeName);
     const r = dims.length;
     const axes = (attrInts(n, 'axes') ?? Array.from({ length: r }, (_, i) => i)).map((a) => (a < 0 ? a + r : a));
-    const plan = centerCropPadPlan(dims, toNumbers(fromConstant(shapeConst)), axes);
+    const plan = centerCropPadPlan(dims, target, axes);
     let y = x;
     const cropped = plan.map((p, i) => [p, i] as const).filter(([p, i]) => p.before === 0 && p.size < dims[i]);
     if (cropped.length) {

@@ -216,12 +216,6 @@ function lpPooled(b: Builder, n: Node, sum: (t: string) => string): void {
   b.done(b.op('Mul', [root, s]));
 }
 
-function constantNumbers(b: Builder, name: string): number[] {
-  const c = name ? constantOf(b.g, name) : undefined;
-  if (!c) throw new Unfit();
-  return toNumbers(fromConstant(c));
-}
-
 const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   ...ROUNDING_REWRITES,
   ...HYPERBOLIC_REWRITES,
@@ -237,9 +231,9 @@ const REWRITES: Record<string, (b: Builder, n: Node) => void> = {
     const [idx, depthName, valuesName] = n.inputs;
     const it = b.g.typeOf(idx);
     if (it.dtype !== 'int64' && it.dtype !== 'int32') throw new Unfit();
-    const depth = Math.trunc(constantNumbers(b, depthName)[0]);
+    const depth = Math.trunc(b.constNumbers(depthName)[0]);
     if (!(depth >= 1 && depth <= MAX_TABLE)) throw new Unfit();
-    const [off, on] = constantNumbers(b, valuesName);
+    const [off, on] = b.constNumbers(valuesName);
     const out = b.g.typeOf(valuesName).dtype;
     if (out !== 'float32' && out !== 'float16' && out !== 'int64' && out !== 'int32') throw new Unfit();
     const r = it.shape.length + 1;

@@ -3,7 +3,8 @@ import { scalarConstant } from '../ir/fused.js';
 import { axesInputSince } from '../ir/rules-reduce.js';
 import type { Graph } from '../ir/graph.js';
 import type { DataType, Node } from '../ir/types.js';
-import { addConstant, floatConstant } from './util.js';
+import { fromConstant, toNumbers } from '../reference/tensor.js';
+import { addConstant, constantOf, floatConstant } from './util.js';
 
 /** Why a node stays as it is: the builtin backend then names it as unsupported. */
 export class Unfit extends Error {}
@@ -33,6 +34,12 @@ export class Builder {
     this.g.initializers.set(name, scalarConstant(name, dtype, value));
     this.g.types.set(name, { dtype: this.g.initializers.get(name)!.dtype, shape: [] });
     return name;
+  }
+  /** The values of constant input `name` as numbers (Unfit where it is absent or not a constant). */
+  constNumbers(name: string): number[] {
+    const c = name ? constantOf(this.g, name) : undefined;
+    if (!c) throw new Unfit();
+    return toNumbers(fromConstant(c));
   }
   /** A 1-D int64 constant (a Reshape's shape, a Slice's starts, an Expand's sizes). */
   ints(values: number[]): string {

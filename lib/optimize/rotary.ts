@@ -5,6 +5,7 @@
 // A 3-D input [B, S, H·D] is viewed as [B, S, H, D] on the way. Position ids outside the caches read as Gather reads
 // them on builtin (a row of zeros past the end, counted from the end below 0); the reference backend refuses them.
 import { attrInt } from '../ir/attrs.js';
+import { rotarySizes } from '../ir/rules-attention.js';
 import type { Node } from '../ir/types.js';
 import { float, Unfit, type Builder } from './rewrite-builder.js';
 
@@ -12,12 +13,8 @@ export const ROTARY_REWRITES: Record<string, (b: Builder, n: Node) => void> = {
   RotaryEmbedding: (b, n) => {
     float(b);
     const [x, cosCache, sinCache, ids] = n.inputs;
-    const shape = b.g.typeOf(x).shape;
-    const four = shape.length === 4;
-    const heads = four ? shape[1] : attrInt(n, 'num_heads', 0);
-    const d = four ? shape[3] : typeof shape[2] === 'number' ? shape[2] / (heads as number) : undefined;
-    if (typeof heads !== 'number' || typeof d !== 'number') throw new Unfit();
-    const rd = attrInt(n, 'rotary_embedding_dim', 0) || d;
+    const { four, heads, d, rd } = rotarySizes(n, b.g.typeOf(x).shape);
+    if (typeof heads !== 'number' || typeof d !== 'number' || typeof rd !== 'number') throw new Unfit();
     const half = rd / 2;
     const interleaved = attrInt(n, 'interleaved', 0) === 1;
     // Everything as [B, H, S, D] (4-D) or [B, S, H, D] (3-D): the feature axis is 3, the heads axis 1 or 2.

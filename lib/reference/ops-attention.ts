@@ -2,6 +2,7 @@
 // per leading index, in float64; a fully masked row gives zeros (the IsNaN guard the fusion absorbs).
 import { attrFloat, attrInt } from '../ir/attrs.js';
 import { ErrorCode, TensorRTError } from '../errors.js';
+import { attentionSizes, rotarySizes } from '../ir/rules-attention.js';
 import type { Node, TensorType } from '../ir/types.js';
 import type { Kernel } from './ops-nn.js';
 import { alloc, asFloat64, fromFloat64, toNumbers, type RTensor } from './tensor.js';
@@ -67,12 +68,8 @@ export const fusedAttention: Kernel = (node: Node, inputs: (RTensor | undefined)
 export const rotaryEmbedding: Kernel = (node, inputs, out) => {
   const [x, cosT, sinT, pos] = inputs as (RTensor | undefined)[];
   const X = asFloat64(x!), C = asFloat64(cosT!), Sn = asFloat64(sinT!);
-  const four = x!.dims.length === 4;
-  const B = x!.dims[0];
-  const H = four ? x!.dims[1] : attrInt(node, 'num_heads', 0);
-  const S = four ? x!.dims[2] : x!.dims[1];
-  const D = four ? x!.dims[3] : x!.dims[2] / H;
-  const half = (attrInt(node, 'rotary_embedding_dim', 0) || D) / 2;
+  const { four, b: B, heads: H, s: S, d: D, rd } = rotarySizes(node, x!.dims) as { four: boolean } & Record<'b' | 'heads' | 's' | 'd' | 'rd', number>;
+  const half = rd / 2;
   const interleaved = attrInt(node, 'interleaved', 0) === 1;
   const ids = pos ? toNumbers(pos) : undefined;
   if (ids && ids.length !== B * S) throw new TensorRTError(ErrorCode.SHAPE_MISMATCH, `RotaryEmbedding '${node.name}': position_ids hold ${ids.length} values for batch ${B} × sequence ${S}`);
@@ -107,14 +104,8 @@ export const rotaryEmbedding: Kernel = (node, inputs, out) => {
  */
 export const attentionOp: Kernel = (node, inputs, out) => {
   const [q, k, v, mask, pk, pv] = inputs as (RTensor | undefined)[];
-  const four = q!.dims.length === 4;
-  const B = q!.dims[0];
-  const Hq = four ? q!.dims[1] : attrInt(node, 'q_num_heads', 0);
-  const Hk = four ? k!.dims[1] : attrInt(node, 'kv_num_heads', 0);
-  const Sq = four ? q!.dims[2] : q!.dims[1];
-  const Sn = four ? k!.dims[2] : k!.dims[1];
-  const D = four ? q!.dims[3] : q!.dims[2] / Hq;
-  const Dv = four ? v!.dims[3] : v!.dims[2] / Hk;
+  // A reference tensor's dims are numbers.
+  const { four, b: B, hq: Hq, hk: Hk, sq: Sq, sk: Sn, d: D, dv: Dv } = attentionSizes(node, q!.dims, k!.dims, v!.dims) as { four: boolean } & Record<'b' | 'hq' | 'hk' | 'sq' | 'sk' | 'd' | 'dv', number>;
   const P = pk ? pk.dims[2] : 0;
   const T = P + Sn;
   const Q = asFloat64(q!), K = asFloat64(k!), V = asFloat64(v!);

@@ -196,6 +196,9 @@ const COMPARE: Record<string, (a: number, b: number) => number> = {
   Xor: (a, b) => (!a !== !b ? 1 : 0),
 };
 
+/** A tensor of t's shape holding each element's own position: broadcastMap over it gives index maps. */
+const positions = (t: RTensor): RTensor => ({ dtype: 'int32', dims: t.dims, data: Int32Array.from({ length: t.data.length }, (_, i) => i) });
+
 /** int64 comparisons stay exact past 2^53 by comparing BigInts. */
 function compareBig(op: string, a: RTensor, b: RTensor, outDims: number[]): RTensor {
   const A = a.data as BigInt64Array, B = b.data as BigInt64Array;
@@ -207,9 +210,7 @@ function compareBig(op: string, a: RTensor, b: RTensor, outDims: number[]): RTen
     GreaterOrEqual: (x, y) => x >= y,
   };
   const f = cmp[op];
-  // Index maps come from broadcastMap over element positions.
-  const pos = (t: RTensor) => ({ dtype: 'int32' as const, dims: t.dims, data: Int32Array.from({ length: t.data.length }, (_, i) => i) });
-  return broadcastMap([pos(a), pos(b)], outDims, 'bool', ([i, j]) => (f(A[i], B[j]) ? 1 : 0));
+  return broadcastMap([positions(a), positions(b)], outDims, 'bool', ([i, j]) => (f(A[i], B[j]) ? 1 : 0));
 }
 
 /** Comparisons and logic: Equal/Less/Greater/LessOrEqual/GreaterOrEqual/And/Or/Xor. */
@@ -282,9 +283,8 @@ export const bitwise: Kernel = (node, inputs, out) => {
   const ts = inputs as RTensor[];
   const dims = dimsOf(out[0]);
   const dtype = out[0].dtype;
-  // Index maps from broadcastMap over element positions, then the op on the stored integers.
-  const pos = (t: RTensor) => ({ dtype: 'int32' as const, dims: t.dims, data: Int32Array.from({ length: t.data.length }, (_, i) => i) });
-  const [ja, jb] = [ts[0], ts[1] ?? ts[0]].map((t) => broadcastMap([pos(t)], dims, 'float64', (v) => v[0]).data as Float64Array);
+  // Index maps over element positions, then the op on the stored integers.
+  const [ja, jb] = [ts[0], ts[1] ?? ts[0]].map((t) => broadcastMap([positions(t)], dims, 'float64', (v) => v[0]).data as Float64Array);
   const y = alloc(dtype, dims);
   const [A, B] = [ts[0].data, (ts[1] ?? ts[0]).data];
   for (let i = 0; i < ja.length; i++) {
